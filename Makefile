@@ -1,0 +1,44 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run seed test lint typecheck pytest test-postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/lumen serve
+
+seed: install
+	$(BIN)/lumen seed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# The suite against a PostgreSQL server named by LUMEN_TEST_DATABASE_URL (.ci/run starts one).
+test-postgres: install
+	@test -n "$$LUMEN_TEST_DATABASE_URL" || (echo "set LUMEN_TEST_DATABASE_URL" && exit 2)
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal

@@ -1,0 +1,98 @@
+"""The `lumen` command: serve the platform, migrate and seed its database, print demo keys."""
+
+import argparse
+import asyncio
+import json
+import sys
+
+from app.core import demo
+from app.core.db import Database
+from app.core.migrate import upgrade
+from app.settings import Settings, get_settings
+
+
+def _seed(settings: Settings) -> dict[str, str]:
+    async def run() -> dict[str, str]:
+        database = Database.connect(settings.database_url)
+        try:
+            return await demo.seed(database, secret=settings.demo_secret)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_keys(keys: dict[str, str]) -> None:
+    width = max(len(role) for role in keys)
+    for role, key in keys.items():
+        print(f"  {role:<{width}}  {key}")
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Upgrade the database schema."""
+    upgrade(settings.database_url)
+    print(f"database schema is up to date ({settings.database_url})")
+    return 0
+
+
+def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
+    """Upgrade the schema, then create the reference and demo data that is missing."""
+    upgrade(settings.database_url)
+    keys = _seed(settings)
+    print(f"seeded {len(keys)} demo parties; their API keys:")
+    _print_keys(keys)
+    return 0
+
+
+def cmd_demo_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the demo parties' API keys."""
+    upgrade(settings.database_url)
+    keys = _seed(settings)
+    if args.json:
+        print(json.dumps(keys, indent=2))
+    else:
+        _print_keys(keys)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Upgrade, seed (unless told not to) and serve the platform."""
+    import uvicorn
+
+    from app.main import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    upgrade(settings.database_url)
+    if settings.seed_demo:
+        keys = _seed(settings)
+        print("demo API keys (send as 'Authorization: Bearer <key>'):")
+        _print_keys(keys)
+    print(f"developer portal: {settings.base_url}/")
+    print(f"GraphQL:          {settings.base_url}/graphql")
+    sys.stdout.flush()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `lumen` console script."""
+    parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("--host", help="interface to listen on (LUMEN_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (LUMEN_PORT)")
+    serve.set_defaults(run=cmd_serve)
+    commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(run=cmd_migrate)
+    commands.add_parser("seed", help=cmd_seed.__doc__).set_defaults(run=cmd_seed)
+    keys = commands.add_parser("demo-keys", help=cmd_demo_keys.__doc__)
+    keys.add_argument("--json", action="store_true", help="print a JSON object by role")
+    keys.set_defaults(run=cmd_demo_keys)
+    args = parser.parse_args(argv)
+    code: int = args.run(get_settings(), args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

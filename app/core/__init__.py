@@ -1,0 +1,1 @@
+"""The capability core: knows no HTTP, GraphQL, MEF or TM Forum vocabulary."""

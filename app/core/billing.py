@@ -1,0 +1,318 @@
+"""Billing: accounts, applied rates from active inventory, monthly and on-demand bills."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, events
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.errors import InvalidRequest, NotFound
+from app.core.events import EventKind
+from app.core.inventory import ProductInstance
+from app.core.parties import Party, Principal, get_scoped, scoped
+
+PAYMENT_DAYS = 30
+
+
+class AccountState(StrEnum):
+    """Lifecycle of a billing account."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class BillKind(StrEnum):
+    """A bill of the monthly cycle, or one asked for between cycles."""
+
+    CYCLE = "cycle"
+    ON_DEMAND = "on_demand"
+
+
+class BillState(StrEnum):
+    """Lifecycle of a bill."""
+
+    NEW = "new"
+    SENT = "sent"
+    PARTIALLY_PAID = "partially_paid"
+    SETTLED = "settled"
+
+
+class RateKind(StrEnum):
+    """Recurring monthly charges and one-time charges."""
+
+    RECURRING = "recurring"
+    ONE_TIME = "one_time"
+
+
+class BillingAccount(SQLModel, table=True):
+    """Where a party's charges are collected and billed."""
+
+    id: str = Field(default_factory=lambda: new_id("ba"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    name: str = Field(max_length=200)
+    state: AccountState = Field(default=AccountState.ACTIVE, sa_type=StrEnumType(AccountState, 12))
+    currency: str = Field(default="USD", max_length=3)
+    payment_terms_days: int = PAYMENT_DAYS
+    bill_cycle_day: int = 1
+    is_default: bool = True
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class Bill(SQLModel, table=True):
+    """A bill: the applied rates of one account over one period."""
+
+    __table_args__ = (UniqueConstraint("billing_account_id", "kind", "period_start", "period_end"),)
+    id: str = Field(default_factory=lambda: new_id("bill"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
+    kind: BillKind = Field(sa_type=StrEnumType(BillKind, 12))
+    state: BillState = Field(default=BillState.NEW, sa_type=StrEnumType(BillState, 16))
+    period_start: datetime = Field(sa_type=UTCDateTime)
+    period_end: datetime = Field(sa_type=UTCDateTime)
+    bill_date: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    due_date: datetime = Field(sa_type=UTCDateTime)
+    recurring_cents: int = 0
+    one_time_cents: int = 0
+    tax_cents: int = 0
+    total_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+
+
+class AppliedRate(SQLModel, table=True):
+    """A charge applied to an account for one product over a period."""
+
+    id: str = Field(default_factory=lambda: new_id("rate"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
+    bill_id: str = Field(foreign_key="bill.id", index=True, max_length=40)
+    product_id: str = Field(foreign_key="productinstance.id", index=True, max_length=40)
+    kind: RateKind = Field(sa_type=StrEnumType(RateKind, 12))
+    description: str = Field(max_length=300)
+    period_start: datetime = Field(sa_type=UTCDateTime)
+    period_end: datetime = Field(sa_type=UTCDateTime)
+    amount_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    applied_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+@dataclass
+class BillWithRates:
+    """A bill and the applied rates that make it up."""
+
+    bill: Bill
+    rates: list[AppliedRate]
+
+
+async def ensure_account(session: AsyncSession, *, party_id: str) -> BillingAccount:
+    """The party's default billing account, created on first use (not committed here)."""
+    account = (
+        await session.exec(
+            select(BillingAccount).where(
+                BillingAccount.party_id == party_id, col(BillingAccount.is_default).is_(True)
+            )
+        )
+    ).first()
+    if account is None:
+        party = await session.get(Party, party_id)
+        if party is None:
+            raise NotFound(f"no party '{party_id}'", field="party")
+        account = BillingAccount(party_id=party_id, name=f"{party.name} billing")
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def get_account(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    account_id: str,
+    field_name: str = "billing_account",
+) -> BillingAccount:
+    """One of the caller's billing accounts."""
+    return await get_scoped(
+        session,
+        BillingAccount,
+        account_id,
+        principal,
+        what="billing account",
+        field_name=field_name,
+    )
+
+
+async def list_accounts(session: AsyncSession, *, principal: Principal) -> list[BillingAccount]:
+    """The caller's billing accounts."""
+    statement = scoped(BillingAccount, principal).order_by(col(BillingAccount.created_at))
+    return list((await session.exec(statement)).all())
+
+
+def month_period(year: int, month: int) -> tuple[datetime, datetime]:
+    """The first instant of a month and the first instant of the next."""
+    start = datetime(year, month, 1, tzinfo=UTC)
+    days = calendar.monthrange(year, month)[1]
+    return start, start + timedelta(days=days)
+
+
+def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> timedelta:
+    return max(timedelta(0), min(a_end, b_end) - max(a_start, b_start))
+
+
+def rates_for(
+    instance: ProductInstance, period_start: datetime, period_end: datetime
+) -> list[tuple[RateKind, str, int]]:
+    """What one product costs over a period: the recurring charge prorated by days in service,
+    and its one-time charge if it was activated within the period."""
+    if instance.activated_at is None:
+        return []
+    in_service_until = instance.terminated_at or period_end
+    served = _overlap(instance.activated_at, in_service_until, period_start, period_end)
+    month_start, month_end = month_period(period_start.year, period_start.month)
+    month = month_end - month_start
+    out: list[tuple[RateKind, str, int]] = []
+    if served > timedelta(0):
+        # Prorated by the second against the calendar month, so a whole month bills in full.
+        amount = (
+            instance.monthly_cents
+            if served >= month
+            else round(instance.monthly_cents * (served / month))
+        )
+        out.append((RateKind.RECURRING, f"{instance.name}, monthly charge", amount))
+    if period_start <= instance.activated_at < period_end and instance.one_time_cents:
+        out.append((RateKind.ONE_TIME, f"{instance.name}, installation", instance.one_time_cents))
+    return out
+
+
+async def _build_bill(
+    session: AsyncSession,
+    account: BillingAccount,
+    kind: BillKind,
+    period_start: datetime,
+    period_end: datetime,
+) -> BillWithRates:
+    products = (
+        await session.exec(
+            select(ProductInstance)
+            .where(ProductInstance.billing_account_id == account.id)
+            .order_by(col(ProductInstance.created_at), col(ProductInstance.id))
+        )
+    ).all()
+    bill = Bill(
+        party_id=account.party_id,
+        billing_account_id=account.id,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end,
+        due_date=clock.now() + timedelta(days=account.payment_terms_days),
+        currency=account.currency,
+    )
+    session.add(bill)
+    await session.flush()
+    rates = [
+        AppliedRate(
+            party_id=account.party_id,
+            billing_account_id=account.id,
+            bill_id=bill.id,
+            product_id=p.id,
+            kind=rate_kind,
+            description=text,
+            period_start=period_start,
+            period_end=period_end,
+            amount_cents=amount,
+            currency=account.currency,
+        )
+        for p in products
+        for rate_kind, text, amount in rates_for(p, period_start, period_end)
+    ]
+    session.add_all(rates)
+    bill.recurring_cents = sum(r.amount_cents for r in rates if r.kind is RateKind.RECURRING)
+    bill.one_time_cents = sum(r.amount_cents for r in rates if r.kind is RateKind.ONE_TIME)
+    bill.total_cents = bill.recurring_cents + bill.one_time_cents + bill.tax_cents
+    events.record(
+        session,
+        party_id=account.party_id,
+        entity="bill",
+        entity_id=bill.id,
+        kind=EventKind.CREATED,
+        state=bill.state,
+        data={"kind": kind},
+    )
+    return BillWithRates(bill, rates)
+
+
+async def bill_on_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    account_id: str | None = None,
+    buyer_party_id: str | None = None,
+) -> BillWithRates:
+    """A bill from the start of this month to now, for one of the caller's accounts."""
+    if account_id is None:
+        account = await ensure_account(session, party_id=principal.buyer_for(buyer_party_id))
+    else:
+        account = await get_account(session, principal=principal, account_id=account_id)
+    now = clock.now()
+    start, _ = month_period(now.year, now.month)
+    result = await _build_bill(session, account, BillKind.ON_DEMAND, start, now)
+    await commit(session)
+    return result
+
+
+async def run_cycle(session: AsyncSession, *, principal: Principal, year: int, month: int) -> int:
+    """Bill every account for a month (operations staff); accounts already billed are skipped."""
+    principal.require_ops()
+    if not 1 <= month <= 12:
+        raise InvalidRequest("month must be 1 to 12", field="month")
+    start, end = month_period(year, month)
+    if end > clock.now():
+        raise InvalidRequest("a month can be billed only once it has ended", field="month")
+    accounts = (await session.exec(select(BillingAccount).order_by(col(BillingAccount.id)))).all()
+    billed = {
+        bill.billing_account_id
+        for bill in (
+            await session.exec(
+                select(Bill).where(Bill.kind == BillKind.CYCLE, Bill.period_start == start)
+            )
+        ).all()
+    }
+    created = 0
+    for account in accounts:
+        if account.id not in billed and account.state is AccountState.ACTIVE:
+            await _build_bill(session, account, BillKind.CYCLE, start, end)
+            created += 1
+    await commit(session)
+    return created
+
+
+async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str) -> BillWithRates:
+    """One of the caller's bills with its applied rates."""
+    bill = await get_scoped(session, Bill, bill_id, principal, what="bill")
+    rates = (
+        await session.exec(
+            select(AppliedRate).where(AppliedRate.bill_id == bill.id).order_by(col(AppliedRate.id))
+        )
+    ).all()
+    return BillWithRates(bill, list(rates))
+
+
+async def list_bills(
+    session: AsyncSession, *, principal: Principal, offset: int = 0, limit: int = 100
+) -> list[Bill]:
+    """The caller's bills, newest first."""
+    statement = scoped(Bill, principal).order_by(col(Bill.bill_date).desc(), col(Bill.id))
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def list_applied_rates(
+    session: AsyncSession, *, principal: Principal, offset: int = 0, limit: int = 100
+) -> list[AppliedRate]:
+    """The caller's applied rates, newest first."""
+    statement = scoped(AppliedRate, principal).order_by(
+        col(AppliedRate.applied_at).desc(), col(AppliedRate.id)
+    )
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())

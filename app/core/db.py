@@ -1,0 +1,156 @@
+"""Engines, sessions and column types shared by every table of the core."""
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Integer, String, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.errors import Conflict
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id(prefix: str) -> str:
+    """A random, URL-safe identifier such as `ord_5k2q9x7m1c8vz3hd`."""
+    return prefix + "_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns timezone-aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use app.core.clock.now()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StrEnumType(TypeDecorator[StrEnum]):
+    """Stores a `StrEnum` as its value and reads it back as the enum member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[StrEnum], length: int = 40) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+        self.length = length
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum_class(value)
+
+
+def version_column() -> "Column[int]":
+    """A row version for optimistic locking: pass it as both the field's `sa_column` and the
+    mapper's `version_id_col`, so that of two concurrent updates of a row only one commits."""
+    return Column("version", Integer, nullable=False, default=1)
+
+
+def async_url(url: str) -> str:
+    """The async-driver form of a database URL (aiosqlite, psycopg)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def sync_url(url: str) -> str:
+    """The sync-driver form of a database URL, for migrations."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on."""
+    engine = create_async_engine(async_url(url), **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+@dataclass
+class Database:
+    """One engine and its session factory, owned by the running application."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, **engine_kwargs: Any) -> "Database":
+        """Open (lazily) a database by URL."""
+        engine = make_engine(url, **engine_kwargs)
+        return cls(engine, async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False))
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that rolls back whatever was left uncommitted."""
+        async with self.sessions() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        from sqlalchemy import text
+
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the unit of work; a lost race on a versioned row becomes a `Conflict`."""
+    try:
+        await session.commit()
+    except StaleDataError as exc:
+        await session.rollback()
+        raise Conflict(
+            "the object was changed by another request; read it again and retry"
+        ) from exc

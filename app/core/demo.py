@@ -1,0 +1,186 @@
+"""Demo data: parties with reproducible API keys, and a history of orders, products and bills."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import billing, clock, geography, ordering, tickets
+from app.core.catalog import ClassOfService, ProductSpec, seed_catalog
+from app.core.db import Database
+from app.core.events import Channel
+from app.core.fulfilment import step
+from app.core.geography import AddressInput, resolve_address
+from app.core.inventory import list_products
+from app.core.parties import Audience, Party, Principal, Scope, create_party, issue_api_key
+
+
+@dataclass(frozen=True)
+class DemoParty:
+    """A demo party: its key in `lumen demo-keys`, fixed id, name and audience."""
+
+    role: str
+    party_id: str
+    name: str
+    audience: Audience
+    channel: Channel
+
+
+DEMO_PARTIES = [
+    DemoParty(
+        "developer", "pty_demo_developer", "Nimbus Labs", Audience.DEVELOPER, Channel.GRAPHQL
+    ),
+    DemoParty(
+        "other_developer",
+        "pty_demo_developer2",
+        "Quanta Devices",
+        Audience.DEVELOPER,
+        Channel.GRAPHQL,
+    ),
+    DemoParty(
+        "carrier", "pty_demo_carrier", "Meridian Wholesale", Audience.CARRIER, Channel.SONATA
+    ),
+    DemoParty(
+        "other_carrier",
+        "pty_demo_carrier2",
+        "Northwind Carrier Services",
+        Audience.CARRIER,
+        Channel.SONATA,
+    ),
+    DemoParty(
+        "enterprise", "pty_demo_enterprise", "Acme Manufacturing", Audience.ENTERPRISE, Channel.TMF
+    ),
+    DemoParty(
+        "other_enterprise",
+        "pty_demo_enterprise2",
+        "Globex Retail",
+        Audience.ENTERPRISE,
+        Channel.TMF,
+    ),
+    DemoParty("ops", "pty_demo_ops", "Lumen Operations", Audience.OPS, Channel.INTERNAL),
+]
+
+# (A end, Z end or None, offering, Mbps, months) delivered to every customer party.
+_HISTORY = [
+    (
+        "350 E Cermak Rd, Chicago, IL 60616",
+        "60 Hudson St, New York, NY 10013",
+        "ethernet-line",
+        1000,
+        12,
+    ),
+    ("1950 N Stemmons Fwy, Dallas, TX 75207", None, "internet-access", 500, 36),
+    ("624 S Grand Ave, Los Angeles, CA 90017", None, "ethernet-port", 10000, 24),
+]
+_IN_FLIGHT = (
+    "56 Marietta St NW, Atlanta, GA 30303",
+    "50 NE 9th St, Miami, FL 33132",
+    "ethernet-line",
+    200,
+    24,
+)
+
+
+async def seed_reference_data(session: AsyncSession) -> None:
+    """The address book and the catalog, which every installation needs."""
+    await geography.seed_address_book(session)
+    await seed_catalog(session)
+
+
+async def seed(database: Database, *, secret: str) -> dict[str, str]:
+    """Create the demo parties (once) with their history, and return their API keys by role."""
+    keys: dict[str, str] = {}
+    async with database.session() as session:
+        await seed_reference_data(session)
+        for demo in DEMO_PARTIES:
+            if await session.get(Party, demo.party_id) is None:
+                await create_party(
+                    session,
+                    name=demo.name,
+                    audience=demo.audience,
+                    party_id=demo.party_id,
+                    email=f"api@{demo.name.split()[0].lower()}.example",
+                )
+                if demo.audience is not Audience.OPS:
+                    await _seed_history(session, demo)
+            keys[demo.role] = await issue_api_key(
+                session, party_id=demo.party_id, name="demo", secret_seed=secret
+            )
+        # Last month's bills, for the parties that had products then.
+        last_month = clock.now().replace(day=1) - timedelta(days=1)
+        ops = Principal(
+            party_id="pty_demo_ops",
+            audience=Audience.OPS,
+            scopes=frozenset({Scope.READ, Scope.WRITE, Scope.OPS}),
+        )
+        await billing.run_cycle(
+            session, principal=ops, year=last_month.year, month=last_month.month
+        )
+    return keys
+
+
+async def _seed_history(session: AsyncSession, demo: DemoParty) -> None:
+    """Orders placed two months ago and delivered, one order in flight, a ticket and a bill."""
+    principal = Principal(party_id=demo.party_id, audience=demo.audience)
+    real_now = clock.now()
+    started = real_now.replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=65)
+    clock.set_clock(lambda: started)
+    try:
+        for a_text, z_text, offering, mbps, months in _HISTORY:
+            a = await resolve_address(session, AddressInput(text=a_text))
+            z = await resolve_address(session, AddressInput(text=z_text)) if z_text else None
+            placed = await ordering.place(
+                session,
+                principal=principal,
+                channel=demo.channel,
+                items=[
+                    ordering.ItemRequest(
+                        spec=ProductSpec(
+                            offering_id=offering,
+                            a_location_id=a.id,
+                            z_location_id=z.id if z else None,
+                            bandwidth_mbps=mbps,
+                            term_months=months,
+                            class_of_service=ClassOfService.STANDARD,
+                        )
+                    )
+                ],
+                external_id=f"{demo.role.upper()}-{offering.upper()}",
+            )
+            while placed.order.state not in ordering.TERMINAL_STATES:
+                await step(session, placed.order, complete_after=timedelta(0))
+                await session.commit()
+    finally:
+        clock.set_clock(None)
+    a_text, z_text, offering, mbps, months = _IN_FLIGHT
+    a = await resolve_address(session, AddressInput(text=a_text))
+    z = await resolve_address(session, AddressInput(text=z_text))
+    await ordering.place(
+        session,
+        principal=principal,
+        channel=demo.channel,
+        items=[
+            ordering.ItemRequest(
+                spec=ProductSpec(
+                    offering_id=offering,
+                    a_location_id=a.id,
+                    z_location_id=z.id,
+                    bandwidth_mbps=mbps,
+                    term_months=months,
+                )
+            )
+        ],
+        external_id=f"{demo.role.upper()}-IN-FLIGHT",
+    )
+    products = await list_products(session, principal=principal, limit=100)
+    await tickets.open_ticket(
+        session,
+        principal=principal,
+        channel=demo.channel,
+        product_id=products[-1].id if products else None,
+        summary="Intermittent packet loss",
+        description="Loss of 1-2% at peak hours since Monday.",
+        severity=tickets.Severity.MODERATE,
+        priority=tickets.Priority.HIGH,
+        impact=tickets.Impact.INTERMITTENT,
+    )

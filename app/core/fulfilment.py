@@ -1,0 +1,198 @@
+"""The fulfilment engine: moves accepted orders forward and turns completed items into inventory."""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, quoting
+from app.core.db import Database, commit
+from app.core.errors import Conflict, IllegalTransition
+from app.core.inventory import ProductInstance, ProductState, set_state
+from app.core.ordering import (
+    ItemAction,
+    ItemState,
+    Order,
+    OrderItem,
+    OrderState,
+    items_of,
+    transition,
+    transition_item,
+)
+from app.core.parties import Principal, get_scoped
+
+log = logging.getLogger(__name__)
+
+# States the engine moves on when an order's `next_step_at` has come.
+ACTIVE_STATES = [
+    OrderState.ACKNOWLEDGED,
+    OrderState.IN_PROGRESS,
+    OrderState.ASSESSING_CANCELLATION,
+    OrderState.PENDING_CANCELLATION,
+]
+
+
+async def step(session: AsyncSession, order: Order, *, complete_after: timedelta) -> bool:
+    """Take an order one step along its lifecycle; False when it has no step to take."""
+    items = await items_of(session, order.id)
+    now = clock.now()
+    if order.state is OrderState.ACKNOWLEDGED:
+        transition(session, order, OrderState.IN_PROGRESS)
+        for item in items:
+            transition_item(session, order, item, ItemState.IN_PROGRESS)
+        order.next_step_at = now + complete_after
+    elif order.state is OrderState.IN_PROGRESS:
+        for item in items:
+            await _deliver(session, order, item)
+            transition_item(session, order, item, ItemState.COMPLETED)
+        transition(session, order, OrderState.COMPLETED)
+        order.next_step_at = None
+    elif order.state is OrderState.ASSESSING_CANCELLATION:
+        transition(session, order, OrderState.PENDING_CANCELLATION)
+        order.next_step_at = now
+    elif order.state is OrderState.PENDING_CANCELLATION:
+        for item in items:
+            if item.state not in {ItemState.COMPLETED, ItemState.CANCELLED}:
+                transition_item(session, order, item, ItemState.CANCELLED)
+                await _release(session, item)
+        transition(session, order, OrderState.CANCELLED)
+        order.next_step_at = None
+    else:
+        return False
+    session.add(order)
+    return True
+
+
+async def _deliver(session: AsyncSession, order: Order, item: OrderItem) -> None:
+    """Make inventory true to a completed item."""
+    if item.action is ItemAction.ADD:
+        offering_name = item.offering_id.replace("-", " ").title()
+        instance = ProductInstance(
+            party_id=item.party_id,
+            name=f"{offering_name} {item.bandwidth_mbps} Mbps",
+            offering_id=item.offering_id,
+            state=ProductState.PENDING_ACTIVE,
+            a_location_id=item.a_location_id,
+            z_location_id=item.z_location_id,
+            a_site_id=item.a_site_id,
+            z_site_id=item.z_site_id,
+            bandwidth_mbps=item.bandwidth_mbps,
+            term_months=item.term_months,
+            class_of_service=item.class_of_service,
+            monthly_cents=item.monthly_cents,
+            one_time_cents=item.one_time_cents,
+            currency=order.currency,
+            billing_account_id=order.billing_account_id,
+            order_id=order.id,
+        )
+        session.add(instance)
+        await session.flush()
+        set_state(session, instance, ProductState.ACTIVE)
+        item.product_id = instance.id
+        return
+    instance = await session.get(ProductInstance, item.product_id)
+    assert instance is not None  # foreign key
+    if item.action is ItemAction.MODIFY:
+        instance.bandwidth_mbps = item.bandwidth_mbps
+        instance.term_months = item.term_months
+        instance.class_of_service = item.class_of_service
+        instance.monthly_cents = item.monthly_cents
+        instance.name = f"{item.offering_id.replace('-', ' ').title()} {item.bandwidth_mbps} Mbps"
+        set_state(session, instance, ProductState.ACTIVE)
+    else:
+        set_state(session, instance, ProductState.TERMINATED)
+
+
+async def _release(session: AsyncSession, item: OrderItem) -> None:
+    """Return a product that a cancelled item would have changed to plain service."""
+    if item.product_id and item.action is not ItemAction.ADD:
+        instance = await session.get(ProductInstance, item.product_id)
+        if instance is not None and instance.state in {
+            ProductState.ACTIVE_PENDING_CHANGE,
+            ProductState.PENDING_TERMINATE,
+        }:
+            set_state(session, instance, ProductState.ACTIVE)
+
+
+class FulfilmentEngine:
+    """Runs `step` on every order whose next step is due, each order in its own transaction."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        ack_after: timedelta,
+        complete_after: timedelta,
+        quote_after: timedelta | None = None,
+    ) -> None:
+        self.database = database
+        self.ack_after = ack_after
+        self.complete_after = complete_after
+        self.quote_after = quote_after if quote_after is not None else ack_after
+
+    async def tick(self) -> int:
+        """Advance everything that is due now; returns the number of steps taken."""
+        steps = 0
+        async with self.database.session() as session:
+            await quoting.answer_pending(session, older_than=self.quote_after)
+            due = (
+                await session.exec(
+                    select(Order.id)
+                    .where(
+                        col(Order.state).in_(ACTIVE_STATES), col(Order.next_step_at) <= clock.now()
+                    )
+                    .order_by(col(Order.next_step_at))
+                )
+            ).all()
+        for order_id in due:
+            async with self.database.session() as session:
+                order = await session.get(Order, order_id)
+                if order is None or order.next_step_at is None or order.next_step_at > clock.now():
+                    continue
+                try:
+                    if await step(session, order, complete_after=self.complete_after):
+                        await commit(session)
+                        steps += 1
+                except (Conflict, IllegalTransition):
+                    # Someone else moved the order meanwhile; it is looked at again next tick.
+                    log.info("order %s changed while being fulfilled; retrying later", order_id)
+        return steps
+
+    async def run_until_idle(self, max_rounds: int = 20) -> int:
+        """Tick until nothing is due (with zero delays: every order reaches a final state)."""
+        total = 0
+        for _ in range(max_rounds):
+            taken = await self.tick()
+            total += taken
+            if not taken:
+                break
+        return total
+
+    async def run_forever(self, poll_seconds: float) -> None:
+        """Tick until cancelled."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("fulfilment tick failed; retrying at the next poll")
+            await asyncio.sleep(poll_seconds)
+
+
+async def advance_order(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    order_id: str,
+    complete_after: timedelta = timedelta(0),
+) -> Order:
+    """Take an order its next step now, whatever its timer says (operations staff)."""
+    principal.require_ops()
+    order = await get_scoped(session, Order, order_id, principal, what="order")
+    if not await step(session, order, complete_after=complete_after):
+        raise IllegalTransition(
+            f"an order in state '{order.state}' has no next step", field="state"
+        )
+    await commit(session)
+    return order

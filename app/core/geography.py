@@ -1,0 +1,399 @@
+"""Addresses, their validation against the address book, sites, and serviceability."""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from enum import StrEnum
+from importlib import resources
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.errors import InvalidRequest, NotFound
+from app.core.parties import Principal, get_scoped, scoped
+from app.settings import get_settings
+
+
+class LocationKind(StrEnum):
+    """What stands at an address in the address book."""
+
+    CARRIER_HOTEL = "carrier_hotel"
+    DATA_CENTER = "data_center"
+    BUILDING = "building"
+
+
+class Serviceability(StrEnum):
+    """How an address relates to our network."""
+
+    ON_NET = "on_net"
+    NEAR_NET = "near_net"
+    OFF_NET = "off_net"
+
+
+class LocationBase(SQLModel):
+    name: str = Field(max_length=200)
+    kind: LocationKind = Field(default=LocationKind.BUILDING, sa_type=StrEnumType(LocationKind, 20))
+    street_number: str = Field(max_length=20)
+    street_name: str = Field(max_length=200)
+    city: str = Field(max_length=100)
+    state: str = Field(max_length=40)
+    postcode: str = Field(max_length=20)
+    country: str = Field(default="US", max_length=2)
+    latitude: float
+    longitude: float
+    on_net: bool = False
+
+
+class Location(LocationBase, table=True):
+    """A known, geocoded address: the address book that validation matches against."""
+
+    __table_args__ = (UniqueConstraint("street_number", "street_name", "city", "postcode"),)
+    id: str = Field(default_factory=lambda: new_id("loc"), primary_key=True, max_length=40)
+
+    @property
+    def line(self) -> str:
+        """The one-line postal form, e.g. `350 E Cermak Rd, Chicago, IL 60616`."""
+        return f"{self.street_number} {self.street_name}, {self.city}, {self.state} {self.postcode}"
+
+
+class SiteBase(SQLModel):
+    name: str = Field(max_length=200)
+    location_id: str = Field(foreign_key="location.id", index=True, max_length=40)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    instructions: str | None = Field(default=None, max_length=1000)
+
+
+class Site(SiteBase, table=True):
+    """A party's named place of service at a known location."""
+
+    __table_args__ = (UniqueConstraint("party_id", "location_id"),)
+    id: str = Field(default_factory=lambda: new_id("site"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    """An address as a caller gives it: free text, structured fields, or both."""
+
+    text: str | None = None
+    street_number: str | None = None
+    street_name: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+    def as_text(self) -> str:
+        """The address as one line, whatever form it came in."""
+        if self.text:
+            return self.text
+        street = " ".join(p for p in (self.street_number, self.street_name) if p)
+        region = " ".join(p for p in (self.state, self.postcode) if p)
+        return ", ".join(p for p in (street, self.city, region) if p)
+
+
+class MatchQuality(StrEnum):
+    """How well the best candidate matched."""
+
+    EXACT = "exact"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+@dataclass
+class AddressValidation:
+    """The outcome of validating an address: the best match (if confident) and alternates."""
+
+    query: AddressInput
+    quality: MatchQuality
+    best: Location | None
+    alternates: list[Location] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceabilityResult:
+    """Serviceability of a location and its distance to the network."""
+
+    level: Serviceability
+    distance_km: float
+
+
+_ABBREVIATIONS = {
+    "street": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "boulevard": "blvd",
+    "place": "pl",
+    "court": "ct",
+    "drive": "dr",
+    "lane": "ln",
+    "parkway": "pkwy",
+    "freeway": "fwy",
+    "highway": "hwy",
+    "suite": "ste",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
+    "sixth": "6th",
+    "seventh": "7th",
+    "eighth": "8th",
+    "ninth": "9th",
+    "tenth": "10th",
+    "eleventh": "11th",
+    "fifteenth": "15th",
+    "saint": "st",
+    "fort": "ft",
+    "illinois": "il",
+    "new york": "ny",
+    "california": "ca",
+    "texas": "tx",
+    "florida": "fl",
+    "virginia": "va",
+    "usa": "",
+    "us": "",
+    "united states": "",
+}
+EXACT_THRESHOLD = 0.9
+CANDIDATE_THRESHOLD = 0.55
+MAX_ALTERNATES = 5
+
+
+def normalize(text: str) -> str:
+    """Lower-case, punctuation-free, abbreviated form used for matching."""
+    words = re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("&", " and ")).split()
+    joined = " ".join(words)
+    for long, short in _ABBREVIATIONS.items():
+        if " " in long:
+            joined = re.sub(rf"\b{long}\b", short, joined)
+    return " ".join(w for w in (_ABBREVIATIONS.get(w, w) for w in joined.split()) if w)
+
+
+def _score(query: AddressInput, normalized_query: str, location: Location) -> float:
+    candidate = normalize(location.line)
+    score = SequenceMatcher(None, normalized_query, candidate).ratio()
+    query_tokens = set(normalized_query.split())
+    # The house number and postcode carry most of the identity of an address.
+    number = query.street_number or (normalized_query.split() or [""])[0]
+    if number == location.street_number.lower():
+        score += 0.1
+    elif number.isdigit():
+        score -= 0.25
+    postcode = query.postcode or next((t for t in query_tokens if re.fullmatch(r"\d{5}", t)), None)
+    if postcode:
+        score += 0.1 if postcode == location.postcode else -0.15
+    if query.city and normalize(query.city) != normalize(location.city):
+        score -= 0.2
+    return max(0.0, min(1.0, score))
+
+
+async def validate_address(session: AsyncSession, address: AddressInput) -> AddressValidation:
+    """Match an address against the address book: an exact match, or candidates to choose from."""
+    text = address.as_text().strip()
+    if not text:
+        raise InvalidRequest("give an address as text or as structured fields", field="address")
+    if address.country and address.country.upper() not in {"US", "USA"}:
+        return AddressValidation(query=address, quality=MatchQuality.NONE, best=None)
+    normalized_query = normalize(text)
+    locations = (await session.exec(select(Location))).all()
+    ranked = sorted(
+        ((_score(address, normalized_query, loc), loc) for loc in locations),
+        key=lambda pair: (-pair[0], pair[1].id),
+    )
+    candidates = [(s, loc) for s, loc in ranked if s >= CANDIDATE_THRESHOLD][: MAX_ALTERNATES + 1]
+    scores = {loc.id: round(s, 3) for s, loc in candidates}
+    if candidates and candidates[0][0] >= EXACT_THRESHOLD:
+        best = candidates[0][1]
+        alternates = [loc for s, loc in candidates[1:] if s >= EXACT_THRESHOLD - 0.1]
+        return AddressValidation(address, MatchQuality.EXACT, best, alternates, scores)
+    if candidates:
+        return AddressValidation(
+            address, MatchQuality.PARTIAL, None, [loc for _, loc in candidates], scores
+        )
+    # Nothing close: offer the nearest known buildings in the same city or postcode, if any.
+    nearby = [
+        loc
+        for _, loc in ranked
+        if (address.city and normalize(address.city) == normalize(loc.city))
+        or (address.postcode and address.postcode == loc.postcode)
+    ][:MAX_ALTERNATES]
+    return AddressValidation(address, MatchQuality.NONE, None, nearby, scores)
+
+
+async def resolve_address(
+    session: AsyncSession, address: AddressInput, *, field_name: str = "address"
+) -> Location:
+    """The one location an address names, or an `InvalidRequest` that lists the alternates."""
+    result = await validate_address(session, address)
+    if result.best is not None:
+        return result.best
+    alternates = [loc.line for loc in result.alternates]
+    hint = f"; did you mean: {' | '.join(alternates)}" if alternates else ""
+    raise InvalidRequest(
+        f"address '{address.as_text()}' did not match a known address{hint}",
+        field=field_name,
+        code="ADDRESS_NOT_FOUND",
+        details={"alternates": [{"id": loc.id, "address": loc.line} for loc in result.alternates]},
+    )
+
+
+async def get_location(session: AsyncSession, location_id: str) -> Location:
+    """A location of the address book by id (public reference data)."""
+    location = await session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"no address '{location_id}'", field="location")
+    return location
+
+
+async def get_locations(session: AsyncSession, location_ids: list[str]) -> dict[str, Location]:
+    """Locations by id, in one statement."""
+    if not location_ids:
+        return {}
+    found = await session.exec(select(Location).where(col(Location.id).in_(set(location_ids))))
+    return {loc.id: loc for loc in found.all()}
+
+
+def distance_km(a: Location, b: Location) -> float:
+    """Great-circle distance between two locations."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+async def serviceability(session: AsyncSession, location: Location) -> ServiceabilityResult:
+    """On-net, near-net (within `LUMEN_NEAR_NET_KM` of an on-net building) or off-net."""
+    if location.on_net:
+        return ServiceabilityResult(Serviceability.ON_NET, 0.0)
+    on_net = (await session.exec(select(Location).where(col(Location.on_net).is_(True)))).all()
+    nearest = min((distance_km(location, other) for other in on_net), default=math.inf)
+    if nearest <= get_settings().near_net_km:
+        return ServiceabilityResult(Serviceability.NEAR_NET, round(nearest, 3))
+    return ServiceabilityResult(Serviceability.OFF_NET, round(nearest, 3))
+
+
+async def search_locations(
+    session: AsyncSession,
+    *,
+    text: str | None = None,
+    near: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+    limit: int = 20,
+) -> list[Location]:
+    """Locations by free text (name, street, city, state, postcode) and/or distance from a point."""
+    locations = list((await session.exec(select(Location).order_by(col(Location.id)))).all())
+    if text:
+        needle = normalize(text)
+        locations = [
+            loc
+            for loc in locations
+            if needle in normalize(f"{loc.name} {loc.line}") or needle in loc.name.lower()
+        ]
+    if near is not None:
+        origin = Location(
+            name="",
+            street_number="",
+            street_name="",
+            city="",
+            state="",
+            postcode="",
+            latitude=near[0],
+            longitude=near[1],
+        )
+        measured = sorted((distance_km(origin, loc), loc.id, loc) for loc in locations)
+        locations = [loc for d, _, loc in measured if radius_km is None or d <= radius_km]
+    return locations[:limit]
+
+
+async def ensure_site(
+    session: AsyncSession, *, party_id: str, location: Location, name: str | None = None
+) -> Site:
+    """The party's site at a location, created on first use (not committed here)."""
+    site = (
+        await session.exec(
+            select(Site).where(Site.party_id == party_id, Site.location_id == location.id)
+        )
+    ).first()
+    if site is None:
+        site = Site(party_id=party_id, location_id=location.id, name=name or location.name)
+        session.add(site)
+        await session.flush()
+    return site
+
+
+async def create_site(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    address: AddressInput,
+    name: str | None = None,
+    buyer_party_id: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    instructions: str | None = None,
+) -> Site:
+    """Register a site for the caller (or a buyer it acts for) at a validated address."""
+    party_id = principal.buyer_for(buyer_party_id)
+    location = await resolve_address(session, address)
+    site = await ensure_site(session, party_id=party_id, location=location, name=name)
+    site.contact_name = contact_name or site.contact_name
+    site.contact_phone = contact_phone or site.contact_phone
+    site.instructions = instructions or site.instructions
+    session.add(site)
+    await commit(session)
+    return site
+
+
+async def get_site(session: AsyncSession, *, principal: Principal, site_id: str) -> Site:
+    """One of the caller's sites."""
+    return await get_scoped(session, Site, site_id, principal, what="site")
+
+
+async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Site]:
+    """The caller's sites, oldest first."""
+    statement = scoped(Site, principal).order_by(col(Site.created_at), col(Site.id))
+    return list((await session.exec(statement)).all())
+
+
+def load_address_book() -> list[dict[str, object]]:
+    """The bundled address book of carrier hotels and data centres."""
+    raw = resources.files("app.core").joinpath("data/locations.json").read_text()
+    data: list[dict[str, object]] = json.loads(raw)
+    return data
+
+
+async def seed_address_book(session: AsyncSession) -> int:
+    """Load the bundled address book; existing rows are left as they are."""
+    existing = {
+        (loc.street_number, loc.street_name, loc.city)
+        for loc in (await session.exec(select(Location))).all()
+    }
+    added = 0
+    for entry in load_address_book():
+        location = Location.model_validate(entry)
+        if (location.street_number, location.street_name, location.city) not in existing:
+            session.add(location)
+            added += 1
+    await commit(session)
+    return added

@@ -1,0 +1,169 @@
+"""Inventory: the product instances a party has, from delivery to termination."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, events
+from app.core.catalog import ClassOfService, ProductSpec
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
+from app.core.errors import IllegalTransition
+from app.core.events import EventKind
+from app.core.parties import Principal, get_scoped, scoped
+
+
+class ProductState(StrEnum):
+    """Lifecycle of a product instance."""
+
+    PENDING_ACTIVE = "pending_active"
+    ACTIVE = "active"
+    ACTIVE_PENDING_CHANGE = "active_pending_change"
+    PENDING_TERMINATE = "pending_terminate"
+    SUSPENDED = "suspended"
+    SUSPENDED_PENDING_TERMINATE = "suspended_pending_terminate"
+    TERMINATED = "terminated"
+    CANCELLED = "cancelled"
+
+
+# States in which a product is delivered and billed.
+IN_SERVICE = {
+    ProductState.ACTIVE,
+    ProductState.ACTIVE_PENDING_CHANGE,
+    ProductState.PENDING_TERMINATE,
+    ProductState.SUSPENDED,
+    ProductState.SUSPENDED_PENDING_TERMINATE,
+}
+
+_TRANSITIONS: dict[ProductState, set[ProductState]] = {
+    ProductState.PENDING_ACTIVE: {ProductState.ACTIVE, ProductState.CANCELLED},
+    ProductState.ACTIVE: {
+        ProductState.ACTIVE_PENDING_CHANGE,
+        ProductState.PENDING_TERMINATE,
+        ProductState.SUSPENDED,
+        ProductState.TERMINATED,
+    },
+    ProductState.ACTIVE_PENDING_CHANGE: {ProductState.ACTIVE},
+    ProductState.PENDING_TERMINATE: {ProductState.TERMINATED, ProductState.ACTIVE},
+    ProductState.SUSPENDED: {ProductState.ACTIVE, ProductState.SUSPENDED_PENDING_TERMINATE},
+    ProductState.SUSPENDED_PENDING_TERMINATE: {ProductState.TERMINATED, ProductState.SUSPENDED},
+    ProductState.TERMINATED: set(),
+    ProductState.CANCELLED: set(),
+}
+
+
+_PRODUCT_INSTANCE_VERSION = version_column()
+
+
+class ProductInstance(SQLModel, table=True):
+    """A delivered product: what the party has, where, at what speed and price."""
+
+    id: str = Field(default_factory=lambda: new_id("prd"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    name: str = Field(max_length=200)
+    offering_id: str = Field(foreign_key="offering.id", max_length=40)
+    state: ProductState = Field(sa_type=StrEnumType(ProductState, 32), index=True)
+    a_location_id: str = Field(foreign_key="location.id", max_length=40)
+    z_location_id: str | None = Field(default=None, foreign_key="location.id", max_length=40)
+    a_site_id: str = Field(foreign_key="site.id", max_length=40)
+    z_site_id: str | None = Field(default=None, foreign_key="site.id", max_length=40)
+    bandwidth_mbps: int
+    term_months: int
+    class_of_service: str = Field(max_length=20)
+    monthly_cents: int
+    one_time_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
+    order_id: str = Field(foreign_key="productorder.id", max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    terminated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_PRODUCT_INSTANCE_VERSION)
+
+    __mapper_args__ = {"version_id_col": _PRODUCT_INSTANCE_VERSION}  # noqa: RUF012
+
+    def spec(self) -> ProductSpec:
+        """The product as it is now."""
+        return ProductSpec(
+            offering_id=self.offering_id,
+            a_location_id=self.a_location_id,
+            z_location_id=self.z_location_id,
+            bandwidth_mbps=self.bandwidth_mbps,
+            term_months=self.term_months,
+            class_of_service=ClassOfService(self.class_of_service),
+        )
+
+
+def set_state(session: AsyncSession, instance: ProductInstance, state: ProductState) -> None:
+    """Move a product to `state`, recording the event (not committed here)."""
+    if state not in _TRANSITIONS[instance.state]:
+        raise IllegalTransition(
+            f"a product in state '{instance.state}' cannot become '{state}'", field="state"
+        )
+    previous = instance.state
+    instance.state = state
+    now = clock.now()
+    instance.updated_at = now
+    if state is ProductState.ACTIVE and instance.activated_at is None:
+        instance.activated_at = now
+    if state is ProductState.TERMINATED:
+        instance.terminated_at = now
+    session.add(instance)
+    events.record(
+        session,
+        party_id=instance.party_id,
+        entity="product",
+        entity_id=instance.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+    )
+
+
+async def get_product(
+    session: AsyncSession, *, principal: Principal, product_id: str, field_name: str = "product"
+) -> ProductInstance:
+    """One of the caller's products."""
+    return await get_scoped(
+        session, ProductInstance, product_id, principal, what="product", field_name=field_name
+    )
+
+
+async def list_products(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    states: set[ProductState] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[ProductInstance]:
+    """The caller's products, newest first."""
+    statement = scoped(ProductInstance, principal)
+    if states:
+        statement = statement.where(col(ProductInstance.state).in_(sorted(states)))
+    statement = statement.order_by(col(ProductInstance.created_at).desc(), col(ProductInstance.id))
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def suspend(
+    session: AsyncSession, *, principal: Principal, product_id: str
+) -> ProductInstance:
+    """Suspend an active product (operations staff only)."""
+    principal.require_ops()
+    instance = await get_product(session, principal=principal, product_id=product_id)
+    set_state(session, instance, ProductState.SUSPENDED)
+    await commit(session)
+    return instance
+
+
+async def resume(
+    session: AsyncSession, *, principal: Principal, product_id: str
+) -> ProductInstance:
+    """Return a suspended product to service (operations staff only)."""
+    principal.require_ops()
+    instance = await get_product(session, principal=principal, product_id=product_id)
+    set_state(session, instance, ProductState.ACTIVE)
+    await commit(session)
+    return instance

@@ -1,0 +1,625 @@
+"""Orders: placing, the order and item state machines, cancellation and modification."""
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import billing, clock, events, quoting
+from app.core.catalog import ClassOfService, ProductSpec
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
+from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidRequest, NotFound
+from app.core.events import Channel, EventKind
+from app.core.geography import Serviceability, ensure_site
+from app.core.inventory import ProductInstance, ProductState, get_product, set_state
+from app.core.parties import Principal, get_scoped, scoped
+from app.core.qualification import assess
+from app.settings import get_settings
+
+
+class OrderState(StrEnum):
+    """Lifecycle of an order."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    HELD_ASSESSING_CHARGE = "held_assessing_charge"
+    PENDING_ASSESSING_MODIFICATION = "pending_assessing_modification"
+    ASSESSING_CANCELLATION = "assessing_cancellation"
+    PENDING_CANCELLATION = "pending_cancellation"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    REJECTED = "rejected"
+
+
+class ItemState(StrEnum):
+    """Lifecycle of one item of an order."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    HELD = "held"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class ItemAction(StrEnum):
+    """What an item does to inventory."""
+
+    ADD = "add"
+    MODIFY = "modify"
+    DELETE = "delete"
+
+
+TERMINAL_STATES = {
+    OrderState.CANCELLED,
+    OrderState.COMPLETED,
+    OrderState.FAILED,
+    OrderState.PARTIAL,
+    OrderState.REJECTED,
+}
+CANCELLABLE_STATES = {
+    OrderState.ACKNOWLEDGED,
+    OrderState.IN_PROGRESS,
+    OrderState.HELD_ASSESSING_CHARGE,
+}
+MODIFIABLE_STATES = {OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS}
+ORDER_TRANSITIONS: dict[OrderState, set[OrderState]] = {
+    OrderState.ACKNOWLEDGED: {
+        OrderState.IN_PROGRESS,
+        OrderState.ASSESSING_CANCELLATION,
+        OrderState.HELD_ASSESSING_CHARGE,
+        OrderState.REJECTED,
+        OrderState.PENDING_ASSESSING_MODIFICATION,
+    },
+    OrderState.IN_PROGRESS: {
+        OrderState.COMPLETED,
+        OrderState.PARTIAL,
+        OrderState.FAILED,
+        OrderState.ASSESSING_CANCELLATION,
+        OrderState.HELD_ASSESSING_CHARGE,
+        OrderState.PENDING_ASSESSING_MODIFICATION,
+    },
+    OrderState.HELD_ASSESSING_CHARGE: {OrderState.IN_PROGRESS, OrderState.ASSESSING_CANCELLATION},
+    OrderState.PENDING_ASSESSING_MODIFICATION: {OrderState.ACKNOWLEDGED, OrderState.IN_PROGRESS},
+    OrderState.ASSESSING_CANCELLATION: {
+        OrderState.PENDING_CANCELLATION,
+        OrderState.ACKNOWLEDGED,
+        OrderState.IN_PROGRESS,
+    },
+    OrderState.PENDING_CANCELLATION: {OrderState.CANCELLED},
+    OrderState.CANCELLED: set(),
+    OrderState.COMPLETED: set(),
+    OrderState.FAILED: set(),
+    OrderState.PARTIAL: set(),
+    OrderState.REJECTED: set(),
+}
+ITEM_TRANSITIONS: dict[ItemState, set[ItemState]] = {
+    ItemState.ACKNOWLEDGED: {
+        ItemState.IN_PROGRESS,
+        ItemState.CANCELLED,
+        ItemState.REJECTED,
+        ItemState.HELD,
+        ItemState.PENDING,
+    },
+    ItemState.IN_PROGRESS: {
+        ItemState.COMPLETED,
+        ItemState.FAILED,
+        ItemState.CANCELLED,
+        ItemState.HELD,
+        ItemState.PENDING,
+    },
+    ItemState.HELD: {ItemState.IN_PROGRESS, ItemState.CANCELLED},
+    ItemState.PENDING: {ItemState.IN_PROGRESS, ItemState.CANCELLED},
+    ItemState.CANCELLED: set(),
+    ItemState.COMPLETED: set(),
+    ItemState.FAILED: set(),
+    ItemState.REJECTED: set(),
+}
+
+
+_ORDER_VERSION = version_column()
+
+
+class Order(SQLModel, table=True):
+    """A buyer's order for products; the same row whichever face it came through."""
+
+    __tablename__ = "productorder"
+    __table_args__ = (UniqueConstraint("party_id", "idempotency_key"),)
+    id: str = Field(default_factory=lambda: new_id("ord"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    placed_by_party_id: str = Field(foreign_key="party.id", max_length=40)
+    channel: Channel = Field(sa_type=StrEnumType(Channel, 12), index=True)
+    state: OrderState = Field(sa_type=StrEnumType(OrderState, 40), index=True)
+    previous_state: OrderState | None = Field(default=None, sa_type=StrEnumType(OrderState, 40))
+    external_id: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    quote_id: str | None = Field(default=None, foreign_key="quote.id", max_length=40)
+    billing_account_id: str = Field(foreign_key="billingaccount.id", max_length=40)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_fingerprint: str | None = Field(default=None, max_length=64)
+    monthly_cents: int = 0
+    one_time_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expected_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancellation_reason: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    version: int = Field(default=1, sa_column=_ORDER_VERSION)
+
+    __mapper_args__ = {"version_id_col": _ORDER_VERSION}  # noqa: RUF012
+
+
+class OrderItem(SQLModel, table=True):
+    """One product of an order: what to add, modify or delete, and where it stands."""
+
+    id: str = Field(default_factory=lambda: new_id("oi"), primary_key=True, max_length=40)
+    order_id: str = Field(foreign_key="productorder.id", index=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    position: int
+    action: ItemAction = Field(sa_type=StrEnumType(ItemAction, 8))
+    state: ItemState = Field(sa_type=StrEnumType(ItemState, 20))
+    offering_id: str = Field(foreign_key="offering.id", max_length=40)
+    a_location_id: str = Field(foreign_key="location.id", max_length=40)
+    z_location_id: str | None = Field(default=None, foreign_key="location.id", max_length=40)
+    a_site_id: str = Field(foreign_key="site.id", max_length=40)
+    z_site_id: str | None = Field(default=None, foreign_key="site.id", max_length=40)
+    bandwidth_mbps: int
+    term_months: int
+    class_of_service: str = Field(max_length=20)
+    serviceability: Serviceability = Field(sa_type=StrEnumType(Serviceability, 12))
+    monthly_cents: int
+    one_time_cents: int
+    product_id: str | None = Field(default=None, foreign_key="productinstance.id", max_length=40)
+    quote_item_id: str | None = Field(default=None, foreign_key="quoteitem.id", max_length=40)
+    external_id: str | None = Field(default=None, max_length=200)
+    requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expected_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def spec(self) -> ProductSpec:
+        """The product this item delivers."""
+        return ProductSpec(
+            offering_id=self.offering_id,
+            a_location_id=self.a_location_id,
+            z_location_id=self.z_location_id,
+            bandwidth_mbps=self.bandwidth_mbps,
+            term_months=self.term_months,
+            class_of_service=ClassOfService(self.class_of_service),
+        )
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """One item as a buyer asks for it.
+
+    `add` needs `spec`; `modify` names `product_id` and the new characteristics in `spec`
+    (its offering and ends are those of the product); `delete` names `product_id` only."""
+
+    action: ItemAction = ItemAction.ADD
+    spec: ProductSpec | None = None
+    product_id: str | None = None
+    external_id: str | None = None
+    requested_completion_at: datetime | None = None
+
+
+@dataclass
+class OrderWithItems:
+    """An order and its items, in item order."""
+
+    order: Order
+    items: list[OrderItem]
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def transition(
+    session: AsyncSession, order: Order, state: OrderState, *, data: dict[str, Any] | None = None
+) -> None:
+    """Move an order to `state` and record the event, refusing moves the machine lacks."""
+    if state not in ORDER_TRANSITIONS[order.state]:
+        raise IllegalTransition(
+            f"an order in state '{order.state}' cannot become '{state}'", field="state"
+        )
+    previous = order.state
+    order.previous_state = previous
+    order.state = state
+    order.updated_at = clock.now()
+    if state is OrderState.COMPLETED:
+        order.completed_at = order.updated_at
+    session.add(order)
+    events.record(
+        session,
+        party_id=order.party_id,
+        entity="order",
+        entity_id=order.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+        channel=order.channel,
+        data=data or _order_event_data(order),
+    )
+
+
+def transition_item(session: AsyncSession, order: Order, item: OrderItem, state: ItemState) -> None:
+    """Move an item to `state` and record the event."""
+    if state not in ITEM_TRANSITIONS[item.state]:
+        raise IllegalTransition(
+            f"an order item in state '{item.state}' cannot become '{state}'", field="state"
+        )
+    previous = item.state
+    item.state = state
+    if state is ItemState.COMPLETED:
+        item.completed_at = clock.now()
+    session.add(item)
+    events.record(
+        session,
+        party_id=item.party_id,
+        entity="order_item",
+        entity_id=item.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+        channel=order.channel,
+        data={"order_id": order.id, **_order_event_data(order)},
+    )
+
+
+def _order_event_data(order: Order) -> dict[str, Any]:
+    return {
+        "buyer_party_id": order.party_id,
+        "placed_by_party_id": order.placed_by_party_id,
+        "external_id": order.external_id,
+    }
+
+
+async def _build_item(
+    session: AsyncSession,
+    principal: Principal,
+    party_id: str,
+    index: int,
+    request: ItemRequest,
+) -> tuple[OrderItem, ProductInstance | None]:
+    where = f"items[{index}]"
+    instance: ProductInstance | None = None
+    spec = request.spec
+    if request.action is ItemAction.ADD:
+        if spec is None:
+            raise InvalidRequest(
+                "an item that adds a product needs its characteristics", field=f"{where}.product"
+            )
+    else:
+        if not request.product_id:
+            raise InvalidRequest(
+                f"an item that does '{request.action}' names a product", field=f"{where}.product_id"
+            )
+        instance = await get_product(
+            session,
+            principal=principal,
+            product_id=request.product_id,
+            field_name=f"{where}.product_id",
+        )
+        if instance.party_id != party_id:
+            raise InvalidRequest(
+                "the product belongs to another buyer", field=f"{where}.product_id"
+            )
+        if instance.state is not ProductState.ACTIVE:
+            raise IllegalTransition(
+                f"product '{instance.id}' is '{instance.state}'; only active products change",
+                field=f"{where}.product_id",
+            )
+        current = instance.spec()
+        spec = (
+            current
+            if spec is None or request.action is ItemAction.DELETE
+            else replace(
+                current,
+                bandwidth_mbps=spec.bandwidth_mbps,
+                term_months=spec.term_months,
+                class_of_service=spec.class_of_service,
+            )
+        )
+        if request.action is ItemAction.MODIFY and spec == current:
+            raise InvalidRequest("the modification changes nothing", field=f"{where}.product")
+    try:
+        assessment = await assess(session, spec)
+    except CoreError as exc:
+        exc.field = f"{where}.{exc.field}" if exc.field else where
+        raise
+    if request.action is ItemAction.ADD and not assessment.qualified:
+        raise InvalidRequest(
+            "this product cannot be delivered as asked",
+            field=f"{where}.product",
+            code="NOT_SERVICEABLE",
+            details={"alternatives": assessment.alternatives},
+        )
+    a_site = await ensure_site(session, party_id=party_id, location=assessment.ends[0][0])
+    z_site = (
+        await ensure_site(session, party_id=party_id, location=assessment.ends[1][0])
+        if len(assessment.ends) > 1
+        else None
+    )
+    price = assessment.price
+    item = OrderItem(
+        order_id="",
+        party_id=party_id,
+        position=index + 1,
+        action=request.action,
+        state=ItemState.ACKNOWLEDGED,
+        offering_id=spec.offering_id,
+        a_location_id=spec.a_location_id,
+        z_location_id=spec.z_location_id,
+        a_site_id=a_site.id,
+        z_site_id=z_site.id if z_site else None,
+        bandwidth_mbps=spec.bandwidth_mbps,
+        term_months=spec.term_months,
+        class_of_service=spec.class_of_service,
+        serviceability=assessment.serviceability,
+        monthly_cents=price.monthly_cents if request.action is not ItemAction.DELETE else 0,
+        one_time_cents=price.one_time_cents if request.action is ItemAction.ADD else 0,
+        product_id=instance.id if instance else None,
+        external_id=request.external_id,
+        requested_completion_at=request.requested_completion_at,
+        expected_completion_at=clock.now() + timedelta(days=assessment.lead_time_days),
+    )
+    return item, instance
+
+
+async def place(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    items: list[ItemRequest],
+    channel: Channel,
+    buyer_party_id: str | None = None,
+    quote_id: str | None = None,
+    external_id: str | None = None,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+    billing_account_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+) -> OrderWithItems:
+    """Place an order: validate every item, price it, and store it acknowledged, or store nothing.
+
+    With `quote_id` the order takes the prices of that firm quote (and all of its orderable items
+    when `items` is empty). A repeated `idempotency_key` returns the order first placed with it."""
+    party_id = principal.buyer_for(buyer_party_id)
+    fingerprint = _fingerprint(
+        {
+            "items": [vars(i) | {"spec": vars(i.spec) if i.spec else None} for i in items],
+            "quote": quote_id,
+            "buyer": party_id,
+            "external_id": external_id,
+            "billing_account": billing_account_id,
+        }
+    )
+    if idempotency_key:
+        earlier = await _by_idempotency_key(session, party_id, idempotency_key)
+        if earlier is not None:
+            return await _replay(session, earlier, fingerprint)
+    quote_items: list[quoting.QuoteItem] = []
+    if quote_id:
+        taken = await quoting.take_for_order(
+            session, principal=principal, quote_id=quote_id, field_name="quote_id"
+        )
+        if taken.quote.party_id != party_id:
+            raise InvalidRequest("the quote was made for another buyer", field="quote_id")
+        quote_items = taken.items
+        if not items:
+            items = [ItemRequest(spec=q.spec()) for q in quote_items]
+    if not items:
+        raise InvalidRequest("an order needs at least one item", field="items")
+    if billing_account_id:
+        account = await billing.get_account(
+            session, principal=principal, account_id=billing_account_id
+        )
+        if account.party_id != party_id:
+            raise InvalidRequest(
+                "the billing account belongs to another buyer", field="billing_account"
+            )
+    else:
+        account = await billing.ensure_account(session, party_id=party_id)
+    built = [await _build_item(session, principal, party_id, i, r) for i, r in enumerate(items)]
+    if quote_id:
+        _apply_quote_prices(built, quote_items)
+    targets = [inst.id for _, inst in built if inst is not None]
+    if len(targets) != len(set(targets)):
+        raise InvalidRequest("a product may appear in one item of an order only", field="items")
+    settings = get_settings()
+    now = clock.now()
+    order = Order(
+        party_id=party_id,
+        placed_by_party_id=principal.party_id,
+        channel=channel,
+        state=OrderState.ACKNOWLEDGED,
+        external_id=external_id,
+        description=description,
+        quote_id=quote_id,
+        billing_account_id=account.id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        requested_completion_at=requested_completion_at,
+        expected_completion_at=max(i.expected_completion_at or now for i, _ in built),
+        monthly_cents=sum(i.monthly_cents for i, _ in built),
+        one_time_cents=sum(i.one_time_cents for i, _ in built),
+        next_step_at=now + timedelta(seconds=settings.fulfilment_ack_seconds),
+    )
+    try:
+        session.add(order)
+        await session.flush()
+        for item, instance in built:
+            item.order_id = order.id
+            session.add(item)
+            if instance is not None:
+                set_state(
+                    session,
+                    instance,
+                    ProductState.ACTIVE_PENDING_CHANGE
+                    if item.action is ItemAction.MODIFY
+                    else ProductState.PENDING_TERMINATE,
+                )
+        events.record(
+            session,
+            party_id=party_id,
+            entity="order",
+            entity_id=order.id,
+            kind=EventKind.CREATED,
+            state=order.state,
+            channel=channel,
+            data=_order_event_data(order),
+        )
+        await commit(session)
+    except IntegrityError as exc:
+        # A concurrent request with the same idempotency key won the race.
+        await session.rollback()
+        if idempotency_key:
+            earlier = await _by_idempotency_key(session, party_id, idempotency_key)
+            if earlier is not None:
+                return await _replay(session, earlier, fingerprint)
+        raise Conflict("the order could not be stored; retry the request") from exc
+    return OrderWithItems(order, [item for item, _ in built])
+
+
+def _apply_quote_prices(
+    built: list[tuple[OrderItem, ProductInstance | None]], quote_items: list[quoting.QuoteItem]
+) -> None:
+    available = list(quote_items)
+    for item, _ in built:
+        match = next((q for q in available if q.spec() == item.spec()), None)
+        if match is None:
+            raise InvalidRequest(
+                "the item is not one of the quote's orderable items",
+                field=f"items[{item.position - 1}].product",
+                code="NOT_IN_QUOTE",
+            )
+        available.remove(match)
+        item.quote_item_id = match.id
+        item.monthly_cents, item.one_time_cents = match.monthly_cents, match.one_time_cents
+
+
+async def _by_idempotency_key(session: AsyncSession, party_id: str, key: str) -> Order | None:
+    return (
+        await session.exec(
+            select(Order).where(Order.party_id == party_id, Order.idempotency_key == key)
+        )
+    ).first()
+
+
+async def _replay(session: AsyncSession, order: Order, fingerprint: str) -> OrderWithItems:
+    if order.request_fingerprint != fingerprint:
+        raise Conflict(
+            "this idempotency key was used for a different order",
+            field="idempotency_key",
+            code="IDEMPOTENCY_KEY_REUSED",
+        )
+    return OrderWithItems(order, await items_of(session, order.id))
+
+
+async def items_of(session: AsyncSession, order_id: str) -> list[OrderItem]:
+    """The items of an order the caller already holds, in item order."""
+    found = await session.exec(
+        select(OrderItem).where(OrderItem.order_id == order_id).order_by(col(OrderItem.position))
+    )
+    return list(found.all())
+
+
+async def get_order(
+    session: AsyncSession, *, principal: Principal, order_id: str
+) -> OrderWithItems:
+    """One of the caller's orders with its items."""
+    order = await get_scoped(session, Order, order_id, principal, what="order")
+    return OrderWithItems(order, await items_of(session, order.id))
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    states: set[OrderState] | None = None,
+    channel: Channel | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Order]:
+    """The caller's orders, newest first."""
+    statement = scoped(Order, principal)
+    if states:
+        statement = statement.where(col(Order.state).in_(sorted(states)))
+    if channel:
+        statement = statement.where(Order.channel == channel)
+    statement = statement.order_by(col(Order.created_at).desc(), col(Order.id))
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def request_cancellation(
+    session: AsyncSession, *, principal: Principal, order_id: str, reason: str | None = None
+) -> Order:
+    """Ask to cancel an order; the seller assesses it and cancels (see `fulfilment`)."""
+    order = await get_scoped(session, Order, order_id, principal, what="order")
+    if order.state not in CANCELLABLE_STATES:
+        raise IllegalTransition(
+            f"an order in state '{order.state}' cannot be cancelled",
+            field="state",
+        )
+    order.cancellation_reason = reason
+    order.next_step_at = clock.now()
+    transition(session, order, OrderState.ASSESSING_CANCELLATION)
+    await commit(session)
+    return order
+
+
+async def change_requested_completion(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    order_id: str,
+    item_id: str,
+    requested_completion_at: datetime,
+) -> OrderWithItems:
+    """Move the date a buyer asked an item to be delivered by, while the order is open."""
+    order = await get_scoped(session, Order, order_id, principal, what="order")
+    if order.state not in MODIFIABLE_STATES:
+        raise IllegalTransition(
+            f"an order in state '{order.state}' cannot be modified", field="state"
+        )
+    if requested_completion_at <= clock.now():
+        raise InvalidRequest(
+            "the requested date must be in the future", field="requested_completion_at"
+        )
+    items = await items_of(session, order.id)
+    item = next((i for i in items if i.id == item_id or i.external_id == item_id), None)
+    if item is None:
+        raise NotFound(f"no item '{item_id}' in order '{order.id}'", field="item_id")
+    item.requested_completion_at = requested_completion_at
+    order.updated_at = clock.now()
+    session.add_all([item, order])
+    events.record(
+        session,
+        party_id=order.party_id,
+        entity="order_item",
+        entity_id=item.id,
+        kind=EventKind.ATTRIBUTE_CHANGED,
+        state=item.state,
+        channel=order.channel,
+        data={
+            "order_id": order.id,
+            "changed": ["requested_completion_at"],
+            **_order_event_data(order),
+        },
+    )
+    await commit(session)
+    return OrderWithItems(order, items)

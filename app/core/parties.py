@@ -1,0 +1,266 @@
+"""Parties, their API keys, and the principal that every core call is scoped to."""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core import clock
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.errors import InvalidRequest, NotAuthorized, NotFound, Unauthenticated
+
+
+class Audience(StrEnum):
+    """Who a party is to the platform; decides which faces and operations suit it."""
+
+    DEVELOPER = "developer"
+    CARRIER = "carrier"
+    ENTERPRISE = "enterprise"
+    OPS = "ops"
+
+
+class Scope(StrEnum):
+    """What an API key allows."""
+
+    READ = "read"
+    WRITE = "write"
+    OPS = "ops"
+
+
+class PartyBase(SQLModel):
+    name: str = Field(max_length=200)
+    audience: Audience = Field(sa_type=StrEnumType(Audience, 16))
+    email: str | None = Field(default=None, max_length=200)
+    country: str = Field(default="US", max_length=2)
+
+
+class Party(PartyBase, table=True):
+    """An organization: a customer, a partner carrier, or the operator itself."""
+
+    id: str = Field(default_factory=lambda: new_id("pty"), primary_key=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class Agency(SQLModel, table=True):
+    """A party (typically a carrier) allowed to act for a buyer party."""
+
+    agent_party_id: str = Field(foreign_key="party.id", primary_key=True, max_length=40)
+    buyer_party_id: str = Field(foreign_key="party.id", primary_key=True, max_length=40)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored only as its SHA-256 hash; `key_id` finds it without the secret."""
+
+    key_id: str = Field(primary_key=True, max_length=24)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    name: str = Field(max_length=100)
+    secret_hash: str = Field(max_length=64)
+    scopes: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: its party, audience, scopes and the buyers it acts for."""
+
+    party_id: str
+    audience: Audience
+    scopes: frozenset[Scope] = frozenset({Scope.READ, Scope.WRITE})
+    acting_for: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_ops(self) -> bool:
+        """Ops principals see every party's objects."""
+        return self.audience is Audience.OPS and Scope.OPS in self.scopes
+
+    @property
+    def visible_party_ids(self) -> frozenset[str]:
+        """The parties whose objects this caller may see and change."""
+        return self.acting_for | {self.party_id}
+
+    def can_see(self, party_id: str) -> bool:
+        """Whether an object owned by `party_id` exists for this caller."""
+        return self.is_ops or party_id in self.visible_party_ids
+
+    def require(self, scope: Scope) -> None:
+        """Refuse unless the key carries `scope`."""
+        if scope not in self.scopes:
+            raise NotAuthorized(f"this API key lacks the '{scope}' scope", code="NOT_AUTHORIZED")
+
+    def require_ops(self) -> None:
+        """Refuse unless the caller is an ops principal."""
+        if not self.is_ops:
+            raise NotAuthorized("only operations staff may do this", code="NOT_AUTHORIZED")
+
+    def buyer_for(self, buyer_party_id: str | None, *, field_name: str = "buyer") -> str:
+        """The party that a new object belongs to; a named buyer must be one the caller acts for."""
+        if buyer_party_id is None:
+            if self.acting_for:
+                raise InvalidRequest(
+                    "this caller acts for several buyers; name the buyer",
+                    field=field_name,
+                    code="BUYER_REQUIRED",
+                )
+            return self.party_id
+        if buyer_party_id == self.party_id or buyer_party_id in self.acting_for:
+            return buyer_party_id
+        if self.is_ops:
+            return buyer_party_id
+        raise NotFound(f"no buyer '{buyer_party_id}'", field=field_name)
+
+
+Owned = TypeVar("Owned", bound=SQLModel)
+
+
+def scoped(model: type[Owned], principal: Principal) -> SelectOfScalar[Owned]:
+    """`SELECT model` limited to the rows the principal may see (rows carry `party_id`)."""
+    statement = select(model)
+    if principal.is_ops:
+        return statement
+    party_column: Any = model.party_id  # type: ignore[attr-defined]
+    return statement.where(col(party_column).in_(sorted(principal.visible_party_ids)))
+
+
+async def get_scoped(
+    session: AsyncSession,
+    model: type[Owned],
+    object_id: str,
+    principal: Principal,
+    *,
+    what: str | None = None,
+    field_name: str = "id",
+) -> Owned:
+    """One row by id if the principal may see it; otherwise the same `NotFound` as a missing id."""
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    found = (await session.exec(scoped(model, principal).where(id_column == object_id))).first()
+    if found is None:
+        raise NotFound(f"no {what or model.__name__.lower()} '{object_id}'", field=field_name)
+    return found
+
+
+def hash_secret(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _format_key(key_id: str, secret: str) -> str:
+    return f"lumen_{key_id}_{secret}"
+
+
+async def create_party(
+    session: AsyncSession,
+    *,
+    name: str,
+    audience: Audience,
+    email: str | None = None,
+    party_id: str | None = None,
+    acting_for: Iterable[str] = (),
+) -> Party:
+    """Register a party, optionally as agent for existing buyer parties."""
+    party = Party(name=name, audience=audience, email=email)
+    if party_id:
+        party.id = party_id
+    session.add(party)
+    await session.flush()
+    for buyer in acting_for:
+        session.add(Agency(agent_party_id=party.id, buyer_party_id=buyer))
+    await commit(session)
+    return party
+
+
+async def issue_api_key(
+    session: AsyncSession,
+    *,
+    party_id: str,
+    name: str = "default",
+    scopes: Iterable[Scope] | None = None,
+    secret_seed: str | None = None,
+) -> str:
+    """Create an API key and return it; only its hash is stored, so this is the one chance to
+    read it. A `secret_seed` makes the key reproducible (demo data only)."""
+    party = await session.get(Party, party_id)
+    if party is None:
+        raise NotFound(f"no party '{party_id}'", field="party")
+    if scopes is None:
+        scopes = [Scope.READ, Scope.WRITE] + ([Scope.OPS] if party.audience is Audience.OPS else [])
+    if secret_seed is None:
+        key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    else:
+        digest = hmac.new(secret_seed.encode(), f"{party_id}:{name}".encode(), "sha256")
+        key_id, secret = digest.hexdigest()[:12], digest.hexdigest()[12:52]
+    key = _format_key(key_id, secret)
+    existing = await session.get(ApiKey, key_id)
+    if existing is not None:
+        await session.delete(existing)
+        await session.flush()
+    session.add(
+        ApiKey(
+            key_id=key_id,
+            party_id=party_id,
+            name=name,
+            secret_hash=hash_secret(key),
+            scopes=",".join(sorted(str(scope) for scope in scopes)),
+        )
+    )
+    await commit(session)
+    return key
+
+
+async def authenticate(session: AsyncSession, key: str | None) -> Principal:
+    """The principal behind an API key, or `Unauthenticated`."""
+    if not key or not key.startswith("lumen_"):
+        raise Unauthenticated("send a valid API key as 'Authorization: Bearer <key>'")
+    parts = key.split("_", 2)
+    api_key = await session.get(ApiKey, parts[1]) if len(parts) == 3 else None
+    if (
+        api_key is None
+        or api_key.revoked_at is not None
+        or not hmac.compare_digest(api_key.secret_hash, hash_secret(key))
+    ):
+        raise Unauthenticated("the API key is unknown or revoked")
+    party = await session.get(Party, api_key.party_id)
+    assert party is not None  # foreign key
+    buyers = (
+        await session.exec(select(Agency.buyer_party_id).where(Agency.agent_party_id == party.id))
+    ).all()
+    return Principal(
+        party_id=party.id,
+        audience=party.audience,
+        scopes=frozenset(Scope(s) for s in api_key.scopes.split(",") if s),
+        acting_for=frozenset(buyers),
+    )
+
+
+async def revoke_api_key(session: AsyncSession, *, principal: Principal, key_id: str) -> None:
+    """Revoke one of the caller's own keys (ops may revoke any)."""
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None or not principal.can_see(api_key.party_id):
+        raise NotFound(f"no API key '{key_id}'", field="key_id")
+    api_key.revoked_at = clock.now()
+    session.add(api_key)
+    await commit(session)
+
+
+async def get_party(session: AsyncSession, *, principal: Principal, party_id: str) -> Party:
+    """A party the caller is, acts for, or (ops) any party."""
+    party = await session.get(Party, party_id)
+    if party is None or not principal.can_see(party.id):
+        raise NotFound(f"no party '{party_id}'", field="party")
+    return party
+
+
+async def list_parties(session: AsyncSession, *, principal: Principal) -> list[Party]:
+    """The parties the caller may see."""
+    statement = select(Party).order_by(col(Party.name))
+    if not principal.is_ops:
+        statement = statement.where(col(Party.id).in_(sorted(principal.visible_party_ids)))
+    return list((await session.exec(statement)).all())

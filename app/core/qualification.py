@@ -1,0 +1,254 @@
+"""Qualification: can a product be delivered where asked, how confidently, and what instead."""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, events
+from app.core.catalog import (
+    Offering,
+    Price,
+    ProductSpec,
+    check_characteristics,
+    get_offering,
+    price,
+)
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.events import Channel
+from app.core.errors import InvalidRequest
+from app.core.geography import Location, Serviceability, get_locations, serviceability
+from app.core.parties import Principal, get_scoped, scoped
+
+# Partner carriers sell off-net access up to this speed.
+OFF_NET_MAX_MBPS = 10000
+QUALIFICATION_VALID_DAYS = 30
+_LEAD_TIME_DAYS = {
+    Serviceability.ON_NET: 20,
+    Serviceability.NEAR_NET: 45,
+    Serviceability.OFF_NET: 60,
+}
+_RANK = {Serviceability.ON_NET: 0, Serviceability.NEAR_NET: 1, Serviceability.OFF_NET: 2}
+
+
+class Confidence(StrEnum):
+    """How sure the seller is that a product can be delivered as asked."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class QualificationState(StrEnum):
+    """Lifecycle of a qualification request."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    DONE_READY = "done_ready"
+    DONE_UNABLE_TO_PROVIDE = "done_unable_to_provide"
+    TERMINATED_WITH_ERROR = "terminated_with_error"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the core knows about delivering one product spec."""
+
+    spec: ProductSpec
+    offering: Offering
+    ends: list[tuple[Location, Serviceability]]
+    price: Price
+    confidence: Confidence
+    lead_time_days: int
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def serviceability(self) -> Serviceability:
+        """The weakest serviceability of the ends."""
+        return max((level for _, level in self.ends), key=_RANK.__getitem__)
+
+    @property
+    def qualified(self) -> bool:
+        """Whether the product can be delivered as asked."""
+        return self.confidence is not Confidence.RED
+
+
+async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
+    """Check a spec against the catalog and the network; price it and say how sure we are."""
+    offering = await get_offering(session, spec.offering_id)
+    check_characteristics(offering, spec)
+    ids = [spec.a_location_id] + ([spec.z_location_id] if spec.z_location_id else [])
+    locations = await get_locations(session, ids)
+    for end, location_id in zip(("a_end", "z_end"), ids, strict=False):
+        if location_id not in locations:
+            raise InvalidRequest(
+                f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
+            )
+    ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
+    product_price = price(offering, spec, ends)
+    weakest = max((level for _, level in ends), key=_RANK.__getitem__)
+    alternatives: list[dict[str, Any]] = []
+    if weakest is Serviceability.ON_NET:
+        confidence = Confidence.GREEN
+    elif weakest is Serviceability.OFF_NET and spec.bandwidth_mbps > OFF_NET_MAX_MBPS:
+        confidence = Confidence.RED
+        fallback = replace(
+            spec, bandwidth_mbps=max(b for b in offering.bandwidths_mbps if b <= OFF_NET_MAX_MBPS)
+        )
+        alt_price = price(offering, fallback, ends)
+        alternatives.append(
+            {
+                "reason": f"off-net access is available up to {OFF_NET_MAX_MBPS} Mbps",
+                "bandwidth_mbps": fallback.bandwidth_mbps,
+                "monthly_cents": alt_price.monthly_cents,
+                "one_time_cents": alt_price.one_time_cents,
+            }
+        )
+    else:
+        confidence = Confidence.YELLOW
+    return Assessment(
+        spec=spec,
+        offering=offering,
+        ends=ends,
+        price=product_price,
+        confidence=confidence,
+        lead_time_days=_LEAD_TIME_DAYS[weakest],
+        alternatives=alternatives,
+    )
+
+
+class Qualification(SQLModel, table=True):
+    """A buyer's request to know whether products can be delivered."""
+
+    id: str = Field(default_factory=lambda: new_id("poq"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
+    state: QualificationState = Field(sa_type=StrEnumType(QualificationState, 32))
+    external_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class QualificationItem(SQLModel, table=True):
+    """One product of a qualification and its result."""
+
+    id: str = Field(default_factory=lambda: new_id("poqi"), primary_key=True, max_length=40)
+    qualification_id: str = Field(foreign_key="qualification.id", index=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    position: int
+    offering_id: str = Field(foreign_key="offering.id", max_length=40)
+    a_location_id: str = Field(foreign_key="location.id", max_length=40)
+    z_location_id: str | None = Field(default=None, foreign_key="location.id", max_length=40)
+    bandwidth_mbps: int
+    term_months: int
+    class_of_service: str = Field(max_length=20)
+    qualified: bool
+    confidence: Confidence = Field(sa_type=StrEnumType(Confidence, 8))
+    serviceability: Serviceability = Field(sa_type=StrEnumType(Serviceability, 12))
+    lead_time_days: int
+    monthly_cents: int
+    one_time_cents: int
+    alternatives: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+
+
+async def qualify(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    specs: list[ProductSpec],
+    channel: Channel,
+    buyer_party_id: str | None = None,
+    external_id: str | None = None,
+) -> tuple[Qualification, list[QualificationItem]]:
+    """Qualify products for the caller; answered at once, recorded with its result."""
+    if not specs:
+        raise InvalidRequest("a qualification needs at least one item", field="items")
+    party_id = principal.buyer_for(buyer_party_id)
+    assessments = []
+    for index, spec in enumerate(specs):
+        try:
+            assessments.append(await assess(session, spec))
+        except InvalidRequest as exc:
+            exc.field = f"items[{index}].{exc.field}" if exc.field else f"items[{index}]"
+            raise
+    now = clock.now()
+    any_ready = any(a.qualified for a in assessments)
+    qualification = Qualification(
+        party_id=party_id,
+        channel=channel,
+        external_id=external_id,
+        state=QualificationState.DONE_READY
+        if any_ready
+        else QualificationState.DONE_UNABLE_TO_PROVIDE,
+        completed_at=now,
+        valid_until=now + timedelta(days=QUALIFICATION_VALID_DAYS),
+    )
+    session.add(qualification)
+    await session.flush()
+    items = [
+        QualificationItem(
+            qualification_id=qualification.id,
+            party_id=party_id,
+            position=index + 1,
+            offering_id=a.spec.offering_id,
+            a_location_id=a.spec.a_location_id,
+            z_location_id=a.spec.z_location_id,
+            bandwidth_mbps=a.spec.bandwidth_mbps,
+            term_months=a.spec.term_months,
+            class_of_service=a.spec.class_of_service,
+            qualified=a.qualified,
+            confidence=a.confidence,
+            serviceability=a.serviceability,
+            lead_time_days=a.lead_time_days,
+            monthly_cents=a.price.monthly_cents,
+            one_time_cents=a.price.one_time_cents,
+            alternatives=a.alternatives,
+        )
+        for index, a in enumerate(assessments)
+    ]
+    session.add_all(items)
+    events.record(
+        session,
+        party_id=party_id,
+        entity="qualification",
+        entity_id=qualification.id,
+        kind=events.EventKind.CREATED,
+        state=qualification.state,
+        channel=channel,
+    )
+    await commit(session)
+    return qualification, items
+
+
+async def get_qualification(
+    session: AsyncSession, *, principal: Principal, qualification_id: str
+) -> tuple[Qualification, list[QualificationItem]]:
+    """A qualification of the caller's, with its items."""
+    qualification = await get_scoped(
+        session, Qualification, qualification_id, principal, what="qualification"
+    )
+    items = (
+        await session.exec(
+            scoped(QualificationItem, principal)
+            .where(QualificationItem.qualification_id == qualification.id)
+            .order_by(col(QualificationItem.position))
+        )
+    ).all()
+    return qualification, list(items)
+
+
+async def list_qualifications(
+    session: AsyncSession, *, principal: Principal, offset: int = 0, limit: int = 100
+) -> list[Qualification]:
+    """The caller's qualifications, newest first."""
+    statement = (
+        scoped(Qualification, principal)
+        .order_by(col(Qualification.created_at).desc(), col(Qualification.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())

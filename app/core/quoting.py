@@ -1,0 +1,363 @@
+"""Quotes: budgetary and firm prices with a validity period, and their lifecycle."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, events
+from app.core.catalog import ClassOfService, ProductSpec
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
+from app.core.errors import IllegalTransition, InvalidRequest
+from app.core.events import Channel, EventKind
+from app.core.parties import Principal, get_scoped, scoped
+from app.core.qualification import Confidence, assess
+
+QUOTE_VALID_DAYS = 30
+
+
+class QuoteKind(StrEnum):
+    """A budgetary quote is indicative; a firm quote can be ordered against."""
+
+    BUDGETARY = "budgetary"
+    FIRM = "firm"
+
+
+class QuoteState(StrEnum):
+    """Lifecycle of a quote."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    IN_PROGRESS_DRAFT = "in_progress_draft"
+    ANSWERED = "answered"
+    APPROVED_ORDERABLE = "approved_orderable"
+    APPROVED_ORDERABLE_ALTERNATE = "approved_orderable_alternate"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    UNABLE_TO_PROVIDE = "unable_to_provide"
+
+
+class QuoteItemState(StrEnum):
+    """Lifecycle of one item of a quote."""
+
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    APPROVED_ORDERABLE = "approved_orderable"
+    APPROVED_ORDERABLE_ALTERNATE = "approved_orderable_alternate"
+    ABANDONED = "abandoned"
+    REJECTED = "rejected"
+    UNABLE_TO_PROVIDE = "unable_to_provide"
+
+
+OPEN_STATES = {QuoteState.ACKNOWLEDGED, QuoteState.IN_PROGRESS, QuoteState.IN_PROGRESS_DRAFT}
+ANSWERED_STATES = {
+    QuoteState.ANSWERED,
+    QuoteState.APPROVED_ORDERABLE,
+    QuoteState.APPROVED_ORDERABLE_ALTERNATE,
+}
+ORDERABLE_STATES = {QuoteState.APPROVED_ORDERABLE, QuoteState.APPROVED_ORDERABLE_ALTERNATE}
+
+
+_QUOTE_VERSION = version_column()
+
+
+class Quote(SQLModel, table=True):
+    """A seller's priced answer to a buyer's request."""
+
+    id: str = Field(default_factory=lambda: new_id("quo"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
+    kind: QuoteKind = Field(sa_type=StrEnumType(QuoteKind, 12))
+    state: QuoteState = Field(sa_type=StrEnumType(QuoteState, 32), index=True)
+    external_id: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    qualification_id: str | None = Field(
+        default=None, foreign_key="qualification.id", max_length=40
+    )
+    monthly_cents: int = 0
+    one_time_cents: int = 0
+    currency: str = Field(default="USD", max_length=3)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_QUOTE_VERSION)
+
+    __mapper_args__ = {"version_id_col": _QUOTE_VERSION}  # noqa: RUF012
+
+
+class QuoteItem(SQLModel, table=True):
+    """One priced product of a quote."""
+
+    id: str = Field(default_factory=lambda: new_id("quoi"), primary_key=True, max_length=40)
+    quote_id: str = Field(foreign_key="quote.id", index=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    position: int
+    state: QuoteItemState = Field(sa_type=StrEnumType(QuoteItemState, 32))
+    offering_id: str = Field(foreign_key="offering.id", max_length=40)
+    a_location_id: str = Field(foreign_key="location.id", max_length=40)
+    z_location_id: str | None = Field(default=None, foreign_key="location.id", max_length=40)
+    bandwidth_mbps: int
+    term_months: int
+    class_of_service: str = Field(max_length=20)
+    confidence: Confidence = Field(sa_type=StrEnumType(Confidence, 8))
+    lead_time_days: int
+    monthly_cents: int
+    one_time_cents: int
+
+    def spec(self) -> ProductSpec:
+        """The product this item prices."""
+        return ProductSpec(
+            offering_id=self.offering_id,
+            a_location_id=self.a_location_id,
+            z_location_id=self.z_location_id,
+            bandwidth_mbps=self.bandwidth_mbps,
+            term_months=self.term_months,
+            class_of_service=ClassOfService(self.class_of_service),
+        )
+
+
+@dataclass
+class QuoteWithItems:
+    """A quote and its items, in item order."""
+
+    quote: Quote
+    items: list[QuoteItem]
+
+
+def _set_state(quote: Quote, state: QuoteState, session: AsyncSession) -> None:
+    previous = quote.state
+    quote.state = state
+    quote.updated_at = clock.now()
+    session.add(quote)
+    events.record(
+        session,
+        party_id=quote.party_id,
+        entity="quote",
+        entity_id=quote.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+        channel=quote.channel,
+    )
+
+
+async def request_quote(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    specs: list[ProductSpec],
+    kind: QuoteKind,
+    channel: Channel,
+    buyer_party_id: str | None = None,
+    external_id: str | None = None,
+    description: str | None = None,
+    answer_now: bool = True,
+    qualification_id: str | None = None,
+) -> QuoteWithItems:
+    """Price products for the caller. With `answer_now` the quote is answered in this call;
+    otherwise it stays acknowledged until `answer_pending` runs."""
+    if not specs:
+        raise InvalidRequest("a quote needs at least one item", field="items")
+    party_id = principal.buyer_for(buyer_party_id)
+    assessments = []
+    for index, spec in enumerate(specs):
+        try:
+            assessments.append(await assess(session, spec))
+        except InvalidRequest as exc:
+            exc.field = f"items[{index}].{exc.field}" if exc.field else f"items[{index}]"
+            raise
+    quote = Quote(
+        party_id=party_id,
+        channel=channel,
+        kind=kind,
+        external_id=external_id,
+        description=description,
+        state=QuoteState.ACKNOWLEDGED,
+        qualification_id=qualification_id,
+    )
+    session.add(quote)
+    await session.flush()
+    items = [
+        QuoteItem(
+            quote_id=quote.id,
+            party_id=party_id,
+            position=i + 1,
+            state=QuoteItemState.ACKNOWLEDGED,
+            offering_id=a.spec.offering_id,
+            a_location_id=a.spec.a_location_id,
+            z_location_id=a.spec.z_location_id,
+            bandwidth_mbps=a.spec.bandwidth_mbps,
+            term_months=a.spec.term_months,
+            class_of_service=a.spec.class_of_service,
+            confidence=a.confidence,
+            lead_time_days=a.lead_time_days,
+            monthly_cents=a.price.monthly_cents,
+            one_time_cents=a.price.one_time_cents,
+        )
+        for i, a in enumerate(assessments)
+    ]
+    session.add_all(items)
+    events.record(
+        session,
+        party_id=party_id,
+        entity="quote",
+        entity_id=quote.id,
+        kind=EventKind.CREATED,
+        state=quote.state,
+        channel=channel,
+    )
+    if answer_now:
+        _answer(session, quote, items)
+    await commit(session)
+    return QuoteWithItems(quote, items)
+
+
+def _answer(session: AsyncSession, quote: Quote, items: list[QuoteItem]) -> None:
+    now = clock.now()
+    for item in items:
+        if item.confidence is Confidence.RED:
+            item.state = QuoteItemState.UNABLE_TO_PROVIDE
+        elif quote.kind is QuoteKind.FIRM:
+            item.state = QuoteItemState.APPROVED_ORDERABLE
+        else:
+            item.state = QuoteItemState.ANSWERED
+        session.add(item)
+    priced = [i for i in items if i.state is not QuoteItemState.UNABLE_TO_PROVIDE]
+    quote.monthly_cents = sum(i.monthly_cents for i in priced)
+    quote.one_time_cents = sum(i.one_time_cents for i in priced)
+    quote.answered_at = now
+    quote.valid_until = now + timedelta(days=QUOTE_VALID_DAYS)
+    if not priced:
+        _set_state(quote, QuoteState.UNABLE_TO_PROVIDE, session)
+    elif quote.kind is QuoteKind.FIRM:
+        _set_state(quote, QuoteState.APPROVED_ORDERABLE, session)
+    else:
+        _set_state(quote, QuoteState.ANSWERED, session)
+
+
+async def answer_pending(session: AsyncSession, *, older_than: timedelta = timedelta(0)) -> int:
+    """Answer quotes left acknowledged for at least `older_than` (the seller's back office)."""
+    cutoff = clock.now() - older_than
+    pending = (
+        await session.exec(
+            select(Quote)
+            .where(col(Quote.state).in_(sorted(OPEN_STATES)), col(Quote.created_at) <= cutoff)
+            .order_by(col(Quote.created_at))
+        )
+    ).all()
+    for quote in pending:
+        items = await _items(session, quote)
+        _answer(session, quote, items)
+    await commit(session)
+    return len(pending)
+
+
+async def _items(session: AsyncSession, quote: Quote) -> list[QuoteItem]:
+    found = await session.exec(
+        select(QuoteItem).where(QuoteItem.quote_id == quote.id).order_by(col(QuoteItem.position))
+    )
+    return list(found.all())
+
+
+async def get_quote(
+    session: AsyncSession, *, principal: Principal, quote_id: str
+) -> QuoteWithItems:
+    """One of the caller's quotes with its items; an expired validity shows as `expired`."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    await _expire_if_due(session, quote)
+    return QuoteWithItems(quote, await _items(session, quote))
+
+
+async def _expire_if_due(session: AsyncSession, quote: Quote) -> None:
+    if (
+        quote.state in ANSWERED_STATES
+        and quote.valid_until is not None
+        and quote.valid_until <= clock.now()
+    ):
+        _set_state(quote, QuoteState.EXPIRED, session)
+        await commit(session)
+
+
+async def list_quotes(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    state: QuoteState | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Quote]:
+    """The caller's quotes, newest first."""
+    statement = scoped(Quote, principal)
+    if state is not None:
+        statement = statement.where(Quote.state == state)
+    statement = statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def cancel_quote(session: AsyncSession, *, principal: Principal, quote_id: str) -> Quote:
+    """The buyer withdraws a quote request that has not been answered yet."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    if quote.state not in OPEN_STATES:
+        raise IllegalTransition(
+            f"a quote in state '{quote.state}' can no longer be cancelled", field="state"
+        )
+    items = await _items(session, quote)
+    for item in items:
+        item.state = QuoteItemState.ABANDONED
+        session.add(item)
+    _set_state(quote, QuoteState.CANCELLED, session)
+    await commit(session)
+    return quote
+
+
+async def decline_quote(session: AsyncSession, *, principal: Principal, quote_id: str) -> Quote:
+    """The buyer turns down an answered quote."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    await _expire_if_due(session, quote)
+    if quote.state not in ANSWERED_STATES:
+        raise IllegalTransition(
+            f"a quote in state '{quote.state}' cannot be declined", field="state"
+        )
+    _set_state(quote, QuoteState.DECLINED, session)
+    await commit(session)
+    return quote
+
+
+async def take_for_order(
+    session: AsyncSession, *, principal: Principal, quote_id: str, field_name: str = "quote"
+) -> QuoteWithItems:
+    """Mark a firm, orderable quote accepted within the caller's unit of work (not committed)."""
+    quote = await get_scoped(
+        session, Quote, quote_id, principal, what="quote", field_name=field_name
+    )
+    if (
+        quote.state in ANSWERED_STATES
+        and quote.valid_until is not None
+        and quote.valid_until <= clock.now()
+    ):
+        raise IllegalTransition(
+            "the quote has expired; request a new one", field=field_name, code="QUOTE_EXPIRED"
+        )
+    if quote.state not in ORDERABLE_STATES:
+        raise IllegalTransition(
+            f"only a firm quote that is orderable can be ordered; this one is '{quote.state}'",
+            field=field_name,
+        )
+    items = await _items(session, quote)
+    _set_state(quote, QuoteState.ACCEPTED, session)
+    return QuoteWithItems(
+        quote,
+        [
+            i
+            for i in items
+            if i.state
+            in {QuoteItemState.APPROVED_ORDERABLE, QuoteItemState.APPROVED_ORDERABLE_ALTERNATE}
+        ],
+    )

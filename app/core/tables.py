@@ -1,0 +1,18 @@
+"""Imports every table of the core so that `SQLModel.metadata` is complete."""
+
+from sqlmodel import SQLModel
+
+from app.core import (  # noqa: F401  (imported for their tables)
+    billing,
+    catalog,
+    events,
+    geography,
+    inventory,
+    ordering,
+    parties,
+    qualification,
+    quoting,
+    tickets,
+)
+
+metadata = SQLModel.metadata

@@ -1,0 +1,100 @@
+"""Wires the core, the background workers and every face into one ASGI application."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from app.core.db import Database
+from app.core.errors import CoreError, Unauthenticated
+from app.core.events import Dispatcher
+from app.core.fulfilment import FulfilmentEngine
+from app.deps import DatabaseDep
+from app.logging import configure_logging
+from app.portal import render_portal
+from app.settings import Settings, get_settings
+
+STATUS_BY_CODE = {
+    "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "NOT_AUTHORIZED": 403,
+    "CONFLICT": 409,
+    "IDEMPOTENCY_KEY_REUSED": 409,
+    "ILLEGAL_TRANSITION": 409,
+    "QUOTE_EXPIRED": 409,
+}
+
+
+def http_status(error: CoreError) -> int:
+    """The HTTP status that suits a core error when a face has no rule of its own."""
+    return STATUS_BY_CODE.get(error.code, 422 if error.field else 400)
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
+    """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_lines=settings.environment == "production")
+    database = Database.connect(settings.database_url)
+    dispatcher = Dispatcher(database, max_attempts=settings.events_max_attempts)
+    engine = FulfilmentEngine(
+        database,
+        ack_after=timedelta(seconds=settings.fulfilment_ack_seconds),
+        complete_after=timedelta(seconds=settings.fulfilment_complete_seconds),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if run_workers:
+            tasks = [
+                asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
+                asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
+            ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await database.dispose()
+
+    app = FastAPI(
+        title="Lumen API platform",
+        version="0.1.0",
+        description="Network services through GraphQL, MEF LSO Sonata/Cantata and TM Forum APIs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.dispatcher = dispatcher
+    app.state.fulfilment = engine
+
+    @app.exception_handler(CoreError)
+    async def core_error(request: Request, exc: CoreError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse(
+            {"code": exc.code, "message": exc.message, "field": exc.field},
+            status_code=http_status(exc),
+            headers=headers,
+        )
+
+    @app.get("/healthz", tags=["platform"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["platform"])
+    async def readyz(database: DatabaseDep) -> JSONResponse:
+        """The process can serve: its database answers."""
+        if await database.ping():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def portal() -> str:
+        return render_portal(settings)
+
+    return app

@@ -1,0 +1,117 @@
+"""Fixtures: a fresh database per test (SQLite file, or PostgreSQL when
+`LUMEN_TEST_DATABASE_URL` names one), sessions, callers and the ASGI app."""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock
+from app.core.db import Database, sync_url
+from app.core.demo import seed_reference_data
+from app.core.migrate import upgrade
+from app.core.tables import metadata
+from app.main import create_app
+from app.settings import Settings, get_settings
+from tests.factories import Caller, make_caller
+
+POSTGRES_URL = os.environ.get("LUMEN_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str | None]:
+    """On PostgreSQL, the schema is built once by the real migrations."""
+    if POSTGRES_URL:
+        engine = create_engine(sync_url(POSTGRES_URL))
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres_schema: str | None) -> Iterator[str]:
+    """A database with the current schema and no rows."""
+    if postgres_schema:
+        engine = create_engine(sync_url(postgres_schema))
+        with engine.begin() as connection:
+            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        yield postgres_schema
+        return
+    url = f"sqlite:///{tmp_path / 'lumen.db'}"
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for a test: its own database, instant fulfilment."""
+    for name, value in {
+        "LUMEN_DATABASE_URL": database_url, "LUMEN_ENVIRONMENT": "test",
+        "LUMEN_FULFILMENT_ACK_SECONDS": "0", "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0",
+        "LUMEN_SEED_DEMO": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The test's database, with the address book and catalog loaded."""
+    db = Database.connect(settings.database_url)
+    async with db.session() as session:
+        await seed_reference_data(session)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session on the test's database."""
+    async with database.session() as s:
+        yield s
+
+
+@pytest.fixture
+async def developer(session: AsyncSession) -> Caller:
+    """A developer party with an API key."""
+    return await make_caller(session, "developer", name="Nimbus Labs")
+
+
+@pytest.fixture
+async def other_developer(session: AsyncSession) -> Caller:
+    """A second, unrelated developer party."""
+    return await make_caller(session, "developer", name="Quanta Devices")
+
+
+@pytest.fixture
+async def ops(session: AsyncSession) -> Caller:
+    """An operations principal, who sees every party."""
+    return await make_caller(session, "ops", name="Lumen Operations")
+
+
+@pytest.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real ASGI app (its background workers off: tests drive them)."""
+    app = create_app(settings, run_workers=False)
+    app.state.database = database
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _restore_clock() -> Iterator[None]:
+    yield
+    clock.set_clock(None)
