@@ -23,7 +23,7 @@ POSTGRES_URL = os.environ.get("LUMEN_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str | None]:
+def postgres_schema() -> str | None:
     """On PostgreSQL, the schema is built once by the real migrations."""
     if POSTGRES_URL:
         engine = create_engine(sync_url(POSTGRES_URL))
@@ -32,7 +32,7 @@ def postgres_schema() -> Iterator[str | None]:
             connection.execute(text("CREATE SCHEMA public"))
         engine.dispose()
         upgrade(POSTGRES_URL)
-    yield POSTGRES_URL
+    return POSTGRES_URL
 
 
 @pytest.fixture

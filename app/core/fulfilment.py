@@ -92,17 +92,17 @@ async def _deliver(session: AsyncSession, order: Order, item: OrderItem) -> None
         set_state(session, instance, ProductState.ACTIVE)
         item.product_id = instance.id
         return
-    instance = await session.get(ProductInstance, item.product_id)
-    assert instance is not None  # foreign key
+    existing = await session.get(ProductInstance, item.product_id)
+    assert existing is not None  # foreign key
     if item.action is ItemAction.MODIFY:
-        instance.bandwidth_mbps = item.bandwidth_mbps
-        instance.term_months = item.term_months
-        instance.class_of_service = item.class_of_service
-        instance.monthly_cents = item.monthly_cents
-        instance.name = f"{item.offering_id.replace('-', ' ').title()} {item.bandwidth_mbps} Mbps"
-        set_state(session, instance, ProductState.ACTIVE)
+        existing.bandwidth_mbps = item.bandwidth_mbps
+        existing.term_months = item.term_months
+        existing.class_of_service = item.class_of_service
+        existing.monthly_cents = item.monthly_cents
+        existing.name = f"{item.offering_id.replace('-', ' ').title()} {item.bandwidth_mbps} Mbps"
+        set_state(session, existing, ProductState.ACTIVE)
     else:
-        set_state(session, instance, ProductState.TERMINATED)
+        set_state(session, existing, ProductState.TERMINATED)
 
 
 async def _release(session: AsyncSession, item: OrderItem) -> None:

@@ -82,7 +82,7 @@ class ProductInstance(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_PRODUCT_INSTANCE_VERSION)
 
-    __mapper_args__ = {"version_id_col": _PRODUCT_INSTANCE_VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _PRODUCT_INSTANCE_VERSION}
 
     def spec(self) -> ProductSpec:
         """The product as it is now."""

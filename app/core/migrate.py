@@ -1,13 +1,21 @@
 """Schema migrations with Alembic, run from code so that a fresh clone needs no config."""
 
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
 
-from app.core.db import sync_url
+from app.core.db import StrEnumType, sync_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Enum columns are plain strings in the schema; the enum lives in the code."""
+    if kind == "type" and isinstance(obj, StrEnumType):
+        return f"sa.String(length={obj.length})"
+    return False
 
 
 def alembic_config(database_url: str) -> Config:

@@ -160,7 +160,7 @@ class Order(SQLModel, table=True):
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     version: int = Field(default=1, sa_column=_ORDER_VERSION)
 
-    __mapper_args__ = {"version_id_col": _ORDER_VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _ORDER_VERSION}
 
 
 class OrderItem(SQLModel, table=True):

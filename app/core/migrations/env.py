@@ -1,11 +1,10 @@
 """Alembic environment: migrations run on a synchronous connection to the configured database."""
 
-from typing import Any, Literal
-
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from app.core.db import StrEnumType, sync_url
+from app.core.db import sync_url
+from app.core.migrate import render_item
 from app.core.tables import metadata
 from app.settings import get_settings
 
@@ -14,13 +13,6 @@ if not config.get_main_option("sqlalchemy.url"):
     config.set_main_option(
         "sqlalchemy.url", sync_url(get_settings().database_url).replace("%", "%%")
     )
-
-
-def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Enum columns are plain strings in the schema; the enum lives in the code."""
-    if kind == "type" and isinstance(obj, StrEnumType):
-        return f"sa.String(length={obj.length})"
-    return False
 
 
 def run_offline() -> None:

@@ -1,0 +1,43 @@
+"""The ASGI application: health, readiness, the portal page."""
+
+import httpx
+import pytest
+
+from app.core.db import Database
+from app.main import create_app
+from app.settings import Settings
+
+
+async def test_health_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+async def test_not_ready_when_the_database_does_not_answer(settings: Settings) -> None:
+    app = create_app(settings, run_workers=False)
+    app.state.database = Database.connect("sqlite:////nonexistent-dir/nowhere/lumen.db")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    await app.state.database.dispose()
+
+
+async def test_the_portal_names_every_face(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    for base in ("/graphql", "/mefApi/sonata/", "/mefApi/cantata/", "/tmf-api/"):
+        assert base in page
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+async def test_platform_endpoints_are_documented(client: httpx.AsyncClient, path: str) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert path in spec["paths"]

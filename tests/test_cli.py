@@ -1,0 +1,97 @@
+"""The `lumen` command: migrate, seed and demo keys from a fresh database."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.core import billing, inventory, ordering, tickets
+from app.core.db import Database
+from app.core.parties import Principal, authenticate
+from app.settings import get_settings
+
+ROLES = {
+    "developer", "carrier", "enterprise", "ops",
+    "other_developer", "other_carrier", "other_enterprise",
+}
+
+
+@pytest.fixture
+def fresh_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_schema: str | None,
+    database_url: str,
+) -> str:
+    """A database that the command migrates itself (a new SQLite file, or the test server)."""
+    url = database_url if postgres_schema else f"sqlite:///{tmp_path / 'fresh' / 'lumen.db'}"
+    monkeypatch.setenv("LUMEN_DATABASE_URL", url)
+    monkeypatch.setenv("LUMEN_FULFILMENT_ACK_SECONDS", "5")
+    get_settings.cache_clear()
+    return url
+
+
+def _keys(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    assert main(["demo-keys", "--json"]) == 0
+    keys: dict[str, str] = json.loads(capsys.readouterr().out)
+    return keys
+
+
+async def _principals(url: str, keys: dict[str, str]) -> dict[str, Principal]:
+    database = Database.connect(url)
+    try:
+        async with database.session() as session:
+            return {role: await authenticate(session, key) for role, key in keys.items()}
+    finally:
+        await database.dispose()
+
+
+def test_demo_keys_work_and_stay_the_same(
+    fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = _keys(capsys)
+    assert set(keys) == ROLES
+    assert _keys(capsys) == keys  # a second run re-seeds nothing and prints the same keys
+    principals = asyncio.run(_principals(fresh_url, keys))
+    assert principals["ops"].is_ops
+    assert principals["carrier"].audience == "carrier"
+    assert len({p.party_id for p in principals.values()}) == len(ROLES)
+
+
+def test_seeded_parties_have_orders_products_tickets_and_bills(
+    fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed"]) == 0
+    assert "enterprise" in capsys.readouterr().out
+    keys = _keys(capsys)
+
+    async def look(role: str) -> tuple[int, int, int, int, int]:
+        principal = (await _principals(fresh_url, {role: keys[role]}))[role]
+        database = Database.connect(fresh_url)
+        try:
+            async with database.session() as s:
+                orders = await ordering.list_orders(s, principal=principal)
+                products = await inventory.list_products(
+                    s, principal=principal, states={inventory.ProductState.ACTIVE}
+                )
+                ticket_list = await tickets.list_tickets(s, principal=principal)
+                bills = await billing.list_bills(s, principal=principal)
+                rates = await billing.list_applied_rates(s, principal=principal)
+                assert sum(b.total_cents for b in bills) == sum(r.amount_cents for r in rates)
+                return len(orders), len(products), len(ticket_list), len(bills), len(rates)
+        finally:
+            await database.dispose()
+
+    for role in ("enterprise", "other_enterprise", "carrier", "developer"):
+        orders, products, ticket_count, bills, rates = asyncio.run(look(role))
+        assert orders == 4 and products == 3 and ticket_count == 1
+        assert bills == 1 and rates == 3
+    # Ops sees every party's orders.
+    ops_orders, *_ = asyncio.run(look("ops"))
+    assert ops_orders == 4 * (len(ROLES) - 1)
+
+
+def test_migrate_is_idempotent(fresh_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
