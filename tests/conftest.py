@@ -57,8 +57,10 @@ def database_url(tmp_path: Path, postgres_schema: str | None) -> Iterator[str]:
 def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings for a test: its own database, instant fulfilment."""
     for name, value in {
-        "LUMEN_DATABASE_URL": database_url, "LUMEN_ENVIRONMENT": "test",
-        "LUMEN_FULFILMENT_ACK_SECONDS": "0", "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0",
+        "LUMEN_DATABASE_URL": database_url,
+        "LUMEN_ENVIRONMENT": "test",
+        "LUMEN_FULFILMENT_ACK_SECONDS": "0",
+        "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0",
         "LUMEN_SEED_DEMO": "false",
     }.items():
         monkeypatch.setenv(name, value)

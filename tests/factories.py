@@ -41,8 +41,9 @@ async def make_caller(
     session: AsyncSession, audience: str, *, name: str, acting_for: list[str] | None = None
 ) -> Caller:
     """A new party of the given audience with an API key."""
-    party = await create_party(session, name=name, audience=Audience(audience),
-                               acting_for=acting_for or [])
+    party = await create_party(
+        session, name=name, audience=Audience(audience), acting_for=acting_for or []
+    )
     key = await issue_api_key(session, party_id=party.id)
     return Caller(await authenticate(session, key), key)
 
@@ -53,26 +54,41 @@ async def location_id(session: AsyncSession, text: str) -> str:
 
 
 async def line_spec(
-    session: AsyncSession, a: str = CHICAGO, z: str = NEW_YORK, *, mbps: int = 1000,
-    months: int = 12, cos: ClassOfService = ClassOfService.STANDARD,
+    session: AsyncSession,
+    a: str = CHICAGO,
+    z: str = NEW_YORK,
+    *,
+    mbps: int = 1000,
+    months: int = 12,
+    cos: ClassOfService = ClassOfService.STANDARD,
 ) -> ProductSpec:
     """An Ethernet line between two addresses."""
     return ProductSpec(
-        offering_id="ethernet-line", a_location_id=await location_id(session, a),
-        z_location_id=await location_id(session, z), bandwidth_mbps=mbps, term_months=months,
+        offering_id="ethernet-line",
+        a_location_id=await location_id(session, a),
+        z_location_id=await location_id(session, z),
+        bandwidth_mbps=mbps,
+        term_months=months,
         class_of_service=cos,
     )
 
 
 async def make_order(
-    session: AsyncSession, caller: Caller, *, spec: ProductSpec | None = None,
-    channel: Channel = Channel.GRAPHQL, **kwargs: object,
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    spec: ProductSpec | None = None,
+    channel: Channel = Channel.GRAPHQL,
+    **kwargs: object,
 ) -> ordering.OrderWithItems:
     """An acknowledged order for one Ethernet line (by default)."""
     spec = spec or await line_spec(session)
     return await ordering.place(
-        session, principal=caller.principal, channel=channel,
-        items=[ordering.ItemRequest(spec=spec)], **kwargs,  # type: ignore[arg-type]
+        session,
+        principal=caller.principal,
+        channel=channel,
+        items=[ordering.ItemRequest(spec=spec)],
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -103,6 +119,8 @@ async def make_ticket(session: AsyncSession, caller: Caller, **kwargs: object) -
         kwargs["product_id"] = (await make_product(session, caller)).id
     defaults: dict[str, object] = {"summary": "Link down", "description": "No light on port 1."}
     return await tickets.open_ticket(
-        session, principal=caller.principal, channel=Channel.GRAPHQL,
+        session,
+        principal=caller.principal,
+        channel=Channel.GRAPHQL,
         **(defaults | kwargs),  # type: ignore[arg-type]
     )

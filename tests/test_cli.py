@@ -13,14 +13,21 @@ from app.core.parties import Principal, authenticate
 from app.settings import get_settings
 
 ROLES = {
-    "developer", "carrier", "enterprise", "ops",
-    "other_developer", "other_carrier", "other_enterprise",
+    "developer",
+    "carrier",
+    "enterprise",
+    "ops",
+    "other_developer",
+    "other_carrier",
+    "other_enterprise",
 }
 
 
 @pytest.fixture
 def fresh_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_schema: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_schema: str | None,
     database_url: str,
 ) -> str:
     """A database that the command migrates itself (a new SQLite file, or the test server)."""

@@ -53,9 +53,7 @@ async def test_an_order_is_acknowledged_priced_and_announced(
     )
     assert placed.order.monthly_cents == item.monthly_cents
     assert item.a_site_id and item.z_site_id
-    created = (
-        await session.exec(select(Event).where(Event.entity_id == placed.order.id))
-    ).all()
+    created = (await session.exec(select(Event).where(Event.entity_id == placed.order.id))).all()
     assert [(e.kind, e.state) for e in created] == [("created", "acknowledged")]
     assert created[0].data["buyer_party_id"] == developer.party_id
 
@@ -179,18 +177,14 @@ async def test_fulfilment_completes_the_order_and_creates_inventory(
     [item] = await ordering.items_of(session, placed.order.id)
     assert item.state is ItemState.COMPLETED
     assert item.product_id is not None
-    product = await get_product(
-        session, principal=developer.principal, product_id=item.product_id
-    )
+    product = await get_product(session, principal=developer.principal, product_id=item.product_id)
     assert product.state is ProductState.ACTIVE
     assert product.bandwidth_mbps == 1000
     assert product.monthly_cents == item.monthly_cents
     assert product.billing_account_id == placed.order.billing_account_id
     states = (
         await session.exec(
-            select(Event.state)
-            .where(Event.entity_id == placed.order.id)
-            .order_by(Event.seq)  # type: ignore[arg-type]
+            select(Event.state).where(Event.entity_id == placed.order.id).order_by(Event.seq)  # type: ignore[arg-type]
         )
     ).all()
     assert states == ["acknowledged", "in_progress", "completed"]
@@ -266,7 +260,9 @@ async def test_a_modification_that_changes_nothing_is_refused(
             session,
             principal=developer.principal,
             channel=Channel.GRAPHQL,
-            items=[ItemRequest(action=ItemAction.MODIFY, product_id=product.id, spec=product.spec())],
+            items=[
+                ItemRequest(action=ItemAction.MODIFY, product_id=product.id, spec=product.spec())
+            ],
         )
 
 
@@ -400,4 +396,4 @@ async def test_two_concurrent_changes_to_one_order_cannot_both_win(
     history = (
         await session.exec(select(Event.state).where(Event.entity_id == placed.order.id))
     ).all()
-    assert sorted(history) == ["acknowledged", "assessing_cancellation"]
+    assert sorted(state or "" for state in history) == ["acknowledged", "assessing_cancellation"]

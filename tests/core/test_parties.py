@@ -114,6 +114,4 @@ async def test_parties_visible_to_a_caller(
     mine = await list_parties(session, principal=developer.principal)
     assert [p.id for p in mine] == [developer.party_id]
     everyone = await list_parties(session, principal=ops.principal)
-    assert {developer.party_id, other_developer.party_id, ops.party_id} <= {
-        p.id for p in everyone
-    }
+    assert {developer.party_id, other_developer.party_id, ops.party_id} <= {p.id for p in everyone}

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform, run by `make bench`."""
