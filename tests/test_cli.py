@@ -91,8 +91,8 @@ def test_seeded_parties_have_orders_products_tickets_and_bills(
 
     for role in ("enterprise", "other_enterprise", "carrier", "developer"):
         orders, products, ticket_count, bills, rates = asyncio.run(look(role))
-        assert orders == 4 and products == 3 and ticket_count == 1
-        assert bills == 1 and rates == 3
+        assert (orders, products, ticket_count) == (4, 3, 1)
+        assert (bills, rates) == (1, 3)
     # Ops sees every party's orders.
     ops_orders, *_ = asyncio.run(look("ops"))
     assert ops_orders == 4 * (len(ROLES) - 1)

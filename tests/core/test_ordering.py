@@ -52,7 +52,8 @@ async def test_an_order_is_acknowledged_priced_and_announced(
         expected.one_time_cents,
     )
     assert placed.order.monthly_cents == item.monthly_cents
-    assert item.a_site_id and item.z_site_id
+    assert item.a_site_id
+    assert item.z_site_id
     created = (await session.exec(select(Event).where(Event.entity_id == placed.order.id))).all()
     assert [(e.kind, e.state) for e in created] == [("created", "acknowledged")]
     assert created[0].data["buyer_party_id"] == developer.party_id
@@ -384,7 +385,8 @@ async def test_two_concurrent_changes_to_one_order_cannot_both_win(
     async with database.session() as first, database.session() as second:
         mine = await first.get(ordering.Order, placed.order.id)
         theirs = await second.get(ordering.Order, placed.order.id)
-        assert mine is not None and theirs is not None
+        assert mine is not None
+        assert theirs is not None
         ordering.transition(first, mine, OrderState.ASSESSING_CANCELLATION)
         ordering.transition(second, theirs, OrderState.IN_PROGRESS)
         await commit(first)
