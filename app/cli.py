@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from app.core import demo
 from app.core.db import Database
@@ -76,6 +77,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
+    """Write the native GraphQL schema (SDL) to a file."""
+    from schema.root import schema
+
+    Path(args.output).write_text(str(schema) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lumen` console script."""
     parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
@@ -89,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     keys = commands.add_parser("demo-keys", help=cmd_demo_keys.__doc__)
     keys.add_argument("--json", action="store_true", help="print a JSON object by role")
     keys.set_defaults(run=cmd_demo_keys)
+    export = commands.add_parser("export-schema", help=cmd_export_schema.__doc__)
+    export.add_argument("--output", default="schema.graphql", help="file to write")
+    export.set_defaults(run=cmd_export_schema)
     args = parser.parse_args(argv)
     code: int = args.run(get_settings(), args)
     return code

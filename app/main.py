@@ -16,6 +16,8 @@ from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
 from app.settings import Settings, get_settings
+from resolvers.live import LiveEvents
+from resolvers.router import graphql_router
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
@@ -71,6 +73,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.database = database
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
+    app.state.live = live = LiveEvents()
+    dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
+    app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

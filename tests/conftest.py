@@ -1,7 +1,10 @@
 """Fixtures: a fresh database per test (SQLite file, or PostgreSQL when
 `LUMEN_TEST_DATABASE_URL` names one), sessions, callers and the ASGI app."""
 
+import asyncio
 import os
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -35,9 +38,33 @@ def postgres_schema() -> str | None:
     return POSTGRES_URL
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema and reference data, built once and copied per test."""
+    path = tmp_path_factory.mktemp("template") / "lumen.db"
+    engine = create_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()
+
+    async def load() -> None:
+        database = Database.connect(f"sqlite:///{path}")
+        async with database.session() as session:
+            await seed_reference_data(session)
+        await database.dispose()
+
+    asyncio.run(load())
+    # One self-contained file: fold the write-ahead log back in before copying it.
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
+    return path
+
+
 @pytest.fixture
-def database_url(tmp_path: Path, postgres_schema: str | None) -> Iterator[str]:
-    """A database with the current schema and no rows."""
+def database_url(
+    tmp_path: Path, postgres_schema: str | None, sqlite_template: Path
+) -> Iterator[str]:
+    """A database with the current schema, the address book and the catalog."""
     if postgres_schema:
         engine = create_engine(sync_url(postgres_schema))
         with engine.begin() as connection:
@@ -46,11 +73,9 @@ def database_url(tmp_path: Path, postgres_schema: str | None) -> Iterator[str]:
         engine.dispose()
         yield postgres_schema
         return
-    url = f"sqlite:///{tmp_path / 'lumen.db'}"
-    engine = create_engine(url)
-    metadata.create_all(engine)
-    engine.dispose()
-    yield url
+    path = tmp_path / "lumen.db"
+    shutil.copyfile(sqlite_template, path)
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -69,11 +94,12 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
+async def database(settings: Settings, postgres_schema: str | None) -> AsyncIterator[Database]:
     """The test's database, with the address book and catalog loaded."""
     db = Database.connect(settings.database_url)
-    async with db.session() as session:
-        await seed_reference_data(session)
+    if postgres_schema:
+        async with db.session() as session:
+            await seed_reference_data(session)
     yield db
     await db.dispose()
 

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import InvalidRequest, NotFound
+from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EventKind
 from app.core.inventory import ProductInstance
 from app.core.parties import Party, Principal, get_scoped, scoped
@@ -268,6 +270,8 @@ async def run_cycle(session: AsyncSession, *, principal: Principal, year: int, m
     principal.require_ops()
     if not 1 <= month <= 12:
         raise InvalidRequest("month must be 1 to 12", field="month")
+    if not 2000 <= year <= 9998:
+        raise InvalidRequest("year must be 2000 to 9998", field="year")
     start, end = month_period(year, month)
     if end > clock.now():
         raise InvalidRequest("a month can be billed only once it has ended", field="month")
@@ -282,10 +286,19 @@ async def run_cycle(session: AsyncSession, *, principal: Principal, year: int, m
     }
     created = 0
     for account in accounts:
-        if account.id not in billed and account.state is AccountState.ACTIVE:
+        # An account opened after the month has nothing to bill for it.
+        if (
+            account.id not in billed
+            and account.state is AccountState.ACTIVE
+            and account.created_at < end
+        ):
             await _build_bill(session, account, BillKind.CYCLE, start, end)
             created += 1
-    await commit(session)
+    try:
+        await commit(session)
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict("the month is being billed by another run; try again") from exc
     return created
 
 
@@ -298,6 +311,11 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
         )
     ).all()
     return BillWithRates(bill, list(rates))
+
+
+def bills_query(*, principal: Principal) -> SelectOfScalar[Bill]:
+    """The caller's bills, newest first, as a statement to page through."""
+    return scoped(Bill, principal).order_by(col(Bill.bill_date).desc(), col(Bill.id))
 
 
 async def list_bills(

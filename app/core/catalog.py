@@ -226,10 +226,11 @@ async def update_offering(
     """Change an offering (operations staff only); bumps its version."""
     principal.require_ops()
     offering = await get_offering(session, offering_id, active_only=False)
-    for name, value in changes.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(offering, name, value)
-    _validate_offering_fields(offering)
+    updates = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
+    # Check a detached copy first: a refused change must not linger in the session's row.
+    _validate_offering_fields(Offering.model_validate({**offering.model_dump(), **updates}))
+    for name, value in updates.items():
+        setattr(offering, name, value)
     offering.version += 1
     offering.updated_at = clock.now()
     session.add(offering)

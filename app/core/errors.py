@@ -22,6 +22,12 @@ class CoreError(Exception):
         if code is not None:
             self.code = code
         self.details = details or {}
+        # Further refusals found in the same request, so that a caller can fix them all at once.
+        self.related: list[CoreError] = []
+
+    def all(self) -> list["CoreError"]:
+        """This refusal and the related ones."""
+        return [self, *self.related]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, field={self.field!r}, {self.message!r})"

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Integer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
@@ -68,6 +69,9 @@ class Event(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=12)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     occurred_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    # Set once deliveries exist for it; a flag, not a cursor, because on PostgreSQL a lower
+    # `seq` can commit after a higher one and a cursor would step over it.
+    fanned_out: bool = Field(default=False, index=True)
 
 
 class Subscription(SQLModel, table=True):
@@ -95,13 +99,6 @@ class Delivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class DispatchCursor(SQLModel, table=True):
-    """How far the dispatcher has fanned events out into deliveries."""
-
-    name: str = Field(primary_key=True, max_length=40)
-    last_seq: int = 0
-
-
 def record(
     session: AsyncSession,
     *,
@@ -127,6 +124,11 @@ def record(
     )
     session.add(event)
     return event
+
+
+def events_query(*, principal: Principal) -> SelectOfScalar[Event]:
+    """The caller's events, newest first, as a statement to page through."""
+    return scoped(Event, principal).order_by(col(Event.seq).desc())
 
 
 async def list_events(
@@ -210,13 +212,10 @@ class Dispatcher:
     async def fan_out(self) -> int:
         """Create deliveries for events not yet fanned out; returns how many events it saw."""
         async with self.database.session() as session:
-            cursor = await session.get(DispatchCursor, "fan_out")
-            if cursor is None:
-                cursor = DispatchCursor(name="fan_out", last_seq=0)
             fresh = (
                 await session.exec(
                     select(Event)
-                    .where(col(Event.seq) > cursor.last_seq)
+                    .where(col(Event.fanned_out).is_(False))
                     .order_by(col(Event.seq))
                     .limit(self.batch_size)
                 )
@@ -232,8 +231,8 @@ class Dispatcher:
                     entry = self.transports.get(sub.transport)
                     if entry and sub.party_id == event.party_id and entry.matches(sub, event):
                         session.add(Delivery(event_id=event.id, receiver=f"subscription:{sub.id}"))
-            cursor.last_seq = fresh[-1].seq or cursor.last_seq
-            session.add(cursor)
+                event.fanned_out = True
+                session.add(event)
             try:
                 await session.commit()
             except IntegrityError:

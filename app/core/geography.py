@@ -12,6 +12,7 @@ from importlib import resources
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
@@ -173,6 +174,7 @@ _ABBREVIATIONS = {
     "us": "",
     "united states": "",
 }
+US_NAMES = {"", "us", "usa", "united states", "united states of america", "america"}
 EXACT_THRESHOLD = 0.9
 CANDIDATE_THRESHOLD = 0.55
 MAX_ALTERNATES = 5
@@ -191,14 +193,17 @@ def normalize(text: str) -> str:
 def _score(query: AddressInput, normalized_query: str, location: Location) -> float:
     candidate = normalize(location.line)
     score = SequenceMatcher(None, normalized_query, candidate).ratio()
-    query_tokens = set(normalized_query.split())
+    tokens = normalized_query.split()
     # The house number and postcode carry most of the identity of an address.
-    number = query.street_number or (normalized_query.split() or [""])[0]
+    number = query.street_number or (tokens or [""])[0]
     if number == location.street_number.lower():
         score += 0.1
     elif number.isdigit():
         score -= 0.25
-    postcode = query.postcode or next((t for t in query_tokens if re.fullmatch(r"\d{5}", t)), None)
+    # A postcode follows the street: a five-digit house number (`44470 Chilum Pl`) is not one.
+    postcode = query.postcode or next(
+        (t for t in reversed(tokens[1:]) if re.fullmatch(r"\d{5}", t)), None
+    )
     if postcode:
         score += 0.1 if postcode == location.postcode else -0.15
     if query.city and normalize(query.city) != normalize(location.city):
@@ -211,7 +216,7 @@ async def validate_address(session: AsyncSession, address: AddressInput) -> Addr
     text = address.as_text().strip()
     if not text:
         raise InvalidRequest("give an address as text or as structured fields", field="address")
-    if address.country and address.country.upper() not in {"US", "USA"}:
+    if address.country and normalize(address.country) not in US_NAMES:
         return AddressValidation(query=address, quality=MatchQuality.NONE, best=None)
     normalized_query = normalize(text)
     locations = (await session.exec(select(Location))).all()
@@ -282,15 +287,32 @@ def distance_km(a: Location, b: Location) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-async def serviceability(session: AsyncSession, location: Location) -> ServiceabilityResult:
-    """On-net, near-net (within `LUMEN_NEAR_NET_KM` of an on-net building) or off-net."""
+def _classify(location: Location, on_net: list[Location]) -> ServiceabilityResult:
     if location.on_net:
         return ServiceabilityResult(Serviceability.ON_NET, 0.0)
-    on_net = (await session.exec(select(Location).where(col(Location.on_net).is_(True)))).all()
     nearest = min((distance_km(location, other) for other in on_net), default=math.inf)
     if nearest <= get_settings().near_net_km:
         return ServiceabilityResult(Serviceability.NEAR_NET, round(nearest, 3))
     return ServiceabilityResult(Serviceability.OFF_NET, round(nearest, 3))
+
+
+async def _on_net(session: AsyncSession) -> list[Location]:
+    return list((await session.exec(select(Location).where(col(Location.on_net).is_(True)))).all())
+
+
+async def serviceability(session: AsyncSession, location: Location) -> ServiceabilityResult:
+    """On-net, near-net (within `LUMEN_NEAR_NET_KM` of an on-net building) or off-net."""
+    if location.on_net:
+        return ServiceabilityResult(Serviceability.ON_NET, 0.0)
+    return _classify(location, await _on_net(session))
+
+
+async def serviceability_of(
+    session: AsyncSession, locations: list[Location]
+) -> dict[str, ServiceabilityResult]:
+    """Serviceability of many locations, measured against one read of the network."""
+    on_net = await _on_net(session) if any(not loc.on_net for loc in locations) else []
+    return {loc.id: _classify(loc, on_net) for loc in locations}
 
 
 async def search_locations(
@@ -370,10 +392,14 @@ async def get_site(session: AsyncSession, *, principal: Principal, site_id: str)
     return await get_scoped(session, Site, site_id, principal, what="site")
 
 
+def sites_query(*, principal: Principal) -> SelectOfScalar[Site]:
+    """The caller's sites, oldest first, as a statement to page through."""
+    return scoped(Site, principal).order_by(col(Site.created_at), col(Site.id))
+
+
 async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Site]:
     """The caller's sites, oldest first."""
-    statement = scoped(Site, principal).order_by(col(Site.created_at), col(Site.id))
-    return list((await session.exec(statement)).all())
+    return list((await session.exec(sites_query(principal=principal))).all())
 
 
 def load_address_book() -> list[dict[str, object]]:

@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
@@ -131,6 +132,16 @@ async def get_product(
     )
 
 
+def products_query(
+    *, principal: Principal, states: set[ProductState] | None = None
+) -> SelectOfScalar[ProductInstance]:
+    """The caller's products, newest first, as a statement to page through."""
+    statement = scoped(ProductInstance, principal)
+    if states:
+        statement = statement.where(col(ProductInstance.state).in_(sorted(states)))
+    return statement.order_by(col(ProductInstance.created_at).desc(), col(ProductInstance.id))
+
+
 async def list_products(
     session: AsyncSession,
     *,
@@ -140,10 +151,7 @@ async def list_products(
     limit: int = 100,
 ) -> list[ProductInstance]:
     """The caller's products, newest first."""
-    statement = scoped(ProductInstance, principal)
-    if states:
-        statement = statement.where(col(ProductInstance.state).in_(sorted(states)))
-    statement = statement.order_by(col(ProductInstance.created_at).desc(), col(ProductInstance.id))
+    statement = products_query(principal=principal, states=states)
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 

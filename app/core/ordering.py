@@ -11,6 +11,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import billing, clock, events, quoting
 from app.core.catalog import ClassOfService, ProductSpec
@@ -399,10 +400,11 @@ async def place(
     With `quote_id` the order takes the prices of that firm quote (and all of its orderable items
     when `items` is empty). A repeated `idempotency_key` returns the order first placed with it."""
     party_id = principal.buyer_for(buyer_party_id)
+    # Items given explicitly identify the order; a quote-only order is identified by its quote.
     fingerprint = _fingerprint(
         {
             "items": [vars(i) | {"spec": vars(i.spec) if i.spec else None} for i in items],
-            "quote": quote_id,
+            "quote": None if items else quote_id,
             "buyer": party_id,
             "external_id": external_id,
             "billing_account": billing_account_id,
@@ -512,6 +514,14 @@ def _apply_quote_prices(
         item.monthly_cents, item.one_time_cents = match.monthly_cents, match.one_time_cents
 
 
+async def find_by_idempotency_key(
+    session: AsyncSession, *, principal: Principal, key: str, buyer_party_id: str | None = None
+) -> OrderWithItems | None:
+    """The order the caller (or the buyer it names) placed with an idempotency key, if any."""
+    order = await _by_idempotency_key(session, principal.buyer_for(buyer_party_id), key)
+    return None if order is None else OrderWithItems(order, await items_of(session, order.id))
+
+
 async def _by_idempotency_key(session: AsyncSession, party_id: str, key: str) -> Order | None:
     return (
         await session.exec(
@@ -546,6 +556,21 @@ async def get_order(
     return OrderWithItems(order, await items_of(session, order.id))
 
 
+def orders_query(
+    *,
+    principal: Principal,
+    states: set[OrderState] | None = None,
+    channel: Channel | None = None,
+) -> SelectOfScalar[Order]:
+    """The caller's orders, newest first, as a statement to page through."""
+    statement = scoped(Order, principal)
+    if states:
+        statement = statement.where(col(Order.state).in_(sorted(states)))
+    if channel:
+        statement = statement.where(Order.channel == channel)
+    return statement.order_by(col(Order.created_at).desc(), col(Order.id))
+
+
 async def list_orders(
     session: AsyncSession,
     *,
@@ -556,12 +581,7 @@ async def list_orders(
     limit: int = 100,
 ) -> list[Order]:
     """The caller's orders, newest first."""
-    statement = scoped(Order, principal)
-    if states:
-        statement = statement.where(col(Order.state).in_(sorted(states)))
-    if channel:
-        statement = statement.where(Order.channel == channel)
-    statement = statement.order_by(col(Order.created_at).desc(), col(Order.id))
+    statement = orders_query(principal=principal, states=states, channel=channel)
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 

@@ -147,6 +147,44 @@ async def get_scoped(
     return found
 
 
+async def get_many_scoped(
+    session: AsyncSession, model: type[Owned], ids: Iterable[str], principal: Principal
+) -> dict[str, Owned]:
+    """Rows by id in one statement; ids the principal may not see are simply absent."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    rows = (await session.exec(scoped(model, principal).where(id_column.in_(wanted)))).all()
+    return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+
+async def children_scoped(
+    session: AsyncSession,
+    model: type[Owned],
+    parent_field: str,
+    parent_ids: Iterable[str],
+    principal: Principal,
+    *,
+    order_by: str = "id",
+) -> dict[str, list[Owned]]:
+    """Rows grouped by a parent id column, in one statement, for the parents given."""
+    wanted = sorted(set(parent_ids))
+    grouped: dict[str, list[Owned]] = {parent: [] for parent in wanted}
+    if not wanted:
+        return grouped
+    parent_column: Any = getattr(model, parent_field)
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    statement = (
+        scoped(model, principal)
+        .where(parent_column.in_(wanted))
+        .order_by(getattr(model, order_by), id_column)
+    )
+    for row in (await session.exec(statement)).all():
+        grouped[getattr(row, parent_field)].append(row)
+    return grouped
+
+
 def hash_secret(key: str) -> str:
     """The stored form of an API key."""
     return hashlib.sha256(key.encode()).hexdigest()

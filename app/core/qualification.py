@@ -19,8 +19,8 @@ from app.core.catalog import (
     price,
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
-from app.core.errors import InvalidRequest
 from app.core.geography import Location, Serviceability, get_locations, serviceability
 from app.core.parties import Principal, get_scoped, scoped
 
@@ -172,7 +172,7 @@ async def qualify(
     for index, spec in enumerate(specs):
         try:
             assessments.append(await assess(session, spec))
-        except InvalidRequest as exc:
+        except CoreError as exc:
             exc.field = f"items[{index}].{exc.field}" if exc.field else f"items[{index}]"
             raise
     now = clock.now()

@@ -6,14 +6,15 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
-from app.core.errors import IllegalTransition, InvalidRequest
+from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
 from app.core.parties import Principal, get_scoped, scoped
-from app.core.qualification import Confidence, assess
+from app.core.qualification import Confidence, Qualification, assess
 
 QUOTE_VALID_DAYS = 30
 
@@ -89,7 +90,7 @@ class Quote(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_QUOTE_VERSION)
 
-    __mapper_args__ = {"version_id_col": _QUOTE_VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _QUOTE_VERSION}
 
 
 class QuoteItem(SQLModel, table=True):
@@ -166,11 +167,21 @@ async def request_quote(
     if not specs:
         raise InvalidRequest("a quote needs at least one item", field="items")
     party_id = principal.buyer_for(buyer_party_id)
+    if qualification_id is not None:
+        # Another party's qualification is not found, like a missing one (not a foreign-key error).
+        await get_scoped(
+            session,
+            Qualification,
+            qualification_id,
+            principal,
+            what="qualification",
+            field_name="qualification",
+        )
     assessments = []
     for index, spec in enumerate(specs):
         try:
             assessments.append(await assess(session, spec))
-        except InvalidRequest as exc:
+        except CoreError as exc:
             exc.field = f"items[{index}].{exc.field}" if exc.field else f"items[{index}]"
             raise
     quote = Quote(
@@ -285,6 +296,14 @@ async def _expire_if_due(session: AsyncSession, quote: Quote) -> None:
         await commit(session)
 
 
+def quotes_query(*, principal: Principal, state: QuoteState | None = None) -> SelectOfScalar[Quote]:
+    """The caller's quotes, newest first, as a statement to page through."""
+    statement = scoped(Quote, principal)
+    if state is not None:
+        statement = statement.where(Quote.state == state)
+    return statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
+
+
 async def list_quotes(
     session: AsyncSession,
     *,
@@ -294,10 +313,7 @@ async def list_quotes(
     limit: int = 100,
 ) -> list[Quote]:
     """The caller's quotes, newest first."""
-    statement = scoped(Quote, principal)
-    if state is not None:
-        statement = statement.where(Quote.state == state)
-    statement = statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
+    statement = quotes_query(principal=principal, state=state)
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 
@@ -337,7 +353,8 @@ async def take_for_order(
     quote = await get_scoped(
         session, Quote, quote_id, principal, what="quote", field_name=field_name
     )
-    if (
+    # Expired already (seen by an earlier read) or due to expire now: the same refusal.
+    if quote.state is QuoteState.EXPIRED or (
         quote.state in ANSWERED_STATES
         and quote.valid_until is not None
         and quote.valid_until <= clock.now()

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
@@ -87,7 +88,12 @@ TRANSITIONS: dict[TicketState, set[TicketState]] = {
         TicketState.RESOLVED,
         TicketState.ASSESSING_CANCELLATION,
     },
-    TicketState.REOPENED: {TicketState.IN_PROGRESS, TicketState.PENDING, TicketState.RESOLVED},
+    TicketState.REOPENED: {
+        TicketState.IN_PROGRESS,
+        TicketState.PENDING,
+        TicketState.RESOLVED,
+        TicketState.ASSESSING_CANCELLATION,
+    },
     TicketState.ASSESSING_CANCELLATION: {TicketState.CANCELLED, TicketState.IN_PROGRESS},
     TicketState.RESOLVED: {TicketState.CLOSED, TicketState.REOPENED},
     TicketState.CLOSED: set(),
@@ -129,7 +135,7 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_TICKET_VERSION)
 
-    __mapper_args__ = {"version_id_col": _TICKET_VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _TICKET_VERSION}
 
 
 class TicketNote(SQLModel, table=True):
@@ -244,14 +250,22 @@ async def change_state(
     ticket = await get_scoped(session, Ticket, ticket_id, principal, what="ticket")
     if state not in BUYER_MOVES:
         principal.require_ops()
-    if state is TicketState.CANCELLED and ticket.state is not TicketState.ACKNOWLEDGED:
+    if state is TicketState.CANCELLED and ticket.state is TicketState.ASSESSING_CANCELLATION:
+        # Accepting a cancellation under assessment is the seller's decision.
+        principal.require_ops()
+    elif state is TicketState.CANCELLED and ticket.state is not TicketState.ACKNOWLEDGED:
         # Work has started: the seller assesses the cancellation first.
         state = TicketState.ASSESSING_CANCELLATION
-    if state is TicketState.RESOLVED:
-        if not resolution or not resolution.strip():
-            raise InvalidRequest("say how the ticket was resolved", field="resolution")
-        ticket.resolution = resolution.strip()
+    if state is TicketState.RESOLVED and (not resolution or not resolution.strip()):
+        raise InvalidRequest("say how the ticket was resolved", field="resolution")
     _move(session, ticket, state)
+    if state is TicketState.RESOLVED and resolution:
+        # Set only once the move is known to be legal, so a refused move changes nothing.
+        ticket.resolution = resolution.strip()
+    if state is TicketState.REOPENED:
+        # The earlier fix did not hold: it is no longer the ticket's resolution.
+        ticket.resolution = None
+        ticket.resolved_at = None
     await commit(session)
     return ticket
 
@@ -324,6 +338,16 @@ async def get_ticket(
         )
     ).all()
     return TicketWithNotes(ticket, list(notes))
+
+
+def tickets_query(
+    *, principal: Principal, states: set[TicketState] | None = None
+) -> SelectOfScalar[Ticket]:
+    """The caller's tickets, newest first, as a statement to page through."""
+    statement = scoped(Ticket, principal)
+    if states:
+        statement = statement.where(col(Ticket.state).in_(sorted(states)))
+    return statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
 
 
 async def list_tickets(

@@ -198,7 +198,7 @@ async def test_cancelling_an_open_order(session: AsyncSession, developer: Caller
     )
     assert order.state is OrderState.ASSESSING_CANCELLATION
     await complete(session, order)
-    assert order.state is OrderState.CANCELLED
+    assert OrderState(order.state) is OrderState.CANCELLED
     assert order.cancellation_reason == "budget cut"
     [item] = await ordering.items_of(session, order.id)
     assert item.state is ItemState.CANCELLED
@@ -247,7 +247,7 @@ async def test_changing_the_bandwidth_of_a_product(
         )
     await complete(session, change.order)
     await session.refresh(product)
-    assert product.state is ProductState.ACTIVE
+    assert ProductState(product.state) is ProductState.ACTIVE
     assert product.bandwidth_mbps == 10000
     assert product.monthly_cents > old_price
 

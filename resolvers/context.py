@@ -1,0 +1,105 @@
+"""The GraphQL context: the request's session, caller and loaders."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends
+from graphql import GraphQLError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info as StrawberryInfo
+
+from app.core.db import Database
+from app.core.errors import Unauthenticated
+from app.core.events import Dispatcher
+from app.core.parties import Principal, authenticate
+from app.deps import DatabaseDep, bearer_token
+from app.settings import Settings
+from resolvers.live import LiveEvents
+from resolvers.loaders import Loaders
+
+
+class GraphQLContext(BaseContext):
+    """What every resolver can reach; one per HTTP request or WebSocket connection."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        session: AsyncSession,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        live: LiveEvents,
+        principal: Principal | None,
+        auth_error: str | None,
+    ) -> None:
+        super().__init__()
+        self.database = database
+        self.session = session
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.live = live
+        self.principal = principal
+        self.auth_error = auth_error
+        self.loaders = Loaders(session, principal)
+        self.connection_params: dict[str, Any] | None = None
+
+    async def authenticate(self, key: str | None) -> None:
+        """Set the caller from a key (WebSocket connections send it in `connection_init`)."""
+        try:
+            self.principal = await authenticate(self.session, key)
+            self.auth_error = None
+        except Unauthenticated as exc:
+            self.principal, self.auth_error = None, exc.message
+        self.loaders = Loaders(self.session, self.principal)
+
+    async def refresh(self) -> None:
+        """Forget what this context has read (a subscription's next answer must be fresh)."""
+        await self.session.rollback()
+        self.loaders = Loaders(self.session, self.principal)
+
+    def caller(self) -> Principal:
+        """The authenticated caller, or a GraphQL error that says how to authenticate."""
+        if self.principal is None:
+            raise GraphQLError(
+                self.auth_error or "send an API key as 'Authorization: Bearer <key>'",
+                extensions={"code": "UNAUTHENTICATED"},
+            )
+        return self.principal
+
+    def ops(self) -> Principal:
+        """The caller, who must be operations staff."""
+        principal = self.caller()
+        if not principal.is_ops:
+            raise GraphQLError(
+                "only operations staff may read or change this",
+                extensions={"code": "NOT_AUTHORIZED"},
+            )
+        return principal
+
+
+Info = StrawberryInfo[GraphQLContext, None]
+
+
+async def get_context(
+    connection: HTTPConnection, database: DatabaseDep
+) -> AsyncIterator[GraphQLContext]:
+    """A context with its own session, closed when the request (or connection) ends."""
+    async with database.session() as session:
+        context = GraphQLContext(
+            database=database,
+            session=session,
+            settings=connection.app.state.settings,
+            dispatcher=connection.app.state.dispatcher,
+            live=connection.app.state.live,
+            principal=None,
+            auth_error=None,
+        )
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is not None:
+            await context.authenticate(token)
+        yield context
+
+
+ContextDep = Annotated[GraphQLContext, Depends(get_context)]

@@ -1,0 +1,190 @@
+"""Per-request dataloaders: every relation of the GraphQL schema is loaded in batches."""
+
+from typing import Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import billing, catalog, geography, inventory, ordering, quoting, tickets
+from app.core.parties import (
+    Audience,
+    Party,
+    Principal,
+    children_scoped,
+    get_many_scoped,
+    list_parties,
+)
+
+Row = TypeVar("Row", bound=SQLModel)
+T = TypeVar("T")
+
+
+async def load_required(loader: DataLoader[str, T | None], key: str) -> T:
+    """A row that a foreign key guarantees exists (a miss is a server fault, not a 404)."""
+    row = await loader.load(key)
+    if row is None:
+        raise LookupError(f"'{key}' is referenced but missing")
+    return row
+
+
+class _ByIdLoader(DataLoader[str, Row | None], Generic[Row]):
+    """Rows of one model by id, scoped to the caller; invisible ids load as None."""
+
+    model: type[Row]
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        super().__init__()
+        self.session = session
+        self.principal = principal
+
+    async def batch_load_fn(self, ids: list[str]) -> list[Row | None]:
+        found = await get_many_scoped(self.session, self.model, ids, self.principal)
+        return [found.get(i) for i in ids]
+
+
+class _ChildrenLoader(DataLoader[str, list[Row]], Generic[Row]):
+    """Rows of one model grouped by a parent id, scoped to the caller."""
+
+    model: type[Row]
+    parent_field: str
+    order_by: str = "id"
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        super().__init__()
+        self.session = session
+        self.principal = principal
+
+    async def batch_load_fn(self, parent_ids: list[str]) -> list[list[Row]]:
+        grouped = await children_scoped(
+            self.session,
+            self.model,
+            self.parent_field,
+            parent_ids,
+            self.principal,
+            order_by=self.order_by,
+        )
+        return [grouped.get(p, []) for p in parent_ids]
+
+
+class OrderByIdLoader(_ByIdLoader[ordering.Order]):
+    model = ordering.Order
+
+
+class OrderItemsByOrderIdLoader(_ChildrenLoader[ordering.OrderItem]):
+    model = ordering.OrderItem
+    parent_field = "order_id"
+    order_by = "position"
+
+
+class SiteByIdLoader(_ByIdLoader[geography.Site]):
+    model = geography.Site
+
+
+class ProductByIdLoader(_ByIdLoader[inventory.ProductInstance]):
+    model = inventory.ProductInstance
+
+
+class QuoteByIdLoader(_ByIdLoader[quoting.Quote]):
+    model = quoting.Quote
+
+
+class QuoteItemsByQuoteIdLoader(_ChildrenLoader[quoting.QuoteItem]):
+    model = quoting.QuoteItem
+    parent_field = "quote_id"
+    order_by = "position"
+
+
+class TicketByIdLoader(_ByIdLoader[tickets.Ticket]):
+    model = tickets.Ticket
+
+
+class TicketNotesByTicketIdLoader(_ChildrenLoader[tickets.TicketNote]):
+    model = tickets.TicketNote
+    parent_field = "ticket_id"
+    order_by = "created_at"
+
+
+class BillByIdLoader(_ByIdLoader[billing.Bill]):
+    model = billing.Bill
+
+
+class AppliedRatesByBillIdLoader(_ChildrenLoader[billing.AppliedRate]):
+    model = billing.AppliedRate
+    parent_field = "bill_id"
+
+
+class LocationByIdLoader(DataLoader[str, geography.Location | None]):
+    """Address-book locations by id (public reference data)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self.session = session
+
+    async def batch_load_fn(self, ids: list[str]) -> list[geography.Location | None]:
+        found = await geography.get_locations(self.session, list(ids))
+        return [found.get(i) for i in ids]
+
+
+class ServiceabilityByLocationIdLoader(DataLoader[str, geography.ServiceabilityResult | None]):
+    """Serviceability of address-book locations, all measured against one read of the network."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self.session = session
+
+    async def batch_load_fn(self, ids: list[str]) -> list[geography.ServiceabilityResult | None]:
+        found = await geography.get_locations(self.session, list(ids))
+        measured = await geography.serviceability_of(self.session, list(found.values()))
+        return [measured.get(i) for i in ids]
+
+
+class OfferingByIdLoader(DataLoader[str, catalog.Offering | None]):
+    """Catalog offerings by id, retired ones included (inventory still refers to them)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__()
+        self.session = session
+
+    async def batch_load_fn(self, ids: list[str]) -> list[catalog.Offering | None]:
+        offerings = await catalog.list_offerings(self.session, include_retired=True)
+        by_id = {o.id: o for o in offerings}
+        return [by_id.get(i) for i in ids]
+
+
+class PartyByIdLoader(DataLoader[str, Party | None]):
+    """Parties the caller is, acts for, or (ops) any party."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        super().__init__()
+        self.session = session
+        self.principal = principal
+
+    async def batch_load_fn(self, ids: list[str]) -> list[Party | None]:
+        visible = {p.id: p for p in await list_parties(self.session, principal=self.principal)}
+        return [visible.get(i) for i in ids]
+
+
+# Anonymous requests get loaders scoped to no party: they see public data only.
+ANONYMOUS = Principal(party_id="", audience=Audience.DEVELOPER, scopes=frozenset())
+
+
+class Loaders:
+    """The loaders of one request."""
+
+    def __init__(self, session: AsyncSession, principal: Principal | None) -> None:
+        caller = principal or ANONYMOUS
+        self.location_by_id = LocationByIdLoader(session)
+        self.serviceability_by_location_id = ServiceabilityByLocationIdLoader(session)
+        self.offering_by_id = OfferingByIdLoader(session)
+        self.party_by_id = PartyByIdLoader(session, caller)
+        self.order_by_id = OrderByIdLoader(session, caller)
+        self.items_by_order_id = OrderItemsByOrderIdLoader(session, caller)
+        self.site_by_id = SiteByIdLoader(session, caller)
+        self.product_by_id = ProductByIdLoader(session, caller)
+        self.quote_by_id = QuoteByIdLoader(session, caller)
+        self.items_by_quote_id = QuoteItemsByQuoteIdLoader(session, caller)
+        self.ticket_by_id = TicketByIdLoader(session, caller)
+        self.notes_by_ticket_id = TicketNotesByTicketIdLoader(session, caller)
+        self.bill_by_id = BillByIdLoader(session, caller)
+        self.rates_by_bill_id = AppliedRatesByBillIdLoader(session, caller)

@@ -1,0 +1,39 @@
+"""The `/graphql` endpoint: HTTP POST, GraphiQL in development, graphql-transport-ws."""
+
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+
+from app.deps import bearer_token
+from app.settings import Settings
+from resolvers.context import GraphQLContext, get_context
+from schema.root import schema
+
+
+class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    """Authenticates WebSocket connections from their `connection_init` payload."""
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        key = bearer_token(str(raw)) if raw else params.get("apiKey")
+        if key:
+            await context.authenticate(str(key))
+            if context.principal is None:
+                raise ConnectionRejectionError(
+                    {"code": "UNAUTHENTICATED", "message": context.auth_error}
+                )
+        return await super().on_ws_connect(context)
+
+
+def graphql_router(settings: Settings) -> NativeGraphQLRouter:
+    """The router to mount at `/graphql`."""
+    return NativeGraphQLRouter(
+        schema,
+        # FastAPI takes an async-generator dependency; strawberry's annotation omits that form.
+        context_getter=get_context,  # type: ignore[arg-type]
+        graphql_ide="graphiql" if settings.environment != "production" else None,
+        allow_queries_via_get=False,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+    )

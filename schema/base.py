@@ -1,0 +1,93 @@
+"""Shared GraphQL types: connections, money, user errors, and node resolution."""
+
+from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+NodeT = TypeVar("NodeT")
+Row = TypeVar("Row")
+T = TypeVar("T")
+
+
+@strawberry.type(description="Where a page sits in the whole list.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node and the cursor that points at it.")
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type(description="A page of a list, Relay style; at most 100 nodes a page.")
+class Connection(Generic[NodeT]):
+    total_count: int = strawberry.field(description="Nodes in the whole list.")
+    page_info: PageInfo
+    edges: list[Edge[NodeT]]
+
+    @strawberry.field(description="The nodes of this page, without cursors.")
+    def nodes(self) -> list[NodeT]:
+        return [edge.node for edge in self.edges]
+
+
+def cents(amount: int) -> Decimal:
+    """Cents as a decimal amount with two places."""
+    return (Decimal(amount) / 100).quantize(Decimal("0.01"))
+
+
+@strawberry.type(description="An amount of money.")
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, amount_cents: int, currency: str = "USD") -> "Money":
+        """Money from cents."""
+        return cls(amount=cents(amount_cents), currency=currency)
+
+
+@strawberry.type(description="What a product costs: monthly and once.")
+class Price:
+    monthly_recurring: Decimal
+    one_time: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, monthly_cents: int, one_time_cents: int, currency: str = "USD") -> "Price":
+        """A price from cents."""
+        return cls(
+            monthly_recurring=cents(monthly_cents),
+            one_time=cents(one_time_cents),
+            currency=currency,
+        )
+
+
+@strawberry.type(description="Why a mutation refused its input; nothing was changed.")
+class UserError:
+    field: str | None = strawberry.field(description="Path of the offending input field.")
+    code: str = strawberry.field(description="Stable, machine-readable reason.")
+    message: str
+    alternatives: list[str] = strawberry.field(
+        default_factory=list, description="Values that would be accepted instead, if any."
+    )
+
+
+async def resolve_many(
+    load: Callable[[list[str]], Awaitable[list[Row | None]]],
+    node_ids: Iterable[str],
+    convert: Callable[[Row], T],
+) -> list[T | None]:
+    """Nodes by id through a loader; ids the caller may not see resolve to None."""
+    rows = await load(list(node_ids))
+    return [convert(row) if row is not None else None for row in rows]
+
+
+def optional(value: Any, convert: Callable[[Any], T]) -> T | None:
+    """`convert(value)` unless value is None."""
+    return None if value is None else convert(value)

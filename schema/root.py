@@ -1,0 +1,149 @@
+"""The native GraphQL schema: queries, mutations and subscriptions, with its safety limits."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from resolvers import catalog, orders, purchasing, subscriptions, tickets
+from resolvers.context import Info
+from schema.base import Connection
+from schema.billing import Invoice
+from schema.catalog import ProductOffering
+from schema.geography import Location, Site
+from schema.inventory import Service
+from schema.limits import QueryCost
+from schema.ops import Ops
+from schema.ordering import Order
+from schema.parties import Party, Viewer
+from schema.payloads import (
+    ChangeBandwidthPayload,
+    OrderPayload,
+    PricePayload,
+    PurchasePayload,
+    QuotePayload,
+    TicketNotePayload,
+    TicketPayload,
+)
+from schema.quoting import Quote
+from schema.tickets import Ticket
+
+MAX_DEPTH = 12
+MAX_TOKENS = 4000
+MAX_ALIASES = 20
+MAX_COST = 10000
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(
+        description="Any object by its global id; null when it does not exist for you."
+    )
+
+    @strawberry.field(description="You: your party and everything it has.")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(party_id=info.context.caller().party_id)
+
+    locations: Connection[Location] = strawberry.field(
+        resolver=catalog.locations, description=catalog.locations.__doc__
+    )
+    product_offerings: Connection[ProductOffering] = strawberry.field(
+        resolver=catalog.product_offerings, description=catalog.product_offerings.__doc__
+    )
+    price: PricePayload = strawberry.field(
+        resolver=purchasing.price, description="Price a product before signing up: no key needed."
+    )
+
+    @strawberry.field(description="Operations dashboards; operations staff only.")
+    def ops(self, info: Info) -> Ops:
+        info.context.ops()
+        return Ops()
+
+
+@strawberry.type
+class Mutation:
+    order_connection: PurchasePayload = strawberry.mutation(
+        resolver=purchasing.order_connection, description=purchasing.order_connection.__doc__
+    )
+    order_internet_access: PurchasePayload = strawberry.mutation(
+        resolver=purchasing.order_internet_access,
+        description=purchasing.order_internet_access.__doc__,
+    )
+    order_port: PurchasePayload = strawberry.mutation(
+        resolver=purchasing.order_port, description=purchasing.order_port.__doc__
+    )
+    request_quote: QuotePayload = strawberry.mutation(
+        resolver=purchasing.request_quote, description=purchasing.request_quote.__doc__
+    )
+    accept_quote: OrderPayload = strawberry.mutation(
+        resolver=purchasing.accept_quote, description=purchasing.accept_quote.__doc__
+    )
+    cancel_order: OrderPayload = strawberry.mutation(
+        resolver=orders.cancel_order, description=orders.cancel_order.__doc__
+    )
+    change_bandwidth: ChangeBandwidthPayload = strawberry.mutation(
+        resolver=orders.change_bandwidth, description=orders.change_bandwidth.__doc__
+    )
+    open_ticket: TicketPayload = strawberry.mutation(
+        resolver=tickets.open_ticket, description=tickets.open_ticket.__doc__
+    )
+    add_ticket_note: TicketNotePayload = strawberry.mutation(
+        resolver=tickets.add_ticket_note, description=tickets.add_ticket_note.__doc__
+    )
+    close_ticket: TicketPayload = strawberry.mutation(
+        resolver=tickets.close_ticket, description=tickets.close_ticket.__doc__
+    )
+    advance_order: OrderPayload = strawberry.mutation(
+        resolver=orders.advance_order, description=orders.advance_order.__doc__
+    )
+    move_ticket: TicketPayload = strawberry.mutation(
+        resolver=tickets.move_ticket, description=tickets.move_ticket.__doc__
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description=subscriptions.order_updates.__doc__)
+    def order_updates(
+        self, info: Info, order_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Order, None]:
+        return subscriptions.order_updates(info, order_id)
+
+    @strawberry.subscription(description=subscriptions.ticket_updates.__doc__)
+    def ticket_updates(
+        self, info: Info, ticket_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[Ticket, None]:
+        return subscriptions.ticket_updates(info, ticket_id)
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    """Errors raised on purpose are GraphQL errors; anything else is masked."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class NativeSchema(strawberry.Schema):
+    """Logs only unexpected errors: refusals raised on purpose are the caller's business."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        super().process_errors([e for e in errors if _unexpected(e)], execution_context)
+
+
+schema = NativeSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[Site, Service, Quote, Ticket, Invoice, Party, Location, ProductOffering],
+    # Factories, so that each request gets fresh extension state (its own cost).
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: QueryCost(max_cost=MAX_COST),
+        lambda: MaskErrors(should_mask_error=_unexpected),
+    ],
+)
