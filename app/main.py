@@ -12,6 +12,7 @@ from app.core.db import Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
+from app.dashboard import render_dashboard
 from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
@@ -97,6 +98,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         if await database.ping():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+    @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    async def dashboard() -> str:
+        return render_dashboard()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def portal() -> str:

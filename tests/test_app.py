@@ -2,10 +2,13 @@
 
 import httpx
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
+from app.dashboard import DASHBOARD_QUERY
 from app.main import create_app
 from app.settings import Settings
+from tests.factories import make_caller
 
 
 async def test_health_answers(client: httpx.AsyncClient) -> None:
@@ -41,3 +44,16 @@ async def test_the_portal_names_every_face(client: httpx.AsyncClient) -> None:
 async def test_platform_endpoints_are_documented(client: httpx.AsyncClient, path: str) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert path in spec["paths"]
+
+
+async def test_the_dashboard_query_runs_for_ops(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    page = (await client.get("/dashboard")).text
+    assert "ordersByState" in page
+    ops = await make_caller(session, "ops", name="Ops")
+    answer = (
+        await client.post("/graphql", json={"query": DASHBOARD_QUERY}, headers=ops.headers)
+    ).json()
+    assert "errors" not in answer
+    assert answer["data"]["ops"]["monthlyRecurringRevenue"]["currency"] == "USD"

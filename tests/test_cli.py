@@ -1,6 +1,7 @@
 """The `lumen` command: migrate, seed and demo keys from a fresh database."""
 
 import asyncio
+import re
 import json
 from pathlib import Path
 
@@ -102,3 +103,12 @@ def test_migrate_is_idempotent(fresh_url: str, capsys: pytest.CaptureFixture[str
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_the_readme_quickstart_uses_the_demo_developer_key(
+    fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    shown = re.findall(r"Bearer (lumen_\w+)", readme)
+    assert shown
+    assert set(shown) == {_keys(capsys)["developer"]}

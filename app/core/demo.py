@@ -1,7 +1,8 @@
 """Demo data: parties with reproducible API keys, and a history of orders, products and bills."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -119,14 +120,24 @@ async def seed(database: Database, *, secret: str) -> dict[str, str]:
     return keys
 
 
+def _frozen(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at `moment`."""
+    return lambda: moment
+
+
 async def _seed_history(session: AsyncSession, demo: DemoParty) -> None:
-    """Orders placed two months ago and delivered, one order in flight, a ticket and a bill."""
+    """Orders placed three months ago and delivered within weeks, one order in flight, a ticket
+    and a bill."""
     principal = Principal(party_id=demo.party_id, audience=demo.audience)
     real_now = clock.now()
-    started = real_now.replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=65)
-    clock.set_clock(lambda: started)
+    started = real_now.replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=95)
     try:
-        for a_text, z_text, offering, mbps, months in _HISTORY:
+        for index, (a_text, z_text, offering, mbps, months) in enumerate(_HISTORY):
+            # Each order is accepted a day after it is placed and delivered 2 to 3 weeks later,
+            # so the dashboards' cycle times look like a real network's.
+            timeline = iter([timedelta(days=1), timedelta(days=15 + 3 * index)])
+            moment = started + timedelta(hours=index)
+            clock.set_clock(_frozen(moment))
             a = await resolve_address(session, AddressInput(text=a_text))
             z = await resolve_address(session, AddressInput(text=z_text)) if z_text else None
             placed = await ordering.place(
@@ -148,6 +159,8 @@ async def _seed_history(session: AsyncSession, demo: DemoParty) -> None:
                 external_id=f"{demo.role.upper()}-{offering.upper()}",
             )
             while placed.order.state not in ordering.TERMINAL_STATES:
+                moment += next(timeline)
+                clock.set_clock(_frozen(moment))
                 await step(session, placed.order, complete_after=timedelta(0))
                 await session.commit()
     finally:

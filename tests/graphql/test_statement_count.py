@@ -1,0 +1,72 @@
+"""Relations load in batches: a page of 50 orders costs as many statements as a page of 5."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import Database
+from tests.factories import Caller, make_product, make_ticket
+from tests.graphql.conftest import Post, data
+
+ORDERS = """
+query Orders($first: Int!) {
+  viewer {
+    orders(first: $first) {
+      totalCount
+      edges { node {
+        id state price { monthlyRecurring }
+        quote { id }
+        items {
+          state product { name bandwidthsMbps }
+          aEnd { name location { name address { line } serviceability { level } } }
+          zEnd { name location { name } }
+          service { id state aEnd { name } product { code } }
+        }
+      } }
+    }
+    tickets(first: $first) { nodes { id service { id name } notes { text } } }
+  }
+}
+"""
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    """Every SQL statement the database runs inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _statements_for(gql: Post, database: Database, caller: Caller, first: int) -> int:
+    with counting(database) as statements:
+        answer = data(await gql(ORDERS, {"first": first}, caller=caller))
+    assert len(answer["viewer"]["orders"]["edges"]) == first
+    return len(statements)
+
+
+async def test_fifty_orders_cost_the_same_statements_as_five(
+    gql: Post, database: Database, session: AsyncSession, developer: Caller
+) -> None:
+    async def add(count: int) -> None:
+        for _ in range(count):
+            product = await make_product(session, developer)
+            await make_ticket(session, developer, product_id=product.id)
+
+    await add(5)
+    few = await _statements_for(gql, database, developer, 5)
+    await add(45)
+    many = await _statements_for(gql, database, developer, 50)
+    assert many == few
+    # Key check, counts and pages, then one batch per relation: a small, fixed number.
+    assert few <= 16
