@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.core import billing
 from app.core.db import Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
@@ -19,6 +21,8 @@ from app.portal import render_portal
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
@@ -34,6 +38,17 @@ STATUS_BY_CODE = {
 def http_status(error: CoreError) -> int:
     """The HTTP status that suits a core error when a face has no rule of its own."""
     return STATUS_BY_CODE.get(error.code, 422 if error.field else 400)
+
+
+async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
+    """Bill each ended month once, checking every `poll_seconds`."""
+    while True:
+        try:
+            async with database.session() as session:
+                await billing.bill_last_month(session)
+        except Exception:
+            log.exception("billing cycle failed; retrying at the next poll")
+        await asyncio.sleep(poll_seconds)
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -55,6 +70,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             tasks = [
                 asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
                 asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
+                asyncio.create_task(run_billing_cycle(database, settings.billing_poll_seconds)),
             ]
         try:
             yield

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     fulfilment_poll_seconds: float = 1.0
     events_poll_seconds: float = 1.0
     events_max_attempts: int = 8
+    billing_poll_seconds: float = 3600.0
     log_level: str = "INFO"
 
     @property

@@ -16,7 +16,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EventKind
 from app.core.inventory import ProductInstance
-from app.core.parties import Party, Principal, get_scoped, scoped
+from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 
 PAYMENT_DAYS = 30
 
@@ -255,7 +255,9 @@ async def bill_on_demand(
 ) -> BillWithRates:
     """A bill from the start of this month to now, for one of the caller's accounts."""
     if account_id is None:
-        account = await ensure_account(session, party_id=principal.buyer_for(buyer_party_id))
+        account = await ensure_account(
+            session, party_id=await resolve_buyer(session, principal, buyer_party_id)
+        )
     else:
         account = await get_account(session, principal=principal, account_id=account_id)
     now = clock.now()
@@ -268,6 +270,16 @@ async def bill_on_demand(
 async def run_cycle(session: AsyncSession, *, principal: Principal, year: int, month: int) -> int:
     """Bill every account for a month (operations staff); accounts already billed are skipped."""
     principal.require_ops()
+    return await _bill_month(session, year=year, month=month)
+
+
+async def bill_last_month(session: AsyncSession) -> int:
+    """The monthly cycle as a system job: bill last month for the accounts not yet billed."""
+    last = clock.now().replace(day=1) - timedelta(days=1)
+    return await _bill_month(session, year=last.year, month=last.month)
+
+
+async def _bill_month(session: AsyncSession, *, year: int, month: int) -> int:
     if not 1 <= month <= 12:
         raise InvalidRequest("month must be 1 to 12", field="month")
     if not 2000 <= year <= 9998:

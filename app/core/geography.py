@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import InvalidRequest, NotFound
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.settings import get_settings
 
 
@@ -376,7 +376,7 @@ async def create_site(
     instructions: str | None = None,
 ) -> Site:
     """Register a site for the caller (or a buyer it acts for) at a validated address."""
-    party_id = principal.buyer_for(buyer_party_id)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
     location = await resolve_address(session, address)
     site = await ensure_site(session, party_id=party_id, location=location, name=name)
     site.contact_name = contact_name or site.contact_name

@@ -9,7 +9,7 @@ from app.core.catalog import ClassOfService, ProductKind, ProductSpec
 from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
 from app.core.geography import AddressInput, Location, resolve_address
-from app.core.parties import Principal
+from app.core.parties import Principal, resolve_buyer
 from app.core.qualification import Assessment, assess
 
 # The standard offering sold for each kind of product.
@@ -92,7 +92,7 @@ async def buy(
 
     A dry run stops after pricing and stores nothing. A repeated idempotency key returns the
     order first placed with it (`replayed`), or a conflict if the request differs."""
-    principal.buyer_for(buyer_party_id)
+    await resolve_buyer(session, principal, buyer_party_id)
     result = await price_by_address(session, request)
     assessment = result.assessment
     if not assessment.qualified:

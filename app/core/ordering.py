@@ -20,7 +20,7 @@ from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidReque
 from app.core.events import Channel, EventKind
 from app.core.geography import Serviceability, ensure_site
 from app.core.inventory import ProductInstance, ProductState, get_product, set_state
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess
 from app.settings import get_settings
 
@@ -399,7 +399,7 @@ async def place(
 
     With `quote_id` the order takes the prices of that firm quote (and all of its orderable items
     when `items` is empty). A repeated `idempotency_key` returns the order first placed with it."""
-    party_id = principal.buyer_for(buyer_party_id)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
     # Items given explicitly identify the order; a quote-only order is identified by its quote.
     fingerprint = _fingerprint(
         {
@@ -518,7 +518,9 @@ async def find_by_idempotency_key(
     session: AsyncSession, *, principal: Principal, key: str, buyer_party_id: str | None = None
 ) -> OrderWithItems | None:
     """The order the caller (or the buyer it names) placed with an idempotency key, if any."""
-    order = await _by_idempotency_key(session, principal.buyer_for(buyer_party_id), key)
+    order = await _by_idempotency_key(
+        session, await resolve_buyer(session, principal, buyer_party_id), key
+    )
     return None if order is None else OrderWithItems(order, await items_of(session, order.id))
 
 

@@ -118,6 +118,25 @@ class Principal:
         raise NotFound(f"no buyer '{buyer_party_id}'", field=field_name)
 
 
+async def resolve_buyer(
+    session: AsyncSession,
+    principal: Principal,
+    buyer_party_id: str | None,
+    *,
+    field_name: str = "buyer",
+) -> str:
+    """The party a new object belongs to (see `Principal.buyer_for`); a buyer that operations
+    staff name must exist."""
+    party_id = principal.buyer_for(buyer_party_id, field_name=field_name)
+    if (
+        party_id != principal.party_id
+        and principal.is_ops
+        and (await session.get(Party, party_id) is None)
+    ):
+        raise NotFound(f"no buyer '{party_id}'", field=field_name)
+    return party_id
+
+
 Owned = TypeVar("Owned", bound=SQLModel)
 
 

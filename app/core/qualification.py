@@ -22,7 +22,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
 from app.core.geography import Location, Serviceability, get_locations, serviceability
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
 OFF_NET_MAX_MBPS = 10000
@@ -167,7 +167,7 @@ async def qualify(
     """Qualify products for the caller; answered at once, recorded with its result."""
     if not specs:
         raise InvalidRequest("a qualification needs at least one item", field="items")
-    party_id = principal.buyer_for(buyer_party_id)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
     assessments = []
     for index, spec in enumerate(specs):
         try:

@@ -13,7 +13,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import Confidence, Qualification, assess
 
 QUOTE_VALID_DAYS = 30
@@ -166,7 +166,7 @@ async def request_quote(
     otherwise it stays acknowledged until `answer_pending` runs."""
     if not specs:
         raise InvalidRequest("a quote needs at least one item", field="items")
-    party_id = principal.buyer_for(buyer_party_id)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
     if qualification_id is not None:
         # Another party's qualification is not found, like a missing one (not a foreign-key error).
         await get_scoped(

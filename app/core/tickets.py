@@ -13,7 +13,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
 from app.core.inventory import get_product
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
 class TicketState(StrEnum):
@@ -174,7 +174,7 @@ async def open_ticket(
     external_id: str | None = None,
 ) -> Ticket:
     """Report a problem, optionally about one of the caller's products."""
-    party_id = principal.buyer_for(buyer_party_id)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
     if not summary.strip():
         raise InvalidRequest("a ticket needs a summary", field="summary")
     if not description.strip():

@@ -339,3 +339,15 @@ async def test_bills_accounts_and_rates_belong_to_their_party(
     assert {b.id for b in everyone} == {my_bill.id, their_bill.id}
     seen = await billing.get_bill(session, principal=ops.principal, bill_id=my_bill.id)
     assert seen.bill.id == my_bill.id
+
+
+async def test_the_monthly_job_bills_last_month_once(
+    session: AsyncSession, developer: Caller
+) -> None:
+    product = await _product_at(session, developer, _utc(2024, 2, 10, 12))
+    _at(_utc(2024, 3, 5))
+    assert await billing.bill_last_month(session) == 1
+    assert await billing.bill_last_month(session) == 0
+    [bill] = await billing.list_bills(session, principal=developer.principal)
+    assert (bill.period_start, bill.period_end) == (_utc(2024, 2, 1), _utc(2024, 3, 1))
+    assert bill.one_time_cents == product.one_time_cents

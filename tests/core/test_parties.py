@@ -115,3 +115,14 @@ async def test_parties_visible_to_a_caller(
     assert [p.id for p in mine] == [developer.party_id]
     everyone = await list_parties(session, principal=ops.principal)
     assert {developer.party_id, other_developer.party_id, ops.party_id} <= {p.id for p in everyone}
+
+
+async def test_ops_may_act_for_any_existing_buyer_only(
+    session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    placed = await make_order(session, ops, buyer_party_id=developer.party_id)
+    assert placed.order.party_id == developer.party_id
+    assert placed.order.placed_by_party_id == ops.party_id
+    with pytest.raises(NotFound) as refused:
+        await make_order(session, ops, buyer_party_id="pty_nobody")
+    assert refused.value.field == "buyer"
