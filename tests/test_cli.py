@@ -1,8 +1,8 @@
 """The `lumen` command: migrate, seed and demo keys from a fresh database."""
 
 import asyncio
-import re
 import json
+import re
 from pathlib import Path
 
 import pytest

@@ -64,7 +64,8 @@ async def order_cycle_time(session: AsyncSession, *, principal: Principal) -> Cy
         await session.exec(
             select(Order.created_at, Order.completed_at)
             .where(Order.state == OrderState.COMPLETED, col(Order.completed_at).is_not(None))
-            .order_by(col(Order.completed_at).desc())
+            # The id breaks ties, so the sample at the limit is the same on every database.
+            .order_by(col(Order.completed_at).desc(), col(Order.id))
             .limit(CYCLE_TIME_SAMPLE)
         )
     ).all()
