@@ -1,5 +1,7 @@
 """The GraphQL context: the request's session, caller and loaders."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -14,7 +16,7 @@ from app.core.db import Database
 from app.core.errors import Unauthenticated
 from app.core.events import Dispatcher
 from app.core.parties import Principal, authenticate
-from app.deps import DatabaseDep, bearer_token
+from app.deps import bearer_token
 from app.settings import Settings
 from resolvers.live import LiveEvents
 from resolvers.loaders import Loaders
@@ -44,6 +46,7 @@ class GraphQLContext(BaseContext):
         self.auth_error = auth_error
         self.loaders = Loaders(session, principal)
         self.connection_params: dict[str, Any] | None = None
+        self._answering = asyncio.Lock()
 
     async def authenticate(self, key: str | None) -> None:
         """Set the caller from a key (WebSocket connections send it in `connection_init`)."""
@@ -54,10 +57,19 @@ class GraphQLContext(BaseContext):
             self.principal, self.auth_error = None, exc.message
         self.loaders = Loaders(self.session, self.principal)
 
-    async def refresh(self) -> None:
-        """Forget what this context has read (a subscription's next answer must be fresh)."""
-        await self.session.rollback()
-        self.loaders = Loaders(self.session, self.principal)
+    @contextlib.asynccontextmanager
+    async def fresh(self) -> AsyncIterator[None]:
+        """Fresh reads for one subscription answer, held until the answer has been sent."""
+        # Every operation of a WebSocket connection shares this context and its session, which
+        # two operations must not use at once: answers on one connection take turns.
+        async with self._answering:
+            await self.session.rollback()  # forget what earlier answers read
+            self.loaders = Loaders(self.session, self.principal)
+            try:
+                yield
+            finally:
+                # A subscription may wait for hours: it must not hold a database connection.
+                await self.session.rollback()
 
     def caller(self) -> Principal:
         """The authenticated caller, or a GraphQL error that says how to authenticate."""
@@ -82,10 +94,10 @@ class GraphQLContext(BaseContext):
 Info = StrawberryInfo[GraphQLContext, None]
 
 
-async def get_context(
-    connection: HTTPConnection, database: DatabaseDep
-) -> AsyncIterator[GraphQLContext]:
+async def get_context(connection: HTTPConnection) -> AsyncIterator[GraphQLContext]:
     """A context with its own session, closed when the request (or connection) ends."""
+    # Not `DatabaseDep`: it asks for a `Request`, which FastAPI cannot give a WebSocket.
+    database: Database = connection.app.state.database
     async with database.session() as session:
         context = GraphQLContext(
             database=database,

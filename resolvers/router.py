@@ -24,6 +24,8 @@ class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
                 raise ConnectionRejectionError(
                     {"code": "UNAUTHENTICATED", "message": context.auth_error}
                 )
+        # The connection may stay open for hours: it must not hold a database connection.
+        await context.session.rollback()
         return await super().on_ws_connect(context)
 
 
