@@ -3,13 +3,15 @@
 import base64
 import binascii
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import strawberry
 from graphql import GraphQLError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.paging import count, fetch_page
+from resolvers.context import Info
 from schema.base import Connection, Edge, PageInfo
 
 MAX_PAGE_SIZE = 100
@@ -82,7 +84,6 @@ async def paginate(
     session: AsyncSession,
     statement: SelectOfScalar[Row],
     convert: Callable[[Row], Node],
-    *,
     first: int | None,
     after: str | None,
     last: int | None,
@@ -107,3 +108,28 @@ def paginate_list(
     """A connection over rows already in memory (small, fixed lists such as the catalog)."""
     start, end = window(len(rows), first=first, after=after, last=last, before=before, default=None)
     return connection([convert(r) for r in rows[start:end]], start=start, total=len(rows))
+
+
+def connection_field(
+    node: type[Node],
+    convert: Callable[[Row], Node],
+    statement: Callable[[Info], SelectOfScalar[Row]],
+    *,
+    description: str,
+) -> Any:
+    """A Relay connection field (`first`/`after`/`last`/`before`) over a scoped statement."""
+
+    async def resolve(
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Node]:
+        return await paginate(
+            info.context.session, statement(info), convert, first, after, last, before
+        )
+
+    # strawberry reads the node type from the annotation, which a generic alias cannot give.
+    resolve.__annotations__["return"] = Connection[node]  # type: ignore[valid-type]
+    return strawberry.field(resolver=resolve, description=description)

@@ -4,7 +4,7 @@ import strawberry
 
 from app.core import events, ordering, reporting, tickets
 from resolvers.context import Info
-from resolvers.pagination import paginate
+from resolvers.pagination import connection_field, paginate
 from schema.base import Connection, Money
 from schema.enums import Channel, OrderState, TicketSeverity, TicketState
 from schema.events import Event
@@ -76,6 +76,13 @@ class Ops:
         )
         return Money.of(total)
 
+    recent_events: Connection[Event] = connection_field(
+        Event,
+        Event.from_row,
+        lambda info: events.events_query(principal=info.context.ops()),
+        description="The newest events of every party.",
+    )
+
     @strawberry.field(description="Orders of every party.")
     async def orders(
         self,
@@ -91,13 +98,7 @@ class Ops:
             principal=info.context.ops(), states=set(state or []), channel=channel
         )
         return await paginate(
-            info.context.session,
-            statement,
-            Order.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            info.context.session, statement, Order.from_row, first, after, last, before
         )
 
     @strawberry.field(description="Tickets of every party.")
@@ -112,30 +113,5 @@ class Ops:
     ) -> Connection[Ticket]:
         statement = tickets.tickets_query(principal=info.context.ops(), states=set(state or []))
         return await paginate(
-            info.context.session,
-            statement,
-            Ticket.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="The newest events of every party.")
-    async def recent_events(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Event]:
-        return await paginate(
-            info.context.session,
-            events.events_query(principal=info.context.ops()),
-            Event.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            info.context.session, statement, Ticket.from_row, first, after, last, before
         )

@@ -9,7 +9,7 @@ from app.core import billing, events, geography, inventory, ordering, quoting, t
 from app.core.parties import Party as PartyRow
 from resolvers.context import Info
 from resolvers.loaders import load_required
-from resolvers.pagination import paginate
+from resolvers.pagination import connection_field, paginate
 from schema.base import Connection, resolve_many
 from schema.billing import Invoice
 from schema.enums import Audience, Channel, OrderState, ServiceState, TicketState
@@ -49,26 +49,32 @@ class Viewer:
     async def party(self, info: Info) -> Party:
         return Party.from_row(await load_required(info.context.loaders.party_by_id, self.party_id))
 
-    @strawberry.field
-    async def sites(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Site]:
-        return await paginate(
-            info.context.session,
-            geography.sites_query(principal=info.context.caller()),
-            Site.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+    sites: Connection[Site] = connection_field(
+        Site,
+        Site.from_row,
+        lambda info: geography.sites_query(principal=info.context.caller()),
+        description="Your places of service, oldest first.",
+    )
+    quotes: Connection[Quote] = connection_field(
+        Quote,
+        Quote.from_row,
+        lambda info: quoting.quotes_query(principal=info.context.caller()),
+        description="Your quotes, newest first.",
+    )
+    invoices: Connection[Invoice] = connection_field(
+        Invoice,
+        Invoice.from_row,
+        lambda info: billing.bills_query(principal=info.context.caller()),
+        description="Your invoices, newest first.",
+    )
+    events: Connection[Event] = connection_field(
+        Event,
+        Event.from_row,
+        lambda info: events.events_query(principal=info.context.caller()),
+        description="Changes to your objects, newest first.",
+    )
 
-    @strawberry.field
+    @strawberry.field(description="Your orders, newest first, whichever API placed them.")
     async def orders(
         self,
         info: Info,
@@ -80,21 +86,13 @@ class Viewer:
         before: str | None = None,
     ) -> Connection[Order]:
         statement = ordering.orders_query(
-            principal=info.context.caller(),
-            states=set(state or []),
-            channel=channel,
+            principal=info.context.caller(), states=set(state or []), channel=channel
         )
         return await paginate(
-            info.context.session,
-            statement,
-            Order.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            info.context.session, statement, Order.from_row, first, after, last, before
         )
 
-    @strawberry.field(description="Your delivered products.")
+    @strawberry.field(description="Your delivered products, newest first.")
     async def services(
         self,
         info: Info,
@@ -108,35 +106,10 @@ class Viewer:
             principal=info.context.caller(), states=set(state or [])
         )
         return await paginate(
-            info.context.session,
-            statement,
-            Service.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            info.context.session, statement, Service.from_row, first, after, last, before
         )
 
-    @strawberry.field
-    async def quotes(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Quote]:
-        return await paginate(
-            info.context.session,
-            quoting.quotes_query(principal=info.context.caller()),
-            Quote.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field
+    @strawberry.field(description="Your trouble tickets, newest first.")
     async def tickets(
         self,
         info: Info,
@@ -148,49 +121,5 @@ class Viewer:
     ) -> Connection[Ticket]:
         statement = tickets.tickets_query(principal=info.context.caller(), states=set(state or []))
         return await paginate(
-            info.context.session,
-            statement,
-            Ticket.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field
-    async def invoices(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Invoice]:
-        return await paginate(
-            info.context.session,
-            billing.bills_query(principal=info.context.caller()),
-            Invoice.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
-
-    @strawberry.field(description="Changes to your objects, newest first.")
-    async def events(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Event]:
-        return await paginate(
-            info.context.session,
-            events.events_query(principal=info.context.caller()),
-            Event.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            info.context.session, statement, Ticket.from_row, first, after, last, before
         )
