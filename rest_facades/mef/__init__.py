@@ -1,0 +1,1 @@
+"""MEF LSO Sonata and Cantata (Grace): one definition, mounted once per flavour."""
