@@ -21,6 +21,7 @@ from app.portal import render_portal
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
+from rest_facades.mef.router import include_mef
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    include_mef(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

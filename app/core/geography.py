@@ -265,7 +265,7 @@ async def get_location(session: AsyncSession, location_id: str) -> Location:
     """A location of the address book by id (public reference data)."""
     location = await session.get(Location, location_id)
     if location is None:
-        raise NotFound(f"no address '{location_id}'", field="location")
+        raise NotFound(f"no address '{location_id}'", field="id")
     return location
 
 

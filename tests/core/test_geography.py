@@ -193,7 +193,7 @@ async def test_resolve_address_refuses_nonsense_with_no_alternates(session: Asyn
     assert caught.value.details == {"alternates": []}
     with pytest.raises(NotFound) as unknown_id:
         await get_location(session, "loc_doesnotexist")
-    assert unknown_id.value.field == "location"
+    assert unknown_id.value.field == "id"
 
 
 async def test_serviceability_is_on_near_or_off_net(session: AsyncSession) -> None:

@@ -1,0 +1,135 @@
+"""MEF 121 Address Validation: `geographicAddressValidation` and `geographicAddress/{id}`."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.core import geography
+from app.core.geography import AddressInput, Location, MatchQuality
+from rest_facades.mef.errors import MEFRoute, mef_json
+from rest_facades.mef.flavours import Flavour
+from rest_facades.mef.requests import Caller, MEFCaller, dump, parse_body
+
+API = "geographic_address"
+# A point given as coordinates matches a building within this distance.
+POINT_MATCH_KM = 0.5
+_RESULT = {
+    MatchQuality.EXACT: "success",
+    MatchQuality.PARTIAL: "partial",
+    MatchQuality.NONE: "fail",
+}
+
+
+def to_core(address: Any) -> AddressInput | tuple[float, float] | str:
+    """The core's form of a submitted address: fields, coordinates, or a known location id."""
+    kind = address.field_type
+    if kind == "FieldedAddress":
+        street = " ".join(p for p in (address.streetName, address.streetType) if p)
+        return AddressInput(
+            street_number=address.streetNr,
+            street_name=street,
+            city=address.city,
+            state=address.stateOrProvince,
+            postcode=address.postcode,
+            country=address.country,
+        )
+    if kind == "FormattedAddress":
+        line = ", ".join(
+            p
+            for p in (
+                address.addrLine1,
+                address.addrLine2,
+                address.city,
+                address.stateOrProvince,
+                address.postcode,
+            )
+            if p
+        )
+        return AddressInput(text=line, country=address.country)
+    if kind == "MEFGeographicPoint":
+        return float(address.y), float(address.x)
+    return str(address.externalReferenceId)
+
+
+def fielded(flavour: Flavour, caller: Caller, location: Location) -> Any:
+    """A known location as a MEF FieldedAddress."""
+    models = flavour.models(API)
+    number, _, name = f"{location.street_number} {location.street_name}".partition(" ")
+    return models.FieldedAddress.model_validate(
+        {
+            "@type": "FieldedAddress",
+            "id": location.id,
+            "href": caller.href(flavour.base_path(API), "geographicAddress", location.id),
+            "streetNr": number,
+            "streetName": name,
+            "city": location.city,
+            "stateOrProvince": location.state,
+            "postcode": location.postcode,
+            "country": location.country,
+            "allowsNewSite": True,
+            "hasPublicSite": location.kind != geography.LocationKind.BUILDING,
+        }
+    )
+
+
+async def _validate(
+    caller: Caller, submitted: AddressInput | tuple[float, float] | str
+) -> tuple[str, Location | None, list[Location]]:
+    session = caller.session
+    if isinstance(submitted, AddressInput):
+        result = await geography.validate_address(session, submitted)
+        return _RESULT[result.quality], result.best, result.alternates
+    if isinstance(submitted, tuple):
+        nearby = await geography.search_locations(session, near=submitted, limit=5)
+        if nearby and geography.distance_km(_point(submitted), nearby[0]) <= POINT_MATCH_KM:
+            return "success", nearby[0], nearby[1:]
+        return "fail", None, nearby
+    found = (await geography.get_locations(session, [submitted])).get(submitted)
+    return ("success", found, []) if found else ("fail", None, [])
+
+
+def _point(latitude_longitude: tuple[float, float]) -> Location:
+    latitude, longitude = latitude_longitude
+    return Location(
+        name="",
+        street_number="",
+        street_name="",
+        city="",
+        state="",
+        postcode="",
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+def router(flavour: Flavour) -> APIRouter:
+    """The MEF 121 endpoints of one flavour."""
+    routes = APIRouter(
+        prefix=flavour.base_path(API).rstrip("/"),
+        route_class=MEFRoute,
+        tags=[f"{flavour.name}: address validation (MEF 121)"],
+    )
+    models = flavour.models(API)
+
+    @routes.post("/geographicAddressValidation", status_code=200)
+    async def validate_address(request: Request, caller: MEFCaller) -> Response:
+        """Validate an address: the best match known to the seller and alternates."""
+        body, _ = await parse_body(request, models.GeographicAddressValidationCreate)
+        submitted = body.submittedGeographicAddress
+        result, best, alternates = await _validate(caller, to_core(submitted))
+        answer = models.GeographicAddressValidation(
+            provideAlternative=body.provideAlternative,
+            submittedGeographicAddress=submitted,
+            validationResult=result,
+            bestMatchGeographicAddress=fielded(flavour, caller, best) if best else None,
+            alternateGeographicAddress=[fielded(flavour, caller, a) for a in alternates],
+        )
+        return mef_json(dump(answer))
+
+    @routes.get("/geographicAddress/{id}")
+    async def get_address(id: str, caller: MEFCaller) -> Response:
+        """A known address by id."""
+        location = await geography.get_location(caller.session, id)
+        return mef_json(dump(fielded(flavour, caller, location)))
+
+    return routes

@@ -1,0 +1,78 @@
+"""What every MEF endpoint shares: the caller, `buyerId`/`sellerId`, bodies and responses."""
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.parties import Principal
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.mef.errors import bad_request, from_validation_error
+from rest_facades.mef.flavours import SELLER_ID
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass
+class Caller:
+    """The authenticated caller of a MEF request and the buyer it names, if any."""
+
+    principal: Principal
+    session: AsyncSession
+    buyer_id: str | None
+    request: Request
+
+    def href(self, base_path: str, resource: str, object_id: str) -> str:
+        """The absolute URL of a resource of this API."""
+        base = str(self.request.base_url).rstrip("/")
+        settings = self.request.app.state.settings
+        if settings.public_base_url:
+            base = settings.public_base_url.rstrip("/")
+        return f"{base}{base_path}{resource}/{object_id}"
+
+
+async def mef_caller(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    buyer_id: Annotated[str | None, Query(alias="buyerId")] = None,
+    seller_id: Annotated[str | None, Query(alias="sellerId")] = None,
+) -> Caller:
+    """The caller; a `buyerId` must name a buyer the caller acts for (MEF 123 R2 to R6), and a
+    `sellerId` must name this seller."""
+    if seller_id is not None and seller_id != SELLER_ID:
+        raise NotFound(f"no seller '{seller_id}'", field="sellerId")
+    principal.buyer_for(buyer_id, field_name="buyerId")
+    return Caller(principal=principal, session=session, buyer_id=buyer_id, request=request)
+
+
+MEFCaller = Annotated[Caller, Depends(mef_caller)]
+
+
+async def read_json(request: Request) -> Any:
+    """The request body as JSON, or an Error400 `invalidBody`."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad_request("invalidBody", f"the body is not JSON: {exc}") from exc
+
+
+async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
+    """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it."""
+    raw = await read_json(request)
+    if not isinstance(raw, dict):
+        raise bad_request("invalidBody", "the body must be a JSON object")
+    try:
+        return model.model_validate(raw), raw
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+def dump(model: BaseModel) -> Any:
+    """A generated model as MEF JSON: aliases (`@type`), no nulls."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)

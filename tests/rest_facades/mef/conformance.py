@@ -1,0 +1,89 @@
+"""Validation of responses against the official MEF files in ../shared/specs (tests only)."""
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+from rest_facades.mef.codegen import DEFAULT_SPECS, find_api_files
+
+requires_specs = pytest.mark.skipif(
+    not (DEFAULT_SPECS / "sonata").is_dir(),
+    reason=f"the official MEF files are not at {DEFAULT_SPECS} (a clone without ../shared)",
+)
+_active: set[tuple[int, str]] = set()
+
+
+def _discriminator(
+    validator: Any, value: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Any:
+    """OpenAPI's `discriminator`: also validate against the subtype that `@type` names."""
+    if not isinstance(instance, dict):
+        return
+    target = value.get("mapping", {}).get(instance.get(value["propertyName"]))
+    if target is None:
+        return
+    key = (id(instance), target)
+    if key in _active:  # the subtype's allOf leads back here: checked already
+        return
+    _active.add(key)
+    try:
+        yield from validator.descend(instance, {"$ref": target})
+    finally:
+        _active.discard(key)
+
+
+# jsonschema's `extend` carries no annotations.
+OpenAPIValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft7Validator, {"discriminator": _discriminator}
+)
+
+
+@cache
+def official(flavour: str, api: str) -> dict[str, Any]:
+    """The official OpenAPI document of one API."""
+    path: Path = find_api_files(DEFAULT_SPECS, flavour)[api]
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def check_response(flavour: str, api: str, path: str, method: str, status: int, body: Any) -> None:
+    """Fail unless `body` is what the official file allows for this operation and status."""
+    document = official(flavour, api)
+    responses = document["paths"][path][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {path} may not answer {status}"
+    content = responses[str(status)].get("content")
+    if content is None:
+        assert body in (None, b"", ""), f"{status} has no body in the spec"
+        return
+    schema = next(iter(content.values()))["schema"]
+    resource = Resource.from_contents(document, default_specification=DRAFT7)
+    registry: Registry = Registry().with_resource("urn:official", resource)
+    validator = OpenAPIValidator(
+        _rebase(schema), registry=registry, format_checker=jsonschema.FormatChecker()
+    )
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]
+    )
+
+
+def _rebase(node: Any) -> Any:
+    """Point local `#/...` references at the registered official document."""
+    if isinstance(node, dict):
+        return {
+            k: (
+                "urn:official" + v
+                if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                else _rebase(v)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rebase(v) for v in node]
+    return node
