@@ -229,7 +229,9 @@ class Dispatcher:
                         session.add(Delivery(event_id=event.id, receiver=name))
                 for sub in subscriptions:
                     entry = self.transports.get(sub.transport)
-                    if entry and sub.party_id == event.party_id and entry.matches(sub, event):
+                    # An agent that placed an order for a buyer hears of it too.
+                    concerned = {event.party_id, event.data.get("placed_by_party_id")}
+                    if entry and sub.party_id in concerned and entry.matches(sub, event):
                         session.add(Delivery(event_id=event.id, receiver=f"subscription:{sub.id}"))
                 event.fanned_out = True
                 session.add(event)

@@ -4,14 +4,15 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.mef.errors import bad_request, from_validation_error
+from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
+from rest_facades.mef.errors import bad_request, from_validation_error, mef_json
 from rest_facades.mef.flavours import SELLER_ID
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -76,3 +77,21 @@ async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
 def dump(model: BaseModel) -> Any:
     """A generated model as MEF JSON: aliases (`@type`), no nulls."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def list_window(
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Window:
+    """`offset` and `limit` of a list request; bad values are an Error400 `invalidQuery`."""
+    return Window(offset=offset, limit=limit)
+
+
+ListWindow = Annotated[Window, Depends(list_window)]
+
+
+def listing(items: list[Any], *, total: int) -> Response:
+    """A MEF list answer: the items and the `X-Total-Count`/`X-Result-Count` headers."""
+    response = mef_json(items)
+    set_count_headers(response, total=total, returned=len(items))
+    return response
