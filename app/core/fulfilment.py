@@ -86,6 +86,7 @@ async def _deliver(session: AsyncSession, order: Order, item: OrderItem) -> None
             currency=order.currency,
             billing_account_id=order.billing_account_id,
             order_id=order.id,
+            configuration=item.configuration,
         )
         session.add(instance)
         await session.flush()
@@ -99,6 +100,7 @@ async def _deliver(session: AsyncSession, order: Order, item: OrderItem) -> None
         existing.term_months = item.term_months
         existing.class_of_service = item.class_of_service
         existing.monthly_cents = item.monthly_cents
+        existing.configuration = item.configuration or existing.configuration
         existing.name = f"{item.offering_id.replace('-', ' ').title()} {item.bandwidth_mbps} Mbps"
         set_state(session, existing, ProductState.ACTIVE)
     else:

@@ -2,7 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -77,6 +79,8 @@ class ProductInstance(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)
     billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
     order_id: str = Field(foreign_key="productorder.id", max_length=40)
+    # The buyer's product configuration from the order, as given (opaque to the core).
+    configuration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     terminated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -190,6 +190,9 @@ class OrderItem(SQLModel, table=True):
     requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expected_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The buyer's own description of the product (e.g. a standard's product configuration),
+    # kept as given and carried to inventory; the core does not interpret it.
+    configuration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
     def spec(self) -> ProductSpec:
         """The product this item delivers."""
@@ -215,6 +218,7 @@ class ItemRequest:
     product_id: str | None = None
     external_id: str | None = None
     requested_completion_at: datetime | None = None
+    configuration: dict[str, Any] | None = None
 
 
 @dataclass
@@ -377,6 +381,7 @@ async def _build_item(
         external_id=request.external_id,
         requested_completion_at=request.requested_completion_at,
         expected_completion_at=clock.now() + timedelta(days=assessment.lead_time_days),
+        configuration=request.configuration or (instance.configuration if instance else {}),
     )
     return item, instance
 
