@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import InvalidRequest
-from app.core.parties import Principal, get_scoped, scoped
+from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +137,18 @@ async def list_events(
     principal: Principal,
     entity: str | None = None,
     entity_id: str | None = None,
+    entity_ids: list[str] | None = None,
     after_seq: int = 0,
     limit: int = 100,
 ) -> list[Event]:
-    """The caller's events in the order they happened."""
+    """The caller's events in the order they happened (of one entity, or of several)."""
     statement = scoped(Event, principal).where(col(Event.seq) > after_seq)
     if entity:
         statement = statement.where(Event.entity == entity)
     if entity_id:
         statement = statement.where(Event.entity_id == entity_id)
+    if entity_ids is not None:
+        statement = statement.where(col(Event.entity_id).in_(entity_ids))
     return list((await session.exec(statement.order_by(col(Event.seq)).limit(limit))).all())
 
 
@@ -346,12 +349,17 @@ async def subscribe(
     transport: str,
     callback: str,
     query: str | None = None,
+    buyer_party_id: str | None = None,
 ) -> Subscription:
-    """Register the caller for events delivered by `transport` to `callback`."""
+    """Register the caller (or a buyer it acts for) for events delivered by `transport` to
+    `callback`."""
     if not callback.startswith(("http://", "https://")):
         raise InvalidRequest("callback must be an absolute http(s) URL", field="callback")
     subscription = Subscription(
-        party_id=principal.party_id, transport=transport, callback=callback, query=query
+        party_id=await resolve_buyer(session, principal, buyer_party_id),
+        transport=transport,
+        callback=callback,
+        query=query,
     )
     session.add(subscription)
     await commit(session)

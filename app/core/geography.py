@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 from enum import StrEnum
 from importlib import resources
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import ColumnElement, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import InvalidRequest, NotFound
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.settings import get_settings
 
 
@@ -392,9 +392,80 @@ async def get_site(session: AsyncSession, *, principal: Principal, site_id: str)
     return await get_scoped(session, Site, site_id, principal, what="site")
 
 
-def sites_query(*, principal: Principal) -> SelectOfScalar[Site]:
-    """The caller's sites, oldest first, as a statement to page through."""
-    return scoped(Site, principal).order_by(col(Site.created_at), col(Site.id))
+@dataclass(frozen=True)
+class SiteFilter:
+    """Criteria a site must all meet; text criteria ignore case and match whole values."""
+
+    party_id: str | None = None
+    name: str | None = None
+    instructions: str | None = None
+    contact_name: str | None = None
+    # The name of the party that owns the site.
+    party_name: str | None = None
+    location_id: str | None = None
+    location_kinds: frozenset[LocationKind] | None = None
+    street_number: str | None = None
+    street_name: str | None = None
+    # The last word of the street name, in any usual spelling (`Road`, `Rd`).
+    street_type: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    # A two-letter code; the usual names of the United States also mean `US`.
+    country: str | None = None
+
+
+def _same(column: object, value: str) -> ColumnElement[bool]:
+    return func.lower(column) == value.strip().lower()
+
+
+def _site_conditions(where: SiteFilter) -> list[ColumnElement[bool]]:
+    texts = [
+        (Site.name, where.name),
+        (Site.instructions, where.instructions),
+        (Site.contact_name, where.contact_name),
+    ]
+    conditions = [_same(column, value) for column, value in texts if value is not None]
+    if where.party_id is not None:
+        conditions.append(col(Site.party_id) == where.party_id)
+    if where.location_id is not None:
+        conditions.append(col(Site.location_id) == where.location_id)
+    return conditions
+
+
+def _location_conditions(where: SiteFilter) -> list[ColumnElement[bool]]:
+    texts = [
+        (Location.street_number, where.street_number),
+        (Location.street_name, where.street_name),
+        (Location.city, where.city),
+        (Location.postcode, where.postcode),
+    ]
+    conditions = [_same(column, value) for column, value in texts if value is not None]
+    if where.location_kinds is not None:
+        conditions.append(col(Location.kind).in_(sorted(where.location_kinds)))
+    if where.street_type is not None:
+        suffix = normalize(where.street_type)
+        conditions.append(func.lower(Location.street_name).like(f"% {suffix}"))
+    if where.country is not None:
+        country = "US" if normalize(where.country) in US_NAMES else where.country
+        conditions.append(_same(Location.country, country))
+    return conditions
+
+
+def sites_query(*, principal: Principal, where: SiteFilter | None = None) -> SelectOfScalar[Site]:
+    """The caller's sites (those meeting `where`), oldest first, as a statement to page through."""
+    statement = scoped(Site, principal)
+    if where is not None:
+        statement = statement.where(*_site_conditions(where))
+        at_location = _location_conditions(where)
+        if at_location:
+            statement = statement.join(Location, col(Location.id) == col(Site.location_id)).where(
+                *at_location
+            )
+        if where.party_name is not None:
+            statement = statement.join(Party, col(Party.id) == col(Site.party_id)).where(
+                _same(Party.name, where.party_name)
+            )
+    return statement.order_by(col(Site.created_at), col(Site.id))
 
 
 async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Site]:

@@ -1,10 +1,12 @@
 """Inventory: the product instances a party has, from delivery to termination."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, ColumnElement, func
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -136,13 +138,67 @@ async def get_product(
     )
 
 
+@dataclass(frozen=True)
+class ProductFilter:
+    """Criteria a product must all meet; an empty collection matches no product."""
+
+    party_id: str | None = None
+    ids: Collection[str] | None = None
+    offering_ids: Collection[str] | None = None
+    # The orders that delivered the products.
+    order_ids: Collection[str] | None = None
+    # A site at either end.
+    site_id: str | None = None
+    billing_account_id: str | None = None
+    # Start: activation, or creation for a product not yet active.
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+
+def _product_conditions(where: ProductFilter) -> list[ColumnElement[bool]]:
+    product = ProductInstance
+    conditions: list[ColumnElement[bool]] = []
+    if where.party_id is not None:
+        conditions.append(col(product.party_id) == where.party_id)
+    for column, wanted in (
+        (product.id, where.ids),
+        (product.offering_id, where.offering_ids),
+        (product.order_id, where.order_ids),
+    ):
+        if wanted is not None:
+            conditions.append(col(column).in_(sorted(set(wanted))))
+    if where.site_id is not None:
+        conditions.append(
+            (col(product.a_site_id) == where.site_id) | (col(product.z_site_id) == where.site_id)
+        )
+    if where.billing_account_id is not None:
+        conditions.append(col(product.billing_account_id) == where.billing_account_id)
+    started = func.coalesce(col(product.activated_at), col(product.created_at))
+    if where.started_after is not None:
+        conditions.append(started > where.started_after)
+    if where.started_before is not None:
+        conditions.append(started < where.started_before)
+    if where.updated_after is not None:
+        conditions.append(col(product.updated_at) > where.updated_after)
+    if where.updated_before is not None:
+        conditions.append(col(product.updated_at) < where.updated_before)
+    return conditions
+
+
 def products_query(
-    *, principal: Principal, states: set[ProductState] | None = None
+    *,
+    principal: Principal,
+    states: set[ProductState] | None = None,
+    where: ProductFilter | None = None,
 ) -> SelectOfScalar[ProductInstance]:
-    """The caller's products, newest first, as a statement to page through."""
+    """The caller's products (in `states`, meeting `where`), newest first, to page through."""
     statement = scoped(ProductInstance, principal)
     if states:
         statement = statement.where(col(ProductInstance.state).in_(sorted(states)))
+    if where is not None:
+        statement = statement.where(*_product_conditions(where))
     return statement.order_by(col(ProductInstance.created_at).desc(), col(ProductInstance.id))
 
 

@@ -159,6 +159,9 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # What the buyer sent that the core does not interpret (contacts, notes, project ids, the
+    # record of its requests), kept as given so that the face it came through can return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     version: int = Field(default=1, sa_column=_ORDER_VERSION)
 
     __mapper_args__ = {"version_id_col": _ORDER_VERSION}
@@ -193,6 +196,7 @@ class OrderItem(SQLModel, table=True):
     # The buyer's own description of the product (e.g. a standard's product configuration),
     # kept as given and carried to inventory; the core does not interpret it.
     configuration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
     def spec(self) -> ProductSpec:
         """The product this item delivers."""
@@ -219,6 +223,7 @@ class ItemRequest:
     external_id: str | None = None
     requested_completion_at: datetime | None = None
     configuration: dict[str, Any] | None = None
+    annotations: dict[str, Any] | None = None
 
 
 @dataclass
@@ -382,6 +387,7 @@ async def _build_item(
         requested_completion_at=request.requested_completion_at,
         expected_completion_at=clock.now() + timedelta(days=assessment.lead_time_days),
         configuration=request.configuration or (instance.configuration if instance else {}),
+        annotations=request.annotations or {},
     )
     return item, instance
 
@@ -399,6 +405,7 @@ async def place(
     idempotency_key: str | None = None,
     billing_account_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> OrderWithItems:
     """Place an order: validate every item, price it, and store it acknowledged, or store nothing.
 
@@ -461,6 +468,7 @@ async def place(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         requested_completion_at=requested_completion_at,
+        annotations=annotations or {},
         expected_completion_at=max(i.expected_completion_at or now for i, _ in built),
         monthly_cents=sum(i.monthly_cents for i, _ in built),
         one_time_cents=sum(i.one_time_cents for i, _ in built),
@@ -607,6 +615,51 @@ async def request_cancellation(
     transition(session, order, OrderState.ASSESSING_CANCELLATION)
     await commit(session)
     return order
+
+
+async def annotate(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    order_id: str,
+    annotations: dict[str, Any] | None = None,
+    item_annotations: dict[str, dict[str, Any]] | None = None,
+    external_id: str | None = None,
+) -> OrderWithItems:
+    """Merge the buyer's own annotations into an order and its items (not its product or state)."""
+    order = await get_scoped(session, Order, order_id, principal, what="order")
+    items = await items_of(session, order.id)
+    by_id = {i.id: i for i in items} | {i.external_id: i for i in items if i.external_id}
+    for item_id in item_annotations or {}:
+        if item_id not in by_id:
+            raise NotFound(f"no item '{item_id}' in order '{order.id}'", field="item_id")
+    if annotations:
+        order.annotations = {**order.annotations, **annotations}
+    if external_id is not None:
+        order.external_id = external_id
+    for item_id, extra in (item_annotations or {}).items():
+        item = by_id[item_id]
+        item.annotations = {**item.annotations, **extra}
+        session.add(item)
+    order.updated_at = clock.now()
+    session.add(order)
+    events.record(
+        session,
+        party_id=order.party_id,
+        entity="order",
+        entity_id=order.id,
+        kind=EventKind.ATTRIBUTE_CHANGED,
+        state=order.state,
+        channel=order.channel,
+        data={
+            "changed": sorted(
+                {*(annotations or {}), *(["external_id"] if external_id is not None else [])}
+            ),
+            **_order_event_data(order),
+        },
+    )
+    await commit(session)
+    return OrderWithItems(order, items)
 
 
 async def change_requested_completion(

@@ -6,8 +6,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON
-from sqlmodel import Field, SQLModel, col
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Field, SQLModel, and_, col
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import (
@@ -120,6 +122,33 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
     )
 
 
+@dataclass(frozen=True)
+class ItemDetails:
+    """What a buyer sent with one item that the core keeps as given and does not interpret."""
+
+    # The buyer's own reference of the item (e.g. its position in the buyer's request).
+    external_id: str | None = None
+    # The buyer's own description of the product (e.g. a standard's product configuration).
+    configuration: dict[str, Any] | None = None
+    annotations: dict[str, Any] | None = None
+
+
+def annotated(column: Any, wanted: dict[str, str] | None) -> ColumnElement[bool] | None:
+    """A condition that the buyer's `annotations` (a JSON column) hold each key at its value."""
+    if not wanted:
+        return None
+    return and_(*(col(column)[key].as_string() == value for key, value in wanted.items()))
+
+
+def item_details(details: list[ItemDetails] | None, count: int) -> list[ItemDetails]:
+    """One `ItemDetails` per item: empty ones when none were given."""
+    if details is None:
+        return [ItemDetails()] * count
+    if len(details) != count:
+        raise InvalidRequest("one set of details is needed per item", field="items")
+    return details
+
+
 class Qualification(SQLModel, table=True):
     """A buyer's request to know whether products can be delivered."""
 
@@ -131,6 +160,10 @@ class Qualification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What the buyer sent that the core does not interpret (contacts, project ids, flags), kept
+    # as given so that the face it came through can return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class QualificationItem(SQLModel, table=True):
@@ -153,6 +186,9 @@ class QualificationItem(SQLModel, table=True):
     monthly_cents: int
     one_time_cents: int
     alternatives: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    external_id: str | None = Field(default=None, max_length=200)
+    configuration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 async def qualify(
@@ -163,10 +199,15 @@ async def qualify(
     channel: Channel,
     buyer_party_id: str | None = None,
     external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+    details: list[ItemDetails] | None = None,
 ) -> tuple[Qualification, list[QualificationItem]]:
-    """Qualify products for the caller; answered at once, recorded with its result."""
+    """Qualify products for the caller; answered at once, recorded with its result. `details`
+    (one per spec) and `annotations` are kept as given."""
     if not specs:
         raise InvalidRequest("a qualification needs at least one item", field="items")
+    kept = item_details(details, len(specs))
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     assessments = []
     for index, spec in enumerate(specs):
@@ -186,6 +227,8 @@ async def qualify(
         else QualificationState.DONE_UNABLE_TO_PROVIDE,
         completed_at=now,
         valid_until=now + timedelta(days=QUALIFICATION_VALID_DAYS),
+        requested_completion_at=requested_completion_at,
+        annotations=annotations or {},
     )
     session.add(qualification)
     await session.flush()
@@ -207,6 +250,9 @@ async def qualify(
             monthly_cents=a.price.monthly_cents,
             one_time_cents=a.price.one_time_cents,
             alternatives=a.alternatives,
+            external_id=kept[index].external_id,
+            configuration=kept[index].configuration or {},
+            annotations=kept[index].annotations or {},
         )
         for index, a in enumerate(assessments)
     ]
@@ -241,14 +287,35 @@ async def get_qualification(
     return qualification, list(items)
 
 
+def qualifications_query(
+    *,
+    principal: Principal,
+    state: QualificationState | None = None,
+    external_id: str | None = None,
+    annotations: dict[str, str] | None = None,
+    requested_after: datetime | None = None,
+    requested_before: datetime | None = None,
+) -> SelectOfScalar[Qualification]:
+    """The caller's qualifications, newest first, filtered, as a statement to page through."""
+    statement = scoped(Qualification, principal)
+    if state is not None:
+        statement = statement.where(Qualification.state == state)
+    if external_id is not None:
+        statement = statement.where(Qualification.external_id == external_id)
+    matching = annotated(Qualification.annotations, annotations)
+    if matching is not None:
+        statement = statement.where(matching)
+    requested = col(Qualification.requested_completion_at)
+    if requested_after is not None:
+        statement = statement.where(requested > requested_after)
+    if requested_before is not None:
+        statement = statement.where(requested < requested_before)
+    return statement.order_by(col(Qualification.created_at).desc(), col(Qualification.id))
+
+
 async def list_qualifications(
     session: AsyncSession, *, principal: Principal, offset: int = 0, limit: int = 100
 ) -> list[Qualification]:
     """The caller's qualifications, newest first."""
-    statement = (
-        scoped(Qualification, principal)
-        .order_by(col(Qualification.created_at).desc(), col(Qualification.id))
-        .offset(offset)
-        .limit(limit)
-    )
+    statement = qualifications_query(principal=principal).offset(offset).limit(limit)
     return list((await session.exec(statement)).all())

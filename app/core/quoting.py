@@ -1,9 +1,12 @@
 """Quotes: budgetary and firm prices with a validity period, and their lifecycle."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -14,7 +17,14 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
-from app.core.qualification import Confidence, Qualification, assess
+from app.core.qualification import (
+    Confidence,
+    ItemDetails,
+    Qualification,
+    annotated,
+    assess,
+    item_details,
+)
 
 QUOTE_VALID_DAYS = 30
 
@@ -88,6 +98,10 @@ class Quote(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What the buyer sent that the core does not interpret (contacts, notes, project ids), kept
+    # as given so that the face it came through can return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     version: int = Field(default=1, sa_column=_QUOTE_VERSION)
 
     __mapper_args__ = {"version_id_col": _QUOTE_VERSION}
@@ -111,6 +125,10 @@ class QuoteItem(SQLModel, table=True):
     lead_time_days: int
     monthly_cents: int
     one_time_cents: int
+    external_id: str | None = Field(default=None, max_length=200)
+    # The buyer's own description of the product, kept as given for the order that follows.
+    configuration: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
     def spec(self) -> ProductSpec:
         """The product this item prices."""
@@ -132,7 +150,9 @@ class QuoteWithItems:
     items: list[QuoteItem]
 
 
-def _set_state(quote: Quote, state: QuoteState, session: AsyncSession) -> None:
+def _set_state(
+    quote: Quote, state: QuoteState, session: AsyncSession, *, reason: str | None = None
+) -> None:
     previous = quote.state
     quote.state = state
     quote.updated_at = clock.now()
@@ -146,6 +166,26 @@ def _set_state(quote: Quote, state: QuoteState, session: AsyncSession) -> None:
         state=state,
         previous_state=previous,
         channel=quote.channel,
+        data={"reason": reason} if reason else None,
+    )
+
+
+def _set_item_state(
+    session: AsyncSession, quote: Quote, item: QuoteItem, state: QuoteItemState
+) -> None:
+    previous = item.state
+    item.state = state
+    session.add(item)
+    events.record(
+        session,
+        party_id=item.party_id,
+        entity="quote_item",
+        entity_id=item.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+        channel=quote.channel,
+        data={"quote_id": quote.id, "position": item.position, "external_id": item.external_id},
     )
 
 
@@ -161,11 +201,16 @@ async def request_quote(
     description: str | None = None,
     answer_now: bool = True,
     qualification_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+    details: list[ItemDetails] | None = None,
 ) -> QuoteWithItems:
     """Price products for the caller. With `answer_now` the quote is answered in this call;
-    otherwise it stays acknowledged until `answer_pending` runs."""
+    otherwise it stays acknowledged until `answer_pending` runs. `details` (one per spec) and
+    `annotations` are kept as given."""
     if not specs:
         raise InvalidRequest("a quote needs at least one item", field="items")
+    kept = item_details(details, len(specs))
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     if qualification_id is not None:
         # Another party's qualification is not found, like a missing one (not a foreign-key error).
@@ -192,6 +237,8 @@ async def request_quote(
         description=description,
         state=QuoteState.ACKNOWLEDGED,
         qualification_id=qualification_id,
+        requested_completion_at=requested_completion_at,
+        annotations=annotations or {},
     )
     session.add(quote)
     await session.flush()
@@ -211,6 +258,9 @@ async def request_quote(
             lead_time_days=a.lead_time_days,
             monthly_cents=a.price.monthly_cents,
             one_time_cents=a.price.one_time_cents,
+            external_id=kept[i].external_id,
+            configuration=kept[i].configuration or {},
+            annotations=kept[i].annotations or {},
         )
         for i, a in enumerate(assessments)
     ]
@@ -234,12 +284,11 @@ def _answer(session: AsyncSession, quote: Quote, items: list[QuoteItem]) -> None
     now = clock.now()
     for item in items:
         if item.confidence is Confidence.RED:
-            item.state = QuoteItemState.UNABLE_TO_PROVIDE
+            _set_item_state(session, quote, item, QuoteItemState.UNABLE_TO_PROVIDE)
         elif quote.kind is QuoteKind.FIRM:
-            item.state = QuoteItemState.APPROVED_ORDERABLE
+            _set_item_state(session, quote, item, QuoteItemState.APPROVED_ORDERABLE)
         else:
-            item.state = QuoteItemState.ANSWERED
-        session.add(item)
+            _set_item_state(session, quote, item, QuoteItemState.ANSWERED)
     priced = [i for i in items if i.state is not QuoteItemState.UNABLE_TO_PROVIDE]
     quote.monthly_cents = sum(i.monthly_cents for i in priced)
     quote.one_time_cents = sum(i.one_time_cents for i in priced)
@@ -296,11 +345,43 @@ async def _expire_if_due(session: AsyncSession, quote: Quote) -> None:
         await commit(session)
 
 
-def quotes_query(*, principal: Principal, state: QuoteState | None = None) -> SelectOfScalar[Quote]:
-    """The caller's quotes, newest first, as a statement to page through."""
+def quotes_query(
+    *,
+    principal: Principal,
+    state: QuoteState | None = None,
+    states: Collection[QuoteState] | None = None,
+    kind: QuoteKind | None = None,
+    external_id: str | None = None,
+    annotations: dict[str, str] | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    requested_after: datetime | None = None,
+    requested_before: datetime | None = None,
+    answered_after: datetime | None = None,
+    answered_before: datetime | None = None,
+) -> SelectOfScalar[Quote]:
+    """The caller's quotes, newest first, filtered, as a statement to page through."""
     statement = scoped(Quote, principal)
     if state is not None:
         statement = statement.where(Quote.state == state)
+    if states is not None:
+        statement = statement.where(col(Quote.state).in_(sorted(states)))
+    if kind is not None:
+        statement = statement.where(Quote.kind == kind)
+    if external_id is not None:
+        statement = statement.where(Quote.external_id == external_id)
+    matching = annotated(Quote.annotations, annotations)
+    if matching is not None:
+        statement = statement.where(matching)
+    for column, after, before in (
+        (col(Quote.created_at), created_after, created_before),
+        (col(Quote.requested_completion_at), requested_after, requested_before),
+        (col(Quote.answered_at), answered_after, answered_before),
+    ):
+        if after is not None:
+            statement = statement.where(column > after)
+        if before is not None:
+            statement = statement.where(column < before)
     return statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
 
 
@@ -317,7 +398,9 @@ async def list_quotes(
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 
-async def cancel_quote(session: AsyncSession, *, principal: Principal, quote_id: str) -> Quote:
+async def cancel_quote(
+    session: AsyncSession, *, principal: Principal, quote_id: str, reason: str | None = None
+) -> Quote:
     """The buyer withdraws a quote request that has not been answered yet."""
     quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
     if quote.state not in OPEN_STATES:
@@ -326,14 +409,15 @@ async def cancel_quote(session: AsyncSession, *, principal: Principal, quote_id:
         )
     items = await _items(session, quote)
     for item in items:
-        item.state = QuoteItemState.ABANDONED
-        session.add(item)
-    _set_state(quote, QuoteState.CANCELLED, session)
+        _set_item_state(session, quote, item, QuoteItemState.ABANDONED)
+    _set_state(quote, QuoteState.CANCELLED, session, reason=reason)
     await commit(session)
     return quote
 
 
-async def decline_quote(session: AsyncSession, *, principal: Principal, quote_id: str) -> Quote:
+async def decline_quote(
+    session: AsyncSession, *, principal: Principal, quote_id: str, reason: str | None = None
+) -> Quote:
     """The buyer turns down an answered quote."""
     quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
     await _expire_if_due(session, quote)
@@ -341,7 +425,7 @@ async def decline_quote(session: AsyncSession, *, principal: Principal, quote_id
         raise IllegalTransition(
             f"a quote in state '{quote.state}' cannot be declined", field="state"
         )
-    _set_state(quote, QuoteState.DECLINED, session)
+    _set_state(quote, QuoteState.DECLINED, session, reason=reason)
     await commit(session)
     return quote
 

@@ -1,16 +1,20 @@
-"""Trouble tickets: reporting a problem with a product, notes, and the ticket lifecycle."""
+"""Trouble tickets: reporting a problem with a product, notes, the ticket lifecycle, and the
+incidents that operations staff record while they work on the seller's network."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypeVar
 
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
-from app.core.errors import IllegalTransition, InvalidRequest
+from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EventKind
 from app.core.inventory import get_product
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
@@ -64,6 +68,31 @@ class Impact(StrEnum):
     DOWN = "down"
 
 
+class IncidentState(StrEnum):
+    """Lifecycle of an incident."""
+
+    CREATED = "created"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class IncidentType(StrEnum):
+    """What the seller has to do about an incident."""
+
+    MAINTENANCE = "maintenance"
+    REPAIR = "repair"
+    INSTALLATION = "installation"
+
+
+# How long the seller expects to take, from the moment a ticket is opened, by its priority.
+RESOLUTION_TARGETS: dict[Priority, timedelta] = {
+    Priority.CRITICAL: timedelta(hours=4),
+    Priority.HIGH: timedelta(hours=8),
+    Priority.MEDIUM: timedelta(hours=24),
+    Priority.LOW: timedelta(hours=72),
+}
+
+
 OPEN_STATES = {
     TicketState.ACKNOWLEDGED,
     TicketState.IN_PROGRESS,
@@ -106,6 +135,22 @@ BUYER_MOVES = {
     TicketState.CANCELLED,
     TicketState.ASSESSING_CANCELLATION,
 }
+INCIDENT_TRANSITIONS: dict[IncidentState, set[IncidentState]] = {
+    IncidentState.CREATED: {IncidentState.IN_PROGRESS, IncidentState.CLOSED},
+    IncidentState.IN_PROGRESS: {IncidentState.CLOSED},
+    IncidentState.CLOSED: set(),
+}
+# The incident that work on a ticket of each type is recorded as.
+_INCIDENT_TYPES = {
+    TicketType.INSTALLATION: IncidentType.INSTALLATION,
+    TicketType.MAINTENANCE: IncidentType.MAINTENANCE,
+    TicketType.ASSISTANCE: IncidentType.REPAIR,
+    TicketType.INFORMATION: IncidentType.REPAIR,
+}
+# Ticket moves after which the seller's work on the ticket's incidents is over.
+_ENDS_INCIDENTS = {TicketState.RESOLVED, TicketState.CLOSED, TicketState.CANCELLED}
+MAX_TEXT = 5000
+MAX_EXTERNAL_ID = 200
 
 
 _TICKET_VERSION = version_column()
@@ -116,11 +161,13 @@ class Ticket(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("tt"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    # The party that opened it: the buyer, or an agent acting for the buyer.
+    opened_by_party_id: str | None = Field(default=None, foreign_key="party.id", max_length=40)
     channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
     product_id: str | None = Field(
         default=None, foreign_key="productinstance.id", index=True, max_length=40
     )
-    external_id: str | None = Field(default=None, max_length=200)
+    external_id: str | None = Field(default=None, max_length=200, index=True)
     ticket_type: TicketType = Field(sa_type=StrEnumType(TicketType, 16))
     severity: Severity = Field(sa_type=StrEnumType(Severity, 16), index=True)
     priority: Priority = Field(sa_type=StrEnumType(Priority, 12))
@@ -133,6 +180,12 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the seller expects to have resolved it (see RESOLUTION_TARGETS).
+    expected_resolution_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What the buyer sent that the core does not interpret (contacts, attachments, related
+    # issues, when the problem started), kept as given so that the face it came through can
+    # return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     version: int = Field(default=1, sa_column=_TICKET_VERSION)
 
     __mapper_args__ = {"version_id_col": _TICKET_VERSION}
@@ -147,7 +200,35 @@ class TicketNote(SQLModel, table=True):
     author_party_id: str = Field(foreign_key="party.id", max_length=40)
     author: str = Field(max_length=200)
     text: str = Field(max_length=5000)
+    # Written by operations staff (the seller) rather than by the buyer's side.
+    by_seller: bool = False
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+_INCIDENT_VERSION = version_column()
+
+
+class Incident(SQLModel, table=True):
+    """The seller's record of a situation in its network that affects a party's product."""
+
+    id: str = Field(default_factory=lambda: new_id("inc"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    product_id: str = Field(foreign_key="productinstance.id", index=True, max_length=40)
+    ticket_id: str | None = Field(default=None, foreign_key="ticket.id", index=True, max_length=40)
+    incident_type: IncidentType = Field(sa_type=StrEnumType(IncidentType, 16))
+    state: IncidentState = Field(sa_type=StrEnumType(IncidentState, 16), index=True)
+    severity: Severity = Field(sa_type=StrEnumType(Severity, 16))
+    priority: Priority = Field(sa_type=StrEnumType(Priority, 12))
+    impact: Impact = Field(sa_type=StrEnumType(Impact, 16))
+    description: str = Field(max_length=5000)
+    situation_started_at: datetime = Field(sa_type=UTCDateTime)
+    expected_closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_INCIDENT_VERSION)
+
+    __mapper_args__ = {"version_id_col": _INCIDENT_VERSION}
 
 
 @dataclass
@@ -156,6 +237,54 @@ class TicketWithNotes:
 
     ticket: Ticket
     notes: list[TicketNote]
+
+
+@dataclass(frozen=True)
+class NoteInput:
+    """A note to add to a ticket."""
+
+    text: str
+    author: str
+
+
+@dataclass(frozen=True)
+class Between:
+    """Bounds of a time filter: strictly after `after` and strictly before `before`."""
+
+    after: datetime | None = None
+    before: datetime | None = None
+
+
+def _check_length(value: str | None, limit: int, field: str) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidRequest(f"at most {limit} characters", field=field)
+
+
+def _event_data(ticket: Ticket, principal: Principal, **extra: Any) -> dict[str, Any]:
+    # An agent that opened a ticket for a buyer hears of it too (see events.Dispatcher).
+    data: dict[str, Any] = {"by_seller": principal.is_ops, **extra}
+    if ticket.opened_by_party_id and ticket.opened_by_party_id != ticket.party_id:
+        data["placed_by_party_id"] = ticket.opened_by_party_id
+    return data
+
+
+def _notes(ticket: Ticket, principal: Principal, notes: Sequence[NoteInput]) -> list[TicketNote]:
+    built = []
+    for index, note in enumerate(notes):
+        if not note.text.strip():
+            raise InvalidRequest("a note needs text", field=f"notes[{index}].text")
+        _check_length(note.text.strip(), MAX_TEXT, f"notes[{index}].text")
+        built.append(
+            TicketNote(
+                ticket_id=ticket.id,
+                party_id=ticket.party_id,
+                author_party_id=principal.party_id,
+                author=note.author.strip()[:200],
+                text=note.text.strip(),
+                by_seller=principal.is_ops,
+            )
+        )
+    return built
 
 
 async def open_ticket(
@@ -172,21 +301,28 @@ async def open_ticket(
     product_id: str | None = None,
     buyer_party_id: str | None = None,
     external_id: str | None = None,
+    notes: Sequence[NoteInput] = (),
+    annotations: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Report a problem, optionally about one of the caller's products."""
+    """Report a problem, optionally about one of the caller's products, with first notes."""
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     if not summary.strip():
         raise InvalidRequest("a ticket needs a summary", field="summary")
     if not description.strip():
         raise InvalidRequest("a ticket needs a description", field="description")
+    _check_length(summary.strip(), 300, "summary")
+    _check_length(description.strip(), MAX_TEXT, "description")
+    _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
     if product_id is not None:
         product = await get_product(
             session, principal=principal, product_id=product_id, field_name="product_id"
         )
         if product.party_id != party_id:
             raise InvalidRequest("the product belongs to another buyer", field="product_id")
+    now = clock.now()
     ticket = Ticket(
         party_id=party_id,
+        opened_by_party_id=principal.party_id,
         channel=channel,
         product_id=product_id,
         external_id=external_id,
@@ -197,8 +333,14 @@ async def open_ticket(
         summary=summary.strip(),
         description=description.strip(),
         state=TicketState.ACKNOWLEDGED,
+        created_at=now,
+        updated_at=now,
+        expected_resolution_at=now + RESOLUTION_TARGETS[priority],
+        annotations=dict(annotations or {}),
     )
+    first_notes = _notes(ticket, principal, notes)
     session.add(ticket)
+    session.add_all(first_notes)
     events.record(
         session,
         party_id=party_id,
@@ -207,12 +349,77 @@ async def open_ticket(
         kind=EventKind.CREATED,
         state=ticket.state,
         channel=channel,
+        data=_event_data(ticket, principal),
     )
     await commit(session)
     return ticket
 
 
-def _move(session: AsyncSession, ticket: Ticket, state: TicketState) -> None:
+async def update_ticket(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    ticket_id: str,
+    severity: Severity | None = None,
+    priority: Priority | None = None,
+    impact: Impact | None = None,
+    external_id: str | None = None,
+    notes: Sequence[NoteInput] = (),
+    annotations: dict[str, Any] | None = None,
+) -> TicketWithNotes:
+    """Change what the buyer said about an open or resolved ticket and add notes, at once."""
+    ticket = await get_scoped(session, Ticket, ticket_id, principal, what="ticket")
+    if ticket.state in {TicketState.CLOSED, TicketState.CANCELLED}:
+        raise IllegalTransition(
+            f"a ticket in state '{ticket.state}' can no longer change", field="state"
+        )
+    _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
+    added = _notes(ticket, principal, notes)
+    changed = []
+    for name, value in (
+        ("severity", severity),
+        ("priority", priority),
+        ("impact", impact),
+        ("external_id", external_id),
+    ):
+        if value is not None and getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed.append(name)
+    if "priority" in changed:
+        ticket.expected_resolution_at = ticket.created_at + RESOLUTION_TARGETS[ticket.priority]
+    for name, value in (annotations or {}).items():
+        if ticket.annotations.get(name) != value:
+            changed.append(name)
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        ticket.annotations = {**ticket.annotations, **annotations}
+    if added:
+        changed.append("notes")
+    if changed:
+        ticket.updated_at = clock.now()
+        session.add(ticket)
+        session.add_all(added)
+        events.record(
+            session,
+            party_id=ticket.party_id,
+            entity="ticket",
+            entity_id=ticket.id,
+            kind=EventKind.ATTRIBUTE_CHANGED,
+            state=ticket.state,
+            channel=ticket.channel,
+            data=_event_data(ticket, principal, changed=changed),
+        )
+        await commit(session)
+    return await get_ticket(session, principal=principal, ticket_id=ticket.id)
+
+
+def _move(
+    session: AsyncSession,
+    ticket: Ticket,
+    state: TicketState,
+    principal: Principal,
+    reason: str | None = None,
+) -> None:
     if state not in TRANSITIONS[ticket.state]:
         raise IllegalTransition(
             f"a ticket in state '{ticket.state}' cannot become '{state}'", field="state"
@@ -235,7 +442,91 @@ def _move(session: AsyncSession, ticket: Ticket, state: TicketState) -> None:
         state=state,
         previous_state=previous,
         channel=ticket.channel,
+        data=_event_data(ticket, principal, **({"reason": reason} if reason else {})),
     )
+
+
+async def _open_incidents(session: AsyncSession, ticket_id: str) -> list[Incident]:
+    statement = select(Incident).where(
+        Incident.ticket_id == ticket_id, Incident.state != IncidentState.CLOSED
+    )
+    return list((await session.exec(statement.order_by(col(Incident.created_at)))).all())
+
+
+def _record_incident(
+    session: AsyncSession,
+    incident: Incident,
+    kind: EventKind,
+    *,
+    channel: str | None,
+    previous: IncidentState | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    events.record(
+        session,
+        party_id=incident.party_id,
+        entity="incident",
+        entity_id=incident.id,
+        kind=kind,
+        state=incident.state,
+        previous_state=previous,
+        channel=channel,
+        data={"ticket_id": incident.ticket_id, **(data or {})},
+    )
+
+
+def _move_incident(
+    session: AsyncSession,
+    incident: Incident,
+    state: IncidentState,
+    *,
+    channel: str | None,
+    data: dict[str, Any],
+) -> None:
+    if state not in INCIDENT_TRANSITIONS[incident.state]:
+        raise IllegalTransition(
+            f"an incident in state '{incident.state}' cannot become '{state}'", field="state"
+        )
+    previous = incident.state
+    incident.state = state
+    incident.updated_at = clock.now()
+    if state is IncidentState.CLOSED:
+        incident.closed_at = incident.updated_at
+    session.add(incident)
+    _record_incident(
+        session, incident, EventKind.STATE_CHANGED, channel=channel, previous=previous, data=data
+    )
+
+
+def _follow_incidents(
+    session: AsyncSession, ticket: Ticket, principal: Principal, current: list[Incident]
+) -> None:
+    """Work starting on a ticket about a product is an incident; the ticket's end ends it."""
+    if ticket.product_id is None:
+        return
+    data = _event_data(ticket, principal)
+    if ticket.state is TicketState.IN_PROGRESS and not current:
+        incident = Incident(
+            party_id=ticket.party_id,
+            product_id=ticket.product_id,
+            ticket_id=ticket.id,
+            incident_type=_INCIDENT_TYPES[ticket.ticket_type],
+            state=IncidentState.IN_PROGRESS,
+            severity=ticket.severity,
+            priority=ticket.priority,
+            # Until staff know better, a problem the buyer did not qualify counts as degraded.
+            impact=ticket.impact or Impact.DEGRADED,
+            description=ticket.summary,
+            situation_started_at=ticket.created_at,
+            expected_closed_at=ticket.expected_resolution_at,
+        )
+        session.add(incident)
+        _record_incident(session, incident, EventKind.CREATED, channel=ticket.channel, data=data)
+    elif ticket.state in _ENDS_INCIDENTS:
+        for incident in current:
+            _move_incident(
+                session, incident, IncidentState.CLOSED, channel=ticket.channel, data=data
+            )
 
 
 async def change_state(
@@ -245,6 +536,7 @@ async def change_state(
     ticket_id: str,
     state: TicketState,
     resolution: str | None = None,
+    reason: str | None = None,
 ) -> Ticket:
     """Move a ticket: the buyer closes, reopens and cancels; operations staff do the rest."""
     ticket = await get_scoped(session, Ticket, ticket_id, principal, what="ticket")
@@ -258,7 +550,12 @@ async def change_state(
         state = TicketState.ASSESSING_CANCELLATION
     if state is TicketState.RESOLVED and (not resolution or not resolution.strip()):
         raise InvalidRequest("say how the ticket was resolved", field="resolution")
-    _move(session, ticket, state)
+    _check_length(reason, MAX_TEXT, "reason")
+    # Read before the ticket changes: a read would flush the change, and a lost race must
+    # surface at commit, as a Conflict.
+    current = await _open_incidents(session, ticket.id) if ticket.product_id else []
+    _move(session, ticket, state, principal, reason.strip() if reason else None)
+    _follow_incidents(session, ticket, principal, current)
     if state is TicketState.RESOLVED and resolution:
         # Set only once the move is known to be legal, so a refused move changes nothing.
         ticket.resolution = resolution.strip()
@@ -277,10 +574,16 @@ async def close(session: AsyncSession, *, principal: Principal, ticket_id: str) 
     )
 
 
-async def reopen(session: AsyncSession, *, principal: Principal, ticket_id: str) -> Ticket:
+async def reopen(
+    session: AsyncSession, *, principal: Principal, ticket_id: str, reason: str | None = None
+) -> Ticket:
     """The buyer reports that a resolved problem persists."""
     return await change_state(
-        session, principal=principal, ticket_id=ticket_id, state=TicketState.REOPENED
+        session,
+        principal=principal,
+        ticket_id=ticket_id,
+        state=TicketState.REOPENED,
+        reason=reason,
     )
 
 
@@ -302,12 +605,14 @@ async def add_note(
         )
     if not text.strip():
         raise InvalidRequest("a note needs text", field="text")
+    _check_length(text.strip(), MAX_TEXT, "text")
     note = TicketNote(
         ticket_id=ticket.id,
         party_id=ticket.party_id,
         author_party_id=principal.party_id,
-        author=author,
+        author=author.strip()[:200],
         text=text.strip(),
+        by_seller=principal.is_ops,
     )
     ticket.updated_at = clock.now()
     session.add_all([note, ticket])
@@ -319,17 +624,26 @@ async def add_note(
         kind=EventKind.ATTRIBUTE_CHANGED,
         state=ticket.state,
         channel=ticket.channel,
-        data={"changed": ["notes"], "note_id": note.id},
+        data=_event_data(ticket, principal, changed=["notes"], note_id=note.id),
     )
     await commit(session)
     return note
 
 
 async def get_ticket(
-    session: AsyncSession, *, principal: Principal, ticket_id: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    ticket_id: str,
+    channel: Channel | None = None,
+    buyer_party_id: str | None = None,
 ) -> TicketWithNotes:
-    """One of the caller's tickets with its notes."""
+    """One of the caller's tickets with its notes (of one channel or buyer, when named)."""
     ticket = await get_scoped(session, Ticket, ticket_id, principal, what="ticket")
+    if (channel is not None and ticket.channel != channel) or (
+        buyer_party_id is not None and ticket.party_id != buyer_party_id
+    ):
+        raise NotFound(f"no ticket '{ticket_id}'", field="id")
     notes = (
         await session.exec(
             select(TicketNote)
@@ -340,13 +654,54 @@ async def get_ticket(
     return TicketWithNotes(ticket, list(notes))
 
 
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def _between(
+    statement: SelectOfScalar[Row], column: Any, period: Between | None
+) -> SelectOfScalar[Row]:
+    if period is not None and period.after is not None:
+        statement = statement.where(col(column) > period.after)
+    if period is not None and period.before is not None:
+        statement = statement.where(col(column) < period.before)
+    return statement
+
+
 def tickets_query(
-    *, principal: Principal, states: set[TicketState] | None = None
+    *,
+    principal: Principal,
+    states: set[TicketState] | None = None,
+    channel: Channel | None = None,
+    buyer_party_id: str | None = None,
+    external_id: str | None = None,
+    severity: Severity | None = None,
+    priority: Priority | None = None,
+    ticket_type: TicketType | None = None,
+    impact: Impact | None = None,
+    product_id: str | None = None,
+    created: Between | None = None,
+    expected_resolution: Between | None = None,
+    resolved: Between | None = None,
 ) -> SelectOfScalar[Ticket]:
-    """The caller's tickets, newest first, as a statement to page through."""
+    """The caller's tickets, newest first, filtered by whatever is given, to page through."""
     statement = scoped(Ticket, principal)
     if states:
         statement = statement.where(col(Ticket.state).in_(sorted(states)))
+    for column, value in (
+        (Ticket.channel, channel),
+        (Ticket.party_id, buyer_party_id),
+        (Ticket.external_id, external_id),
+        (Ticket.severity, severity),
+        (Ticket.priority, priority),
+        (Ticket.ticket_type, ticket_type),
+        (Ticket.impact, impact),
+        (Ticket.product_id, product_id),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    statement = _between(statement, Ticket.created_at, created)
+    statement = _between(statement, Ticket.expected_resolution_at, expected_resolution)
+    statement = _between(statement, Ticket.resolved_at, resolved)
     return statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
 
 
@@ -364,3 +719,130 @@ async def list_tickets(
         statement = statement.where(col(Ticket.state).in_(sorted(states)))
     statement = statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def open_incident(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    product_id: str,
+    incident_type: IncidentType,
+    description: str,
+    severity: Severity = Severity.MODERATE,
+    priority: Priority = Priority.MEDIUM,
+    impact: Impact = Impact.DEGRADED,
+    ticket_id: str | None = None,
+    situation_started_at: datetime | None = None,
+    expected_closed_at: datetime | None = None,
+) -> Incident:
+    """Operations staff record a situation that affects a party's product."""
+    principal.require_ops()
+    product = await get_product(
+        session, principal=principal, product_id=product_id, field_name="product_id"
+    )
+    channel = None
+    if ticket_id is not None:
+        ticket = await get_scoped(
+            session, Ticket, ticket_id, principal, what="ticket", field_name="ticket_id"
+        )
+        if ticket.product_id != product.id:
+            raise InvalidRequest("the ticket is about another product", field="ticket_id")
+        channel = ticket.channel
+    if not description.strip():
+        raise InvalidRequest("an incident needs a description", field="description")
+    _check_length(description.strip(), MAX_TEXT, "description")
+    now = clock.now()
+    incident = Incident(
+        party_id=product.party_id,
+        product_id=product.id,
+        ticket_id=ticket_id,
+        incident_type=incident_type,
+        state=IncidentState.CREATED,
+        severity=severity,
+        priority=priority,
+        impact=impact,
+        description=description.strip(),
+        situation_started_at=situation_started_at or now,
+        expected_closed_at=expected_closed_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    _record_incident(session, incident, EventKind.CREATED, channel=channel)
+    await commit(session)
+    return incident
+
+
+async def change_incident_state(
+    session: AsyncSession, *, principal: Principal, incident_id: str, state: IncidentState
+) -> Incident:
+    """Operations staff take an incident up or close it."""
+    principal.require_ops()
+    incident = await get_scoped(session, Incident, incident_id, principal, what="incident")
+    channel = None
+    if incident.ticket_id is not None:
+        ticket = await session.get(Ticket, incident.ticket_id)
+        channel = ticket.channel if ticket else None
+    _move_incident(session, incident, state, channel=channel, data={"by_seller": True})
+    await commit(session)
+    return incident
+
+
+async def get_incident(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    incident_id: str,
+    buyer_party_id: str | None = None,
+) -> Incident:
+    """One incident affecting the caller's products (of one buyer, when named)."""
+    incident = await get_scoped(session, Incident, incident_id, principal, what="incident")
+    if buyer_party_id is not None and incident.party_id != buyer_party_id:
+        raise NotFound(f"no incident '{incident_id}'", field="id")
+    return incident
+
+
+async def incidents_of(
+    session: AsyncSession, *, principal: Principal, ticket_id: str
+) -> list[Incident]:
+    """The incidents recorded for one of the caller's tickets, oldest first."""
+    statement = scoped(Incident, principal).where(Incident.ticket_id == ticket_id)
+    return list(
+        (await session.exec(statement.order_by(col(Incident.created_at), col(Incident.id)))).all()
+    )
+
+
+def incidents_query(
+    *,
+    principal: Principal,
+    buyer_party_id: str | None = None,
+    states: set[IncidentState] | None = None,
+    incident_type: IncidentType | None = None,
+    severity: Severity | None = None,
+    priority: Priority | None = None,
+    impact: Impact | None = None,
+    product_id: str | None = None,
+    created: Between | None = None,
+    situation_started: Between | None = None,
+    expected_closed: Between | None = None,
+    closed: Between | None = None,
+) -> SelectOfScalar[Incident]:
+    """Incidents affecting the caller's products, newest first, filtered, to page through."""
+    statement = scoped(Incident, principal)
+    if states:
+        statement = statement.where(col(Incident.state).in_(sorted(states)))
+    for column, value in (
+        (Incident.party_id, buyer_party_id),
+        (Incident.incident_type, incident_type),
+        (Incident.severity, severity),
+        (Incident.priority, priority),
+        (Incident.impact, impact),
+        (Incident.product_id, product_id),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    statement = _between(statement, Incident.created_at, created)
+    statement = _between(statement, Incident.situation_started_at, situation_started)
+    statement = _between(statement, Incident.expected_closed_at, expected_closed)
+    statement = _between(statement, Incident.closed_at, closed)
+    return statement.order_by(col(Incident.created_at).desc(), col(Incident.id))

@@ -101,6 +101,8 @@ def from_core_error(error: CoreError, *, field_pointer: Callable[[str | None], s
         return MEFError(403, {"code": "accessDenied", "reason": error.message[:255]})
     if isinstance(error, Conflict | IllegalTransition):
         return MEFError(409, {"code": "conflict", "reason": error.message[:255]})
+    if error.code == "BUYER_REQUIRED":
+        return MEFError(400, {"code": "missingQueryParameter", "reason": error.message[:255]})
     codes = {"NOT_FOUND": "referenceNotFound"}
     return unprocessable(
         [

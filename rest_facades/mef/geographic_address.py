@@ -72,9 +72,10 @@ def fielded(flavour: Flavour, caller: Caller, location: Location) -> Any:
     )
 
 
-async def _validate(
+async def match(
     caller: Caller, submitted: AddressInput | tuple[float, float] | str
 ) -> tuple[str, Location | None, list[Location]]:
+    """`success`, `partial` or `fail`, the known location matched, and alternates."""
     session = caller.session
     if isinstance(submitted, AddressInput):
         result = await geography.validate_address(session, submitted)
@@ -116,7 +117,7 @@ def router(flavour: Flavour) -> APIRouter:
         """Validate an address: the best match known to the seller and alternates."""
         body, _ = await parse_body(request, models.GeographicAddressValidationCreate)
         submitted = body.submittedGeographicAddress
-        result, best, alternates = await _validate(caller, to_core(submitted))
+        result, best, alternates = await match(caller, to_core(submitted))
         answer = models.GeographicAddressValidation(
             provideAlternative=body.provideAlternative,
             submittedGeographicAddress=submitted,

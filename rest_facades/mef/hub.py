@@ -48,6 +48,7 @@ def add_hub_routes(routes: APIRouter, flavour: Flavour, notifying: NotifyingAPI)
             transport=notifying.transport(flavour),
             callback=body.callback,
             query=body.query,
+            buyer_party_id=caller.buyer_id,
         )
         return mef_json(dump(_view(models, subscription)), status=201)
 

@@ -19,7 +19,9 @@ SONATA_TYPES = {
 }
 CANTATA_TYPES = {
     ProductKind.ETHERNET_LINE: "urn:mef:lso:spec:cantata-sonata:evpl-evc:v1.0.0:all",
-    ProductKind.ETHERNET_PORT: "urn:mef:lso:spec:cantata-sonata:carrier-ethernet-subscriber-uni:v1.0.0:all",
+    ProductKind.ETHERNET_PORT: (
+        "urn:mef:lso:spec:cantata-sonata:carrier-ethernet-subscriber-uni:v1.0.0:all"
+    ),
     ProductKind.INTERNET_ACCESS: "urn:mef:lso:spec:cantata-sonata:basic-internet-access:v1.0.0:all",
 }
 # Also accepted on the Cantata side: the subscriber Ethernet point-to-point variant.

@@ -12,7 +12,7 @@ from app.core.errors import NotFound
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
-from rest_facades.mef.errors import bad_request, from_validation_error, mef_json
+from rest_facades.mef.errors import MEFError, bad_request, from_validation_error, mef_json
 from rest_facades.mef.flavours import SELLER_ID
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -45,9 +45,16 @@ async def mef_caller(
 ) -> Caller:
     """The caller; a `buyerId` must name a buyer the caller acts for (MEF 123 R2 to R6), and a
     `sellerId` must name this seller."""
-    if seller_id is not None and seller_id != SELLER_ID:
-        raise NotFound(f"no seller '{seller_id}'", field="sellerId")
-    principal.buyer_for(buyer_id, field_name="buyerId")
+    try:
+        if seller_id is not None and seller_id != SELLER_ID:
+            raise NotFound(f"no seller '{seller_id}'", field="sellerId")
+        principal.buyer_for(buyer_id, field_name="buyerId")
+    except NotFound as exc:
+        # On a resource that exists for someone, an unknown party behaves as an unknown
+        # resource (404); where no resource is named, the requester is refused (403).
+        if "id" not in request.path_params:
+            raise MEFError(403, {"code": "forbiddenRequester", "reason": exc.message}) from exc
+        raise
     return Caller(principal=principal, session=session, buyer_id=buyer_id, request=request)
 
 
@@ -74,7 +81,7 @@ async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
         raise from_validation_error(exc) from exc
 
 
-def dump(model: BaseModel) -> Any:
+def dump(model: BaseModel) -> dict[str, Any]:
     """A generated model as MEF JSON: aliases (`@type`), no nulls."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 

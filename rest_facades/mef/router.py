@@ -1,16 +1,40 @@
 """Every MEF API of both flavours, ready to include in the application."""
 
+from functools import cache
 from types import ModuleType
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from app.core.events import Dispatcher
-from rest_facades.mef import geographic_address
-from rest_facades.mef.flavours import FLAVOURS
+from rest_facades.mef import (
+    geographic_address,
+    geographic_site,
+    product_inventory,
+    product_offering_qualification,
+    product_order,
+    quote,
+    trouble_ticket,
+)
+from rest_facades.mef.flavours import FLAVOURS, Flavour
 from rest_facades.mef.hub import NotifyingAPI, register_transports
 
 # Each module has `router(flavour)`; those with notifications also have `NOTIFYING`.
-APIS: list[ModuleType] = [geographic_address]
+APIS: list[ModuleType] = [
+    geographic_address,
+    product_offering_qualification,
+    product_order,
+    quote,
+    geographic_site,
+    product_inventory,
+    trouble_ticket,
+]
+
+
+@cache
+def _router(api: ModuleType, flavour: Flavour) -> APIRouter:
+    # Building the routes is the costly part of making an app; they hold no per-app state.
+    router: APIRouter = api.router(flavour)
+    return router
 
 
 def include_mef(app: FastAPI, dispatcher: Dispatcher) -> None:
@@ -18,7 +42,7 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher) -> None:
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
         for api in APIS:
-            app.include_router(api.router(flavour))
+            app.include_router(_router(api, flavour))
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
                 register_transports(dispatcher, flavour, notifying)

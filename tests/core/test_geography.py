@@ -3,6 +3,7 @@
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,8 +13,10 @@ from app.core.errors import InvalidRequest, NotFound
 from app.core.geography import (
     AddressInput,
     Location,
+    LocationKind,
     MatchQuality,
     Serviceability,
+    SiteFilter,
     create_site,
     get_location,
     get_site,
@@ -22,8 +25,10 @@ from app.core.geography import (
     resolve_address,
     search_locations,
     serviceability,
+    sites_query,
     validate_address,
 )
+from app.core.parties import Principal, party_names
 from tests.factories import (
     CHICAGO,
     DALLAS,
@@ -399,3 +404,57 @@ async def test_an_agent_creates_sites_for_the_buyers_it_acts_for(
             address=AddressInput(text=DALLAS),
             buyer_party_id=other_developer.party_id,
         )
+
+
+async def test_sites_are_filtered_by_their_own_and_their_address_s_attributes(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    chicago = await create_site(
+        session,
+        principal=developer.principal,
+        address=AddressInput(text=CHICAGO),
+        name="Chicago POP",
+        contact_name="Ada",
+        instructions="Dock on 21st St.",
+    )
+    dallas = await create_site(
+        session, principal=developer.principal, address=AddressInput(text=DALLAS)
+    )
+    await create_site(
+        session, principal=other_developer.principal, address=AddressInput(text=CHICAGO)
+    )
+
+    async def ids(principal: Principal, **where: Any) -> list[str]:
+        statement = sites_query(principal=principal, where=SiteFilter(**where))
+        return [site.id for site in (await session.exec(statement)).all()]
+
+    mine = developer.principal
+    assert await ids(mine) == [chicago.id, dallas.id]
+    assert await ids(mine, name="chicago pop", contact_name="ADA") == [chicago.id]
+    assert await ids(mine, instructions="dock on 21st st.") == [chicago.id]
+    assert await ids(mine, location_id=dallas.location_id) == [dallas.id]
+    assert await ids(mine, street_number="350", street_name="e cermak rd") == [chicago.id]
+    assert await ids(mine, street_type="Road", city="Chicago", postcode="60616") == [chicago.id]
+    assert await ids(mine, street_type="Fwy") == [dallas.id]
+    assert await ids(mine, country="United States") == [chicago.id, dallas.id]
+    assert await ids(mine, country="us", city="Dallas") == [dallas.id]
+    assert await ids(mine, country="CA") == []
+    assert await ids(mine, location_kinds=frozenset({LocationKind.BUILDING})) == []
+    assert await ids(mine, party_name="Nimbus Labs") == [chicago.id, dallas.id]
+    assert await ids(mine, party_name="Quanta Devices") == []
+    # Filters never widen what the caller may see; `party_id` narrows what operations see.
+    assert len(await ids(ops.principal, city="Chicago")) == 2
+    assert await ids(ops.principal, city="Chicago", party_id=developer.party_id) == [chicago.id]
+
+
+async def test_party_names_are_those_the_caller_may_see(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    both = [developer.party_id, other_developer.party_id, "pty_missing"]
+    assert await party_names(session, principal=developer.principal, party_ids=both) == {
+        developer.party_id: "Nimbus Labs"
+    }
+    assert await party_names(session, principal=ops.principal, party_ids=both) == {
+        developer.party_id: "Nimbus Labs",
+        other_developer.party_id: "Quanta Devices",
+    }

@@ -1,12 +1,16 @@
 """Inventory: products of a party and their lifecycle."""
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import inventory
+from app.core import clock, inventory
 from app.core.catalog import ProductSpec
 from app.core.errors import IllegalTransition, NotAuthorized, NotFound
-from app.core.inventory import ProductState
+from app.core.inventory import ProductFilter, ProductState
+from app.core.parties import Principal
 from tests.factories import DALLAS, Caller, location_id, make_product
 
 
@@ -61,3 +65,42 @@ async def test_a_single_ended_product_has_no_z_end(
     assert product.z_site_id is None
     assert product.offering_id == "internet-access"
     assert product.spec() == spec
+
+
+async def test_products_are_filtered_by_ids_offerings_orders_sites_accounts_and_dates(
+    session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    start = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    clock.set_clock(lambda: start)
+    line = await make_product(session, developer)
+    clock.set_clock(lambda: start + timedelta(days=2))
+    spec = ProductSpec(
+        offering_id="internet-access",
+        a_location_id=await location_id(session, DALLAS),
+        z_location_id=None,
+        bandwidth_mbps=500,
+        term_months=36,
+    )
+    internet = await make_product(session, developer, spec=spec)
+
+    async def ids(principal: Principal = developer.principal, **where: Any) -> list[str]:
+        statement = inventory.products_query(principal=principal, where=ProductFilter(**where))
+        return [p.id for p in (await session.exec(statement)).all()]
+
+    assert await ids() == [internet.id, line.id]
+    assert await ids(ids=[line.id, "prd_missing"]) == [line.id]
+    assert await ids(ids=[]) == []
+    assert await ids(offering_ids={"internet-access"}) == [internet.id]
+    assert await ids(order_ids=[line.order_id]) == [line.id]
+    assert await ids(site_id=line.z_site_id) == [line.id]
+    assert await ids(site_id=internet.a_site_id) == [internet.id]
+    assert await ids(billing_account_id=line.billing_account_id) == [internet.id, line.id]
+    assert await ids(billing_account_id="ba_other") == []
+    midway = start + timedelta(days=1)
+    assert await ids(started_after=midway) == [internet.id]
+    assert await ids(started_before=midway) == [line.id]
+    assert await ids(updated_after=midway, updated_before=midway + timedelta(days=2)) == [
+        internet.id
+    ]
+    assert await ids(ops.principal, party_id="pty_other") == []
+    assert await ids(ops.principal, party_id=developer.party_id) == [internet.id, line.id]

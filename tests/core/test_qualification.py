@@ -16,12 +16,14 @@ from app.core.geography import Serviceability
 from app.core.qualification import (
     OFF_NET_MAX_MBPS,
     Confidence,
+    ItemDetails,
     Qualification,
     QualificationItem,
     QualificationState,
     assess,
     get_qualification,
     list_qualifications,
+    qualifications_query,
     qualify,
 )
 from tests.factories import (
@@ -319,3 +321,55 @@ async def test_an_agent_qualifies_for_the_buyers_it_acts_for_only(
     assert caught.value.field == "buyer"
     assert await list_qualifications(session, principal=other_developer.principal) == []
     assert await stored(session, Qualification) == 1
+
+
+async def test_what_the_buyer_sent_is_kept_as_given_and_can_be_filtered_on(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    spec = await line_spec(session)
+    configuration = {"@type": "urn:example:line", "speed": {"value": 1}}
+    qualification, _ = await qualify(
+        session,
+        principal=developer.principal,
+        specs=[spec, spec],
+        channel=Channel.SONATA,
+        external_id="PO-1",
+        requested_completion_at=NOW + timedelta(days=3),
+        annotations={"projectId": "rollout", "contacts": [{"name": "Ada"}]},
+        details=[
+            ItemDetails(external_id="01", configuration=configuration, annotations={"a": 1}),
+            ItemDetails(),
+        ],
+    )
+    assert qualification.annotations == {"projectId": "rollout", "contacts": [{"name": "Ada"}]}
+    assert qualification.requested_completion_at == NOW + timedelta(days=3)
+    _, kept = await get_qualification(
+        session, principal=developer.principal, qualification_id=qualification.id
+    )
+    assert [(i.external_id, i.configuration, i.annotations) for i in kept] == [
+        ("01", configuration, {"a": 1}),
+        (None, {}, {}),
+    ]
+    await qualify_one(session, developer, spec)
+    await qualify_one(session, other_developer, spec)
+
+    async def found(**filters: object) -> list[str]:
+        statement = qualifications_query(principal=developer.principal, **filters)  # type: ignore[arg-type]
+        return [q.id for q in (await session.exec(statement)).all()]
+
+    assert len(await found()) == 2
+    assert await found(annotations={"projectId": "rollout"}) == [qualification.id]
+    assert await found(annotations={"projectId": "other"}) == []
+    assert await found(external_id="PO-1") == [qualification.id]
+    assert await found(state=QualificationState.DONE_UNABLE_TO_PROVIDE) == []
+    assert await found(requested_after=NOW + timedelta(days=2)) == [qualification.id]
+    assert await found(requested_before=NOW + timedelta(days=2)) == []
+    with pytest.raises(InvalidRequest) as caught:
+        await qualify(
+            session,
+            principal=developer.principal,
+            specs=[spec],
+            channel=Channel.SONATA,
+            details=[ItemDetails(), ItemDetails()],
+        )
+    assert caught.value.field == "items"

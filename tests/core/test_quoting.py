@@ -12,7 +12,7 @@ from app.core import clock
 from app.core.catalog import ProductSpec
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, Event, EventKind
-from app.core.qualification import Confidence, assess, qualify
+from app.core.qualification import Confidence, ItemDetails, assess, qualify
 from app.core.quoting import (
     QUOTE_VALID_DAYS,
     Quote,
@@ -25,6 +25,7 @@ from app.core.quoting import (
     decline_quote,
     get_quote,
     list_quotes,
+    quotes_query,
     request_quote,
     take_for_order,
 )
@@ -423,3 +424,101 @@ async def test_a_quote_may_follow_the_caller_s_qualification(
             )
         assert caught.value.field == "qualification"
     assert await list_quotes(session, principal=other_developer.principal) == []
+
+
+async def item_events(
+    session: AsyncSession, quote: Quote
+) -> list[tuple[str | None, dict[str, object]]]:
+    """The state changes of a quote's items, oldest first, with their data."""
+    events = (
+        await session.exec(
+            select(Event).where(Event.entity == "quote_item").order_by(col(Event.seq))
+        )
+    ).all()
+    return [(e.state, e.data) for e in events if e.data.get("quote_id") == quote.id]
+
+
+async def test_items_keep_what_the_buyer_sent_and_record_their_state_changes(
+    session: AsyncSession, developer: Caller
+) -> None:
+    quoted = await request_quote(
+        session,
+        principal=developer.principal,
+        specs=[await line_spec(session)],
+        kind=QuoteKind.FIRM,
+        channel=Channel.SONATA,
+        answer_now=False,
+        requested_completion_at=NOW + timedelta(days=1),
+        annotations={"projectId": "p"},
+        details=[ItemDetails(external_id="01", configuration={"@type": "x"}, annotations={"n": 1})],
+    )
+    (item,) = quoted.items
+    assert (item.external_id, item.configuration, item.annotations) == (
+        "01",
+        {"@type": "x"},
+        {"n": 1},
+    )
+    assert quoted.quote.annotations == {"projectId": "p"}
+    assert quoted.quote.requested_completion_at == NOW + timedelta(days=1)
+    assert await item_events(session, quoted.quote) == []
+    await cancel_quote(
+        session, principal=developer.principal, quote_id=quoted.quote.id, reason="changed plans"
+    )
+    data = {"quote_id": quoted.quote.id, "position": 1, "external_id": "01"}
+    assert await item_events(session, quoted.quote) == [(QuoteItemState.ABANDONED, data)]
+    reasons = (
+        await session.exec(
+            select(Event).where(Event.entity_id == quoted.quote.id, Event.state == "cancelled")
+        )
+    ).all()
+    assert [e.data for e in reasons] == [{"reason": "changed plans"}]
+
+    answered = await quote_for(session, developer, QuoteKind.BUDGETARY)
+    assert [s for s, _ in await item_events(session, answered.quote)] == [QuoteItemState.ANSWERED]
+    await decline_quote(
+        session, principal=developer.principal, quote_id=answered.quote.id, reason="too dear"
+    )
+    declined = (
+        await session.exec(
+            select(Event).where(Event.entity_id == answered.quote.id, Event.state == "declined")
+        )
+    ).one()
+    assert declined.data == {"reason": "too dear"}
+
+
+async def test_quotes_are_filtered_by_what_the_buyer_sent_and_when(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    spec = await line_spec(session)
+    tagged = await request_quote(
+        session,
+        principal=developer.principal,
+        specs=[spec],
+        kind=QuoteKind.BUDGETARY,
+        channel=Channel.SONATA,
+        external_id="RFQ-1",
+        answer_now=False,
+        requested_completion_at=NOW + timedelta(days=5),
+        annotations={"projectId": "rollout"},
+    )
+    clock.set_clock(frozen(NOW + timedelta(hours=1)))
+    plain = await quote_for(session, developer, QuoteKind.FIRM)
+    await quote_for(session, other_developer, QuoteKind.BUDGETARY)
+
+    async def found(**filters: object) -> list[str]:
+        statement = quotes_query(principal=developer.principal, **filters)  # type: ignore[arg-type]
+        return [q.id for q in (await session.exec(statement)).all()]
+
+    both = [plain.quote.id, tagged.quote.id]
+    assert await found() == both
+    assert await found(kind=QuoteKind.FIRM) == [plain.quote.id]
+    assert await found(external_id="RFQ-1") == [tagged.quote.id]
+    assert await found(annotations={"projectId": "rollout"}) == [tagged.quote.id]
+    assert await found(states=[QuoteState.ACKNOWLEDGED]) == [tagged.quote.id]
+    assert await found(states=[]) == []
+    assert await found(created_after=NOW) == [plain.quote.id]
+    assert await found(created_before=NOW + timedelta(minutes=1)) == [tagged.quote.id]
+    assert await found(requested_after=NOW + timedelta(days=4)) == [tagged.quote.id]
+    assert await found(requested_before=NOW + timedelta(days=4)) == []
+    assert await found(answered_after=NOW) == [plain.quote.id]
+    assert await found(answered_before=NOW + timedelta(hours=1)) == []

@@ -1,6 +1,8 @@
 """Trouble tickets: opening, the lifecycle, notes, tenancy, events and concurrent changes."""
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,7 +13,7 @@ from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotAuth
 from app.core.events import Channel, EventKind, list_events
 from app.core.parties import Principal
 from app.core.tickets import TicketState
-from tests.factories import Caller, make_product, make_ticket
+from tests.factories import Caller, make_caller, make_product, make_ticket
 
 S = TicketState
 
@@ -604,3 +606,355 @@ async def test_a_note_racing_a_state_change_conflicts_and_leaves_no_note(
         EventKind.CREATED,
         EventKind.STATE_CHANGED,
     ]
+
+
+async def test_a_ticket_opens_with_notes_and_the_buyers_annotations_in_one_go(
+    session: AsyncSession, database: Database, developer: Caller, other_developer: Caller
+) -> None:
+    agent = await make_caller(
+        session, "carrier", name="Agent", acting_for=[developer.party_id, other_developer.party_id]
+    )
+    product = await make_product(session, developer)
+    contacts = {"contacts": [{"name": "Ada", "role": "reporter"}]}
+    ticket = await tickets.open_ticket(
+        session,
+        principal=agent.principal,
+        channel=Channel.SONATA,
+        buyer_party_id=developer.party_id,
+        product_id=product.id,
+        summary="Down",
+        description="No light.",
+        priority=tickets.Priority.CRITICAL,
+        notes=[tickets.NoteInput(text=" Rebooted. ", author="Ada")],
+        annotations=contacts,
+    )
+    assert (ticket.party_id, ticket.opened_by_party_id) == (developer.party_id, agent.party_id)
+    assert ticket.expected_resolution_at == ticket.created_at + timedelta(hours=4)
+    stored = await _committed(database, developer.principal, ticket.id)
+    assert stored.ticket.annotations == contacts
+    assert [(n.text, n.author, n.by_seller, n.author_party_id) for n in stored.notes] == [
+        ("Rebooted.", "Ada", False, agent.party_id)
+    ]
+    [created] = await list_events(session, principal=agent.principal, entity_id=ticket.id)
+    # The agent that opened it hears of it, though the ticket is the buyer's.
+    assert created.data["placed_by_party_id"] == agent.party_id
+    assert created.data["by_seller"] is False
+
+    blank = [tickets.NoteInput(text="ok", author="Ada"), tickets.NoteInput(text=" ", author="A")]
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"notes": blank}, "notes[1].text"),
+        ({"description": "x" * 5001}, "description"),
+        ({"external_id": "x" * 201}, "external_id"),
+    ]
+    for changes, field in cases:
+        with pytest.raises(InvalidRequest) as refused:
+            await make_ticket(session, developer, product_id=product.id, **changes)
+        assert refused.value.field == field
+    assert len(await tickets.list_tickets(session, principal=developer.principal)) == 1
+
+
+async def test_an_update_changes_the_buyers_say_and_adds_notes_at_once(
+    session: AsyncSession, database: Database, developer: Caller, ops: Caller
+) -> None:
+    ticket = await make_ticket(session, developer, annotations={"contacts": ["Ada"]})
+    created_at, expected = ticket.created_at, ticket.expected_resolution_at
+    updated = await tickets.update_ticket(
+        session,
+        principal=developer.principal,
+        ticket_id=ticket.id,
+        severity=tickets.Severity.EXTENSIVE,
+        priority=tickets.Priority.LOW,
+        impact=tickets.Impact.DOWN,
+        external_id="NOC-9",
+        notes=[tickets.NoteInput(text="Still down", author="Ada")],
+        annotations={"issue_started": "yesterday"},
+    )
+    assert updated.ticket.severity is tickets.Severity.EXTENSIVE
+    assert updated.ticket.expected_resolution_at == created_at + timedelta(hours=72)
+    assert updated.ticket.expected_resolution_at != expected
+    stored = await _committed(database, developer.principal, ticket.id)
+    assert stored.ticket.annotations == {"contacts": ["Ada"], "issue_started": "yesterday"}
+    assert (stored.ticket.impact, stored.ticket.external_id) == (tickets.Impact.DOWN, "NOC-9")
+    assert [n.text for n in stored.notes] == ["Still down"]
+    changed = await list_events(
+        session, principal=developer.principal, entity="ticket", entity_id=ticket.id
+    )
+    assert [(e.kind, e.data.get("changed"), e.data["by_seller"]) for e in changed[1:]] == [
+        (
+            EventKind.ATTRIBUTE_CHANGED,
+            ["severity", "priority", "impact", "external_id", "issue_started", "notes"],
+            False,
+        )
+    ]
+    # Nothing new: nothing happens.
+    await tickets.update_ticket(
+        session,
+        principal=developer.principal,
+        ticket_id=ticket.id,
+        severity=tickets.Severity.EXTENSIVE,
+    )
+    note = await tickets.add_note(
+        session, principal=ops.principal, ticket_id=ticket.id, text="Looking", author="NOC"
+    )
+    assert note.by_seller is True
+    events = await list_events(session, principal=developer.principal, entity_id=ticket.id)
+    assert [e.data["by_seller"] for e in events] == [False, False, True]
+
+    with pytest.raises(InvalidRequest):
+        await tickets.update_ticket(
+            session,
+            principal=developer.principal,
+            ticket_id=ticket.id,
+            severity=tickets.Severity.MINOR,
+            notes=[tickets.NoteInput(text="", author="Ada")],
+        )
+    assert (await _reload(database, developer.principal, ticket.id)).severity is (
+        tickets.Severity.EXTENSIVE
+    )
+    await tickets.cancel(session, principal=developer.principal, ticket_id=ticket.id)
+    with pytest.raises(IllegalTransition):
+        await tickets.update_ticket(
+            session, principal=developer.principal, ticket_id=ticket.id, external_id="x"
+        )
+
+
+async def test_tickets_query_filters_by_channel_buyer_and_attributes(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    product = await make_product(session, developer)
+    sonata = await tickets.open_ticket(
+        session,
+        principal=developer.principal,
+        channel=Channel.SONATA,
+        product_id=product.id,
+        external_id="A",
+        summary="Down",
+        description="No light.",
+    )
+    graphql = await make_ticket(
+        session, developer, product_id=None, severity=tickets.Severity.MINOR
+    )
+    theirs = await tickets.open_ticket(
+        session,
+        principal=other_developer.principal,
+        channel=Channel.SONATA,
+        summary="Slow",
+        description="Loss at night.",
+    )
+    await _drive(session, sonata, buyer=developer, ops=ops, to=S.RESOLVED)
+
+    async def ids(principal: Principal, **filters: object) -> list[str]:
+        statement = tickets.tickets_query(principal=principal, **filters)  # type: ignore[arg-type]
+        return [t.id for t in (await session.exec(statement)).all()]
+
+    now = sonata.created_at
+    mine = developer.principal
+    assert await ids(mine, channel=Channel.SONATA) == [sonata.id]
+    assert await ids(ops.principal, channel=Channel.SONATA) == [theirs.id, sonata.id]
+    assert await ids(ops.principal, buyer_party_id=developer.party_id) == [graphql.id, sonata.id]
+    assert await ids(mine, severity=tickets.Severity.MINOR) == [graphql.id]
+    assert await ids(mine, product_id=product.id, external_id="A") == [sonata.id]
+    assert await ids(mine, priority=tickets.Priority.HIGH) == []
+    assert await ids(mine, ticket_type=tickets.TicketType.ASSISTANCE, impact=None) == [
+        graphql.id,
+        sonata.id,
+    ]
+    assert await ids(mine, resolved=tickets.Between(after=now)) == [sonata.id]
+    assert await ids(mine, created=tickets.Between(before=now)) == []
+    later = now + timedelta(hours=25)
+    assert await ids(mine, expected_resolution=tickets.Between(before=later)) == [
+        graphql.id,
+        sonata.id,
+    ]
+    found = await tickets.get_ticket(
+        session, principal=mine, ticket_id=sonata.id, channel=Channel.SONATA
+    )
+    assert found.ticket.id == sonata.id
+    for filters in ({"channel": Channel.CANTATA}, {"buyer_party_id": other_developer.party_id}):
+        with pytest.raises(NotFound):
+            await tickets.get_ticket(
+                session,
+                principal=mine,
+                ticket_id=sonata.id,
+                **filters,
+            )
+
+
+async def test_a_reopening_keeps_the_buyers_reason_with_the_move(
+    session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    ticket = await make_ticket(session, developer)
+    await _drive(session, ticket, buyer=developer, ops=ops, to=S.RESOLVED)
+    await tickets.reopen(
+        session, principal=developer.principal, ticket_id=ticket.id, reason=" Still down "
+    )
+    moves = await list_events(session, principal=developer.principal, entity_id=ticket.id)
+    assert moves[-1].state == "reopened"
+    assert moves[-1].data["reason"] == "Still down"
+
+
+async def _incidents(
+    session: AsyncSession, principal: Principal, ticket_id: str
+) -> list[tuple[str, str]]:
+    found = await tickets.incidents_of(session, principal=principal, ticket_id=ticket_id)
+    return [(i.state.value, i.incident_type.value) for i in found]
+
+
+async def test_work_on_a_ticket_about_a_product_is_recorded_as_an_incident(
+    session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    ticket = await make_ticket(session, developer, ticket_type=tickets.TicketType.INSTALLATION)
+    me = developer.principal
+    assert await _incidents(session, me, ticket.id) == []
+    await _drive(session, ticket, buyer=developer, ops=ops, to=S.PENDING)
+    await tickets.change_state(
+        session, principal=ops.principal, ticket_id=ticket.id, state=S.IN_PROGRESS
+    )
+    [incident] = await tickets.incidents_of(session, principal=me, ticket_id=ticket.id)
+    assert (incident.state, incident.incident_type) == (
+        tickets.IncidentState.IN_PROGRESS,
+        tickets.IncidentType.INSTALLATION,
+    )
+    assert (incident.product_id, incident.party_id) == (ticket.product_id, developer.party_id)
+    assert (incident.severity, incident.priority) == (ticket.severity, ticket.priority)
+    # The buyer did not say what it observed.
+    assert incident.impact is tickets.Impact.DEGRADED
+    assert incident.expected_closed_at == ticket.expected_resolution_at
+    await tickets.change_state(
+        session, principal=ops.principal, ticket_id=ticket.id, state=S.RESOLVED, resolution="Done"
+    )
+    assert await _incidents(session, me, ticket.id) == [("closed", "installation")]
+    await tickets.reopen(session, principal=me, ticket_id=ticket.id)
+    await tickets.change_state(
+        session, principal=ops.principal, ticket_id=ticket.id, state=S.IN_PROGRESS
+    )
+    assert await _incidents(session, me, ticket.id) == [
+        ("closed", "installation"),
+        ("in_progress", "installation"),
+    ]
+    history = await list_events(session, principal=me, entity="incident")
+    assert [(e.kind, e.state, e.entity_id == incident.id) for e in history] == [
+        (EventKind.CREATED, "in_progress", True),
+        (EventKind.STATE_CHANGED, "closed", True),
+        (EventKind.CREATED, "in_progress", False),
+    ]
+    assert all(e.data["ticket_id"] == ticket.id for e in history)
+
+    without = await make_ticket(session, developer, product_id=None)
+    await _drive(session, without, buyer=developer, ops=ops, to=S.ASSESSING_CANCELLATION)
+    assert await _incidents(session, me, without.id) == []
+
+
+async def test_ops_record_and_move_incidents_that_buyers_only_read(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    product = await make_product(session, developer)
+    ticket = await make_ticket(session, developer, product_id=product.id)
+    with pytest.raises(NotAuthorized):
+        await tickets.open_incident(
+            session,
+            principal=developer.principal,
+            product_id=product.id,
+            incident_type=tickets.IncidentType.REPAIR,
+            description="Cut",
+        )
+    other_product = await make_product(session, other_developer)
+    for changes, field in [
+        ({"description": " "}, "description"),
+        ({"product_id": "prd_nope"}, "product_id"),
+        ({"ticket_id": "tt_nope"}, "ticket_id"),
+        ({"product_id": other_product.id, "ticket_id": ticket.id}, "ticket_id"),
+    ]:
+        arguments: dict[str, Any] = {
+            "product_id": product.id,
+            "incident_type": tickets.IncidentType.REPAIR,
+            "description": "Cut",
+        } | changes
+        with pytest.raises((InvalidRequest, NotFound)) as refused:
+            await tickets.open_incident(session, principal=ops.principal, **arguments)
+        assert refused.value.field == field
+    incident = await tickets.open_incident(
+        session,
+        principal=ops.principal,
+        product_id=product.id,
+        ticket_id=ticket.id,
+        incident_type=tickets.IncidentType.MAINTENANCE,
+        description=" Planned works ",
+        impact=tickets.Impact.INTERMITTENT,
+    )
+    assert (incident.state, incident.description) == (
+        tickets.IncidentState.CREATED,
+        "Planned works",
+    )
+    theirs = await tickets.open_incident(
+        session,
+        principal=ops.principal,
+        product_id=other_product.id,
+        incident_type=tickets.IncidentType.REPAIR,
+        description="Their cut",
+    )
+    me = developer.principal
+    with pytest.raises(NotAuthorized):
+        await tickets.change_incident_state(
+            session, principal=me, incident_id=incident.id, state=tickets.IncidentState.CLOSED
+        )
+    await tickets.change_incident_state(
+        session,
+        principal=ops.principal,
+        incident_id=incident.id,
+        state=tickets.IncidentState.IN_PROGRESS,
+    )
+    closed = await tickets.change_incident_state(
+        session,
+        principal=ops.principal,
+        incident_id=incident.id,
+        state=tickets.IncidentState.CLOSED,
+    )
+    assert closed.closed_at is not None
+    with pytest.raises(IllegalTransition):
+        await tickets.change_incident_state(
+            session,
+            principal=ops.principal,
+            incident_id=incident.id,
+            state=tickets.IncidentState.IN_PROGRESS,
+        )
+    moves = await list_events(session, principal=me, entity="incident")
+    assert [(e.kind, e.state, e.channel) for e in moves] == [
+        (EventKind.CREATED, "created", "graphql"),
+        (EventKind.STATE_CHANGED, "in_progress", "graphql"),
+        (EventKind.STATE_CHANGED, "closed", "graphql"),
+    ]
+
+    assert (await tickets.get_incident(session, principal=me, incident_id=incident.id)).id == (
+        incident.id
+    )
+    for principal, incident_id, buyer in [
+        (me, theirs.id, None),
+        (me, "inc_nope", None),
+        (ops.principal, incident.id, other_developer.party_id),
+    ]:
+        with pytest.raises(NotFound):
+            await tickets.get_incident(
+                session, principal=principal, incident_id=incident_id, buyer_party_id=buyer
+            )
+
+    async def ids(principal: Principal, **filters: object) -> list[str]:
+        statement = tickets.incidents_query(principal=principal, **filters)  # type: ignore[arg-type]
+        return [i.id for i in (await session.exec(statement)).all()]
+
+    assert await ids(me) == [incident.id]
+    assert await ids(ops.principal) == [theirs.id, incident.id]
+    assert await ids(ops.principal, buyer_party_id=other_developer.party_id) == [theirs.id]
+    assert await ids(me, states={tickets.IncidentState.CLOSED}) == [incident.id]
+    assert await ids(me, incident_type=tickets.IncidentType.REPAIR) == []
+    assert await ids(me, impact=tickets.Impact.INTERMITTENT, product_id=product.id) == [incident.id]
+    assert await ids(me, severity=tickets.Severity.MODERATE, priority=tickets.Priority.MEDIUM) == [
+        incident.id
+    ]
+    assert await ids(me, closed=tickets.Between(before=incident.created_at)) == []
+    assert await ids(me, situation_started=tickets.Between(after=incident.created_at)) == []
+    assert await ids(me, created=tickets.Between(before=closed.closed_at + timedelta(1))) == [
+        incident.id
+    ]
+    assert await ids(me, expected_closed=tickets.Between(after=incident.created_at)) == []
+    assert await ids(other_developer.principal) == [theirs.id]

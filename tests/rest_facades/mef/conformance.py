@@ -1,5 +1,6 @@
 """Validation of responses against the official MEF files in ../shared/specs (tests only)."""
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,28 @@ def check_response(flavour: str, api: str, path: str, method: str, status: int, 
         assert body in (None, b"", ""), f"{status} has no body in the spec"
         return
     schema = next(iter(content.values()))["schema"]
-    resource = Resource.from_contents(document, default_specification=DRAFT7)
-    registry: Registry = Registry().with_resource("urn:official", resource)
-    validator = OpenAPIValidator(
-        _rebase(schema), registry=registry, format_checker=jsonschema.FormatChecker()
-    )
+    validator = _validator(flavour, api, json.dumps(schema, sort_keys=True))
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]
+    )
+
+
+@cache
+def _registry(flavour: str, api: str) -> Registry[Any]:
+    resource: Resource[Any] = Resource.from_contents(
+        official(flavour, api), default_specification=DRAFT7
+    )
+    registry: Registry[Any] = Registry().with_resource("urn:official", resource)
+    return registry
+
+
+@cache
+def _validator(flavour: str, api: str, schema: str) -> Any:
+    return OpenAPIValidator(
+        _rebase(json.loads(schema)),
+        registry=_registry(flavour, api),
+        format_checker=jsonschema.FormatChecker(),
     )
 
 

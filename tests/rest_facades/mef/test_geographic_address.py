@@ -210,7 +210,8 @@ async def test_buyer_and_seller_ids(
     url = f"{BASES[flavour]}/geographicAddress/loc_nope"
     # Acting for several buyers, the agent must say which one (MEF 123 R2 to R6).
     refused = await client.get(url, headers=agent.headers)
-    assert refused.status_code == 422
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "missingQueryParameter"
     stranger = await client.get(url, headers=agent.headers, params={"buyerId": "pty_nobody"})
     assert stranger.status_code == 404
     seller = await client.get(url, headers=developer.headers, params={"sellerId": "acme"})

@@ -130,6 +130,8 @@ def upgrade() -> None:
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('completed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('valid_until', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('requested_completion_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -224,6 +226,9 @@ def upgrade() -> None:
     sa.Column('monthly_cents', sa.Integer(), nullable=False),
     sa.Column('one_time_cents', sa.Integer(), nullable=False),
     sa.Column('alternatives', sa.JSON(), nullable=False),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('configuration', sa.JSON(), nullable=False),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['a_location_id'], ['location.id'], ),
     sa.ForeignKeyConstraint(['offering_id'], ['offering.id'], ),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
@@ -251,6 +256,8 @@ def upgrade() -> None:
     sa.Column('answered_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('valid_until', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_completion_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
     sa.ForeignKeyConstraint(['qualification_id'], ['qualification.id'], ),
@@ -283,6 +290,7 @@ def upgrade() -> None:
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('completed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('next_step_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['billing_account_id'], ['billingaccount.id'], ),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
@@ -314,6 +322,9 @@ def upgrade() -> None:
     sa.Column('lead_time_days', sa.Integer(), nullable=False),
     sa.Column('monthly_cents', sa.Integer(), nullable=False),
     sa.Column('one_time_cents', sa.Integer(), nullable=False),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('configuration', sa.JSON(), nullable=False),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['a_location_id'], ['location.id'], ),
     sa.ForeignKeyConstraint(['offering_id'], ['offering.id'], ),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
@@ -414,6 +425,7 @@ def upgrade() -> None:
     sa.Column('expected_completion_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('configuration', sa.JSON(), nullable=False),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['a_location_id'], ['location.id'], ),
     sa.ForeignKeyConstraint(['a_site_id'], ['site.id'], ),
     sa.ForeignKeyConstraint(['offering_id'], ['offering.id'], ),
@@ -432,6 +444,7 @@ def upgrade() -> None:
     op.create_table('ticket',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('opened_by_party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('channel', sa.String(length=12), nullable=False),
     sa.Column('product_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -447,17 +460,50 @@ def upgrade() -> None:
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expected_resolution_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('annotations', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['opened_by_party_id'], ['party.id'], ),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
     sa.ForeignKeyConstraint(['product_id'], ['productinstance.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_external_id'), ['external_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_party_id'), ['party_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_severity'), ['severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_state'), ['state'], unique=False)
+
+    op.create_table('incident',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('product_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('ticket_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('incident_type', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('priority', sa.String(length=12), nullable=False),
+    sa.Column('impact', sa.String(length=16), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
+    sa.Column('situation_started_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expected_closed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['productinstance.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incident_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incident_party_id'), ['party_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incident_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incident_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incident_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('ticketnote',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -466,6 +512,7 @@ def upgrade() -> None:
     sa.Column('author_party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('author', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=5000), nullable=False),
+    sa.Column('by_seller', sa.Boolean(), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_party_id'], ['party.id'], ),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
@@ -486,11 +533,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticketnote_party_id'))
 
     op.drop_table('ticketnote')
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incident_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_incident_state'))
+        batch_op.drop_index(batch_op.f('ix_incident_product_id'))
+        batch_op.drop_index(batch_op.f('ix_incident_party_id'))
+        batch_op.drop_index(batch_op.f('ix_incident_created_at'))
+
+    op.drop_table('incident')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_state'))
         batch_op.drop_index(batch_op.f('ix_ticket_severity'))
         batch_op.drop_index(batch_op.f('ix_ticket_product_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_party_id'))
+        batch_op.drop_index(batch_op.f('ix_ticket_external_id'))
         batch_op.drop_index(batch_op.f('ix_ticket_created_at'))
 
     op.drop_table('ticket')

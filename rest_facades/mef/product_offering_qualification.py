@@ -1,0 +1,318 @@
+"""MEF 87 Product Offering Qualification: POQs, their items' confidence and alternates, the hub."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.core import events, qualification
+from app.core.errors import CoreError
+from app.core.events import Event, EventKind
+from app.core.paging import fetch_page
+from app.core.qualification import (
+    Confidence,
+    Qualification,
+    QualificationItem,
+    QualificationState,
+)
+from rest_facades.mef.errors import MEFRoute, bad_request, from_core_error, mef_json, unprocessable
+from rest_facades.mef.flavours import SELLER_ID, Flavour
+from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
+from rest_facades.mef.requested_products import (
+    Problems,
+    configuration_of,
+    contacts,
+    days,
+    iso,
+    item_pointer,
+    kept_item,
+    parse_items_body,
+    product_view,
+    requested_spec,
+    with_bandwidth,
+)
+from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing
+from rest_facades.mef.vocabulary import from_mef, to_mef
+
+API = "product_offering_qualification"
+RESOURCE = "productOfferingQualification"
+ITEMS = "productOfferingQualificationItem"
+# A POQ item carries no term: the default term cannot be refused, but a pointer is needed.
+NO_TERM = "/product"
+# What the buyer sends with an item that the core keeps as given and this face returns.
+ITEM_ANNOTATIONS = ("action", "qualificationItemRelationship", "relatedContactInformation")
+_REASONS = {
+    "on_net": "every place is on the seller's network",
+    "near_net": "a place is near the seller's network and needs a short build",
+    "off_net": "a place is reached through a partner carrier's access",
+}
+_DONE = {
+    QualificationState.DONE_READY,
+    QualificationState.DONE_UNABLE_TO_PROVIDE,
+    QualificationState.TERMINATED_WITH_ERROR,
+}
+
+
+def _item_view(
+    flavour: Flavour,
+    caller: Caller,
+    poq: Qualification,
+    item: QualificationItem,
+) -> dict[str, Any]:
+    notes = item.annotations
+    view: dict[str, Any] = {
+        "id": item.external_id or str(item.position),
+        "action": notes.get("action", "add"),
+        "product": product_view(
+            flavour,
+            caller,
+            sent=notes.get("product"),
+            offering_id=item.offering_id,
+            locations=[item.a_location_id, item.z_location_id],
+        ),
+        "state": "done.ready",
+        "stateChange": [
+            {"changeDate": iso(poq.completed_at or poq.created_at), "state": "done.ready"}
+        ],
+        "serviceabilityConfidence": item.confidence.value,
+        "serviceabilityConfidenceReason": (
+            item.alternatives[0]["reason"]
+            if item.confidence is Confidence.RED and item.alternatives
+            else _REASONS.get(item.serviceability, item.serviceability)
+        ),
+        "guaranteedUntilDate": iso(poq.valid_until),
+        **{k: notes[k] for k in ITEM_ANNOTATIONS[1:] if k in notes},
+    }
+    if item.confidence is not Confidence.RED:
+        view["installationInterval"] = days(item.lead_time_days)
+    configuration = configuration_of(flavour, item.configuration, item.offering_id)
+    if poq.annotations.get("provideAlternative", True) and configuration and item.alternatives:
+        view["alternateProductOfferingProposal"] = [
+            {
+                "id": f"{item.id}-{number}",
+                "installationInterval": days(item.lead_time_days),
+                "alternateProduct": {
+                    "productOffering": {"id": item.offering_id},
+                    "productConfiguration": with_bandwidth(
+                        configuration, int(alternative["bandwidth_mbps"])
+                    ),
+                },
+            }
+            for number, alternative in enumerate(item.alternatives, start=1)
+        ]
+    return view
+
+
+def poq_view(
+    flavour: Flavour,
+    caller: Caller,
+    poq: Qualification,
+    items: list[QualificationItem],
+    history: list[Event],
+) -> dict[str, Any]:
+    """A core qualification as a MEF ProductOfferingQualification."""
+    models = flavour.models(API)
+    states = models.MEFPOQTaskStateType
+    notes = poq.annotations
+    body: dict[str, Any] = {
+        "id": poq.id,
+        "href": caller.href(flavour.base_path(API), RESOURCE, poq.id),
+        "state": to_mef(poq.state, states),
+        "externalId": poq.external_id,
+        "instantSyncQualification": notes.get("instantSyncQualification", True),
+        "provideAlternative": notes.get("provideAlternative", False),
+        "projectId": notes.get("projectId"),
+        "requestedPOQCompletionDate": iso(poq.requested_completion_at),
+        "relatedContactInformation": contacts(notes.get("relatedContactInformation")),
+        "effectiveQualificationDate": iso(poq.completed_at) if poq.state in _DONE else None,
+        "stateChange": [
+            {"changeDate": iso(e.occurred_at), "state": to_mef(e.state, states)}
+            for e in history
+            if e.state
+        ],
+        ITEMS: [_item_view(flavour, caller, poq, item) for item in items],
+    }
+    answer = dump(
+        models.ProductOfferingQualification.model_validate(
+            {k: v for k, v in body.items() if v is not None}
+        )
+    )
+    # The generated models keep only a configuration's `@type`: return them whole.
+    for shown, built, item in zip(answer[ITEMS], body[ITEMS], items, strict=True):
+        configuration = configuration_of(flavour, item.configuration, item.offering_id)
+        if configuration and item.annotations.get("action", "add") != "delete":
+            shown["product"]["productConfiguration"] = configuration
+        for proposal, made in zip(
+            shown.get("alternateProductOfferingProposal", []),
+            built.get("alternateProductOfferingProposal", []),
+            strict=True,
+        ):
+            proposal["alternateProduct"]["productConfiguration"] = made["alternateProduct"][
+                "productConfiguration"
+            ]
+    return answer
+
+
+def _find_view(flavour: Flavour, poq: Qualification) -> dict[str, Any]:
+    models = flavour.models(API)
+    requested = poq.requested_completion_at
+    return dump(
+        models.ProductOfferingQualificationFind(
+            id=poq.id,
+            externalId=poq.external_id,
+            state=to_mef(poq.state, models.MEFPOQTaskStateType),
+            projectId=poq.annotations.get("projectId"),
+            requestedPOQCompletionDate=requested.date() if requested else None,
+        )
+    )
+
+
+async def _view(flavour: Flavour, caller: Caller, poq_id: str) -> dict[str, Any]:
+    poq, items = await qualification.get_qualification(
+        caller.session, principal=caller.principal, qualification_id=poq_id
+    )
+    history = await events.list_events(
+        caller.session, principal=caller.principal, entity="qualification", entity_id=poq.id
+    )
+    return poq_view(flavour, caller, poq, items, history)
+
+
+def router(flavour: Flavour) -> APIRouter:
+    """The MEF 87 endpoints of one flavour."""
+    routes = APIRouter(
+        prefix=flavour.base_path(API).rstrip("/"),
+        route_class=MEFRoute,
+        tags=[f"{flavour.name}: product offering qualification (MEF 87)"],
+    )
+    models = flavour.models(API)
+
+    @routes.post(f"/{RESOURCE}", status_code=201)
+    async def create_poq(request: Request, caller: MEFCaller) -> Response:
+        """Ask whether products can be delivered where the buyer wants them; answered at once."""
+        body, raw = await parse_items_body(
+            request, flavour, API, models.ProductOfferingQualificationCreate, ITEMS
+        )
+        buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
+        problems: Problems = []
+        if not body.instantSyncQualification and body.requestedPOQCompletionDate is None:
+            problems.append(
+                (
+                    "missingProperty",
+                    "requestedPOQCompletionDate is required when instantSyncQualification is false",
+                    "/requestedPOQCompletionDate",
+                )
+            )
+        if not any(c.role == "buyerContactInformation" for c in body.relatedContactInformation):
+            problems.append(
+                (
+                    "missingProperty",
+                    "the buyer's contact (role buyerContactInformation) is required",
+                    "/relatedContactInformation",
+                )
+            )
+        sent_items: list[dict[str, Any]] = raw[ITEMS]
+        if len({item["id"] for item in sent_items}) != len(sent_items):
+            problems.append(("invalidValue", "item ids must be unique in a POQ", f"/{ITEMS}"))
+        specs, details = [], []
+        for index, item in enumerate(sent_items):
+            spec, item_problems = await requested_spec(
+                flavour,
+                API,
+                caller,
+                action=item["action"],
+                product=item.get("product"),
+                where=f"/{ITEMS}/{index}",
+                buyer=buyer,
+                term_months=None,
+            )
+            problems += item_problems
+            if spec is not None:
+                specs.append(spec)
+            details.append(kept_item(item, ITEM_ANNOTATIONS))
+        if problems:
+            raise unprocessable(problems)
+        try:
+            poq, _ = await qualification.qualify(
+                caller.session,
+                principal=caller.principal,
+                specs=specs,
+                channel=flavour.channel,
+                buyer_party_id=caller.buyer_id,
+                external_id=body.externalId,
+                requested_completion_at=body.requestedPOQCompletionDate,
+                annotations={
+                    "instantSyncQualification": bool(body.instantSyncQualification),
+                    "provideAlternative": bool(body.provideAlternative),
+                    "relatedContactInformation": raw["relatedContactInformation"],
+                    **({"projectId": body.projectId} if body.projectId is not None else {}),
+                },
+                details=details,
+            )
+        except CoreError as exc:
+            raise from_core_error(
+                exc,
+                field_pointer=lambda f: item_pointer(
+                    ITEMS, f, term="/product/productConfiguration"
+                ),
+            ) from exc
+        answer = await _view(flavour, caller, poq.id)
+        return mef_json(answer, status=201, headers={"Location": answer["href"]})
+
+    @routes.get(f"/{RESOURCE}")
+    async def list_poqs(
+        caller: MEFCaller,
+        window: ListWindow,
+        state: str | None = None,
+        external_id: Annotated[str | None, Query(alias="externalId")] = None,
+        project_id: Annotated[str | None, Query(alias="projectId")] = None,
+        requested_gt: Annotated[
+            datetime | None, Query(alias="requestedPOQCompletionDate.gt")
+        ] = None,
+        requested_lt: Annotated[
+            datetime | None, Query(alias="requestedPOQCompletionDate.lt")
+        ] = None,
+    ) -> Response:
+        """The caller's POQs, newest first, filtered as the spec allows."""
+        core_state = None
+        if state is not None:
+            if state not in {s.value for s in models.MEFPOQTaskStateType}:
+                raise bad_request("invalidQuery", f"'{state}' is not a POQ state")
+            core_state = QualificationState(from_mef(state, QualificationState))
+        statement = qualification.qualifications_query(
+            principal=caller.principal,
+            state=core_state,
+            external_id=external_id,
+            annotations={"projectId": project_id} if project_id is not None else None,
+            requested_after=requested_gt,
+            requested_before=requested_lt,
+        )
+        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+        return listing([_find_view(flavour, poq) for poq in page.items], total=page.total)
+
+    @routes.get(f"/{RESOURCE}/{{id}}")
+    async def get_poq(id: str, caller: MEFCaller) -> Response:
+        """One POQ with its items' results."""
+        return mef_json(await _view(flavour, caller, id))
+
+    add_hub_routes(routes, flavour, NOTIFYING)
+    return routes
+
+
+def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
+    """The MEF 87 event for a core qualification event."""
+    if event.entity != "qualification":
+        return None
+    kind = {
+        EventKind.CREATED: "poqCreateEvent",
+        EventKind.STATE_CHANGED: "poqStateChangeEvent",
+    }.get(event.kind)
+    if kind is None:
+        return None
+    return kind, {"id": event.entity_id, "sellerId": SELLER_ID}
+
+
+NOTIFYING = NotifyingAPI(
+    api=API,
+    notification_api="product_offering_qualification_notification",
+    notification=notification,
+)
