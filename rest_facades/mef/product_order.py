@@ -8,15 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import col
 
-from app.core import clock, events, geography, ordering
+from app.core import clock, events, geography, ordering, quoting
 from app.core.catalog import ProductKind, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Event, EventKind
 from app.core.geography import Location
 from app.core.inventory import get_product
 from app.core.paging import fetch_page
-from app.core.parties import Party, get_many_scoped
-from app.core.quoting import QuoteItem
+from app.core.parties import Party
 from rest_facades.mef import geographic_address
 from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
@@ -357,26 +356,49 @@ def _find_view(flavour: Flavour, order: ordering.Order) -> Any:
 
 
 async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | None:
-    """The quote that the items' `quoteItem` references name (one quote per order)."""
-    refs = [i["quoteItem"]["id"] for i in raw_items if isinstance(i.get("quoteItem"), dict)]
+    """The quote that the items' `quoteItem` references name (one quote per order); an item of
+    a quote is named as the quote shows it (the buyer's item id, or its position)."""
+    refs = [
+        (i, item["quoteItem"])
+        for i, item in enumerate(raw_items)
+        if isinstance(item.get("quoteItem"), dict)
+    ]
     if not refs:
         return None
-    found = await get_many_scoped(caller.session, QuoteItem, refs, caller.principal)
-    missing = [r for r in refs if r not in found]
-    if missing:
-        raise unprocessable(
-            [
-                ("referenceNotFound", f"no quote item '{r}'", f"/productOrderItem/{i}/quoteItem/id")
-                for i, r in enumerate(refs)
-                if r in missing
-            ]
-        )
-    quotes = {q.quote_id for q in found.values()}
-    if len(quotes) > 1:
+    quote_ids = {str(ref.get("quoteId")) for _, ref in refs}
+    if len(quote_ids) > 1:
         raise unprocessable(
             [("invalidValue", "one order takes items of one quote", "/productOrderItem")]
         )
-    return quotes.pop()
+    quote_id = quote_ids.pop()
+    try:
+        found = await quoting.get_quote(
+            caller.session, principal=caller.principal, quote_id=quote_id
+        )
+    except NotFound as exc:
+        raise unprocessable(
+            [
+                (
+                    "referenceNotFound",
+                    exc.message,
+                    f"/productOrderItem/{refs[0][0]}/quoteItem/quoteId",
+                )
+            ]
+        ) from exc
+    names = {item.external_id or str(item.position) for item in found.items}
+    missing = [(i, ref) for i, ref in refs if str(ref.get("id")) not in names]
+    if missing:
+        raise unprocessable(
+            [
+                (
+                    "referenceNotFound",
+                    f"no item '{ref.get('id')}' in the quote",
+                    f"/productOrderItem/{i}/quoteItem/id",
+                )
+                for i, ref in missing
+            ]
+        )
+    return quote_id
 
 
 def router(flavour: Flavour) -> APIRouter:

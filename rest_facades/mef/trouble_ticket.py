@@ -234,7 +234,6 @@ async def ticket_view(flavour: Flavour, caller: Caller, ticket_id: str) -> dict[
         session,
         principal=principal,
         ticket_id=ticket_id,
-        channel=flavour.channel,
         buyer_party_id=caller.buyer_id,
     )
     ticket = found.ticket
@@ -317,7 +316,7 @@ async def incident_view(flavour: Flavour, caller: Caller, incident_id: str) -> d
         ticket = (
             await tickets.get_ticket(session, principal=principal, ticket_id=incident.ticket_id)
         ).ticket
-        if ticket.channel == flavour.channel:
+        if ticket is not None:
             related.append(
                 {
                     "@referredType": "TroubleTicket",
@@ -341,12 +340,11 @@ async def incident_view(flavour: Flavour, caller: Caller, incident_id: str) -> d
 async def _move(
     flavour: Flavour, caller: Caller, ticket_id: str, state: TicketState, reason: str | None = None
 ) -> Response:
-    """Cancel, close or reopen one of the caller's tickets of this flavour."""
+    """Cancel, close or reopen one of the caller's tickets."""
     found = await tickets.get_ticket(
         caller.session,
         principal=caller.principal,
         ticket_id=ticket_id,
-        channel=flavour.channel,
         buyer_party_id=caller.buyer_id,
     )
     if state is TicketState.CANCELLED and found.ticket.state is (
@@ -472,7 +470,6 @@ def router(flavour: Flavour) -> APIRouter:
             return listing([], total=0)
         statement = tickets.tickets_query(
             principal=caller.principal,
-            channel=flavour.channel,
             buyer_party_id=caller.buyer_id,
             states={state} if state else None,
             external_id=external_id,
@@ -515,7 +512,6 @@ def router(flavour: Flavour) -> APIRouter:
             caller.session,
             principal=caller.principal,
             ticket_id=id,
-            channel=flavour.channel,
             buyer_party_id=caller.buyer_id,
         )
         kept = _kept(body, raw)
@@ -618,9 +614,6 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         else {}
     )
     if event.entity == "ticket":
-        # A ticket belongs to the face it was opened through.
-        if event.channel != flavour.channel:
-            return None
         if event.kind is EventKind.STATE_CHANGED and event.state:
             name = _TICKET_EVENTS.get(TicketState(event.state), "troubleTicketStatusChangeEvent")
             return name, {"id": event.entity_id, **buyer}

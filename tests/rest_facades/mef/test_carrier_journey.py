@@ -1,0 +1,268 @@
+"""A carrier's whole journey through Sonata, end to end, as an integration built on the MEF SDK
+would make it: address, qualification, firm quote, order, notifications, inventory, ticket."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import tickets
+from app.core.db import Database
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import Caller, make_caller
+from tests.rest_facades.mef.configurations import minimal_configuration
+from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.listener import listening
+
+pytestmark = requires_specs
+SONATA = "/mefApi/sonata"
+LINE = "urn:mef:lso:spec:sonata:access-eline-ovc:v5.0.0:all"
+CONTACT = {
+    "role": "buyerContactInformation",
+    "name": "Noor",
+    "emailAddress": "noc@meridian.example",
+    "number": "+1 555 0199",
+}
+
+
+@pytest.fixture
+async def app(settings: Settings, database: Database) -> FastAPI:
+    """The application; the test runs its fulfilment engine and dispatcher itself."""
+    application = create_app(settings, run_workers=False)
+    application.state.database = database
+    return application
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of that application."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+
+
+async def call(
+    http: httpx.AsyncClient,
+    caller: Caller,
+    method: str,
+    api: str,
+    base: str,
+    path: str,
+    template: str | None = None,
+    status: int = 200,
+    **kwargs: Any,
+) -> Any:
+    """One call, checked against the official Sonata file of its API."""
+    response = await http.request(
+        method, f"{SONATA}/{base}{path}", headers=caller.headers, **kwargs
+    )
+    assert response.status_code == status, response.text
+    body = response.json() if response.content else None
+    check_response("sonata", api, template or path, method, status, body)
+    return body
+
+
+async def validated(
+    http: httpx.AsyncClient,
+    carrier: Caller,
+    street_nr: str,
+    street: str,
+    city: str,
+    state: str,
+    postcode: str,
+) -> dict[str, Any]:
+    """The address-book place of a fielded address, through MEF 121."""
+    answer = await call(
+        http,
+        carrier,
+        "POST",
+        "geographic_address",
+        "geographicAddressManagement/v7",
+        "/geographicAddressValidation",
+        json={
+            "provideAlternative": True,
+            "submittedGeographicAddress": {
+                "@type": "FieldedAddress",
+                "streetNr": street_nr,
+                "streetName": street,
+                "city": city,
+                "stateOrProvince": state,
+                "postcode": postcode,
+                "country": "US",
+            },
+        },
+    )
+    assert answer["validationResult"] == "success"
+    best = answer["bestMatchGeographicAddress"]
+    return {"@type": "GeographicAddressRef", "role": "INSTALL_LOCATION", "id": best["id"]}
+
+
+async def test_the_carrier_journey(
+    app: FastAPI, http: httpx.AsyncClient, session: AsyncSession, ops: Caller
+) -> None:
+    carrier = await make_caller(session, "carrier", name="Meridian Wholesale")
+    rival = await make_caller(session, "carrier", name="Northwind Carrier Services")
+    a_end = await validated(http, carrier, "350", "E Cermak Rd", "Chicago", "IL", "60616")
+    z_end = await validated(http, carrier, "60", "Hudson St", "New York", "NY", "10013")
+    configuration = minimal_configuration(LINE)
+    configuration["uniEp"] = {
+        "egressBandwidthProfilePerEndPoint": [{"cir": {"irValue": 1, "irUnits": "GBPS"}}]
+    }
+    product = {"productConfiguration": configuration, "place": [a_end, z_end]}
+
+    poq = await call(
+        http,
+        carrier,
+        "POST",
+        "product_offering_qualification",
+        "productOfferingQualification/v7",
+        "/productOfferingQualification",
+        status=201,
+        json={
+            "instantSyncQualification": True,
+            "relatedContactInformation": [CONTACT],
+            "productOfferingQualificationItem": [{"id": "1", "action": "add", "product": product}],
+        },
+    )
+    assert poq["state"] == "done.ready"
+    assert poq["productOfferingQualificationItem"][0]["serviceabilityConfidence"] == "green"
+
+    quote = await call(
+        http,
+        carrier,
+        "POST",
+        "quote",
+        "quoteManagement/v8",
+        "/quote",
+        status=201,
+        json={
+            "buyerRequestedQuoteLevel": "firm",
+            "instantSyncQuote": True,
+            "quoteItem": [{"id": "1", "action": "add", "product": product}],
+        },
+    )
+    assert quote["state"] == "approved.orderable"
+
+    async with listening() as listener:
+        await call(
+            http,
+            carrier,
+            "POST",
+            "product_order",
+            "productOrderingManagement/v10",
+            "/hub",
+            status=201,
+            json={"callback": listener.url},
+        )
+        order = await call(
+            http,
+            carrier,
+            "POST",
+            "product_order",
+            "productOrderingManagement/v10",
+            "/productOrder",
+            status=201,
+            json={
+                "externalId": "MER-1001",
+                "relatedContactInformation": [CONTACT],
+                "productOrderItem": [
+                    {
+                        "id": "1",
+                        "action": "add",
+                        "product": product,
+                        "quoteItem": {"id": "1", "quoteId": quote["id"]},
+                    }
+                ],
+            },
+        )
+        assert order["state"] == "acknowledged"
+        await app.state.fulfilment.run_until_idle()
+        await app.state.dispatcher.run_once()
+    order_events = [
+        body
+        for path, body in listener.received
+        if path.endswith("/listener/productOrderStateChangeEvent")
+    ]
+    assert {e["event"]["id"] for e in order_events} == {order["id"]}
+    assert len(order_events) == 3  # acknowledged, in progress, completed
+
+    done = await call(
+        http,
+        carrier,
+        "GET",
+        "product_order",
+        "productOrderingManagement/v10",
+        f"/productOrder/{order['id']}",
+        template="/productOrder/{id}",
+    )
+    assert done["state"] == "completed"
+    product_id = done["productOrderItem"][0]["product"]["id"]
+    assert done["productOrderItem"][0]["quoteItem"] == {"id": "1", "quoteId": quote["id"]}
+    inventory = await call(
+        http,
+        carrier,
+        "GET",
+        "product_inventory",
+        "productInventory/v7",
+        f"/product/{product_id}",
+        template="/product/{id}",
+    )
+    assert inventory["status"] == "active"
+
+    ticket = await call(
+        http,
+        carrier,
+        "POST",
+        "trouble_ticket",
+        "troubleTicket/v4",
+        "/troubleTicket",
+        status=201,
+        json={
+            "description": "Loss of light",
+            "severity": "extensive",
+            "priority": "critical",
+            "ticketType": "assistance",
+            "observedImpact": "down",
+            "relatedEntity": [{"@referredType": "Product", "id": product_id, "role": "impacted"}],
+            "relatedContactInformation": [{**CONTACT, "role": "reporterContact"}],
+        },
+    )
+    for state in (tickets.TicketState.IN_PROGRESS, tickets.TicketState.RESOLVED):
+        await tickets.change_state(
+            session,
+            principal=ops.principal,
+            ticket_id=ticket["id"],
+            state=state,
+            resolution="Replaced a faulty optic",
+        )
+    resolved = await call(
+        http,
+        carrier,
+        "GET",
+        "trouble_ticket",
+        "troubleTicket/v4",
+        f"/troubleTicket/{ticket['id']}",
+        template="/troubleTicket/{id}",
+    )
+    assert resolved["status"] == "resolved"
+
+    # Operations see the carrier's order among every channel's; another carrier does not.
+    dashboard = (
+        await http.post(
+            "/graphql",
+            headers=ops.headers,
+            json={"query": "{ ops { orders(channel: SONATA) { nodes { externalId state } } } }"},
+        )
+    ).json()
+    assert {"externalId": "MER-1001", "state": "COMPLETED"} in dashboard["data"]["ops"]["orders"][
+        "nodes"
+    ]
+    hidden = await http.get(
+        f"{SONATA}/productOrderingManagement/v10/productOrder/{order['id']}", headers=rival.headers
+    )
+    assert hidden.status_code == 404
