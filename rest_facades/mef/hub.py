@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core import events
 from app.core.events import Dispatcher, Event, Subscription
-from rest_facades.mef.errors import MEFError, mef_json
+from rest_facades.mef.errors import MEFError, bad_request, mef_json
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.requests import MEFCaller, dump, parse_body
 
@@ -41,7 +41,15 @@ def add_hub_routes(routes: APIRouter, flavour: Flavour, notifying: NotifyingAPI)
     @routes.post("/hub", status_code=201)
     async def register_listener(request: Request, caller: MEFCaller) -> Response:
         """Register a listener for this API's events."""
-        body, _ = await parse_body(request, models.EventSubscriptionInput)
+        # The hub answers no 422: every refusal of its body is an Error400 `invalidBody`.
+        try:
+            body, _ = await parse_body(request, models.EventSubscriptionInput)
+        except MEFError as exc:
+            if exc.status != 422:
+                raise
+            raise bad_request("invalidBody", exc.body[0]["reason"]) from exc
+        if not body.callback.startswith(("http://", "https://")):
+            raise bad_request("invalidBody", "callback must be an absolute http(s) URL")
         subscription = await events.subscribe(
             caller.session,
             principal=caller.principal,
