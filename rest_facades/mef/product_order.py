@@ -8,31 +8,28 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import col
 
-from app.core import clock, events, geography, ordering, quoting
+from app.core import clock, events, ordering, quoting
 from app.core.catalog import ProductKind, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Event, EventKind
-from app.core.geography import Location
 from app.core.inventory import get_product
 from app.core.paging import fetch_page
 from app.core.parties import Party
-from rest_facades.mef import geographic_address
 from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
 from rest_facades.mef.products import bandwidth_mbps, check_configuration, kind_of, product_types
 from rest_facades.mef.products import offering_id as offering_for
+from rest_facades.mef.requested_products import (
+    DEFAULT_MBPS,
+    DEFAULT_TERM_MONTHS,
+    iso,
+    resolve_place,
+)
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "product_order"
-# Characteristics a product configuration may leave out, by kind.
-DEFAULT_MBPS = {
-    ProductKind.ETHERNET_LINE: 1000,
-    ProductKind.ETHERNET_PORT: 10000,
-    ProductKind.INTERNET_ACCESS: 100,
-}
-DEFAULT_TERM_MONTHS = 12
 # Item attributes the core does not interpret; kept as sent and returned as they were.
 ITEM_ANNOTATIONS = (
     "agreementName",
@@ -69,49 +66,6 @@ def _term_months(raw_item: dict[str, Any]) -> int:
     if units == "calendarMonths":
         return amount
     return max(1, math.ceil(amount * _DAYS_PER_UNIT[units] / 30))
-
-
-async def _place(
-    flavour: Flavour, caller: Caller, place: dict[str, Any], where: str
-) -> tuple[Location | None, list[tuple[str, str, str]]]:
-    """The known location a MEF place names (an address ref, a site ref or an address value)."""
-    kind = place.get("@type")
-    session = caller.session
-    if kind == "GeographicSiteRef":
-        try:
-            site = await geography.get_site(
-                session, principal=caller.principal, site_id=str(place.get("id"))
-            )
-        except NotFound:
-            return None, [("referenceNotFound", f"no site '{place.get('id')}'", f"{where}/id")]
-        return await geography.get_location(session, site.location_id), []
-    if kind == "GeographicAddressRef":
-        found = (await geography.get_locations(session, [str(place.get("id"))])).get(
-            str(place.get("id"))
-        )
-        if found is None:
-            return None, [("referenceNotFound", f"no address '{place.get('id')}'", f"{where}/id")]
-        return found, []
-    models = flavour.models("geographic_address")
-    try:
-        submitted = models.GeographicAddressValidationCreate.model_validate(
-            {"provideAlternative": True, "submittedGeographicAddress": place}
-        ).submittedGeographicAddress
-    except ValueError:
-        return None, [("invalidValue", f"a place of type '{kind}' cannot be used", where)]
-    _result, best, alternates = await geographic_address.match(
-        caller, geographic_address.to_core(submitted)
-    )
-    if best is None:
-        hint = "; ".join(a.line for a in alternates[:3])
-        return None, [
-            (
-                "referenceNotFound",
-                f"the address did not match a known address{': ' + hint if hint else ''}",
-                where,
-            )
-        ]
-    return best, []
 
 
 async def _item_request(
@@ -189,7 +143,14 @@ async def _item_request(
         return None, problems
     locations = []
     for p, place in enumerate(places[:needed]):
-        found, place_problems = await _place(flavour, caller, place, f"{where}/product/place/{p}")
+        found, place_problems = await resolve_place(
+            flavour,
+            API,
+            caller,
+            place,
+            f"{where}/product/place/{p}",
+            buyer=caller.buyer_id or caller.principal.party_id,
+        )
         problems += place_problems
         locations.append(found)
     known = [loc for loc in locations if loc is not None]
@@ -209,10 +170,6 @@ async def _item_request(
         configuration=configuration,
         annotations=annotations,
     ), []
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def _contacts(order: ordering.Order, buyer: Party | None) -> list[dict[str, Any]]:
@@ -255,16 +212,16 @@ def order_view(
         "id": order.id,
         "href": href,
         "externalId": order.external_id,
-        "orderDate": _iso(order.created_at),
-        "completionDate": _iso(order.completed_at),
+        "orderDate": iso(order.created_at),
+        "completionDate": iso(order.completed_at),
         "state": to_mef(order.state, order_states),
         "cancellationReason": order.cancellation_reason,
-        "cancellationDate": _iso(order.updated_at)
+        "cancellationDate": iso(order.updated_at)
         if order.state is ordering.OrderState.CANCELLED
         else None,
         "relatedContactInformation": _contacts(order, buyer),
         "stateChange": [
-            {"changeDate": _iso(e.occurred_at), "state": to_mef(e.state, order_states)}
+            {"changeDate": iso(e.occurred_at), "state": to_mef(e.state, order_states)}
             for e in order_changes
             if e.state
         ],
@@ -303,9 +260,9 @@ def order_view(
                 "action": item.action.value,
                 "state": to_mef(item.state, item_states),
                 "product": product,
-                "requestedCompletionDate": _iso(item.requested_completion_at),
-                "expectedCompletionDate": _iso(item.expected_completion_at),
-                "completionDate": _iso(item.completed_at),
+                "requestedCompletionDate": iso(item.requested_completion_at),
+                "expectedCompletionDate": iso(item.expected_completion_at),
+                "completionDate": iso(item.completed_at),
                 "itemTerm": [
                     {
                         "name": "term",
@@ -314,7 +271,7 @@ def order_view(
                     }
                 ],
                 "stateChange": [
-                    {"changeDate": _iso(e.occurred_at), "state": to_mef(e.state or "", item_states)}
+                    {"changeDate": iso(e.occurred_at), "state": to_mef(e.state or "", item_states)}
                     for e in changes
                 ],
                 **{k: v for k, v in item.annotations.items() if k in ITEM_ANNOTATIONS},
@@ -676,7 +633,7 @@ def add_cancellation_routes(routes: APIRouter, flavour: Flavour, view: Any) -> N
         )
         record = {
             "id": record_id,
-            "creationDate": _iso(clock.now()),
+            "creationDate": iso(clock.now()),
             "requestedCompletionDate": raw["requestedCompletionDate"],
             "expediteIndicator": bool(raw.get("expediteIndicator", False)),
             "productOrderItem": {
