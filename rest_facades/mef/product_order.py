@@ -1,7 +1,6 @@
 """MEF 123 Product Order: orders, cancellation, requested-date changes, charges and the hub."""
 
 import math
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -9,23 +8,15 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import col
 
 from app.core import clock, events, ordering, quoting
-from app.core.catalog import ProductKind, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Event, EventKind
-from app.core.inventory import get_product
 from app.core.paging import fetch_page
 from app.core.parties import Party
 from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
-from rest_facades.mef.products import bandwidth_mbps, check_configuration, kind_of, product_types
-from rest_facades.mef.products import offering_id as offering_for
-from rest_facades.mef.requested_products import (
-    DEFAULT_MBPS,
-    DEFAULT_TERM_MONTHS,
-    iso,
-    resolve_place,
-)
+from rest_facades.mef.products import product_types
+from rest_facades.mef.requested_products import DEFAULT_TERM_MONTHS, iso, requested_spec
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
@@ -71,103 +62,31 @@ def _term_months(raw_item: dict[str, Any]) -> int:
 async def _item_request(
     flavour: Flavour, caller: Caller, raw: dict[str, Any], index: int
 ) -> tuple[ordering.ItemRequest | None, list[tuple[str, str, str]]]:
-    where = f"/productOrderItem/{index}"
-    action = ordering.ItemAction(raw["action"])
+    """The core's item for one MEF order item, or the problems that stop it."""
     product = raw.get("product") or {}
-    configuration = product.get("productConfiguration")
+    spec, problems = await requested_spec(
+        flavour,
+        API,
+        caller,
+        action=raw["action"],
+        product=product,
+        where=f"/productOrderItem/{index}",
+        buyer=caller.buyer_id or caller.principal.party_id,
+        term_months=_term_months(raw) if "requestedItemTerm" in raw else None,
+    )
+    if spec is None or problems:
+        return None, problems
+    action = ordering.ItemAction(raw["action"])
+    requested = raw.get("requestedCompletionDate")
     annotations = {k: raw[k] for k in ITEM_ANNOTATIONS if k in raw}
     annotations["place"] = product.get("place", [])
-    requested = raw.get("requestedCompletionDate")
-    requested_at = datetime.fromisoformat(requested) if requested else None
-    problems: list[tuple[str, str, str]] = []
-    if configuration is not None:
-        problems += check_configuration(
-            flavour, configuration, f"{where}/product/productConfiguration"
-        )
-    if action is not ordering.ItemAction.ADD:
-        if not product.get("id"):
-            return None, [
-                *problems,
-                (
-                    "missingProperty",
-                    f"an item that does '{action}' names the product",
-                    f"{where}/product/id",
-                ),
-            ]
-        current = await get_product(
-            caller.session,
-            principal=caller.principal,
-            product_id=str(product["id"]),
-            field_name=f"items[{index}].product_id",
-        )
-        if problems:
-            return None, problems
-        spec = current.spec()
-        if configuration is not None:
-            mbps = bandwidth_mbps(configuration)
-            spec = replace(
-                spec,
-                bandwidth_mbps=mbps or spec.bandwidth_mbps,
-                term_months=_term_months(raw) if "requestedItemTerm" in raw else spec.term_months,
-            )
-        return ordering.ItemRequest(
-            action=action,
-            product_id=current.id,
-            spec=spec if action is ordering.ItemAction.MODIFY else None,
-            external_id=raw["id"],
-            requested_completion_at=requested_at,
-            configuration=configuration,
-            annotations=annotations,
-        ), []
-    if configuration is None:
-        return None, [
-            *problems,
-            (
-                "missingProperty",
-                "a new product needs its configuration",
-                f"{where}/product/productConfiguration",
-            ),
-        ]
-    kind = (
-        kind_of(flavour, configuration.get("@type", ""))
-        if isinstance(configuration, dict)
-        else None
-    )
-    places = product.get("place") or []
-    needed = 2 if kind is ProductKind.ETHERNET_LINE else 1
-    if kind is not None and len(places) < needed:
-        problems.append(
-            ("missingProperty", f"this product needs {needed} place(s)", f"{where}/product/place")
-        )
-    if problems or kind is None:
-        return None, problems
-    locations = []
-    for p, place in enumerate(places[:needed]):
-        found, place_problems = await resolve_place(
-            flavour,
-            API,
-            caller,
-            place,
-            f"{where}/product/place/{p}",
-            buyer=caller.buyer_id or caller.principal.party_id,
-        )
-        problems += place_problems
-        locations.append(found)
-    known = [loc for loc in locations if loc is not None]
-    if problems or len(known) < needed:
-        return None, problems
-    spec = ProductSpec(
-        offering_id=offering_for(kind),
-        a_location_id=known[0].id,
-        z_location_id=known[1].id if needed == 2 else None,
-        bandwidth_mbps=bandwidth_mbps(configuration) or DEFAULT_MBPS[kind],
-        term_months=_term_months(raw),
-    )
     return ordering.ItemRequest(
-        spec=spec,
+        action=action,
+        spec=None if action is ordering.ItemAction.DELETE else spec,
+        product_id=str(product["id"]) if action is not ordering.ItemAction.ADD else None,
         external_id=raw["id"],
-        requested_completion_at=requested_at,
-        configuration=configuration,
+        requested_completion_at=datetime.fromisoformat(requested) if requested else None,
+        configuration=product.get("productConfiguration"),
         annotations=annotations,
     ), []
 
