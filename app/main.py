@@ -22,6 +22,7 @@ from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.mef.router import include_mef
+from rest_facades.tmf.router import include_tmf
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     include_mef(app, dispatcher)
+    include_tmf(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

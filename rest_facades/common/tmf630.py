@@ -1,0 +1,143 @@
+"""TM Forum TMF630 REST guidelines: attribute filters, attribute selection and merge patch."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# Query parameters with a meaning of their own; every other one filters.
+RESERVED = {"fields", "offset", "limit", "sort", "depth", "expand"}
+OPERATORS = {"gt", "gte", "lt", "lte", "eq"}
+ALWAYS_KEPT = ("id", "href", "@type")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`path` (dotted) compared by `operator` with any of `values` (comma means OR)."""
+
+    path: tuple[str, ...]
+    operator: str
+    values: tuple[str, ...]
+
+
+def parse_filters(params: list[tuple[str, str]]) -> list[Filter]:
+    """The filters of a query string: `a.b=x,y`, `date.gt=...`, `state=done`."""
+    filters = []
+    for name, value in params:
+        if name in RESERVED:
+            continue
+        parts = name.split(".")
+        operator = "eq"
+        if len(parts) > 1 and parts[-1] in OPERATORS:
+            operator = parts.pop()
+        filters.append(Filter(tuple(parts), operator, tuple(v for v in value.split(",") if v)))
+    return filters
+
+
+def _values_at(item: Any, path: tuple[str, ...]) -> list[Any]:
+    """Every value found at a dotted path, descending into arrays."""
+    if not path:
+        return [item]
+    if isinstance(item, list):
+        return [found for element in item for found in _values_at(element, path)]
+    if isinstance(item, dict) and path[0] in item:
+        return _values_at(item[path[0]], path[1:])
+    return []
+
+
+def _as_time(text: str) -> datetime | None:
+    if not re.match(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _compare(actual: Any, operator: str, wanted: str) -> bool:
+    if isinstance(actual, list):
+        return any(_compare(a, operator, wanted) for a in actual)
+    if operator == "eq":
+        if isinstance(actual, bool):
+            return str(actual).lower() == wanted.lower()
+        if isinstance(actual, int | float):
+            try:
+                return float(actual) == float(wanted)
+            except ValueError:
+                return False
+        return str(actual) == wanted
+    left: Any
+    right: Any
+    if isinstance(actual, int | float) and not isinstance(actual, bool):
+        try:
+            left, right = float(actual), float(wanted)
+        except ValueError:
+            return False
+    else:
+        left, right = _as_time(str(actual)), _as_time(wanted)
+        if left is None or right is None:
+            left, right = str(actual), wanted
+        elif (left.tzinfo is None) != (right.tzinfo is None):
+            return False
+    return bool(
+        {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[
+            operator
+        ]
+    )
+
+
+def matches(item: dict[str, Any], filters: list[Filter]) -> bool:
+    """Whether a resource passes every filter (each filter: any value, any array element)."""
+    for found_filter in filters:
+        found = _values_at(item, found_filter.path)
+        if not any(
+            _compare(value, found_filter.operator, wanted)
+            for value in found
+            for wanted in found_filter.values
+        ):
+            return False
+    return True
+
+
+def select_fields(item: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """Only the attributes named by `fields` (dotted paths too), plus `id`, `href`, `@type`."""
+    if not fields or fields.strip() == "":
+        return item
+    wanted = [f.strip().split(".") for f in fields.split(",") if f.strip()]
+    kept: dict[str, Any] = {k: item[k] for k in ALWAYS_KEPT if k in item}
+    for path in wanted:
+        _copy_path(item, kept, path)
+    return kept
+
+
+def _copy_path(source: Any, target: dict[str, Any], path: list[str]) -> None:
+    head, rest = path[0], path[1:]
+    if not isinstance(source, dict) or head not in source:
+        return
+    value = source[head]
+    if not rest:
+        target[head] = value
+    elif isinstance(value, dict):
+        _copy_path(value, target.setdefault(head, _identity(value)), rest)
+    elif isinstance(value, list):
+        parts = target.setdefault(head, [_identity(element) for element in value])
+        for element, part in zip(value, parts, strict=False):
+            _copy_path(element, part, rest)
+
+
+def _identity(value: Any) -> dict[str, Any]:
+    # A nested reference keeps what identifies it, as the top-level resource does.
+    return {k: value[k] for k in ALWAYS_KEPT if isinstance(value, dict) and k in value}
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

@@ -1,0 +1,1 @@
+"""The TM Forum Open API v4 face."""

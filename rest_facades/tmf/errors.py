@@ -1,0 +1,87 @@
+"""The TMF `Error` body and the route class that renders every refusal in it."""
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.core.errors import (
+    Conflict,
+    CoreError,
+    IllegalTransition,
+    NotAuthorized,
+    NotFound,
+    Unauthenticated,
+)
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/json;charset=utf-8"
+
+
+class TMFError(Exception):
+    """A refusal already in TMF form."""
+
+    def __init__(self, status: int, code: str, reason: str, message: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.body: dict[str, Any] = {
+            "@type": "Error",
+            "code": code,
+            "reason": reason[:255],
+            "status": str(status),
+        }
+        if message:
+            self.body["message"] = message
+
+
+def tmf_json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response with the media type the TMF APIs declare."""
+    return JSONResponse(content, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def from_core_error(error: CoreError) -> TMFError:
+    """A core refusal as a TMF Error with the status TMF630 gives it."""
+    message = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in error.all())
+    if isinstance(error, NotFound) and error.field in {None, "id"}:
+        return TMFError(404, "NOT_FOUND", error.message)
+    if isinstance(error, Unauthenticated):
+        return TMFError(401, "UNAUTHENTICATED", error.message)
+    if isinstance(error, NotAuthorized):
+        return TMFError(403, "FORBIDDEN", error.message)
+    if isinstance(error, Conflict | IllegalTransition):
+        return TMFError(409, error.code, error.message, message)
+    return TMFError(400, error.code, error.message, message)
+
+
+class TMFRoute(APIRoute):
+    """Renders every refusal of its endpoint as a TMF `Error`, never a bare 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except TMFError as exc:
+                return tmf_json(exc.body, status=exc.status)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                refused = TMFError(
+                    400, "INVALID_QUERY", f"invalid {where}", str(first.get("msg", ""))
+                )
+                return tmf_json(refused.body, status=400)
+            except CoreError as exc:
+                refused = from_core_error(exc)
+                return tmf_json(refused.body, status=refused.status)
+            except Exception:
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                return tmf_json(
+                    TMFError(500, "INTERNAL_ERROR", "Unexpected error").body, status=500
+                )
+
+        return handle
