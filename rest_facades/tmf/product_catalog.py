@@ -12,8 +12,8 @@ from app.core.db import new_id
 from app.core.errors import InvalidRequest, NotFound
 from app.core.geography import Location, Serviceability
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
-from rest_facades.common.tmf630 import matches, merge_patch, parse_filters, select_fields
+from rest_facades.common.tmf630 import merge_patch, select_fields
+from rest_facades.tmf.common import href, iso, listing, read_body
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 
 BASE = "/tmf-api/productCatalogManagement/v4"
@@ -23,16 +23,6 @@ SPEC_NAMES = {
     ProductKind.ETHERNET_PORT: "Ethernet port (UNI)",
     ProductKind.INTERNET_ACCESS: "Dedicated Internet access",
 }
-
-
-def _iso(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))
-
-
-def _href(request: Request, resource: str, object_id: str) -> str:
-    settings = request.app.state.settings
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/")
-    return f"{base}{BASE}/{resource}/{object_id}"
 
 
 def _list_price(offering: Offering) -> tuple[int, int]:
@@ -81,28 +71,28 @@ def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
     active = offering.status is catalog.OfferingStatus.ACTIVE
     return {
         "id": offering.id,
-        "href": _href(request, "productOffering", offering.id),
+        "href": href(request, BASE, "productOffering", offering.id),
         "@type": "ProductOffering",
         "name": offering.name,
         "description": offering.description,
         "version": str(offering.version),
-        "lastUpdate": _iso(offering.updated_at),
+        "lastUpdate": iso(offering.updated_at),
         "lifecycleStatus": "Active" if active else "Retired",
         "isBundle": False,
         "isSellable": active,
-        "validFor": {"startDateTime": _iso(offering.created_at)},
+        "validFor": {"startDateTime": iso(offering.created_at)},
         "category": [
             {
                 "id": offering.category,
                 "name": offering.category,
-                "href": _href(request, "category", offering.category),
+                "href": href(request, BASE, "category", offering.category),
                 "@referredType": "Category",
             }
         ],
         "productSpecification": {
             "id": offering.kind.value,
             "name": SPEC_NAMES[offering.kind],
-            "href": _href(request, "productSpecification", offering.kind.value),
+            "href": href(request, BASE, "productSpecification", offering.kind.value),
             "@referredType": "ProductSpecification",
         },
         "productOfferingTerm": [
@@ -146,7 +136,7 @@ def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
             {
                 "id": f"{offering.id}~{kind}",
                 "name": f"{offering.name}, {kind} from",
-                "href": _href(request, "productOfferingPrice", f"{offering.id}~{kind}"),
+                "href": href(request, BASE, "productOfferingPrice", f"{offering.id}~{kind}"),
                 "@referredType": "ProductOfferingPrice",
             }
             for kind in ("recurring", "oneTime")
@@ -161,13 +151,13 @@ def price_view(request: Request, offering: Offering, kind: str) -> dict[str, Any
     price_id = f"{offering.id}~{kind}"
     return {
         "id": price_id,
-        "href": _href(request, "productOfferingPrice", price_id),
+        "href": href(request, BASE, "productOfferingPrice", price_id),
         "@type": "ProductOfferingPrice",
         "name": f"{offering.name}, {kind} from",
         "priceType": kind,
         "lifecycleStatus": "Active",
         "version": str(offering.version),
-        "lastUpdate": _iso(offering.updated_at),
+        "lastUpdate": iso(offering.updated_at),
         "isBundle": False,
         **(
             {"recurringChargePeriodType": "month", "recurringChargePeriodLength": 1}
@@ -182,7 +172,7 @@ def spec_view(request: Request, kind: ProductKind) -> dict[str, Any]:
     """A kind of product as a TMF620 ProductSpecification."""
     return {
         "id": kind.value,
-        "href": _href(request, "productSpecification", kind.value),
+        "href": href(request, BASE, "productSpecification", kind.value),
         "@type": "ProductSpecification",
         "name": SPEC_NAMES[kind],
         "version": "1",
@@ -196,14 +186,14 @@ def category_view(request: Request, name: str, offerings: list[Offering]) -> dic
     """An offering category as a TMF620 Category."""
     return {
         "id": name,
-        "href": _href(request, "category", name),
+        "href": href(request, BASE, "category", name),
         "@type": "Category",
         "name": name,
         "version": "1",
         "lifecycleStatus": "Active",
         "isRoot": True,
         "productOffering": [
-            {"id": o.id, "name": o.name, "href": _href(request, "productOffering", o.id)}
+            {"id": o.id, "name": o.name, "href": href(request, BASE, "productOffering", o.id)}
             for o in offerings
             if o.category == name
         ],
@@ -214,43 +204,16 @@ def catalog_view(request: Request, names: list[str]) -> dict[str, Any]:
     """The one catalog of the platform as a TMF620 Catalog."""
     return {
         "id": CATALOG_ID,
-        "href": _href(request, "catalog", CATALOG_ID),
+        "href": href(request, BASE, "catalog", CATALOG_ID),
         "@type": "Catalog",
         "name": "Lumen connectivity",
         "version": "1",
         "lifecycleStatus": "Active",
         "catalogType": "ProductCatalog",
-        "category": [{"id": n, "name": n, "href": _href(request, "category", n)} for n in names],
+        "category": [
+            {"id": n, "name": n, "href": href(request, BASE, "category", n)} for n in names
+        ],
     }
-
-
-def listing(request: Request, items: list[dict[str, Any]]) -> Response:
-    """A TMF630 list: filtered, windowed, trimmed to `fields`, with the count headers."""
-    params = list(request.query_params.multi_items())
-    try:
-        offset = int(request.query_params.get("offset", "0"))
-        limit = int(request.query_params.get("limit", str(DEFAULT_LIMIT)))
-    except ValueError as exc:
-        raise TMFError(400, "INVALID_QUERY", "offset and limit are whole numbers") from exc
-    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise TMFError(400, "INVALID_QUERY", f"offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
-    kept = [i for i in items if matches(i, parse_filters(params))]
-    page = [
-        select_fields(i, request.query_params.get("fields")) for i in kept[offset : offset + limit]
-    ]
-    return tmf_json(
-        page, headers={"X-Total-Count": str(len(kept)), "X-Result-Count": str(len(page))}
-    )
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise TMFError(400, "INVALID_BODY", "the body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise TMFError(400, "INVALID_BODY", "the body must be a JSON object")
-    return body
 
 
 def _characteristics(body: dict[str, Any]) -> dict[str, Any]:
@@ -309,7 +272,7 @@ def router() -> APIRouter:
     ) -> Response:
         """Add an offering (operations staff)."""
         principal.require_ops()
-        body = await _body(request)
+        body = await read_body(request)
         if not isinstance(body.get("name"), str) or not body["name"].strip():
             raise TMFError(400, "MISSING_ATTRIBUTE", "name is mandatory")
         spec = (body.get("productSpecification") or {}).get("id")
@@ -345,7 +308,7 @@ def router() -> APIRouter:
         """Change an offering by merge patch (operations staff)."""
         principal.require_ops()
         offering = await _offering(session, id)
-        patch = await _body(request)
+        patch = await read_body(request)
         for forbidden in ("id", "href", "@type", "lastUpdate", "version"):
             if forbidden in patch:
                 raise TMFError(400, "NOT_PATCHABLE", f"{forbidden} cannot be changed")

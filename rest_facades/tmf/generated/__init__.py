@@ -1,0 +1,1 @@
+"""Generated from the official TM Forum v4 files."""

@@ -1,0 +1,128 @@
+"""TMF630 notifications: `POST /hub`, `DELETE /hub/{id}`, and delivery of core events to
+`{callback}/listener/<resource><Create|AttributeValueChange|StateChange|Delete>Event`."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response
+
+from app.core import events
+from app.core.errors import CoreError
+from app.core.events import Dispatcher, Event, EventKind, Subscription
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.mef.hub import DELIVERY_TIMEOUT_SECONDS
+from rest_facades.tmf.common import iso, read_body
+from rest_facades.tmf.errors import TMFError, tmf_json
+
+# The TMF resource (e.g. `productOrder`) a core event is about, and that resource as the event
+# carries it; None when the API has nothing to say about the event.
+Describe = Callable[[Event], tuple[str, dict[str, Any]] | None]
+_SUFFIX = {
+    EventKind.CREATED: "CreateEvent",
+    EventKind.ATTRIBUTE_CHANGED: "AttributeValueChangeEvent",
+    EventKind.STATE_CHANGED: "StateChangeEvent",
+    EventKind.DELETED: "DeleteEvent",
+}
+
+
+@dataclass(frozen=True)
+class NotifyingAPI:
+    """A TMF API with notifications: its name and how it describes core events."""
+
+    name: str
+    describe: Describe
+
+    @property
+    def transport(self) -> str:
+        """The name under which its listeners are delivered to."""
+        return f"tmf:{self.name}"
+
+
+def event_type(resource: str, event: Event) -> str:
+    """`productOrderStateChangeEvent` and the like."""
+    return f"{resource}{_SUFFIX[event.kind]}"
+
+
+def _query_event_types(query: str | None) -> set[str] | None:
+    if not query:
+        return None
+    for clause in query.split("&"):
+        name, _, value = clause.partition("=")
+        if name.strip() == "eventType" and value:
+            return {v.strip() for v in value.split(",") if v.strip()}
+    return None
+
+
+def add_hub_routes(routes: APIRouter, notifying: NotifyingAPI) -> None:
+    """`POST /hub` and `DELETE /hub/{id}` for one API."""
+
+    @routes.post("/hub", status_code=201)
+    async def register_listener(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Register a listener for this API's events."""
+        body = await read_body(request)
+        callback = body.get("callback")
+        if not isinstance(callback, str):
+            raise TMFError(400, "MISSING_ATTRIBUTE", "callback is mandatory")
+        query = body.get("query")
+        try:
+            subscription = await events.subscribe(
+                session,
+                principal=principal,
+                transport=notifying.transport,
+                callback=callback,
+                query=query if isinstance(query, str) else None,
+            )
+        except CoreError as exc:
+            raise TMFError(400, "INVALID_VALUE", exc.message) from exc
+        answer = {"id": subscription.id, "callback": subscription.callback}
+        if subscription.query:
+            answer["query"] = subscription.query
+        return tmf_json(answer, status=201)
+
+    @routes.delete("/hub/{id}", status_code=204)
+    async def unregister_listener(
+        id: str, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Remove a listener."""
+        subscription = await events.get_subscription(
+            session, principal=principal, subscription_id=id
+        )
+        if subscription.transport != notifying.transport:
+            raise TMFError(404, "NOT_FOUND", f"no listener '{id}'")
+        await events.unsubscribe(session, principal=principal, subscription_id=id)
+        return Response(status_code=204)
+
+
+def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
+    """Teach the dispatcher to deliver this API's events to its listeners over HTTP."""
+
+    def matches(subscription: Subscription, event: Event) -> bool:
+        described = notifying.describe(event)
+        wanted = _query_event_types(subscription.query)
+        return described is not None and (
+            wanted is None or event_type(described[0], event) in wanted
+        )
+
+    async def send(subscription: Subscription, event: Event) -> None:
+        described = notifying.describe(event)
+        if described is None:
+            return
+        resource, payload = described
+        name = event_type(resource, event)
+        body = {
+            "eventId": event.id,
+            "eventTime": iso(event.occurred_at),
+            "eventType": name,
+            "event": {resource: payload},
+        }
+        url = f"{subscription.callback.rstrip('/')}/listener/{name}"
+        async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS) as client:
+            response = await client.post(url, json=body)
+        # Anything but a 2xx is a failed delivery: the dispatcher retries with backoff.
+        response.raise_for_status()
+
+    dispatcher.add_transport(notifying.transport, send, matches)
