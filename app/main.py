@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     include_mef(app, dispatcher)
-    include_tmf(app)
+    include_tmf(app, dispatcher)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

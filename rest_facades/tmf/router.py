@@ -1,19 +1,29 @@
 """Every TM Forum API of the platform, ready to include in the application."""
 
 from functools import cache
+from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
 
+from app.core.events import Dispatcher
 from rest_facades.tmf import product_catalog
+from rest_facades.tmf.hub import NotifyingAPI, register_transport
+
+# Each module has `router()`; those with notifications also have `NOTIFYING`.
+APIS: list[ModuleType] = [product_catalog]
 
 
 @cache
-def _routers() -> tuple[APIRouter, ...]:
+def _router(api: ModuleType) -> APIRouter:
     # Built once per process: routes hold no per-application state.
-    return (product_catalog.router(),)
+    router: APIRouter = api.router()
+    return router
 
 
-def include_tmf(app: FastAPI) -> None:
-    """Mount each TMF API at its v4 base path."""
-    for router in _routers():
-        app.include_router(router)
+def include_tmf(app: FastAPI, dispatcher: Dispatcher) -> None:
+    """Mount each TMF API at its v4 base path and register the delivery of its events."""
+    for api in APIS:
+        app.include_router(_router(api))
+        notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
+        if notifying is not None:
+            register_transport(dispatcher, notifying)
