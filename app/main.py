@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core import billing
 from app.core.db import Database
@@ -21,7 +23,9 @@ from app.portal import render_portal
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
+from rest_facades.mef.errors import mef_json
 from rest_facades.mef.router import include_mef
+from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,29 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             status_code=http_status(exc),
             headers=headers,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Paths and methods that no route serves still answer in the face's own error format.
+        path = request.url.path
+        if path.startswith("/mefApi/"):
+            return mef_json(
+                {
+                    "code": "notFound" if exc.status_code == 404 else "internalError",
+                    "reason": str(exc.detail)[:255],
+                },
+                status=exc.status_code,
+            )
+        if path.startswith("/tmf-api/"):
+            return tmf_json(
+                TMFError(
+                    exc.status_code,
+                    "NOT_FOUND" if exc.status_code == 404 else "NOT_ALLOWED",
+                    str(exc.detail),
+                ).body,
+                status=exc.status_code,
+            )
+        return await http_exception_handler(request, exc)
 
     @app.get("/healthz", tags=["platform"])
     async def healthz() -> dict[str, str]:

@@ -57,3 +57,15 @@ async def test_the_dashboard_query_runs_for_ops(
     ).json()
     assert "errors" not in answer
     assert answer["data"]["ops"]["monthlyRecurringRevenue"]["currency"] == "USD"
+
+
+async def test_unknown_paths_answer_in_each_faces_error_format(
+    client: httpx.AsyncClient,
+) -> None:
+    mef = await client.get("/mefApi/sonata/nothingHere/v1/thing")
+    assert (mef.status_code, mef.json()["code"]) == (404, "notFound")
+    tmf = await client.get("/tmf-api/nothingHere/v4/thing")
+    assert tmf.status_code == 404
+    assert tmf.json()["@type"] == "Error"
+    plain = await client.get("/nothing")
+    assert plain.json() == {"detail": "Not Found"}
