@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import EventKind
 from app.core.inventory import ProductInstance
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -325,9 +325,12 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
     return BillWithRates(bill, list(rates))
 
 
-def bills_query(*, principal: Principal) -> SelectOfScalar[Bill]:
-    """The caller's bills, newest first, as a statement to page through."""
-    return scoped(Bill, principal).order_by(col(Bill.bill_date).desc(), col(Bill.id))
+def bills_query(*, principal: Principal, kind: BillKind | None = None) -> SelectOfScalar[Bill]:
+    """The caller's bills (of one kind, when named), newest first, to page through."""
+    statement = scoped(Bill, principal)
+    if kind is not None:
+        statement = statement.where(Bill.kind == kind)
+    return statement.order_by(col(Bill.bill_date).desc(), col(Bill.id))
 
 
 async def list_bills(
@@ -346,3 +349,93 @@ async def list_applied_rates(
         col(AppliedRate.applied_at).desc(), col(AppliedRate.id)
     )
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+# The moves of a bill that operations staff record as it is sent and paid.
+BILL_TRANSITIONS: dict[BillState, set[BillState]] = {
+    BillState.NEW: {BillState.SENT, BillState.SETTLED},
+    BillState.SENT: {BillState.PARTIALLY_PAID, BillState.SETTLED},
+    BillState.PARTIALLY_PAID: {BillState.SETTLED},
+    BillState.SETTLED: set(),
+}
+
+
+async def change_bill_state(
+    session: AsyncSession, *, principal: Principal, bill_id: str, state: BillState
+) -> Bill:
+    """Operations staff record that a bill was sent or (partly) paid."""
+    principal.require_ops()
+    bill = await get_scoped(session, Bill, bill_id, principal, what="bill")
+    if state is bill.state:
+        return bill
+    if state not in BILL_TRANSITIONS[bill.state]:
+        raise IllegalTransition(
+            f"a bill in state '{bill.state}' cannot become '{state}'", field="state"
+        )
+    previous = bill.state
+    bill.state = state
+    session.add(bill)
+    events.record(
+        session,
+        party_id=bill.party_id,
+        entity="bill",
+        entity_id=bill.id,
+        kind=EventKind.STATE_CHANGED,
+        state=state,
+        previous_state=previous,
+        data={"kind": bill.kind},
+    )
+    await commit(session)
+    return bill
+
+
+async def get_applied_rate(
+    session: AsyncSession, *, principal: Principal, rate_id: str
+) -> AppliedRate:
+    """One of the caller's applied rates."""
+    return await get_scoped(session, AppliedRate, rate_id, principal, what="applied rate")
+
+
+def applied_rates_query(
+    *, principal: Principal, bill_id: str | None = None
+) -> SelectOfScalar[AppliedRate]:
+    """The caller's applied rates (of one bill, when named), newest first, to page through."""
+    statement = scoped(AppliedRate, principal)
+    if bill_id is not None:
+        statement = statement.where(AppliedRate.bill_id == bill_id)
+    return statement.order_by(col(AppliedRate.applied_at).desc(), col(AppliedRate.id))
+
+
+async def open_account(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    name: str,
+    buyer_party_id: str | None = None,
+    currency: str = "USD",
+) -> BillingAccount:
+    """Open a further billing account for the caller (or a buyer it acts for)."""
+    if not name.strip():
+        raise InvalidRequest("an account's name cannot be empty", field="name")
+    if currency != "USD":
+        raise InvalidRequest("accounts are billed in USD", field="currency")
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
+    account = BillingAccount(party_id=party_id, name=name, currency=currency, is_default=False)
+    session.add(account)
+    await commit(session)
+    return account
+
+
+async def rename_account(
+    session: AsyncSession, *, principal: Principal, account_id: str, name: str
+) -> BillingAccount:
+    """Rename one of the caller's billing accounts."""
+    if not name.strip():
+        raise InvalidRequest("an account's name cannot be empty", field="name")
+    account = await get_account(
+        session, principal=principal, account_id=account_id, field_name="id"
+    )
+    account.name = name
+    session.add(account)
+    await commit(session)
+    return account

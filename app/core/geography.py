@@ -16,7 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import InvalidRequest, NotFound
+from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.settings import get_settings
 
@@ -468,9 +468,138 @@ def sites_query(*, principal: Principal, where: SiteFilter | None = None) -> Sel
     return statement.order_by(col(Site.created_at), col(Site.id))
 
 
+async def update_site(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    site_id: str,
+    name: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    instructions: str | None = None,
+) -> Site:
+    """Rename one of the caller's sites or change its contact and access instructions."""
+    site = await get_site(session, principal=principal, site_id=site_id)
+    if name is not None:
+        if not name.strip():
+            raise InvalidRequest("a site's name cannot be empty", field="name")
+        site.name = name
+    site.contact_name = contact_name if contact_name is not None else site.contact_name
+    site.contact_phone = contact_phone if contact_phone is not None else site.contact_phone
+    site.instructions = instructions if instructions is not None else site.instructions
+    session.add(site)
+    await commit(session)
+    return site
+
+
+async def delete_site(session: AsyncSession, *, principal: Principal, site_id: str) -> None:
+    """Remove one of the caller's sites; a site that orders or products use is refused."""
+    site = await get_site(session, principal=principal, site_id=site_id)
+    # Every table that points at a site (order items, products, ...) keeps it in use.
+    for table in SQLModel.metadata.tables.values():
+        for key in table.foreign_keys:
+            if key.column.table.name != Site.__tablename__:
+                continue
+            uses = select(func.count()).select_from(table).where(key.parent == site.id)
+            if (await session.exec(uses)).one():
+                raise Conflict(
+                    f"site '{site.id}' is used by {table.name} rows and cannot be deleted",
+                    code="SITE_IN_USE",
+                )
+    await session.delete(site)
+    await commit(session)
+
+
 async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Site]:
     """The caller's sites, oldest first."""
     return list((await session.exec(sites_query(principal=principal))).all())
+
+
+def locations_query() -> SelectOfScalar[Location]:
+    """The whole address book (public reference data), by id, as a statement to page through."""
+    return select(Location).order_by(col(Location.id))
+
+
+class AddressCheck(SQLModel, table=True):
+    """A kept record of one address validation that a party asked for, to read back later."""
+
+    id: str = Field(default_factory=lambda: new_id("adv"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    text: str | None = Field(default=None, max_length=500)
+    street_number: str | None = Field(default=None, max_length=20)
+    street_name: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=40)
+    postcode: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=60)
+    quality: MatchQuality = Field(sa_type=StrEnumType(MatchQuality, 12))
+    best_location_id: str | None = Field(default=None, foreign_key="location.id", max_length=40)
+    provide_alternatives: bool = True
+    # Comma-separated location ids, best first.
+    alternate_location_ids: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+    @property
+    def query(self) -> AddressInput:
+        """The address as it was submitted."""
+        return AddressInput(
+            text=self.text,
+            street_number=self.street_number,
+            street_name=self.street_name,
+            city=self.city,
+            state=self.state,
+            postcode=self.postcode,
+            country=self.country,
+        )
+
+    @property
+    def alternates(self) -> list[str]:
+        """The ids of the alternate locations, best first."""
+        return [i for i in self.alternate_location_ids.split(",") if i]
+
+
+async def check_address(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    address: AddressInput,
+    provide_alternatives: bool = True,
+) -> AddressCheck:
+    """Validate an address for the caller and keep the outcome (alternates only if asked)."""
+    result = await validate_address(session, address)
+    check = AddressCheck(
+        party_id=principal.party_id,
+        text=address.text,
+        street_number=address.street_number,
+        street_name=address.street_name,
+        city=address.city,
+        state=address.state,
+        postcode=address.postcode,
+        country=address.country,
+        quality=result.quality,
+        best_location_id=result.best.id if result.best else None,
+        provide_alternatives=provide_alternatives,
+        alternate_location_ids=",".join(loc.id for loc in result.alternates)
+        if provide_alternatives
+        else "",
+    )
+    session.add(check)
+    await commit(session)
+    return check
+
+
+async def get_address_check(
+    session: AsyncSession, *, principal: Principal, check_id: str
+) -> AddressCheck:
+    """One of the caller's kept address validations."""
+    return await get_scoped(session, AddressCheck, check_id, principal, what="address validation")
+
+
+def address_checks_query(*, principal: Principal) -> SelectOfScalar[AddressCheck]:
+    """The caller's kept address validations, oldest first, as a statement to page through."""
+    return scoped(AddressCheck, principal).order_by(
+        col(AddressCheck.created_at), col(AddressCheck.id)
+    )
 
 
 def load_address_book() -> list[dict[str, object]]:

@@ -703,3 +703,30 @@ async def change_requested_completion(
     )
     await commit(session)
     return OrderWithItems(order, items)
+
+
+async def items_by_order(
+    session: AsyncSession, *, principal: Principal, order_ids: list[str]
+) -> dict[str, list[OrderItem]]:
+    """The items of several of the caller's orders, in item order, by order id."""
+    found: dict[str, list[OrderItem]] = {order_id: [] for order_id in order_ids}
+    statement = scoped(OrderItem, principal).where(col(OrderItem.order_id).in_(sorted(found)))
+    for item in (await session.exec(statement.order_by(col(OrderItem.position)))).all():
+        found[item.order_id].append(item)
+    return found
+
+
+async def delivering_items(
+    session: AsyncSession, *, principal: Principal, products: list[ProductInstance]
+) -> dict[str, OrderItem]:
+    """The item of its first order that delivered each of the caller's products, by product id."""
+    orders = {p.id: p.order_id for p in products}
+    statement = scoped(OrderItem, principal).where(
+        col(OrderItem.product_id).in_(sorted(orders)),
+        col(OrderItem.order_id).in_(sorted(set(orders.values()))),
+    )
+    return {
+        item.product_id: item
+        for item in (await session.exec(statement)).all()
+        if item.product_id is not None and orders[item.product_id] == item.order_id
+    }

@@ -9,13 +9,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from sqlalchemy import func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import InvalidRequest, NotAuthorized, NotFound, Unauthenticated
+from app.core.errors import Conflict, InvalidRequest, NotAuthorized, NotFound, Unauthenticated
 
 
 class Audience(StrEnum):
@@ -332,3 +333,42 @@ async def party_names(
         return {}
     statement = select(Party.id, Party.name).where(col(Party.id).in_(wanted))
     return dict((await session.exec(statement)).all())
+
+
+async def update_party(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    party_id: str,
+    name: str | None = None,
+    email: str | None = None,
+) -> Party:
+    """Rename a party or change its e-mail address (operations staff)."""
+    principal.require_ops()
+    party = await get_party(session, principal=principal, party_id=party_id)
+    if name is not None:
+        if not name.strip():
+            raise InvalidRequest("a party's name cannot be empty", field="name")
+        party.name = name
+    if email is not None:
+        party.email = email or None
+    session.add(party)
+    await commit(session)
+    return party
+
+
+async def delete_party(session: AsyncSession, *, principal: Principal, party_id: str) -> None:
+    """Remove a party that nothing refers to, not even an API key (operations staff)."""
+    principal.require_ops()
+    party = await get_party(session, principal=principal, party_id=party_id)
+    for table in SQLModel.metadata.tables.values():
+        for key in table.foreign_keys:
+            if key.column.table.name != Party.__tablename__:
+                continue
+            uses = select(func.count()).select_from(table).where(key.parent == party.id)
+            if (await session.exec(uses)).one():
+                raise Conflict(
+                    f"party '{party.id}' is referred to by {table.name} rows", code="PARTY_IN_USE"
+                )
+    await session.delete(party)
+    await commit(session)

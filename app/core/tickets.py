@@ -654,6 +654,19 @@ async def get_ticket(
     return TicketWithNotes(ticket, list(notes))
 
 
+async def notes_of(
+    session: AsyncSession, *, principal: Principal, ticket_ids: Sequence[str]
+) -> dict[str, list[TicketNote]]:
+    """The notes of several of the caller's tickets at once, oldest first, by ticket id."""
+    statement = scoped(TicketNote, principal).where(col(TicketNote.ticket_id).in_(ticket_ids))
+    found: dict[str, list[TicketNote]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for note in (
+        await session.exec(statement.order_by(col(TicketNote.created_at), col(TicketNote.id)))
+    ).all():
+        found.setdefault(note.ticket_id, []).append(note)
+    return found
+
+
 Row = TypeVar("Row", bound=SQLModel)
 
 

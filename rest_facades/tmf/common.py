@@ -1,6 +1,9 @@
 """What every TMF API shares: absolute hrefs, ISO dates, TMF630 lists and JSON bodies."""
 
+import json
 from datetime import datetime
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from fastapi import Request, Response
@@ -8,6 +11,8 @@ from fastapi import Request, Response
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
 from rest_facades.common.tmf630 import matches, parse_filters, select_fields
 from rest_facades.tmf.errors import TMFError, tmf_json
+
+_GENERATED = "rest_facades.tmf.generated"
 
 
 def iso(moment: datetime) -> str:
@@ -22,6 +27,31 @@ def href(request: Request, base: str, resource: str, object_id: str) -> str:
     return f"{root}{base}/{resource}/{object_id}"
 
 
+@cache
+def _required_by_type() -> dict[str, set[str]]:
+    """The attributes each TMF resource type must always carry, from the official definitions."""
+    required: dict[str, set[str]] = {}
+    for entry in resources.files(_GENERATED).iterdir():
+        if not entry.name.endswith(".json"):
+            continue
+        definitions = json.loads(entry.read_text()).get("definitions", {})
+        for name, schema in definitions.items():
+            found = set(schema.get("required", []))
+            for part in schema.get("allOf", []):
+                found |= set(part.get("required", []))
+            required.setdefault(name, set()).update(found)
+    return required
+
+
+def trimmed(item: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """`fields=` selection that still keeps what the resource's type makes mandatory."""
+    picked = select_fields(item, fields)
+    for name in _required_by_type().get(str(item.get("@type")), set()):
+        if name in item and name not in picked:
+            picked[name] = item[name]
+    return picked
+
+
 def listing(request: Request, items: list[dict[str, Any]]) -> Response:
     """A TMF630 list: filtered, windowed, trimmed to `fields`, with the count headers."""
     params = list(request.query_params.multi_items())
@@ -33,9 +63,7 @@ def listing(request: Request, items: list[dict[str, Any]]) -> Response:
     if offset < 0 or not 1 <= limit <= MAX_LIMIT:
         raise TMFError(400, "INVALID_QUERY", f"offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
     kept = [i for i in items if matches(i, parse_filters(params))]
-    page = [
-        select_fields(i, request.query_params.get("fields")) for i in kept[offset : offset + limit]
-    ]
+    page = [trimmed(i, request.query_params.get("fields")) for i in kept[offset : offset + limit]]
     return tmf_json(
         page, headers={"X-Total-Count": str(len(kept)), "X-Result-Count": str(len(page))}
     )
@@ -43,7 +71,7 @@ def listing(request: Request, items: list[dict[str, Any]]) -> Response:
 
 def one(request: Request, item: dict[str, Any]) -> Response:
     """A single resource, trimmed to `fields` if asked."""
-    return tmf_json(select_fields(item, request.query_params.get("fields")))
+    return tmf_json(trimmed(item, request.query_params.get("fields")))
 
 
 async def read_body(request: Request) -> dict[str, Any]:

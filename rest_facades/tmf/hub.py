@@ -33,16 +33,17 @@ class NotifyingAPI:
 
     name: str
     describe: Describe
+    # Event names an API spells its own way, e.g. TMF621's `...StatusChangeEvent`.
+    suffixes: dict[EventKind, str] | None = None
+
+    def event_type(self, resource: str, event: Event) -> str:
+        """`productOrderStateChangeEvent` and the like."""
+        return f"{resource}{(self.suffixes or _SUFFIX).get(event.kind, _SUFFIX[event.kind])}"
 
     @property
     def transport(self) -> str:
         """The name under which its listeners are delivered to."""
         return f"tmf:{self.name}"
-
-
-def event_type(resource: str, event: Event) -> str:
-    """`productOrderStateChangeEvent` and the like."""
-    return f"{resource}{_SUFFIX[event.kind]}"
 
 
 def _query_event_types(query: str | None) -> set[str] | None:
@@ -104,7 +105,7 @@ def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
         described = notifying.describe(event)
         wanted = _query_event_types(subscription.query)
         return described is not None and (
-            wanted is None or event_type(described[0], event) in wanted
+            wanted is None or notifying.event_type(described[0], event) in wanted
         )
 
     async def send(subscription: Subscription, event: Event) -> None:
@@ -112,7 +113,7 @@ def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
         if described is None:
             return
         resource, payload = described
-        name = event_type(resource, event)
+        name = notifying.event_type(resource, event)
         body = {
             "eventId": event.id,
             "eventTime": iso(event.occurred_at),

@@ -6,11 +6,37 @@ from types import ModuleType
 from fastapi import APIRouter, FastAPI
 
 from app.core.events import Dispatcher
-from rest_facades.tmf import product_catalog
+from rest_facades.tmf import (
+    account,
+    customer_bill,
+    geographic_address,
+    geographic_site,
+    party,
+    product_catalog,
+    product_inventory,
+    product_offering_qualification,
+    product_ordering,
+    quote_management,
+    service_qualification,
+    trouble_ticket,
+)
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
 # Each module has `router()`; those with notifications also have `NOTIFYING`.
-APIS: list[ModuleType] = [product_catalog]
+APIS: list[ModuleType] = [
+    product_catalog,
+    geographic_address,
+    product_ordering,
+    product_inventory,
+    quote_management,
+    trouble_ticket,
+    customer_bill,
+    geographic_site,
+    party,
+    product_offering_qualification,
+    service_qualification,
+    account,
+]
 
 
 @cache

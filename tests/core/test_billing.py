@@ -7,8 +7,8 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import billing, clock, ordering
-from app.core.billing import BillKind, RateKind
-from app.core.errors import InvalidRequest, NotAuthorized, NotFound
+from app.core.billing import BillKind, BillState, RateKind
+from app.core.errors import IllegalTransition, InvalidRequest, NotAuthorized, NotFound
 from app.core.events import Channel, EventKind, list_events
 from app.core.inventory import ProductInstance, ProductState
 from tests.factories import Caller, complete, make_order, make_product
@@ -351,3 +351,70 @@ async def test_the_monthly_job_bills_last_month_once(
     [bill] = await billing.list_bills(session, principal=developer.principal)
     assert (bill.period_start, bill.period_end) == (_utc(2024, 2, 1), _utc(2024, 3, 1))
     assert bill.one_time_cents == product.one_time_cents
+
+
+async def test_ops_move_a_bill_forward_and_rates_are_read_within_tenancy(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    _at(_utc(2026, 3, 3))
+    await make_product(session, developer)
+    _at(_utc(2026, 3, 20))
+    made = await billing.bill_on_demand(session, principal=developer.principal)
+    on_demand = billing.bills_query(principal=developer.principal, kind=BillKind.ON_DEMAND)
+    assert [b.id for b in (await session.exec(on_demand)).all()] == [made.bill.id]
+    cycle = billing.bills_query(principal=developer.principal, kind=BillKind.CYCLE)
+    assert (await session.exec(cycle)).all() == []
+    rate = made.rates[0]
+    assert (
+        await billing.get_applied_rate(session, principal=developer.principal, rate_id=rate.id)
+    ).id == rate.id
+    with pytest.raises(NotFound):
+        await billing.get_applied_rate(
+            session, principal=other_developer.principal, rate_id=rate.id
+        )
+    mine = billing.applied_rates_query(principal=developer.principal, bill_id=made.bill.id)
+    assert {r.id for r in (await session.exec(mine)).all()} == {r.id for r in made.rates}
+    theirs = billing.applied_rates_query(principal=other_developer.principal)
+    assert (await session.exec(theirs)).all() == []
+    with pytest.raises(NotAuthorized):
+        await billing.change_bill_state(
+            session, principal=developer.principal, bill_id=made.bill.id, state=BillState.SENT
+        )
+    sent = await billing.change_bill_state(
+        session, principal=ops.principal, bill_id=made.bill.id, state=BillState.SENT
+    )
+    assert sent.state is BillState.SENT
+    with pytest.raises(IllegalTransition):
+        await billing.change_bill_state(
+            session, principal=ops.principal, bill_id=made.bill.id, state=BillState.NEW
+        )
+    moves = await list_events(
+        session, principal=ops.principal, entity="bill", entity_id=made.bill.id
+    )
+    assert [(e.kind, e.state) for e in moves] == [
+        (EventKind.CREATED, "new"),
+        (EventKind.STATE_CHANGED, "sent"),
+    ]
+
+
+async def test_a_further_account_is_opened_and_renamed_by_its_party_only(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    opened = await billing.open_account(session, principal=developer.principal, name="Lab")
+    assert (opened.party_id, opened.is_default) == (developer.party_id, False)
+    with pytest.raises(InvalidRequest):
+        await billing.open_account(session, principal=developer.principal, name=" ")
+    with pytest.raises(InvalidRequest):
+        await billing.open_account(
+            session, principal=developer.principal, name="Euro", currency="EUR"
+        )
+    renamed = await billing.rename_account(
+        session, principal=developer.principal, account_id=opened.id, name="Lab 2"
+    )
+    assert renamed.name == "Lab 2"
+    with pytest.raises(NotFound):
+        await billing.rename_account(
+            session, principal=other_developer.principal, account_id=opened.id, name="Mine"
+        )
+    listed = await billing.list_accounts(session, principal=developer.principal)
+    assert [a.id for a in listed] == [opened.id]

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock
-from app.core.errors import InvalidRequest, NotFound
+from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.geography import (
     AddressInput,
     Location,
@@ -17,7 +17,11 @@ from app.core.geography import (
     MatchQuality,
     Serviceability,
     SiteFilter,
+    address_checks_query,
+    check_address,
     create_site,
+    delete_site,
+    get_address_check,
     get_location,
     get_site,
     list_sites,
@@ -26,6 +30,7 @@ from app.core.geography import (
     search_locations,
     serviceability,
     sites_query,
+    update_site,
     validate_address,
 )
 from app.core.parties import Principal, party_names
@@ -38,6 +43,7 @@ from tests.factories import (
     Caller,
     location_id,
     make_caller,
+    make_order,
 )
 
 ONE_WILSHIRE = "624 S Grand Ave, Los Angeles, CA 90017"
@@ -458,3 +464,55 @@ async def test_party_names_are_those_the_caller_may_see(
         developer.party_id: "Nimbus Labs",
         other_developer.party_id: "Quanta Devices",
     }
+
+
+async def test_a_site_is_updated_and_deleted_unless_in_use(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    site = await create_site(
+        session, principal=developer.principal, address=AddressInput(text=DALLAS)
+    )
+    with pytest.raises(NotFound):
+        await update_site(session, principal=other_developer.principal, site_id=site.id, name="x")
+    with pytest.raises(InvalidRequest):
+        await update_site(session, principal=developer.principal, site_id=site.id, name=" ")
+    updated = await update_site(
+        session, principal=developer.principal, site_id=site.id, name="DFW", contact_name="Ann"
+    )
+    assert (updated.name, updated.contact_name) == ("DFW", "Ann")
+    with pytest.raises(NotFound):
+        await delete_site(session, principal=other_developer.principal, site_id=site.id)
+    await delete_site(session, principal=developer.principal, site_id=site.id)
+    assert await list_sites(session, principal=developer.principal) == []
+
+    await make_order(session, developer)
+    [used, *_] = await list_sites(session, principal=developer.principal)
+    with pytest.raises(Conflict) as refused:
+        await delete_site(session, principal=developer.principal, site_id=used.id)
+    assert refused.value.code == "SITE_IN_USE"
+
+
+async def test_address_checks_are_kept_per_party(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    exact = await check_address(
+        session, principal=developer.principal, address=AddressInput(text=CHICAGO)
+    )
+    assert exact.quality is MatchQuality.EXACT
+    assert exact.best_location_id == await location_id(session, CHICAGO)
+    vague = AddressInput(text="350 Cermak, Chicago")
+    kept = await check_address(session, principal=developer.principal, address=vague)
+    assert kept.alternates
+    assert kept.query == vague
+    bare = await check_address(
+        session, principal=developer.principal, address=vague, provide_alternatives=False
+    )
+    assert bare.alternates == []
+    found = await get_address_check(session, principal=developer.principal, check_id=kept.id)
+    assert found.id == kept.id
+    with pytest.raises(NotFound):
+        await get_address_check(session, principal=other_developer.principal, check_id=kept.id)
+    mine = (await session.exec(address_checks_query(principal=developer.principal))).all()
+    assert [c.id for c in mine] == [exact.id, kept.id, bare.id]
+    theirs = (await session.exec(address_checks_query(principal=other_developer.principal))).all()
+    assert theirs == []

@@ -399,3 +399,27 @@ async def test_two_concurrent_changes_to_one_order_cannot_both_win(
         await session.exec(select(Event.state).where(Event.entity_id == placed.order.id))
     ).all()
     assert sorted(state or "" for state in history) == ["acknowledged", "assessing_cancellation"]
+
+
+async def test_items_by_order_and_delivering_items_are_scoped(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    product = await make_product(session, developer)
+    second = await make_order(session, developer)
+    mine = await ordering.items_by_order(
+        session, principal=developer.principal, order_ids=[product.order_id, second.order.id]
+    )
+    assert [len(mine[product.order_id]), len(mine[second.order.id])] == [1, 1]
+    assert mine[product.order_id][0].product_id == product.id
+    theirs = await ordering.items_by_order(
+        session, principal=other_developer.principal, order_ids=[second.order.id]
+    )
+    assert theirs == {second.order.id: []}
+    delivered = await ordering.delivering_items(
+        session, principal=developer.principal, products=[product]
+    )
+    assert delivered[product.id].order_id == product.order_id
+    hidden = await ordering.delivering_items(
+        session, principal=other_developer.principal, products=[product]
+    )
+    assert hidden == {}

@@ -5,15 +5,19 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import ordering
-from app.core.errors import InvalidRequest, NotFound, Unauthenticated
+from app.core.errors import Conflict, InvalidRequest, NotAuthorized, NotFound, Unauthenticated
 from app.core.parties import (
     ApiKey,
     Audience,
     Scope,
     authenticate,
+    create_party,
+    delete_party,
+    get_party,
     issue_api_key,
     list_parties,
     revoke_api_key,
+    update_party,
 )
 from tests.factories import Caller, make_caller, make_order
 
@@ -126,3 +130,26 @@ async def test_ops_may_act_for_any_existing_buyer_only(
     with pytest.raises(NotFound) as refused:
         await make_order(session, ops, buyer_party_id="pty_nobody")
     assert refused.value.field == "buyer"
+
+
+async def test_operations_staff_update_and_delete_parties_nothing_refers_to(
+    session: AsyncSession, ops: Caller, developer: Caller
+) -> None:
+    with pytest.raises(NotAuthorized):
+        await update_party(
+            session, principal=developer.principal, party_id=developer.party_id, name="x"
+        )
+    with pytest.raises(InvalidRequest):
+        await update_party(session, principal=ops.principal, party_id=developer.party_id, name="")
+    renamed = await update_party(
+        session, principal=ops.principal, party_id=developer.party_id, email="a@b.example"
+    )
+    assert (renamed.name, renamed.email) == ("Nimbus Labs", "a@b.example")
+    with pytest.raises(Conflict):
+        await delete_party(session, principal=ops.principal, party_id=developer.party_id)
+    with pytest.raises(NotAuthorized):
+        await delete_party(session, principal=developer.principal, party_id=developer.party_id)
+    bare = await create_party(session, name="Bare", audience=Audience.ENTERPRISE)
+    await delete_party(session, principal=ops.principal, party_id=bare.id)
+    with pytest.raises(NotFound):
+        await get_party(session, principal=ops.principal, party_id=bare.id)

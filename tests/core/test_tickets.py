@@ -958,3 +958,24 @@ async def test_ops_record_and_move_incidents_that_buyers_only_read(
     ]
     assert await ids(me, expected_closed=tickets.Between(after=incident.created_at)) == []
     assert await ids(other_developer.principal) == [theirs.id]
+
+
+async def test_notes_of_several_tickets_are_read_at_once_within_tenancy(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    first = await make_ticket(session, developer)
+    second = await make_ticket(session, developer)
+    theirs = await make_ticket(session, other_developer)
+    for text in ("one", "two"):
+        await tickets.add_note(
+            session, principal=developer.principal, ticket_id=first.id, text=text, author="Ana"
+        )
+    await tickets.add_note(
+        session, principal=other_developer.principal, ticket_id=theirs.id, text="x", author="B"
+    )
+    found = await tickets.notes_of(
+        session, principal=developer.principal, ticket_ids=[first.id, second.id, theirs.id]
+    )
+    assert [n.text for n in found[first.id]] == ["one", "two"]
+    assert found[second.id] == []
+    assert found[theirs.id] == []

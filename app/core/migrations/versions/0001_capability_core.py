@@ -61,6 +61,28 @@ def upgrade() -> None:
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('addresscheck',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('street_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('street_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('postcode', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('country', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
+    sa.Column('quality', sa.String(length=12), nullable=False),
+    sa.Column('best_location_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('provide_alternatives', sa.Boolean(), nullable=False),
+    sa.Column('alternate_location_ids', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['best_location_id'], ['location.id'], ),
+    sa.ForeignKeyConstraint(['party_id'], ['party.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('addresscheck', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_addresscheck_party_id'), ['party_id'], unique=False)
+
     op.create_table('agency',
     sa.Column('agent_party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('buyer_party_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -630,6 +652,10 @@ def downgrade() -> None:
 
     op.drop_table('apikey')
     op.drop_table('agency')
+    with op.batch_alter_table('addresscheck', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_addresscheck_party_id'))
+
+    op.drop_table('addresscheck')
     op.drop_table('party')
     op.drop_table('offering')
     op.drop_table('location')

@@ -1,0 +1,194 @@
+"""TMF637 Product Inventory v4: the core's delivered products.
+
+Products come into being by orders (TMF622 or any other face), so `POST` and `DELETE` answer 405
+with a TMF Error (a product is ended by a `delete` order item). `PATCH` lets operations staff
+suspend (`status: suspended`) and resume (`status: active`) a product; nothing else is patchable.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import inventory, ordering
+from app.core.errors import NotFound
+from app.core.events import Event
+from app.core.inventory import ProductInstance, ProductState
+from app.core.ordering import OrderItem
+from app.core.parties import Principal
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+
+BASE = "/tmf-api/productInventory/v4"
+ORDERING_BASE = "/tmf-api/productOrderingManagement/v4"
+CATALOG_BASE = "/tmf-api/productCatalogManagement/v4"
+
+STATUSES = {
+    ProductState.PENDING_ACTIVE: "pendingActive",
+    ProductState.ACTIVE: "active",
+    ProductState.ACTIVE_PENDING_CHANGE: "active",
+    ProductState.PENDING_TERMINATE: "pendingTerminate",
+    ProductState.SUSPENDED: "suspended",
+    ProductState.SUSPENDED_PENDING_TERMINATE: "pendingTerminate",
+    ProductState.TERMINATED: "terminated",
+    ProductState.CANCELLED: "cancelled",
+}
+
+
+def _price(name: str, kind: str, cents: int, currency: str) -> dict[str, Any]:
+    price: dict[str, Any] = {
+        "name": name,
+        "priceType": kind,
+        "price": {
+            "dutyFreeAmount": {"unit": currency, "value": float(Decimal(cents) / 100)},
+        },
+        "@type": "ProductPrice",
+    }
+    if kind == "recurring":
+        price["recurringChargePeriod"] = "month"
+    return price
+
+
+def _place(role: str, location_id: str, site_id: str | None) -> dict[str, Any]:
+    if site_id:
+        return {"id": site_id, "role": role, "@referredType": "GeographicSite"}
+    return {"id": location_id, "role": role, "@referredType": "GeographicAddress"}
+
+
+def product_view(
+    request: Request, product: ProductInstance, item: OrderItem | None
+) -> dict[str, Any]:
+    """A core product instance as a TMF637 Product."""
+    places = [_place("A-End", product.a_location_id, product.a_site_id)]
+    if product.z_location_id:
+        places.append(_place("Z-End", product.z_location_id, product.z_site_id))
+    view: dict[str, Any] = {
+        "id": product.id,
+        "href": href(request, BASE, "product", product.id),
+        "@type": "Product",
+        "name": product.name,
+        "status": STATUSES[product.state],
+        "isBundle": False,
+        "isCustomerVisible": True,
+        "orderDate": iso(product.created_at),
+        "productOffering": {
+            "id": product.offering_id,
+            "href": href(request, CATALOG_BASE, "productOffering", product.offering_id),
+            "@referredType": "ProductOffering",
+        },
+        "productCharacteristic": [
+            {"name": "bandwidth", "valueType": "integer", "value": product.bandwidth_mbps},
+            {"name": "termMonths", "valueType": "integer", "value": product.term_months},
+            {"name": "classOfService", "valueType": "string", "value": product.class_of_service},
+        ],
+        "productTerm": [
+            {"name": "commitment", "duration": {"amount": product.term_months, "units": "month"}}
+        ],
+        "place": places,
+        "relatedParty": [
+            {"id": product.party_id, "role": "customer", "@referredType": "Organization"}
+        ],
+        "billingAccount": {"id": product.billing_account_id, "@referredType": "BillingAccount"},
+        "productPrice": [
+            _price("monthly recurring", "recurring", product.monthly_cents, product.currency),
+            _price("one time", "oneTime", product.one_time_cents, product.currency),
+        ],
+        "productOrderItem": [
+            {
+                "productOrderId": product.order_id,
+                "productOrderHref": href(request, ORDERING_BASE, "productOrder", product.order_id),
+                "orderItemId": (item.external_id or item.id) if item else product.id,
+                "orderItemAction": item.action.value if item else "add",
+                "@referredType": "ProductOrderItem",
+            }
+        ],
+    }
+    if product.activated_at:
+        view["startDate"] = iso(product.activated_at)
+    if product.terminated_at:
+        view["terminationDate"] = iso(product.terminated_at)
+    return view
+
+
+async def _product(session: AsyncSession, principal: Principal, product_id: str) -> ProductInstance:
+    try:
+        return await inventory.get_product(session, principal=principal, product_id=product_id)
+    except NotFound as exc:
+        raise TMFError(404, "NOT_FOUND", f"no product '{product_id}'") from exc
+
+
+async def _view(
+    request: Request, session: AsyncSession, principal: Principal, product_id: str
+) -> dict[str, Any]:
+    product = await _product(session, principal, product_id)
+    items = await ordering.delivering_items(session, principal=principal, products=[product])
+    return product_view(request, product, items.get(product.id))
+
+
+def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """A core product event as the product it notifies about."""
+    if event.entity != "product":
+        return None
+    resource: dict[str, Any] = {"id": event.entity_id, "@type": "Product"}
+    if event.state in set(ProductState):
+        resource["status"] = STATUSES[ProductState(event.state)]
+    return "product", resource
+
+
+NOTIFYING = NotifyingAPI("productInventory", describe)
+
+
+def router() -> APIRouter:
+    """The TMF637 endpoints."""
+    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF637 product inventory"])
+
+    @routes.get("/product")
+    async def list_products(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """The caller's products, newest first."""
+        found = list((await session.exec(inventory.products_query(principal=principal))).all())
+        items = await ordering.delivering_items(session, principal=principal, products=found)
+        return listing(request, [product_view(request, p, items.get(p.id)) for p in found])
+
+    @routes.get("/product/{id}")
+    async def get_product(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """One product."""
+        return one(request, await _view(request, session, principal, id))
+
+    @routes.post("/product", status_code=201)
+    async def create_product(principal: CurrentPrincipal) -> Response:
+        """Refused: products are created by product orders."""
+        raise TMFError(405, "METHOD_NOT_ALLOWED", "products are created by orders (TMF622)")
+
+    @routes.patch("/product/{id}")
+    async def patch_product(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Suspend or resume a product (operations staff)."""
+        principal.require_ops()
+        product = await _product(session, principal, id)
+        patch = await read_body(request)
+        if set(patch) != {"status"} or patch["status"] not in {"suspended", "active"}:
+            raise TMFError(400, "NOT_PATCHABLE", "only status (suspended or active) can change")
+        if patch["status"] == "suspended" and product.state is not ProductState.SUSPENDED:
+            product = await inventory.suspend(session, principal=principal, product_id=id)
+        elif patch["status"] == "active" and product.state is ProductState.SUSPENDED:
+            product = await inventory.resume(session, principal=principal, product_id=id)
+        return tmf_json(await _view(request, session, principal, product.id))
+
+    @routes.delete("/product/{id}", status_code=204)
+    async def delete_product(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+        """Refused: a product is ended by a `delete` item of a product order."""
+        await _product(session, principal, id)
+        raise TMFError(
+            405, "METHOD_NOT_ALLOWED", "end a product with a delete item of a product order"
+        )
+
+    add_hub_routes(routes, NOTIFYING)
+    return routes

@@ -1,0 +1,448 @@
+"""TMF648 Quote Management v4: the core's quotes as TMF quotes, both ways.
+
+A quote item asks for one product: `product.productOffering.id` (or the item's own
+`productOffering.id`) is a core offering id; `product.place` names its ends (role `aEnd`/`zEnd`,
+otherwise in the order given) as an address-book location id, one of the buyer's site ids, or an
+address value (`streetNr`, `streetName`, `city`, `stateOrProvince`, `postcode`, or the whole line in
+`name`); `product.productCharacteristic` gives `bandwidth` (Mbps, mandatory), `termMonths` (12 when
+absent) and `classOfService` (`standard` when absent). `category` is the quote level: `budgetary`
+or `firm` (the default). Prices are `quotePrice` entries, monthly `recurring` and `oneTime`, with
+the amount in `price.dutyFreeAmount`.
+
+States: acknowledged and in progress show as `inProgress`, a draft as `pending`, an answered quote
+as `approved`, an ordered one as `accepted`, a declined, rejected or unprovidable one as
+`rejected`, a cancelled or expired one as `cancelled`. `PATCH` with `state` `cancelled` withdraws an
+unanswered quote and `rejected` declines an answered one; a quote becomes `accepted` when a product
+order is placed against it. `DELETE` withdraws the quote (cancelled or declined, whichever applies);
+the record stays readable.
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import catalog, geography, quoting
+from app.core.catalog import ClassOfService, ProductSpec
+from app.core.errors import NotFound
+from app.core.events import Channel, Event
+from app.core.parties import Principal, children_scoped
+from app.core.qualification import ItemDetails
+from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.common.tmf630 import merge_patch
+from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated.quote_management import QuoteCreate
+from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+
+BASE = "/tmf-api/quoteManagement/v4"
+CATALOG_BASE = "/tmf-api/productCatalogManagement/v4"
+ADDRESS_BASE = "/tmf-api/geographicAddressManagement/v4"
+POQ_BASE = "/tmf-api/productOfferingQualification/v4"
+DEFAULT_TERM_MONTHS = 12
+
+STATES = {
+    QuoteState.ACKNOWLEDGED: "inProgress",
+    QuoteState.IN_PROGRESS: "inProgress",
+    QuoteState.IN_PROGRESS_DRAFT: "pending",
+    QuoteState.ANSWERED: "approved",
+    QuoteState.APPROVED_ORDERABLE: "approved",
+    QuoteState.APPROVED_ORDERABLE_ALTERNATE: "approved",
+    QuoteState.ACCEPTED: "accepted",
+    QuoteState.DECLINED: "rejected",
+    QuoteState.REJECTED: "rejected",
+    QuoteState.UNABLE_TO_PROVIDE: "rejected",
+    QuoteState.CANCELLED: "cancelled",
+    QuoteState.EXPIRED: "cancelled",
+}
+ITEM_STATES = {
+    QuoteItemState.ACKNOWLEDGED: "inProgress",
+    QuoteItemState.IN_PROGRESS: "inProgress",
+    QuoteItemState.ANSWERED: "approved",
+    QuoteItemState.APPROVED_ORDERABLE: "approved",
+    QuoteItemState.APPROVED_ORDERABLE_ALTERNATE: "approved",
+    QuoteItemState.ABANDONED: "cancelled",
+    QuoteItemState.REJECTED: "rejected",
+    QuoteItemState.UNABLE_TO_PROVIDE: "rejected",
+}
+# What the buyer sends that the core keeps as given and this face returns unchanged.
+KEPT = ("note", "contactMedium", "relatedParty", "agreement", "billingAccount", "authorization")
+ITEM_KEPT = ("note", "relatedParty", "appointment")
+
+
+def _money(cents: int, currency: str) -> dict[str, Any]:
+    return {"unit": currency, "value": float(Decimal(cents) / 100)}
+
+
+def prices(monthly_cents: int, one_time_cents: int, currency: str) -> list[dict[str, Any]]:
+    """Monthly and one-time charges as TMF648 QuotePrice entries."""
+    return [
+        {
+            "@type": "QuotePrice",
+            "name": "monthly recurring charge",
+            "priceType": "recurring",
+            "recurringChargePeriod": "month",
+            "price": {"@type": "Price", "dutyFreeAmount": _money(monthly_cents, currency)},
+        },
+        {
+            "@type": "QuotePrice",
+            "name": "one-time charge",
+            "priceType": "oneTime",
+            "price": {"@type": "Price", "dutyFreeAmount": _money(one_time_cents, currency)},
+        },
+    ]
+
+
+def place_view(request: Request, location_id: str, role: str) -> dict[str, Any]:
+    """An address-book location as a TMF place reference."""
+    return {
+        "id": location_id,
+        "href": href(request, ADDRESS_BASE, "geographicAddress", location_id),
+        "role": role,
+        "@referredType": "GeographicAddress",
+    }
+
+
+def offering_ref(request: Request, offering_id: str) -> dict[str, Any]:
+    """A TMF620 ProductOfferingRef."""
+    return {
+        "id": offering_id,
+        "href": href(request, CATALOG_BASE, "productOffering", offering_id),
+        "@referredType": "ProductOffering",
+    }
+
+
+def product_view(request: Request, spec: ProductSpec) -> dict[str, Any]:
+    """A core product spec as a TMF ProductRefOrValue (offering, places, characteristics)."""
+    places = [place_view(request, spec.a_location_id, "aEnd")]
+    if spec.z_location_id:
+        places.append(place_view(request, spec.z_location_id, "zEnd"))
+    return {
+        "@type": "Product",
+        "productOffering": offering_ref(request, spec.offering_id),
+        "place": places,
+        "productCharacteristic": [
+            {"name": "bandwidth", "valueType": "integer", "value": spec.bandwidth_mbps},
+            {"name": "termMonths", "valueType": "integer", "value": spec.term_months},
+            {"name": "classOfService", "valueType": "string", "value": spec.class_of_service},
+        ],
+    }
+
+
+def item_view(request: Request, quote: Quote, item: QuoteItem) -> dict[str, Any]:
+    """A core quote item as a TMF648 QuoteItem."""
+    view: dict[str, Any] = {
+        "id": item.external_id or str(item.position),
+        "@type": "QuoteItem",
+        "action": "add",
+        "quantity": 1,
+        "state": ITEM_STATES[item.state],
+        "productOffering": offering_ref(request, item.offering_id),
+        "product": product_view(request, item.spec()),
+    }
+    if quote.answered_at is not None and item.state is not QuoteItemState.UNABLE_TO_PROVIDE:
+        view["quoteItemPrice"] = prices(item.monthly_cents, item.one_time_cents, quote.currency)
+    return view | {k: item.annotations[k] for k in ITEM_KEPT if k in item.annotations}
+
+
+def quote_view(request: Request, quote: Quote, items: list[QuoteItem]) -> dict[str, Any]:
+    """A core quote as a TMF648 Quote."""
+    view: dict[str, Any] = {
+        "id": quote.id,
+        "href": href(request, BASE, "quote", quote.id),
+        "@type": "Quote",
+        "category": quote.kind.value,
+        "quoteDate": iso(quote.created_at),
+        "state": STATES[quote.state],
+        "version": str(quote.version),
+        "quoteItem": [item_view(request, quote, i) for i in items],
+    }
+    if quote.description is not None:
+        view["description"] = quote.description
+    if quote.external_id is not None:
+        view["externalId"] = quote.external_id
+    if quote.requested_completion_at is not None:
+        view["requestedQuoteCompletionDate"] = iso(quote.requested_completion_at)
+    if quote.answered_at is not None:
+        view["effectiveQuoteCompletionDate"] = iso(quote.answered_at)
+        view["quoteTotalPrice"] = prices(quote.monthly_cents, quote.one_time_cents, quote.currency)
+        view["validFor"] = {"startDateTime": iso(quote.answered_at)}
+        if quote.valid_until is not None:
+            view["validFor"]["endDateTime"] = iso(quote.valid_until)
+    if quote.qualification_id is not None:
+        view["productOfferingQualification"] = [
+            {
+                "id": quote.qualification_id,
+                "href": href(
+                    request, POQ_BASE, "productOfferingQualification", quote.qualification_id
+                ),
+                "@referredType": "ProductOfferingQualification",
+            }
+        ]
+    return view | {k: quote.annotations[k] for k in KEPT if k in quote.annotations}
+
+
+def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """A core quote event as the TMF648 quote it is about."""
+    if event.entity != "quote":
+        return None
+    resource: dict[str, Any] = {"id": event.entity_id, "@type": "Quote"}
+    if event.state in {s.value for s in QuoteState}:
+        resource["state"] = STATES[QuoteState(event.state)]
+    return "quote", resource
+
+
+NOTIFYING = NotifyingAPI("quoteManagement", describe)
+
+
+def _number(value: Any, name: str, where: str) -> int:
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+    ):
+        raise TMFError(400, "INVALID_VALUE", f"{where}: {name} must be a whole number")
+    return int(value)
+
+
+def _characteristics(product: dict[str, Any], where: str) -> tuple[int, int, ClassOfService]:
+    found = {
+        c.get("name"): c.get("value")
+        for c in product.get("productCharacteristic") or []
+        if isinstance(c, dict)
+    }
+    if "bandwidth" not in found:
+        raise TMFError(
+            400,
+            "MISSING_ATTRIBUTE",
+            f"{where}.product.productCharacteristic 'bandwidth' (Mbps) is mandatory",
+        )
+    mbps = _number(found["bandwidth"], "bandwidth", where)
+    months = _number(found.get("termMonths", DEFAULT_TERM_MONTHS), "termMonths", where)
+    cos = found.get("classOfService", ClassOfService.STANDARD.value)
+    if cos not in {c.value for c in ClassOfService}:
+        raise TMFError(
+            400,
+            "INVALID_VALUE",
+            f"{where}: classOfService must be one of " + ", ".join(c.value for c in ClassOfService),
+        )
+    return mbps, months, ClassOfService(cos)
+
+
+async def location_of(
+    session: AsyncSession, principal: Principal, place: dict[str, Any], where: str
+) -> str:
+    """The address-book location a place names: a location id, a site id or an address."""
+    place_id = place.get("id")
+    if isinstance(place_id, str):
+        if place_id in await geography.get_locations(session, [place_id]):
+            return place_id
+        try:
+            site = await geography.get_site(session, principal=principal, site_id=place_id)
+        except NotFound as exc:
+            raise TMFError(
+                400, "INVALID_VALUE", f"{where}: no address or site '{place_id}'"
+            ) from exc
+        return site.location_id
+    address = geography.AddressInput(
+        text=None if place.get("streetName") else place.get("name"),
+        street_number=place.get("streetNr"),
+        street_name=place.get("streetName"),
+        city=place.get("city"),
+        state=place.get("stateOrProvince"),
+        postcode=place.get("postcode"),
+        country=place.get("country"),
+    )
+    if not address.as_text():
+        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}: a place needs an id or an address")
+    location = await geography.resolve_address(session, address, field_name=where)
+    return location.id
+
+
+def ends_in_order(places: list[Any]) -> list[dict[str, Any]]:
+    """Places in A, Z order: by role when given, otherwise as sent."""
+
+    def is_z(place: dict[str, Any]) -> bool:
+        role = str(place.get("role") or "").lower().replace("-", "").replace("_", "")
+        return role in {"z", "zend"}
+
+    kept = [p for p in places if isinstance(p, dict)]
+    return [p for p in kept if not is_z(p)] + [p for p in kept if is_z(p)]
+
+
+async def product_spec(
+    session: AsyncSession, principal: Principal, item: dict[str, Any], where: str
+) -> ProductSpec:
+    """The core product a TMF item (quote, qualification or order item) asks for."""
+    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    assert isinstance(product, dict)
+    offered = product.get("productOffering") or item.get("productOffering") or {}
+    offering_id = offered.get("id") if isinstance(offered, dict) else None
+    if not isinstance(offering_id, str):
+        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.productOffering.id is mandatory")
+    try:
+        offering = await catalog.get_offering(session, offering_id)
+    except NotFound as exc:
+        raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+    places = ends_in_order(product.get("place") or [])
+    needed = 2 if offering.needs_two_ends else 1
+    if len(places) != needed:
+        raise TMFError(
+            400,
+            "MISSING_ATTRIBUTE" if len(places) < needed else "INVALID_VALUE",
+            f"{where}.product.place: {offering.name} needs {needed} place(s)",
+        )
+    ends = [
+        await location_of(session, principal, p, f"{where}.product.place[{i}]")
+        for i, p in enumerate(places)
+    ]
+    mbps, months, cos = _characteristics(product, where)
+    return ProductSpec(
+        offering_id=offering.id,
+        a_location_id=ends[0],
+        z_location_id=ends[1] if needed == 2 else None,
+        bandwidth_mbps=mbps,
+        term_months=months,
+        class_of_service=cos,
+    )
+
+
+async def _load(
+    session: AsyncSession, principal: Principal, quote_id: str
+) -> quoting.QuoteWithItems:
+    try:
+        return await quoting.get_quote(session, principal=principal, quote_id=quote_id)
+    except NotFound as exc:
+        raise TMFError(404, "NOT_FOUND", exc.message) from exc
+
+
+async def _withdraw(
+    session: AsyncSession, principal: Principal, quote: Quote, reason: str | None
+) -> None:
+    if quote.state in quoting.OPEN_STATES:
+        await quoting.cancel_quote(session, principal=principal, quote_id=quote.id, reason=reason)
+    else:
+        await quoting.decline_quote(session, principal=principal, quote_id=quote.id, reason=reason)
+
+
+def _with_items(request: Request, answer: Response, views: list[dict[str, Any]]) -> Response:
+    """`quoteItem` is mandatory in a TMF648 Quote: `fields=` never drops it."""
+    if not request.query_params.get("fields"):
+        return answer
+    page = json.loads(bytes(answer.body))
+    items = {v["id"]: v["quoteItem"] for v in views}
+    for quote in page if isinstance(page, list) else [page]:
+        quote.setdefault("quoteItem", items[quote["id"]])
+    counts = {k: v for k, v in answer.headers.items() if k.startswith("x-")}
+    return tmf_json(page, status=answer.status_code, headers=counts)
+
+
+def router() -> APIRouter:
+    """The TMF648 endpoints."""
+    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF648 quote management"])
+
+    @routes.get("/quote")
+    async def list_quotes(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """The caller's quotes, newest first."""
+        found = list((await session.exec(quoting.quotes_query(principal=principal))).all())
+        items = await children_scoped(
+            session, QuoteItem, "quote_id", [q.id for q in found], principal, order_by="position"
+        )
+        views = [quote_view(request, q, items[q.id]) for q in found]
+        return _with_items(request, listing(request, views), views)
+
+    @routes.get("/quote/{id}")
+    async def get_quote(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """One quote with its items."""
+        loaded = await _load(session, principal, id)
+        view = quote_view(request, loaded.quote, loaded.items)
+        return _with_items(request, one(request, view), [view])
+
+    @routes.post("/quote", status_code=201)
+    async def create_quote(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Ask for a quote; answered in this call unless `instantSyncQuote` is false."""
+        body = await read_body(request)
+        try:
+            parsed = QuoteCreate.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            code = "MISSING_ATTRIBUTE" if first["type"] == "missing" else "INVALID_VALUE"
+            raise TMFError(400, code, f"{where}: {first['msg']}") from exc
+        category = body.get("category") or QuoteKind.FIRM.value
+        if category not in {k.value for k in QuoteKind}:
+            raise TMFError(400, "INVALID_VALUE", "category must be 'budgetary' or 'firm'")
+        specs = [
+            await product_spec(session, principal, item, f"quoteItem[{i}]")
+            for i, item in enumerate(body["quoteItem"])
+        ]
+        qualifications = body.get("productOfferingQualification") or []
+        created = await quoting.request_quote(
+            session,
+            principal=principal,
+            specs=specs,
+            kind=QuoteKind(category),
+            channel=Channel.TMF,
+            external_id=body.get("externalId"),
+            description=body.get("description"),
+            answer_now=body.get("instantSyncQuote") is not False,
+            qualification_id=qualifications[0]["id"] if qualifications else None,
+            requested_completion_at=parsed.requestedQuoteCompletionDate,
+            annotations={k: body[k] for k in KEPT if k in body},
+            details=[
+                ItemDetails(
+                    external_id=str(item["id"]) if item.get("id") is not None else None,
+                    annotations={k: item[k] for k in ITEM_KEPT if k in item},
+                )
+                for item in body["quoteItem"]
+            ],
+        )
+        view = quote_view(request, created.quote, created.items)
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+    @routes.patch("/quote/{id}")
+    async def patch_quote(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Cancel or reject a quote by merge patch of its `state`."""
+        loaded = await _load(session, principal, id)
+        current = quote_view(request, loaded.quote, loaded.items)
+        patch = await read_body(request)
+        merged = merge_patch(current, patch)
+        for name in patch:
+            if name != "state" and merged.get(name) != current.get(name):
+                raise TMFError(400, "NOT_PATCHABLE", f"{name} cannot be changed; only state")
+        wanted = merged.get("state")
+        if wanted != current["state"]:
+            if wanted == "cancelled":
+                await quoting.cancel_quote(session, principal=principal, quote_id=id)
+            elif wanted == "rejected":
+                await quoting.decline_quote(session, principal=principal, quote_id=id)
+            elif wanted == "accepted":
+                raise TMFError(
+                    409,
+                    "ILLEGAL_TRANSITION",
+                    "a quote is accepted by placing a product order (TMF622) that refers to it",
+                )
+            else:
+                raise TMFError(409, "ILLEGAL_TRANSITION", f"a quote cannot be moved to '{wanted}'")
+            loaded = await _load(session, principal, id)
+        return tmf_json(quote_view(request, loaded.quote, loaded.items))
+
+    @routes.delete("/quote/{id}", status_code=204)
+    async def delete_quote(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+        """Withdraw a quote: cancel it if unanswered, decline it if answered."""
+        loaded = await _load(session, principal, id)
+        await _withdraw(session, principal, loaded.quote, "withdrawn by DELETE")
+        return Response(status_code=204)
+
+    add_hub_routes(routes, NOTIFYING)
+    return routes

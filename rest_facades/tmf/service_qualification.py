@@ -1,0 +1,385 @@
+"""TMF645 Service Qualification v4 over the core's qualification and serviceability.
+
+A service is named by `serviceSpecification.id`, a core offering id (`internet-access`,
+`ethernet-port`, `ethernet-line`); its `place` entries are address-book location ids, site ids or
+addresses as in TMF648, and its `serviceCharacteristic` may give `bandwidth` (Mbps; the offering's
+lowest speed when absent), `termMonths` and `classOfService`.
+
+- `checkServiceQualification`: can this service be delivered there? Each item answers
+  `qualified`, `alternate` (with a slower `alternateServiceProposal`) or `unqualified`.
+- `queryServiceQualification`: what can be delivered at a place? One item per offering that can
+  be (a line needs two places), at its lowest speed, with the `confidence` (`green` on-net,
+  `yellow` near- or off-net) as a service characteristic.
+
+Both are answered at once and recorded as core qualifications (so they are also productOffering
+qualifications in TMF679); `PATCH` and `DELETE` are refused with 405.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import catalog, qualification
+from app.core.catalog import ClassOfService, ProductSpec
+from app.core.errors import NotFound
+from app.core.events import Channel
+from app.core.parties import Principal, children_scoped
+from app.core.qualification import ItemDetails, Qualification, QualificationItem
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated.service_qualification import (
+    CheckServiceQualificationCreate,
+    QueryServiceQualificationCreate,
+)
+from rest_facades.tmf.quote_management import (
+    ends_in_order,
+    location_of,
+    place_view,
+    product_spec,
+)
+
+BASE = "/tmf-api/serviceQualificationManagement/v4"
+CHECK = "checkServiceQualification"
+QUERY = "queryServiceQualification"
+# The annotation that tells this face's qualifications apart (kept as given by the core).
+MARK = "tmf645"
+KEPT = ("description", "relatedParty", "provideAlternative", "provideUnavailabilityReason")
+DEFAULT_TERM_MONTHS = 12
+
+
+def service_view(
+    request: Request, spec: ProductSpec, extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A core product spec as a TMF645 ServiceRefOrValue."""
+    places = [place_view(request, spec.a_location_id, "aEnd")]
+    if spec.z_location_id:
+        places.append(place_view(request, spec.z_location_id, "zEnd"))
+    return {
+        "@type": "Service",
+        "serviceSpecification": {"id": spec.offering_id, "@referredType": "ServiceSpecification"},
+        "place": places,
+        "serviceCharacteristic": [
+            {"name": "bandwidth", "valueType": "integer", "value": spec.bandwidth_mbps},
+            {"name": "termMonths", "valueType": "integer", "value": spec.term_months},
+            {"name": "classOfService", "valueType": "string", "value": spec.class_of_service},
+            *(extra or []),
+        ],
+    }
+
+
+def _spec(item: QualificationItem, bandwidth_mbps: int | None = None) -> ProductSpec:
+    return ProductSpec(
+        offering_id=item.offering_id,
+        a_location_id=item.a_location_id,
+        z_location_id=item.z_location_id,
+        bandwidth_mbps=bandwidth_mbps or item.bandwidth_mbps,
+        term_months=item.term_months,
+        class_of_service=ClassOfService(item.class_of_service),
+    )
+
+
+def _available(poq: Qualification, item: QualificationItem) -> str | None:
+    if poq.completed_at is None:
+        return None
+    return iso(poq.completed_at + timedelta(days=item.lead_time_days))
+
+
+def _result(item: QualificationItem) -> str:
+    if item.qualified:
+        return "qualified"
+    return "alternate" if item.alternatives else "unqualified"
+
+
+def check_item_view(
+    request: Request, poq: Qualification, item: QualificationItem
+) -> dict[str, Any]:
+    """A core qualification item as a TMF645 CheckServiceQualificationItem."""
+    view: dict[str, Any] = {
+        "id": item.external_id or str(item.position),
+        "@type": "CheckServiceQualificationItem",
+        "state": "done",
+        "qualificationResult": _result(item),
+        "service": service_view(request, _spec(item)),
+    }
+    if item.qualified and (ready := _available(poq, item)):
+        view["expectedServiceAvailabilityDate"] = ready
+    if not item.qualified:
+        view["eligibilityUnavailabilityReason"] = [
+            {"code": "notServiceable", "label": a["reason"]}
+            for a in item.alternatives
+            if isinstance(a.get("reason"), str)
+        ] or [{"code": "notServiceable", "label": "the service cannot be delivered as asked"}]
+        view["alternateServiceProposal"] = [
+            {
+                "id": f"{item.id}-{n + 1}",
+                "@type": "AlternateServiceProposal",
+                "alternateService": service_view(request, _spec(item, int(a["bandwidth_mbps"]))),
+            }
+            for n, a in enumerate(item.alternatives)
+            if "bandwidth_mbps" in a
+        ]
+    return view
+
+
+def _overall(items: list[QualificationItem]) -> str:
+    results = {_result(i) for i in items}
+    if results == {"qualified"}:
+        return "qualified"
+    return "alternate" if "alternate" in results else "unqualified"
+
+
+def _common(request: Request, poq: Qualification, resource: str, dated: str) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": poq.id,
+        "href": href(request, BASE, resource, poq.id),
+        "@type": resource[0].upper() + resource[1:],
+        dated: iso(poq.created_at),
+        "instantSyncQualification": True,
+        "state": "done",
+    }
+    if poq.external_id is not None:
+        view["externalId"] = poq.external_id
+    if poq.completed_at is not None:
+        view["effectiveQualificationDate"] = iso(poq.completed_at)
+    if poq.valid_until is not None:
+        view["expirationDate"] = iso(poq.valid_until)
+    return view | {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+
+
+def check_view(
+    request: Request, poq: Qualification, items: list[QualificationItem]
+) -> dict[str, Any]:
+    """A core qualification as a TMF645 CheckServiceQualification."""
+    return _common(request, poq, CHECK, "checkServiceQualificationDate") | {
+        "qualificationResult": _overall(items),
+        "serviceQualificationItem": [check_item_view(request, poq, i) for i in items],
+    }
+
+
+def query_view(
+    request: Request, poq: Qualification, items: list[QualificationItem]
+) -> dict[str, Any]:
+    """A core qualification as a TMF645 QueryServiceQualification: what can be delivered."""
+    found = [
+        {
+            "id": item.external_id or str(item.position),
+            "@type": "ServiceQualificationItem",
+            "service": service_view(
+                request,
+                _spec(item),
+                [{"name": "confidence", "valueType": "string", "value": item.confidence.value}],
+            ),
+        }
+        | ({"expectedServiceAvailabilityDate": ready} if (ready := _available(poq, item)) else {})
+        for item in items
+        if item.qualified
+    ]
+    return _common(request, poq, QUERY, "queryServiceQualificationDate") | {
+        "searchCriteria": poq.annotations.get("searchCriteria", {}),
+        "serviceQualificationItem": found,
+    }
+
+
+def _parse(model: type[BaseModel], body: dict[str, Any]) -> None:
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        code = "MISSING_ATTRIBUTE" if first["type"] == "missing" else "INVALID_VALUE"
+        raise TMFError(400, code, f"{where}: {first['msg']}") from exc
+
+
+def _as_product(service: Any) -> dict[str, Any]:
+    """A TMF645 service in the shape of a TMF product item (offering, places, characteristics)."""
+    service = service if isinstance(service, dict) else {}
+    named = service.get("serviceSpecification") or {}
+    return {
+        "product": {
+            "productOffering": {"id": named.get("id")} if isinstance(named, dict) else {},
+            "place": service.get("place") or [],
+            "productCharacteristic": service.get("serviceCharacteristic") or [],
+        }
+    }
+
+
+async def _check_spec(
+    session: AsyncSession, principal: Principal, service: Any, where: str
+) -> ProductSpec:
+    item = _as_product(service)
+    chars = item["product"]["productCharacteristic"]
+    if not any(isinstance(c, dict) and c.get("name") == "bandwidth" for c in chars):
+        offering_id = item["product"]["productOffering"].get("id")
+        if isinstance(offering_id, str):
+            try:
+                offering = await catalog.get_offering(session, offering_id)
+            except NotFound as exc:
+                raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+            chars = [*chars, {"name": "bandwidth", "value": min(offering.bandwidths_mbps)}]
+            item["product"]["productCharacteristic"] = chars
+    return await product_spec(session, principal, item, where)
+
+
+async def _stored(
+    session: AsyncSession, principal: Principal, poq_id: str, kind: str
+) -> tuple[Qualification, list[QualificationItem]]:
+    try:
+        poq, items = await qualification.get_qualification(
+            session, principal=principal, qualification_id=poq_id
+        )
+    except NotFound as exc:
+        raise TMFError(404, "NOT_FOUND", exc.message) from exc
+    if poq.annotations.get(MARK) != kind:
+        raise TMFError(404, "NOT_FOUND", f"no {kind} service qualification '{poq_id}'")
+    return poq, items
+
+
+async def _all(
+    session: AsyncSession, principal: Principal, kind: str
+) -> list[tuple[Qualification, list[QualificationItem]]]:
+    statement = qualification.qualifications_query(principal=principal, annotations={MARK: kind})
+    found = list((await session.exec(statement)).all())
+    items = await children_scoped(
+        session,
+        QualificationItem,
+        "qualification_id",
+        [q.id for q in found],
+        principal,
+        order_by="position",
+    )
+    return [(q, items[q.id]) for q in found]
+
+
+def _refusal(kind: str) -> Any:
+    async def refuse_change(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+        """Refused: a service qualification is the record of an answer."""
+        await _stored(session, principal, id, kind)
+        raise TMFError(405, "METHOD_NOT_ALLOWED", "a service qualification cannot change")
+
+    return refuse_change
+
+
+def router() -> APIRouter:
+    """The TMF645 endpoints."""
+    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF645 service qualification"])
+
+    @routes.get(f"/{CHECK}")
+    async def list_checks(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """The caller's service checks, newest first."""
+        found = await _all(session, principal, "check")
+        return listing(request, [check_view(request, q, i) for q, i in found])
+
+    @routes.get(f"/{CHECK}/{{id}}")
+    async def get_check(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """One service check."""
+        poq, items = await _stored(session, principal, id, "check")
+        return one(request, check_view(request, poq, items))
+
+    @routes.post(f"/{CHECK}", status_code=201)
+    async def create_check(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """Check whether services can be delivered at their places; answered at once."""
+        body = await read_body(request)
+        _parse(CheckServiceQualificationCreate, body)
+        sent = body.get("serviceQualificationItem") or []
+        if not sent:
+            raise TMFError(400, "MISSING_ATTRIBUTE", "serviceQualificationItem is mandatory")
+        specs = [
+            await _check_spec(
+                session, principal, item.get("service"), f"serviceQualificationItem[{n}].service"
+            )
+            for n, item in enumerate(sent)
+        ]
+        poq, items = await qualification.qualify(
+            session,
+            principal=principal,
+            specs=specs,
+            channel=Channel.TMF,
+            external_id=body.get("externalId"),
+            annotations={MARK: "check"} | {k: body[k] for k in KEPT if k in body},
+            details=[
+                ItemDetails(external_id=str(i["id"]) if i.get("id") is not None else None)
+                for i in sent
+            ],
+        )
+        view = check_view(request, poq, items)
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+    @routes.get(f"/{QUERY}")
+    async def list_queries(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """The caller's service queries, newest first."""
+        found = await _all(session, principal, "query")
+        return listing(request, [query_view(request, q, i) for q, i in found])
+
+    @routes.get(f"/{QUERY}/{{id}}")
+    async def get_query(
+        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """One service query."""
+        poq, items = await _stored(session, principal, id, "query")
+        return one(request, query_view(request, poq, items))
+
+    @routes.post(f"/{QUERY}", status_code=201)
+    async def create_query(
+        request: Request, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        """List the services that can be delivered at a place; answered at once."""
+        body = await read_body(request)
+        _parse(QueryServiceQualificationCreate, body)
+        service = (body.get("searchCriteria") or {}).get("service") or {}
+        places = ends_in_order(service.get("place") or [])
+        if not 1 <= len(places) <= 2:
+            raise TMFError(
+                400, "MISSING_ATTRIBUTE", "searchCriteria.service.place needs one or two places"
+            )
+        ends = [
+            await location_of(session, principal, p, f"searchCriteria.service.place[{n}]")
+            for n, p in enumerate(places)
+        ]
+        wanted = (service.get("serviceSpecification") or {}).get("id")
+        offerings = [
+            o
+            for o in await catalog.list_offerings(session)
+            if (wanted is None or o.id == wanted) and (o.needs_two_ends == (len(ends) == 2))
+        ]
+        if not offerings:
+            raise TMFError(
+                400, "INVALID_VALUE", "no service of that specification serves these places"
+            )
+        specs = [
+            ProductSpec(
+                offering_id=o.id,
+                a_location_id=ends[0],
+                z_location_id=ends[1] if o.needs_two_ends else None,
+                bandwidth_mbps=min(o.bandwidths_mbps),
+                term_months=min(max(DEFAULT_TERM_MONTHS, o.min_term_months), o.max_term_months),
+                class_of_service=ClassOfService(o.classes_of_service[0]),
+            )
+            for o in offerings
+        ]
+        poq, items = await qualification.qualify(
+            session,
+            principal=principal,
+            specs=specs,
+            channel=Channel.TMF,
+            external_id=body.get("externalId"),
+            annotations={MARK: "query", "searchCriteria": body["searchCriteria"]}
+            | {k: body[k] for k in KEPT if k in body},
+        )
+        view = query_view(request, poq, items)
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+    for resource, kind in ((CHECK, "check"), (QUERY, "query")):
+        routes.add_api_route(f"/{resource}/{{id}}", _refusal(kind), methods=["PATCH", "DELETE"])
+    return routes

@@ -1,0 +1,293 @@
+"""TMF678 Customer Bill v4 through the ASGI app, checked against the official file."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import billing, clock
+from app.core.billing import BillKind, BillState
+from app.core.events import list_events
+from rest_facades.tmf.customer_bill import NOTIFYING
+from tests.factories import Caller, make_product
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF678-CustomerBill-v4"
+BASE = "/tmf-api/customerBillManagement/v4"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+async def _call(
+    client: httpx.AsyncClient,
+    caller: Caller,
+    method: str,
+    path: str,
+    template: str,
+    status: int,
+    *,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    **query: str,
+) -> httpx.Response:
+    response = await client.request(
+        method,
+        f"{BASE}{path}",
+        headers=caller.headers | (headers or {}),
+        params=(params or {}) | query,
+        json=body,
+    )
+    assert response.status_code == status, response.text
+    if status != 204:
+        check_response(SPEC, template, method, status, response.json())
+    return response
+
+
+def _at(year: int, month: int, day: int) -> None:
+    moment = datetime(year, month, day, tzinfo=UTC)
+    clock.set_clock(lambda: moment)
+
+
+def _cents(money: dict[str, Any]) -> int:
+    assert money["unit"] == "USD"
+    return round(float(money["value"]) * 100)
+
+
+async def _billed(session: AsyncSession, caller: Caller, ops: Caller) -> None:
+    """A product activated on 3 March, the March cycle bill, and an on-demand bill in April."""
+    _at(2026, 3, 3)
+    await make_product(session, caller)
+    _at(2026, 4, 2)
+    assert await billing.run_cycle(session, principal=ops.principal, year=2026, month=3) >= 1
+
+
+async def test_on_demand_bills_are_requested_and_read(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    await _billed(session, developer, ops)
+    _at(2026, 4, 16)
+    made = await _call(
+        client,
+        developer,
+        "POST",
+        "/customerBillOnDemand",
+        "/customerBillOnDemand",
+        201,
+        body={"name": "mid-month", "@type": "CustomerBillOnDemand"},
+    )
+    request = made.json()
+    assert made.headers["location"] == request["href"]
+    assert request["state"] == "done"
+    # The request and the bill it produced are one core bill.
+    assert request["customerBill"]["id"] == request["id"]
+    core = await billing.get_bill(session, principal=developer.principal, bill_id=request["id"])
+    assert core.bill.kind is BillKind.ON_DEMAND
+    assert request["billingAccount"]["id"] == core.bill.billing_account_id
+
+    listed = await _call(
+        client, developer, "GET", "/customerBillOnDemand", "/customerBillOnDemand", 200
+    )
+    assert [r["id"] for r in listed.json()] == [request["id"]]
+    assert listed.headers["x-total-count"] == "1"
+    got = await _call(
+        client,
+        developer,
+        "GET",
+        f"/customerBillOnDemand/{request['id']}",
+        "/customerBillOnDemand/{id}",
+        200,
+        fields="state",
+    )
+    assert set(got.json()) == {"id", "href", "@type", "state"}
+    bill = await _call(
+        client,
+        developer,
+        "GET",
+        f"/customerBill/{request['id']}",
+        "/customerBill/{id}",
+        200,
+    )
+    assert bill.json()["runType"] == "offCycle"
+    assert bill.json()["billingPeriod"] == {
+        "startDateTime": "2026-04-01T00:00:00Z",
+        "endDateTime": "2026-04-16T00:00:00Z",
+    }
+    # A cycle bill is not an on-demand request.
+    cycle = (await session.exec(billing.bills_query(principal=developer.principal))).all()
+    cycle_id = next(b.id for b in cycle if b.kind is BillKind.CYCLE)
+    await _call(
+        client,
+        developer,
+        "GET",
+        f"/customerBillOnDemand/{cycle_id}",
+        "/customerBillOnDemand/{id}",
+        404,
+    )
+    # An account that is not the caller's is refused.
+    await _call(
+        client,
+        developer,
+        "POST",
+        "/customerBillOnDemand",
+        "/customerBillOnDemand",
+        400,
+        body={"billingAccount": {"id": "ba_nope"}},
+    )
+
+
+async def test_bills_add_up_their_applied_rates(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    await _billed(session, developer, ops)
+    listed = await _call(client, developer, "GET", "/customerBill", "/customerBill", 200)
+    [bill] = listed.json()
+    assert bill["runType"] == "onCycle"
+    assert bill["state"] == "new"
+    assert bill["billingPeriod"] == {
+        "startDateTime": "2026-03-01T00:00:00Z",
+        "endDateTime": "2026-04-01T00:00:00Z",
+    }
+    assert bill["billDate"] == "2026-04-02T00:00:00Z"
+    assert bill["paymentDueDate"] == "2026-05-02T00:00:00Z"
+    rates = await _call(
+        client,
+        developer,
+        "GET",
+        "/appliedCustomerBillingRate",
+        "/appliedCustomerBillingRate",
+        200,
+        params={"bill.id": bill["id"]},
+    )
+    assert {r["type"] for r in rates.json()} == {"recurring", "oneTime"}
+    assert sum(_cents(r["taxIncludedAmount"]) for r in rates.json()) == _cents(bill["amountDue"])
+    assert _cents(bill["amountDue"]) > 0
+    one_time = await _call(
+        client,
+        developer,
+        "GET",
+        "/appliedCustomerBillingRate",
+        "/appliedCustomerBillingRate",
+        200,
+        type="oneTime",
+        fields="taxIncludedAmount.value",
+    )
+    [installation] = one_time.json()
+    assert set(installation) == {"id", "href", "@type", "taxIncludedAmount"}
+    dearer = await _call(
+        client,
+        developer,
+        "GET",
+        "/appliedCustomerBillingRate",
+        "/appliedCustomerBillingRate",
+        200,
+        params={"taxIncludedAmount.value.gt": "0.01"},
+    )
+    assert len(dearer.json()) == 2
+    rate = await _call(
+        client,
+        developer,
+        "GET",
+        f"/appliedCustomerBillingRate/{installation['id']}",
+        "/appliedCustomerBillingRate/{id}",
+        200,
+    )
+    assert rate.json()["bill"]["id"] == bill["id"]
+    assert rate.json()["periodCoverage"]["startDateTime"] == "2026-03-01T00:00:00Z"
+    filtered = await _call(
+        client,
+        developer,
+        "GET",
+        "/customerBill",
+        "/customerBill",
+        200,
+        params={"billingPeriod.startDateTime.gte": "2026-04-01T00:00:00Z"},
+    )
+    assert filtered.json() == []
+    trimmed = await _call(
+        client, developer, "GET", "/customerBill", "/customerBill", 200, fields="amountDue"
+    )
+    assert set(trimmed.json()[0]) == {"id", "href", "@type", "amountDue"}
+
+
+async def test_operations_staff_patch_the_state_of_a_bill(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    await _billed(session, developer, ops)
+    [bill] = (await session.exec(billing.bills_query(principal=developer.principal))).all()
+    path = f"/customerBill/{bill.id}"
+    await _call(client, developer, "PATCH", path, "/customerBill/{id}", 403, body={"state": "sent"})
+    sent = await _call(
+        client, ops, "PATCH", path, "/customerBill/{id}", 200, headers=MERGE, body={"state": "sent"}
+    )
+    assert sent.json()["state"] == "sent"
+    settled = await _call(
+        client, ops, "PATCH", path, "/customerBill/{id}", 200, body={"state": "settled"}
+    )
+    assert settled.json()["state"] == "settled"
+    assert settled.json()["remainingAmount"]["value"] == 0
+    await session.refresh(bill)
+    assert bill.state is BillState.SETTLED
+    back = await _call(client, ops, "PATCH", path, "/customerBill/{id}", 409, body={"state": "new"})
+    assert back.json()["code"] == "ILLEGAL_TRANSITION"
+    for body in ({"billNo": "x"}, {"state": "lost"}):
+        await _call(client, ops, "PATCH", path, "/customerBill/{id}", 400, body=body)
+    found = await list_events(session, principal=ops.principal, entity="bill", entity_id=bill.id)
+    assert [NOTIFYING.describe(e) for e in found] == [
+        ("customerBill", {"id": bill.id, "state": state, "@type": "CustomerBill"})
+        for state in ("new", "sent", "settled")
+    ]
+
+
+async def test_another_enterprises_bills_do_not_exist(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    developer: Caller,
+    other_developer: Caller,
+    ops: Caller,
+) -> None:
+    await _billed(session, other_developer, ops)
+    [theirs] = (await session.exec(billing.bills_query(principal=other_developer.principal))).all()
+    their_rates = (
+        await session.exec(billing.applied_rates_query(principal=other_developer.principal))
+    ).all()
+    for path, template in (
+        ("/customerBill", "/customerBill"),
+        ("/customerBillOnDemand", "/customerBillOnDemand"),
+        ("/appliedCustomerBillingRate", "/appliedCustomerBillingRate"),
+    ):
+        listed = await _call(client, developer, "GET", path, template, 200)
+        assert listed.json() == []
+    for path, template in (
+        (f"/customerBill/{theirs.id}", "/customerBill/{id}"),
+        (f"/customerBillOnDemand/{theirs.id}", "/customerBillOnDemand/{id}"),
+        (f"/appliedCustomerBillingRate/{their_rates[0].id}", "/appliedCustomerBillingRate/{id}"),
+        ("/customerBill/bill_nope", "/customerBill/{id}"),
+    ):
+        refused = await _call(client, developer, "GET", path, template, 404)
+        assert refused.json()["code"] == "NOT_FOUND"
+    await _call(
+        client,
+        developer,
+        "POST",
+        "/customerBillOnDemand",
+        "/customerBillOnDemand",
+        400,
+        body={"billingAccount": {"id": theirs.billing_account_id}},
+    )
+    await session.refresh(theirs)
+    assert theirs.state is BillState.NEW
+
+
+async def test_the_hub(client: httpx.AsyncClient, developer: Caller) -> None:
+    hub = await _call(
+        client,
+        developer,
+        "POST",
+        "/hub",
+        "/hub",
+        201,
+        body={"callback": "https://listener.example.com"},
+    )
+    await _call(client, developer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)

@@ -1,0 +1,238 @@
+"""TMF632 Party v4 through the ASGI app, checked against the official file."""
+
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import geography, parties
+from app.core.geography import AddressInput
+from tests.factories import CHICAGO, NEW_YORK, Caller, make_caller
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF632-PartyManagement-v4"
+BASE = "/tmf-api/party/v4"
+
+
+async def _call(
+    client: httpx.AsyncClient,
+    caller: Caller,
+    method: str,
+    path: str,
+    template: str,
+    status: int,
+    body: dict[str, Any] | None = None,
+    /,
+    **params: str,
+) -> httpx.Response:
+    response = await client.request(
+        method, f"{BASE}{path}", headers=caller.headers, json=body, params=params
+    )
+    assert response.status_code == status, response.text
+    if status != 204:
+        check_response(SPEC, template, method, status, response.json())
+    return response
+
+
+async def test_organizations_are_the_parties_a_caller_may_see(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    carrier = await make_caller(
+        session, "carrier", name="Northwind Carrier", acting_for=[developer.party_id]
+    )
+    listed = await _call(client, developer, "get", "/organization", "/organization", 200)
+    assert [o["id"] for o in listed.json()] == [developer.party_id]
+    assert listed.json()[0]["tradingName"] == "Nimbus Labs"
+    assert listed.headers["x-total-count"] == "1"
+    theirs = await _call(client, carrier, "get", "/organization", "/organization", 200)
+    assert {o["id"] for o in theirs.json()} == {carrier.party_id, developer.party_id}
+    carriers = await _call(
+        client,
+        carrier,
+        "get",
+        "/organization",
+        "/organization",
+        200,
+        organizationType="carrier",
+        fields="name",
+    )
+    assert carriers.json() == [
+        {
+            "id": carrier.party_id,
+            "href": f"http://testserver{BASE}/organization/{carrier.party_id}",
+            "@type": "Organization",
+            "name": "Northwind Carrier",
+        }
+    ]
+    recent = await _call(
+        client,
+        carrier,
+        "get",
+        "/organization",
+        "/organization",
+        200,
+        **{"existsDuring.startDateTime.gte": "2000-01-01T00:00:00Z"},
+        limit="1",
+    )
+    assert recent.headers["x-total-count"] == "2"
+    assert recent.headers["x-result-count"] == "1"
+
+    mine = await _call(
+        client,
+        developer,
+        "get",
+        f"/organization/{developer.party_id}",
+        "/organization/{id}",
+        200,
+    )
+    assert mine.json()["organizationType"] == "developer"
+    trimmed = await _call(
+        client,
+        developer,
+        "get",
+        f"/organization/{developer.party_id}",
+        "/organization/{id}",
+        200,
+        fields="status",
+    )
+    assert trimmed.json()["status"] == "validated"
+    assert set(trimmed.json()) == {"id", "href", "@type", "status"}
+    # Another party's organization does not exist for the caller.
+    await _call(
+        client,
+        developer,
+        "get",
+        f"/organization/{other_developer.party_id}",
+        "/organization/{id}",
+        404,
+    )
+    await _call(client, developer, "get", "/organization/pty_nope", "/organization/{id}", 404)
+
+
+async def test_operations_staff_create_patch_and_delete_organizations(
+    client: httpx.AsyncClient, session: AsyncSession, ops: Caller, developer: Caller
+) -> None:
+    body = {"tradingName": "Acme Corp", "organizationType": "enterprise"}
+    refused = await _call(client, developer, "post", "/organization", "/organization", 403, body)
+    assert refused.json()["code"] == "FORBIDDEN"
+    missing = await _call(
+        client, ops, "post", "/organization", "/organization", 400, {"name": "No trading name"}
+    )
+    assert missing.json()["code"] == "MISSING_ATTRIBUTE"
+    created = await _call(client, ops, "post", "/organization", "/organization", 201, body)
+    acme = created.json()
+    assert created.headers["location"] == acme["href"]
+    assert acme["name"] == "Acme Corp"
+    # The same core row.
+    party = await parties.get_party(session, principal=ops.principal, party_id=acme["id"])
+    assert party.name == "Acme Corp"
+
+    path = f"/organization/{acme['id']}"
+    await _call(client, developer, "patch", path, "/organization/{id}", 403, {"name": "Mine"})
+    for content_type in ("application/merge-patch+json", "application/json"):
+        patched = await client.patch(
+            f"{BASE}{path}",
+            headers={**ops.headers, "Content-Type": content_type},
+            content='{"name": "Acme Inc", "contactMedium": [{"mediumType": "email", '
+            '"characteristic": {"emailAddress": "noc@acme.example"}}]}',
+        )
+        assert patched.status_code == 200, patched.text
+        check_response(SPEC, "/organization/{id}", "patch", 200, patched.json())
+        assert patched.json()["name"] == "Acme Inc"
+        assert patched.json()["contactMedium"][0]["characteristic"]["emailAddress"] == (
+            "noc@acme.example"
+        )
+    not_patchable = await _call(
+        client, ops, "patch", path, "/organization/{id}", 400, {"organizationType": "carrier"}
+    )
+    assert not_patchable.json()["code"] == "NOT_PATCHABLE"
+
+    await _call(client, developer, "delete", path, "/organization/{id}", 403)
+    in_use = await _call(
+        client, ops, "delete", f"/organization/{developer.party_id}", "/organization/{id}", 409
+    )
+    assert in_use.json()["code"] == "PARTY_IN_USE"
+    await _call(client, ops, "delete", path, "/organization/{id}", 204)
+    await _call(client, ops, "get", path, "/organization/{id}", 404)
+
+
+async def test_individuals_are_the_contacts_of_the_callers_sites(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    empty = await _call(client, developer, "get", "/individual", "/individual", 200)
+    assert empty.json() == []
+    assert empty.headers["x-total-count"] == "0"
+    site = await geography.create_site(
+        session,
+        principal=developer.principal,
+        address=AddressInput(text=CHICAGO),
+        contact_name="Dana Smith",
+        contact_phone="+1 312 555 0100",
+    )
+    await geography.create_site(
+        session, principal=developer.principal, address=AddressInput(text=NEW_YORK)
+    )
+    listed = await _call(client, developer, "get", "/individual", "/individual", 200)
+    [dana] = listed.json()
+    assert dana["id"] == f"{site.id}~contact"
+    assert (dana["givenName"], dana["familyName"]) == ("Dana", "Smith")
+    assert dana["contactMedium"][0]["characteristic"]["phoneNumber"] == "+1 312 555 0100"
+    filtered = await _call(
+        client,
+        developer,
+        "get",
+        "/individual",
+        "/individual",
+        200,
+        **{"relatedParty.id": developer.party_id},
+        fields="fullName",
+    )
+    assert filtered.json() == [
+        {"id": dana["id"], "href": dana["href"], "@type": "Individual", "fullName": "Dana Smith"}
+    ]
+    nobody = await _call(
+        client, developer, "get", "/individual", "/individual", 200, familyName="Jones"
+    )
+    assert nobody.json() == []
+    read = await _call(
+        client, developer, "get", f"/individual/{dana['id']}", "/individual/{id}", 200
+    )
+    assert read.json() == dana
+
+    await _call(
+        client, other_developer, "get", f"/individual/{dana['id']}", "/individual/{id}", 404
+    )
+    theirs = await _call(client, other_developer, "get", "/individual", "/individual", 200)
+    assert theirs.json() == []
+    await _call(client, developer, "get", "/individual/nobody", "/individual/{id}", 404)
+    refused = await _call(
+        client,
+        developer,
+        "post",
+        "/individual",
+        "/individual",
+        405,
+        {"givenName": "A", "familyName": "B"},
+    )
+    assert refused.json()["code"] == "METHOD_NOT_ALLOWED"
+    await _call(
+        client, developer, "patch", f"/individual/{dana['id']}", "/individual/{id}", 405, {}
+    )
+    await _call(client, developer, "delete", f"/individual/{dana['id']}", "/individual/{id}", 405)
+
+
+async def test_listeners_register_and_unregister_at_the_hub(
+    client: httpx.AsyncClient, developer: Caller
+) -> None:
+    registered = await client.post(
+        f"{BASE}/hub", headers=developer.headers, json={"callback": "https://listener.example.com"}
+    )
+    assert registered.status_code == 201, registered.text
+    check_response(SPEC, "/hub", "post", 201, registered.json())
+    hub_id = registered.json()["id"]
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    assert removed.status_code == 204
+    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    assert again.status_code == 404
+    check_response(SPEC, "/hub/{id}", "delete", 404, again.json())

@@ -1,0 +1,187 @@
+"""TMF637 Product Inventory v4 through the ASGI app, checked against the official file."""
+
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import inventory, ordering
+from app.core.events import Event, EventKind
+from app.core.inventory import ProductState
+from rest_facades.tmf.product_inventory import describe
+from tests.factories import (
+    CHICAGO,
+    NEW_YORK,
+    Caller,
+    complete,
+    location_id,
+    make_order,
+    make_product,
+)
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF637-ProductInventory-v4"
+BASE = "/tmf-api/productInventory/v4"
+ORDERING = "/tmf-api/productOrderingManagement/v4"
+
+
+async def _get(
+    client: httpx.AsyncClient, caller: Caller, path: str, template: str, **params: str
+) -> httpx.Response:
+    response = await client.get(f"{BASE}{path}", headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    check_response(SPEC, template, "get", 200, response.json())
+    return response
+
+
+async def test_products_are_listed_read_filtered_and_trimmed(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    product = await make_product(session, developer)
+    await make_order(session, developer)  # not delivered yet: no product
+    listed = await _get(client, developer, "/product", "/product")
+    assert listed.headers["x-total-count"] == "1"
+    [view] = listed.json()
+    assert view["id"] == product.id
+    assert view["status"] == "active"
+    assert view["productOffering"]["id"] == "ethernet-line"
+    characteristics = {c["name"]: c["value"] for c in view["productCharacteristic"]}
+    assert characteristics == {"bandwidth": 1000, "termMonths": 12, "classOfService": "standard"}
+    assert [p["id"] for p in view["place"]] == [product.a_site_id, product.z_site_id]
+    assert view["relatedParty"][0]["id"] == developer.party_id
+    assert view["productPrice"][0]["price"]["dutyFreeAmount"]["value"] > 0
+    fast = await _get(
+        client, developer, "/product", "/product", **{"productCharacteristic.value.gte": "1000"}
+    )
+    assert len(fast.json()) == 1
+    slow = await _get(
+        client, developer, "/product", "/product", **{"productCharacteristic.value.lt": "10"}
+    )
+    assert slow.json() == []
+    active = await _get(client, developer, "/product", "/product", **{"status": "active,suspended"})
+    assert len(active.json()) == 1
+    trimmed = await _get(client, developer, "/product", "/product", fields="status")
+    assert set(trimmed.json()[0]) == {"id", "href", "@type", "status"}
+    read = await _get(client, developer, f"/product/{product.id}", "/product/{id}")
+    assert read.json() == view
+    missing = await client.get(f"{BASE}/product/prd_nope", headers=developer.headers)
+    assert missing.status_code == 404
+    check_response(SPEC, "/product/{id}", "get", 404, missing.json())
+
+
+async def test_a_product_ordered_through_tmf622_shows_once_delivered(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    ends = [await location_id(session, CHICAGO), await location_id(session, NEW_YORK)]
+    body = {
+        "productOrderItem": [
+            {
+                "id": "line-1",
+                "action": "add",
+                "productOffering": {"id": "ethernet-line"},
+                "product": {
+                    "productCharacteristic": [
+                        {"name": "bandwidth", "value": 100},
+                        {"name": "termMonths", "value": 24},
+                        {"name": "classOfService", "value": "priority"},
+                    ],
+                    "place": [{"id": e, "role": r} for e, r in zip(ends, "AZ", strict=True)],
+                },
+            }
+        ]
+    }
+    placed = await client.post(f"{ORDERING}/productOrder", headers=developer.headers, json=body)
+    assert placed.status_code == 201, placed.text
+    assert (await _get(client, developer, "/product", "/product")).json() == []
+    core = await ordering.get_order(
+        session, principal=developer.principal, order_id=placed.json()["id"]
+    )
+    await complete(session, core.order)
+    [view] = (await _get(client, developer, "/product", "/product")).json()
+    assert view["status"] == "active"
+    assert {c["name"]: c["value"] for c in view["productCharacteristic"]} == {
+        "bandwidth": 100,
+        "termMonths": 24,
+        "classOfService": "priority",
+    }
+    assert view["productOrderItem"] == [
+        {
+            "productOrderId": core.order.id,
+            "productOrderHref": placed.json()["href"],
+            "orderItemId": "line-1",
+            "orderItemAction": "add",
+            "@referredType": "ProductOrderItem",
+        }
+    ]
+    order = await client.get(placed.json()["href"], headers=developer.headers)
+    assert order.json()["state"] == "completed"
+    assert order.json()["productOrderItem"][0]["product"]["id"] == view["id"]
+
+
+async def test_changes_are_for_operations_staff_only(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    product = await make_product(session, developer)
+    url = f"{BASE}/product/{product.id}"
+    refused = await client.patch(url, headers=developer.headers, json={"status": "suspended"})
+    assert refused.status_code == 403
+    check_response(SPEC, "/product/{id}", "patch", 403, refused.json())
+    for content_type in ("application/merge-patch+json", "application/json"):
+        for status in ("suspended", "active"):
+            patched = await client.patch(
+                url,
+                headers=ops.headers | {"Content-Type": content_type},
+                content=b'{"status": "' + status.encode() + b'"}',
+            )
+            assert patched.status_code == 200, patched.text
+            check_response(SPEC, "/product/{id}", "patch", 200, patched.json())
+            assert patched.json()["status"] == status
+    bad = await client.patch(url, headers=ops.headers, json={"name": "x"})
+    assert bad.status_code == 400
+    check_response(SPEC, "/product/{id}", "patch", 400, bad.json())
+    created = await client.post(f"{BASE}/product", headers=ops.headers, json={"status": "active"})
+    assert created.status_code == 405
+    check_response(SPEC, "/product", "post", 405, created.json())
+    deleted = await client.delete(url, headers=ops.headers)
+    assert deleted.status_code == 405
+    check_response(SPEC, "/product/{id}", "delete", 405, deleted.json())
+
+
+async def test_another_enterprises_products_do_not_exist(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    product = await make_product(session, developer)
+    url = f"{BASE}/product/{product.id}"
+    assert (await client.get(url, headers=other_developer.headers)).status_code == 404
+    assert (await client.delete(url, headers=other_developer.headers)).status_code == 404
+    listed = await _get(client, other_developer, "/product", "/product")
+    assert listed.json() == []
+    again = await inventory.get_product(
+        session, principal=developer.principal, product_id=product.id
+    )
+    assert again.state is ProductState.ACTIVE
+
+
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+    hub = await client.post(
+        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://example.com/cb"}
+    )
+    assert hub.status_code == 201, hub.text
+    check_response(SPEC, "/hub", "post", 201, hub.json())
+    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    assert removed.status_code == 204
+    event = Event(
+        party_id="p",
+        entity="product",
+        entity_id="prd_1",
+        kind=EventKind.STATE_CHANGED,
+        state="pending_terminate",
+    )
+    expected: tuple[str, dict[str, Any]] = (
+        "product",
+        {"id": "prd_1", "@type": "Product", "status": "pendingTerminate"},
+    )
+    assert describe(event) == expected
+    order_event = Event(party_id="p", entity="order", entity_id="o", kind=EventKind.CREATED)
+    assert describe(order_event) is None

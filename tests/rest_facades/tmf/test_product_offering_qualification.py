@@ -1,0 +1,205 @@
+"""TMF679 Product Offering Qualification v4 through the ASGI app, checked against the official
+file."""
+
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import qualification
+from app.core.events import Channel, Event, EventKind
+from rest_facades.tmf.product_offering_qualification import describe
+from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF679-ProductOfferingQualification-v4"
+BASE = "/tmf-api/productOfferingQualification/v4"
+PATH = "/productOfferingQualification"
+
+
+def _item(item_id: str, offering: str, places: list[dict[str, Any]], mbps: int) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "action": "add",
+        "product": {
+            "productOffering": {"id": offering},
+            "place": places,
+            "productCharacteristic": [{"name": "bandwidth", "value": mbps}],
+        },
+    }
+
+
+async def _get(
+    client: httpx.AsyncClient, caller: Caller, path: str, template: str, **params: str
+) -> Any:
+    response = await client.get(f"{BASE}{path}", headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    check_response(SPEC, template, "get", 200, response.json())
+    return response
+
+
+async def _create(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any]) -> Any:
+    response = await client.post(f"{BASE}{PATH}", json=body, headers=caller.headers)
+    assert response.status_code == 201, response.text
+    check_response(SPEC, PATH, "post", 201, response.json())
+    assert response.headers["location"] == response.json()["href"]
+    return response.json()
+
+
+async def test_green_and_red_items(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    created = await _create(
+        client,
+        developer,
+        {
+            "description": "two sites",
+            "productOfferingQualificationItem": [
+                _item(
+                    "a",
+                    "ethernet-line",
+                    [{"id": chicago, "role": "aEnd"}, {"id": new_york, "role": "zEnd"}],
+                    1000,
+                ),
+                _item("b", "internet-access", [{"name": LAS_VEGAS, "role": "aEnd"}], 20000),
+            ],
+        },
+    )
+    assert created["state"] == "done"
+    assert created["description"] == "two sites"
+    green, red = created["productOfferingQualificationItem"]
+    assert (green["id"], green["qualificationItemResult"]) == ("a", "qualified")
+    assert "expectedActivationDate" in green
+    assert (red["id"], red["qualificationItemResult"]) == ("b", "alternate")
+    assert red["eligibilityUnavailabilityReason"][0]["label"]
+    [proposal] = red["alternateProductOfferingProposal"]
+    speeds = [
+        c["value"]
+        for c in proposal["alternateProduct"]["productCharacteristic"]
+        if c["name"] == "bandwidth"
+    ]
+    assert speeds == [10000]
+    assert created["qualificationResult"] == "yellow"
+
+    _core, items = await qualification.get_qualification(
+        session, principal=developer.principal, qualification_id=created["id"]
+    )
+    assert [(i.qualified, i.bandwidth_mbps) for i in items] == [(True, 1000), (False, 20000)]
+
+    missing = await client.post(
+        f"{BASE}{PATH}", json={"description": "nothing"}, headers=developer.headers
+    )
+    assert missing.status_code == 400
+    check_response(SPEC, PATH, "post", 400, missing.json())
+    no_speed = _item("c", "internet-access", [{"id": chicago, "role": "aEnd"}], 100)
+    no_speed["product"]["productCharacteristic"] = []
+    refused = await client.post(
+        f"{BASE}{PATH}",
+        json={"productOfferingQualificationItem": [no_speed]},
+        headers=developer.headers,
+    )
+    assert refused.status_code == 400
+    check_response(SPEC, PATH, "post", 400, refused.json())
+
+
+async def test_list_filter_fields_tenancy_and_refused_changes(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    developer: Caller,
+    other_developer: Caller,
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    mine = await _create(
+        client,
+        developer,
+        {
+            "productOfferingQualificationItem": [
+                _item("1", "internet-access", [{"id": chicago, "role": "aEnd"}], 500)
+            ]
+        },
+    )
+    through_core, _ = await qualification.qualify(
+        session,
+        principal=developer.principal,
+        specs=[await line_spec(session, mbps=100)],
+        channel=Channel.GRAPHQL,
+    )
+    theirs = await _create(
+        client,
+        other_developer,
+        {
+            "productOfferingQualificationItem": [
+                _item("1", "internet-access", [{"id": chicago, "role": "aEnd"}], 500)
+            ]
+        },
+    )
+    listed = await _get(client, developer, PATH, PATH)
+    assert listed.headers["x-total-count"] == "2"
+    assert {q["id"] for q in listed.json()} == {mine["id"], through_core.id}
+    fast = await _get(
+        client,
+        developer,
+        PATH,
+        PATH,
+        **{
+            "productOfferingQualificationItem.productOffering.id": "internet-access",
+            "productOfferingQualificationDate.gte": mine["productOfferingQualificationDate"],
+        },
+    )
+    assert [q["id"] for q in fast.json()] == [mine["id"]]
+    trimmed = await _get(client, developer, PATH, PATH, fields="state", limit="1")
+    assert trimmed.headers["x-result-count"] == "1"
+    assert set(trimmed.json()[0]) == {"id", "href", "@type", "state"}
+    one = await _get(
+        client, developer, f"{PATH}/{through_core.id}", f"{PATH}/{{id}}", fields="state"
+    )
+    assert one.json()["state"] == "done"
+
+    for method in ("get", "patch", "delete"):
+        response = await client.request(
+            method,
+            f"{BASE}{PATH}/{theirs['id']}",
+            headers=developer.headers,
+            json={"description": "x"} if method == "patch" else None,
+        )
+        assert response.status_code == 404, (method, response.text)
+        check_response(SPEC, f"{PATH}/{{id}}", method, 404, response.json())
+    for method in ("patch", "delete"):
+        response = await client.request(
+            method,
+            f"{BASE}{PATH}/{mine['id']}",
+            headers=developer.headers,
+            json={"description": "x"} if method == "patch" else None,
+        )
+        assert response.status_code == 405
+        check_response(SPEC, f"{PATH}/{{id}}", method, 405, response.json())
+
+
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+    registered = await client.post(
+        f"{BASE}/hub", json={"callback": "http://listener.test/poq"}, headers=developer.headers
+    )
+    assert registered.status_code == 201
+    check_response(SPEC, "/hub", "post", 201, registered.json())
+    removed = await client.delete(
+        f"{BASE}/hub/{registered.json()['id']}", headers=developer.headers
+    )
+    assert removed.status_code == 204
+    event = Event(
+        party_id=developer.party_id,
+        entity="qualification",
+        entity_id="poq_1",
+        kind=EventKind.CREATED,
+        state="done_ready",
+    )
+    assert describe(event) == (
+        "productOfferingQualification",
+        {"id": "poq_1", "@type": "ProductOfferingQualification", "state": "done"},
+    )
+    other = Event(
+        party_id=developer.party_id, entity="quote", entity_id="q", kind=EventKind.CREATED
+    )
+    assert describe(other) is None

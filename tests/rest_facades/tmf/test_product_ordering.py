@@ -1,0 +1,319 @@
+"""TMF622 Product Ordering v4 through the ASGI app, checked against the official file."""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import to_base64
+
+from app.core import clock, ordering
+from app.core.events import Channel, Event, EventKind
+from app.core.ordering import OrderState
+from rest_facades.tmf.common import iso
+from rest_facades.tmf.product_ordering import describe
+from tests.factories import (
+    CHICAGO,
+    NEW_YORK,
+    Caller,
+    complete,
+    location_id,
+    make_order,
+    make_product,
+)
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF622-ProductOrdering-v4"
+BASE = "/tmf-api/productOrderingManagement/v4"
+
+
+def _line(a: dict[str, Any], z: dict[str, Any], mbps: int = 1000) -> dict[str, Any]:
+    return {
+        "productOrderItem": [
+            {
+                "id": "1",
+                "action": "add",
+                "productOffering": {"id": "ethernet-line"},
+                "product": {
+                    "productCharacteristic": [
+                        {"name": "bandwidth", "value": mbps},
+                        {"name": "termMonths", "value": 12},
+                    ],
+                    "place": [a | {"role": "A-End"}, z | {"role": "Z-End"}],
+                },
+            }
+        ],
+        "externalId": "PO-1",
+    }
+
+
+async def _post(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any]) -> Any:
+    created = await client.post(f"{BASE}/productOrder", headers=caller.headers, json=body)
+    assert created.status_code == 201, created.text
+    check_response(SPEC, "/productOrder", "post", 201, created.json())
+    assert created.headers["location"] == created.json()["href"]
+    return created.json()
+
+
+async def _get(
+    client: httpx.AsyncClient, caller: Caller, path: str, template: str, **params: str
+) -> httpx.Response:
+    response = await client.get(f"{BASE}{path}", headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    check_response(SPEC, template, "get", 200, response.json())
+    return response
+
+
+async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    by_address = {
+        "streetNr": "60",
+        "streetName": "Hudson St",
+        "city": "New York",
+        "stateOrProvince": "NY",
+        "postcode": "10013",
+        "@type": "GeographicAddress",
+    }
+    chicago = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
+    order = await _post(client, developer, _line(chicago, by_address))
+    assert order["state"] == "acknowledged"
+    assert order["externalId"] == "PO-1"
+    [item] = order["productOrderItem"]
+    assert item["id"] == "1"
+    assert item["state"] == "acknowledged"
+    assert [p["@referredType"] for p in item["product"]["place"]] == ["GeographicSite"] * 2
+    core = await ordering.get_order(session, principal=developer.principal, order_id=order["id"])
+    assert core.order.channel is Channel.TMF
+    assert core.items[0].bandwidth_mbps == 1000
+    assert core.items[0].term_months == 12
+    assert [core.items[0].a_site_id, core.items[0].z_site_id] == [
+        p["id"] for p in item["product"]["place"]
+    ]
+    assert [core.items[0].a_location_id, core.items[0].z_location_id] == [
+        chicago["id"],
+        await location_id(session, NEW_YORK),
+    ]
+
+    await make_order(session, developer)  # through another face: listed too
+    listed = await _get(client, developer, "/productOrder", "/productOrder")
+    assert listed.headers["x-total-count"] == "2"
+    assert listed.headers["x-result-count"] == "2"
+    mine = await _get(client, developer, "/productOrder", "/productOrder", **{"channel.id": "tmf"})
+    assert [o["id"] for o in mine.json()] == [order["id"]]
+    dear = await _get(
+        client,
+        developer,
+        "/productOrder",
+        "/productOrder",
+        **{"orderTotalPrice.price.dutyFreeAmount.value.gt": "0"},
+    )
+    assert len(dear.json()) == 2
+    # The mandatory attributes are asked for, so that the trimmed body still validates.
+    trimmed = await _get(
+        client,
+        developer,
+        "/productOrder",
+        "/productOrder",
+        fields="state,productOrderItem.action",
+        limit="1",
+    )
+    assert trimmed.headers["x-result-count"] == "1"
+    assert set(trimmed.json()[0]) == {"id", "href", "@type", "state", "productOrderItem"}
+    assert set(trimmed.json()[0]["productOrderItem"][0]) == {"id", "@type", "action"}
+    read = await _get(client, developer, f"/productOrder/{order['id']}", "/productOrder/{id}")
+    assert read.json() == order
+    missing = await client.get(f"{BASE}/productOrder/ord_nope", headers=developer.headers)
+    assert missing.status_code == 404
+    check_response(SPEC, "/productOrder/{id}", "get", 404, missing.json())
+
+
+async def test_a_tmf_order_is_the_order_graphql_shows(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    site = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
+    other = {"id": await location_id(session, NEW_YORK), "@referredType": "GeographicAddress"}
+    order = await _post(client, developer, _line(site, other))
+    answer = await client.post(
+        "/graphql",
+        headers=developer.headers,
+        json={
+            "query": "query($id: ID!) { node(id: $id) { ... on Order { state channel } } }",
+            "variables": {"id": to_base64("Order", order["id"])},
+        },
+    )
+    assert answer.json()["data"]["node"] == {"state": "ACKNOWLEDGED", "channel": "TMF"}
+    # The sites that order made can be named as GeographicSite references.
+    places = order["productOrderItem"][0]["product"]["place"]
+    again = await _post(client, developer, _line(places[0], places[1], mbps=100))
+    assert again["productOrderItem"][0]["product"]["place"] == places
+
+
+async def test_bad_orders_are_refused_with_a_tmf_error(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    site = {"id": await location_id(session, CHICAGO)}
+    cases: list[dict[str, Any]] = [
+        {},
+        {"productOrderItem": [{"id": "1"}]},
+        {"productOrderItem": [{"id": "1", "action": "add", "product": {}}]},
+        {"productOrderItem": [{"id": "1", "action": "bogus"}]},
+        _line(site, {"id": "loc_nowhere"}),
+        _line(site, {"city": "Atlantis", "streetName": "Nowhere"}),
+        _line(site, site, mbps=7),
+    ]
+    for body in cases:
+        refused = await client.post(f"{BASE}/productOrder", headers=developer.headers, json=body)
+        assert refused.status_code == 400, (body, refused.text)
+        check_response(SPEC, "/productOrder", "post", 400, refused.json())
+    assert (await ordering.list_orders(session, principal=developer.principal)) == []
+
+
+async def test_patch_changes_the_external_id_and_refuses_the_rest(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    placed = await make_order(session, developer)
+    url = f"{BASE}/productOrder/{placed.order.id}"
+    for content_type in ("application/merge-patch+json", "application/json"):
+        patched = await client.patch(
+            url,
+            headers=developer.headers | {"Content-Type": content_type},
+            content=b'{"externalId": "' + content_type.encode() + b'"}',
+        )
+        assert patched.status_code == 200, patched.text
+        check_response(SPEC, "/productOrder/{id}", "patch", 200, patched.json())
+        assert patched.json()["externalId"] == content_type
+    later = clock.now() + timedelta(days=40)
+    moved = await client.patch(
+        url, headers=developer.headers, json={"requestedCompletionDate": iso(later)}
+    )
+    assert moved.status_code == 200, moved.text
+    check_response(SPEC, "/productOrder/{id}", "patch", 200, moved.json())
+    assert moved.json()["productOrderItem"][0]["requestedCompletionDate"] == iso(later)
+    refused = await client.patch(url, headers=developer.headers, json={"state": "completed"})
+    assert refused.status_code == 400
+    check_response(SPEC, "/productOrder/{id}", "patch", 400, refused.json())
+    deleted = await client.delete(url, headers=developer.headers)
+    assert deleted.status_code == 405
+    check_response(SPEC, "/productOrder/{id}", "delete", 405, deleted.json())
+    gone = await client.delete(f"{BASE}/productOrder/ord_nope", headers=developer.headers)
+    assert gone.status_code == 404
+
+
+async def test_modify_and_delete_items_name_the_product(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    product = await make_product(session, developer)
+    body = {
+        "productOrderItem": [
+            {
+                "id": "up",
+                "action": "modify",
+                "product": {
+                    "id": product.id,
+                    "productCharacteristic": [{"name": "bandwidth", "value": 10000}],
+                },
+            }
+        ]
+    }
+    order = await _post(client, developer, body)
+    [item] = order["productOrderItem"]
+    assert item["action"] == "modify"
+    assert item["product"]["id"] == product.id
+    session.expire_all()  # the app changed the product in its own session
+    core = await ordering.get_order(session, principal=developer.principal, order_id=order["id"])
+    await complete(session, core.order)
+    ended = await _post(
+        client,
+        developer,
+        {"productOrderItem": [{"id": "x", "action": "delete", "product": {"id": product.id}}]},
+    )
+    assert ended["productOrderItem"][0]["action"] == "delete"
+
+
+async def test_cancellation_requests(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+) -> None:
+    placed = await make_order(session, developer)
+    created = await client.post(
+        f"{BASE}/cancelProductOrder",
+        headers=developer.headers,
+        json={"productOrder": {"id": placed.order.id}, "cancellationReason": "changed plans"},
+    )
+    assert created.status_code == 201, created.text
+    check_response(SPEC, "/cancelProductOrder", "post", 201, created.json())
+    assert created.json()["state"] == "acknowledged"
+    order = await _get(client, developer, f"/productOrder/{placed.order.id}", "/productOrder/{id}")
+    assert order.json()["state"] == "assessingCancellation"
+    await session.refresh(placed.order)  # the app changed it in its own session
+    await complete(session, placed.order)
+    listed = await _get(client, developer, "/cancelProductOrder", "/cancelProductOrder")
+    assert [c["id"] for c in listed.json()] == [placed.order.id]
+    done = await _get(client, developer, "/cancelProductOrder", "/cancelProductOrder", state="done")
+    assert len(done.json()) == 1
+    read = await _get(
+        client,
+        developer,
+        f"/cancelProductOrder/{placed.order.id}",
+        "/cancelProductOrder/{id}",
+        fields="cancellationReason,productOrder",
+    )
+    assert read.json()["cancellationReason"] == "changed plans"
+    other = await make_order(session, developer)
+    for path in (f"/cancelProductOrder/{other.order.id}", "/cancelProductOrder/nope"):
+        missing = await client.get(f"{BASE}{path}", headers=developer.headers)
+        assert missing.status_code == 404
+        check_response(SPEC, "/cancelProductOrder/{id}", "get", 404, missing.json())
+    refused = await client.post(f"{BASE}/cancelProductOrder", headers=developer.headers, json={})
+    assert refused.status_code == 400
+    check_response(SPEC, "/cancelProductOrder", "post", 400, refused.json())
+
+
+async def test_another_enterprises_orders_do_not_exist(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    placed = await make_order(session, developer)
+    url = f"{BASE}/productOrder/{placed.order.id}"
+    assert (await client.get(url, headers=other_developer.headers)).status_code == 404
+    patched = await client.patch(url, headers=other_developer.headers, json={"externalId": "x"})
+    assert patched.status_code == 404
+    cancel = await client.post(
+        f"{BASE}/cancelProductOrder",
+        headers=other_developer.headers,
+        json={"productOrder": {"id": placed.order.id}},
+    )
+    # The spec answers no 404 on create: an order the caller cannot see is a bad value.
+    assert (cancel.status_code, cancel.json()["code"]) == (400, "INVALID_VALUE")
+    listed = await _get(client, other_developer, "/productOrder", "/productOrder")
+    assert listed.json() == []
+    again = await ordering.get_order(
+        session, principal=developer.principal, order_id=placed.order.id
+    )
+    assert again.order.state is OrderState.ACKNOWLEDGED
+    assert again.order.external_id is None
+
+
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+    hub = await client.post(
+        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://example.com/cb"}
+    )
+    assert hub.status_code == 201, hub.text
+    check_response(SPEC, "/hub", "post", 201, hub.json())
+    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    assert removed.status_code == 204
+    event = Event(
+        party_id="p",
+        entity="order",
+        entity_id="ord_1",
+        kind=EventKind.STATE_CHANGED,
+        state="in_progress",
+    )
+    assert describe(event) == (
+        "productOrder",
+        {"id": "ord_1", "@type": "ProductOrder", "state": "inProgress"},
+    )
+    assert (
+        describe(Event(party_id="p", entity="ticket", entity_id="t", kind=EventKind.CREATED))
+        is None
+    )

@@ -1,0 +1,206 @@
+"""TMF645 Service Qualification v4 through the ASGI app, checked against the official file."""
+
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import qualification
+from app.core.events import Channel
+from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
+from tests.rest_facades.tmf.conformance import check_response, requires_specs
+
+pytestmark = requires_specs
+SPEC = "TMF645-ServiceQualification-v4"
+BASE = "/tmf-api/serviceQualificationManagement/v4"
+CHECK = "/checkServiceQualification"
+QUERY = "/queryServiceQualification"
+
+
+async def _create(client: httpx.AsyncClient, caller: Caller, path: str, body: Any) -> Any:
+    response = await client.post(f"{BASE}{path}", json=body, headers=caller.headers)
+    assert response.status_code == 201, response.text
+    check_response(SPEC, path, "post", 201, response.json())
+    assert response.headers["location"] == response.json()["href"]
+    return response.json()
+
+
+async def _get(
+    client: httpx.AsyncClient, caller: Caller, path: str, template: str, **params: str
+) -> Any:
+    response = await client.get(f"{BASE}{path}", headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    check_response(SPEC, template, "get", 200, response.json())
+    return response
+
+
+def _service(spec: str, places: list[dict[str, Any]], mbps: int | None = None) -> dict[str, Any]:
+    service: dict[str, Any] = {"serviceSpecification": {"id": spec}, "place": places}
+    if mbps is not None:
+        service["serviceCharacteristic"] = [{"name": "bandwidth", "value": mbps}]
+    return service
+
+
+async def test_check_service_qualification(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    developer: Caller,
+    other_developer: Caller,
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    check = await _create(
+        client,
+        developer,
+        CHECK,
+        {
+            "externalId": "chk-1",
+            "serviceQualificationItem": [
+                {
+                    "id": "1",
+                    "service": _service(
+                        "ethernet-line",
+                        [{"id": chicago, "role": "aEnd"}, {"id": new_york, "role": "zEnd"}],
+                    ),
+                },
+                {
+                    "id": "2",
+                    "service": _service(
+                        "internet-access", [{"name": LAS_VEGAS, "role": "aEnd"}], 20000
+                    ),
+                },
+            ],
+        },
+    )
+    line, vegas = check["serviceQualificationItem"]
+    assert line["qualificationResult"] == "qualified"
+    assert line["service"]["serviceCharacteristic"][0] == {
+        "name": "bandwidth",
+        "valueType": "integer",
+        "value": 10,
+    }
+    assert vegas["qualificationResult"] == "alternate"
+    assert (
+        vegas["alternateServiceProposal"][0]["alternateService"]["serviceCharacteristic"][0][
+            "value"
+        ]
+        == 10000
+    )
+    assert check["qualificationResult"] == "alternate"
+    _core, items = await qualification.get_qualification(
+        session, principal=developer.principal, qualification_id=check["id"]
+    )
+    assert [i.offering_id for i in items] == ["ethernet-line", "internet-access"]
+
+    # A product offering qualification made elsewhere is not a service check.
+    elsewhere, _ = await qualification.qualify(
+        session,
+        principal=developer.principal,
+        specs=[await line_spec(session)],
+        channel=Channel.GRAPHQL,
+    )
+    theirs = await _create(
+        client,
+        other_developer,
+        CHECK,
+        {
+            "serviceQualificationItem": [
+                {"service": _service("internet-access", [{"id": chicago, "role": "aEnd"}])}
+            ]
+        },
+    )
+    listed = await _get(client, developer, CHECK, CHECK)
+    assert [c["id"] for c in listed.json()] == [check["id"]]
+    filtered = await _get(
+        client,
+        developer,
+        CHECK,
+        CHECK,
+        **{"serviceQualificationItem.qualificationResult": "alternate", "fields": "externalId"},
+    )
+    assert filtered.json() == [
+        {"id": check["id"], "href": check["href"], "@type": check["@type"], "externalId": "chk-1"}
+    ]
+    later = await _get(
+        client, developer, CHECK, CHECK, **{"checkServiceQualificationDate.gt": "2999-01-01"}
+    )
+    assert later.json() == []
+    fetched = await _get(client, developer, f"{CHECK}/{check['id']}", f"{CHECK}/{{id}}")
+    assert fetched.json() == check
+    for unknown in (elsewhere.id, theirs["id"], "poq_missing"):
+        response = await client.get(f"{BASE}{CHECK}/{unknown}", headers=developer.headers)
+        assert response.status_code == 404
+        check_response(SPEC, f"{CHECK}/{{id}}", "get", 404, response.json())
+    refused = await client.patch(
+        f"{BASE}{CHECK}/{check['id']}", json={"description": "x"}, headers=developer.headers
+    )
+    assert refused.status_code == 405
+    check_response(SPEC, f"{CHECK}/{{id}}", "patch", 405, refused.json())
+    bad = await client.post(
+        f"{BASE}{CHECK}",
+        json={"serviceQualificationItem": [{"service": _service("teleport", [])}]},
+        headers=developer.headers,
+    )
+    assert bad.status_code == 400
+    check_response(SPEC, CHECK, "post", 400, bad.json())
+
+
+async def test_query_service_qualification(
+    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    query = await _create(
+        client,
+        developer,
+        QUERY,
+        {"searchCriteria": {"service": {"place": [{"name": LAS_VEGAS, "role": "aEnd"}]}}},
+    )
+    found = {
+        item["service"]["serviceSpecification"]["id"]: {
+            c["name"]: c["value"] for c in item["service"]["serviceCharacteristic"]
+        }
+        for item in query["serviceQualificationItem"]
+    }
+    assert set(found) == {"internet-access", "ethernet-port"}
+    assert {f["confidence"] for f in found.values()} == {"yellow"}
+
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    lines = await _create(
+        client,
+        developer,
+        QUERY,
+        {
+            "searchCriteria": {
+                "service": {
+                    "serviceSpecification": {"id": "ethernet-line"},
+                    "place": [{"id": chicago, "role": "aEnd"}, {"id": new_york, "role": "zEnd"}],
+                }
+            }
+        },
+    )
+    [line] = lines["serviceQualificationItem"]
+    assert line["service"]["serviceCharacteristic"][-1]["value"] == "green"
+
+    listed = await _get(client, developer, QUERY, QUERY, limit="1")
+    assert listed.headers["x-total-count"] == "2"
+    assert listed.headers["x-result-count"] == "1"
+    by_spec = await _get(
+        client,
+        developer,
+        QUERY,
+        QUERY,
+        **{"searchCriteria.service.serviceSpecification.id": "ethernet-line"},
+    )
+    assert [q["id"] for q in by_spec.json()] == [lines["id"]]
+    fetched = await _get(client, developer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
+    assert fetched.json() == query
+    hidden = await client.get(f"{BASE}{QUERY}/{query['id']}", headers=other_developer.headers)
+    assert hidden.status_code == 404
+    check_response(SPEC, f"{QUERY}/{{id}}", "get", 404, hidden.json())
+    not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=developer.headers)
+    assert not_a_check.status_code == 404
+    missing = await client.post(
+        f"{BASE}{QUERY}", json={"searchCriteria": {"service": {}}}, headers=developer.headers
+    )
+    assert missing.status_code == 400
+    check_response(SPEC, QUERY, "post", 400, missing.json())
