@@ -301,13 +301,21 @@ def router() -> APIRouter:
     for resource in RESOURCES:
         writable = resource == "billingAccount"
         if not writable:
-            routes.add_api_route(f"/{resource}", refuse, methods=["POST"], summary="not offered")
-        routes.add_api_route(
-            f"/{resource}/{{id}}",
-            refuse,
-            methods=["DELETE"] if writable else ["PATCH", "DELETE"],
-            summary="not offered",
-        )
+            routes.add_api_route(
+                f"/{resource}",
+                refuse,
+                methods=["POST"],
+                summary="not offered",
+                operation_id=f"refuse_create_{resource}",
+            )
+        for method in ["DELETE"] if writable else ["PATCH", "DELETE"]:
+            routes.add_api_route(
+                f"/{resource}/{{id}}",
+                refuse,
+                methods=[method],
+                summary="not offered",
+                operation_id=f"refuse_{method.lower()}_{resource}",
+            )
 
     add_hub_routes(routes, NOTIFYING)
     return routes
