@@ -381,5 +381,11 @@ def router() -> APIRouter:
         return tmf_json(view, status=201, headers={"Location": view["href"]})
 
     for resource, kind in ((CHECK, "check"), (QUERY, "query")):
-        routes.add_api_route(f"/{resource}/{{id}}", _refusal(kind), methods=["PATCH", "DELETE"])
+        for method in ("PATCH", "DELETE"):
+            routes.add_api_route(
+                f"/{resource}/{{id}}",
+                _refusal(kind),
+                methods=[method],
+                operation_id=f"refuse_{method.lower()}_{resource}",
+            )
     return routes
