@@ -1,5 +1,7 @@
 """The ASGI application: health, readiness, the portal page."""
 
+import warnings
+
 import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,3 +71,11 @@ async def test_unknown_paths_answer_in_each_faces_error_format(
     assert tmf.json()["@type"] == "Error"
     plain = await client.get("/nothing")
     assert plain.json() == {"detail": "Not Found"}
+
+
+def test_the_openapi_document_has_one_id_per_operation(settings: Settings) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        document = create_app(settings, run_workers=False).openapi()
+    assert any(path.startswith("/tmf-api/") for path in document["paths"])
+    assert any(path.startswith("/mefApi/") for path in document["paths"])
