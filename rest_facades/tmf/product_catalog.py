@@ -15,6 +15,7 @@ from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import merge_patch, select_fields
 from rest_facades.tmf.common import href, iso, listing, read_body
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productCatalogManagement/v4"
 CATALOG_ID = "lumen-connectivity"
@@ -242,6 +243,11 @@ async def _offering(session: Any, offering_id: str) -> Offering:
         raise TMFError(404, "NOT_FOUND", exc.message) from exc
 
 
+# Listeners may register; the core records no events of this API's resources yet, so none are
+# delivered (see the README).
+NOTIFYING = NotifyingAPI("productOffering", lambda _event: None)
+
+
 def router() -> APIRouter:
     """The TMF620 endpoints."""
     routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF620 product catalog"])
@@ -417,4 +423,5 @@ def router() -> APIRouter:
             select_fields(catalog_view(request, names), request.query_params.get("fields"))
         )
 
+    add_hub_routes(routes, NOTIFYING)
     return routes

@@ -35,6 +35,7 @@ from rest_facades.tmf.generated.service_qualification import (
     CheckServiceQualificationCreate,
     QueryServiceQualificationCreate,
 )
+from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.quote_management import (
     ends_in_order,
     location_of,
@@ -263,6 +264,11 @@ def _refusal(kind: str) -> Any:
     return refuse_change
 
 
+# Listeners may register; the core records no events of this API's resources yet, so none are
+# delivered (see the README).
+NOTIFYING = NotifyingAPI("checkServiceQualification", lambda _event: None)
+
+
 def router() -> APIRouter:
     """The TMF645 endpoints."""
     routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF645 service qualification"])
@@ -388,4 +394,5 @@ def router() -> APIRouter:
                 methods=[method],
                 operation_id=f"refuse_{method.lower()}_{resource}",
             )
+    add_hub_routes(routes, NOTIFYING)
     return routes

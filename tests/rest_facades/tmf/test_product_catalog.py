@@ -145,3 +145,17 @@ async def test_reads_need_a_key(client: httpx.AsyncClient) -> None:
     response = await client.get(f"{BASE}/productOffering")
     assert response.status_code == 401
     check_response(SPEC, "/productOffering", "get", 401, response.json())
+
+
+async def test_listeners_register_and_unregister(
+    client: httpx.AsyncClient, developer: Caller
+) -> None:
+    hub = await client.post(
+        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://buyer.example/tmf"}
+    )
+    assert hub.status_code == 201
+    check_response(SPEC, "/hub", "post", 201, hub.json())
+    gone = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    assert gone.status_code == 204
+    again = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    assert again.status_code == 404
