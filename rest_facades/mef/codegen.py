@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from rest_facades.common.codegen import strip_prose
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPECS = ROOT.parent / "shared" / "specs" / "mef"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "generated"
@@ -37,24 +39,6 @@ APIS = {
     "MEF124-troubleTicketManagement": "trouble_ticket",
     "MEF124-troubleTicketNotification": "trouble_ticket_notification",
 }
-EMPTY_OK = {"properties", "definitions", "required", "allOf"}
-PROSE = {"description", "example", "examples", "title", "summary", "x-mef-target"}
-
-
-def strip_prose(node: Any, *, in_properties: bool = False) -> Any:
-    """The node without prose keywords; property names called `description` are kept."""
-    if isinstance(node, dict):
-        return {
-            key: strip_prose(
-                value, in_properties=key in {"properties", "definitions"} and not in_properties
-            )
-            for key, value in node.items()
-            # An empty `properties:` in the YAML reads as null, which no validator accepts.
-            if in_properties or (key not in PROSE and not (value is None and key in EMPTY_OK))
-        }
-    if isinstance(node, list):
-        return [strip_prose(item) for item in node]
-    return node
 
 
 def api_document(spec: dict[str, Any]) -> dict[str, Any]:

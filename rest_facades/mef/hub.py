@@ -5,17 +5,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
 from app.core import events
 from app.core.events import Dispatcher, Event, Subscription
+from rest_facades.common.notifications import deliver, query_event_types
 from rest_facades.mef.errors import MEFError, bad_request, mef_json
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.requests import MEFCaller, dump, parse_body
 
 log = logging.getLogger(__name__)
-DELIVERY_TIMEOUT_SECONDS = 10.0
 
 # Turns a core event into (MEF event type, event payload), or None when the API has no such event.
 Notification = Callable[[Flavour, Event], tuple[str, dict[str, Any]] | None]
@@ -88,17 +87,6 @@ def _view(models: Any, subscription: Subscription) -> Any:
     )
 
 
-def _query_event_types(query: str | None) -> set[str] | None:
-    """The event types a listener's `query` asks for (`eventType=a,b`); None means all."""
-    if not query:
-        return None
-    for clause in query.split("&"):
-        name, _, value = clause.partition("=")
-        if name.strip() == "eventType" and value:
-            return {v.strip() for v in value.split(",") if v.strip()}
-    return None
-
-
 def event_body(flavour: Flavour, event: Event, event_type: str, payload: dict[str, Any]) -> Any:
     """The MEF envelope of one event."""
     return {
@@ -115,7 +103,7 @@ def register_transports(dispatcher: Dispatcher, flavour: Flavour, notifying: Not
 
     def matches(subscription: Subscription, event: Event) -> bool:
         found = notifying.notification(flavour, event)
-        wanted = _query_event_types(subscription.query)
+        wanted = query_event_types(subscription.query)
         return found is not None and (wanted is None or found[0] in wanted)
 
     async def send(subscription: Subscription, event: Event) -> None:
@@ -124,9 +112,6 @@ def register_transports(dispatcher: Dispatcher, flavour: Flavour, notifying: Not
             return
         event_type, payload = found
         url = f"{subscription.callback.rstrip('/')}{base}/listener/{event_type}"
-        async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS) as client:
-            response = await client.post(url, json=event_body(flavour, event, event_type, payload))
-        # Anything but a 2xx is a failed delivery: the dispatcher retries with backoff.
-        response.raise_for_status()
+        await deliver(url, event_body(flavour, event, event_type, payload))
 
     dispatcher.add_transport(notifying.transport(flavour), send, matches)

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rest_facades.mef.codegen import strip_prose
+from rest_facades.common.codegen import strip_prose
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPECS = ROOT.parent / "shared" / "specs" / "tmf"

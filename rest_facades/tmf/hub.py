@@ -5,14 +5,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
 from app.core import events
 from app.core.errors import CoreError
 from app.core.events import Dispatcher, Event, EventKind, Subscription
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.mef.hub import DELIVERY_TIMEOUT_SECONDS
+from rest_facades.common.notifications import deliver, query_event_types
 from rest_facades.tmf.common import iso, read_body
 from rest_facades.tmf.errors import TMFError, tmf_json
 
@@ -44,16 +43,6 @@ class NotifyingAPI:
     def transport(self) -> str:
         """The name under which its listeners are delivered to."""
         return f"tmf:{self.name}"
-
-
-def _query_event_types(query: str | None) -> set[str] | None:
-    if not query:
-        return None
-    for clause in query.split("&"):
-        name, _, value = clause.partition("=")
-        if name.strip() == "eventType" and value:
-            return {v.strip() for v in value.split(",") if v.strip()}
-    return None
 
 
 def add_hub_routes(routes: APIRouter, notifying: NotifyingAPI) -> None:
@@ -103,7 +92,7 @@ def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
 
     def matches(subscription: Subscription, event: Event) -> bool:
         described = notifying.describe(event)
-        wanted = _query_event_types(subscription.query)
+        wanted = query_event_types(subscription.query)
         return described is not None and (
             wanted is None or notifying.event_type(described[0], event) in wanted
         )
@@ -121,9 +110,6 @@ def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
             "event": {resource: payload},
         }
         url = f"{subscription.callback.rstrip('/')}/listener/{name}"
-        async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS) as client:
-            response = await client.post(url, json=body)
-        # Anything but a 2xx is a failed delivery: the dispatcher retries with backoff.
-        response.raise_for_status()
+        await deliver(url, body)
 
     dispatcher.add_transport(notifying.transport, send, matches)
