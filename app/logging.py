@@ -1,19 +1,43 @@
-"""Structured logs: JSON lines in production, readable lines on a laptop."""
+"""Structured logs: JSON lines in production, readable lines on a laptop; never an API key."""
 
 import logging
+import re
 
 import structlog
+
+# An API key (`lumen_<id>_<secret>`) or whatever follows `Bearer`, wherever it appears in a line.
+_SECRETS = re.compile(r"lumen_[0-9a-f]{6,}_[\w-]+|(?<=[Bb]earer )[^\s'\",}]+")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """The text with every API key and bearer token replaced."""
+    return _SECRETS.sub(REDACTED, text)
+
+
+class RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """Formats like structlog, then blanks out keys: the last word on every line that leaves."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(level: str, *, json_lines: bool = False) -> None:
     """Route standard logging through structlog's formatter."""
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if json_lines
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        processor=renderer,
+    # Tracebacks are plain: a traceback with its frames' locals would print request headers.
+    processors: list[structlog.types.Processor] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta
+    ]
+    if json_lines:
+        processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        processors.append(
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        )
+    formatter = RedactingFormatter(
+        processors=processors,
         foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.processors.TimeStamper("iso")],
     )
     handler = logging.StreamHandler()
