@@ -20,6 +20,7 @@ from app.dashboard import render_dashboard
 from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
+from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
@@ -44,6 +45,19 @@ STATUS_BY_CODE = {
 def http_status(error: CoreError) -> int:
     """The HTTP status that suits a core error when a face has no rule of its own."""
     return STATUS_BY_CODE.get(error.code, 422 if error.field else 400)
+
+
+def too_many_requests(path: str, retry_after: int, message: str) -> Response:
+    """A 429 with `Retry-After`, in the error format of the face that `path` belongs to."""
+    headers = {"Retry-After": str(retry_after)}
+    if path.startswith("/mefApi/"):
+        # The MEF Error base: MEF defines no 429 body of its own.
+        body = {"code": "tooManyRequests", "reason": message[:255]}
+        return mef_json(body, status=429, headers=headers)
+    if path.startswith("/tmf-api/"):
+        return tmf_json(TMFError(429, "TOO_MANY_REQUESTS", message).body, 429, headers)
+    error = {"message": message, "extensions": {"code": "RATE_LIMITED", "retryAfter": retry_after}}
+    return JSONResponse({"data": None, "errors": [error]}, status_code=429, headers=headers)
 
 
 async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
@@ -94,6 +108,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = limiter = RateLimiter(
+        per_key=settings.rate_limit_per_key,
+        anonymous=settings.rate_limit_anonymous,
+        auth_failures=settings.auth_failures_limit,
+    )
+    app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.live = live = LiveEvents()

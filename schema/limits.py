@@ -1,6 +1,6 @@
 """Query cost: computed from the document before execution, capped, and reported."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
@@ -27,10 +27,14 @@ class QueryCost(SchemaExtension):
     """Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
 
     A query whose cost exceeds `max_cost` is refused before it runs; every answer reports its
-    cost in `extensions.cost`."""
+    cost in `extensions.cost`. A `budget` is handed the request's context and the cost, and may
+    refuse the query (the caller's rate limit) with an error of its own."""
 
-    def __init__(self, *, max_cost: int) -> None:
+    def __init__(
+        self, *, max_cost: int, budget: Callable[[Any, int], GraphQLError | None] | None = None
+    ) -> None:
         self.max_cost = max_cost
+        self.budget = budget
         self.cost: int | None = None
 
     def on_validate(self) -> Iterator[None]:
@@ -55,6 +59,10 @@ class QueryCost(SchemaExtension):
                         },
                     )
                 ]
+            elif self.budget is not None:
+                refusal = self.budget(context.context, self.cost)
+                if refusal is not None:
+                    context.pre_execution_errors = [refusal]
         yield
 
     def get_results(self) -> dict[str, Any]:

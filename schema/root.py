@@ -12,7 +12,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
 from resolvers import catalog, orders, purchasing, subscriptions, tickets
-from resolvers.context import Info
+from resolvers.context import Info, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
@@ -162,7 +162,7 @@ schema = NativeSchema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryCost(max_cost=MAX_COST),
+        lambda: QueryCost(max_cost=MAX_COST, budget=spend_query_cost),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],
 )

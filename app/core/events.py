@@ -18,19 +18,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import InvalidRequest
+
+# `Channel` lives with the parties, whose audiences decide which channels they may use.
+from app.core.parties import Channel as Channel
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 log = logging.getLogger(__name__)
-
-
-class Channel(StrEnum):
-    """The face through which a request reached the core."""
-
-    GRAPHQL = "graphql"
-    SONATA = "sonata"
-    CANTATA = "cantata"
-    TMF = "tmf"
-    INTERNAL = "internal"
 
 
 class EventKind(StrEnum):

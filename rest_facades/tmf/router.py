@@ -3,7 +3,7 @@
 from functools import cache
 from types import ModuleType
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from app.core.events import Dispatcher
 from rest_facades.tmf import (
@@ -20,6 +20,7 @@ from rest_facades.tmf import (
     service_qualification,
     trouble_ticket,
 )
+from rest_facades.tmf.common import tmf_access
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
 # Each module has `router()`; those with notifications also have `NOTIFYING`.
@@ -49,7 +50,7 @@ def _router(api: ModuleType) -> APIRouter:
 def include_tmf(app: FastAPI, dispatcher: Dispatcher) -> None:
     """Mount each TMF API at its v4 base path and register the delivery of its events."""
     for api in APIS:
-        app.include_router(_router(api))
+        app.include_router(_router(api), dependencies=[Depends(tmf_access)])
         notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
         if notifying is not None:
             register_transport(dispatcher, notifying)
