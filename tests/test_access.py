@@ -290,9 +290,12 @@ async def test_a_real_server_logs_no_key(
     developer = await make_caller(session, "developer", name="Nimbus Labs")
     enterprise = await make_caller(session, "enterprise", name="Acme")
     port = _free_port()
+    root = logging.getLogger()
+    # The app logs to this test's captured stderr; put the handlers back before it is closed.
+    monkeypatch.setattr(root, "handlers", root.handlers)
+    monkeypatch.setattr(root, "level", root.level)
     app: FastAPI = create_app(
-        settings.model_copy(update={"environment": environment, "log_level": "DEBUG"}),
-        run_workers=False,
+        settings.model_copy(update={"environment": environment}), run_workers=False
     )
     app.state.database = database
     monkeypatch.setattr(catalog, "list_offerings", _boom)

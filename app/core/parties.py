@@ -122,8 +122,8 @@ class Principal:
         allowed = CHANNELS_BY_AUDIENCE[self.audience]
         if channel not in allowed:
             raise NotAuthorized(
-                f"an API key of a {self.audience} party may not use the {channel} API; "
-                f"it may use: {', '.join(sorted(allowed))}",
+                f"{self.audience} API keys may not use the {channel} API; "
+                f"they may use: {', '.join(sorted(allowed))}",
                 code="NOT_AUTHORIZED",
             )
 
