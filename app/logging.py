@@ -6,13 +6,13 @@ import re
 import structlog
 
 # An API key (`lumen_<id>_<secret>`) or whatever follows `Bearer`, wherever it appears in a line.
-_SECRETS = re.compile(r"lumen_[0-9a-f]{6,}_[\w-]+|(?<=[Bb]earer )[^\s'\",}]+")
+_SECRETS = re.compile(r"lumen_[0-9a-f]{6,}_[\w-]+|(?P<scheme>(?i:bearer)\s+)[^\s'\",}]+")
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
     """The text with every API key and bearer token replaced."""
-    return _SECRETS.sub(REDACTED, text)
+    return _SECRETS.sub(lambda found: (found["scheme"] or "") + REDACTED, text)
 
 
 class RedactingFormatter(structlog.stdlib.ProcessorFormatter):

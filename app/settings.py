@@ -59,8 +59,9 @@ class Settings(BaseSettings):
         if self.public_base_url:
             return self.base_url
         host = (host_header or "").strip().lower()
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
         trusted = self.trusted_hosts or ["127.0.0.1", "localhost", f"{self.host}:{self.port}"]
-        if host and (host in trusted or host.rsplit(":", 1)[0] in trusted):
+        if host and (not port or port.isdigit()) and (host in trusted or name in trusted):
             return f"{scheme}://{host}"
         return self.base_url
 

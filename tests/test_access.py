@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, ordering
 from app.core.db import Database
+from app.logging import redact
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id, make_caller
@@ -228,6 +229,29 @@ async def test_links_never_follow_an_untrusted_host(
     href, location = await created(public, "testserver")
     assert href.startswith("https://api.lumen.example/tmf-api/")
     assert location == href
+
+
+@pytest.mark.parametrize(
+    ("host", "base"),
+    [
+        ("localhost:8000", "http://localhost:8000"),
+        ("127.0.0.1:9999", "http://127.0.0.1:9999"),
+        ("LOCALHOST", "http://localhost"),
+        ("evil.example", "http://127.0.0.1:8000"),
+        ("localhost:evil.example", "http://127.0.0.1:8000"),
+        ("localhost.evil.example", "http://127.0.0.1:8000"),
+        ("", "http://127.0.0.1:8000"),
+    ],
+)
+def test_only_a_trusted_host_makes_the_base_of_links(host: str, base: str) -> None:
+    assert Settings(database_url="sqlite://").base_url_for("http", host) == base
+
+
+def test_keys_and_bearer_tokens_are_blanked_in_log_lines() -> None:
+    line = "Authorization: BEARER abc.def, key lumen_0123456789ab_Zz-_9 or 'bearer  xyz'"
+    assert redact(line) == (
+        "Authorization: BEARER [redacted], key [redacted] or 'bearer  [redacted]'"
+    )
 
 
 async def test_mef_links_never_follow_an_untrusted_host(
