@@ -40,6 +40,16 @@ def configure_logging(level: str, *, json_lines: bool = False) -> None:
         processors=processors,
         foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.processors.TimeStamper("iso")],
     )
+    # structlog's own loggers go through the same handler, so they too are redacted.
+    structlog.configure(
+        processors=[
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper("iso"),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()

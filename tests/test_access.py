@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 import uvicorn
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, ordering
 from app.core.db import Database
-from app.logging import redact
+from app.logging import configure_logging, redact
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id, make_caller
@@ -252,6 +253,26 @@ def test_keys_and_bearer_tokens_are_blanked_in_log_lines() -> None:
     assert redact(line) == (
         "Authorization: BEARER [redacted], key [redacted] or 'bearer  [redacted]'"
     )
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_structlog_loggers_are_redacted_and_show_no_locals(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], json_lines: bool
+) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", root.handlers)
+    monkeypatch.setattr(root, "level", root.level)
+    configure_logging("INFO", json_lines=json_lines)
+    key = "lumen_0123456789ab_not-for-the-logs"
+    try:
+        headers = {"authorization": f"Bearer {key}"}
+        raise RuntimeError(f"failed for {headers}")
+    except RuntimeError:
+        structlog.get_logger("test").exception("request failed", key=key)
+    logged = capsys.readouterr().err
+    assert "request failed" in logged
+    assert "RuntimeError" in logged  # the traceback is there...
+    assert "not-for-the-logs" not in logged  # ...without the key, in the message or a local
 
 
 async def test_mef_links_never_follow_an_untrusted_host(
