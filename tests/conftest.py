@@ -87,6 +87,8 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
         "LUMEN_FULFILMENT_ACK_SECONDS": "0",
         "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0",
         "LUMEN_SEED_DEMO": "false",
+        # Test listeners live on loopback.
+        "LUMEN_WEBHOOK_ALLOW_PRIVATE": "true",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

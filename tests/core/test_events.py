@@ -196,9 +196,9 @@ async def test_a_failing_handler_is_retried_with_backoff_until_it_succeeds(
     ticket_id = await _ticket(session, developer)
     [event] = await events.list_events(session, principal=developer.principal)
     flaky = Recorder(failures=2)
-    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=5.0, max_attempts=5)
+    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=5.0, max_attempts=5, jitter=0)
     dispatcher.add_handler("flaky", flaky)
-    # Exponential, and capped.
+    # Exponential, and capped (without jitter, to follow each step exactly).
     assert [dispatcher.backoff(n) for n in (1, 2, 3, 4)] == [SECOND * d for d in (2, 4, 5, 5)]
 
     assert await dispatcher.run_once() == 0
@@ -239,6 +239,14 @@ async def test_a_failing_handler_is_retried_with_backoff_until_it_succeeds(
     _at(third_try + timedelta(days=1))
     assert await dispatcher.run_once() == 0
     assert len(flaky.calls) == 3
+
+
+def test_backoff_is_jittered_below_its_exponential_step(database: Database) -> None:
+    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=60.0, jitter=0.25)
+    for attempts, step in ((1, 2), (2, 4), (3, 8), (10, 60)):
+        delays = {dispatcher.backoff(attempts) for _ in range(50)}
+        assert all(SECOND * step * 0.75 <= d <= SECOND * step for d in delays)
+        assert len(delays) > 1  # receivers that failed together are retried apart
 
 
 async def test_a_delivery_is_abandoned_after_max_attempts_without_hurting_others(
