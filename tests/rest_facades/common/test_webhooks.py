@@ -12,8 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from app.core import clock, events, tickets
 from app.core.db import Database
