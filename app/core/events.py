@@ -2,20 +2,22 @@
 pending events to in-process handlers and to subscriptions registered through the faces."""
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
@@ -236,6 +238,9 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
         self._delivered = 0
+        # SQLite has a single writer: this dispatcher's own transactions take turns, rather than
+        # fail with "database is locked" when one turns from reading to writing.
+        self._one_writer = asyncio.Lock() if database.engine.dialect.name == "sqlite" else None
 
     def add_handler(
         self, name: str, handler: Handler, accepts: Callable[[Event], bool] = lambda _e: True
@@ -260,9 +265,17 @@ class Dispatcher:
         """Ask a running loop to dispatch now rather than at its next poll."""
         self._wakeup.set()
 
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """A session for one of the dispatcher's own transactions."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._one_writer is not None:
+                await stack.enter_async_context(self._one_writer)
+            yield await stack.enter_async_context(self.database.session())
+
     async def fan_out(self) -> int:
         """Create deliveries for events not yet fanned out; returns how many events it saw."""
-        async with self.database.session() as session:
+        async with self._session() as session:
             # Locked rows are another dispatcher's to fan out: skip them rather than wait.
             fresh = (
                 await session.exec(
@@ -340,7 +353,7 @@ class Dispatcher:
             .with_for_update(skip_locked=True, of=Delivery)
         )
         lease = new_id("lease")
-        async with self.database.session() as session:
+        async with self._session() as session:
             picked: list[tuple[Delivery, Event]] = []
             taken: Counter[str] = Counter()
             for delivery, event in (await session.exec(statement)).all():
@@ -393,9 +406,22 @@ class Dispatcher:
 
     async def _record(self, claimed: _Claimed, error: str | None) -> None:
         """Write the outcome of an attempt, unless the lease ran out and another took it."""
+        # A lost outcome would mean a second delivery once the lease runs out: try harder.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(OperationalError),
+            stop=stop_after_attempt(5),
+            wait=wait_random(0.05, 0.5),
+            reraise=True,
+        ):
+            with attempt:
+                written = await self._write_outcome(claimed, error)
+        if written and error is None:
+            self._delivered += 1
+
+    async def _write_outcome(self, claimed: _Claimed, error: str | None) -> bool:
         now = clock.now()
         held = claimed.delivery
-        async with self.database.session() as session:
+        async with self._session() as session:
             delivery = (
                 await session.exec(
                     select(Delivery)
@@ -413,7 +439,7 @@ class Dispatcher:
                     held.event_id,
                     held.receiver,
                 )
-                return
+                return False
             delivery.attempts += 1
             delivery.last_attempt_at = now
             delivery.locked_until = None
@@ -437,8 +463,7 @@ class Dispatcher:
                     delivery.next_attempt_at = now + self.backoff(delivery.attempts)
             session.add(delivery)
             await session.commit()
-        if error is None:
-            self._delivered += 1
+        return True
 
     async def _send(self, claimed: _Claimed) -> None:
         delivery, event = claimed.delivery, claimed.event

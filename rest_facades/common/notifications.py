@@ -120,7 +120,11 @@ class WebhookSender:
         """Deliver one event; anything but a 2xx raises, so that the dispatcher retries it."""
         content, headers = self.signed(subscription, event_id, body)
         # The URL may carry a receiver's secrets in its query: messages name the host only.
-        host = httpx.URL(url).host
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise DeliveryFailed("the callback is not a valid URL") from None
+        host, query = parsed.host, parsed.query.decode()
         transport = PinnedTransport(
             allow_private=self.allow_private, resolver=self.resolver, verify=self._tls
         )
@@ -131,6 +135,8 @@ class WebhookSender:
                 response = await client.post(url, content=content, headers=headers)
         except httpx.HTTPError as exc:
             detail = str(exc).replace(url, host)
+            if query:
+                detail = detail.replace(query, "...")
             raise DeliveryFailed(f"{type(exc).__name__} at {host}: {detail}") from None
         if response.is_redirect:
             raise DeliveryFailed(
