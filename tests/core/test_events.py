@@ -424,3 +424,32 @@ async def test_an_event_for_a_removed_subscription_is_dropped_quietly(
     assert await dispatcher.run_once() == 0
     assert sent == []
     assert len(await _deliveries(database)) == 1
+
+
+async def test_a_claim_left_by_a_crashed_process_runs_out_and_the_delivery_is_retried(
+    session: AsyncSession, database: Database, developer: Caller
+) -> None:
+    _at(T0)
+    await _ticket(session, developer)
+    survivor = Recorder()
+    dispatcher = Dispatcher(database, attempt_timeout=10)
+    dispatcher.add_handler("audit", survivor)
+    assert await dispatcher.fan_out() == 1
+    # Another process claimed it, then died before recording the outcome.
+    async with database.session() as other:
+        [delivery] = (await other.exec(select(Delivery))).all()
+        delivery.locked_until = T0 + dispatcher.lease
+        delivery.locked_by = "lease_of_a_dead_process"
+        other.add(delivery)
+        await other.commit()
+
+    assert await dispatcher.deliver_due() == 0  # leased: left alone
+    assert survivor.calls == []
+    _at(T0 + dispatcher.lease)
+    assert await dispatcher.deliver_due() == 1
+    [delivery] = await _deliveries(database)
+    assert (delivery.status, delivery.attempts, delivery.locked_by) == (
+        DeliveryStatus.DELIVERED,
+        1,
+        None,
+    )
