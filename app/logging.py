@@ -55,3 +55,5 @@ def configure_logging(level: str, *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request line, and a listener's callback URL may carry its secrets.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

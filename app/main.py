@@ -24,6 +24,7 @@ from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
+from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef.errors import mef_json
 from rest_facades.mef.router import include_mef
 from rest_facades.tmf.errors import TMFError, tmf_json
@@ -76,7 +77,16 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
     database = Database.connect(settings.database_url)
-    dispatcher = Dispatcher(database, max_attempts=settings.events_max_attempts)
+    dispatcher = Dispatcher(
+        database,
+        max_attempts=settings.events_max_attempts,
+        attempt_timeout=settings.webhook_timeout_seconds,
+        per_receiver=settings.webhook_per_subscription,
+        concurrency=settings.webhook_concurrency,
+    )
+    webhooks = WebhookSender(
+        timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
+    )
     engine = FulfilmentEngine(
         database,
         ack_after=timedelta(seconds=settings.fulfilment_ack_seconds),
@@ -119,8 +129,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
-    include_mef(app, dispatcher)
-    include_tmf(app, dispatcher)
+    include_mef(app, dispatcher, webhooks)
+    include_tmf(app, dispatcher, webhooks)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

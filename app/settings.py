@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     fulfilment_poll_seconds: float = 1.0
     events_poll_seconds: float = 1.0
     events_max_attempts: int = 8
+    # Listener callbacks: see README, "Webhooks a receiver can trust".
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_per_subscription: int = 4
+    webhook_concurrency: int = 32
     billing_poll_seconds: float = 3600.0
     log_level: str = "INFO"
 

@@ -11,7 +11,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from resolvers import catalog, orders, purchasing, subscriptions, tickets
+from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
 from resolvers.context import Info, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
@@ -24,6 +24,7 @@ from schema.ordering import Order
 from schema.parties import Party, Viewer
 from schema.payloads import (
     ChangeBandwidthPayload,
+    DeliveryPayload,
     OrderPayload,
     PricePayload,
     PurchasePayload,
@@ -120,6 +121,9 @@ class Mutation:
     )
     move_ticket: TicketPayload = strawberry.mutation(
         resolver=tickets.move_ticket, description=tickets.move_ticket.__doc__
+    )
+    replay_delivery: DeliveryPayload = strawberry.mutation(
+        resolver=deliveries.replay_delivery, description=deliveries.replay_delivery.__doc__
     )
 
 

@@ -92,6 +92,8 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
         "LUMEN_RATE_LIMIT_PER_KEY": "1000000/minute",
         "LUMEN_RATE_LIMIT_ANONYMOUS": "1000000/minute",
         "LUMEN_AUTH_FAILURES_LIMIT": "1000000/minute",
+        # Test listeners live on loopback.
+        "LUMEN_WEBHOOK_ALLOW_PRIVATE": "true",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

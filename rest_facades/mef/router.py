@@ -6,6 +6,7 @@ from types import ModuleType
 from fastapi import APIRouter, Depends, FastAPI
 
 from app.core.events import Dispatcher
+from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef import (
     geographic_address,
     geographic_site,
@@ -38,7 +39,7 @@ def _router(api: ModuleType, flavour: Flavour) -> APIRouter:
     return router
 
 
-def include_mef(app: FastAPI, dispatcher: Dispatcher) -> None:
+def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each API once per flavour, at the base path its official file declares, and
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
@@ -47,4 +48,4 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher) -> None:
             app.include_router(_router(api, flavour), dependencies=[access])
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
-                register_transports(dispatcher, flavour, notifying)
+                register_transports(dispatcher, flavour, notifying, sender)

@@ -1,5 +1,6 @@
 """MEF 87 Product Offering Qualification on both flavours, checked against the official files."""
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -498,7 +499,7 @@ async def test_listeners_hear_of_new_poqs(
         sent: list[tuple[str, Any]] = []
 
         async def deliver(_client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
-            sent.append((url, kwargs["json"]))
+            sent.append((url, json.loads(kwargs["content"])))
             return httpx.Response(204, request=httpx.Request("POST", url))
 
         monkeypatch.setattr(httpx.AsyncClient, "post", deliver)
