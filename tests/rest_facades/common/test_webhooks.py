@@ -21,7 +21,7 @@ from app.core.webhooks import new_secret
 from app.main import create_app
 from app.settings import Settings
 from rest_facades.common.notifications import RefusedDestination, WebhookSender
-from tests.factories import Caller
+from tests.factories import Caller, make_caller
 from tests.rest_facades.mef import conformance as mef
 from tests.rest_facades.mef.listener import listening
 from tests.rest_facades.tmf import conformance as tmf
@@ -30,6 +30,18 @@ pytestmark = [mef.requires_specs, tmf.requires_specs]
 TMF_HUB = "/tmf-api/troubleTicket/v4/hub"
 MEF_HUB = "/mefApi/sonata/productOrderingManagement/v10/hub"
 TMF621 = "TMF621-TroubleTicket-v4"
+
+
+@pytest.fixture
+async def carrier(session: AsyncSession) -> Caller:
+    """A carrier: it registers listeners on Sonata and TMF hubs."""
+    return await make_caller(session, "carrier", name="Meridian Wholesale")
+
+
+@pytest.fixture
+async def other_carrier(session: AsyncSession) -> Caller:
+    """A second, unrelated carrier."""
+    return await make_caller(session, "carrier", name="Northwind Carrier Services")
 
 
 @pytest.fixture
@@ -88,16 +100,16 @@ async def _deliveries(database: Database) -> list[Delivery]:
 
 
 async def test_deliveries_are_signed_with_the_secret_given_once_at_registration(
-    app: FastAPI, http: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    app: FastAPI, http: httpx.AsyncClient, session: AsyncSession, carrier: Caller
 ) -> None:
     async with listening() as listener:
-        hub = await _register(http, developer, listener.url)
+        hub = await _register(http, carrier, listener.url)
         assert hub.status_code == 201
         tmf.check_response(TMF621, "/hub", "post", 201, hub.json())
         secret = hub.json()["secret"]
         assert secret.startswith("whsec_")
         assert hub.headers["webhook-secret"] == secret
-        await _open_ticket(session, developer)
+        await _open_ticket(session, carrier)
         listener.fail_next = 1
         await app.state.dispatcher.run_once()
         later = clock.now() + timedelta(minutes=5)
@@ -121,15 +133,15 @@ async def test_deliveries_are_signed_with_the_secret_given_once_at_registration(
 
 
 async def test_each_listener_has_its_own_secret_and_mef_returns_it_too(
-    http: httpx.AsyncClient, developer: Caller
+    http: httpx.AsyncClient, carrier: Caller
 ) -> None:
-    one = await _register(http, developer, "https://hooks.example.com/a", hub=MEF_HUB)
-    two = await _register(http, developer, "https://hooks.example.com/a", hub=MEF_HUB)
+    one = await _register(http, carrier, "https://hooks.example.com/a", hub=MEF_HUB)
+    two = await _register(http, carrier, "https://hooks.example.com/a", hub=MEF_HUB)
     assert one.status_code == two.status_code == 201
     mef.check_response("sonata", "product_order", "/hub", "post", 201, one.json())
     assert one.json()["secret"] != two.json()["secret"]
     assert one.headers["webhook-secret"] == one.json()["secret"]
-    fetched = await http.get(f"{MEF_HUB}/{one.json()['id']}", headers=developer.headers)
+    fetched = await http.get(f"{MEF_HUB}/{one.json()['id']}", headers=carrier.headers)
     assert fetched.status_code == 200
     assert "secret" not in fetched.json()
     assert "webhook-secret" not in fetched.headers
@@ -171,35 +183,35 @@ REFUSED = [
 
 
 async def test_registration_refuses_callbacks_the_platform_must_not_call(
-    make_app: Any, developer: Caller
+    make_app: Any, carrier: Caller
 ) -> None:
     strict = make_app(webhook_allow_private=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=strict), base_url="http://testserver"
     ) as http:
         for callback in REFUSED:
-            refused = await _register(http, developer, callback)
+            refused = await _register(http, carrier, callback)
             assert refused.status_code == 400, callback
             tmf.check_response(TMF621, "/hub", "post", 400, refused.json())
             assert refused.json()["code"] == "INVALID_VALUE"
             assert "callback" in refused.json()["reason"], callback
-            refused = await _register(http, developer, callback, hub=MEF_HUB)
+            refused = await _register(http, carrier, callback, hub=MEF_HUB)
             assert refused.status_code == 400, callback
             mef.check_response("sonata", "product_order", "/hub", "post", 400, refused.json())
             assert refused.json()["code"] == "invalidBody"
             assert refused.json()["propertyPath"] == "/callback"
         # A public name is accepted: it is resolved, and checked, at each delivery.
         for callback in ("https://hooks.example.com/lumen", "http://93.184.216.34:8080/x"):
-            assert (await _register(http, developer, callback)).status_code == 201, callback
+            assert (await _register(http, carrier, callback)).status_code == 201, callback
 
 
 async def test_an_operator_may_allow_private_callbacks_but_never_credentials(
-    http: httpx.AsyncClient, developer: Caller
+    http: httpx.AsyncClient, carrier: Caller
 ) -> None:
     for callback in ("http://127.0.0.1:9/", "http://[::1]:9/", "http://10.0.0.8/", "http://x.lan/"):
-        assert (await _register(http, developer, callback)).status_code == 201, callback
+        assert (await _register(http, carrier, callback)).status_code == 201, callback
     for callback in ("https://user:pw@hooks.example.com/", "gopher://hooks.example.com/"):
-        assert (await _register(http, developer, callback)).status_code == 400, callback
+        assert (await _register(http, carrier, callback)).status_code == 400, callback
 
 
 def _subscription(callback: str = "http://hooks.example.com") -> events.Subscription:
@@ -248,19 +260,19 @@ async def test_a_delivery_connects_to_the_address_it_checked_and_keeps_the_name(
 
 
 async def test_a_name_that_now_resolves_privately_is_refused_at_delivery(
-    make_app: Any, database: Database, session: AsyncSession, developer: Caller
+    make_app: Any, database: Database, session: AsyncSession, carrier: Caller
 ) -> None:
     strict = make_app(webhook_allow_private=False)
     async with listening() as listener:
         # Registered while it looked public (here: while the operator allowed it).
         await events.subscribe(
             session,
-            principal=developer.principal,
+            principal=carrier.principal,
             transport="tmf:troubleTicket",
             callback=listener.url,
             allow_private=True,
         )
-        await _open_ticket(session, developer)
+        await _open_ticket(session, carrier)
         await strict.state.dispatcher.run_once()
     assert listener.requests == []
     [delivery] = await _deliveries(database)
@@ -272,13 +284,13 @@ async def test_redirects_are_not_followed(
     app: FastAPI,
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
+    carrier: Caller,
     database: Database,
 ) -> None:
     async with listening() as target, listening() as redirecting:
         redirecting.redirect_to = f"{target.url}/stolen"
-        assert (await _register(http, developer, redirecting.url)).status_code == 201
-        await _open_ticket(session, developer)
+        assert (await _register(http, carrier, redirecting.url)).status_code == 201
+        await _open_ticket(session, carrier)
         await app.state.dispatcher.run_once()
     assert len(redirecting.requests) == 1
     assert target.requests == []
@@ -299,16 +311,16 @@ async def test_a_slow_listener_delays_only_its_own_events(
     app: FastAPI,
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    carrier: Caller,
+    other_carrier: Caller,
 ) -> None:
     async with listening() as slow, listening() as fast:
         slow.delay = 5.0
-        assert (await _register(http, developer, slow.url)).status_code == 201
-        assert (await _register(http, other_developer, fast.url)).status_code == 201
+        assert (await _register(http, carrier, slow.url)).status_code == 201
+        assert (await _register(http, other_carrier, fast.url)).status_code == 201
         for n in range(6):
-            await _open_ticket(session, developer, f"Slow {n}")
-            await _open_ticket(session, other_developer, f"Fast {n}")
+            await _open_ticket(session, carrier, f"Slow {n}")
+            await _open_ticket(session, other_carrier, f"Fast {n}")
         started = time.monotonic()
         running = asyncio.create_task(app.state.dispatcher.run_forever(0.05))
         try:
@@ -325,19 +337,19 @@ async def test_a_slow_listener_delays_only_its_own_events(
 
 
 async def test_an_attempt_times_out_after_the_configured_seconds(
-    make_app: Any, database: Database, session: AsyncSession, developer: Caller
+    make_app: Any, database: Database, session: AsyncSession, carrier: Caller
 ) -> None:
     quick = make_app(webhook_timeout_seconds=0.5)
     async with listening() as listener:
         listener.delay = 3.0
         await events.subscribe(
             session,
-            principal=developer.principal,
+            principal=carrier.principal,
             transport="tmf:troubleTicket",
             callback=listener.url,
             allow_private=True,
         )
-        await _open_ticket(session, developer)
+        await _open_ticket(session, carrier)
         started = time.monotonic()
         await quick.state.dispatcher.run_once()
         assert time.monotonic() - started < 2.0
@@ -357,6 +369,7 @@ REPLAY = """mutation($id: ID!) { replayDelivery(id: $id) {
 async def test_parked_deliveries_are_seen_and_replayed_by_operations_only(
     make_app: Any,
     session: AsyncSession,
+    carrier: Caller,
     developer: Caller,
     ops: Caller,
 ) -> None:
@@ -375,8 +388,8 @@ async def test_parked_deliveries_are_seen_and_replayed_by_operations_only(
             result: dict[str, Any] = answer.json()
             return result
 
-        hub = (await _register(http, developer, listener.url)).json()
-        await _open_ticket(session, developer)
+        hub = (await _register(http, carrier, listener.url)).json()
+        await _open_ticket(session, carrier)
         listener.fail_next = 2
         now = clock.now()
         for hours in (0, 1):
