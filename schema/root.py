@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
@@ -18,7 +18,7 @@ from schema.billing import Invoice
 from schema.catalog import ProductOffering
 from schema.geography import Location, Site
 from schema.inventory import Service
-from schema.limits import QueryCost
+from schema.limits import QueryLimits
 from schema.ops import Ops
 from schema.ordering import Order
 from schema.parties import Party, Viewer
@@ -35,9 +35,11 @@ from schema.quoting import Quote
 from schema.tickets import Ticket
 
 MAX_DEPTH = 12
-MAX_TOKENS = 4000
+MAX_TOKENS = 2000
 MAX_ALIASES = 20
 MAX_COST = 10000
+MAX_FRAGMENTS = 100
+MAX_FRAGMENT_SPREADS = 300
 
 
 async def _node(
@@ -159,10 +161,14 @@ schema = NativeSchema(
     types=[Site, Service, Quote, Ticket, Invoice, Party, Location, ProductOffering],
     # Factories, so that each request gets fresh extension state (its own cost).
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryCost(max_cost=MAX_COST),
+        lambda: QueryLimits(
+            max_depth=MAX_DEPTH,
+            max_aliases=MAX_ALIASES,
+            max_cost=MAX_COST,
+            max_fragments=MAX_FRAGMENTS,
+            max_spreads=MAX_FRAGMENT_SPREADS,
+        ),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],
 )
