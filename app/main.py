@@ -20,6 +20,7 @@ from app.dashboard import render_dashboard
 from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
+from app.request_limits import RequestLimits
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
@@ -91,6 +92,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version="0.1.0",
         description="Network services through GraphQL, MEF LSO Sonata/Cantata and TM Forum APIs.",
         lifespan=lifespan,
+    )
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_string_chars=settings.max_string_chars,
     )
     app.state.settings = settings
     app.state.database = database

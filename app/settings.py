@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     events_max_attempts: int = 8
     billing_poll_seconds: float = 3600.0
     log_level: str = "INFO"
+    # Bounds on every HTTP request, checked before any face reads it.
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
+    max_string_chars: int = 50_000
 
     @property
     def base_url(self) -> str:

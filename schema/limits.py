@@ -19,6 +19,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -220,7 +221,8 @@ def _fragment_usage(document: DocumentNode) -> tuple[int, int]:
 class QueryLimits(SchemaExtension):
     """Refuses, as a validation error, an operation deeper than `max_depth` fields, with more
     than `max_aliases` aliases or costing more than `max_cost`, and a document that defines more
-    than `max_fragments` fragments or spreads them more than `max_spreads` times.
+    than `max_fragments` fragments or spreads them more than `max_spreads` times, is longer than
+    `max_query_chars` or holds a string longer than `max_string_chars` (or with a NUL).
 
     Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
     Every answer reports the cost in `extensions.cost`."""
@@ -233,17 +235,31 @@ class QueryLimits(SchemaExtension):
         max_cost: int,
         max_fragments: int,
         max_spreads: int,
+        max_query_chars: int,
+        max_string_chars: int,
     ) -> None:
         self.max_depth = max_depth
         self.max_aliases = max_aliases
         self.max_cost = max_cost
         self.max_fragments = max_fragments
         self.max_spreads = max_spreads
+        self.max_query_chars = max_query_chars
+        self.max_string_chars = max_string_chars
         self.cost: int | None = None
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         context.validation_rules = (*context.validation_rules, self._rule())
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        # Reading a document costs time in proportion to its length, even when it is one string.
+        query = self.execution_context.query
+        if query is not None and len(query) > self.max_query_chars:
+            raise GraphQLError(
+                f"the document is {len(query)} characters long. Allowed: {self.max_query_chars}",
+                extensions={"code": "QUERY_TOO_LONG"},
+            )
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -283,6 +299,22 @@ class QueryLimits(SchemaExtension):
                 super().__init__(validation_context)
                 for error in limits.check(validation_context.schema, validation_context.document):
                     validation_context.report_error(error)
+
+            def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+                # Text the database cannot store, or too long to be anything a field accepts.
+                problem = None
+                if len(node.value) > limits.max_string_chars:
+                    problem = f"longer than {limits.max_string_chars} characters"
+                elif "\x00" in node.value:
+                    problem = "holding a NUL character"
+                if problem is not None:
+                    self.report_error(
+                        GraphQLError(
+                            f"a string {problem} is not accepted",
+                            node,
+                            extensions={"code": "BAD_USER_INPUT"},
+                        )
+                    )
 
         return QueryLimitsRule
 

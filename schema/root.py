@@ -40,6 +40,8 @@ MAX_ALIASES = 20
 MAX_COST = 10000
 MAX_FRAGMENTS = 100
 MAX_FRAGMENT_SPREADS = 300
+MAX_QUERY_CHARS = 50_000
+MAX_STRING_CHARS = 10_000
 
 
 async def _node(
@@ -168,6 +170,8 @@ schema = NativeSchema(
             max_cost=MAX_COST,
             max_fragments=MAX_FRAGMENTS,
             max_spreads=MAX_FRAGMENT_SPREADS,
+            max_query_chars=MAX_QUERY_CHARS,
+            max_string_chars=MAX_STRING_CHARS,
         ),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],
