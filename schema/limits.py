@@ -208,6 +208,25 @@ def measure_operation(
     return measure, measure.cost(None)
 
 
+def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
+    """Why a string among the variables is not accepted (too long, or with a NUL), if one is.
+
+    HTTP bodies are checked before they reach the schema; this covers subscriptions too."""
+    pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str):
+            if len(value) > max_chars:
+                return f"variable {where}: a string longer than {max_chars} characters"
+            if "\x00" in value:
+                return f"variable {where}: a string holding a NUL character"
+        elif isinstance(value, dict):
+            pending.extend((f"{where}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
 def _fragment_usage(document: DocumentNode) -> tuple[int, int]:
     """How many fragments a document defines, and how many times it spreads one."""
     defined = sum(isinstance(d, FragmentDefinitionNode) for d in document.definitions)
@@ -326,6 +345,9 @@ class QueryLimits(SchemaExtension):
             schema, document.definitions, name, context.variables or {}
         )
         errors = []
+        unfit = _unfit_variable(context.variables or {}, self.max_string_chars)
+        if unfit is not None:
+            errors.append(GraphQLError(unfit, extensions={"code": "BAD_USER_INPUT"}))
         if measure.depth > self.max_depth:
             errors.append(
                 GraphQLError(

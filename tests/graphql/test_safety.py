@@ -208,3 +208,15 @@ async def test_an_overlong_document_is_refused_before_it_is_read() -> None:
 async def test_an_overlong_search_is_a_user_input_error(gql: Post) -> None:
     answer = await _timed(gql, '{ locations(search: "' + "x" * 600 + '") { totalCount } }')
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "x" * 10_001, ["ok", {"deep": "\x00"}]])
+async def test_unfit_variables_are_refused_whatever_the_transport(value: object) -> None:
+    # Straight to the schema, as a subscription over WebSocket reaches it: no HTTP checks.
+    answer = await schema.execute(
+        "query($s: String) { locations(search: $s) { totalCount } }",
+        variable_values={"s": value},
+    )
+    assert answer.errors is not None
+    assert answer.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+    assert answer.errors[0].message.startswith("variable $s")
