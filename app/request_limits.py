@@ -41,9 +41,9 @@ def render(method: str, path: str, refusal: Refusal) -> Response:
         if refusal.where is not None and _mef_unprocessable(method, path):
             problem = {"code": "invalidValue", "reason": refusal.message[:255]}
             return mef_json([{**problem, "propertyPath": refusal.where}], status=422)
-        code = {404: "notFound", 413: "invalidBody"}.get(refusal.status, "invalidBody")
-        if refusal.code == "INVALID_QUERY":
-            code = "invalidQuery"
+        code = {"NOT_FOUND": "notFound", "INVALID_QUERY": "invalidQuery"}.get(
+            refusal.code, "invalidBody"
+        )
         return mef_json({"code": code, "reason": refusal.message[:255]}, status=refusal.status)
     if path.startswith("/tmf-api/"):
         error = TMFError(refusal.status, refusal.code, refusal.message)
