@@ -133,6 +133,7 @@ async def test_the_body_limit_is_a_setting(
         assert small.status_code == 200
         large = await client.post("/graphql", json={"query": "{ __typename }" + " " * 100})
         assert large.status_code == 413
+    await app.state.database.dispose()
 
 
 @pytest.mark.parametrize("body", ["null", "true", '"x"', "1", "[]", "[{}]"])
@@ -402,7 +403,7 @@ async def test_hostile_requests_do_not_stall_other_callers(
         assert (await bystander.get("/healthz")).status_code == 200
         started = time.perf_counter()
         attack_task = asyncio.create_task(hostile.post(path, headers=headers, **request))
-        latencies = []
+        latencies: list[float] = []
         while not attack_task.done() or not latencies:
             before = time.perf_counter()
             assert (await bystander.get("/healthz")).status_code == 200
