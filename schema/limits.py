@@ -238,11 +238,12 @@ def _fragment_usage(document: DocumentNode) -> tuple[int, int]:
 
 
 class QueryLimits(SchemaExtension):
-    """Refuses, as a validation error, an operation deeper than `max_depth` fields, with more
-    than `max_aliases` aliases or costing more than `max_cost`, and a document that defines more
-    than `max_fragments` fragments or spreads them more than `max_spreads` times, is longer than
-    `max_query_chars` or holds a string longer than `max_string_chars` (or with a NUL).
+    """The safety limits of the native schema, all checked before anything runs.
 
+    Refused: a document longer than `max_query_chars`; one that defines more than
+    `max_fragments` fragments or spreads them more than `max_spreads` times; an operation deeper
+    than `max_depth` fields, with more than `max_aliases` aliases or costing more than
+    `max_cost`; a string (literal or variable) longer than `max_string_chars` or holding a NUL.
     Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
     Every answer reports the cost in `extensions.cost`."""
 

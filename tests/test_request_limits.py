@@ -12,13 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import InvalidRequest
-from app.core.geography import Site
 from app.main import create_app
 from app.settings import Settings
-from tests.factories import CHICAGO, Caller, location_id
+from tests.factories import Caller
 
 MEF_VALIDATION = "/mefApi/sonata/geographicAddressManagement/v7/geographicAddressValidation"
 CANTATA_VALIDATION = "/mefApi/cantata/geographicAddressManagement/v1/geographicAddressValidation"
@@ -253,18 +250,6 @@ async def test_names_longer_than_their_column_are_refused_before_the_database(
         TMF_SITES, json={"name": "N" * 200, "place": [place]}, headers=developer.headers
     )
     assert fits.status_code == 201, fits.text
-
-
-async def test_the_core_refuses_text_its_tables_cannot_hold(
-    session: AsyncSession, developer: Caller
-) -> None:
-    chicago = await location_id(session, CHICAGO)
-    for name, code in (("x" * 201, "TEXT_TOO_LONG"), ("a\x00b", "INVALID_CHARACTER")):
-        session.add(Site(party_id=developer.party_id, location_id=chicago, name=name))
-        with pytest.raises(InvalidRequest) as refused:
-            await session.commit()
-        assert (refused.value.code, refused.value.field) == (code, "name")
-        await session.rollback()
 
 
 async def test_nul_characters_are_refused_in_each_face(
