@@ -56,6 +56,8 @@ def render(method: str, path: str, refusal: Refusal) -> Response:
     return JSONResponse({"detail": refusal.message}, status_code=refusal.status)
 
 
+# As long as a URL may be, path and query string together (h11's bound on a request line).
+MAX_URL_CHARS = 16 * 1024
 # Bodies up to this size are checked on the event loop; larger ones in a worker thread.
 INLINE_BYTES = 64 * 1024
 # More arrays and objects than any request needs; a megabyte of `[]` takes a second to parse.
@@ -176,6 +178,11 @@ class RequestLimits:
         await self.app(scope, replay, send)
 
     def _check_url(self, path: str, query: bytes) -> Refusal | None:
+        # Every filter of a TMF630 query string is parsed and applied: their number is bounded.
+        if len(path) + len(query) > MAX_URL_CHARS:
+            return Refusal(
+                414, "INVALID_QUERY", f"the URL is longer than {MAX_URL_CHARS} characters"
+            )
         if "\x00" in path:
             return Refusal(404, "NOT_FOUND", "no resource has a NUL character in its path")
         if b"%00" in query or b"\x00" in query:

@@ -296,6 +296,15 @@ async def test_nul_characters_are_refused_in_each_face(
         assert_face_error(face, path, 404)
 
 
+async def test_urls_longer_than_16_kib_are_refused(
+    client: httpx.AsyncClient, developer: Caller
+) -> None:
+    filters = "&".join(f"name{i}=x" for i in range(2_000))
+    for face, url in (("mef", MEF_ADDRESS), ("tmf", TMF_ADDRESSES)):
+        refused = await timed(client.get(f"{url}?{filters}", headers=developer.headers))
+        assert_face_error(face, refused, 414)
+
+
 @pytest.fixture
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
