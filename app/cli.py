@@ -12,15 +12,26 @@ from app.core.migrate import upgrade
 from app.settings import Settings, get_settings
 
 
-def _seed(settings: Settings) -> dict[str, str]:
+def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
+    """Create the reference data, and the demo parties if asked; the demo keys by role."""
+
     async def run() -> dict[str, str]:
         database = Database.connect(settings.database_url)
         try:
-            return await demo.seed(database, secret=settings.demo_secret)
+            if demo_parties:
+                return await demo.seed(database, secret=settings.demo_secret)
+            async with database.session() as session:
+                await demo.seed_reference_data(session)
+            return {}
         finally:
             await database.dispose()
 
     return asyncio.run(run())
+
+
+def _refuse(message: str) -> int:
+    print(f"lumen: {message}", file=sys.stderr)
+    return 2
 
 
 def _print_keys(keys: dict[str, str]) -> None:
@@ -37,18 +48,28 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
-    """Upgrade the schema, then create the reference and demo data that is missing."""
+    """Upgrade the schema, then create the reference data (and demo data, if wanted) that is
+    missing."""
+    if settings.seeds_demo and (refusal := settings.demo_refusal()):
+        return _refuse(refusal)
     upgrade(settings.database_url)
-    keys = _seed(settings)
-    print(f"seeded {len(keys)} demo parties; their API keys:")
-    _print_keys(keys)
+    keys = _seed(settings, demo_parties=settings.seeds_demo)
+    if not keys:
+        print("seeded the address book and the catalog; no demo parties (LUMEN_SEED_DEMO is off)")
+    elif settings.environment == "production":
+        print(f"seeded {len(keys)} demo parties; `lumen demo-keys` prints their API keys")
+    else:
+        print(f"seeded {len(keys)} demo parties; their API keys:")
+        _print_keys(keys)
     return 0
 
 
 def cmd_demo_keys(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the demo parties' API keys."""
+    """Print the demo parties' API keys (creating the demo parties if they are missing)."""
+    if refusal := settings.demo_refusal():
+        return _refuse(refusal)
     upgrade(settings.database_url)
-    keys = _seed(settings)
+    keys = _seed(settings, demo_parties=True)
     if args.json:
         print(json.dumps(keys, indent=2))
     else:
@@ -65,9 +86,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
+    if settings.seeds_demo and (refusal := settings.demo_refusal()):
+        return _refuse(refusal)
     upgrade(settings.database_url)
-    if settings.seed_demo:
-        keys = _seed(settings)
+    keys = _seed(settings, demo_parties=settings.seeds_demo)
+    if keys and settings.environment == "production":
+        print("demo parties are seeded; `lumen demo-keys` prints their API keys")
+    elif keys:
         print("demo API keys (send as 'Authorization: Bearer <key>'):")
         _print_keys(keys)
     print(f"developer portal: {settings.base_url}/")

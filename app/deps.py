@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
 
 from app.core.db import Database
 from app.core.errors import Unauthenticated
@@ -29,6 +30,13 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+def public_base_url(connection: HTTPConnection) -> str:
+    """The base of absolute URLs (`href`, `Location`) in an answer; never an untrusted `Host`."""
+    settings = connection.app.state.settings
+    base: str = settings.base_url_for(connection.url.scheme, connection.headers.get("host"))
+    return base + str(connection.scope.get("root_path", "")).rstrip("/")
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The key in an `Authorization: Bearer <key>` header."""
     if not authorization:
@@ -37,15 +45,37 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def client_address(connection: HTTPConnection) -> str:
+    """The address a request came from (the proxy's, unless uvicorn trusts its headers)."""
+    return connection.client.host if connection.client else "unknown"
+
+
+def note_failed_authentication(connection: HTTPConnection) -> None:
+    """Count a refused API key against the address that sent it (see `app.ratelimit`)."""
+    limiter = getattr(connection.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.note_failure(client_address(connection))
+
+
 async def get_principal(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller, from its API key; refuses requests without a valid one."""
-    return await authenticate(session, bearer_token(authorization))
+    token = bearer_token(authorization)
+    try:
+        return await authenticate(session, token)
+    except Unauthenticated:
+        if token is not None:
+            note_failed_authentication(request)
+        raise
 
 
 async def get_optional_principal(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal | None:
     """The caller if it sent a key; `None` for anonymous requests."""
     token = bearer_token(authorization)
@@ -54,6 +84,7 @@ async def get_optional_principal(
     try:
         return await authenticate(session, token)
     except Unauthenticated:
+        note_failed_authentication(request)
         return None
 
 

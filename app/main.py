@@ -20,10 +20,12 @@ from app.dashboard import render_dashboard
 from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
+from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
+from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef.errors import mef_json
 from rest_facades.mef.router import include_mef
 from rest_facades.tmf.errors import TMFError, tmf_json
@@ -47,6 +49,19 @@ def http_status(error: CoreError) -> int:
     return STATUS_BY_CODE.get(error.code, 422 if error.field else 400)
 
 
+def too_many_requests(path: str, retry_after: int, message: str) -> Response:
+    """A 429 with `Retry-After`, in the error format of the face that `path` belongs to."""
+    headers = {"Retry-After": str(retry_after)}
+    if path.startswith("/mefApi/"):
+        # The MEF Error base: MEF defines no 429 body of its own.
+        body = {"code": "tooManyRequests", "reason": message[:255]}
+        return mef_json(body, status=429, headers=headers)
+    if path.startswith("/tmf-api/"):
+        return tmf_json(TMFError(429, "TOO_MANY_REQUESTS", message).body, 429, headers)
+    error = {"message": message, "extensions": {"code": "RATE_LIMITED", "retryAfter": retry_after}}
+    return JSONResponse({"data": None, "errors": [error]}, status_code=429, headers=headers)
+
+
 async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
     """Bill each ended month once, checking every `poll_seconds`."""
     while True:
@@ -63,7 +78,16 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
     database = Database.connect(settings.database_url)
-    dispatcher = Dispatcher(database, max_attempts=settings.events_max_attempts)
+    dispatcher = Dispatcher(
+        database,
+        max_attempts=settings.events_max_attempts,
+        attempt_timeout=settings.webhook_timeout_seconds,
+        per_receiver=settings.webhook_per_subscription,
+        concurrency=settings.webhook_concurrency,
+    )
+    webhooks = WebhookSender(
+        timeout=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private
+    )
     engine = FulfilmentEngine(
         database,
         ack_after=timedelta(seconds=settings.fulfilment_ack_seconds),
@@ -101,13 +125,19 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = limiter = RateLimiter(
+        per_key=settings.rate_limit_per_key,
+        anonymous=settings.rate_limit_anonymous,
+        auth_failures=settings.auth_failures_limit,
+    )
+    app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
-    include_mef(app, dispatcher)
-    include_tmf(app, dispatcher)
+    include_mef(app, dispatcher, webhooks)
+    include_tmf(app, dispatcher, webhooks)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:

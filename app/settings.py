@@ -1,9 +1,12 @@
 """Platform settings, read from `LUMEN_*` environment variables."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DEMO_SECRET = "lumen-demo-secret"
 
 
 class Settings(BaseSettings):
@@ -16,15 +19,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None
+    # Host names (or host:port) whose `Host` header may make absolute URLs when no public base
+    # URL is set; empty means the local names of `make run`. Comma-separated in the environment.
+    trusted_hosts: Annotated[list[str], NoDecode] = []
     # Demo API keys are derived from this secret, so the seeded keys are stable across re-seeds.
-    demo_secret: str = "lumen-demo-secret"
-    seed_demo: bool = True
+    demo_secret: str = DEFAULT_DEMO_SECRET
+    # Unset: demo data outside production only.
+    seed_demo: bool | None = None
+    # Budgets in the `limits` notation ("600/minute"); "" switches a budget off.
+    rate_limit_per_key: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+    auth_failures_limit: str = "20/minute"
+    # A GraphQL operation consumes one unit of its budget per started `graphql_cost_unit` of cost.
+    graphql_cost_unit: int = 50
     near_net_km: float = 2.0
     fulfilment_ack_seconds: float = 5.0
     fulfilment_complete_seconds: float = 30.0
     fulfilment_poll_seconds: float = 1.0
     events_poll_seconds: float = 1.0
     events_max_attempts: int = 8
+    # Listener callbacks: see README, "Webhooks a receiver can trust".
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_per_subscription: int = 4
+    webhook_concurrency: int = 32
     billing_poll_seconds: float = 3600.0
     log_level: str = "INFO"
     # Bounds on every HTTP request, checked before any face reads it.
@@ -32,10 +50,44 @@ class Settings(BaseSettings):
     max_json_depth: int = 64
     max_string_chars: int = 50_000
 
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
     @property
     def base_url(self) -> str:
         """Absolute URL that clients reach the platform on."""
-        return self.public_base_url or f"http://{self.host}:{self.port}"
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def base_url_for(self, scheme: str, host_header: str | None) -> str:
+        """The base of absolute URLs for a request: the public base URL if set, else the
+        request's own `Host` if it is trusted, else the configured host and port."""
+        if self.public_base_url:
+            return self.base_url
+        host = (host_header or "").strip().lower()
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+        trusted = self.trusted_hosts or ["127.0.0.1", "localhost", f"{self.host}:{self.port}"]
+        if host and (not port or port.isdigit()) and (host in trusted or name in trusted):
+            return f"{scheme}://{host}"
+        return self.base_url
+
+    @property
+    def seeds_demo(self) -> bool:
+        """Whether demo parties and keys are wanted: `LUMEN_SEED_DEMO`, else outside production."""
+        return self.environment != "production" if self.seed_demo is None else self.seed_demo
+
+    def demo_refusal(self) -> str | None:
+        """Why demo data may not be made here, or None: production with the published secret."""
+        if self.environment == "production" and self.demo_secret == DEFAULT_DEMO_SECRET:
+            return (
+                "refusing to create demo parties and keys in production with the default "
+                "LUMEN_DEMO_SECRET, which would give every installation the same keys; set "
+                "LUMEN_SEED_DEMO=false, or set LUMEN_DEMO_SECRET to a secret of your own"
+            )
+        return None
 
 
 @lru_cache

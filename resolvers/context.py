@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -13,10 +14,11 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from app.core.db import Database
-from app.core.errors import Unauthenticated
+from app.core.errors import NotAuthorized, Unauthenticated
 from app.core.events import Dispatcher
-from app.core.parties import Principal, authenticate
-from app.deps import bearer_token
+from app.core.parties import Channel, Principal, authenticate
+from app.deps import bearer_token, note_failed_authentication
+from app.ratelimit import spend_more
 from app.settings import Settings
 from resolvers.live import LiveEvents
 from resolvers.loaders import Loaders
@@ -28,6 +30,7 @@ class GraphQLContext(BaseContext):
     def __init__(
         self,
         *,
+        connection: HTTPConnection,
         database: Database,
         session: AsyncSession,
         settings: Settings,
@@ -37,6 +40,7 @@ class GraphQLContext(BaseContext):
         auth_error: str | None,
     ) -> None:
         super().__init__()
+        self.connection = connection
         self.database = database
         self.session = session
         self.settings = settings
@@ -44,6 +48,8 @@ class GraphQLContext(BaseContext):
         self.live = live
         self.principal = principal
         self.auth_error = auth_error
+        # UNAUTHENTICATED for a missing or bad key; NOT_AUTHORIZED for a key of another face.
+        self.auth_code = "UNAUTHENTICATED"
         self.loaders = Loaders(session, principal)
         self.connection_params: dict[str, Any] | None = None
         self._answering = asyncio.Lock()
@@ -51,10 +57,18 @@ class GraphQLContext(BaseContext):
     async def authenticate(self, key: str | None) -> None:
         """Set the caller from a key (WebSocket connections send it in `connection_init`)."""
         try:
-            self.principal = await authenticate(self.session, key)
-            self.auth_error = None
+            principal = await authenticate(self.session, key)
         except Unauthenticated as exc:
-            self.principal, self.auth_error = None, exc.message
+            if key:
+                note_failed_authentication(self.connection)
+            self.principal, self.auth_error, self.auth_code = None, exc.message, exc.code
+            self.loaders = Loaders(self.session, None)
+            return
+        try:
+            principal.require_channel(Channel.GRAPHQL)
+            self.principal, self.auth_error = principal, None
+        except NotAuthorized as exc:
+            self.principal, self.auth_error, self.auth_code = None, exc.message, exc.code
         self.loaders = Loaders(self.session, self.principal)
 
     @contextlib.asynccontextmanager
@@ -76,7 +90,7 @@ class GraphQLContext(BaseContext):
         if self.principal is None:
             raise GraphQLError(
                 self.auth_error or "send an API key as 'Authorization: Bearer <key>'",
-                extensions={"code": "UNAUTHENTICATED"},
+                extensions={"code": self.auth_code},
             )
         return self.principal
 
@@ -94,12 +108,30 @@ class GraphQLContext(BaseContext):
 Info = StrawberryInfo[GraphQLContext, None]
 
 
+def spend_query_cost(context: GraphQLContext, cost: int) -> GraphQLError | None:
+    """Charge an operation's cost to the caller's budget: one unit per started
+    `graphql_cost_unit` of cost, of which the request itself has already paid one."""
+    units = math.ceil(cost / max(context.settings.graphql_cost_unit, 1))
+    wait = spend_more(context.connection, units - 1)
+    if wait is None:
+        return None
+    if context.response is not None:
+        context.response.status_code = 429
+        context.response.headers["Retry-After"] = str(wait)
+    return GraphQLError(
+        f"this operation costs {units} units of the rate limit, more than are left; "
+        f"retry in {wait} s",
+        extensions={"code": "RATE_LIMITED", "retryAfter": wait},
+    )
+
+
 async def get_context(connection: HTTPConnection) -> AsyncIterator[GraphQLContext]:
     """A context with its own session, closed when the request (or connection) ends."""
     # Not `DatabaseDep`: it asks for a `Request`, which FastAPI cannot give a WebSocket.
     database: Database = connection.app.state.database
     async with database.session() as session:
         context = GraphQLContext(
+            connection=connection,
             database=database,
             session=session,
             settings=connection.app.state.settings,

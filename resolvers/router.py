@@ -51,7 +51,7 @@ class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
             await context.authenticate(str(key))
             if context.principal is None:
                 raise ConnectionRejectionError(
-                    {"code": "UNAUTHENTICATED", "message": context.auth_error}
+                    {"code": context.auth_code, "message": context.auth_error}
                 )
         # The connection may stay open for hours: it must not hold a database connection.
         await context.session.rollback()

@@ -20,6 +20,7 @@ from app.core import (
 Audience = parties.Audience
 Channel = events.Channel
 EventKind = events.EventKind
+DeliveryStatus = events.DeliveryStatus
 LocationKind = geography.LocationKind
 Serviceability = geography.Serviceability
 ProductKind = catalog.ProductKind
@@ -45,6 +46,7 @@ for _enum, _name in (
     (Audience, "Audience"),
     (Channel, "Channel"),
     (EventKind, "EventKind"),
+    (DeliveryStatus, "DeliveryStatus"),
     (LocationKind, "LocationKind"),
     (Serviceability, "Serviceability"),
     (ProductKind, "ProductKind"),

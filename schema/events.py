@@ -1,11 +1,11 @@
-"""Events: what happened, to what, when."""
+"""Events: what happened, to what, when; and their deliveries to receivers."""
 
 from datetime import datetime
 
 import strawberry
 
 from app.core import events as core
-from schema.enums import EventKind
+from schema.enums import DeliveryStatus, EventKind
 
 
 @strawberry.type(description="A change to one of your objects.")
@@ -31,4 +31,41 @@ class Event:
             previous_state=row.previous_state,
             channel=row.channel,
             occurred_at=row.occurred_at,
+        )
+
+
+def delivery_id(event_id: str, receiver: str) -> str:
+    """The id of one event's delivery to one receiver."""
+    return f"{event_id}/{receiver}"
+
+
+@strawberry.type(description="One event on its way to one receiver (a listener or a handler).")
+class Delivery:
+    id: strawberry.ID = strawberry.field(description="Pass it to `replayDelivery`.")
+    event_id: strawberry.ID
+    receiver: str = strawberry.field(description="`subscription:<id>` or a handler's name.")
+    subscription_id: strawberry.ID | None = strawberry.field(
+        description="The listener registration it goes to, if any."
+    )
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: core.Delivery) -> "Delivery":
+        """The GraphQL view of a delivery."""
+        return cls(
+            id=strawberry.ID(delivery_id(row.event_id, row.receiver)),
+            event_id=strawberry.ID(row.event_id),
+            receiver=row.receiver,
+            subscription_id=strawberry.ID(row.subscription_id) if row.subscription_id else None,
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            last_attempt_at=row.last_attempt_at,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
         )

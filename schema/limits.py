@@ -4,7 +4,7 @@ Each fragment is measured once, after the fragments it spreads, so a document wh
 spread each other many times over costs no more to measure than to read; a fragment that spreads
 itself, directly or not, is left to graphql-core's `NoFragmentCyclesRule` to refuse."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,7 +245,9 @@ class QueryLimits(SchemaExtension):
     than `max_depth` fields, with more than `max_aliases` aliases or costing more than
     `max_cost`; a string (literal or variable) longer than `max_string_chars` or holding a NUL.
     Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
-    Every answer reports the cost in `extensions.cost`."""
+    Every answer reports the cost in `extensions.cost`. A `budget` is handed the request's
+    context and the cost of an operation within the limits, and may refuse it (the caller's
+    rate limit) with an error of its own."""
 
     def __init__(
         self,
@@ -257,6 +259,7 @@ class QueryLimits(SchemaExtension):
         max_spreads: int,
         max_query_chars: int,
         max_string_chars: int,
+        budget: Callable[[Any, int], GraphQLError | None] | None = None,
     ) -> None:
         self.max_depth = max_depth
         self.max_aliases = max_aliases
@@ -265,6 +268,7 @@ class QueryLimits(SchemaExtension):
         self.max_spreads = max_spreads
         self.max_query_chars = max_query_chars
         self.max_string_chars = max_string_chars
+        self.budget = budget
         self.cost: int | None = None
 
     def on_operation(self) -> Iterator[None]:
@@ -371,6 +375,10 @@ class QueryLimits(SchemaExtension):
                     },
                 )
             )
+        if not errors and self.budget is not None:
+            refusal = self.budget(context.context, self.cost)
+            if refusal is not None:
+                errors.append(refusal)
         return errors
 
     def get_results(self) -> dict[str, Any]:

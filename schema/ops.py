@@ -7,7 +7,7 @@ from resolvers.context import Info
 from resolvers.pagination import connection_field, paginate
 from schema.base import Connection, Money
 from schema.enums import Channel, OrderState, TicketSeverity, TicketState
-from schema.events import Event
+from schema.events import Delivery, Event
 from schema.ordering import Order
 from schema.tickets import Ticket
 
@@ -81,6 +81,14 @@ class Ops:
         Event.from_row,
         lambda info: events.events_query(principal=info.context.ops()),
         description="The newest events of every party.",
+    )
+
+    failed_deliveries: Connection[Delivery] = connection_field(
+        Delivery,
+        Delivery.from_row,
+        lambda info: events.failed_deliveries_query(principal=info.context.ops()),
+        description="Deliveries parked after their last attempt, most recent first; "
+        "`replayDelivery` queues one again.",
     )
 
     @strawberry.field(description="Orders of every party.")

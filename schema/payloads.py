@@ -14,6 +14,7 @@ from schema.enums import (
     TicketState,
     TicketType,
 )
+from schema.events import Delivery
 from schema.geography import AddressInput, Location
 from schema.inventory import Service
 from schema.ordering import Order
@@ -187,3 +188,9 @@ class MoveTicketInput:
     ticket_id: strawberry.ID
     state: TicketState
     resolution: str | None = None
+
+
+@strawberry.type
+class DeliveryPayload:
+    delivery: Delivery | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)

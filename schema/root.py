@@ -11,8 +11,8 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from resolvers import catalog, orders, purchasing, subscriptions, tickets
-from resolvers.context import Info
+from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
+from resolvers.context import Info, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
@@ -24,6 +24,7 @@ from schema.ordering import Order
 from schema.parties import Party, Viewer
 from schema.payloads import (
     ChangeBandwidthPayload,
+    DeliveryPayload,
     OrderPayload,
     PricePayload,
     PurchasePayload,
@@ -125,6 +126,9 @@ class Mutation:
     move_ticket: TicketPayload = strawberry.mutation(
         resolver=tickets.move_ticket, description=tickets.move_ticket.__doc__
     )
+    replay_delivery: DeliveryPayload = strawberry.mutation(
+        resolver=deliveries.replay_delivery, description=deliveries.replay_delivery.__doc__
+    )
 
 
 @strawberry.type
@@ -172,6 +176,7 @@ schema = NativeSchema(
             max_spreads=MAX_FRAGMENT_SPREADS,
             max_query_chars=MAX_QUERY_CHARS,
             max_string_chars=MAX_STRING_CHARS,
+            budget=spend_query_cost,
         ),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],

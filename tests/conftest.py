@@ -87,6 +87,13 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
         "LUMEN_FULFILMENT_ACK_SECONDS": "0",
         "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0",
         "LUMEN_SEED_DEMO": "false",
+        "LUMEN_TRUSTED_HOSTS": "testserver,127.0.0.1,localhost",
+        # Budgets no ordinary test reaches; the rate-limit tests set their own.
+        "LUMEN_RATE_LIMIT_PER_KEY": "1000000/minute",
+        "LUMEN_RATE_LIMIT_ANONYMOUS": "1000000/minute",
+        "LUMEN_AUTH_FAILURES_LIMIT": "1000000/minute",
+        # Test listeners live on loopback.
+        "LUMEN_WEBHOOK_ALLOW_PRIVATE": "true",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+import uvicorn
+from sqlmodel import select
 
 from app.cli import main
 from app.core import billing, inventory, ordering, tickets
 from app.core.db import Database
-from app.core.parties import Principal, authenticate
+from app.core.parties import Party, Principal, authenticate
 from app.settings import get_settings
 
 ROLES = {
@@ -112,3 +114,73 @@ def test_the_readme_quickstart_uses_the_demo_developer_key(
     shown = re.findall(r"Bearer (lumen_\w+)", readme)
     assert shown
     assert set(shown) == {_keys(capsys)["developer"]}
+
+
+async def _party_count(url: str) -> int:
+    database = Database.connect(url)
+    try:
+        async with database.session() as session:
+            return len((await session.exec(select(Party))).all())
+    finally:
+        await database.dispose()
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    monkeypatch.setenv("LUMEN_ENVIRONMENT", "production")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+
+def test_production_refuses_demo_keys_made_from_the_default_secret(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: pytest.fail("must not serve"))
+    _production(monkeypatch, LUMEN_SEED_DEMO="true")
+    for command in (["seed"], ["demo-keys"], ["serve"]):
+        assert main(command) == 2
+        printed = capsys.readouterr()
+        assert "LUMEN_DEMO_SECRET" in printed.err
+        assert "lumen_" not in printed.out + printed.err
+    _production(monkeypatch, LUMEN_SEED_DEMO="false")
+    assert main(["demo-keys"]) == 2  # asked for by name, still refused
+
+
+def test_production_seeds_no_demo_parties_unless_asked(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _production(monkeypatch)
+    assert main(["seed"]) == 0
+    assert "no demo parties" in capsys.readouterr().out
+    assert asyncio.run(_party_count(fresh_url)) == 0
+
+
+def test_production_with_its_own_secret_seeds_demo_data_but_prints_no_keys(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_k: served.append(app))
+    _production(monkeypatch, LUMEN_SEED_DEMO="true", LUMEN_DEMO_SECRET="a-secret-of-our-own")
+    assert main(["seed"]) == 0
+    assert main(["serve"]) == 0
+    assert served
+    printed = capsys.readouterr().out
+    assert "lumen_" not in printed
+    assert "lumen demo-keys" in printed
+    keys = _keys(capsys)  # the operator asks for them by name
+    assert set(keys) == ROLES
+    principals = asyncio.run(_principals(fresh_url, keys))
+    assert principals["ops"].is_ops
+    monkeypatch.setenv("LUMEN_DEMO_SECRET", "lumen-demo-secret")
+    monkeypatch.setenv("LUMEN_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    assert _keys(capsys)["ops"] != keys["ops"]  # another secret, other keys
+
+
+def test_development_serves_with_demo_keys_printed(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: None)
+    assert main(["serve"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"developer\s+lumen_\w+", printed)

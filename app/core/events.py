@@ -2,35 +2,33 @@
 pending events to in-process handlers and to subscriptions registered through the faces."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import InvalidRequest
+from app.core.errors import IllegalTransition, NotFound
+
+# `Channel` lives with the parties, whose audiences decide which channels they may use.
+from app.core.parties import Channel as Channel
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.webhooks import check_callback, new_secret
 
 log = logging.getLogger(__name__)
-
-
-class Channel(StrEnum):
-    """The face through which a request reached the core."""
-
-    GRAPHQL = "graphql"
-    SONATA = "sonata"
-    CANTATA = "cantata"
-    TMF = "tmf"
-    INTERNAL = "internal"
 
 
 class EventKind(StrEnum):
@@ -47,6 +45,7 @@ class DeliveryStatus(StrEnum):
 
     PENDING = "pending"
     DELIVERED = "delivered"
+    # Parked after its last attempt: operations staff see it and may replay it.
     FAILED = "failed"
 
 
@@ -82,6 +81,8 @@ class Subscription(SQLModel, table=True):
     transport: str = Field(max_length=60)
     callback: str = Field(max_length=1000)
     query: str | None = Field(default=None, max_length=1000)
+    # Signs every delivery; kept to sign with, shown to its owner once, never logged.
+    secret: str = Field(default_factory=new_secret, max_length=60, repr=False)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
@@ -96,7 +97,18 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     last_error: str | None = Field(default=None, max_length=1000)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The lease of the dispatcher that claimed it: others leave it alone until `locked_until`,
+    # so that a crashed process's claim runs out and the delivery is tried again.
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_by: str | None = Field(default=None, max_length=40)
+
+    @property
+    def subscription_id(self) -> str | None:
+        """The subscription it goes to; None for an in-process handler."""
+        kind, _, name = self.receiver.partition(":")
+        return name if kind == "subscription" else None
 
 
 def record(
@@ -171,8 +183,23 @@ class _TransportEntry:
     matches: Matcher
 
 
+@dataclass
+class _Claimed:
+    """A delivery this dispatcher holds the lease of, with what it needs to be attempted."""
+
+    delivery: Delivery
+    event: Event
+    subscription: Subscription | None
+
+
 class Dispatcher:
-    """Delivers events at least once to handlers and subscriptions, retrying with backoff."""
+    """Delivers events at least once to handlers and subscriptions, retrying with backoff.
+
+    Deliveries run concurrently: at most `per_receiver` at a time to one receiver and
+    `concurrency` in all, so a slow receiver holds up only itself. Each delivery is claimed
+    with a lease (`SELECT ... FOR UPDATE SKIP LOCKED`), so that of several processes on one
+    database exactly one attempts it.
+    """
 
     def __init__(
         self,
@@ -181,16 +208,32 @@ class Dispatcher:
         max_attempts: int = 8,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
+        jitter: float = 0.25,
         batch_size: int = 200,
+        attempt_timeout: float = 10.0,
+        per_receiver: int = 4,
+        concurrency: int = 32,
     ) -> None:
         self.database = database
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.jitter = jitter
         self.batch_size = batch_size
+        self.attempt_timeout = attempt_timeout
+        self.per_receiver = per_receiver
+        self.concurrency = concurrency
+        # Long enough for an attempt and the recording of its outcome.
+        self.lease = timedelta(seconds=attempt_timeout + 60)
         self.handlers: dict[str, tuple[Handler, Callable[[Event], bool]]] = {}
         self.transports: dict[str, _TransportEntry] = {}
         self._wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._delivered = 0
+        # SQLite has a single writer: this dispatcher's own transactions take turns, rather than
+        # fail with "database is locked" when one turns from reading to writing.
+        self._one_writer = asyncio.Lock() if database.engine.dialect.name == "sqlite" else None
 
     def add_handler(
         self, name: str, handler: Handler, accepts: Callable[[Event], bool] = lambda _e: True
@@ -205,22 +248,35 @@ class Dispatcher:
         self.transports[name] = _TransportEntry(send, matches)
 
     def backoff(self, attempts: int) -> timedelta:
-        """Delay before the next attempt after `attempts` failures (exponential, capped)."""
-        return timedelta(seconds=min(self.max_delay, self.base_delay * 2 ** (attempts - 1)))
+        """Delay before the next attempt after `attempts` failures: exponential and capped, less
+        a random part of up to `jitter` of it, so that receivers that failed together are not
+        all retried at the same moment."""
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        return timedelta(seconds=delay * (1 - self.jitter * random.random()))
 
     def wake(self) -> None:
         """Ask a running loop to dispatch now rather than at its next poll."""
         self._wakeup.set()
 
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """A session for one of the dispatcher's own transactions."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._one_writer is not None:
+                await stack.enter_async_context(self._one_writer)
+            yield await stack.enter_async_context(self.database.session())
+
     async def fan_out(self) -> int:
         """Create deliveries for events not yet fanned out; returns how many events it saw."""
-        async with self.database.session() as session:
+        async with self._session() as session:
+            # Locked rows are another dispatcher's to fan out: skip them rather than wait.
             fresh = (
                 await session.exec(
                     select(Event)
                     .where(col(Event.fanned_out).is_(False))
                     .order_by(col(Event.seq))
                     .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
                 )
             ).all()
             if not fresh:
@@ -246,70 +302,166 @@ class Dispatcher:
             return len(fresh)
 
     async def deliver_due(self) -> int:
-        """Attempt every pending delivery that is due; returns how many succeeded."""
-        now = clock.now()
-        async with self.database.session() as session:
-            due = (
-                await session.exec(
-                    select(Delivery, Event)
-                    .join(Event, col(Event.id) == col(Delivery.event_id))
-                    .where(
-                        Delivery.status == DeliveryStatus.PENDING,
-                        col(Delivery.next_attempt_at) <= now,
-                    )
-                    .order_by(col(Event.seq))
-                    .limit(self.batch_size)
-                )
-            ).all()
-            sub_ids = [
-                d.receiver.split(":", 1)[1]
-                for d, _ in due
-                if d.receiver.startswith("subscription:")
-            ]
-            subscriptions = (
-                {
-                    s.id: s
-                    for s in (
-                        await session.exec(
-                            select(Subscription).where(col(Subscription.id).in_(sub_ids))
-                        )
-                    ).all()
-                }
-                if sub_ids
-                else {}
-            )
-            delivered = 0
-            for delivery, event in due:
-                try:
-                    await self._send(delivery, event, subscriptions)
-                except Exception as exc:  # a receiver's failure must not stop the others
-                    delivery.attempts += 1
-                    delivery.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    if delivery.attempts >= self.max_attempts:
-                        delivery.status = DeliveryStatus.FAILED
-                        log.warning(
-                            "delivery of %s to %s abandoned: %s",
-                            event.id,
-                            delivery.receiver,
-                            delivery.last_error,
-                        )
-                    else:
-                        delivery.next_attempt_at = now + self.backoff(delivery.attempts)
-                else:
-                    delivery.attempts += 1
-                    delivery.status = DeliveryStatus.DELIVERED
-                    delivery.delivered_at = clock.now()
-                    delivery.last_error = None
-                    delivered += 1
-                session.add(delivery)
-            await session.commit()
-            return delivered
+        """Attempt every delivery that is due, within the limits, and wait for them all;
+        returns how many succeeded."""
+        before = self._delivered
+        while True:
+            await self._start_due()
+            if not self._tasks:
+                break
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+        return self._delivered - before
 
-    async def _send(
-        self, delivery: Delivery, event: Event, subscriptions: dict[str, Subscription]
-    ) -> None:
-        if delivery.receiver.startswith("subscription:"):
-            subscription = subscriptions.get(delivery.receiver.split(":", 1)[1])
+    async def _start_due(self) -> int:
+        """Claim as many due deliveries as there are free places and start attempting them."""
+        free = self.concurrency - len(self._tasks)
+        if free <= 0:
+            return 0
+        claimed = await self._claim(free)
+        for item in claimed:
+            self._in_flight[item.delivery.receiver] += 1
+            task = asyncio.create_task(self._attempt(item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def _claim(self, free: int) -> list[_Claimed]:
+        """Lease up to `free` due deliveries, none to a receiver that has no place left."""
+        now = clock.now()
+        full = [r for r, n in self._in_flight.items() if n >= self.per_receiver]
+        statement = (
+            select(Delivery, Event)
+            .join(Event, col(Event.id) == col(Delivery.event_id))
+            .where(
+                Delivery.status == DeliveryStatus.PENDING,
+                col(Delivery.next_attempt_at) <= now,
+                or_(col(Delivery.locked_until).is_(None), col(Delivery.locked_until) <= now),
+            )
+        )
+        if full:
+            statement = statement.where(col(Delivery.receiver).not_in(full))
+        statement = (
+            statement.order_by(col(Event.seq))
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True, of=Delivery)
+        )
+        lease = new_id("lease")
+        async with self._session() as session:
+            picked: list[tuple[Delivery, Event]] = []
+            taken: Counter[str] = Counter()
+            for delivery, event in (await session.exec(statement)).all():
+                if len(picked) == free:
+                    break
+                if self._in_flight[delivery.receiver] + taken[delivery.receiver] >= (
+                    self.per_receiver
+                ):
+                    continue
+                taken[delivery.receiver] += 1
+                delivery.locked_until = now + self.lease
+                delivery.locked_by = lease
+                session.add(delivery)
+                picked.append((delivery, event))
+            sub_ids = [d.subscription_id for d, _ in picked if d.subscription_id]
+            subscriptions = {
+                s.id: s
+                for s in (
+                    await session.exec(
+                        select(Subscription).where(col(Subscription.id).in_(sub_ids))
+                    )
+                ).all()
+            }
+            await session.commit()
+        return [
+            _Claimed(d, e, subscriptions.get(d.subscription_id) if d.subscription_id else None)
+            for d, e in picked
+        ]
+
+    async def _attempt(self, claimed: _Claimed) -> None:
+        """Attempt one claimed delivery and record how it went."""
+        receiver = claimed.delivery.receiver
+        try:
+            error: str | None = None
+            try:
+                async with asyncio.timeout(self.attempt_timeout):
+                    await self._send(claimed)
+            except TimeoutError:
+                error = f"TimeoutError: no answer within {self.attempt_timeout:g} s"
+            except Exception as exc:  # a receiver's failure must not stop the others
+                error = f"{type(exc).__name__}: {exc}"[:1000]
+            await self._record(claimed, error)
+        except Exception:
+            log.exception("recording delivery of %s to %s failed", claimed.event.id, receiver)
+        finally:
+            self._in_flight[receiver] -= 1
+            if self._in_flight[receiver] <= 0:
+                del self._in_flight[receiver]
+            self.wake()
+
+    async def _record(self, claimed: _Claimed, error: str | None) -> None:
+        """Write the outcome of an attempt, unless the lease ran out and another took it."""
+        # A lost outcome would mean a second delivery once the lease runs out: try harder.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(OperationalError),
+            stop=stop_after_attempt(5),
+            wait=wait_random(0.05, 0.5),
+            reraise=True,
+        ):
+            with attempt:
+                written = await self._write_outcome(claimed, error)
+        if written and error is None:
+            self._delivered += 1
+
+    async def _write_outcome(self, claimed: _Claimed, error: str | None) -> bool:
+        now = clock.now()
+        held = claimed.delivery
+        async with self._session() as session:
+            delivery = (
+                await session.exec(
+                    select(Delivery)
+                    .where(
+                        Delivery.event_id == held.event_id,
+                        Delivery.receiver == held.receiver,
+                        Delivery.locked_by == held.locked_by,
+                    )
+                    .with_for_update()
+                )
+            ).first()
+            if delivery is None:
+                log.warning(
+                    "lease on delivery of %s to %s ran out before its outcome was recorded",
+                    held.event_id,
+                    held.receiver,
+                )
+                return False
+            delivery.attempts += 1
+            delivery.last_attempt_at = now
+            delivery.locked_until = None
+            delivery.locked_by = None
+            if error is None:
+                delivery.status = DeliveryStatus.DELIVERED
+                delivery.delivered_at = now
+                delivery.last_error = None
+            else:
+                delivery.last_error = error
+                if delivery.attempts >= self.max_attempts:
+                    delivery.status = DeliveryStatus.FAILED
+                    log.warning(
+                        "delivery of %s to %s parked after %d attempts: %s",
+                        delivery.event_id,
+                        delivery.receiver,
+                        delivery.attempts,
+                        error,
+                    )
+                else:
+                    delivery.next_attempt_at = now + self.backoff(delivery.attempts)
+            session.add(delivery)
+            await session.commit()
+        return True
+
+    async def _send(self, claimed: _Claimed) -> None:
+        delivery, event = claimed.delivery, claimed.event
+        if delivery.subscription_id is not None:
+            subscription = claimed.subscription
             if subscription is None:
                 return  # unsubscribed since: nothing left to deliver to
             entry = self.transports.get(subscription.transport)
@@ -323,23 +475,32 @@ class Dispatcher:
         await handler[0](event)
 
     async def run_once(self) -> int:
-        """Fan out everything new, then deliver what is due."""
+        """Fan out everything new, then deliver what is due and wait for it."""
         while await self.fan_out() == self.batch_size:
             pass
         return await self.deliver_due()
 
     async def run_forever(self, poll_seconds: float) -> None:
-        """Dispatch until cancelled, waking early when `wake()` is called."""
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("event dispatch failed; retrying at the next poll")
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=poll_seconds)
-            except TimeoutError:
-                pass
-            self._wakeup.clear()
+        """Dispatch until cancelled, waking early when `wake()` is called or a place frees up;
+        attempts run in the background, so a slow receiver never holds up this loop."""
+        try:
+            while True:
+                try:
+                    while await self.fan_out() == self.batch_size:
+                        pass
+                    await self._start_due()
+                except Exception:
+                    log.exception("event dispatch failed; retrying at the next poll")
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+        finally:
+            # Unfinished attempts keep their lease until it runs out; then they are retried.
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 async def subscribe(
@@ -350,11 +511,12 @@ async def subscribe(
     callback: str,
     query: str | None = None,
     buyer_party_id: str | None = None,
+    allow_private: bool = False,
 ) -> Subscription:
     """Register the caller (or a buyer it acts for) for events delivered by `transport` to
-    `callback`."""
-    if not callback.startswith(("http://", "https://")):
-        raise InvalidRequest("callback must be an absolute http(s) URL", field="callback")
+    `callback`, which must be a URL the platform may call (see `webhooks.check_callback`).
+    The subscription carries a fresh signing secret for its owner to verify deliveries with."""
+    check_callback(callback, allow_private=allow_private)
     subscription = Subscription(
         party_id=await resolve_buyer(session, principal, buyer_party_id),
         transport=transport,
@@ -380,3 +542,37 @@ async def get_subscription(
 ) -> Subscription:
     """One of the caller's subscriptions."""
     return await get_scoped(session, Subscription, subscription_id, principal, what="subscription")
+
+
+def failed_deliveries_query(*, principal: Principal) -> SelectOfScalar[Delivery]:
+    """Parked deliveries of every party, most recently failed first (operations staff)."""
+    principal.require_ops()
+    return (
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.FAILED)
+        .order_by(
+            col(Delivery.last_attempt_at).desc(), col(Delivery.event_id), col(Delivery.receiver)
+        )
+    )
+
+
+async def replay_delivery(
+    session: AsyncSession, *, principal: Principal, event_id: str, receiver: str
+) -> Delivery:
+    """Put a parked delivery back in the queue with a fresh set of attempts (operations staff)."""
+    principal.require_ops()
+    delivery = await session.get(Delivery, (event_id, receiver))
+    if delivery is None:
+        raise NotFound(f"no delivery of '{event_id}' to '{receiver}'", field="id")
+    if delivery.status is not DeliveryStatus.FAILED:
+        raise IllegalTransition(
+            f"only a parked delivery can be replayed; this one is {delivery.status}", field="id"
+        )
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = clock.now()
+    delivery.locked_until = None
+    delivery.locked_by = None
+    session.add(delivery)
+    await commit(session)
+    return delivery

@@ -119,7 +119,8 @@ async def _release(session: AsyncSession, item: OrderItem) -> None:
 
 
 class FulfilmentEngine:
-    """Runs `step` on every order whose next step is due, each order in its own transaction."""
+    """Runs `step` on every order whose next step is due, each order in its own transaction;
+    several engines on one database never take the same step twice."""
 
     def __init__(
         self,
@@ -150,8 +151,20 @@ class FulfilmentEngine:
             ).all()
         for order_id in due:
             async with self.database.session() as session:
-                order = await session.get(Order, order_id)
-                if order is None or order.next_step_at is None or order.next_step_at > clock.now():
+                # The row lock, held until the step commits, makes this engine the only one
+                # to take this step; an order another engine holds is skipped, not waited for.
+                order = (
+                    await session.exec(
+                        select(Order)
+                        .where(
+                            Order.id == order_id,
+                            col(Order.state).in_(ACTIVE_STATES),
+                            col(Order.next_step_at) <= clock.now(),
+                        )
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if order is None:
                     continue
                 try:
                     if await step(session, order, complete_after=self.complete_after):

@@ -28,6 +28,26 @@ class Audience(StrEnum):
     OPS = "ops"
 
 
+class Channel(StrEnum):
+    """The face through which a request reached the core."""
+
+    GRAPHQL = "graphql"
+    SONATA = "sonata"
+    CANTATA = "cantata"
+    TMF = "tmf"
+    INTERNAL = "internal"
+
+
+# The faces each audience may use: partners buy over Sonata, enterprises over Cantata, both run
+# their business over the TM Forum APIs, developers use GraphQL; operations staff use them all.
+CHANNELS_BY_AUDIENCE: dict[Audience, frozenset[Channel]] = {
+    Audience.CARRIER: frozenset({Channel.SONATA, Channel.TMF}),
+    Audience.ENTERPRISE: frozenset({Channel.CANTATA, Channel.TMF}),
+    Audience.DEVELOPER: frozenset({Channel.GRAPHQL}),
+    Audience.OPS: frozenset(Channel),
+}
+
+
 class Scope(StrEnum):
     """What an API key allows."""
 
@@ -96,6 +116,16 @@ class Principal:
         """Refuse unless the key carries `scope`."""
         if scope not in self.scopes:
             raise NotAuthorized(f"this API key lacks the '{scope}' scope", code="NOT_AUTHORIZED")
+
+    def require_channel(self, channel: Channel) -> None:
+        """Refuse unless the caller's audience may use this face."""
+        allowed = CHANNELS_BY_AUDIENCE[self.audience]
+        if channel not in allowed:
+            raise NotAuthorized(
+                f"{self.audience} API keys may not use the {channel} API; "
+                f"they may use: {', '.join(sorted(allowed))}",
+                code="NOT_AUTHORIZED",
+            )
 
     def require_ops(self) -> None:
         """Refuse unless the caller is an ops principal."""

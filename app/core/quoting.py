@@ -310,6 +310,8 @@ async def answer_pending(session: AsyncSession, *, older_than: timedelta = timed
             select(Quote)
             .where(col(Quote.state).in_(sorted(OPEN_STATES)), col(Quote.created_at) <= cutoff)
             .order_by(col(Quote.created_at))
+            # Quotes another process is answering are left to it.
+            .with_for_update(skip_locked=True)
         )
     ).all()
     for quote in pending:

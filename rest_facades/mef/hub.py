@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.core import events
+from app.core.errors import InvalidRequest
 from app.core.events import Dispatcher, Event, Subscription
-from rest_facades.common.notifications import deliver, query_event_types
-from rest_facades.mef.errors import MEFError, bad_request, mef_json
+from rest_facades.common.notifications import SECRET_HEADER, WebhookSender, query_event_types
+from rest_facades.mef.errors import MEFError, bad_request, mef_json, pointer
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.requests import MEFCaller, dump, parse_body
 
@@ -47,17 +48,29 @@ def add_hub_routes(routes: APIRouter, flavour: Flavour, notifying: NotifyingAPI)
             if exc.status != 422:
                 raise
             raise bad_request("invalidBody", exc.body[0]["reason"]) from exc
-        if not body.callback.startswith(("http://", "https://")):
-            raise bad_request("invalidBody", "callback must be an absolute http(s) URL")
-        subscription = await events.subscribe(
-            caller.session,
-            principal=caller.principal,
-            transport=notifying.transport(flavour),
-            callback=body.callback,
-            query=body.query,
-            buyer_party_id=caller.buyer_id,
+        try:
+            subscription = await events.subscribe(
+                caller.session,
+                principal=caller.principal,
+                transport=notifying.transport(flavour),
+                callback=body.callback,
+                query=body.query,
+                buyer_party_id=caller.buyer_id,
+                allow_private=request.app.state.settings.webhook_allow_private,
+            )
+        except InvalidRequest as exc:
+            if exc.field != "callback":
+                raise
+            refusal = bad_request("invalidBody", exc.message)
+            refusal.body["propertyPath"] = pointer(["callback"])
+            raise refusal from exc
+        # The signing secret is shown this once: in the body (the schema allows more
+        # properties) and in a header, for clients that keep only the schema's fields.
+        return mef_json(
+            {**dump(_view(models, subscription)), "secret": subscription.secret},
+            status=201,
+            headers={SECRET_HEADER: subscription.secret},
         )
-        return mef_json(dump(_view(models, subscription)), status=201)
 
     @routes.get("/hub/{id}")
     async def get_listener(id: str, caller: MEFCaller) -> Response:
@@ -97,7 +110,9 @@ def event_body(flavour: Flavour, event: Event, event_type: str, payload: dict[st
     }
 
 
-def register_transports(dispatcher: Dispatcher, flavour: Flavour, notifying: NotifyingAPI) -> None:
+def register_transports(
+    dispatcher: Dispatcher, flavour: Flavour, notifying: NotifyingAPI, sender: WebhookSender
+) -> None:
     """Teach the dispatcher to deliver this API's events to its listeners over HTTP."""
     base = flavour.document(notifying.notification_api)["basePath"].rstrip("/")
 
@@ -112,6 +127,8 @@ def register_transports(dispatcher: Dispatcher, flavour: Flavour, notifying: Not
             return
         event_type, payload = found
         url = f"{subscription.callback.rstrip('/')}{base}/listener/{event_type}"
-        await deliver(url, event_body(flavour, event, event_type, payload))
+        await sender.post(
+            subscription, event.id, url, event_body(flavour, event, event_type, payload)
+        )
 
     dispatcher.add_transport(notifying.transport(flavour), send, matches)

@@ -1,6 +1,7 @@
 """What every MEF endpoint shares: the caller, `buyerId`/`sellerId`, bodies and responses."""
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -8,12 +9,12 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import NotFound
+from app.core.errors import NotAuthorized, NotFound
 from app.core.parties import Principal
-from app.deps import CurrentPrincipal, SessionDep
+from app.deps import CurrentPrincipal, SessionDep, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
 from rest_facades.mef.errors import MEFError, bad_request, from_validation_error, mef_json
-from rest_facades.mef.flavours import SELLER_ID
+from rest_facades.mef.flavours import SELLER_ID, Flavour
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -29,11 +30,7 @@ class Caller:
 
     def href(self, base_path: str, resource: str, object_id: str) -> str:
         """The absolute URL of a resource of this API."""
-        base = str(self.request.base_url).rstrip("/")
-        settings = self.request.app.state.settings
-        if settings.public_base_url:
-            base = settings.public_base_url.rstrip("/")
-        return f"{base}{base_path}{resource}/{object_id}"
+        return f"{public_base_url(self.request)}{base_path}{resource}/{object_id}"
 
 
 async def mef_caller(
@@ -59,6 +56,20 @@ async def mef_caller(
 
 
 MEFCaller = Annotated[Caller, Depends(mef_caller)]
+
+
+def flavour_access(flavour: Flavour) -> Callable[[Principal], Awaitable[None]]:
+    """The dependency of every route of a flavour: only audiences that may use it get in."""
+
+    async def require_flavour(principal: CurrentPrincipal) -> None:
+        try:
+            principal.require_channel(flavour.channel)
+        except NotAuthorized as exc:
+            raise MEFError(
+                403, {"code": "forbiddenRequester", "reason": exc.message[:255]}
+            ) from exc
+
+    return require_flavour
 
 
 async def read_json(request: Request) -> Any:

@@ -3,9 +3,10 @@
 from functools import cache
 from types import ModuleType
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from app.core.events import Dispatcher
+from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef import (
     geographic_address,
     geographic_site,
@@ -17,6 +18,7 @@ from rest_facades.mef import (
 )
 from rest_facades.mef.flavours import FLAVOURS, Flavour
 from rest_facades.mef.hub import NotifyingAPI, register_transports
+from rest_facades.mef.requests import flavour_access
 
 # Each module has `router(flavour)`; those with notifications also have `NOTIFYING`.
 APIS: list[ModuleType] = [
@@ -37,12 +39,13 @@ def _router(api: ModuleType, flavour: Flavour) -> APIRouter:
     return router
 
 
-def include_mef(app: FastAPI, dispatcher: Dispatcher) -> None:
+def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each API once per flavour, at the base path its official file declares, and
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
+        access = Depends(flavour_access(flavour))
         for api in APIS:
-            app.include_router(_router(api, flavour))
+            app.include_router(_router(api, flavour), dependencies=[access])
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
-                register_transports(dispatcher, flavour, notifying)
+                register_transports(dispatcher, flavour, notifying, sender)

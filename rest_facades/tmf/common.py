@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from app.core.parties import Channel
+from app.deps import CurrentPrincipal, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
 from rest_facades.common.tmf630 import matches, parse_filters, select_fields
 from rest_facades.tmf.errors import TMFError, tmf_json
@@ -20,11 +22,14 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+async def tmf_access(principal: CurrentPrincipal) -> None:
+    """The dependency of every TMF route: only audiences that may use TMF APIs get in (403)."""
+    principal.require_channel(Channel.TMF)
+
+
 def href(request: Request, base: str, resource: str, object_id: str) -> str:
     """The absolute URL of a resource of an API mounted at `base`."""
-    settings = request.app.state.settings
-    root = (settings.public_base_url or str(request.base_url)).rstrip("/")
-    return f"{root}{base}/{resource}/{object_id}"
+    return f"{public_base_url(request)}{base}/{resource}/{object_id}"
 
 
 @cache

@@ -11,7 +11,7 @@ from app.core import events
 from app.core.errors import CoreError
 from app.core.events import Dispatcher, Event, EventKind, Subscription
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.notifications import deliver, query_event_types
+from rest_facades.common.notifications import SECRET_HEADER, WebhookSender, query_event_types
 from rest_facades.tmf.common import iso, read_body
 from rest_facades.tmf.errors import TMFError, tmf_json
 
@@ -65,13 +65,17 @@ def add_hub_routes(routes: APIRouter, notifying: NotifyingAPI) -> None:
                 transport=notifying.transport,
                 callback=callback,
                 query=query if isinstance(query, str) else None,
+                allow_private=request.app.state.settings.webhook_allow_private,
             )
         except CoreError as exc:
             raise TMFError(400, "INVALID_VALUE", exc.message) from exc
         answer = {"id": subscription.id, "callback": subscription.callback}
         if subscription.query:
             answer["query"] = subscription.query
-        return tmf_json(answer, status=201)
+        # The signing secret is shown this once: in the body (the schema allows more
+        # properties) and in a header, for clients that keep only the schema's fields.
+        answer["secret"] = subscription.secret
+        return tmf_json(answer, status=201, headers={SECRET_HEADER: subscription.secret})
 
     @routes.delete("/hub/{id}", status_code=204)
     async def unregister_listener(
@@ -87,7 +91,9 @@ def add_hub_routes(routes: APIRouter, notifying: NotifyingAPI) -> None:
         return Response(status_code=204)
 
 
-def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
+def register_transport(
+    dispatcher: Dispatcher, notifying: NotifyingAPI, sender: WebhookSender
+) -> None:
     """Teach the dispatcher to deliver this API's events to its listeners over HTTP."""
 
     def matches(subscription: Subscription, event: Event) -> bool:
@@ -110,6 +116,6 @@ def register_transport(dispatcher: Dispatcher, notifying: NotifyingAPI) -> None:
             "event": {resource: payload},
         }
         url = f"{subscription.callback.rstrip('/')}/listener/{name}"
-        await deliver(url, body)
+        await sender.post(subscription, event.id, url, body)
 
     dispatcher.add_transport(notifying.transport, send, matches)

@@ -3,9 +3,10 @@
 from functools import cache
 from types import ModuleType
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from app.core.events import Dispatcher
+from rest_facades.common.notifications import WebhookSender
 from rest_facades.tmf import (
     account,
     customer_bill,
@@ -20,6 +21,7 @@ from rest_facades.tmf import (
     service_qualification,
     trouble_ticket,
 )
+from rest_facades.tmf.common import tmf_access
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
 # Each module has `router()`; those with notifications also have `NOTIFYING`.
@@ -46,10 +48,10 @@ def _router(api: ModuleType) -> APIRouter:
     return router
 
 
-def include_tmf(app: FastAPI, dispatcher: Dispatcher) -> None:
+def include_tmf(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each TMF API at its v4 base path and register the delivery of its events."""
     for api in APIS:
-        app.include_router(_router(api))
+        app.include_router(_router(api), dependencies=[Depends(tmf_access)])
         notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
         if notifying is not None:
-            register_transport(dispatcher, notifying)
+            register_transport(dispatcher, notifying, sender)

@@ -196,9 +196,9 @@ async def test_a_failing_handler_is_retried_with_backoff_until_it_succeeds(
     ticket_id = await _ticket(session, developer)
     [event] = await events.list_events(session, principal=developer.principal)
     flaky = Recorder(failures=2)
-    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=5.0, max_attempts=5)
+    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=5.0, max_attempts=5, jitter=0)
     dispatcher.add_handler("flaky", flaky)
-    # Exponential, and capped.
+    # Exponential, and capped (without jitter, to follow each step exactly).
     assert [dispatcher.backoff(n) for n in (1, 2, 3, 4)] == [SECOND * d for d in (2, 4, 5, 5)]
 
     assert await dispatcher.run_once() == 0
@@ -239,6 +239,14 @@ async def test_a_failing_handler_is_retried_with_backoff_until_it_succeeds(
     _at(third_try + timedelta(days=1))
     assert await dispatcher.run_once() == 0
     assert len(flaky.calls) == 3
+
+
+def test_backoff_is_jittered_below_its_exponential_step(database: Database) -> None:
+    dispatcher = Dispatcher(database, base_delay=2.0, max_delay=60.0, jitter=0.25)
+    for attempts, step in ((1, 2), (2, 4), (3, 8), (10, 60)):
+        delays = {dispatcher.backoff(attempts) for _ in range(50)}
+        assert all(SECOND * step * 0.75 <= d <= SECOND * step for d in delays)
+        assert len(delays) > 1  # receivers that failed together are retried apart
 
 
 async def test_a_delivery_is_abandoned_after_max_attempts_without_hurting_others(
@@ -416,3 +424,32 @@ async def test_an_event_for_a_removed_subscription_is_dropped_quietly(
     assert await dispatcher.run_once() == 0
     assert sent == []
     assert len(await _deliveries(database)) == 1
+
+
+async def test_a_claim_left_by_a_crashed_process_runs_out_and_the_delivery_is_retried(
+    session: AsyncSession, database: Database, developer: Caller
+) -> None:
+    _at(T0)
+    await _ticket(session, developer)
+    survivor = Recorder()
+    dispatcher = Dispatcher(database, attempt_timeout=10)
+    dispatcher.add_handler("audit", survivor)
+    assert await dispatcher.fan_out() == 1
+    # Another process claimed it, then died before recording the outcome.
+    async with database.session() as other:
+        [delivery] = (await other.exec(select(Delivery))).all()
+        delivery.locked_until = T0 + dispatcher.lease
+        delivery.locked_by = "lease_of_a_dead_process"
+        other.add(delivery)
+        await other.commit()
+
+    assert await dispatcher.deliver_due() == 0  # leased: left alone
+    assert survivor.calls == []
+    _at(T0 + dispatcher.lease)
+    assert await dispatcher.deliver_due() == 1
+    [delivery] = await _deliveries(database)
+    assert (delivery.status, delivery.attempts, delivery.locked_by) == (
+        DeliveryStatus.DELIVERED,
+        1,
+        None,
+    )

@@ -9,6 +9,8 @@ from app.core.errors import Conflict, InvalidRequest, NotAuthorized, NotFound, U
 from app.core.parties import (
     ApiKey,
     Audience,
+    Channel,
+    Principal,
     Scope,
     authenticate,
     create_party,
@@ -153,3 +155,22 @@ async def test_operations_staff_update_and_delete_parties_nothing_refers_to(
     await delete_party(session, principal=ops.principal, party_id=bare.id)
     with pytest.raises(NotFound):
         await get_party(session, principal=ops.principal, party_id=bare.id)
+
+
+@pytest.mark.parametrize(
+    ("audience", "allowed"),
+    [
+        (Audience.DEVELOPER, {Channel.GRAPHQL}),
+        (Audience.CARRIER, {Channel.SONATA, Channel.TMF}),
+        (Audience.ENTERPRISE, {Channel.CANTATA, Channel.TMF}),
+        (Audience.OPS, set(Channel)),
+    ],
+)
+def test_an_audience_uses_only_its_own_channels(audience: Audience, allowed: set[Channel]) -> None:
+    principal = Principal(party_id="pty_x", audience=audience)
+    for channel in Channel:
+        if channel in allowed:
+            principal.require_channel(channel)
+        else:
+            with pytest.raises(NotAuthorized, match=f"{audience} API keys may not use"):
+                principal.require_channel(channel)

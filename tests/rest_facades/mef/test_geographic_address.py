@@ -7,6 +7,7 @@ import pytest
 
 from tests.factories import Caller, make_caller
 from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
 pytestmark = requires_specs
 BASES = {
@@ -38,12 +39,12 @@ async def _validate(
 
 
 async def test_a_fielded_address_validates_to_the_known_building(
-    client: httpx.AsyncClient, developer: Caller, flavour: str
+    client: httpx.AsyncClient, customer: Caller, flavour: str
 ) -> None:
     response = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "FieldedAddress",
             "streetNr": "350",
@@ -68,7 +69,7 @@ async def test_a_fielded_address_validates_to_the_known_building(
     assert answer["submittedGeographicAddress"]["streetNr"] == "350"
 
     fetched = await client.get(
-        f"{BASES[flavour]}/geographicAddress/{best['id']}", headers=developer.headers
+        f"{BASES[flavour]}/geographicAddress/{best['id']}", headers=customer.headers
     )
     check_response(
         flavour, API, "/geographicAddress/{id}", "get", fetched.status_code, fetched.json()
@@ -77,12 +78,12 @@ async def test_a_fielded_address_validates_to_the_known_building(
 
 
 async def test_formatted_points_and_labels(
-    client: httpx.AsyncClient, developer: Caller, flavour: str
+    client: httpx.AsyncClient, customer: Caller, flavour: str
 ) -> None:
     formatted = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "FormattedAddress",
             "addrLine1": "60 Hudson Street",
@@ -96,7 +97,7 @@ async def test_formatted_points_and_labels(
     point = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "MEFGeographicPoint",
             "spatialRef": "WGS84",
@@ -109,7 +110,7 @@ async def test_formatted_points_and_labels(
     label = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "GeographicAddressLabel",
             "externalReferenceId": location_id,
@@ -120,12 +121,12 @@ async def test_formatted_points_and_labels(
 
 
 async def test_near_misses_give_alternatives_and_unknowns_fail(
-    client: httpx.AsyncClient, developer: Caller, flavour: str
+    client: httpx.AsyncClient, customer: Caller, flavour: str
 ) -> None:
     partial = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "FieldedAddress",
             "streetNr": "350",
@@ -140,7 +141,7 @@ async def test_near_misses_give_alternatives_and_unknowns_fail(
     unknown = await _validate(
         client,
         flavour,
-        developer,
+        customer,
         {
             "@type": "FieldedAddress",
             "streetNr": "1",
@@ -153,12 +154,12 @@ async def test_near_misses_give_alternatives_and_unknowns_fail(
 
 
 async def test_bad_requests_get_the_specs_error_bodies(
-    client: httpx.AsyncClient, developer: Caller, flavour: str
+    client: httpx.AsyncClient, customer: Caller, flavour: str
 ) -> None:
     url = f"{BASES[flavour]}/geographicAddressValidation"
     missing = await client.post(
         url,
-        headers=developer.headers,
+        headers=customer.headers,
         json={
             "provideAlternative": True,
             "submittedGeographicAddress": {
@@ -175,7 +176,7 @@ async def test_bad_requests_get_the_specs_error_bodies(
     ]
     wrong_type = await client.post(
         url,
-        headers=developer.headers,
+        headers=customer.headers,
         json={
             "provideAlternative": True,
             "submittedGeographicAddress": {"@type": "Castle"},
@@ -183,7 +184,7 @@ async def test_bad_requests_get_the_specs_error_bodies(
     )
     assert wrong_type.status_code == 422
     assert wrong_type.json()[0]["propertyPath"].startswith("/submittedGeographicAddress")
-    not_json = await client.post(url, headers=developer.headers, content=b"{oops")
+    not_json = await client.post(url, headers=customer.headers, content=b"{oops")
     assert not_json.status_code == 400
     check_response(flavour, API, "/geographicAddressValidation", "post", 400, not_json.json())
     assert not_json.json()["code"] == "invalidBody"
@@ -191,7 +192,7 @@ async def test_bad_requests_get_the_specs_error_bodies(
     assert nobody.status_code == 401
     check_response(flavour, API, "/geographicAddressValidation", "post", 401, nobody.json())
     unknown = await client.get(
-        f"{BASES[flavour]}/geographicAddress/loc_nope", headers=developer.headers
+        f"{BASES[flavour]}/geographicAddress/loc_nope", headers=customer.headers
     )
     assert unknown.status_code == 404
     check_response(flavour, API, "/geographicAddress/{id}", "get", 404, unknown.json())
@@ -200,12 +201,15 @@ async def test_bad_requests_get_the_specs_error_bodies(
 async def test_buyer_and_seller_ids(
     client: httpx.AsyncClient,
     session: Any,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     agent = await make_caller(
-        session, "carrier", name="Agent", acting_for=[developer.party_id, other_developer.party_id]
+        session,
+        AUDIENCE_BY_FLAVOUR[flavour],
+        name="Agent",
+        acting_for=[customer.party_id, other_customer.party_id],
     )
     url = f"{BASES[flavour]}/geographicAddress/loc_nope"
     # Acting for several buyers, the agent must say which one (MEF 123 R2 to R6).
@@ -214,5 +218,5 @@ async def test_buyer_and_seller_ids(
     assert refused.json()["code"] == "missingQueryParameter"
     stranger = await client.get(url, headers=agent.headers, params={"buyerId": "pty_nobody"})
     assert stranger.status_code == 404
-    seller = await client.get(url, headers=developer.headers, params={"sellerId": "acme"})
+    seller = await client.get(url, headers=customer.headers, params={"sellerId": "acme"})
     assert seller.status_code == 404

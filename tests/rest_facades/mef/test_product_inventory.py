@@ -26,6 +26,7 @@ from tests.factories import (
 )
 from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
 pytestmark = requires_specs
 BASES = {
@@ -82,10 +83,10 @@ async def _internet(session: AsyncSession, caller: Caller) -> ProductInstance:
 
 
 async def test_products_are_listed_and_retrieved(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
-    line = await make_product(session, developer)
-    listed = await _list(client, flavour, developer)
+    line = await make_product(session, customer)
+    listed = await _list(client, flavour, customer)
     assert listed.status_code == 200
     assert listed.headers["content-type"] == "application/json;charset=utf-8"
     assert (listed.headers["X-Total-Count"], listed.headers["X-Result-Count"]) == ("1", "1")
@@ -103,12 +104,12 @@ async def test_products_are_listed_and_retrieved(
     assert "productConfiguration" not in found
 
     # Each related site is found in MEF 122.
-    site = await client.get(found["relatedSite"][0]["href"], headers=developer.headers)
+    site = await client.get(found["relatedSite"][0]["href"], headers=customer.headers)
     assert site.status_code == 200
     assert found["relatedSite"][0]["href"].startswith("http")
     assert SITE_BASES[flavour] in found["relatedSite"][0]["href"]
 
-    fetched = await _get(client, flavour, developer, line.id)
+    fetched = await _get(client, flavour, customer, line.id)
     assert fetched.status_code == 200
     assert fetched.headers["content-type"] == "application/json;charset=utf-8"
     product = fetched.json()
@@ -130,18 +131,18 @@ async def test_products_are_listed_and_retrieved(
     assert [c["status"] for c in product["statusChange"]] == ["active"]
     assert "terminationDate" not in product
 
-    only = await _get(client, flavour, developer, line.id, fields="productPrice,nonsense")
+    only = await _get(client, flavour, customer, line.id, fields="productPrice,nonsense")
     assert set(only.json()) == {"id", "href", "status", "startDate", "productPrice"}
 
 
 async def test_products_from_every_face_appear_with_their_ordered_configuration(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller, flavour: str
 ) -> None:
     own_type = product_types(FLAVOURS[flavour])[ProductKind.ETHERNET_LINE]
     ordered = minimal_configuration(own_type, maximumFrameSize=9000)
     placed = await ordering.place(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         channel=Channel.SONATA if flavour == "sonata" else Channel.CANTATA,
         items=[
             ordering.ItemRequest(
@@ -151,25 +152,26 @@ async def test_products_from_every_face_appear_with_their_ordered_configuration(
         external_id="PO-42",
     )
     await complete(session, placed.order)
-    tmf = await make_order(session, developer, channel=Channel.TMF)
+    tmf = await make_order(session, customer, channel=Channel.TMF)
     await complete(session, tmf.order)
     (from_mef,) = [
         p
-        for p in await inventory.list_products(session, principal=developer.principal)
+        for p in await inventory.list_products(session, principal=customer.principal)
         if p.order_id == placed.order.id
     ]
-    listed = await _list(client, flavour, developer)
+    listed = await _list(client, flavour, customer)
     assert len(listed.json()) == 2
     found = next(p for p in listed.json() if p["id"] == from_mef.id)
     assert found["externalId"] == "PO-42"
     assert found["productOrderItem"][0]["productOrderItemId"] == "item-a"
-    assert _ids(await _list(client, flavour, developer, externalId="PO-42")) == [from_mef.id]
+    assert _ids(await _list(client, flavour, customer, externalId="PO-42")) == [from_mef.id]
 
-    product = (await _get(client, flavour, developer, from_mef.id)).json()
+    product = (await _get(client, flavour, customer, from_mef.id)).json()
     assert product["productConfiguration"] == ordered
-    # Seen through the other flavour, the configuration is one of that flavour's types.
+    # Seen through the other flavour (by operations staff: a buyer uses one flavour only), the
+    # configuration is one of that flavour's types.
     other = "cantata" if flavour == "sonata" else "sonata"
-    there = (await _get(client, other, developer, from_mef.id)).json()
+    there = (await _get(client, other, ops, from_mef.id)).json()
     assert (
         there["productConfiguration"]["@type"]
         == product_types(FLAVOURS[other])[ProductKind.ETHERNET_LINE]
@@ -202,13 +204,13 @@ def test_built_configurations_satisfy_their_product_schemas(kind: ProductKind) -
 
 
 async def test_the_specs_filters_and_paging(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     start = datetime(2025, 3, 1, 12, tzinfo=UTC)
     clock.set_clock(lambda: start)
-    line = await make_product(session, developer)
+    line = await make_product(session, customer)
     clock.set_clock(lambda: start + timedelta(days=2))
-    internet = await _internet(session, developer)
+    internet = await _internet(session, customer)
     clock.set_clock(None)
     internet_type = product_types(FLAVOURS[flavour])[ProductKind.INTERNET_ACCESS]
     expectations: list[tuple[dict[str, Any], list[str]]] = [
@@ -230,17 +232,17 @@ async def test_the_specs_filters_and_paging(
         ({"lastUpdateDate.lt": "2025-03-01T00:00:00Z"}, []),
     ]
     for params, expected in expectations:
-        response = await _list(client, flavour, developer, **params)
+        response = await _list(client, flavour, customer, **params)
         assert response.status_code == 200, params
         assert _ids(response) == expected, params
         assert response.headers["X-Total-Count"] == str(len(expected)), params
-    page = await _list(client, flavour, developer, offset=1, limit=1)
+    page = await _list(client, flavour, customer, offset=1, limit=1)
     assert _ids(page) == [line.id]
     assert (page.headers["X-Total-Count"], page.headers["X-Result-Count"]) == ("2", "1")
 
 
 async def test_bad_queries_get_the_specs_error_bodies(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     for params, code in [
         ({"status": "asleep"}, "invalidQuery"),
@@ -249,11 +251,11 @@ async def test_bad_queries_get_the_specs_error_bodies(
         ({"offset": "x"}, "invalidQuery"),
         ({"productOrderId": ""}, "missingQueryValue"),
     ]:
-        response = await _list(client, flavour, developer, **params)
+        response = await _list(client, flavour, customer, **params)
         assert response.status_code == 400, params
         assert response.json()["code"] == code, params
-    product = await make_product(session, developer)
-    empty_fields = await _get(client, flavour, developer, product.id, fields="")
+    product = await make_product(session, customer)
+    empty_fields = await _get(client, flavour, customer, product.id, fields="")
     assert (empty_fields.status_code, empty_fields.json()["code"]) == (400, "missingQueryValue")
     anonymous = await client.get(f"{BASES[flavour]}{LIST}")
     assert anonymous.status_code == 401
@@ -266,48 +268,51 @@ async def test_bad_queries_get_the_specs_error_bodies(
 async def test_unknown_and_other_parties_products_are_not_found(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
-    theirs = await make_product(session, other_developer)
-    missing = await _get(client, flavour, developer, "prd_missing")
-    foreign = await _get(client, flavour, developer, theirs.id)
+    theirs = await make_product(session, other_customer)
+    missing = await _get(client, flavour, customer, "prd_missing")
+    foreign = await _get(client, flavour, customer, theirs.id)
     assert missing.status_code == foreign.status_code == 404
     assert missing.json()["code"] == foreign.json()["code"] == "notFound"
-    assert _ids(await _list(client, flavour, developer)) == []
-    by_their_order = await _list(client, flavour, developer, productOrderId=theirs.order_id)
+    assert _ids(await _list(client, flavour, customer)) == []
+    by_their_order = await _list(client, flavour, customer, productOrderId=theirs.order_id)
     assert _ids(by_their_order) == []
-    by_their_site = await _list(client, flavour, developer, geographicalSiteId=theirs.a_site_id)
+    by_their_site = await _list(client, flavour, customer, geographicalSiteId=theirs.a_site_id)
     assert _ids(by_their_site) == []
-    kept = await _get(client, flavour, other_developer, theirs.id)
+    kept = await _get(client, flavour, other_customer, theirs.id)
     assert (kept.status_code, kept.json()["status"]) == (200, "active")
 
 
 async def test_buyer_and_seller_ids(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     ops: Caller,
     flavour: str,
 ) -> None:
-    mine = await make_product(session, developer)
-    theirs = await _internet(session, other_developer)
+    mine = await make_product(session, customer)
+    theirs = await _internet(session, other_customer)
     agent = await make_caller(
-        session, "carrier", name="Agent", acting_for=[developer.party_id, other_developer.party_id]
+        session,
+        AUDIENCE_BY_FLAVOUR[flavour],
+        name="Agent",
+        acting_for=[customer.party_id, other_customer.party_id],
     )
     unnamed = await _list(client, flavour, agent)
     assert (unnamed.status_code, unnamed.json()["code"]) == (400, "missingQueryParameter")
-    assert _ids(await _list(client, flavour, agent, buyerId=developer.party_id)) == [mine.id]
-    named = await _get(client, flavour, agent, mine.id, buyerId=developer.party_id)
+    assert _ids(await _list(client, flavour, agent, buyerId=customer.party_id)) == [mine.id]
+    named = await _get(client, flavour, agent, mine.id, buyerId=customer.party_id)
     assert named.status_code == 200
-    wrong_buyer = await _get(client, flavour, agent, theirs.id, buyerId=developer.party_id)
+    wrong_buyer = await _get(client, flavour, agent, theirs.id, buyerId=customer.party_id)
     assert wrong_buyer.status_code == 404
     refused = await _list(client, flavour, agent, buyerId="pty_nobody")
     assert (refused.status_code, refused.json()["code"]) == (403, "forbiddenRequester")
-    seller = await _get(client, flavour, developer, mine.id, sellerId="acme")
+    seller = await _get(client, flavour, customer, mine.id, sellerId="acme")
     assert seller.status_code == 404
     assert set(_ids(await _list(client, flavour, ops))) == {mine.id, theirs.id}
-    only_theirs = await _list(client, flavour, ops, buyerId=other_developer.party_id)
+    only_theirs = await _list(client, flavour, ops, buyerId=other_customer.party_id)
     assert _ids(only_theirs) == [theirs.id]

@@ -1,5 +1,6 @@
 """MEF 87 Product Offering Qualification on both flavours, checked against the official files."""
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.factories import (
 )
 from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 from tests.rest_facades.mef.notifications import check_event
 
 pytestmark = requires_specs
@@ -175,7 +177,7 @@ def problems(body: Any) -> set[tuple[str, str]]:
 
 
 async def test_a_poq_is_answered_at_once_with_each_item_s_confidence(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     internet = {
         "productOffering": {"id": "internet-access"},
@@ -199,7 +201,7 @@ async def test_a_poq_is_answered_at_once_with_each_item_s_confidence(
         externalId="my-poq",
         projectId="rollout",
     )
-    answer = await post(client, flavour, developer, sent)
+    answer = await post(client, flavour, customer, sent)
     assert answer["state"] == "done.ready"
     assert answer["href"].endswith(f"{BASES[flavour]}/productOfferingQualification/{answer['id']}")
     assert (answer["externalId"], answer["projectId"]) == ("my-poq", "rollout")
@@ -222,8 +224,8 @@ async def test_a_poq_is_answered_at_once_with_each_item_s_confidence(
     assert second["product"]["place"][0]["city"] == "Los Angeles"
     assert [c["state"] for c in answer["stateChange"]] == ["done.ready"]
 
-    assert await get(client, flavour, developer, answer["id"]) == answer
-    listed = await find(client, flavour, developer)
+    assert await get(client, flavour, customer, answer["id"]) == answer
+    listed = await find(client, flavour, customer)
     assert listed.headers["X-Total-Count"] == listed.headers["X-Result-Count"] == "1"
     assert listed.json() == [
         {"id": answer["id"], "externalId": "my-poq", "projectId": "rollout", "state": "done.ready"}
@@ -231,12 +233,10 @@ async def test_a_poq_is_answered_at_once_with_each_item_s_confidence(
 
 
 async def test_a_red_item_gets_a_slower_alternative_when_asked(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour, a=LAS_VEGAS, z=CHICAGO, gbps=20)
-    answer = await post(
-        client, flavour, developer, poq(item("a", product), provideAlternative=True)
-    )
+    answer = await post(client, flavour, customer, poq(item("a", product), provideAlternative=True))
     assert answer["state"] == "done.unableToProvide"
     red = answer[ITEMS][0]
     assert red["serviceabilityConfidence"] == "red"
@@ -248,43 +248,43 @@ async def test_a_red_item_gets_a_slower_alternative_when_asked(
     assert '"irValue": 10000' in str(alternative).replace("'", '"')
     assert proposal["installationInterval"] == {"amount": 60, "units": "calendarDays"}
 
-    plain = await post(client, flavour, developer, poq(item("a", product)))
+    plain = await post(client, flavour, customer, poq(item("a", product)))
     assert "alternateProductOfferingProposal" not in plain[ITEMS][0]
 
 
 async def test_sites_and_existing_products_are_qualified(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     site = await geography.create_site(
-        session, principal=developer.principal, address=AddressInput(text=DALLAS)
+        session, principal=customer.principal, address=AddressInput(text=DALLAS)
     )
     theirs = await geography.create_site(
-        session, principal=other_developer.principal, address=AddressInput(text=DALLAS)
+        session, principal=other_customer.principal, address=AddressInput(text=DALLAS)
     )
     port = {"productConfiguration": configuration(flavour, "ethernet_port")}
     site_ref = {"@type": "GeographicSiteRef", "role": "INSTALL_LOCATION", "id": site.id}
     at_site = {**port, "place": [site_ref]}
-    answer = await post(client, flavour, developer, poq(item("1", at_site)))
+    answer = await post(client, flavour, customer, poq(item("1", at_site)))
     assert answer[ITEMS][0]["serviceabilityConfidence"] == "green"
     assert answer[ITEMS][0]["product"]["place"][0]["id"] == site.id
 
     at_their_site = {**port, "place": [{**site_ref, "id": theirs.id}]}
-    refused = await post(client, flavour, developer, poq(item("1", at_their_site)), status=422)
+    refused = await post(client, flavour, customer, poq(item("1", at_their_site)), status=422)
     assert problems(refused) == {
         ("referenceNotFound", f"/{ITEMS}/0/product/place/0/id"),
     }
 
-    mine = await make_product(session, developer)
-    other = await make_product(session, other_developer)
+    mine = await make_product(session, customer)
+    other = await make_product(session, other_customer)
     change = {"id": mine.id, "productConfiguration": configuration(flavour, "ethernet_line", 2)}
     existing = await post(
         client,
         flavour,
-        developer,
+        customer,
         poq(item("m", change, "modify"), item("d", {"id": mine.id}, "delete")),
     )
     modified, deleted = existing[ITEMS]
@@ -294,28 +294,28 @@ async def test_sites_and_existing_products_are_qualified(
     assert "productConfiguration" not in deleted["product"]
 
     not_mine = await post(
-        client, flavour, developer, poq(item("d", {"id": other.id}, "delete")), status=422
+        client, flavour, customer, poq(item("d", {"id": other.id}, "delete")), status=422
     )
     assert problems(not_mine) == {("referenceNotFound", f"/{ITEMS}/0/product/id")}
 
 
 async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_nothing(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     no_contacts = poq(item("1", product))
     del no_contacts["relatedContactInformation"]
-    assert problems(await post(client, flavour, developer, no_contacts, 422)) == {
+    assert problems(await post(client, flavour, customer, no_contacts, 422)) == {
         ("missingProperty", "/relatedContactInformation")
     }
     wrong_contact = poq(
         item("1", product), relatedContactInformation=[{**BUYER_CONTACT, "role": "somebody"}]
     )
     deferred = poq(item("1", product), instantSyncQualification=False)
-    assert problems(await post(client, flavour, developer, wrong_contact, 422)) == {
+    assert problems(await post(client, flavour, customer, wrong_contact, 422)) == {
         ("missingProperty", "/relatedContactInformation")
     }
-    assert problems(await post(client, flavour, developer, deferred, 422)) == {
+    assert problems(await post(client, flavour, customer, deferred, 422)) == {
         ("missingProperty", "/requestedPOQCompletionDate")
     }
     unknown_type = {**product, "productConfiguration": {"@type": "urn:castle"}}
@@ -336,7 +336,7 @@ async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_noth
     answer = await post(
         client,
         flavour,
-        developer,
+        customer,
         poq(
             item("0", unknown_type),
             item("1", too_slow),
@@ -356,28 +356,28 @@ async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_noth
     }
     # Places that break the schema are refused before anything is looked up.
     places = await post(
-        client, flavour, developer, poq(item("0", odd_place), item("1", no_city)), 422
+        client, flavour, customer, poq(item("0", odd_place), item("1", no_city)), 422
     )
     assert problems(places) == {
         ("invalidValue", f"/{ITEMS}/0/product/place/0/@type"),
         ("missingProperty", f"/{ITEMS}/1/product/place/0/city"),
     }
     # The core refuses the speed once the request is otherwise sound.
-    slow = await post(client, flavour, developer, poq(item("1", too_slow)), 422)
+    slow = await post(client, flavour, customer, poq(item("1", too_slow)), 422)
     assert problems(slow) == {("invalidValue", f"/{ITEMS}/0/product/productConfiguration")}
-    schema = await post(client, flavour, developer, poq(item("1", bad_value)), 422)
+    schema = await post(client, flavour, customer, poq(item("1", bad_value)), 422)
     assert problems(schema) == {("invalidValue", f"/{ITEMS}/0/product/productConfiguration/{end}")}
     missing_action = poq({"id": "1", "product": product})
-    assert problems(await post(client, flavour, developer, missing_action, 422)) == {
+    assert problems(await post(client, flavour, customer, missing_action, 422)) == {
         ("missingProperty", f"/{ITEMS}/0/action")
     }
     duplicate = poq(item("1", product), item("1", product))
-    assert problems(await post(client, flavour, developer, duplicate, 422)) == {
+    assert problems(await post(client, flavour, customer, duplicate, 422)) == {
         ("invalidValue", f"/{ITEMS}")
     }
     not_json = await client.post(
         f"{BASES[flavour]}/productOfferingQualification",
-        headers=developer.headers,
+        headers=customer.headers,
         content=b"{oops",
     )
     assert not_json.status_code == 400
@@ -385,11 +385,11 @@ async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_noth
     nobody = await client.post(f"{BASES[flavour]}/productOfferingQualification", json={})
     assert nobody.status_code == 401
     check_response(flavour, API, "/productOfferingQualification", "post", 401, nobody.json())
-    assert (await find(client, flavour, developer)).headers["X-Total-Count"] == "0"
+    assert (await find(client, flavour, customer)).headers["X-Total-Count"] == "0"
 
 
 async def test_lists_filter_and_page(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     made = []
@@ -398,7 +398,7 @@ async def test_lists_filter_and_page(
             await post(
                 client,
                 flavour,
-                developer,
+                customer,
                 poq(
                     item("1", product),
                     externalId=f"ext-{n}",
@@ -407,30 +407,30 @@ async def test_lists_filter_and_page(
                 ),
             )
         )
-    page = await find(client, flavour, developer, offset=1, limit=1)
+    page = await find(client, flavour, customer, offset=1, limit=1)
     assert (page.headers["X-Total-Count"], page.headers["X-Result-Count"]) == ("3", "1")
     assert page.json()[0]["id"] == made[1]["id"]
     assert page.json()[0]["requestedPOQCompletionDate"] == "2031-02-15"
     assert [
-        p["externalId"] for p in (await find(client, flavour, developer, projectId="even")).json()
+        p["externalId"] for p in (await find(client, flavour, customer, projectId="even")).json()
     ] == [
         "ext-2",
         "ext-0",
     ]
     assert [
-        p["id"] for p in (await find(client, flavour, developer, externalId="ext-1")).json()
+        p["id"] for p in (await find(client, flavour, customer, externalId="ext-1")).json()
     ] == [made[1]["id"]]
     after = await find(
-        client, flavour, developer, {"requestedPOQCompletionDate.gt": "2031-01-31T00:00:00Z"}
+        client, flavour, customer, {"requestedPOQCompletionDate.gt": "2031-01-31T00:00:00Z"}
     )
     assert after.headers["X-Total-Count"] == "2"
-    assert (await find(client, flavour, developer, state="done.ready")).headers[
+    assert (await find(client, flavour, customer, state="done.ready")).headers[
         "X-Total-Count"
     ] == "3"
-    assert (await find(client, flavour, developer, state="inProgress")).json() == []
-    bad_state = await find(client, flavour, developer, status=400, state="done_ready")
+    assert (await find(client, flavour, customer, state="inProgress")).json() == []
+    bad_state = await find(client, flavour, customer, status=400, state="done_ready")
     assert bad_state.json()["code"] == "invalidQuery"
-    assert (await find(client, flavour, developer, status=400, limit=0)).json()[
+    assert (await find(client, flavour, customer, status=400, limit=0)).json()[
         "code"
     ] == "invalidQuery"
 
@@ -438,30 +438,32 @@ async def test_lists_filter_and_page(
 async def test_another_party_s_poqs_do_not_exist_for_the_caller(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     theirs = await post(
-        client, flavour, other_developer, poq(item("1", await line(session, flavour)))
+        client, flavour, other_customer, poq(item("1", await line(session, flavour)))
     )
-    refused = await get(client, flavour, developer, theirs["id"], status=404)
+    refused = await get(client, flavour, customer, theirs["id"], status=404)
     assert refused["code"] == "notFound"
-    assert (await get(client, flavour, developer, "poq_nope", status=404))["code"] == "notFound"
-    assert (await find(client, flavour, developer)).json() == []
-    assert await get(client, flavour, other_developer, theirs["id"]) == theirs
+    assert (await get(client, flavour, customer, "poq_nope", status=404))["code"] == "notFound"
+    assert (await find(client, flavour, customer)).json() == []
+    assert await get(client, flavour, other_customer, theirs["id"]) == theirs
     # An agent asks for the buyer it names; the POQ is the buyer's.
-    agent = await make_caller(session, "carrier", name="Agent", acting_for=[developer.party_id])
+    agent = await make_caller(
+        session, AUDIENCE_BY_FLAVOUR[flavour], name="Agent", acting_for=[customer.party_id]
+    )
     url = f"{BASES[flavour]}/productOfferingQualification"
     placed = await client.post(
         url,
         headers=agent.headers,
-        params={"buyerId": developer.party_id},
+        params={"buyerId": customer.party_id},
         json=poq(item("1", await line(session, flavour))),
     )
     assert placed.status_code == 201
     check_response(flavour, API, "/productOfferingQualification", "post", 201, placed.json())
-    assert (await get(client, flavour, developer, placed.json()["id"]))["id"] == placed.json()["id"]
+    assert (await get(client, flavour, customer, placed.json()["id"]))["id"] == placed.json()["id"]
     unnamed = await client.post(url, headers=agent.headers, json=poq(item("1", {})))
     assert unnamed.status_code == 400
     check_response(flavour, API, "/productOfferingQualification", "post", 400, unnamed.json())
@@ -470,8 +472,8 @@ async def test_another_party_s_poqs_do_not_exist_for_the_caller(
 async def test_listeners_hear_of_new_poqs(
     settings: Settings,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -480,24 +482,24 @@ async def test_listeners_hear_of_new_poqs(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         hub = await client.post(
             f"{BASES[flavour]}/hub",
-            headers=developer.headers,
+            headers=customer.headers,
             json={"callback": "https://buyer.example/hooks", "query": "eventType=poqCreateEvent"},
         )
         assert hub.status_code == 201
         check_response(flavour, API, "/hub", "post", 201, hub.json())
         stranger = await client.post(
             f"{BASES[flavour]}/hub",
-            headers=other_developer.headers,
+            headers=other_customer.headers,
             json={"callback": "https://stranger.example/hooks"},
         )
         assert stranger.status_code == 201
         created = await post(
-            client, flavour, developer, poq(item("1", await line(session, flavour)))
+            client, flavour, customer, poq(item("1", await line(session, flavour)))
         )
         sent: list[tuple[str, Any]] = []
 
         async def deliver(_client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
-            sent.append((url, kwargs["json"]))
+            sent.append((url, json.loads(kwargs["content"])))
             return httpx.Response(204, request=httpx.Request("POST", url))
 
         monkeypatch.setattr(httpx.AsyncClient, "post", deliver)
@@ -514,11 +516,11 @@ async def test_listeners_hear_of_new_poqs(
         assert body["event"]["id"] == created["id"]
 
         gone = await client.delete(
-            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=developer.headers
+            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=customer.headers
         )
         assert gone.status_code == 204
         again = await client.delete(
-            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=developer.headers
+            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=customer.headers
         )
         assert again.status_code == 404
         check_response(flavour, API, "/hub/{id}", "delete", 404, again.json())

@@ -19,6 +19,7 @@ from rest_facades.mef.products import CANTATA_TYPES, SONATA_TYPES
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id, make_caller, make_order
 from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 from tests.rest_facades.mef.listener import listening
 
 pytestmark = requires_specs
@@ -115,10 +116,10 @@ async def _orders(session: AsyncSession) -> int:
 
 
 async def test_an_order_is_acknowledged_and_can_be_read_back(
-    http: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    http: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     body = await line_order(session, flavour)
-    created = await _post(http, flavour, developer, body)
+    created = await _post(http, flavour, customer, body)
     assert created.status_code == 201
     order = created.json()
     assert order["state"] == "acknowledged"
@@ -134,13 +135,13 @@ async def test_an_order_is_acknowledged_and_can_be_read_back(
     assert item["itemTerm"][0]["duration"] == {"amount": 24, "units": "calendarMonths"}
 
     fetched = await http.get(
-        f"{BASES[flavour]}/productOrder/{order['id']}", headers=developer.headers
+        f"{BASES[flavour]}/productOrder/{order['id']}", headers=customer.headers
     )
     check_response(flavour, API, "/productOrder/{id}", "get", 200, fetched.json())
     assert fetched.json() == order
     listed = await http.get(
         f"{BASES[flavour]}/productOrder",
-        headers=developer.headers,
+        headers=customer.headers,
         params={"state": "acknowledged", "externalId": "PO-7"},
     )
     check_response(flavour, API, "/productOrder", "get", 200, listed.json())
@@ -149,18 +150,18 @@ async def test_an_order_is_acknowledged_and_can_be_read_back(
 
 
 async def test_orders_from_other_faces_are_visible_too(
-    http: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    http: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
-    placed = await make_order(session, developer)
+    placed = await make_order(session, customer)
     fetched = await http.get(
-        f"{BASES[flavour]}/productOrder/{placed.order.id}", headers=developer.headers
+        f"{BASES[flavour]}/productOrder/{placed.order.id}", headers=customer.headers
     )
     assert fetched.status_code == 200
     check_response(flavour, API, "/productOrder/{id}", "get", 200, fetched.json())
 
 
 async def test_requests_that_break_the_spec_change_nothing(
-    http: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    http: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     body = await line_order(session, flavour)
     unknown = {
@@ -175,7 +176,7 @@ async def test_requests_that_break_the_spec_change_nothing(
             }
         ],
     }
-    refused = await _post(http, flavour, developer, unknown)
+    refused = await _post(http, flavour, customer, unknown)
     assert refused.status_code == 422
     assert refused.json()[0]["propertyPath"] == (
         "/productOrderItem/0/product/productConfiguration/@type"
@@ -196,11 +197,11 @@ async def test_requests_that_break_the_spec_change_nothing(
             }
         ],
     }
-    incomplete = await _post(http, flavour, developer, bad_config)
+    incomplete = await _post(http, flavour, customer, bad_config)
     assert incomplete.status_code == 422
     assert {e["code"] for e in incomplete.json()} == {"missingProperty"}
     no_contact = {k: v for k, v in body.items() if k != "relatedContactInformation"}
-    missing = await _post(http, flavour, developer, no_contact)
+    missing = await _post(http, flavour, customer, no_contact)
     assert missing.status_code == 422
     assert missing.json()[0] | {"reason": ""} == {
         "code": "missingProperty",
@@ -219,9 +220,9 @@ async def test_requests_that_break_the_spec_change_nothing(
             }
         ],
     }
-    assert (await _post(http, flavour, developer, one_place)).status_code == 422
+    assert (await _post(http, flavour, customer, one_place)).status_code == 422
     not_json = await http.post(
-        f"{BASES[flavour]}/productOrder", content=b"[", headers=developer.headers
+        f"{BASES[flavour]}/productOrder", content=b"[", headers=customer.headers
     )
     assert not_json.status_code == 400
     assert not_json.json()["code"] == "invalidBody"
@@ -231,22 +232,22 @@ async def test_requests_that_break_the_spec_change_nothing(
 async def test_another_partys_order_does_not_exist(
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
-    created = (await _post(http, flavour, developer, await line_order(session, flavour))).json()
+    created = (await _post(http, flavour, customer, await line_order(session, flavour))).json()
     url = f"{BASES[flavour]}/productOrder/{created['id']}"
     for response in (
-        await http.get(url, headers=other_developer.headers),
-        await http.patch(url, json={"externalId": "mine"}, headers=other_developer.headers),
-        await http.get(f"{BASES[flavour]}/productOrder/ord_nope", headers=developer.headers),
+        await http.get(url, headers=other_customer.headers),
+        await http.patch(url, json={"externalId": "mine"}, headers=other_customer.headers),
+        await http.get(f"{BASES[flavour]}/productOrder/ord_nope", headers=customer.headers),
     ):
         assert response.status_code == 404
         assert response.json()["code"] == "notFound"
     cancel = await http.post(
         f"{BASES[flavour]}/cancelProductOrder",
-        headers=other_developer.headers,
+        headers=other_customer.headers,
         json={
             "productOrder": {"productOrderId": created["id"]},
             "relatedContactInformation": CONTACT,
@@ -254,9 +255,9 @@ async def test_another_partys_order_does_not_exist(
     )
     assert cancel.status_code == 422
     assert cancel.json()[0]["code"] == "referenceNotFound"
-    listed = await http.get(f"{BASES[flavour]}/productOrder", headers=other_developer.headers)
+    listed = await http.get(f"{BASES[flavour]}/productOrder", headers=other_customer.headers)
     assert listed.json() == []
-    mine = await http.get(url, headers=developer.headers)
+    mine = await http.get(url, headers=customer.headers)
     assert mine.json()["state"] == "acknowledged"
     assert mine.json()["externalId"] == "PO-7"
 
@@ -265,14 +266,14 @@ async def test_patch_cancel_and_date_change(
     app: FastAPI,
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
+    customer: Caller,
     flavour: str,
 ) -> None:
-    created = (await _post(http, flavour, developer, await line_order(session, flavour))).json()
+    created = (await _post(http, flavour, customer, await line_order(session, flavour))).json()
     base = BASES[flavour]
     patched = await http.patch(
         f"{base}/productOrder/{created['id']}",
-        headers=developer.headers,
+        headers=customer.headers,
         json={"externalId": "PO-8", "projectId": "roll-out"},
     )
     check_response(flavour, API, "/productOrder/{id}", "patch", 200, patched.json())
@@ -281,7 +282,7 @@ async def test_patch_cancel_and_date_change(
     when = (clock.now() + timedelta(days=50)).isoformat().replace("+00:00", "Z")
     moved = await http.post(
         f"{base}/modifyProductOrderItemRequestedDeliveryDate",
-        headers=developer.headers,
+        headers=customer.headers,
         json={
             "productOrderItem": {"productOrderId": created["id"], "productOrderItemId": "1"},
             "requestedCompletionDate": when,
@@ -298,13 +299,13 @@ async def test_patch_cancel_and_date_change(
     assert moved.status_code == 201
     again = await http.get(
         f"{base}/modifyProductOrderItemRequestedDeliveryDate/{moved.json()['id']}",
-        headers=developer.headers,
+        headers=customer.headers,
     )
     assert again.json() == moved.json()
 
     cancel = await http.post(
         f"{base}/cancelProductOrder",
-        headers=developer.headers,
+        headers=customer.headers,
         json={
             "productOrder": {"productOrderId": created["id"]},
             "cancellationReason": "site not ready",
@@ -317,12 +318,12 @@ async def test_patch_cancel_and_date_change(
     assert cancel.json()["state"] == "acknowledged"
     await app.state.fulfilment.run_until_idle()
     done = await http.get(
-        f"{base}/cancelProductOrder/{cancel.json()['id']}", headers=developer.headers
+        f"{base}/cancelProductOrder/{cancel.json()['id']}", headers=customer.headers
     )
     check_response(flavour, API, "/cancelProductOrder/{id}", "get", 200, done.json())
     assert done.json()["state"] == "done"
     order = (
-        await http.get(f"{base}/productOrder/{created['id']}", headers=developer.headers)
+        await http.get(f"{base}/productOrder/{created['id']}", headers=customer.headers)
     ).json()
     assert order["state"] == "cancelled"
     assert [c["state"] for c in order["stateChange"]] == [
@@ -331,10 +332,10 @@ async def test_patch_cancel_and_date_change(
         "pendingCancellation",
         "cancelled",
     ]
-    listed = await http.get(f"{base}/cancelProductOrder", headers=developer.headers)
+    listed = await http.get(f"{base}/cancelProductOrder", headers=customer.headers)
     check_response(flavour, API, "/cancelProductOrder", "get", 200, listed.json())
     assert listed.headers["x-total-count"] == "1"
-    charges = await http.get(f"{base}/charge", headers=developer.headers)
+    charges = await http.get(f"{base}/charge", headers=customer.headers)
     check_response(flavour, API, "/charge", "get", 200, charges.json())
     assert charges.json() == []
 
@@ -343,12 +344,15 @@ async def test_agents_name_their_buyer_and_events_echo_it(
     app: FastAPI,
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     agent = await make_caller(
-        session, "carrier", name="Agent", acting_for=[developer.party_id, other_developer.party_id]
+        session,
+        AUDIENCE_BY_FLAVOUR[flavour],
+        name="Agent",
+        acting_for=[customer.party_id, other_customer.party_id],
     )
     body = await line_order(session, flavour)
     refused = await _post(http, flavour, agent, body)
@@ -359,12 +363,12 @@ async def test_agents_name_their_buyer_and_events_echo_it(
         hub = await http.post(
             f"{BASES[flavour]}/hub",
             headers=agent.headers,
-            params={"buyerId": developer.party_id},
+            params={"buyerId": customer.party_id},
             json={"callback": listener.url, "query": "eventType=productOrderStateChangeEvent"},
         )
         check_response(flavour, API, "/hub", "post", hub.status_code, hub.json())
         assert hub.status_code == 201
-        created = await _post(http, flavour, agent, body, buyerId=developer.party_id)
+        created = await _post(http, flavour, agent, body, buyerId=customer.party_id)
         assert created.status_code == 201
         listener.fail_next = 1
         dispatcher = app.state.dispatcher
@@ -386,11 +390,11 @@ async def test_agents_name_their_buyer_and_events_echo_it(
     for _, envelope in listener.received:
         assert envelope["eventType"] == "productOrderStateChangeEvent"
         assert envelope["event"]["id"] == created.json()["id"]
-        assert envelope["event"]["buyerId"] == developer.party_id
+        assert envelope["event"]["buyerId"] == customer.party_id
         assert envelope["event"]["sellerId"] == "lumen"
         states.append(envelope["eventId"])
     assert len(states) == len(set(states)) >= 3
-    mine = {"buyerId": developer.party_id}
+    mine = {"buyerId": customer.party_id}
     gone = await http.delete(
         f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=agent.headers, params=mine
     )

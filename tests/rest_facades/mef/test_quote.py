@@ -1,5 +1,6 @@
 """MEF 115 Quote on both flavours, checked against the official files."""
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -184,12 +185,12 @@ def problems(body: Any) -> set[tuple[str, str]]:
 
 
 async def test_an_instant_firm_quote_is_priced_and_orderable(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     poq = await client.post(
         f"{POQ_BASES[flavour]}/productOfferingQualification",
-        headers=developer.headers,
+        headers=customer.headers,
         json={
             "instantSyncQualification": True,
             "relatedContactInformation": [contact("buyerContactInformation")],
@@ -226,7 +227,7 @@ async def test_an_instant_firm_quote_is_priced_and_orderable(
         projectId="rollout",
         description="two sites",
     )
-    answer = await post(client, flavour, developer, sent)
+    answer = await post(client, flavour, customer, sent)
     assert (answer["state"], answer["quoteLevel"], answer["buyerRequestedQuoteLevel"]) == (
         "approved.orderable",
         "firm",
@@ -262,8 +263,8 @@ async def test_an_instant_firm_quote_is_priced_and_orderable(
     }
     assert second["note"][0]["text"] == "rooftop"
 
-    assert await get(client, flavour, developer, answer["id"]) == answer
-    listed = await find(client, flavour, developer)
+    assert await get(client, flavour, customer, answer["id"]) == answer
+    listed = await find(client, flavour, customer)
     assert listed.headers["X-Total-Count"] == listed.headers["X-Result-Count"] == "1"
     (found,) = listed.json()
     assert (found["id"], found["state"], found["externalId"], found["projectId"]) == (
@@ -275,40 +276,40 @@ async def test_an_instant_firm_quote_is_priced_and_orderable(
 
 
 async def test_an_answered_quote_can_be_rejected_once_and_never_cancelled(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     answered = await post(
         client,
         flavour,
-        developer,
+        customer,
         quote(item("1", await line(session, flavour)), level="budgetary"),
     )
     assert (answered["state"], answered["quoteItem"][0]["state"]) == ("answered", "answered")
     assert "subjectToFeasibilityCheck" not in answered["quoteItem"][0]
     refused = await operate(
-        client, flavour, developer, "cancelQuote", {"quoteId": answered["id"]}, 422
+        client, flavour, customer, "cancelQuote", {"quoteId": answered["id"]}, 422
     )
     assert problems(refused) == {("otherIssue", "/quoteId")}
     assert "'answered'" in refused[0]["reason"]
     body = {"quoteId": answered["id"], "reason": "too dear"}
-    assert await operate(client, flavour, developer, "rejectQuote", body) == body
-    declined = await get(client, flavour, developer, answered["id"])
+    assert await operate(client, flavour, customer, "rejectQuote", body) == body
+    declined = await get(client, flavour, customer, answered["id"])
     assert declined["state"] == "declined"
     assert declined["stateChange"][-1] == {
         "changeDate": declined["stateChange"][-1]["changeDate"],
         "state": "declined",
         "changeReason": "too dear",
     }
-    again = await operate(client, flavour, developer, "rejectQuote", body, 422)
+    again = await operate(client, flavour, customer, "rejectQuote", body, 422)
     assert problems(again) == {("otherIssue", "/quoteId")}
 
 
 async def test_a_deferred_quote_waits_for_the_seller_and_can_be_cancelled(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     bare = quote(item("1", product), instant=False)
-    assert problems(await post(client, flavour, developer, bare, 422)) == {
+    assert problems(await post(client, flavour, customer, bare, 422)) == {
         ("missingProperty", "/relatedContactInformation"),
         ("missingProperty", "/quoteItem/0/relatedContactInformation"),
     }
@@ -319,29 +320,29 @@ async def test_a_deferred_quote_waits_for_the_seller_and_can_be_cancelled(
         relatedContactInformation=[contact("buyerContactInformation")],
         requestedQuoteCompletionDate="2031-01-01T00:00:00Z",
     )
-    waiting = await post(client, flavour, developer, sent)
+    waiting = await post(client, flavour, customer, sent)
     assert (waiting["state"], waiting["quoteItem"][0]["state"]) == ("acknowledged", "acknowledged")
     assert waiting["expectedQuoteCompletionDate"] == "2031-01-01T00:00:00Z"
     assert "quoteItemPrice" not in waiting["quoteItem"][0]
     assert "effectiveQuoteCompletionDate" not in waiting
     body = {"quoteId": waiting["id"]}
-    assert await operate(client, flavour, developer, "cancelQuote", body) == body
-    cancelled = await get(client, flavour, developer, waiting["id"])
+    assert await operate(client, flavour, customer, "cancelQuote", body) == body
+    cancelled = await get(client, flavour, customer, waiting["id"])
     assert (cancelled["state"], cancelled["quoteItem"][0]["state"]) == ("cancelled", "abandoned")
 
-    later = await post(client, flavour, developer, sent)
+    later = await post(client, flavour, customer, sent)
     assert await quoting.answer_pending(session) == 1
-    answered = await get(client, flavour, developer, later["id"])
+    answered = await get(client, flavour, customer, later["id"])
     assert answered["state"] == "approved.orderable"
     assert answered["effectiveQuoteCompletionDate"]
     assert "expectedQuoteCompletionDate" not in answered
 
 
 async def test_a_product_that_cannot_be_delivered_is_unable_to_provide(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour, a=LAS_VEGAS, z=CHICAGO, gbps=20)
-    answer = await post(client, flavour, developer, quote(item("x", product)))
+    answer = await post(client, flavour, customer, quote(item("x", product)))
     assert answer["state"] == "unableToProvide"
     (refused,) = answer["quoteItem"]
     assert refused["state"] == "unableToProvide"
@@ -350,23 +351,23 @@ async def test_a_product_that_cannot_be_delivered_is_unable_to_provide(
 
 
 async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_nothing(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     no_level = quote(item("1", product))
     del no_level["buyerRequestedQuoteLevel"]
-    assert problems(await post(client, flavour, developer, no_level, 422)) == {
+    assert problems(await post(client, flavour, customer, no_level, 422)) == {
         ("missingProperty", "/buyerRequestedQuoteLevel")
     }
     odd_place = {**product, "place": [{"@type": "Castle", "role": "x"}, product["place"][1]]}
-    assert problems(await post(client, flavour, developer, quote(item("1", odd_place)), 422)) == {
+    assert problems(await post(client, flavour, customer, quote(item("1", odd_place)), 422)) == {
         ("invalidValue", "/quoteItem/0/product/place/0/@type")
     }
     point = {"@type": "MEFGeographicPoint", "role": "x", "spatialRef": "WGS84", "x": "e", "y": "1"}
     answer = await post(
         client,
         flavour,
-        developer,
+        customer,
         quote(
             item("0", product, requestedQuoteItemTerm=term(12, units="calendarDays")),
             item("1", product, requestedQuoteItemTerm=term(12, action="roll")),
@@ -407,32 +408,32 @@ async def test_requests_that_break_the_spec_get_its_error_bodies_and_change_noth
     }
     # The core refuses a term it does not sell once the request is otherwise sound.
     too_long = quote(item("1", product, requestedQuoteItemTerm=term(61)))
-    assert problems(await post(client, flavour, developer, too_long, 422)) == {
+    assert problems(await post(client, flavour, customer, too_long, 422)) == {
         ("invalidValue", "/quoteItem/0/requestedQuoteItemTerm/duration/amount")
     }
-    not_json = await client.post(f"{BASES[flavour]}/quote", headers=developer.headers, content=b"[")
+    not_json = await client.post(f"{BASES[flavour]}/quote", headers=customer.headers, content=b"[")
     assert not_json.status_code == 400
     check_response(flavour, API, "/quote", "post", 400, not_json.json())
     nobody = await client.post(f"{BASES[flavour]}/quote", json={})
     assert nobody.status_code == 401
     check_response(flavour, API, "/quote", "post", 401, nobody.json())
     for operation in ("cancelQuote", "rejectQuote"):
-        missing = await operate(client, flavour, developer, operation, {"reason": "?"}, 422)
+        missing = await operate(client, flavour, customer, operation, {"reason": "?"}, 422)
         assert problems(missing) == {("missingProperty", "/quoteId")}
-        unknown = await operate(client, flavour, developer, operation, {"quoteId": "quo_nope"}, 422)
+        unknown = await operate(client, flavour, customer, operation, {"quoteId": "quo_nope"}, 422)
         assert problems(unknown) == {("referenceNotFound", "/quoteId")}
-    assert (await find(client, flavour, developer)).headers["X-Total-Count"] == "0"
+    assert (await find(client, flavour, customer)).headers["X-Total-Count"] == "0"
 
 
 async def test_lists_filter_and_page(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
     product = await line(session, flavour)
     made = [
         await post(
             client,
             flavour,
-            developer,
+            customer,
             quote(
                 item("1", product),
                 level="firm" if n < 2 else "budgetary",
@@ -443,12 +444,12 @@ async def test_lists_filter_and_page(
         )
         for n in range(3)
     ]
-    page = await find(client, flavour, developer, {"offset": 1, "limit": 1})
+    page = await find(client, flavour, customer, {"offset": 1, "limit": 1})
     assert (page.headers["X-Total-Count"], page.headers["X-Result-Count"]) == ("3", "1")
     assert page.json()[0]["id"] == made[1]["id"]
 
     async def ids(**query: Any) -> list[str]:
-        return [q["id"] for q in (await find(client, flavour, developer, query)).json()]
+        return [q["id"] for q in (await find(client, flavour, customer, query)).json()]
 
     assert await ids(projectId="even") == [made[2]["id"], made[0]["id"]]
     assert await ids(externalId="ext-1") == [made[1]["id"]]
@@ -462,39 +463,39 @@ async def test_lists_filter_and_page(
     assert await ids(**{"effectiveQuoteCompletionDate.lt": "2020-01-01T00:00:00Z"}) == []
     # Only unanswered quotes still expect a completion.
     assert await ids(**{"expectedQuoteCompletionDate.gt": "2020-01-01T00:00:00Z"}) == []
-    bad = await find(client, flavour, developer, {"state": "approved_orderable"}, status=400)
+    bad = await find(client, flavour, customer, {"state": "approved_orderable"}, status=400)
     assert bad.json()["code"] == "invalidQuery"
-    bad_date = await find(client, flavour, developer, {"quoteDate.gt": "yesterday"}, status=400)
+    bad_date = await find(client, flavour, customer, {"quoteDate.gt": "yesterday"}, status=400)
     assert bad_date.json()["code"] == "invalidQuery"
 
 
 async def test_another_party_s_quotes_do_not_exist_for_the_caller(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     theirs = await post(
         client,
         flavour,
-        other_developer,
+        other_customer,
         quote(item("1", await line(session, flavour)), level="budgetary"),
     )
-    assert (await get(client, flavour, developer, theirs["id"], 404))["code"] == "notFound"
-    assert (await get(client, flavour, developer, "quo_nope", 404))["code"] == "notFound"
-    assert (await find(client, flavour, developer)).json() == []
+    assert (await get(client, flavour, customer, theirs["id"], 404))["code"] == "notFound"
+    assert (await get(client, flavour, customer, "quo_nope", 404))["code"] == "notFound"
+    assert (await find(client, flavour, customer)).json() == []
     for operation in ("cancelQuote", "rejectQuote"):
         refused = await operate(
-            client, flavour, developer, operation, {"quoteId": theirs["id"]}, 422
+            client, flavour, customer, operation, {"quoteId": theirs["id"]}, 422
         )
         assert problems(refused) == {("referenceNotFound", "/quoteId")}
-    assert await get(client, flavour, other_developer, theirs["id"]) == theirs
+    assert await get(client, flavour, other_customer, theirs["id"]) == theirs
     poq_ref = {"productOfferingQualificationId": "poq_theirs", "id": "1"}
     with_ref = quote(
         item("1", await line(session, flavour), productOfferingQualificationItem=poq_ref)
     )
-    assert problems(await post(client, flavour, developer, with_ref, 422)) == {
+    assert problems(await post(client, flavour, customer, with_ref, 422)) == {
         (
             "referenceNotFound",
             "/quoteItem/0/productOfferingQualificationItem/productOfferingQualificationId",
@@ -505,7 +506,7 @@ async def test_another_party_s_quotes_do_not_exist_for_the_caller(
 async def test_listeners_hear_of_quote_and_item_state_changes(
     settings: Settings,
     session: AsyncSession,
-    developer: Caller,
+    customer: Caller,
     flavour: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -514,18 +515,18 @@ async def test_listeners_hear_of_quote_and_item_state_changes(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         hub = await client.post(
             f"{BASES[flavour]}/hub",
-            headers=developer.headers,
+            headers=customer.headers,
             json={"callback": "https://buyer.example/hooks"},
         )
         assert hub.status_code == 201
         check_response(flavour, API, "/hub", "post", 201, hub.json())
         created = await post(
-            client, flavour, developer, quote(item("a1", await line(session, flavour)))
+            client, flavour, customer, quote(item("a1", await line(session, flavour)))
         )
         sent: list[tuple[str, Any]] = []
 
         async def deliver(_client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
-            sent.append((url, kwargs["json"]))
+            sent.append((url, json.loads(kwargs["content"])))
             return httpx.Response(204, request=httpx.Request("POST", url))
 
         monkeypatch.setattr(httpx.AsyncClient, "post", deliver)
@@ -542,7 +543,7 @@ async def test_listeners_hear_of_quote_and_item_state_changes(
             assert body["event"]["id"] == created["id"]
         assert sent[0][1]["event"]["quoteItemId"] == "a1"
         gone = await client.delete(
-            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=developer.headers
+            f"{BASES[flavour]}/hub/{hub.json()['id']}", headers=customer.headers
         )
         assert gone.status_code == 204
         check_response(flavour, API, "/hub/{id}", "delete", 204, None)

@@ -1,6 +1,7 @@
 """MEF 124 Trouble Ticket and Incident Management on both flavours, checked against the
 official files."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from rest_facades.mef.flavours import CANTATA, SONATA
 from rest_facades.mef.trouble_ticket import notification
 from tests.factories import Caller, make_caller, make_product
 from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
 pytestmark = requires_specs
 API = "trouble_ticket"
@@ -169,10 +171,10 @@ async def _ops_move(database: Database, ops: Caller, ticket_id: str, state: Tick
 
 
 async def test_a_ticket_is_created_read_and_listed(
-    http: httpx.AsyncClient, session: AsyncSession, developer: Caller, flavour: str
+    http: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:
-    product = await make_product(session, developer)
-    created = await _create(http, flavour, developer, _body(product.id))
+    product = await make_product(session, customer)
+    created = await _create(http, flavour, customer, _body(product.id))
     assert created.status_code == 201
     ticket = created.json()
     assert ticket["status"] == "acknowledged"
@@ -198,9 +200,9 @@ async def test_a_ticket_is_created_read_and_listed(
     assert "resolutionDate" not in ticket
     assert ticket["expectedResolutionDate"] > ticket["creationDate"]
 
-    assert await _get(http, flavour, developer, ticket["id"]) == ticket
+    assert await _get(http, flavour, customer, ticket["id"]) == ticket
 
-    listed = await _call(http, flavour, "GET", "/troubleTicket", developer)
+    listed = await _call(http, flavour, "GET", "/troubleTicket", customer)
     assert listed.status_code == 200
     assert (listed.headers["x-total-count"], listed.headers["x-result-count"]) == ("1", "1")
     [found] = listed.json()
@@ -219,12 +221,12 @@ def _problems(response: httpx.Response) -> list[tuple[str, str | None]]:
 async def test_bad_creates_get_the_specs_error_bodies_and_change_nothing(
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
-    product = await make_product(session, developer)
-    theirs = await make_product(session, other_developer)
+    product = await make_product(session, customer)
+    theirs = await make_product(session, other_customer)
     body = _body(product.id)
     without = {k: v for k, v in body.items() if k != "description"}
     cases: list[tuple[dict[str, Any], tuple[str, str]]] = [
@@ -255,20 +257,20 @@ async def test_bad_creates_get_the_specs_error_bodies_and_change_nothing(
         ),
     ]
     for sent, expected in cases:
-        refused = await _create(http, flavour, developer, sent)
+        refused = await _create(http, flavour, customer, sent)
         assert refused.status_code == 422, sent
         assert expected in _problems(refused), refused.json()
     too_many = await _create(
-        http, flavour, developer, body | {"relatedEntity": body["relatedEntity"] * 2}
+        http, flavour, customer, body | {"relatedEntity": body["relatedEntity"] * 2}
     )
     assert too_many.status_code == 422
     assert _problems(too_many)[0][1] == "/relatedEntity"
-    not_json = await _call(http, flavour, "POST", "/troubleTicket", developer, content=b"{oops")
+    not_json = await _call(http, flavour, "POST", "/troubleTicket", customer, content=b"{oops")
     assert (not_json.status_code, not_json.json()["code"]) == (400, "invalidBody")
     anonymous = await http.post(f"{BASES[flavour]}/troubleTicket", json=body)
     check_response(flavour, API, "/troubleTicket", "post", 401, anonymous.json())
     assert anonymous.status_code == 401
-    listed = await _call(http, flavour, "GET", "/troubleTicket", developer)
+    listed = await _call(http, flavour, "GET", "/troubleTicket", customer)
     assert (listed.json(), listed.headers["x-total-count"]) == ([], "0")
 
 
@@ -276,24 +278,24 @@ async def test_lists_filter_as_the_spec_says_and_refuse_bad_queries(
     http: httpx.AsyncClient,
     session: AsyncSession,
     database: Database,
-    developer: Caller,
+    customer: Caller,
     ops: Caller,
     flavour: str,
 ) -> None:
-    product = await make_product(session, developer)
-    first = (await _create(http, flavour, developer, _body(product.id))).json()
+    product = await make_product(session, customer)
+    first = (await _create(http, flavour, customer, _body(product.id))).json()
     second = (
         await _create(
             http,
             flavour,
-            developer,
+            customer,
             _body(product.id, severity="minor", priority="low", externalId="NOC-2"),
         )
     ).json()
     await _ops_move(database, ops, first["id"], TicketState.IN_PROGRESS)
 
     async def ids(**params: str) -> list[str]:
-        found = await _call(http, flavour, "GET", "/troubleTicket", developer, params=params)
+        found = await _call(http, flavour, "GET", "/troubleTicket", customer, params=params)
         assert found.status_code == 200
         assert found.headers["x-result-count"] == str(len(found.json()))
         return [t["id"] for t in found.json()]
@@ -322,23 +324,30 @@ async def test_lists_filter_as_the_spec_says_and_refuse_bad_queries(
     ]
     assert await ids(**{"resolutionDate.lt": future}) == []
     paged = await _call(
-        http, flavour, "GET", "/troubleTicket", developer, params={"offset": "1", "limit": "1"}
+        http, flavour, "GET", "/troubleTicket", customer, params={"offset": "1", "limit": "1"}
     )
     assert [t["id"] for t in paged.json()] == [first["id"]]
     assert (paged.headers["x-total-count"], paged.headers["x-result-count"]) == ("2", "1")
 
-    # A ticket opened through another face is the same ticket: it shows here too.
-    other = "cantata" if flavour == "sonata" else "sonata"
-    elsewhere = (await _create(http, other, developer, _body(product.id))).json()
+    # A ticket opened through another face is the same ticket: it shows here too. (A buyer
+    # uses one flavour only; the other flavour's ticket is opened as that face would.)
+    elsewhere = await tickets.open_ticket(
+        session,
+        principal=customer.principal,
+        channel=Channel.CANTATA if flavour == "sonata" else Channel.SONATA,
+        product_id=product.id,
+        summary="Down",
+        description="Down since noon.",
+    )
     graphql = await tickets.open_ticket(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         channel=Channel.GRAPHQL,
         product_id=product.id,
         summary="Slow",
         description="Slow at night.",
     )
-    assert await ids() == [graphql.id, elsewhere["id"], second["id"], first["id"]]
+    assert await ids() == [graphql.id, elsewhere.id, second["id"], first["id"]]
 
     for params in (
         {"status": "in_progress"},
@@ -347,7 +356,7 @@ async def test_lists_filter_as_the_spec_says_and_refuse_bad_queries(
         {"limit": "0"},
         {"offset": "-1"},
     ):
-        refused = await _call(http, flavour, "GET", "/troubleTicket", developer, params=params)
+        refused = await _call(http, flavour, "GET", "/troubleTicket", customer, params=params)
         assert (refused.status_code, refused.json()["code"]) == (400, "invalidQuery"), params
 
 
@@ -355,12 +364,12 @@ async def test_a_patch_changes_what_the_buyer_said_and_adds_notes(
     http: httpx.AsyncClient,
     session: AsyncSession,
     database: Database,
-    developer: Caller,
+    customer: Caller,
     ops: Caller,
     flavour: str,
 ) -> None:
-    product = await make_product(session, developer)
-    ticket = (await _create(http, flavour, developer, _body(product.id))).json()
+    product = await make_product(session, customer)
+    ticket = (await _create(http, flavour, customer, _body(product.id))).json()
     path, template = f"/troubleTicket/{ticket['id']}", "/troubleTicket/{id}"
     technical = REPORTER | {"name": "Grace", "role": "buyerTechnicalContact"}
     patch = {
@@ -386,7 +395,7 @@ async def test_a_patch_changes_what_the_buyer_said_and_adds_notes(
             ticket["attachment"][0] | {"attachmentId": "a2", "name": "photo.png"},
         ],
     }
-    patched = await _call(http, flavour, "PATCH", path, developer, template=template, json=patch)
+    patched = await _call(http, flavour, "PATCH", path, customer, template=template, json=patch)
     assert patched.status_code == 200
     answer = patched.json()
     assert (answer["severity"], answer["priority"], answer["observedImpact"]) == (
@@ -405,7 +414,7 @@ async def test_a_patch_changes_what_the_buyer_said_and_adds_notes(
     assert [a["attachmentId"] for a in answer["attachment"]] == ["a1", "a2"]
     # A critical ticket is expected sooner.
     assert answer["expectedResolutionDate"] < ticket["expectedResolutionDate"]
-    assert await _get(http, flavour, developer, ticket["id"]) == answer
+    assert await _get(http, flavour, customer, ticket["id"]) == answer
 
     for sent, expected in [
         ({"status": "closed"}, ("unexpectedProperty", "/status")),
@@ -418,28 +427,26 @@ async def test_a_patch_changes_what_the_buyer_said_and_adds_notes(
         ),
         ({"note": [patch["note"][1] | {"id": "3", "text": ""}]}, ("invalidValue", "/note/0/text")),
     ]:
-        refused = await _call(http, flavour, "PATCH", path, developer, template=template, json=sent)
+        refused = await _call(http, flavour, "PATCH", path, customer, template=template, json=sent)
         assert refused.status_code == 422, sent
         assert expected in _problems(refused), refused.json()
-    not_json = await _call(
-        http, flavour, "PATCH", path, developer, template=template, content=b"[1"
-    )
+    not_json = await _call(http, flavour, "PATCH", path, customer, template=template, content=b"[1")
     assert (not_json.status_code, not_json.json()["code"]) == (400, "invalidBody")
     missing = await _call(
         http,
         flavour,
         "PATCH",
         "/troubleTicket/tt_nope",
-        developer,
+        customer,
         template=template,
         json={"severity": "minor"},
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "notFound")
-    assert await _get(http, flavour, developer, ticket["id"]) == answer
+    assert await _get(http, flavour, customer, ticket["id"]) == answer
 
     await _ops_move(database, ops, ticket["id"], TicketState.CANCELLED)
     finished = await _call(
-        http, flavour, "PATCH", path, developer, template=template, json={"severity": "minor"}
+        http, flavour, "PATCH", path, customer, template=template, json={"severity": "minor"}
     )
     assert (finished.status_code, finished.json()["code"]) == (409, "conflict")
 
@@ -448,35 +455,35 @@ async def test_the_buyer_cancels_closes_and_reopens(
     http: httpx.AsyncClient,
     session: AsyncSession,
     database: Database,
-    developer: Caller,
+    customer: Caller,
     ops: Caller,
     flavour: str,
 ) -> None:
-    product = await make_product(session, developer)
-    fresh = (await _create(http, flavour, developer, _body(product.id))).json()
-    cancelled = await _action(http, flavour, developer, fresh["id"], "cancel")
+    product = await make_product(session, customer)
+    fresh = (await _create(http, flavour, customer, _body(product.id))).json()
+    cancelled = await _action(http, flavour, customer, fresh["id"], "cancel")
     assert (cancelled.status_code, cancelled.content) == (204, b"")
-    assert (await _get(http, flavour, developer, fresh["id"]))["status"] == "cancelled"
-    again = await _action(http, flavour, developer, fresh["id"], "cancel")
+    assert (await _get(http, flavour, customer, fresh["id"]))["status"] == "cancelled"
+    again = await _action(http, flavour, customer, fresh["id"], "cancel")
     assert (again.status_code, again.json()[0]["code"]) == (422, "otherIssue")
 
     # Once work has started, the seller assesses a cancellation; asking twice changes nothing.
-    worked = (await _create(http, flavour, developer, _body(product.id))).json()
+    worked = (await _create(http, flavour, customer, _body(product.id))).json()
     await _ops_move(database, ops, worked["id"], TicketState.IN_PROGRESS)
     for _ in range(2):
-        assert (await _action(http, flavour, developer, worked["id"], "cancel")).status_code == 204
-    assert (await _get(http, flavour, developer, worked["id"]))["status"] == "assessingCancellation"
+        assert (await _action(http, flavour, customer, worked["id"], "cancel")).status_code == 204
+    assert (await _get(http, flavour, customer, worked["id"]))["status"] == "assessingCancellation"
 
-    ticket = (await _create(http, flavour, developer, _body(product.id))).json()
-    early = await _action(http, flavour, developer, ticket["id"], "close")
+    ticket = (await _create(http, flavour, customer, _body(product.id))).json()
+    early = await _action(http, flavour, customer, ticket["id"], "close")
     assert (early.status_code, early.json()[0]["code"]) == (422, "otherIssue")
     await _ops_move(database, ops, ticket["id"], TicketState.IN_PROGRESS)
     await _ops_move(database, ops, ticket["id"], TicketState.RESOLVED)
-    resolved = await _get(http, flavour, developer, ticket["id"])
+    resolved = await _get(http, flavour, customer, ticket["id"])
     assert resolved["status"] == "resolved"
     assert resolved["resolutionDate"] >= resolved["creationDate"]
     for body in ({}, {"reason": 7}):
-        refused = await _action(http, flavour, developer, ticket["id"], "reopen", json=body)
+        refused = await _action(http, flavour, customer, ticket["id"], "reopen", json=body)
         assert refused.status_code == 422
         assert _problems(refused)[0][1] == "/reason"
     no_body = await _call(
@@ -484,16 +491,16 @@ async def test_the_buyer_cancels_closes_and_reopens(
         flavour,
         "POST",
         f"/troubleTicket/{ticket['id']}/reopen",
-        developer,
+        customer,
         template="/troubleTicket/{id}/reopen",
         content=b"",
     )
     assert (no_body.status_code, no_body.json()["code"]) == (400, "invalidBody")
     reopened = await _action(
-        http, flavour, developer, ticket["id"], "reopen", json={"reason": "Still dropping"}
+        http, flavour, customer, ticket["id"], "reopen", json={"reason": "Still dropping"}
     )
     assert reopened.status_code == 204
-    after = await _get(http, flavour, developer, ticket["id"])
+    after = await _get(http, flavour, customer, ticket["id"])
     assert after["status"] == "reopened"
     assert "resolutionDate" not in after
     assert after["statusChange"][-1]["changeReason"] == "Still dropping"
@@ -504,26 +511,26 @@ async def test_the_buyer_cancels_closes_and_reopens(
         "reopened",
     ]
     await _ops_move(database, ops, ticket["id"], TicketState.RESOLVED)
-    closed = await _action(http, flavour, developer, ticket["id"], "close")
+    closed = await _action(http, flavour, customer, ticket["id"], "close")
     assert closed.status_code == 204
-    assert (await _get(http, flavour, developer, ticket["id"]))["status"] == "closed"
+    assert (await _get(http, flavour, customer, ticket["id"]))["status"] == "closed"
     for action in ("cancel", "close"):
-        missing = await _action(http, flavour, developer, "tt_nope", action)
+        missing = await _action(http, flavour, customer, "tt_nope", action)
         assert (missing.status_code, missing.json()["code"]) == (404, "notFound")
 
 
 async def test_another_partys_tickets_do_not_exist(
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
-    theirs_product = await make_product(session, other_developer)
-    theirs = (await _create(http, flavour, other_developer, _body(theirs_product.id))).json()
+    theirs_product = await make_product(session, other_customer)
+    theirs = (await _create(http, flavour, other_customer, _body(theirs_product.id))).json()
     graphql = await tickets.open_ticket(
         session,
-        principal=other_developer.principal,
+        principal=other_customer.principal,
         channel=Channel.GRAPHQL,
         summary="Bill",
         description="The totals puzzle me.",
@@ -535,7 +542,7 @@ async def test_another_partys_tickets_do_not_exist(
                 flavour,
                 "GET",
                 f"/troubleTicket/{ticket_id}",
-                developer,
+                customer,
                 template="/troubleTicket/{id}",
             )
         ).status_code == 404
@@ -544,44 +551,47 @@ async def test_another_partys_tickets_do_not_exist(
             flavour,
             "PATCH",
             f"/troubleTicket/{ticket_id}",
-            developer,
+            customer,
             template="/troubleTicket/{id}",
             json={"severity": "minor"},
         )
         assert (patched.status_code, patched.json()["code"]) == (404, "notFound")
         for action in ("cancel", "close"):
-            assert (await _action(http, flavour, developer, ticket_id, action)).status_code == 404
+            assert (await _action(http, flavour, customer, ticket_id, action)).status_code == 404
         reopened = await _action(
-            http, flavour, developer, ticket_id, "reopen", json={"reason": "again"}
+            http, flavour, customer, ticket_id, "reopen", json={"reason": "again"}
         )
         assert reopened.status_code == 404
-    listed = await _call(http, flavour, "GET", "/troubleTicket", developer)
+    listed = await _call(http, flavour, "GET", "/troubleTicket", customer)
     assert listed.json() == []
-    assert await _get(http, flavour, other_developer, theirs["id"]) == theirs
+    assert await _get(http, flavour, other_customer, theirs["id"]) == theirs
 
 
 async def test_an_agent_names_the_buyer_it_acts_for(
     http: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     flavour: str,
 ) -> None:
     agent = await make_caller(
-        session, "carrier", name="Agent", acting_for=[developer.party_id, other_developer.party_id]
+        session,
+        AUDIENCE_BY_FLAVOUR[flavour],
+        name="Agent",
+        acting_for=[customer.party_id, other_customer.party_id],
     )
-    mine = await make_product(session, developer)
-    theirs = await make_product(session, other_developer)
+    mine = await make_product(session, customer)
+    theirs = await make_product(session, other_customer)
     refused = await _create(http, flavour, agent, _body(mine.id))
     assert (refused.status_code, refused.json()["code"]) == (400, "missingQueryParameter")
-    crossed = await _create(http, flavour, agent, _body(theirs.id), buyerId=developer.party_id)
+    crossed = await _create(http, flavour, agent, _body(theirs.id), buyerId=customer.party_id)
     assert crossed.status_code == 422
     assert _problems(crossed)[0][1] == "/relatedEntity/0/id"
-    created = await _create(http, flavour, agent, _body(mine.id), buyerId=developer.party_id)
+    created = await _create(http, flavour, agent, _body(mine.id), buyerId=customer.party_id)
     assert created.status_code == 201
-    await _create(http, flavour, agent, _body(theirs.id), buyerId=other_developer.party_id)
+    await _create(http, flavour, agent, _body(theirs.id), buyerId=other_customer.party_id)
     listed = await _call(
-        http, flavour, "GET", "/troubleTicket", agent, params={"buyerId": developer.party_id}
+        http, flavour, "GET", "/troubleTicket", agent, params={"buyerId": customer.party_id}
     )
     assert [t["id"] for t in listed.json()] == [created.json()["id"]]
     wrong_buyer = await _call(
@@ -591,26 +601,24 @@ async def test_an_agent_names_the_buyer_it_acts_for(
         f"/troubleTicket/{created.json()['id']}",
         agent,
         template="/troubleTicket/{id}",
-        params={"buyerId": other_developer.party_id},
+        params={"buyerId": other_customer.party_id},
     )
     assert wrong_buyer.status_code == 404
     # The buyer sees the ticket its agent opened for it.
-    assert (await _get(http, flavour, developer, created.json()["id"]))["id"] == created.json()[
-        "id"
-    ]
+    assert (await _get(http, flavour, customer, created.json()["id"]))["id"] == created.json()["id"]
 
 
 async def test_incidents_follow_the_work_on_tickets(
     http: httpx.AsyncClient,
     session: AsyncSession,
     database: Database,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     ops: Caller,
     flavour: str,
 ) -> None:
-    product = await make_product(session, developer)
-    ticket = (await _create(http, flavour, developer, _body(product.id))).json()
+    product = await make_product(session, customer)
+    ticket = (await _create(http, flavour, customer, _body(product.id))).json()
     await _ops_move(database, ops, ticket["id"], TicketState.IN_PROGRESS)
     async with database.session() as own:
         planned = await tickets.open_incident(
@@ -621,7 +629,7 @@ async def test_incidents_follow_the_work_on_tickets(
             description="Fibre works on the Chicago ring",
             impact=tickets.Impact.INTERMITTENT,
         )
-    theirs_product = await make_product(session, other_developer)
+    theirs_product = await make_product(session, other_customer)
     async with database.session() as own:
         theirs = await tickets.open_incident(
             own,
@@ -632,12 +640,12 @@ async def test_incidents_follow_the_work_on_tickets(
         )
 
     async def ids(**params: str) -> list[str]:
-        found = await _call(http, flavour, "GET", "/incident", developer, params=params)
+        found = await _call(http, flavour, "GET", "/incident", customer, params=params)
         assert found.status_code == 200
         assert found.headers["x-total-count"] == str(len(found.json()))
         return [i["id"] for i in found.json()]
 
-    listed = await _call(http, flavour, "GET", "/incident", developer)
+    listed = await _call(http, flavour, "GET", "/incident", customer)
     worked, maintenance = listed.json()[1], listed.json()[0]
     assert maintenance["id"] == planned.id
     assert (worked["status"], worked["incidentType"], worked["impact"]) == (
@@ -654,14 +662,14 @@ async def test_incidents_follow_the_work_on_tickets(
     assert await ids(relatedEntityType="Service") == []
     assert await ids(**{"closedDate.lt": (clock.now() + timedelta(days=1)).isoformat()}) == []
     for params in ({"status": "in_progress"}, {"incidentType": "outage"}, {"limit": "0"}):
-        refused = await _call(http, flavour, "GET", "/incident", developer, params=params)
+        refused = await _call(http, flavour, "GET", "/incident", customer, params=params)
         assert (refused.status_code, refused.json()["code"]) == (400, "invalidQuery")
 
-    seen = await _get(http, flavour, developer, ticket["id"])
+    seen = await _get(http, flavour, customer, ticket["id"])
     [related] = seen["relatedIssue"]
     assert (related["@referredType"], related["id"]) == ("Incident", worked["id"])
     incident = await _call(
-        http, flavour, "GET", f"/incident/{worked['id']}", developer, template="/incident/{id}"
+        http, flavour, "GET", f"/incident/{worked['id']}", customer, template="/incident/{id}"
     )
     assert incident.status_code == 200
     detail = incident.json()
@@ -672,7 +680,7 @@ async def test_incidents_follow_the_work_on_tickets(
     # Resolving the ticket closes its incident.
     await _ops_move(database, ops, ticket["id"], TicketState.RESOLVED)
     closed = await _call(
-        http, flavour, "GET", f"/incident/{worked['id']}", developer, template="/incident/{id}"
+        http, flavour, "GET", f"/incident/{worked['id']}", customer, template="/incident/{id}"
     )
     assert closed.json()["status"] == "closed"
     assert "closedDate" in closed.json()
@@ -680,7 +688,7 @@ async def test_incidents_follow_the_work_on_tickets(
 
     for incident_id in (theirs.id, "inc_nope"):
         missing = await _call(
-            http, flavour, "GET", f"/incident/{incident_id}", developer, template="/incident/{id}"
+            http, flavour, "GET", f"/incident/{incident_id}", customer, template="/incident/{id}"
         )
         assert (missing.status_code, missing.json()["code"]) == (404, "notFound")
 
@@ -752,7 +760,7 @@ async def test_a_listener_hears_of_its_tickets_through_the_hub(
     http: httpx.AsyncClient,
     session: AsyncSession,
     database: Database,
-    developer: Caller,
+    customer: Caller,
     ops: Caller,
     flavour: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -760,17 +768,17 @@ async def test_a_listener_hears_of_its_tickets_through_the_hub(
     sent: list[tuple[str, Any]] = []
 
     async def post(self: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
-        sent.append((url, kwargs["json"]))
+        sent.append((url, json.loads(kwargs["content"])))
         return httpx.Response(204, request=httpx.Request("POST", url))
 
     monkeypatch.setattr(httpx.AsyncClient, "post", post)
-    product = await make_product(session, developer)
+    product = await make_product(session, customer)
     hub = await _call(
         http,
         flavour,
         "POST",
         "/hub",
-        developer,
+        customer,
         json={
             "callback": "http://buyer.example/hooks",
             "query": "eventType=troubleTicketResolvedEvent,incidentCreateEvent",
@@ -778,10 +786,12 @@ async def test_a_listener_hears_of_its_tickets_through_the_hub(
     )
     assert hub.status_code == 201
     fetched = await _call(
-        http, flavour, "GET", f"/hub/{hub.json()['id']}", developer, template="/hub/{id}"
+        http, flavour, "GET", f"/hub/{hub.json()['id']}", customer, template="/hub/{id}"
     )
-    assert fetched.json() == hub.json()
-    ticket = (await _create(http, flavour, developer, _body(product.id))).json()
+    # Everything but the signing secret, which only the registration shows.
+    assert hub.json()["secret"].startswith("whsec_")
+    assert fetched.json() == {k: v for k, v in hub.json().items() if k != "secret"}
+    ticket = (await _create(http, flavour, customer, _body(product.id))).json()
     await _ops_move(database, ops, ticket["id"], TicketState.IN_PROGRESS)
     await _ops_move(database, ops, ticket["id"], TicketState.RESOLVED)
     await app.state.dispatcher.run_once()
@@ -794,10 +804,10 @@ async def test_a_listener_hears_of_its_tickets_through_the_hub(
     assert resolved["eventType"] == "troubleTicketResolvedEvent"
     assert resolved["event"]["id"] == ticket["id"]
     gone = await _call(
-        http, flavour, "DELETE", f"/hub/{hub.json()['id']}", developer, template="/hub/{id}"
+        http, flavour, "DELETE", f"/hub/{hub.json()['id']}", customer, template="/hub/{id}"
     )
     assert gone.status_code == 204
     missing = await _call(
-        http, flavour, "GET", f"/hub/{hub.json()['id']}", developer, template="/hub/{id}"
+        http, flavour, "GET", f"/hub/{hub.json()['id']}", customer, template="/hub/{id}"
     )
     assert missing.status_code == 404

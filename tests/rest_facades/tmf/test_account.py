@@ -34,24 +34,24 @@ async def _call(
 
 
 async def test_billing_accounts_are_the_core_accounts_of_the_caller(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    empty = await _call(client, developer, "get", "/billingAccount", "/billingAccount", 200)
+    empty = await _call(client, customer, "get", "/billingAccount", "/billingAccount", 200)
     assert empty.json() == []
     assert empty.headers["x-total-count"] == "0"
-    await make_order(session, developer)
-    await make_order(session, other_developer)
-    [core] = await billing.list_accounts(session, principal=developer.principal)
+    await make_order(session, customer)
+    await make_order(session, other_customer)
+    [core] = await billing.list_accounts(session, principal=customer.principal)
 
-    listed = await _call(client, developer, "get", "/billingAccount", "/billingAccount", 200)
+    listed = await _call(client, customer, "get", "/billingAccount", "/billingAccount", 200)
     [account] = listed.json()
     assert account["id"] == core.id
-    assert account["relatedParty"][0]["id"] == developer.party_id
+    assert account["relatedParty"][0]["id"] == customer.party_id
     assert account["relatedParty"][0]["name"] == "Nimbus Labs"
     assert account["billStructure"]["cycleSpecification"]["id"] == "monthly-day-1"
     filtered = await _call(
         client,
-        developer,
+        customer,
         "get",
         "/billingAccount",
         "/billingAccount",
@@ -70,32 +70,32 @@ async def test_billing_accounts_are_the_core_accounts_of_the_caller(
         }
     ]
     none = await _call(
-        client, developer, "get", "/billingAccount", "/billingAccount", 200, state="closed"
+        client, customer, "get", "/billingAccount", "/billingAccount", 200, state="closed"
     )
     assert none.json() == []
 
     read = await _call(
-        client, developer, "get", f"/billingAccount/{core.id}", "/billingAccount/{id}", 200
+        client, customer, "get", f"/billingAccount/{core.id}", "/billingAccount/{id}", 200
     )
     assert read.json() == account
-    await _call(client, developer, "get", "/billingAccount/ba_nope", "/billingAccount/{id}", 404)
-    [theirs] = await billing.list_accounts(session, principal=other_developer.principal)
+    await _call(client, customer, "get", "/billingAccount/ba_nope", "/billingAccount/{id}", 404)
+    [theirs] = await billing.list_accounts(session, principal=other_customer.principal)
     await _call(
-        client, developer, "get", f"/billingAccount/{theirs.id}", "/billingAccount/{id}", 404
+        client, customer, "get", f"/billingAccount/{theirs.id}", "/billingAccount/{id}", 404
     )
 
 
 async def test_derived_accounts_follow_the_visible_parties(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
     carrier = await make_caller(
-        session, "carrier", name="Northwind Carrier", acting_for=[developer.party_id]
+        session, "carrier", name="Northwind Carrier", acting_for=[customer.party_id]
     )
     for resource in ("partyAccount", "financialAccount"):
         listed = await _call(client, carrier, "get", f"/{resource}", f"/{resource}", 200)
         assert {a["relatedParty"][0]["id"] for a in listed.json()} == {
             carrier.party_id,
-            developer.party_id,
+            customer.party_id,
         }
         first = listed.json()[0]
         read = await _call(
@@ -103,7 +103,7 @@ async def test_derived_accounts_follow_the_visible_parties(
         )
         assert read.json() == first
         await _call(
-            client, other_developer, "get", f"/{resource}/{first['id']}", f"/{resource}/{{id}}", 404
+            client, other_customer, "get", f"/{resource}/{first['id']}", f"/{resource}/{{id}}", 404
         )
         trimmed = await _call(
             client,
@@ -125,7 +125,7 @@ async def test_derived_accounts_follow_the_visible_parties(
         client,
         carrier,
         "get",
-        f"/settlementAccount/settle-{developer.party_id}",
+        f"/settlementAccount/settle-{customer.party_id}",
         "/settlementAccount/{id}",
         404,
     )
@@ -133,20 +133,20 @@ async def test_derived_accounts_follow_the_visible_parties(
 
 
 async def test_cycles_formats_and_media_are_constants(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     for resource, known in (
         ("billingCycleSpecification", "monthly-day-1"),
         ("billFormat", "pdf"),
         ("billPresentationMedia", "email"),
     ):
-        listed = await _call(client, developer, "get", f"/{resource}", f"/{resource}", 200)
+        listed = await _call(client, customer, "get", f"/{resource}", f"/{resource}", 200)
         assert known in {i["id"] for i in listed.json()}
-        await _call(client, developer, "get", f"/{resource}/{known}", f"/{resource}/{{id}}", 200)
-        await _call(client, developer, "get", f"/{resource}/nope", f"/{resource}/{{id}}", 404)
+        await _call(client, customer, "get", f"/{resource}/{known}", f"/{resource}/{{id}}", 200)
+        await _call(client, customer, "get", f"/{resource}/nope", f"/{resource}/{{id}}", 404)
     cycle = await _call(
         client,
-        developer,
+        customer,
         "get",
         "/billingCycleSpecification",
         "/billingCycleSpecification",
@@ -157,35 +157,35 @@ async def test_cycles_formats_and_media_are_constants(
 
 
 async def test_changes_are_refused_but_for_billing_accounts(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     refused = await _call(
         client,
-        developer,
+        customer,
         "post",
         "/partyAccount",
         "/partyAccount",
         405,
-        {"name": "Second", "relatedParty": [{"id": developer.party_id}]},
+        {"name": "Second", "relatedParty": [{"id": customer.party_id}]},
     )
     assert refused.json()["code"] == "METHOD_NOT_ALLOWED"
-    await _call(client, developer, "patch", "/billFormat/pdf", "/billFormat/{id}", 405, {})
-    await _call(client, developer, "delete", "/partyAccount/x", "/partyAccount/{id}", 405)
-    await _call(client, developer, "delete", "/billingAccount/x", "/billingAccount/{id}", 405)
+    await _call(client, customer, "patch", "/billFormat/pdf", "/billFormat/{id}", 405, {})
+    await _call(client, customer, "delete", "/partyAccount/x", "/partyAccount/{id}", 405)
+    await _call(client, customer, "delete", "/billingAccount/x", "/billingAccount/{id}", 405)
 
 
 async def test_a_billing_account_is_opened_and_renamed(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    owner = {"id": developer.party_id, "name": "Nimbus Labs", "@referredType": "Organization"}
+    owner = {"id": customer.party_id, "name": "Nimbus Labs", "@referredType": "Organization"}
     for body in ({"relatedParty": [owner]}, {"name": "Lab"}):
         missing = await _call(
-            client, developer, "post", "/billingAccount", "/billingAccount", 400, body
+            client, customer, "post", "/billingAccount", "/billingAccount", 400, body
         )
         assert missing.json()["code"] == "MISSING_ATTRIBUTE"
     created = await _call(
         client,
-        developer,
+        customer,
         "post",
         "/billingAccount",
         "/billingAccount",
@@ -196,13 +196,13 @@ async def test_a_billing_account_is_opened_and_renamed(
     assert created.headers["location"] == lab["href"]
     assert lab["accountType"] == "additional"
     # The same core row.
-    [core] = await billing.list_accounts(session, principal=developer.principal)
+    [core] = await billing.list_accounts(session, principal=customer.principal)
     assert core.id == lab["id"]
-    foreign = {**owner, "id": other_developer.party_id}
+    foreign = {**owner, "id": other_customer.party_id}
     # Another party is no owner the caller may name: a bad reference, not a missing resource.
     unknown_owner = await _call(
         client,
-        developer,
+        customer,
         "post",
         "/billingAccount",
         "/billingAccount",
@@ -215,34 +215,34 @@ async def test_a_billing_account_is_opened_and_renamed(
     for content_type in ("application/merge-patch+json", "application/json"):
         patched = await client.patch(
             f"{BASE}{path}",
-            headers={**developer.headers, "Content-Type": content_type},
+            headers={**customer.headers, "Content-Type": content_type},
             content=f'{{"name": "Lab {content_type}"}}',
         )
         assert patched.status_code == 200, patched.text
         check_response(SPEC, "/billingAccount/{id}", "patch", 200, patched.json())
         assert patched.json()["name"] == f"Lab {content_type}"
     not_patchable = await _call(
-        client, developer, "patch", path, "/billingAccount/{id}", 400, {"state": "closed"}
+        client, customer, "patch", path, "/billingAccount/{id}", 400, {"state": "closed"}
     )
     assert not_patchable.json()["code"] == "NOT_PATCHABLE"
     await _call(
-        client, other_developer, "patch", path, "/billingAccount/{id}", 404, {"name": "Mine"}
+        client, other_customer, "patch", path, "/billingAccount/{id}", 404, {"name": "Mine"}
     )
-    still = await _call(client, developer, "get", path, "/billingAccount/{id}", 200)
+    still = await _call(client, customer, "get", path, "/billingAccount/{id}", 200)
     assert still.json()["name"] == "Lab application/json"
 
 
 async def test_listeners_register_and_unregister_at_the_hub(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     registered = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "https://listener.example.com"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "https://listener.example.com"}
     )
     assert registered.status_code == 201, registered.text
     check_response(SPEC, "/hub", "post", 201, registered.json())
     hub_id = registered.json()["id"]
-    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert removed.status_code == 204
-    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())

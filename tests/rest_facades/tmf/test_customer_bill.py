@@ -64,13 +64,13 @@ async def _billed(session: AsyncSession, caller: Caller, ops: Caller) -> None:
 
 
 async def test_on_demand_bills_are_requested_and_read(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    await _billed(session, developer, ops)
+    await _billed(session, customer, ops)
     _at(2026, 4, 16)
     made = await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/customerBillOnDemand",
         "/customerBillOnDemand",
@@ -82,18 +82,18 @@ async def test_on_demand_bills_are_requested_and_read(
     assert request["state"] == "done"
     # The request and the bill it produced are one core bill.
     assert request["customerBill"]["id"] == request["id"]
-    core = await billing.get_bill(session, principal=developer.principal, bill_id=request["id"])
+    core = await billing.get_bill(session, principal=customer.principal, bill_id=request["id"])
     assert core.bill.kind is BillKind.ON_DEMAND
     assert request["billingAccount"]["id"] == core.bill.billing_account_id
 
     listed = await _call(
-        client, developer, "GET", "/customerBillOnDemand", "/customerBillOnDemand", 200
+        client, customer, "GET", "/customerBillOnDemand", "/customerBillOnDemand", 200
     )
     assert [r["id"] for r in listed.json()] == [request["id"]]
     assert listed.headers["x-total-count"] == "1"
     got = await _call(
         client,
-        developer,
+        customer,
         "GET",
         f"/customerBillOnDemand/{request['id']}",
         "/customerBillOnDemand/{id}",
@@ -103,7 +103,7 @@ async def test_on_demand_bills_are_requested_and_read(
     assert set(got.json()) == {"id", "href", "@type", "state"}
     bill = await _call(
         client,
-        developer,
+        customer,
         "GET",
         f"/customerBill/{request['id']}",
         "/customerBill/{id}",
@@ -115,11 +115,11 @@ async def test_on_demand_bills_are_requested_and_read(
         "endDateTime": "2026-04-16T00:00:00Z",
     }
     # A cycle bill is not an on-demand request.
-    cycle = (await session.exec(billing.bills_query(principal=developer.principal))).all()
+    cycle = (await session.exec(billing.bills_query(principal=customer.principal))).all()
     cycle_id = next(b.id for b in cycle if b.kind is BillKind.CYCLE)
     await _call(
         client,
-        developer,
+        customer,
         "GET",
         f"/customerBillOnDemand/{cycle_id}",
         "/customerBillOnDemand/{id}",
@@ -128,7 +128,7 @@ async def test_on_demand_bills_are_requested_and_read(
     # An account that is not the caller's is refused.
     await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/customerBillOnDemand",
         "/customerBillOnDemand",
@@ -138,10 +138,10 @@ async def test_on_demand_bills_are_requested_and_read(
 
 
 async def test_bills_add_up_their_applied_rates(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    await _billed(session, developer, ops)
-    listed = await _call(client, developer, "GET", "/customerBill", "/customerBill", 200)
+    await _billed(session, customer, ops)
+    listed = await _call(client, customer, "GET", "/customerBill", "/customerBill", 200)
     [bill] = listed.json()
     assert bill["runType"] == "onCycle"
     assert bill["state"] == "new"
@@ -153,7 +153,7 @@ async def test_bills_add_up_their_applied_rates(
     assert bill["paymentDueDate"] == "2026-05-02T00:00:00Z"
     rates = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/appliedCustomerBillingRate",
         "/appliedCustomerBillingRate",
@@ -165,7 +165,7 @@ async def test_bills_add_up_their_applied_rates(
     assert _cents(bill["amountDue"]) > 0
     one_time = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/appliedCustomerBillingRate",
         "/appliedCustomerBillingRate",
@@ -177,7 +177,7 @@ async def test_bills_add_up_their_applied_rates(
     assert set(installation) == {"id", "href", "@type", "taxIncludedAmount"}
     dearer = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/appliedCustomerBillingRate",
         "/appliedCustomerBillingRate",
@@ -187,7 +187,7 @@ async def test_bills_add_up_their_applied_rates(
     assert len(dearer.json()) == 2
     rate = await _call(
         client,
-        developer,
+        customer,
         "GET",
         f"/appliedCustomerBillingRate/{installation['id']}",
         "/appliedCustomerBillingRate/{id}",
@@ -197,7 +197,7 @@ async def test_bills_add_up_their_applied_rates(
     assert rate.json()["periodCoverage"]["startDateTime"] == "2026-03-01T00:00:00Z"
     filtered = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/customerBill",
         "/customerBill",
@@ -206,18 +206,18 @@ async def test_bills_add_up_their_applied_rates(
     )
     assert filtered.json() == []
     trimmed = await _call(
-        client, developer, "GET", "/customerBill", "/customerBill", 200, fields="amountDue"
+        client, customer, "GET", "/customerBill", "/customerBill", 200, fields="amountDue"
     )
     assert set(trimmed.json()[0]) == {"id", "href", "@type", "amountDue"}
 
 
 async def test_operations_staff_patch_the_state_of_a_bill(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    await _billed(session, developer, ops)
-    [bill] = (await session.exec(billing.bills_query(principal=developer.principal))).all()
+    await _billed(session, customer, ops)
+    [bill] = (await session.exec(billing.bills_query(principal=customer.principal))).all()
     path = f"/customerBill/{bill.id}"
-    await _call(client, developer, "PATCH", path, "/customerBill/{id}", 403, body={"state": "sent"})
+    await _call(client, customer, "PATCH", path, "/customerBill/{id}", 403, body={"state": "sent"})
     sent = await _call(
         client, ops, "PATCH", path, "/customerBill/{id}", 200, headers=MERGE, body={"state": "sent"}
     )
@@ -243,21 +243,21 @@ async def test_operations_staff_patch_the_state_of_a_bill(
 async def test_another_enterprises_bills_do_not_exist(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
     ops: Caller,
 ) -> None:
-    await _billed(session, other_developer, ops)
-    [theirs] = (await session.exec(billing.bills_query(principal=other_developer.principal))).all()
+    await _billed(session, other_customer, ops)
+    [theirs] = (await session.exec(billing.bills_query(principal=other_customer.principal))).all()
     their_rates = (
-        await session.exec(billing.applied_rates_query(principal=other_developer.principal))
+        await session.exec(billing.applied_rates_query(principal=other_customer.principal))
     ).all()
     for path, template in (
         ("/customerBill", "/customerBill"),
         ("/customerBillOnDemand", "/customerBillOnDemand"),
         ("/appliedCustomerBillingRate", "/appliedCustomerBillingRate"),
     ):
-        listed = await _call(client, developer, "GET", path, template, 200)
+        listed = await _call(client, customer, "GET", path, template, 200)
         assert listed.json() == []
     for path, template in (
         (f"/customerBill/{theirs.id}", "/customerBill/{id}"),
@@ -265,11 +265,11 @@ async def test_another_enterprises_bills_do_not_exist(
         (f"/appliedCustomerBillingRate/{their_rates[0].id}", "/appliedCustomerBillingRate/{id}"),
         ("/customerBill/bill_nope", "/customerBill/{id}"),
     ):
-        refused = await _call(client, developer, "GET", path, template, 404)
+        refused = await _call(client, customer, "GET", path, template, 404)
         assert refused.json()["code"] == "NOT_FOUND"
     await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/customerBillOnDemand",
         "/customerBillOnDemand",
@@ -280,14 +280,14 @@ async def test_another_enterprises_bills_do_not_exist(
     assert theirs.state is BillState.NEW
 
 
-async def test_the_hub(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_the_hub(client: httpx.AsyncClient, customer: Caller) -> None:
     hub = await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/hub",
         "/hub",
         201,
         body={"callback": "https://listener.example.com"},
     )
-    await _call(client, developer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)
+    await _call(client, customer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)

@@ -39,32 +39,32 @@ async def _validate(client: httpx.AsyncClient, caller: Caller, body: dict[str, A
 
 
 async def test_addresses_are_listed_filtered_trimmed_and_read(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    listed = await _get(client, developer, "/geographicAddress", "/geographicAddress")
+    listed = await _get(client, customer, "/geographicAddress", "/geographicAddress")
     total = int(listed.headers["x-total-count"])
     assert total == len(listed.json()) > 10
     assert all(
         a["href"].startswith("http") and a["@type"] == "GeographicAddress" for a in listed.json()
     )
     chicago = await _get(
-        client, developer, "/geographicAddress", "/geographicAddress", city="Chicago"
+        client, customer, "/geographicAddress", "/geographicAddress", city="Chicago"
     )
     assert chicago.json()
     assert {a["city"] for a in chicago.json()} == {"Chicago"}
     either = await _get(
-        client, developer, "/geographicAddress", "/geographicAddress", city="Chicago,Dallas"
+        client, customer, "/geographicAddress", "/geographicAddress", city="Chicago,Dallas"
     )
     assert {a["city"] for a in either.json()} == {"Chicago", "Dallas"}
     east = await _get(
-        client, developer, "/geographicAddress", "/geographicAddress", **{"postcode.lt": "20000"}
+        client, customer, "/geographicAddress", "/geographicAddress", **{"postcode.lt": "20000"}
     )
     assert east.json()
     assert all(int(a["postcode"]) < 20000 for a in east.json())
     assert len(east.json()) < total
     page = await _get(
         client,
-        developer,
+        customer,
         "/geographicAddress",
         "/geographicAddress",
         fields="city",
@@ -76,22 +76,22 @@ async def test_addresses_are_listed_filtered_trimmed_and_read(
     assert set(page.json()[0]) == {"id", "href", "@type", "city"}
 
     known = await location_id(session, CHICAGO)
-    one = await _get(client, developer, f"/geographicAddress/{known}", "/geographicAddress/{id}")
+    one = await _get(client, customer, f"/geographicAddress/{known}", "/geographicAddress/{id}")
     assert one.json()["streetNr"] == "350"
     assert one.json()["postcode"] == "60616"
     trimmed = await _get(
         client,
-        developer,
+        customer,
         f"/geographicAddress/{known}",
         "/geographicAddress/{id}",
         fields="postcode",
     )
     assert set(trimmed.json()) == {"id", "href", "@type", "postcode"}
-    await _get(client, developer, "/geographicAddress/loc_nope", "/geographicAddress/{id}", 404)
+    await _get(client, customer, "/geographicAddress/loc_nope", "/geographicAddress/{id}", 404)
 
     subs = await _get(
         client,
-        developer,
+        customer,
         f"/geographicAddress/{known}/geographicSubAddress",
         "/geographicAddress/{geographicAddressId}/geographicSubAddress",
     )
@@ -99,14 +99,14 @@ async def test_addresses_are_listed_filtered_trimmed_and_read(
     assert subs.headers["x-total-count"] == "0"
     await _get(
         client,
-        developer,
+        customer,
         "/geographicAddress/loc_nope/geographicSubAddress",
         "/geographicAddress/{geographicAddressId}/geographicSubAddress",
         404,
     )
     await _get(
         client,
-        developer,
+        customer,
         f"/geographicAddress/{known}/geographicSubAddress/x",
         "/geographicAddress/{geographicAddressId}/geographicSubAddress/{id}",
         404,
@@ -114,11 +114,11 @@ async def test_addresses_are_listed_filtered_trimmed_and_read(
 
 
 async def test_validation_is_kept_read_back_and_private(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
     created = await _validate(
         client,
-        developer,
+        customer,
         {
             "provideAlternative": True,
             "submittedGeographicAddress": {
@@ -140,7 +140,7 @@ async def test_validation_is_kept_read_back_and_private(
 
     read = await _get(
         client,
-        developer,
+        customer,
         f"/geographicAddressValidation/{found['id']}",
         "/geographicAddressValidation/{id}",
     )
@@ -148,7 +148,7 @@ async def test_validation_is_kept_read_back_and_private(
 
     vague = await _validate(
         client,
-        developer,
+        customer,
         {"provideAlternative": True, "submittedGeographicAddress": {"name": "350 Cermak, Chicago"}},
     )
     assert vague.status_code == 201
@@ -157,7 +157,7 @@ async def test_validation_is_kept_read_back_and_private(
     assert vague.json()["alternateGeographicAddress"]
     silent = await _validate(
         client,
-        developer,
+        customer,
         {
             "provideAlternative": False,
             "submittedGeographicAddress": {"name": "350 Cermak, Chicago"},
@@ -168,14 +168,14 @@ async def test_validation_is_kept_read_back_and_private(
 
     listed = await _get(
         client,
-        developer,
+        customer,
         "/geographicAddressValidation",
         "/geographicAddressValidation",
     )
     assert listed.headers["x-total-count"] == "3"
     successes = await _get(
         client,
-        developer,
+        customer,
         "/geographicAddressValidation",
         "/geographicAddressValidation",
         validationResult="success",
@@ -190,7 +190,7 @@ async def test_validation_is_kept_read_back_and_private(
     }
     dated = await _get(
         client,
-        developer,
+        customer,
         "/geographicAddressValidation",
         "/geographicAddressValidation",
         **{"validationDate.gte": found["validationDate"]},
@@ -199,13 +199,13 @@ async def test_validation_is_kept_read_back_and_private(
 
     # Another party sees none of them.
     theirs = await _get(
-        client, other_developer, "/geographicAddressValidation", "/geographicAddressValidation"
+        client, other_customer, "/geographicAddressValidation", "/geographicAddressValidation"
     )
     assert theirs.json() == []
     assert theirs.headers["x-total-count"] == "0"
     await _get(
         client,
-        other_developer,
+        other_customer,
         f"/geographicAddressValidation/{found['id']}",
         "/geographicAddressValidation/{id}",
         404,
@@ -213,43 +213,43 @@ async def test_validation_is_kept_read_back_and_private(
 
 
 async def test_validation_refuses_bodies_without_mandatory_attributes(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     for body in (
         {"provideAlternative": True},
         {"submittedGeographicAddress": {"city": "Chicago"}},
         {"provideAlternative": True, "submittedGeographicAddress": {}},
     ):
-        refused = await _validate(client, developer, body)
+        refused = await _validate(client, customer, body)
         assert refused.status_code == 400
         assert refused.json()["code"] == "MISSING_ATTRIBUTE"
 
 
 async def test_listeners_register_and_unregister_at_the_hub(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     registered = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "https://listener.example.com"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "https://listener.example.com"}
     )
     assert registered.status_code == 201, registered.text
     check_response(SPEC, "/hub", "post", 201, registered.json())
     hub_id = registered.json()["id"]
-    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert removed.status_code == 204
-    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())
 
 
-async def test_a_validation_cannot_be_patched(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_a_validation_cannot_be_patched(client: httpx.AsyncClient, customer: Caller) -> None:
     created = await _validate(
         client,
-        developer,
+        customer,
         {"provideAlternative": False, "submittedGeographicAddress": {"name": CHICAGO}},
     )
     refused = await client.patch(
         f"{BASE}/geographicAddressValidation/{created.json()['id']}",
-        headers=developer.headers,
+        headers=customer.headers,
         json={"provideAlternative": True},
     )
     assert refused.status_code == 405

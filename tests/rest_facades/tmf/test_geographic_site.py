@@ -41,11 +41,11 @@ async def _create(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any
 
 
 async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await _create(
         client,
-        developer,
+        customer,
         {
             "name": "Chicago POP",
             "description": "Loading dock on 21st St",
@@ -71,22 +71,22 @@ async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
     assert chicago["place"][0]["id"] == await location_id(session, CHICAGO)
     assert chicago["description"] == "Loading dock on 21st St"
     roles = {p["role"]: p for p in chicago["relatedParty"]}
-    assert roles["customer"]["id"] == developer.party_id
+    assert roles["customer"]["id"] == customer.party_id
     assert roles["siteContact"]["name"] == "Dana Smith"
     dallas_id = await location_id(session, DALLAS)
-    dallas = await _create(client, developer, {"name": "Dallas", "place": [{"id": dallas_id}]})
+    dallas = await _create(client, customer, {"name": "Dallas", "place": [{"id": dallas_id}]})
     assert dallas["place"][0]["city"] == "Dallas"
 
     # The same core rows: the core sees both sites, and the face sees the core's.
-    core = await geography.list_sites(session, principal=developer.principal)
+    core = await geography.list_sites(session, principal=customer.principal)
     assert {s.id for s in core} == {chicago["id"], dallas["id"]}
 
-    listed = await _call(client, developer, "get", "/geographicSite", "/geographicSite", 200)
+    listed = await _call(client, customer, "get", "/geographicSite", "/geographicSite", 200)
     assert listed.headers["x-total-count"] == "2"
     assert [s["id"] for s in listed.json()] == [chicago["id"], dallas["id"]]
     in_chicago = await _call(
         client,
-        developer,
+        customer,
         "get",
         "/geographicSite",
         "/geographicSite",
@@ -96,7 +96,7 @@ async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
     assert [s["id"] for s in in_chicago.json()] == [chicago["id"]]
     southern = await _call(
         client,
-        developer,
+        customer,
         "get",
         "/geographicSite",
         "/geographicSite",
@@ -108,18 +108,18 @@ async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
         {"id": dallas["id"], "href": dallas["href"], "@type": "GeographicSite", "name": "Dallas"}
     ]
     page = await _call(
-        client, developer, "get", "/geographicSite", "/geographicSite", 200, offset="1", limit="1"
+        client, customer, "get", "/geographicSite", "/geographicSite", 200, offset="1", limit="1"
     )
     assert page.headers["x-total-count"] == "2"
     assert page.headers["x-result-count"] == "1"
 
     read = await _call(
-        client, developer, "get", f"/geographicSite/{chicago['id']}", "/geographicSite/{id}", 200
+        client, customer, "get", f"/geographicSite/{chicago['id']}", "/geographicSite/{id}", 200
     )
     assert read.json() == chicago
     trimmed = await _call(
         client,
-        developer,
+        customer,
         "get",
         f"/geographicSite/{chicago['id']}",
         "/geographicSite/{id}",
@@ -131,19 +131,19 @@ async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
     for content_type in ("application/merge-patch+json", "application/json"):
         patched = await client.patch(
             f"{BASE}/geographicSite/{chicago['id']}",
-            headers={**developer.headers, "Content-Type": content_type},
+            headers={**customer.headers, "Content-Type": content_type},
             content=f'{{"name": "Chicago {content_type}"}}',
         )
         assert patched.status_code == 200, patched.text
         check_response(SPEC, "/geographicSite/{id}", "patch", 200, patched.json())
         assert patched.json()["name"] == f"Chicago {content_type}"
         assert patched.json()["description"] == "Loading dock on 21st St"
-    site = await geography.get_site(session, principal=developer.principal, site_id=chicago["id"])
+    site = await geography.get_site(session, principal=customer.principal, site_id=chicago["id"])
     await session.refresh(site)
     assert site.name == "Chicago application/json"
     refused = await _call(
         client,
-        developer,
+        customer,
         "patch",
         f"/geographicSite/{chicago['id']}",
         "/geographicSite/{id}",
@@ -153,60 +153,60 @@ async def test_sites_are_created_listed_filtered_read_patched_and_deleted(
     assert refused.json()["code"] == "NOT_PATCHABLE"
 
     await _call(
-        client, developer, "delete", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 204
+        client, customer, "delete", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 204
     )
     await _call(
-        client, developer, "get", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 404
+        client, customer, "get", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 404
     )
     await _call(
-        client, developer, "delete", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 404
+        client, customer, "delete", f"/geographicSite/{dallas['id']}", "/geographicSite/{id}", 404
     )
-    await _call(client, developer, "get", "/geographicSite/site_nope", "/geographicSite/{id}", 404)
+    await _call(client, customer, "get", "/geographicSite/site_nope", "/geographicSite/{id}", 404)
 
 
 async def test_sites_of_orders_show_and_cannot_be_deleted(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    await make_order(session, developer)
-    listed = await _call(client, developer, "get", "/geographicSite", "/geographicSite", 200)
+    await make_order(session, customer)
+    listed = await _call(client, customer, "get", "/geographicSite", "/geographicSite", 200)
     assert {s["place"][0]["id"] for s in listed.json()} == {
         await location_id(session, CHICAGO),
         await location_id(session, NEW_YORK),
     }
     used = listed.json()[0]["id"]
     refused = await _call(
-        client, developer, "delete", f"/geographicSite/{used}", "/geographicSite/{id}", 409
+        client, customer, "delete", f"/geographicSite/{used}", "/geographicSite/{id}", 409
     )
     assert refused.json()["code"] == "SITE_IN_USE"
 
 
 async def test_another_partys_sites_are_absent_and_unchanged(
-    client: httpx.AsyncClient, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, customer: Caller, other_customer: Caller
 ) -> None:
-    mine = await _create(client, developer, {"name": "Mine", "place": [{"name": CHICAGO}]})
-    theirs = await _call(client, other_developer, "get", "/geographicSite", "/geographicSite", 200)
+    mine = await _create(client, customer, {"name": "Mine", "place": [{"name": CHICAGO}]})
+    theirs = await _call(client, other_customer, "get", "/geographicSite", "/geographicSite", 200)
     assert theirs.json() == []
     assert theirs.headers["x-total-count"] == "0"
     path = f"/geographicSite/{mine['id']}"
-    await _call(client, other_developer, "get", path, "/geographicSite/{id}", 404)
+    await _call(client, other_customer, "get", path, "/geographicSite/{id}", 404)
     await _call(
-        client, other_developer, "patch", path, "/geographicSite/{id}", 404, {"name": "Taken"}
+        client, other_customer, "patch", path, "/geographicSite/{id}", 404, {"name": "Taken"}
     )
-    await _call(client, other_developer, "delete", path, "/geographicSite/{id}", 404)
-    still = await _call(client, developer, "get", path, "/geographicSite/{id}", 200)
+    await _call(client, other_customer, "delete", path, "/geographicSite/{id}", 404)
+    still = await _call(client, customer, "get", path, "/geographicSite/{id}", 200)
     assert still.json()["name"] == "Mine"
 
 
 async def test_creation_refuses_a_missing_or_unknown_place(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     missing = await _call(
-        client, developer, "post", "/geographicSite", "/geographicSite", 400, {"name": "Nowhere"}
+        client, customer, "post", "/geographicSite", "/geographicSite", 400, {"name": "Nowhere"}
     )
     assert missing.json()["code"] == "MISSING_ATTRIBUTE"
     unknown = await _call(
         client,
-        developer,
+        customer,
         "post",
         "/geographicSite",
         "/geographicSite",
@@ -217,16 +217,16 @@ async def test_creation_refuses_a_missing_or_unknown_place(
 
 
 async def test_listeners_register_and_unregister_at_the_hub(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     registered = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "https://listener.example.com"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "https://listener.example.com"}
     )
     assert registered.status_code == 201, registered.text
     check_response(SPEC, "/hub", "post", 201, registered.json())
     hub_id = registered.json()["id"]
-    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert removed.status_code == 204
-    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())

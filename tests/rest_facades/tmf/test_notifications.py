@@ -38,7 +38,7 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_order_events_reach_the_listener_and_failures_are_retried(
-    app: FastAPI, http: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    app: FastAPI, http: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     places = [
         {"id": await location_id(session, CHICAGO), "role": "A-End"},
@@ -62,10 +62,10 @@ async def test_order_events_reach_the_listener_and_failures_are_retried(
     }
     async with listening() as listener:
         hub = await http.post(
-            f"{BASE}/hub", headers=developer.headers, json={"callback": listener.url}
+            f"{BASE}/hub", headers=customer.headers, json={"callback": listener.url}
         )
         assert hub.status_code == 201
-        created = await http.post(f"{BASE}/productOrder", headers=developer.headers, json=order)
+        created = await http.post(f"{BASE}/productOrder", headers=customer.headers, json=order)
         assert created.status_code == 201
         listener.fail_next = 1
         await app.state.dispatcher.run_once()

@@ -36,17 +36,17 @@ async def _call(
 
 
 async def test_organizations_are_the_parties_a_caller_may_see(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
     carrier = await make_caller(
-        session, "carrier", name="Northwind Carrier", acting_for=[developer.party_id]
+        session, "carrier", name="Northwind Carrier", acting_for=[customer.party_id]
     )
-    listed = await _call(client, developer, "get", "/organization", "/organization", 200)
-    assert [o["id"] for o in listed.json()] == [developer.party_id]
+    listed = await _call(client, customer, "get", "/organization", "/organization", 200)
+    assert [o["id"] for o in listed.json()] == [customer.party_id]
     assert listed.json()[0]["tradingName"] == "Nimbus Labs"
     assert listed.headers["x-total-count"] == "1"
     theirs = await _call(client, carrier, "get", "/organization", "/organization", 200)
-    assert {o["id"] for o in theirs.json()} == {carrier.party_id, developer.party_id}
+    assert {o["id"] for o in theirs.json()} == {carrier.party_id, customer.party_id}
     carriers = await _call(
         client,
         carrier,
@@ -80,18 +80,18 @@ async def test_organizations_are_the_parties_a_caller_may_see(
 
     mine = await _call(
         client,
-        developer,
+        customer,
         "get",
-        f"/organization/{developer.party_id}",
+        f"/organization/{customer.party_id}",
         "/organization/{id}",
         200,
     )
-    assert mine.json()["organizationType"] == "developer"
+    assert mine.json()["organizationType"] == "enterprise"
     trimmed = await _call(
         client,
-        developer,
+        customer,
         "get",
-        f"/organization/{developer.party_id}",
+        f"/organization/{customer.party_id}",
         "/organization/{id}",
         200,
         fields="status",
@@ -101,20 +101,20 @@ async def test_organizations_are_the_parties_a_caller_may_see(
     # Another party's organization does not exist for the caller.
     await _call(
         client,
-        developer,
+        customer,
         "get",
-        f"/organization/{other_developer.party_id}",
+        f"/organization/{other_customer.party_id}",
         "/organization/{id}",
         404,
     )
-    await _call(client, developer, "get", "/organization/pty_nope", "/organization/{id}", 404)
+    await _call(client, customer, "get", "/organization/pty_nope", "/organization/{id}", 404)
 
 
 async def test_operations_staff_create_patch_and_delete_organizations(
-    client: httpx.AsyncClient, session: AsyncSession, ops: Caller, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, ops: Caller, customer: Caller
 ) -> None:
     body = {"tradingName": "Acme Corp", "organizationType": "enterprise"}
-    refused = await _call(client, developer, "post", "/organization", "/organization", 403, body)
+    refused = await _call(client, customer, "post", "/organization", "/organization", 403, body)
     assert refused.json()["code"] == "FORBIDDEN"
     missing = await _call(
         client, ops, "post", "/organization", "/organization", 400, {"name": "No trading name"}
@@ -129,7 +129,7 @@ async def test_operations_staff_create_patch_and_delete_organizations(
     assert party.name == "Acme Corp"
 
     path = f"/organization/{acme['id']}"
-    await _call(client, developer, "patch", path, "/organization/{id}", 403, {"name": "Mine"})
+    await _call(client, customer, "patch", path, "/organization/{id}", 403, {"name": "Mine"})
     for content_type in ("application/merge-patch+json", "application/json"):
         patched = await client.patch(
             f"{BASE}{path}",
@@ -148,9 +148,9 @@ async def test_operations_staff_create_patch_and_delete_organizations(
     )
     assert not_patchable.json()["code"] == "NOT_PATCHABLE"
 
-    await _call(client, developer, "delete", path, "/organization/{id}", 403)
+    await _call(client, customer, "delete", path, "/organization/{id}", 403)
     in_use = await _call(
-        client, ops, "delete", f"/organization/{developer.party_id}", "/organization/{id}", 409
+        client, ops, "delete", f"/organization/{customer.party_id}", "/organization/{id}", 409
     )
     assert in_use.json()["code"] == "PARTY_IN_USE"
     await _call(client, ops, "delete", path, "/organization/{id}", 204)
@@ -158,57 +158,55 @@ async def test_operations_staff_create_patch_and_delete_organizations(
 
 
 async def test_individuals_are_the_contacts_of_the_callers_sites(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    empty = await _call(client, developer, "get", "/individual", "/individual", 200)
+    empty = await _call(client, customer, "get", "/individual", "/individual", 200)
     assert empty.json() == []
     assert empty.headers["x-total-count"] == "0"
     site = await geography.create_site(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         address=AddressInput(text=CHICAGO),
         contact_name="Dana Smith",
         contact_phone="+1 312 555 0100",
     )
     await geography.create_site(
-        session, principal=developer.principal, address=AddressInput(text=NEW_YORK)
+        session, principal=customer.principal, address=AddressInput(text=NEW_YORK)
     )
-    listed = await _call(client, developer, "get", "/individual", "/individual", 200)
+    listed = await _call(client, customer, "get", "/individual", "/individual", 200)
     [dana] = listed.json()
     assert dana["id"] == f"{site.id}~contact"
     assert (dana["givenName"], dana["familyName"]) == ("Dana", "Smith")
     assert dana["contactMedium"][0]["characteristic"]["phoneNumber"] == "+1 312 555 0100"
     filtered = await _call(
         client,
-        developer,
+        customer,
         "get",
         "/individual",
         "/individual",
         200,
-        **{"relatedParty.id": developer.party_id},
+        **{"relatedParty.id": customer.party_id},
         fields="fullName",
     )
     assert filtered.json() == [
         {"id": dana["id"], "href": dana["href"], "@type": "Individual", "fullName": "Dana Smith"}
     ]
     nobody = await _call(
-        client, developer, "get", "/individual", "/individual", 200, familyName="Jones"
+        client, customer, "get", "/individual", "/individual", 200, familyName="Jones"
     )
     assert nobody.json() == []
     read = await _call(
-        client, developer, "get", f"/individual/{dana['id']}", "/individual/{id}", 200
+        client, customer, "get", f"/individual/{dana['id']}", "/individual/{id}", 200
     )
     assert read.json() == dana
 
-    await _call(
-        client, other_developer, "get", f"/individual/{dana['id']}", "/individual/{id}", 404
-    )
-    theirs = await _call(client, other_developer, "get", "/individual", "/individual", 200)
+    await _call(client, other_customer, "get", f"/individual/{dana['id']}", "/individual/{id}", 404)
+    theirs = await _call(client, other_customer, "get", "/individual", "/individual", 200)
     assert theirs.json() == []
-    await _call(client, developer, "get", "/individual/nobody", "/individual/{id}", 404)
+    await _call(client, customer, "get", "/individual/nobody", "/individual/{id}", 404)
     refused = await _call(
         client,
-        developer,
+        customer,
         "post",
         "/individual",
         "/individual",
@@ -216,23 +214,21 @@ async def test_individuals_are_the_contacts_of_the_callers_sites(
         {"givenName": "A", "familyName": "B"},
     )
     assert refused.json()["code"] == "METHOD_NOT_ALLOWED"
-    await _call(
-        client, developer, "patch", f"/individual/{dana['id']}", "/individual/{id}", 405, {}
-    )
-    await _call(client, developer, "delete", f"/individual/{dana['id']}", "/individual/{id}", 405)
+    await _call(client, customer, "patch", f"/individual/{dana['id']}", "/individual/{id}", 405, {})
+    await _call(client, customer, "delete", f"/individual/{dana['id']}", "/individual/{id}", 405)
 
 
 async def test_listeners_register_and_unregister_at_the_hub(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     registered = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "https://listener.example.com"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "https://listener.example.com"}
     )
     assert registered.status_code == 201, registered.text
     check_response(SPEC, "/hub", "post", 201, registered.json())
     hub_id = registered.json()["id"]
-    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert removed.status_code == 204
-    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())

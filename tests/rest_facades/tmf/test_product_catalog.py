@@ -23,16 +23,16 @@ async def _get(
 
 
 async def test_offerings_are_listed_filtered_and_trimmed(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
-    listed = await _get(client, developer, "/productOffering", "/productOffering")
+    listed = await _get(client, customer, "/productOffering", "/productOffering")
     assert listed.headers["x-total-count"] == "3"
     assert listed.headers["x-result-count"] == "3"
     assert {o["id"] for o in listed.json()} == {"ethernet-line", "ethernet-port", "internet-access"}
     assert all(o["href"].startswith("http") for o in listed.json())
     lines = await _get(
         client,
-        developer,
+        customer,
         "/productOffering",
         "/productOffering",
         **{"productSpecification.id": "ethernet_line"},
@@ -40,7 +40,7 @@ async def test_offerings_are_listed_filtered_and_trimmed(
     assert [o["id"] for o in lines.json()] == ["ethernet-line"]
     either = await _get(
         client,
-        developer,
+        customer,
         "/productOffering",
         "/productOffering",
         **{"productSpecification.id": "ethernet_line,ethernet_port"},
@@ -48,7 +48,7 @@ async def test_offerings_are_listed_filtered_and_trimmed(
     assert len(either.json()) == 2
     fast = await _get(
         client,
-        developer,
+        customer,
         "/productOffering",
         "/productOffering",
         **{"prodSpecCharValueUse.productSpecCharacteristicValue.value.gte": "100000"},
@@ -56,7 +56,7 @@ async def test_offerings_are_listed_filtered_and_trimmed(
     assert {o["id"] for o in fast.json()} == {"ethernet-line", "ethernet-port", "internet-access"}
     trimmed = await _get(
         client,
-        developer,
+        customer,
         "/productOffering",
         "/productOffering",
         fields="name,category.name",
@@ -68,26 +68,26 @@ async def test_offerings_are_listed_filtered_and_trimmed(
     assert set(one) == {"id", "href", "@type", "name", "category"}
     assert set(one["category"][0]) == {"id", "href", "name"}
     one_offering = await _get(
-        client, developer, "/productOffering/ethernet-line", "/productOffering/{id}", fields="name"
+        client, customer, "/productOffering/ethernet-line", "/productOffering/{id}", fields="name"
     )
     assert set(one_offering.json()) == {"id", "href", "@type", "name"}
 
 
-async def test_the_other_catalog_resources(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_the_other_catalog_resources(client: httpx.AsyncClient, customer: Caller) -> None:
     for path in ("/productOfferingPrice", "/productSpecification", "/category", "/catalog"):
-        listed = await _get(client, developer, path, path)
+        listed = await _get(client, customer, path, path)
         assert listed.json()
         first = listed.json()[0]
-        fetched = await _get(client, developer, f"{path}/{first['id']}", f"{path}/{{id}}")
+        fetched = await _get(client, customer, f"{path}/{first['id']}", f"{path}/{{id}}")
         assert fetched.json() == first
-        missing = await client.get(f"{BASE}{path}/nope", headers=developer.headers)
+        missing = await client.get(f"{BASE}{path}/nope", headers=customer.headers)
         assert missing.status_code == 404
         check_response(SPEC, f"{path}/{{id}}", "get", 404, missing.json())
         assert missing.json()["code"] == "NOT_FOUND"
 
 
 async def test_ops_create_patch_and_delete_offerings(
-    client: httpx.AsyncClient, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, customer: Caller, ops: Caller
 ) -> None:
     body = {
         "name": "Wavelength 100G",
@@ -99,7 +99,7 @@ async def test_ops_create_patch_and_delete_offerings(
             }
         ],
     }
-    refused = await client.post(f"{BASE}/productOffering", json=body, headers=developer.headers)
+    refused = await client.post(f"{BASE}/productOffering", json=body, headers=customer.headers)
     assert refused.status_code == 403
     check_response(SPEC, "/productOffering", "post", 403, refused.json())
     missing = await client.post(
@@ -129,14 +129,14 @@ async def test_ops_create_patch_and_delete_offerings(
             "Wave",
             "Dedicated waves",
         )
-    by_developer = await client.patch(
-        f"{BASE}/productOffering/{offering['id']}", json={"name": "Mine"}, headers=developer.headers
+    by_customer = await client.patch(
+        f"{BASE}/productOffering/{offering['id']}", json={"name": "Mine"}, headers=customer.headers
     )
-    assert by_developer.status_code == 403
+    assert by_customer.status_code == 403
 
     gone = await client.delete(f"{BASE}/productOffering/{offering['id']}", headers=ops.headers)
     assert gone.status_code == 204
-    after = await client.get(f"{BASE}/productOffering/{offering['id']}", headers=developer.headers)
+    after = await client.get(f"{BASE}/productOffering/{offering['id']}", headers=customer.headers)
     assert after.status_code == 404
     check_response(SPEC, "/productOffering/{id}", "get", 404, after.json())
 
@@ -148,14 +148,14 @@ async def test_reads_need_a_key(client: httpx.AsyncClient) -> None:
 
 
 async def test_listeners_register_and_unregister(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     hub = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://buyer.example/tmf"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "http://buyer.example/tmf"}
     )
     assert hub.status_code == 201
     check_response(SPEC, "/hub", "post", 201, hub.json())
-    gone = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    gone = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=customer.headers)
     assert gone.status_code == 204
-    again = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    again = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=customer.headers)
     assert again.status_code == 404

@@ -36,11 +36,11 @@ async def _get(
 
 
 async def test_products_are_listed_read_filtered_and_trimmed(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    product = await make_product(session, developer)
-    await make_order(session, developer)  # not delivered yet: no product
-    listed = await _get(client, developer, "/product", "/product")
+    product = await make_product(session, customer)
+    await make_order(session, customer)  # not delivered yet: no product
+    listed = await _get(client, customer, "/product", "/product")
     assert listed.headers["x-total-count"] == "1"
     [view] = listed.json()
     assert view["id"] == product.id
@@ -49,29 +49,29 @@ async def test_products_are_listed_read_filtered_and_trimmed(
     characteristics = {c["name"]: c["value"] for c in view["productCharacteristic"]}
     assert characteristics == {"bandwidth": 1000, "termMonths": 12, "classOfService": "standard"}
     assert [p["id"] for p in view["place"]] == [product.a_site_id, product.z_site_id]
-    assert view["relatedParty"][0]["id"] == developer.party_id
+    assert view["relatedParty"][0]["id"] == customer.party_id
     assert view["productPrice"][0]["price"]["dutyFreeAmount"]["value"] > 0
     fast = await _get(
-        client, developer, "/product", "/product", **{"productCharacteristic.value.gte": "1000"}
+        client, customer, "/product", "/product", **{"productCharacteristic.value.gte": "1000"}
     )
     assert len(fast.json()) == 1
     slow = await _get(
-        client, developer, "/product", "/product", **{"productCharacteristic.value.lt": "10"}
+        client, customer, "/product", "/product", **{"productCharacteristic.value.lt": "10"}
     )
     assert slow.json() == []
-    active = await _get(client, developer, "/product", "/product", **{"status": "active,suspended"})
+    active = await _get(client, customer, "/product", "/product", **{"status": "active,suspended"})
     assert len(active.json()) == 1
-    trimmed = await _get(client, developer, "/product", "/product", fields="status")
+    trimmed = await _get(client, customer, "/product", "/product", fields="status")
     assert set(trimmed.json()[0]) == {"id", "href", "@type", "status"}
-    read = await _get(client, developer, f"/product/{product.id}", "/product/{id}")
+    read = await _get(client, customer, f"/product/{product.id}", "/product/{id}")
     assert read.json() == view
-    missing = await client.get(f"{BASE}/product/prd_nope", headers=developer.headers)
+    missing = await client.get(f"{BASE}/product/prd_nope", headers=customer.headers)
     assert missing.status_code == 404
     check_response(SPEC, "/product/{id}", "get", 404, missing.json())
 
 
 async def test_a_product_ordered_through_tmf622_shows_once_delivered(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     ends = [await location_id(session, CHICAGO), await location_id(session, NEW_YORK)]
     body = {
@@ -91,14 +91,14 @@ async def test_a_product_ordered_through_tmf622_shows_once_delivered(
             }
         ]
     }
-    placed = await client.post(f"{ORDERING}/productOrder", headers=developer.headers, json=body)
+    placed = await client.post(f"{ORDERING}/productOrder", headers=customer.headers, json=body)
     assert placed.status_code == 201, placed.text
-    assert (await _get(client, developer, "/product", "/product")).json() == []
+    assert (await _get(client, customer, "/product", "/product")).json() == []
     core = await ordering.get_order(
-        session, principal=developer.principal, order_id=placed.json()["id"]
+        session, principal=customer.principal, order_id=placed.json()["id"]
     )
     await complete(session, core.order)
-    [view] = (await _get(client, developer, "/product", "/product")).json()
+    [view] = (await _get(client, customer, "/product", "/product")).json()
     assert view["status"] == "active"
     assert {c["name"]: c["value"] for c in view["productCharacteristic"]} == {
         "bandwidth": 100,
@@ -114,17 +114,17 @@ async def test_a_product_ordered_through_tmf622_shows_once_delivered(
             "@referredType": "ProductOrderItem",
         }
     ]
-    order = await client.get(placed.json()["href"], headers=developer.headers)
+    order = await client.get(placed.json()["href"], headers=customer.headers)
     assert order.json()["state"] == "completed"
     assert order.json()["productOrderItem"][0]["product"]["id"] == view["id"]
 
 
 async def test_changes_are_for_operations_staff_only(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    product = await make_product(session, developer)
+    product = await make_product(session, customer)
     url = f"{BASE}/product/{product.id}"
-    refused = await client.patch(url, headers=developer.headers, json={"status": "suspended"})
+    refused = await client.patch(url, headers=customer.headers, json={"status": "suspended"})
     assert refused.status_code == 403
     check_response(SPEC, "/product/{id}", "patch", 403, refused.json())
     for content_type in ("application/merge-patch+json", "application/json"):
@@ -149,27 +149,27 @@ async def test_changes_are_for_operations_staff_only(
 
 
 async def test_another_enterprises_products_do_not_exist(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    product = await make_product(session, developer)
+    product = await make_product(session, customer)
     url = f"{BASE}/product/{product.id}"
-    assert (await client.get(url, headers=other_developer.headers)).status_code == 404
-    assert (await client.delete(url, headers=other_developer.headers)).status_code == 404
-    listed = await _get(client, other_developer, "/product", "/product")
+    assert (await client.get(url, headers=other_customer.headers)).status_code == 404
+    assert (await client.delete(url, headers=other_customer.headers)).status_code == 404
+    listed = await _get(client, other_customer, "/product", "/product")
     assert listed.json() == []
     again = await inventory.get_product(
-        session, principal=developer.principal, product_id=product.id
+        session, principal=customer.principal, product_id=product.id
     )
     assert again.state is ProductState.ACTIVE
 
 
-async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: Caller) -> None:
     hub = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://example.com/cb"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "http://example.com/cb"}
     )
     assert hub.status_code == 201, hub.text
     check_response(SPEC, "/hub", "post", 201, hub.json())
-    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=customer.headers)
     assert removed.status_code == 204
     event = Event(
         party_id="p",

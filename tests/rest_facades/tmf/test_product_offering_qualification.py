@@ -48,13 +48,13 @@ async def _create(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any
 
 
 async def test_green_and_red_items(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     created = await _create(
         client,
-        developer,
+        customer,
         {
             "description": "two sites",
             "productOfferingQualificationItem": [
@@ -85,12 +85,12 @@ async def test_green_and_red_items(
     assert created["qualificationResult"] == "yellow"
 
     _core, items = await qualification.get_qualification(
-        session, principal=developer.principal, qualification_id=created["id"]
+        session, principal=customer.principal, qualification_id=created["id"]
     )
     assert [(i.qualified, i.bandwidth_mbps) for i in items] == [(True, 1000), (False, 20000)]
 
     missing = await client.post(
-        f"{BASE}{PATH}", json={"description": "nothing"}, headers=developer.headers
+        f"{BASE}{PATH}", json={"description": "nothing"}, headers=customer.headers
     )
     assert missing.status_code == 400
     check_response(SPEC, PATH, "post", 400, missing.json())
@@ -99,7 +99,7 @@ async def test_green_and_red_items(
     refused = await client.post(
         f"{BASE}{PATH}",
         json={"productOfferingQualificationItem": [no_speed]},
-        headers=developer.headers,
+        headers=customer.headers,
     )
     assert refused.status_code == 400
     check_response(SPEC, PATH, "post", 400, refused.json())
@@ -108,13 +108,13 @@ async def test_green_and_red_items(
 async def test_list_filter_fields_tenancy_and_refused_changes(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     mine = await _create(
         client,
-        developer,
+        customer,
         {
             "productOfferingQualificationItem": [
                 _item("1", "internet-access", [{"id": chicago, "role": "aEnd"}], 500)
@@ -123,25 +123,25 @@ async def test_list_filter_fields_tenancy_and_refused_changes(
     )
     through_core, _ = await qualification.qualify(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         specs=[await line_spec(session, mbps=100)],
         channel=Channel.GRAPHQL,
     )
     theirs = await _create(
         client,
-        other_developer,
+        other_customer,
         {
             "productOfferingQualificationItem": [
                 _item("1", "internet-access", [{"id": chicago, "role": "aEnd"}], 500)
             ]
         },
     )
-    listed = await _get(client, developer, PATH, PATH)
+    listed = await _get(client, customer, PATH, PATH)
     assert listed.headers["x-total-count"] == "2"
     assert {q["id"] for q in listed.json()} == {mine["id"], through_core.id}
     fast = await _get(
         client,
-        developer,
+        customer,
         PATH,
         PATH,
         **{
@@ -150,11 +150,11 @@ async def test_list_filter_fields_tenancy_and_refused_changes(
         },
     )
     assert [q["id"] for q in fast.json()] == [mine["id"]]
-    trimmed = await _get(client, developer, PATH, PATH, fields="state", limit="1")
+    trimmed = await _get(client, customer, PATH, PATH, fields="state", limit="1")
     assert trimmed.headers["x-result-count"] == "1"
     assert set(trimmed.json()[0]) == {"id", "href", "@type", "state"}
     one = await _get(
-        client, developer, f"{PATH}/{through_core.id}", f"{PATH}/{{id}}", fields="state"
+        client, customer, f"{PATH}/{through_core.id}", f"{PATH}/{{id}}", fields="state"
     )
     assert one.json()["state"] == "done"
 
@@ -162,7 +162,7 @@ async def test_list_filter_fields_tenancy_and_refused_changes(
         response = await client.request(
             method,
             f"{BASE}{PATH}/{theirs['id']}",
-            headers=developer.headers,
+            headers=customer.headers,
             json={"description": "x"} if method == "patch" else None,
         )
         assert response.status_code == 404, (method, response.text)
@@ -171,25 +171,23 @@ async def test_list_filter_fields_tenancy_and_refused_changes(
         response = await client.request(
             method,
             f"{BASE}{PATH}/{mine['id']}",
-            headers=developer.headers,
+            headers=customer.headers,
             json={"description": "x"} if method == "patch" else None,
         )
         assert response.status_code == 405
         check_response(SPEC, f"{PATH}/{{id}}", method, 405, response.json())
 
 
-async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: Caller) -> None:
     registered = await client.post(
-        f"{BASE}/hub", json={"callback": "http://listener.test/poq"}, headers=developer.headers
+        f"{BASE}/hub", json={"callback": "http://listener.test/poq"}, headers=customer.headers
     )
     assert registered.status_code == 201
     check_response(SPEC, "/hub", "post", 201, registered.json())
-    removed = await client.delete(
-        f"{BASE}/hub/{registered.json()['id']}", headers=developer.headers
-    )
+    removed = await client.delete(f"{BASE}/hub/{registered.json()['id']}", headers=customer.headers)
     assert removed.status_code == 204
     event = Event(
-        party_id=developer.party_id,
+        party_id=customer.party_id,
         entity="qualification",
         entity_id="poq_1",
         kind=EventKind.CREATED,
@@ -199,7 +197,5 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: 
         "productOfferingQualification",
         {"id": "poq_1", "@type": "ProductOfferingQualification", "state": "done"},
     )
-    other = Event(
-        party_id=developer.party_id, entity="quote", entity_id="q", kind=EventKind.CREATED
-    )
+    other = Event(party_id=customer.party_id, entity="quote", entity_id="q", kind=EventKind.CREATED)
     assert describe(other) is None

@@ -66,7 +66,7 @@ async def _get(
 
 
 async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     by_address = {
         "streetNr": "60",
@@ -77,14 +77,14 @@ async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
         "@type": "GeographicAddress",
     }
     chicago = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
-    order = await _post(client, developer, _line(chicago, by_address))
+    order = await _post(client, customer, _line(chicago, by_address))
     assert order["state"] == "acknowledged"
     assert order["externalId"] == "PO-1"
     [item] = order["productOrderItem"]
     assert item["id"] == "1"
     assert item["state"] == "acknowledged"
     assert [p["@referredType"] for p in item["product"]["place"]] == ["GeographicSite"] * 2
-    core = await ordering.get_order(session, principal=developer.principal, order_id=order["id"])
+    core = await ordering.get_order(session, principal=customer.principal, order_id=order["id"])
     assert core.order.channel is Channel.TMF
     assert core.items[0].bandwidth_mbps == 1000
     assert core.items[0].term_months == 12
@@ -96,15 +96,15 @@ async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
         await location_id(session, NEW_YORK),
     ]
 
-    await make_order(session, developer)  # through another face: listed too
-    listed = await _get(client, developer, "/productOrder", "/productOrder")
+    await make_order(session, customer)  # through another face: listed too
+    listed = await _get(client, customer, "/productOrder", "/productOrder")
     assert listed.headers["x-total-count"] == "2"
     assert listed.headers["x-result-count"] == "2"
-    mine = await _get(client, developer, "/productOrder", "/productOrder", **{"channel.id": "tmf"})
+    mine = await _get(client, customer, "/productOrder", "/productOrder", **{"channel.id": "tmf"})
     assert [o["id"] for o in mine.json()] == [order["id"]]
     dear = await _get(
         client,
-        developer,
+        customer,
         "/productOrder",
         "/productOrder",
         **{"orderTotalPrice.price.dutyFreeAmount.value.gt": "0"},
@@ -113,7 +113,7 @@ async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
     # The mandatory attributes are asked for, so that the trimmed body still validates.
     trimmed = await _get(
         client,
-        developer,
+        customer,
         "/productOrder",
         "/productOrder",
         fields="state,productOrderItem.action",
@@ -122,22 +122,23 @@ async def test_an_order_is_placed_listed_read_filtered_and_trimmed(
     assert trimmed.headers["x-result-count"] == "1"
     assert set(trimmed.json()[0]) == {"id", "href", "@type", "state", "productOrderItem"}
     assert set(trimmed.json()[0]["productOrderItem"][0]) == {"id", "@type", "action"}
-    read = await _get(client, developer, f"/productOrder/{order['id']}", "/productOrder/{id}")
+    read = await _get(client, customer, f"/productOrder/{order['id']}", "/productOrder/{id}")
     assert read.json() == order
-    missing = await client.get(f"{BASE}/productOrder/ord_nope", headers=developer.headers)
+    missing = await client.get(f"{BASE}/productOrder/ord_nope", headers=customer.headers)
     assert missing.status_code == 404
     check_response(SPEC, "/productOrder/{id}", "get", 404, missing.json())
 
 
 async def test_a_tmf_order_is_the_order_graphql_shows(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
     site = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
     other = {"id": await location_id(session, NEW_YORK), "@referredType": "GeographicAddress"}
-    order = await _post(client, developer, _line(site, other))
+    order = await _post(client, customer, _line(site, other))
+    # Enterprises do not use GraphQL; operations staff see the same order there.
     answer = await client.post(
         "/graphql",
-        headers=developer.headers,
+        headers=ops.headers,
         json={
             "query": "query($id: ID!) { node(id: $id) { ... on Order { state channel } } }",
             "variables": {"id": to_base64("Order", order["id"])},
@@ -146,12 +147,12 @@ async def test_a_tmf_order_is_the_order_graphql_shows(
     assert answer.json()["data"]["node"] == {"state": "ACKNOWLEDGED", "channel": "TMF"}
     # The sites that order made can be named as GeographicSite references.
     places = order["productOrderItem"][0]["product"]["place"]
-    again = await _post(client, developer, _line(places[0], places[1], mbps=100))
+    again = await _post(client, customer, _line(places[0], places[1], mbps=100))
     assert again["productOrderItem"][0]["product"]["place"] == places
 
 
 async def test_bad_orders_are_refused_with_a_tmf_error(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     site = {"id": await location_id(session, CHICAGO)}
     cases: list[dict[str, Any]] = [
@@ -164,21 +165,21 @@ async def test_bad_orders_are_refused_with_a_tmf_error(
         _line(site, site, mbps=7),
     ]
     for body in cases:
-        refused = await client.post(f"{BASE}/productOrder", headers=developer.headers, json=body)
+        refused = await client.post(f"{BASE}/productOrder", headers=customer.headers, json=body)
         assert refused.status_code == 400, (body, refused.text)
         check_response(SPEC, "/productOrder", "post", 400, refused.json())
-    assert (await ordering.list_orders(session, principal=developer.principal)) == []
+    assert (await ordering.list_orders(session, principal=customer.principal)) == []
 
 
 async def test_patch_changes_the_external_id_and_refuses_the_rest(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    placed = await make_order(session, developer)
+    placed = await make_order(session, customer)
     url = f"{BASE}/productOrder/{placed.order.id}"
     for content_type in ("application/merge-patch+json", "application/json"):
         patched = await client.patch(
             url,
-            headers=developer.headers | {"Content-Type": content_type},
+            headers=customer.headers | {"Content-Type": content_type},
             content=b'{"externalId": "' + content_type.encode() + b'"}',
         )
         assert patched.status_code == 200, patched.text
@@ -186,25 +187,25 @@ async def test_patch_changes_the_external_id_and_refuses_the_rest(
         assert patched.json()["externalId"] == content_type
     later = clock.now() + timedelta(days=40)
     moved = await client.patch(
-        url, headers=developer.headers, json={"requestedCompletionDate": iso(later)}
+        url, headers=customer.headers, json={"requestedCompletionDate": iso(later)}
     )
     assert moved.status_code == 200, moved.text
     check_response(SPEC, "/productOrder/{id}", "patch", 200, moved.json())
     assert moved.json()["productOrderItem"][0]["requestedCompletionDate"] == iso(later)
-    refused = await client.patch(url, headers=developer.headers, json={"state": "completed"})
+    refused = await client.patch(url, headers=customer.headers, json={"state": "completed"})
     assert refused.status_code == 400
     check_response(SPEC, "/productOrder/{id}", "patch", 400, refused.json())
-    deleted = await client.delete(url, headers=developer.headers)
+    deleted = await client.delete(url, headers=customer.headers)
     assert deleted.status_code == 405
     check_response(SPEC, "/productOrder/{id}", "delete", 405, deleted.json())
-    gone = await client.delete(f"{BASE}/productOrder/ord_nope", headers=developer.headers)
+    gone = await client.delete(f"{BASE}/productOrder/ord_nope", headers=customer.headers)
     assert gone.status_code == 404
 
 
 async def test_modify_and_delete_items_name_the_product(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    product = await make_product(session, developer)
+    product = await make_product(session, customer)
     body = {
         "productOrderItem": [
             {
@@ -217,90 +218,90 @@ async def test_modify_and_delete_items_name_the_product(
             }
         ]
     }
-    order = await _post(client, developer, body)
+    order = await _post(client, customer, body)
     [item] = order["productOrderItem"]
     assert item["action"] == "modify"
     assert item["product"]["id"] == product.id
     session.expire_all()  # the app changed the product in its own session
-    core = await ordering.get_order(session, principal=developer.principal, order_id=order["id"])
+    core = await ordering.get_order(session, principal=customer.principal, order_id=order["id"])
     await complete(session, core.order)
     ended = await _post(
         client,
-        developer,
+        customer,
         {"productOrderItem": [{"id": "x", "action": "delete", "product": {"id": product.id}}]},
     )
     assert ended["productOrderItem"][0]["action"] == "delete"
 
 
 async def test_cancellation_requests(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    placed = await make_order(session, developer)
+    placed = await make_order(session, customer)
     created = await client.post(
         f"{BASE}/cancelProductOrder",
-        headers=developer.headers,
+        headers=customer.headers,
         json={"productOrder": {"id": placed.order.id}, "cancellationReason": "changed plans"},
     )
     assert created.status_code == 201, created.text
     check_response(SPEC, "/cancelProductOrder", "post", 201, created.json())
     assert created.json()["state"] == "acknowledged"
-    order = await _get(client, developer, f"/productOrder/{placed.order.id}", "/productOrder/{id}")
+    order = await _get(client, customer, f"/productOrder/{placed.order.id}", "/productOrder/{id}")
     assert order.json()["state"] == "assessingCancellation"
     await session.refresh(placed.order)  # the app changed it in its own session
     await complete(session, placed.order)
-    listed = await _get(client, developer, "/cancelProductOrder", "/cancelProductOrder")
+    listed = await _get(client, customer, "/cancelProductOrder", "/cancelProductOrder")
     assert [c["id"] for c in listed.json()] == [placed.order.id]
-    done = await _get(client, developer, "/cancelProductOrder", "/cancelProductOrder", state="done")
+    done = await _get(client, customer, "/cancelProductOrder", "/cancelProductOrder", state="done")
     assert len(done.json()) == 1
     read = await _get(
         client,
-        developer,
+        customer,
         f"/cancelProductOrder/{placed.order.id}",
         "/cancelProductOrder/{id}",
         fields="cancellationReason,productOrder",
     )
     assert read.json()["cancellationReason"] == "changed plans"
-    other = await make_order(session, developer)
+    other = await make_order(session, customer)
     for path in (f"/cancelProductOrder/{other.order.id}", "/cancelProductOrder/nope"):
-        missing = await client.get(f"{BASE}{path}", headers=developer.headers)
+        missing = await client.get(f"{BASE}{path}", headers=customer.headers)
         assert missing.status_code == 404
         check_response(SPEC, "/cancelProductOrder/{id}", "get", 404, missing.json())
-    refused = await client.post(f"{BASE}/cancelProductOrder", headers=developer.headers, json={})
+    refused = await client.post(f"{BASE}/cancelProductOrder", headers=customer.headers, json={})
     assert refused.status_code == 400
     check_response(SPEC, "/cancelProductOrder", "post", 400, refused.json())
 
 
 async def test_another_enterprises_orders_do_not_exist(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    placed = await make_order(session, developer)
+    placed = await make_order(session, customer)
     url = f"{BASE}/productOrder/{placed.order.id}"
-    assert (await client.get(url, headers=other_developer.headers)).status_code == 404
-    patched = await client.patch(url, headers=other_developer.headers, json={"externalId": "x"})
+    assert (await client.get(url, headers=other_customer.headers)).status_code == 404
+    patched = await client.patch(url, headers=other_customer.headers, json={"externalId": "x"})
     assert patched.status_code == 404
     cancel = await client.post(
         f"{BASE}/cancelProductOrder",
-        headers=other_developer.headers,
+        headers=other_customer.headers,
         json={"productOrder": {"id": placed.order.id}},
     )
     # The spec answers no 404 on create: an order the caller cannot see is a bad value.
     assert (cancel.status_code, cancel.json()["code"]) == (400, "INVALID_VALUE")
-    listed = await _get(client, other_developer, "/productOrder", "/productOrder")
+    listed = await _get(client, other_customer, "/productOrder", "/productOrder")
     assert listed.json() == []
     again = await ordering.get_order(
-        session, principal=developer.principal, order_id=placed.order.id
+        session, principal=customer.principal, order_id=placed.order.id
     )
     assert again.order.state is OrderState.ACKNOWLEDGED
     assert again.order.external_id is None
 
 
-async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: Caller) -> None:
     hub = await client.post(
-        f"{BASE}/hub", headers=developer.headers, json={"callback": "http://example.com/cb"}
+        f"{BASE}/hub", headers=customer.headers, json={"callback": "http://example.com/cb"}
     )
     assert hub.status_code == 201, hub.text
     check_response(SPEC, "/hub", "post", 201, hub.json())
-    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub.json()['id']}", headers=customer.headers)
     assert removed.status_code == 204
     event = Event(
         party_id="p",

@@ -50,15 +50,15 @@ async def _get(
 
 
 async def test_a_firm_quote_from_location_site_and_address(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     site = await geography.create_site(
-        session, principal=developer.principal, address=geography.AddressInput(text=NEW_YORK)
+        session, principal=customer.principal, address=geography.AddressInput(text=NEW_YORK)
     )
     by_ids = await _create(
         client,
-        developer,
+        customer,
         {
             "externalId": "PO-7",
             "description": "two sites",
@@ -76,7 +76,7 @@ async def test_a_firm_quote_from_location_site_and_address(
 
     by_address = await _create(
         client,
-        developer,
+        customer,
         {
             "category": "budgetary",
             "quoteItem": [
@@ -90,7 +90,7 @@ async def test_a_firm_quote_from_location_site_and_address(
     assert by_address["category"] == "budgetary"
     assert by_address["quoteItem"][0]["product"]["place"][0]["id"] == chicago
 
-    core = await quoting.get_quote(session, principal=developer.principal, quote_id=by_ids["id"])
+    core = await quoting.get_quote(session, principal=customer.principal, quote_id=by_ids["id"])
     assert core.quote.channel is Channel.TMF
     assert core.quote.external_id == "PO-7"
     assert (core.items[0].bandwidth_mbps, core.items[0].term_months) == (1000, 24)
@@ -100,7 +100,7 @@ async def test_a_firm_quote_from_location_site_and_address(
 
 
 async def test_refusals_are_tmf_errors(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
@@ -110,61 +110,61 @@ async def test_refusals_are_tmf_errors(
         {"quoteItem": [_line({"id": chicago}, {"id": "nowhere"})]},
         {"quoteItem": [_line({"id": chicago}, {"name": "1 Nowhere Lane, Springfield"})]},
     ):
-        response = await client.post(f"{BASE}/quote", json=body, headers=developer.headers)
+        response = await client.post(f"{BASE}/quote", json=body, headers=customer.headers)
         assert response.status_code == 400, response.text
         check_response(SPEC, "/quote", "post", 400, response.json())
-    listed = await _get(client, developer, "/quote", "/quote")
+    listed = await _get(client, customer, "/quote", "/quote")
     assert listed.json() == []
 
 
 async def test_list_filter_fields_and_tenancy(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     fast = await _create(
-        client, developer, {"quoteItem": [_line({"id": chicago}, {"id": new_york}, 10000)]}
+        client, customer, {"quoteItem": [_line({"id": chicago}, {"id": new_york}, 10000)]}
     )
     # A quote asked for through another face is the same core row.
     other_face = await quoting.request_quote(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         specs=[await line_spec(session)],
         kind=QuoteKind.BUDGETARY,
         channel=Channel.GRAPHQL,
     )
     theirs = await _create(
-        client, other_developer, {"quoteItem": [_line({"id": chicago}, {"id": new_york})]}
+        client, other_customer, {"quoteItem": [_line({"id": chicago}, {"id": new_york})]}
     )
 
-    listed = await _get(client, developer, "/quote", "/quote")
+    listed = await _get(client, customer, "/quote", "/quote")
     assert listed.headers["x-total-count"] == "2"
     assert {q["id"] for q in listed.json()} == {fast["id"], other_face.quote.id}
-    through = await _get(client, developer, f"/quote/{other_face.quote.id}", "/quote/{id}")
+    through = await _get(client, customer, f"/quote/{other_face.quote.id}", "/quote/{id}")
     assert through.json()["category"] == "budgetary"
     assert through.json()["quoteItem"][0]["product"]["productOffering"]["id"] == "ethernet-line"
 
     slow_monthly = other_face.quote.monthly_cents / 100
     by_speed = await _get(
         client,
-        developer,
+        customer,
         "/quote",
         "/quote",
         **{"quoteTotalPrice.price.dutyFreeAmount.value.gt": str(slow_monthly)},
     )
     assert [q["id"] for q in by_speed.json()] == [fast["id"]]
-    by_category = await _get(client, developer, "/quote", "/quote", category="firm,other")
+    by_category = await _get(client, customer, "/quote", "/quote", category="firm,other")
     assert [q["id"] for q in by_category.json()] == [fast["id"]]
     trimmed = await _get(
-        client, developer, "/quote", "/quote", fields="state", limit="1", offset="1"
+        client, customer, "/quote", "/quote", fields="state", limit="1", offset="1"
     )
     assert trimmed.headers["x-total-count"] == "2"
     assert trimmed.headers["x-result-count"] == "1"
     assert set(trimmed.json()[0]) == {"id", "href", "@type", "state", "quoteItem"}
-    one = await _get(client, developer, f"/quote/{fast['id']}", "/quote/{id}", fields="category")
+    one = await _get(client, customer, f"/quote/{fast['id']}", "/quote/{id}", fields="category")
     assert one.json() == {
         "id": fast["id"],
         "href": fast["href"],
@@ -177,114 +177,114 @@ async def test_list_filter_fields_and_tenancy(
         response = await client.request(
             method,
             f"{BASE}/quote/{theirs['id']}",
-            headers=developer.headers,
+            headers=customer.headers,
             json={"state": "rejected"} if method == "patch" else None,
         )
         assert response.status_code == 404, (method, response.text)
         check_response(SPEC, "/quote/{id}", method, 404, response.json())
-    unchanged = await _get(client, other_developer, f"/quote/{theirs['id']}", "/quote/{id}")
+    unchanged = await _get(client, other_customer, f"/quote/{theirs['id']}", "/quote/{id}")
     assert unchanged.json()["state"] == "approved"
-    missing = await client.get(f"{BASE}/quote/quo_missing", headers=developer.headers)
+    missing = await client.get(f"{BASE}/quote/quo_missing", headers=customer.headers)
     assert missing.status_code == 404
     check_response(SPEC, "/quote/{id}", "get", 404, missing.json())
 
 
 async def test_patch_and_delete_move_the_core_quote(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     body = {"quoteItem": [_line({"id": chicago}, {"id": new_york})]}
-    answered = await _create(client, developer, body)
-    pending = await _create(client, developer, body | {"instantSyncQuote": False})
+    answered = await _create(client, customer, body)
+    pending = await _create(client, customer, body | {"instantSyncQuote": False})
     assert pending["state"] == "inProgress"
     assert "quoteTotalPrice" not in pending
 
     not_patchable = await client.patch(
-        f"{BASE}/quote/{answered['id']}", json={"description": "x"}, headers=developer.headers
+        f"{BASE}/quote/{answered['id']}", json={"description": "x"}, headers=customer.headers
     )
     assert not_patchable.status_code == 400
     check_response(SPEC, "/quote/{id}", "patch", 400, not_patchable.json())
     accept = await client.patch(
-        f"{BASE}/quote/{answered['id']}", json={"state": "accepted"}, headers=developer.headers
+        f"{BASE}/quote/{answered['id']}", json={"state": "accepted"}, headers=customer.headers
     )
     assert accept.status_code == 409
     check_response(SPEC, "/quote/{id}", "patch", 409, accept.json())
 
     for media_type in ("application/merge-patch+json", "application/json"):
-        quote = await _create(client, developer, body)
+        quote = await _create(client, customer, body)
         rejected = await client.patch(
             f"{BASE}/quote/{quote['id']}",
             content=b'{"state": "rejected"}',
-            headers={**developer.headers, "Content-Type": media_type},
+            headers={**customer.headers, "Content-Type": media_type},
         )
         assert rejected.status_code == 200, rejected.text
         check_response(SPEC, "/quote/{id}", "patch", 200, rejected.json())
         assert rejected.json()["state"] == "rejected"
-        core = await quoting.get_quote(session, principal=developer.principal, quote_id=quote["id"])
+        core = await quoting.get_quote(session, principal=customer.principal, quote_id=quote["id"])
         assert core.quote.state is quoting.QuoteState.DECLINED
 
     cancelled = await client.patch(
-        f"{BASE}/quote/{pending['id']}", json={"state": "cancelled"}, headers=developer.headers
+        f"{BASE}/quote/{pending['id']}", json={"state": "cancelled"}, headers=customer.headers
     )
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] == "cancelled"
     assert cancelled.json()["quoteItem"][0]["state"] == "cancelled"
     again = await client.patch(
-        f"{BASE}/quote/{pending['id']}", json={"state": "cancelled"}, headers=developer.headers
+        f"{BASE}/quote/{pending['id']}", json={"state": "cancelled"}, headers=customer.headers
     )
     assert again.status_code == 200
     twice = await client.patch(
-        f"{BASE}/quote/{pending['id']}", json={"state": "rejected"}, headers=developer.headers
+        f"{BASE}/quote/{pending['id']}", json={"state": "rejected"}, headers=customer.headers
     )
     assert twice.status_code == 409
     check_response(SPEC, "/quote/{id}", "patch", 409, twice.json())
 
-    deleted = await client.delete(f"{BASE}/quote/{answered['id']}", headers=developer.headers)
+    deleted = await client.delete(f"{BASE}/quote/{answered['id']}", headers=customer.headers)
     assert deleted.status_code == 204
-    after = await _get(client, developer, f"/quote/{answered['id']}", "/quote/{id}")
+    after = await _get(client, customer, f"/quote/{answered['id']}", "/quote/{id}")
     assert after.json()["state"] == "rejected"
-    gone_again = await client.delete(f"{BASE}/quote/{answered['id']}", headers=developer.headers)
+    gone_again = await client.delete(f"{BASE}/quote/{answered['id']}", headers=customer.headers)
     assert gone_again.status_code == 409
     check_response(SPEC, "/quote/{id}", "delete", 409, gone_again.json())
 
 
 async def test_an_order_against_the_quote_shows_it_accepted(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     quote = await _create(
-        client, developer, {"quoteItem": [_line({"id": chicago}, {"id": new_york})]}
+        client, customer, {"quoteItem": [_line({"id": chicago}, {"id": new_york})]}
     )
     await ordering.place(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         items=[],
         channel=Channel.GRAPHQL,
         quote_id=quote["id"],
     )
-    after = await _get(client, developer, f"/quote/{quote['id']}", "/quote/{id}")
+    after = await _get(client, customer, f"/quote/{quote['id']}", "/quote/{id}")
     assert after.json()["state"] == "accepted"
 
 
-async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: Caller) -> None:
+async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: Caller) -> None:
     registered = await client.post(
         f"{BASE}/hub",
         json={"callback": "http://listener.test/q", "query": "eventType=quoteStateChangeEvent"},
-        headers=developer.headers,
+        headers=customer.headers,
     )
     assert registered.status_code == 201
     check_response(SPEC, "/hub", "post", 201, registered.json())
     hub_id = registered.json()["id"]
-    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    removed = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert removed.status_code == 204
-    missing = await client.delete(f"{BASE}/hub/{hub_id}", headers=developer.headers)
+    missing = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert missing.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, missing.json())
 
     event = Event(
-        party_id=developer.party_id,
+        party_id=customer.party_id,
         entity="quote",
         entity_id="quo_1",
         kind=EventKind.STATE_CHANGED,
@@ -292,19 +292,19 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, developer: 
     )
     assert describe(event) == ("quote", {"id": "quo_1", "@type": "Quote", "state": "approved"})
     item_event = Event(
-        party_id=developer.party_id, entity="order", entity_id="ord_1", kind=EventKind.CREATED
+        party_id=customer.party_id, entity="order", entity_id="ord_1", kind=EventKind.CREATED
     )
     assert describe(item_event) is None
 
 
 async def test_a_quote_refers_to_a_qualification(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     poq, _ = await qualification.qualify(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         specs=[await line_spec(session)],
         channel=Channel.GRAPHQL,
     )
@@ -312,12 +312,12 @@ async def test_a_quote_refers_to_a_qualification(
         "productOfferingQualification": [{"id": poq.id}],
         "quoteItem": [_line({"id": chicago}, {"id": new_york})],
     }
-    quote = await _create(client, developer, body)
+    quote = await _create(client, customer, body)
     [ref] = quote["productOfferingQualification"]
     assert ref["id"] == poq.id
     assert ref["href"].endswith(
         f"/tmf-api/productOfferingQualification/v4/productOfferingQualification/{poq.id}"
     )
-    foreign = await client.post(f"{BASE}/quote", json=body, headers=other_developer.headers)
+    foreign = await client.post(f"{BASE}/quote", json=body, headers=other_customer.headers)
     assert foreign.status_code == 400
     check_response(SPEC, "/quote", "post", 400, foreign.json())

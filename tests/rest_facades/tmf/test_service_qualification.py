@@ -44,14 +44,14 @@ def _service(spec: str, places: list[dict[str, Any]], mbps: int | None = None) -
 async def test_check_service_qualification(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    customer: Caller,
+    other_customer: Caller,
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     new_york = await location_id(session, NEW_YORK)
     check = await _create(
         client,
-        developer,
+        customer,
         CHECK,
         {
             "externalId": "chk-1",
@@ -88,20 +88,20 @@ async def test_check_service_qualification(
     )
     assert check["qualificationResult"] == "alternate"
     _core, items = await qualification.get_qualification(
-        session, principal=developer.principal, qualification_id=check["id"]
+        session, principal=customer.principal, qualification_id=check["id"]
     )
     assert [i.offering_id for i in items] == ["ethernet-line", "internet-access"]
 
     # A product offering qualification made elsewhere is not a service check.
     elsewhere, _ = await qualification.qualify(
         session,
-        principal=developer.principal,
+        principal=customer.principal,
         specs=[await line_spec(session)],
         channel=Channel.GRAPHQL,
     )
     theirs = await _create(
         client,
-        other_developer,
+        other_customer,
         CHECK,
         {
             "serviceQualificationItem": [
@@ -109,11 +109,11 @@ async def test_check_service_qualification(
             ]
         },
     )
-    listed = await _get(client, developer, CHECK, CHECK)
+    listed = await _get(client, customer, CHECK, CHECK)
     assert [c["id"] for c in listed.json()] == [check["id"]]
     filtered = await _get(
         client,
-        developer,
+        customer,
         CHECK,
         CHECK,
         **{"serviceQualificationItem.qualificationResult": "alternate", "fields": "externalId"},
@@ -122,35 +122,35 @@ async def test_check_service_qualification(
         {"id": check["id"], "href": check["href"], "@type": check["@type"], "externalId": "chk-1"}
     ]
     later = await _get(
-        client, developer, CHECK, CHECK, **{"checkServiceQualificationDate.gt": "2999-01-01"}
+        client, customer, CHECK, CHECK, **{"checkServiceQualificationDate.gt": "2999-01-01"}
     )
     assert later.json() == []
-    fetched = await _get(client, developer, f"{CHECK}/{check['id']}", f"{CHECK}/{{id}}")
+    fetched = await _get(client, customer, f"{CHECK}/{check['id']}", f"{CHECK}/{{id}}")
     assert fetched.json() == check
     for unknown in (elsewhere.id, theirs["id"], "poq_missing"):
-        response = await client.get(f"{BASE}{CHECK}/{unknown}", headers=developer.headers)
+        response = await client.get(f"{BASE}{CHECK}/{unknown}", headers=customer.headers)
         assert response.status_code == 404
         check_response(SPEC, f"{CHECK}/{{id}}", "get", 404, response.json())
     refused = await client.patch(
-        f"{BASE}{CHECK}/{check['id']}", json={"description": "x"}, headers=developer.headers
+        f"{BASE}{CHECK}/{check['id']}", json={"description": "x"}, headers=customer.headers
     )
     assert refused.status_code == 405
     check_response(SPEC, f"{CHECK}/{{id}}", "patch", 405, refused.json())
     bad = await client.post(
         f"{BASE}{CHECK}",
         json={"serviceQualificationItem": [{"service": _service("teleport", [])}]},
-        headers=developer.headers,
+        headers=customer.headers,
     )
     assert bad.status_code == 400
     check_response(SPEC, CHECK, "post", 400, bad.json())
 
 
 async def test_query_service_qualification(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
     query = await _create(
         client,
-        developer,
+        customer,
         QUERY,
         {"searchCriteria": {"service": {"place": [{"name": LAS_VEGAS, "role": "aEnd"}]}}},
     )
@@ -167,7 +167,7 @@ async def test_query_service_qualification(
     new_york = await location_id(session, NEW_YORK)
     lines = await _create(
         client,
-        developer,
+        customer,
         QUERY,
         {
             "searchCriteria": {
@@ -181,26 +181,26 @@ async def test_query_service_qualification(
     [line] = lines["serviceQualificationItem"]
     assert line["service"]["serviceCharacteristic"][-1]["value"] == "green"
 
-    listed = await _get(client, developer, QUERY, QUERY, limit="1")
+    listed = await _get(client, customer, QUERY, QUERY, limit="1")
     assert listed.headers["x-total-count"] == "2"
     assert listed.headers["x-result-count"] == "1"
     by_spec = await _get(
         client,
-        developer,
+        customer,
         QUERY,
         QUERY,
         **{"searchCriteria.service.serviceSpecification.id": "ethernet-line"},
     )
     assert [q["id"] for q in by_spec.json()] == [lines["id"]]
-    fetched = await _get(client, developer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
+    fetched = await _get(client, customer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
     assert fetched.json() == query
-    hidden = await client.get(f"{BASE}{QUERY}/{query['id']}", headers=other_developer.headers)
+    hidden = await client.get(f"{BASE}{QUERY}/{query['id']}", headers=other_customer.headers)
     assert hidden.status_code == 404
     check_response(SPEC, f"{QUERY}/{{id}}", "get", 404, hidden.json())
-    not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=developer.headers)
+    not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=customer.headers)
     assert not_a_check.status_code == 404
     missing = await client.post(
-        f"{BASE}{QUERY}", json={"searchCriteria": {"service": {}}}, headers=developer.headers
+        f"{BASE}{QUERY}", json={"searchCriteria": {"service": {}}}, headers=customer.headers
     )
     assert missing.status_code == 400
     check_response(SPEC, QUERY, "post", 400, missing.json())

@@ -65,12 +65,12 @@ def _ticket_body(product_id: str | None = None, **extra: Any) -> dict[str, Any]:
 
 
 async def test_a_ticket_is_opened_read_listed_and_trimmed(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
-    product = await make_product(session, developer)
+    product = await make_product(session, customer)
     made = await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/troubleTicket",
         "/troubleTicket",
@@ -90,7 +90,7 @@ async def test_a_ticket_is_opened_read_listed_and_trimmed(
     assert ticket["requestedResolutionDate"] == "2030-01-01T00:00:00Z"
     assert ticket["channel"]["id"] == "tmf"
     # The same core row, with the core's names.
-    core = await tickets.get_ticket(session, principal=developer.principal, ticket_id=ticket["id"])
+    core = await tickets.get_ticket(session, principal=customer.principal, ticket_id=ticket["id"])
     assert core.ticket.channel is Channel.TMF
     assert core.ticket.product_id == product.id
     assert core.ticket.severity is tickets.Severity.SIGNIFICANT
@@ -98,17 +98,17 @@ async def test_a_ticket_is_opened_read_listed_and_trimmed(
     assert [n.text for n in core.notes] == ["Rebooted our router, no change."]
 
     # A ticket opened through another face (GraphQL) is listed too.
-    other = await make_ticket(session, developer, product_id=product.id)
-    listed = await _call(client, developer, "GET", "/troubleTicket", "/troubleTicket", 200)
+    other = await make_ticket(session, customer, product_id=product.id)
+    listed = await _call(client, customer, "GET", "/troubleTicket", "/troubleTicket", 200)
     assert listed.headers["x-total-count"] == "2"
     assert {t["id"] for t in listed.json()} == {ticket["id"], other.id}
-    got = await _call(client, developer, "GET", f"/troubleTicket/{other.id}", ONE, 200)
+    got = await _call(client, customer, "GET", f"/troubleTicket/{other.id}", ONE, 200)
     assert got.json()["channel"]["id"] == "graphql"
     assert got.json()["severity"] == "Moderate"
 
     filtered = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/troubleTicket",
         "/troubleTicket",
@@ -118,7 +118,7 @@ async def test_a_ticket_is_opened_read_listed_and_trimmed(
     assert [t["id"] for t in filtered.json()] == [ticket["id"]]
     after = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/troubleTicket",
         "/troubleTicket",
@@ -128,7 +128,7 @@ async def test_a_ticket_is_opened_read_listed_and_trimmed(
     assert [t["id"] for t in after.json()] == [ticket["id"]]
     trimmed = await _call(
         client,
-        developer,
+        customer,
         "GET",
         "/troubleTicket",
         "/troubleTicket",
@@ -142,25 +142,25 @@ async def test_a_ticket_is_opened_read_listed_and_trimmed(
     [first] = trimmed.json()
     assert set(first) == {"id", "href", "@type", "status", "note"}
     one = await _call(
-        client, developer, "GET", f"/troubleTicket/{ticket['id']}", ONE, 200, fields="status"
+        client, customer, "GET", f"/troubleTicket/{ticket['id']}", ONE, 200, fields="status"
     )
     assert set(one.json()) == {"id", "href", "@type", "status"}
 
 
 async def test_a_ticket_needs_its_mandatory_attributes(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, customer: Caller
 ) -> None:
     for missing in ("description", "severity", "ticketType"):
         body = _ticket_body()
         del body[missing]
         refused = await _call(
-            client, developer, "POST", "/troubleTicket", "/troubleTicket", 400, body=body
+            client, customer, "POST", "/troubleTicket", "/troubleTicket", 400, body=body
         )
         assert refused.json()["code"] == "MISSING_ATTRIBUTE"
         assert missing in refused.json()["reason"]
     bad = await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/troubleTicket",
         "/troubleTicket",
@@ -171,16 +171,16 @@ async def test_a_ticket_needs_its_mandatory_attributes(
 
 
 async def test_a_patch_merges_attributes_and_notes(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     made = await _call(
-        client, developer, "POST", "/troubleTicket", "/troubleTicket", 201, body=_ticket_body()
+        client, customer, "POST", "/troubleTicket", "/troubleTicket", 201, body=_ticket_body()
     )
     ticket = made.json()
     for headers in (MERGE, {"Content-Type": "application/json"}):
         patched = await _call(
             client,
-            developer,
+            customer,
             "PATCH",
             f"/troubleTicket/{ticket['id']}",
             ONE,
@@ -204,7 +204,7 @@ async def test_a_patch_merges_attributes_and_notes(
     # null removes what the core keeps as given; absent keys stay.
     cleared = await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket['id']}",
         ONE,
@@ -216,7 +216,7 @@ async def test_a_patch_merges_attributes_and_notes(
     assert cleared.json()["externalId"] == "INC-42"
     refused = await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket['id']}",
         ONE,
@@ -227,13 +227,13 @@ async def test_a_patch_merges_attributes_and_notes(
 
 
 async def test_the_buyer_moves_a_ticket_by_its_status(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    ticket = await make_ticket(session, developer)
+    ticket = await make_ticket(session, customer)
     # Moves that are the seller's are refused to the buyer.
     await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket.id}",
         ONE,
@@ -263,7 +263,7 @@ async def test_the_buyer_moves_a_ticket_by_its_status(
     # The buyer says it is still broken: the ticket is reopened.
     reopened = await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket.id}",
         ONE,
@@ -282,7 +282,7 @@ async def test_the_buyer_moves_a_ticket_by_its_status(
     )
     closed = await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket.id}",
         ONE,
@@ -292,7 +292,7 @@ async def test_the_buyer_moves_a_ticket_by_its_status(
     assert closed.json()["status"] == "closed"
     await _call(
         client,
-        developer,
+        customer,
         "PATCH",
         f"/troubleTicket/{ticket.id}",
         ONE,
@@ -302,43 +302,43 @@ async def test_the_buyer_moves_a_ticket_by_its_status(
 
 
 async def test_delete_cancels_the_ticket(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, ops: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
 ) -> None:
-    fresh = await make_ticket(session, developer)
-    await _call(client, developer, "DELETE", f"/troubleTicket/{fresh.id}", ONE, 204)
-    got = await _call(client, developer, "GET", f"/troubleTicket/{fresh.id}", ONE, 200)
+    fresh = await make_ticket(session, customer)
+    await _call(client, customer, "DELETE", f"/troubleTicket/{fresh.id}", ONE, 204)
+    got = await _call(client, customer, "GET", f"/troubleTicket/{fresh.id}", ONE, 200)
     assert got.json()["status"] == "cancelled"
     # Once work has started, the seller assesses the cancellation first.
-    started = await make_ticket(session, developer)
+    started = await make_ticket(session, customer)
     await tickets.change_state(
         session, principal=ops.principal, ticket_id=started.id, state=TicketState.IN_PROGRESS
     )
-    await _call(client, developer, "DELETE", f"/troubleTicket/{started.id}", ONE, 204)
-    held = await _call(client, developer, "GET", f"/troubleTicket/{started.id}", ONE, 200)
+    await _call(client, customer, "DELETE", f"/troubleTicket/{started.id}", ONE, 204)
+    held = await _call(client, customer, "GET", f"/troubleTicket/{started.id}", ONE, 200)
     assert held.json()["status"] == "held"
 
 
 async def test_another_enterprises_tickets_do_not_exist(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, other_developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
-    theirs = await make_ticket(session, other_developer)
-    mine = await make_ticket(session, developer)
-    listed = await _call(client, developer, "GET", "/troubleTicket", "/troubleTicket", 200)
+    theirs = await make_ticket(session, other_customer)
+    mine = await make_ticket(session, customer)
+    listed = await _call(client, customer, "GET", "/troubleTicket", "/troubleTicket", 200)
     assert [t["id"] for t in listed.json()] == [mine.id]
     for method, body in (("GET", None), ("PATCH", {"severity": "Minor"}), ("DELETE", None)):
         refused = await _call(
-            client, developer, method, f"/troubleTicket/{theirs.id}", ONE, 404, body=body
+            client, customer, method, f"/troubleTicket/{theirs.id}", ONE, 404, body=body
         )
         assert refused.json()["code"] == "NOT_FOUND"
-    await _call(client, developer, "GET", "/troubleTicket/tt_nope", ONE, 404)
+    await _call(client, customer, "GET", "/troubleTicket/tt_nope", ONE, 404)
     await session.refresh(theirs)
     assert theirs.state is TicketState.ACKNOWLEDGED
     assert theirs.severity is tickets.Severity.MODERATE
     # A product of another enterprise cannot be the related entity.
-    their_product = await make_product(session, other_developer)
+    their_product = await make_product(session, other_customer)
     await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/troubleTicket",
         "/troubleTicket",
@@ -348,11 +348,11 @@ async def test_another_enterprises_tickets_do_not_exist(
 
 
 async def test_the_hub_and_the_events_it_reports(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:
     hub = await _call(
         client,
-        developer,
+        customer,
         "POST",
         "/hub",
         "/hub",
@@ -363,18 +363,18 @@ async def test_the_hub_and_the_events_it_reports(
         },
     )
     assert hub.json()["callback"] == "https://listener.example.com"
-    await _call(client, developer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)
-    await _call(client, developer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 404)
-    ticket = await make_ticket(session, developer)
-    await tickets.cancel(session, principal=developer.principal, ticket_id=ticket.id)
+    await _call(client, customer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)
+    await _call(client, customer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 404)
+    ticket = await make_ticket(session, customer)
+    await tickets.cancel(session, principal=customer.principal, ticket_id=ticket.id)
     found = await list_events(
-        session, principal=developer.principal, entity="ticket", entity_id=ticket.id
+        session, principal=customer.principal, entity="ticket", entity_id=ticket.id
     )
     described = [NOTIFYING.describe(e) for e in found]
     assert described == [
         ("troubleTicket", {"id": ticket.id, "status": status, "@type": "TroubleTicket"})
         for status in ("acknowledged", "cancelled")
     ]
-    product_events = await list_events(session, principal=developer.principal, entity="product")
+    product_events = await list_events(session, principal=customer.principal, entity="product")
     assert product_events
     assert all(NOTIFYING.describe(e) is None for e in product_events)
