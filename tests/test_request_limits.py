@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.main import create_app
 from app.settings import Settings
-from tests.factories import Caller
+from tests.factories import Caller, make_caller
 
 MEF_VALIDATION = "/mefApi/sonata/geographicAddressManagement/v7/geographicAddressValidation"
 CANTATA_VALIDATION = "/mefApi/cantata/geographicAddressManagement/v1/geographicAddressValidation"
@@ -30,6 +31,12 @@ QUICK = 2.0
 PRICE = """query($a: String) { price(input: {product: ETHERNET_LINE, aEnd: {address: $a},
     bandwidthMbps: 1000, termMonths: 12}) {
     price { monthlyRecurring } userErrors { field code } } }"""
+
+
+@pytest.fixture
+async def carrier(session: AsyncSession) -> Caller:
+    """A carrier with an API key: it may use Sonata and the TM Forum APIs."""
+    return await make_caller(session, "carrier", name="Relay Carrier")
 
 
 def assert_face_error(face: str, response: httpx.Response, status: int) -> Any:
@@ -66,13 +73,13 @@ async def timed(request: Any) -> httpx.Response:
     ids=["arrays", "objects", "just-too-deep"],
 )
 async def test_deeply_nested_json_is_a_bad_request(
-    client: httpx.AsyncClient, developer: Caller, face: str, body: str
+    client: httpx.AsyncClient, carrier: Caller, face: str, body: str
 ) -> None:
     response = await timed(
         client.post(
             FACES[face],
             content=body,
-            headers={**developer.headers, "content-type": "application/json"},
+            headers={**carrier.headers, "content-type": "application/json"},
         )
     )
     refused = json.dumps(assert_face_error(face, response, 400))
@@ -105,15 +112,15 @@ async def _chunks(total: int) -> AsyncIterator[bytes]:
 
 @pytest.mark.parametrize("face", sorted(FACES))
 async def test_bodies_over_the_limit_are_refused_with_or_without_a_length(
-    client: httpx.AsyncClient, developer: Caller, face: str
+    client: httpx.AsyncClient, carrier: Caller, face: str
 ) -> None:
     declared = await timed(
-        client.post(FACES[face], content=b" " * (MiB + 1), headers=developer.headers)
+        client.post(FACES[face], content=b" " * (MiB + 1), headers=carrier.headers)
     )
     assert_face_error(face, declared, 413)
     # Chunked: no Content-Length, so the limit is applied while the body streams in.
     streamed = await timed(
-        client.post(FACES[face], content=_chunks(2 * MiB), headers=developer.headers)
+        client.post(FACES[face], content=_chunks(2 * MiB), headers=carrier.headers)
     )
     assert "content-length" not in streamed.request.headers
     assert_face_error(face, streamed, 413)
@@ -180,7 +187,7 @@ async def test_long_addresses_are_user_errors_before_any_matching(
 @pytest.mark.parametrize("size", [100_000, MiB - 1000], ids=["100KB", "1MB"])
 @pytest.mark.parametrize("path", [MEF_VALIDATION, CANTATA_VALIDATION])
 async def test_huge_cities_in_mef_address_validation_are_refused(
-    client: httpx.AsyncClient, developer: Caller, size: int, path: str
+    client: httpx.AsyncClient, carrier: Caller, size: int, path: str
 ) -> None:
     body = {
         "provideAlternative": True,
@@ -192,13 +199,13 @@ async def test_huge_cities_in_mef_address_validation_are_refused(
             "country": "US",
         },
     }
-    response = await timed(client.post(path, json=body, headers=developer.headers))
+    response = await timed(client.post(path, json=body, headers=carrier.headers))
     problems = assert_face_error("mef", response, 422)
     assert problems[0]["propertyPath"] == "/submittedGeographicAddress/city"
 
 
 async def test_a_city_longer_than_any_known_is_a_mef_422_on_its_property(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, carrier: Caller
 ) -> None:
     body = {
         "provideAlternative": True,
@@ -210,50 +217,48 @@ async def test_a_city_longer_than_any_known_is_a_mef_422_on_its_property(
             "country": "US",
         },
     }
-    response = await timed(client.post(MEF_VALIDATION, json=body, headers=developer.headers))
+    response = await timed(client.post(MEF_VALIDATION, json=body, headers=carrier.headers))
     problems = assert_face_error("mef", response, 422)
     assert problems[0]["propertyPath"] == "/submittedGeographicAddress/city"
 
 
 @pytest.mark.parametrize("size", [150, 100_000, MiB - 1000], ids=["150", "100KB", "1MB"])
 async def test_huge_cities_in_tmf_posts_are_refused(
-    client: httpx.AsyncClient, developer: Caller, size: int
+    client: httpx.AsyncClient, carrier: Caller, size: int
 ) -> None:
     place = {"streetNr": "350", "streetName": "E Cermak Rd", "city": "C" * size}
     site = await timed(
-        client.post(TMF_SITES, json={"name": "POP", "place": [place]}, headers=developer.headers)
+        client.post(TMF_SITES, json={"name": "POP", "place": [place]}, headers=carrier.headers)
     )
     assert "city" in assert_face_error("tmf", site, 400)["reason"]
     validation = await timed(
         client.post(
             TMF_VALIDATION,
             json={"provideAlternative": True, "submittedGeographicAddress": place},
-            headers=developer.headers,
+            headers=carrier.headers,
         )
     )
     assert "city" in assert_face_error("tmf", validation, 400)["reason"]
 
 
 async def test_names_longer_than_their_column_are_refused_before_the_database(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, carrier: Caller
 ) -> None:
     place = {"streetNr": "350", "streetName": "E Cermak Rd", "city": "Chicago"}
     site = await timed(
-        client.post(
-            TMF_SITES, json={"name": "N" * 201, "place": [place]}, headers=developer.headers
-        )
+        client.post(TMF_SITES, json={"name": "N" * 201, "place": [place]}, headers=carrier.headers)
     )
     refused = assert_face_error("tmf", site, 400)
     assert refused["code"] == "TEXT_TOO_LONG"
     assert "name" in refused["reason"]
     fits = await client.post(
-        TMF_SITES, json={"name": "N" * 200, "place": [place]}, headers=developer.headers
+        TMF_SITES, json={"name": "N" * 200, "place": [place]}, headers=carrier.headers
     )
     assert fits.status_code == 201, fits.text
 
 
 async def test_nul_characters_are_refused_in_each_face(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, carrier: Caller
 ) -> None:
     mef = await client.post(
         MEF_VALIDATION,
@@ -265,7 +270,7 @@ async def test_nul_characters_are_refused_in_each_face(
                 "city": "Chicago",
             },
         },
-        headers=developer.headers,
+        headers=carrier.headers,
     )
     problems = assert_face_error("mef", mef, 422)
     assert problems[0]["propertyPath"] == "/submittedGeographicAddress/streetName"
@@ -273,13 +278,13 @@ async def test_nul_characters_are_refused_in_each_face(
     patch = await client.patch(
         "/mefApi/sonata/productOrderingManagement/v10/productOrder/ord_1",
         json={"externalId": "PO\x00"},
-        headers=developer.headers,
+        headers=carrier.headers,
     )
     assert assert_face_error("mef", patch, 400)["code"] == "invalidBody"
     tmf = await client.post(
         TMF_SITES,
         json={"name": "POP\x00", "place": [{"city": "Chicago"}]},
-        headers=developer.headers,
+        headers=carrier.headers,
     )
     assert "/name" in assert_face_error("tmf", tmf, 400)["reason"]
     variable = await client.post("/graphql", json={"query": PRICE, "variables": {"a": "\x00"}})
@@ -290,18 +295,18 @@ async def test_nul_characters_are_refused_in_each_face(
     assert literal.status_code == 200
     assert "NUL" in literal.json()["errors"][0]["message"]
     for face, url in (("mef", MEF_ADDRESS), ("tmf", TMF_ADDRESSES)):
-        query = await client.get(url, params={"city": "Chi\x00cago"}, headers=developer.headers)
+        query = await client.get(url, params={"city": "Chi\x00cago"}, headers=carrier.headers)
         assert_face_error(face, query, 400)
-        path = await client.get(f"{url}/loc%00x", headers=developer.headers)
+        path = await client.get(f"{url}/loc%00x", headers=carrier.headers)
         assert_face_error(face, path, 404)
 
 
 async def test_urls_longer_than_16_kib_are_refused(
-    client: httpx.AsyncClient, developer: Caller
+    client: httpx.AsyncClient, carrier: Caller
 ) -> None:
     filters = "&".join(f"name{i}=x" for i in range(2_000))
     for face, url in (("mef", MEF_ADDRESS), ("tmf", TMF_ADDRESSES)):
-        refused = await timed(client.get(f"{url}?{filters}", headers=developer.headers))
+        refused = await timed(client.get(f"{url}?{filters}", headers=carrier.headers))
         assert_face_error(face, refused, 414)
 
 
@@ -315,7 +320,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(settings: Settings, developer: Caller, free_port: int) -> Iterator[str]:
+def server(settings: Settings, carrier: Caller, free_port: int) -> Iterator[str]:
     """The platform served by uvicorn on a loopback port, in a thread of its own."""
     app = create_app(settings, run_workers=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port, log_level="warning")
@@ -385,11 +390,11 @@ HOSTILE: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
 async def test_hostile_requests_do_not_stall_other_callers(
-    server: str, developer: Caller, attack: str
+    server: str, carrier: Caller, attack: str
 ) -> None:
     path, template = HOSTILE[attack]
     request = dict(template)
-    headers = {**developer.headers, **request.pop("headers", {})}
+    headers = {**carrier.headers, **request.pop("headers", {})}
     async with (
         httpx.AsyncClient(base_url=server, timeout=30) as hostile,
         httpx.AsyncClient(base_url=server, timeout=30) as bystander,
