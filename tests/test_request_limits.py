@@ -323,7 +323,8 @@ def free_port() -> int:
 def server(settings: Settings, carrier: Caller, free_port: int) -> Iterator[str]:
     """The platform served by uvicorn on a loopback port, in a thread of its own."""
     app = create_app(settings, run_workers=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port, log_level="warning")
+    # No log_config: the process-wide logging set up by the app stays as the other tests expect.
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port, log_config=None)
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
