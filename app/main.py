@@ -21,6 +21,7 @@ from app.deps import DatabaseDep
 from app.logging import configure_logging
 from app.portal import render_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
+from app.request_limits import RequestLimits
 from app.settings import Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
@@ -115,6 +116,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version="0.1.0",
         description="Network services through GraphQL, MEF LSO Sonata/Cantata and TM Forum APIs.",
         lifespan=lifespan,
+    )
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_string_chars=settings.max_string_chars,
     )
     app.state.settings = settings
     app.state.database = database

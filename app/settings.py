@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     webhook_concurrency: int = 32
     billing_poll_seconds: float = 3600.0
     log_level: str = "INFO"
+    # Bounds on every HTTP request, checked before any face reads it.
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
+    max_string_chars: int = 50_000
 
     @field_validator("trusted_hosts", mode="before")
     @classmethod

@@ -1,8 +1,10 @@
 """Public reference data: the address book and the product catalog (no key needed)."""
 
 import strawberry
+from graphql import GraphQLError
 
 from app.core import catalog, geography
+from app.core.errors import CoreError
 from resolvers.context import Info
 from resolvers.pagination import paginate_list
 from schema.base import Connection
@@ -22,13 +24,18 @@ async def locations(
     before: str | None = None,
 ) -> Connection[Location]:
     """Known buildings by name or address text, and/or nearest first around a point."""
-    rows = await geography.search_locations(
-        info.context.session,
-        text=search,
-        limit=MAX_LOCATIONS,
-        near=(near.latitude, near.longitude) if near else None,
-        radius_km=near.radius_km if near else None,
-    )
+    try:
+        rows = await geography.search_locations(
+            info.context.session,
+            text=search,
+            limit=MAX_LOCATIONS,
+            near=(near.latitude, near.longitude) if near else None,
+            radius_km=near.radius_km if near else None,
+        )
+    except CoreError as exc:
+        raise GraphQLError(
+            f"search: {exc.message}", extensions={"code": "BAD_USER_INPUT", "field": "search"}
+        ) from exc
     return paginate_list(
         rows, Location.from_row, first=first, after=after, last=last, before=before
     )

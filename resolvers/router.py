@@ -1,9 +1,14 @@
 """The `/graphql` endpoint: HTTP POST, GraphiQL in development, graphql-transport-ws."""
 
+from typing import Any
+
+from cross_web import HTTPException
+from fastapi import Request, WebSocket
+from fastapi.responses import JSONResponse, Response
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.deps import bearer_token
 from app.settings import Settings
@@ -12,7 +17,31 @@ from schema.root import schema
 
 
 class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
-    """Authenticates WebSocket connections from their `connection_init` payload."""
+    """Authenticates WebSocket connections from their `connection_init` payload, and refuses
+    malformed HTTP requests with a GraphQL error body rather than plain text."""
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        # A batch (a list) or a bare value is not one operation: refused before anything reads it.
+        if not isinstance(parsed, dict):
+            raise HTTPException(
+                400, 'the body must be one JSON object such as {"query": "{ viewer { id } }"}'
+            )
+        return parsed
+
+    async def run(
+        self,
+        request: Request | WebSocket,
+        context: Any = UNSET,
+        root_value: Any = UNSET,
+    ) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            refusal: Response = JSONResponse(
+                {"errors": [{"message": exc.reason}]}, status_code=exc.status_code
+            )
+            return refusal
 
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}

@@ -1,9 +1,15 @@
-"""Query cost: computed from the document before execution, capped, and reported."""
+"""Query depth, aliases and cost: measured from the document during validation, capped, reported.
+
+Each fragment is measured once, after the fragments it spreads, so a document whose fragments
+spread each other many times over costs no more to measure than to read; a fragment that spreads
+itself, directly or not, is left to graphql-core's `NoFragmentCyclesRule` to refuse."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -13,87 +19,52 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
+    ValidationContext,
+    ValidationRule,
     VariableNode,
     get_named_type,
     value_from_ast_untyped,
 )
+from graphql.validation import validation_context
+from graphql.validation.rules import overlapping_fields_can_be_merged
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
 DEFAULT_PAGE_SIZE = 20
 PER_NODE = {"edges", "nodes"}
+# Measures saturate here: a document that would cost more is refused all the same, and the
+# numbers stay small however many times its fragments multiply.
+CEILING = 10**12
+# graphql-core's own bounds on validation work (field comparisons, fragment spreads), lowered so
+# that validating any document the token limit lets through takes milliseconds, not a second.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 20_000
+validation_context.MAX_FRAGMENT_WORK = 5_000
 
 
-class QueryCost(SchemaExtension):
-    """Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
+@dataclass(frozen=True)
+class Measure:
+    """What a selection set asks for.
 
-    A query whose cost exceeds `max_cost` is refused before it runs; every answer reports its
-    cost in `extensions.cost`. A `budget` is handed the request's context and the cost, and may
-    refuse the query (the caller's rate limit) with an error of its own."""
+    Its cost is `fixed + per_node * page size` inside a connection (`per_node` counts the
+    `edges` and `nodes` fields, once per node of the page) and `fixed + per_node` elsewhere."""
 
-    def __init__(
-        self, *, max_cost: int, budget: Callable[[Any, int], GraphQLError | None] | None = None
-    ) -> None:
-        self.max_cost = max_cost
-        self.budget = budget
-        self.cost: int | None = None
+    fixed: int = 0
+    per_node: int = 0
+    depth: int = 0
+    aliases: int = 0
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
-            self.cost = document_cost(
-                context.schema._schema,
-                document.definitions,
-                context.operation_name,
-                context.variables or {},
-            )
-            if self.cost > self.max_cost:
-                context.pre_execution_errors = [
-                    GraphQLError(
-                        f"the query costs {self.cost}, more than the {self.max_cost} allowed; "
-                        "ask for smaller pages (first/last) or fewer nested lists",
-                        extensions={
-                            "code": "QUERY_TOO_EXPENSIVE",
-                            "cost": self.cost,
-                            "maxCost": self.max_cost,
-                        },
-                    )
-                ]
-            elif self.budget is not None:
-                refusal = self.budget(context.context, self.cost)
-                if refusal is not None:
-                    context.pre_execution_errors = [refusal]
-        yield
+    def __add__(self, other: "Measure") -> "Measure":
+        return Measure(
+            min(self.fixed + other.fixed, CEILING),
+            min(self.per_node + other.per_node, CEILING),
+            max(self.depth, other.depth),
+            min(self.aliases + other.aliases, CEILING),
+        )
 
-    def get_results(self) -> dict[str, Any]:
-        if self.cost is None:
-            return {}
-        return {"cost": {"requested": self.cost, "maximum": self.max_cost}}
-
-
-def document_cost(
-    schema: GraphQLSchema,
-    definitions: Any,
-    operation_name: str | None,
-    variables: dict[str, Any],
-) -> int:
-    """The cost of the operation to be run."""
-    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
-    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next(
-        (
-            o
-            for o in operations
-            if operation_name is None or (o.name is not None and o.name.value == operation_name)
-        ),
-        None,
-    )
-    if operation is None:
-        return 0
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return 0
-    return _selection_cost(schema, root, operation.selection_set, fragments, variables)
+    def cost(self, page_size: int | None) -> int:
+        """The cost of the selection set inside a page of `page_size` nodes (or outside one)."""
+        return min(self.fixed + self.per_node * (1 if page_size is None else page_size), CEILING)
 
 
 def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
@@ -105,52 +76,312 @@ def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
                 if isinstance(value, VariableNode)
                 else value_from_ast_untyped(value, variables)
             )
-            if isinstance(raw, int):
+            if isinstance(raw, int) and not isinstance(raw, bool):
                 return max(raw, 0)
     return DEFAULT_PAGE_SIZE
 
 
-def _selection_cost(
-    schema: GraphQLSchema,
-    parent: GraphQLNamedType,
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    page_size: int | None = None,
-) -> int:
-    """Cost of a selection; inside a connection, `edges` and `nodes` count once per node."""
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            name = selection.name.value
-            if name.startswith("__"):
+def _spreads(selection_set: SelectionSetNode | None) -> Iterator[str]:
+    """Names of the fragments a selection set spreads, at any nesting."""
+    pending = [selection_set] if selection_set is not None else []
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                yield selection.name.value
+            elif (
+                isinstance(selection, FieldNode | InlineFragmentNode)
+                and selection.selection_set is not None
+            ):
+                pending.append(selection.selection_set)
+
+
+def _acyclic_order(fragments: dict[str, FragmentDefinitionNode]) -> list[str]:
+    """Fragments each after those it spreads; fragments on a cycle, or that reach one, are left
+    out (and unknown spreads ignored): validation refuses such documents anyway."""
+    ordered: list[str] = []
+    state: dict[str, str] = {}  # "open" while its spreads are being visited, then "done"/"bad"
+    for start in fragments:
+        if start in state:
+            continue
+        stack = [(start, iter(sorted(set(_spreads(fragments[start].selection_set)))))]
+        state[start] = "open"
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if state[name] == "open":
+                    state[name] = "done"
+                    ordered.append(name)
                 continue
-            fields = getattr(parent, "fields", {})
-            field = fields.get(name)
-            child = get_named_type(field.type) if field is not None else parent
-            size = _page_size(selection, variables) if child.name.endswith("Connection") else None
-            cost = 1 + _selection_cost(
-                schema, child, selection.selection_set, fragments, variables, size
+            if child not in fragments:
+                continue
+            if state.get(child) == "open" or state.get(child) == "bad":
+                for open_name, _ in stack:
+                    state[open_name] = "bad"
+            elif child not in state:
+                state[child] = "open"
+                stack.append((child, iter(sorted(set(_spreads(fragments[child].selection_set))))))
+    return ordered
+
+
+class Measurer:
+    """Measures the selection sets of one document, each fragment once."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments: dict[str, Measure] = {}
+        for name in _acyclic_order(fragments):
+            fragment = fragments[name]
+            target = schema.get_type(fragment.type_condition.name.value)
+            self.fragments[name] = self.measure(target, fragment.selection_set)
+
+    def measure(self, parent: GraphQLNamedType | None, selection_set: SelectionSetNode) -> Measure:
+        """The measure of a selection set on `parent` (None when the type is unknown)."""
+        total = Measure()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(parent, selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.measure(target, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragments.get(selection.name.value, Measure())
+        return total
+
+    def _field(self, parent: GraphQLNamedType | None, node: FieldNode) -> Measure:
+        aliases = 1 if node.alias is not None else 0
+        if node.name.value.startswith("__"):
+            # Introspection is free and does not count towards the depth.
+            return Measure(aliases=aliases)
+        field = getattr(parent, "fields", {}).get(node.name.value)
+        child = get_named_type(field.type) if field is not None else None
+        inner = Measure()
+        if node.selection_set is not None:
+            inner = self.measure(child, node.selection_set)
+        page_size = (
+            _page_size(node, self.variables)
+            if child is not None and child.name.endswith("Connection")
+            else None
+        )
+        cost = min(1 + inner.cost(page_size), CEILING)
+        per_node = node.name.value in PER_NODE
+        return Measure(
+            fixed=0 if per_node else cost,
+            per_node=cost if per_node else 0,
+            depth=inner.depth + 1 if node.selection_set is not None else 0,
+            aliases=min(aliases + inner.aliases, CEILING),
+        )
+
+
+def _operation(
+    definitions: Any, operation_name: str | None
+) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
+    fragments: dict[str, FragmentDefinitionNode] = {}
+    operation = None
+    for definition in definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            fragments.setdefault(definition.name.value, definition)
+        elif isinstance(definition, OperationDefinitionNode) and operation is None:
+            name = definition.name.value if definition.name else None
+            if operation_name is None or name == operation_name:
+                operation = definition
+    return operation, fragments
+
+
+def measure_operation(
+    schema: GraphQLSchema, definitions: Any, operation_name: str | None, variables: dict[str, Any]
+) -> tuple[Measure, int]:
+    """The measure and the cost of the operation to be run."""
+    operation, fragments = _operation(definitions, operation_name)
+    if operation is None:
+        return Measure(), 0
+    root = schema.get_root_type(operation.operation)
+    measure = Measurer(schema, fragments, variables).measure(root, operation.selection_set)
+    return measure, measure.cost(None)
+
+
+def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
+    """Why a string among the variables is not accepted (too long, or with a NUL), if one is.
+
+    HTTP bodies are checked before they reach the schema; this covers subscriptions too."""
+    pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str):
+            if len(value) > max_chars:
+                return f"variable {where}: a string longer than {max_chars} characters"
+            if "\x00" in value:
+                return f"variable {where}: a string holding a NUL character"
+        elif isinstance(value, dict):
+            pending.extend((f"{where}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
+def _fragment_usage(document: DocumentNode) -> tuple[int, int]:
+    """How many fragments a document defines, and how many times it spreads one."""
+    defined = sum(isinstance(d, FragmentDefinitionNode) for d in document.definitions)
+    spread = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
+            spread += sum(1 for _ in _spreads(definition.selection_set))
+    return defined, spread
+
+
+class QueryLimits(SchemaExtension):
+    """The safety limits of the native schema, all checked before anything runs.
+
+    Refused: a document longer than `max_query_chars`; one that defines more than
+    `max_fragments` fragments or spreads them more than `max_spreads` times; an operation deeper
+    than `max_depth` fields, with more than `max_aliases` aliases or costing more than
+    `max_cost`; a string (literal or variable) longer than `max_string_chars` or holding a NUL.
+    Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
+    Every answer reports the cost in `extensions.cost`. A `budget` is handed the request's
+    context and the cost of an operation within the limits, and may refuse it (the caller's
+    rate limit) with an error of its own."""
+
+    def __init__(
+        self,
+        *,
+        max_depth: int,
+        max_aliases: int,
+        max_cost: int,
+        max_fragments: int,
+        max_spreads: int,
+        max_query_chars: int,
+        max_string_chars: int,
+        budget: Callable[[Any, int], GraphQLError | None] | None = None,
+    ) -> None:
+        self.max_depth = max_depth
+        self.max_aliases = max_aliases
+        self.max_cost = max_cost
+        self.max_fragments = max_fragments
+        self.max_spreads = max_spreads
+        self.max_query_chars = max_query_chars
+        self.max_string_chars = max_string_chars
+        self.budget = budget
+        self.cost: int | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = (*context.validation_rules, self._rule())
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        # Reading a document costs time in proportion to its length, even when it is one string.
+        query = self.execution_context.query
+        if query is not None and len(query) > self.max_query_chars:
+            raise GraphQLError(
+                f"the document is {len(query)} characters long. Allowed: {self.max_query_chars}",
+                extensions={"code": "QUERY_TOO_LONG"},
             )
-            total += cost * page_size if page_size is not None and name in PER_NODE else cost
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition
-            target = schema.get_type(condition.name.value) if condition else parent
-            total += _selection_cost(
-                schema, target or parent, selection.selection_set, fragments, variables, page_size
-            )
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                target = schema.get_type(fragment.type_condition.name.value)
-                total += _selection_cost(
-                    schema,
-                    target or parent,
-                    fragment.selection_set,
-                    fragments,
-                    variables,
-                    page_size,
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        # Validation compares fragments pairwise and follows every spread: the number of both
+        # is bounded before it starts (counting them is cheap and recurses over nothing).
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            defined, spread = _fragment_usage(document)
+            refusals = []
+            if defined > self.max_fragments:
+                refusals.append(f"{defined} fragments defined. Allowed: {self.max_fragments}")
+            if spread > self.max_spreads:
+                refusals.append(f"{spread} fragment spreads found. Allowed: {self.max_spreads}")
+            if refusals:
+                context.pre_execution_errors = [
+                    GraphQLError(message, extensions={"code": "TOO_MANY_FRAGMENTS"})
+                    for message in refusals
+                ]
+        yield
+        # graphql-core gives up on a document that needs too much work with a bare "Validation
+        # aborted."; the list is the one strawberry answers with, so it is reworded in place.
+        errors = context.pre_execution_errors or []
+        for index, error in enumerate(errors):
+            if isinstance(error, ValidationAbortedError):
+                errors[index] = GraphQLError(
+                    "the document is too complex to validate: select fewer fields of the same "
+                    "name in one place, or use fewer fragments",
+                    extensions={"code": "QUERY_TOO_COMPLEX"},
                 )
-    return total
+
+    def _rule(self) -> type[ValidationRule]:
+        limits = self
+
+        class QueryLimitsRule(ValidationRule):
+            def __init__(self, validation_context: ValidationContext) -> None:
+                super().__init__(validation_context)
+                for error in limits.check(validation_context.schema, validation_context.document):
+                    validation_context.report_error(error)
+
+            def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+                # Text the database cannot store, or too long to be anything a field accepts.
+                problem = None
+                if len(node.value) > limits.max_string_chars:
+                    problem = f"longer than {limits.max_string_chars} characters"
+                elif "\x00" in node.value:
+                    problem = "holding a NUL character"
+                if problem is not None:
+                    self.report_error(
+                        GraphQLError(
+                            f"a string {problem} is not accepted",
+                            node,
+                            extensions={"code": "BAD_USER_INPUT"},
+                        )
+                    )
+
+        return QueryLimitsRule
+
+    def check(self, schema: GraphQLSchema, document: Any) -> list[GraphQLError]:
+        """The refusals that the operation to be run earns."""
+        context = self.execution_context
+        name = context.operation_name
+        measure, self.cost = measure_operation(
+            schema, document.definitions, name, context.variables or {}
+        )
+        errors = []
+        unfit = _unfit_variable(context.variables or {}, self.max_string_chars)
+        if unfit is not None:
+            errors.append(GraphQLError(unfit, extensions={"code": "BAD_USER_INPUT"}))
+        if measure.depth > self.max_depth:
+            errors.append(
+                GraphQLError(
+                    f"'{name or 'anonymous'}' exceeds maximum operation depth of {self.max_depth}"
+                )
+            )
+        if measure.aliases > self.max_aliases:
+            errors.append(
+                GraphQLError(f"{measure.aliases} aliases found. Allowed: {self.max_aliases}")
+            )
+        if self.cost > self.max_cost:
+            errors.append(
+                GraphQLError(
+                    f"the query costs {self.cost}, more than the {self.max_cost} allowed; "
+                    "ask for smaller pages (first/last) or fewer nested lists",
+                    extensions={
+                        "code": "QUERY_TOO_EXPENSIVE",
+                        "cost": self.cost,
+                        "maxCost": self.max_cost,
+                    },
+                )
+            )
+        if not errors and self.budget is not None:
+            refusal = self.budget(context.context, self.cost)
+            if refusal is not None:
+                errors.append(refusal)
+        return errors
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {"cost": {"requested": self.cost, "maximum": self.max_cost}}

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
@@ -18,7 +18,7 @@ from schema.billing import Invoice
 from schema.catalog import ProductOffering
 from schema.geography import Location, Site
 from schema.inventory import Service
-from schema.limits import QueryCost
+from schema.limits import QueryLimits
 from schema.ops import Ops
 from schema.ordering import Order
 from schema.parties import Party, Viewer
@@ -36,9 +36,13 @@ from schema.quoting import Quote
 from schema.tickets import Ticket
 
 MAX_DEPTH = 12
-MAX_TOKENS = 4000
+MAX_TOKENS = 2000
 MAX_ALIASES = 20
 MAX_COST = 10000
+MAX_FRAGMENTS = 100
+MAX_FRAGMENT_SPREADS = 300
+MAX_QUERY_CHARS = 50_000
+MAX_STRING_CHARS = 10_000
 
 
 async def _node(
@@ -163,10 +167,17 @@ schema = NativeSchema(
     types=[Site, Service, Quote, Ticket, Invoice, Party, Location, ProductOffering],
     # Factories, so that each request gets fresh extension state (its own cost).
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: QueryCost(max_cost=MAX_COST, budget=spend_query_cost),
+        lambda: QueryLimits(
+            max_depth=MAX_DEPTH,
+            max_aliases=MAX_ALIASES,
+            max_cost=MAX_COST,
+            max_fragments=MAX_FRAGMENTS,
+            max_spreads=MAX_FRAGMENT_SPREADS,
+            max_query_chars=MAX_QUERY_CHARS,
+            max_string_chars=MAX_STRING_CHARS,
+            budget=spend_query_cost,
+        ),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],
 )

@@ -9,13 +9,16 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, String, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Conflict
+from app.core.text import check_text, column_type_chars
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -87,6 +90,21 @@ def sync_url(url: str) -> str:
     if parsed.get_backend_name() == "postgresql":
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unstorable_text(session: Session, _context: Any, _instances: Any) -> None:
+    """No text reaches a table longer than its column or holding a NUL character, which
+    PostgreSQL refuses with an error (SQLite would store it): the caller hears which field."""
+    for instance in (*session.new, *session.dirty):
+        state = sa_inspect(instance)
+        # Only values already in memory: reading an expired one would query the database.
+        loaded = state.dict
+        for attribute in state.mapper.column_attrs:
+            value = loaded.get(attribute.key)
+            if isinstance(value, str):
+                length = column_type_chars(attribute.columns[0].type)
+                check_text(value, field=attribute.key, max_chars=length)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,6 @@
 """Addresses, their validation against the address book, sites, and serviceability."""
 
+import asyncio
 import json
 import math
 import re
@@ -18,6 +19,7 @@ from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
+from app.core.text import check_text, column_chars
 from app.settings import get_settings
 
 
@@ -178,6 +180,8 @@ US_NAMES = {"", "us", "usa", "united states", "united states of america", "ameri
 EXACT_THRESHOLD = 0.9
 CANDIDATE_THRESHOLD = 0.55
 MAX_ALTERNATES = 5
+# Longer than any name and one-line address of the book together: such a search finds nothing.
+MAX_SEARCH_CHARS = 500
 
 
 def normalize(text: str) -> str:
@@ -211,19 +215,45 @@ def _score(query: AddressInput, normalized_query: str, location: Location) -> fl
     return max(0.0, min(1.0, score))
 
 
-async def validate_address(session: AsyncSession, address: AddressInput) -> AddressValidation:
+ADDRESS_PARTS = ("text", "street_number", "street_name", "city", "state", "postcode", "country")
+
+
+def bound_address(address: AddressInput, *, field_name: str = "address") -> None:
+    """Refuse an address whose parts are longer than the address book could hold (or hold a
+    NUL): matching text costs time in proportion to its length, and such text names nothing."""
+    for part in ADDRESS_PARTS:
+        check_text(
+            getattr(address, part),
+            field=field_name if part == "text" else f"{field_name}.{part}",
+            max_chars=column_chars(AddressCheck, part),
+        )
+
+
+def _rank(
+    address: AddressInput, text: str, locations: list[Location]
+) -> list[tuple[float, Location]]:
+    """Every location with its score against the address, best first."""
+    normalized_query = normalize(text)
+    return sorted(
+        ((_score(address, normalized_query, loc), loc) for loc in locations),
+        key=lambda pair: (-pair[0], pair[1].id),
+    )
+
+
+async def validate_address(
+    session: AsyncSession, address: AddressInput, *, field_name: str = "address"
+) -> AddressValidation:
     """Match an address against the address book: an exact match, or candidates to choose from."""
+    bound_address(address, field_name=field_name)
     text = address.as_text().strip()
     if not text:
         raise InvalidRequest("give an address as text or as structured fields", field="address")
     if address.country and normalize(address.country) not in US_NAMES:
         return AddressValidation(query=address, quality=MatchQuality.NONE, best=None)
-    normalized_query = normalize(text)
-    locations = (await session.exec(select(Location))).all()
-    ranked = sorted(
-        ((_score(address, normalized_query, loc), loc) for loc in locations),
-        key=lambda pair: (-pair[0], pair[1].id),
-    )
+    locations = list((await session.exec(select(Location))).all())
+    # Fuzzy matching over the whole book is CPU work: off the event loop, so that other
+    # requests keep being served meanwhile.
+    ranked = await asyncio.to_thread(_rank, address, text, locations)
     candidates = [(s, loc) for s, loc in ranked if s >= CANDIDATE_THRESHOLD][: MAX_ALTERNATES + 1]
     scores = {loc.id: round(s, 3) for s, loc in candidates}
     if candidates and candidates[0][0] >= EXACT_THRESHOLD:
@@ -248,7 +278,7 @@ async def resolve_address(
     session: AsyncSession, address: AddressInput, *, field_name: str = "address"
 ) -> Location:
     """The one location an address names, or an `InvalidRequest` that lists the alternates."""
-    result = await validate_address(session, address)
+    result = await validate_address(session, address, field_name=field_name)
     if result.best is not None:
         return result.best
     alternates = [loc.line for loc in result.alternates]
@@ -324,6 +354,7 @@ async def search_locations(
     limit: int = 20,
 ) -> list[Location]:
     """Locations by free text (name, street, city, state, postcode) and/or distance from a point."""
+    check_text(text, field="text", max_chars=MAX_SEARCH_CHARS)
     locations = list((await session.exec(select(Location).order_by(col(Location.id)))).all())
     if text:
         needle = normalize(text)

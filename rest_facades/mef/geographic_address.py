@@ -5,8 +5,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.core import geography
+from app.core.errors import CoreError
 from app.core.geography import AddressInput, Location, MatchQuality
-from rest_facades.mef.errors import MEFRoute, mef_json
+from rest_facades.mef.errors import MEFRoute, from_core_error, mef_json
 from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.requests import Caller, MEFCaller, dump, parse_body
 
@@ -49,6 +50,23 @@ def to_core(address: Any) -> AddressInput | tuple[float, float] | str:
     if kind == "MEFGeographicPoint":
         return float(address.y), float(address.x)
     return str(address.externalReferenceId)
+
+
+# The MEF names of the core's address parts, for pointing at the one a refusal is about.
+_MEF_PARTS = {
+    "street_number": "streetNr",
+    "street_name": "streetName",
+    "city": "city",
+    "state": "stateOrProvince",
+    "postcode": "postcode",
+    "country": "country",
+}
+
+
+def submitted_pointer(field: str | None) -> str:
+    """The JSON pointer, in the request, of the address part a core refusal names."""
+    name = _MEF_PARTS.get((field or "").rpartition(".")[2])
+    return "/submittedGeographicAddress" + (f"/{name}" if name else "")
 
 
 def fielded(flavour: Flavour, caller: Caller, location: Location) -> Any:
@@ -117,7 +135,10 @@ def router(flavour: Flavour) -> APIRouter:
         """Validate an address: the best match known to the seller and alternates."""
         body, _ = await parse_body(request, models.GeographicAddressValidationCreate)
         submitted = body.submittedGeographicAddress
-        result, best, alternates = await match(caller, to_core(submitted))
+        try:
+            result, best, alternates = await match(caller, to_core(submitted))
+        except CoreError as exc:
+            raise from_core_error(exc, field_pointer=submitted_pointer) from exc
         answer = models.GeographicAddressValidation(
             provideAlternative=body.provideAlternative,
             submittedGeographicAddress=submitted,

@@ -163,6 +163,27 @@ async def test_nonsense_and_foreign_addresses_match_nothing(session: AsyncSessio
     assert {loc.city for loc in unknown_street.alternates} == {"Chicago"}
 
 
+async def test_addresses_longer_than_the_book_holds_are_refused_before_matching(
+    session: AsyncSession,
+) -> None:
+    refusals = {
+        "address": AddressInput(text="350 E Cermak Rd, Chicago " * 100),
+        "a_end.city": AddressInput(street_number="350", city="Chicago" * 20),
+        "a_end.street_number": AddressInput(street_number="3" * 21, city="Chicago"),
+    }
+    for field, address in refusals.items():
+        with pytest.raises(InvalidRequest) as caught:
+            await resolve_address(
+                session, address, field_name="address" if field == "address" else "a_end"
+            )
+        assert (caught.value.field, caught.value.code) == (field, "TEXT_TOO_LONG")
+    with pytest.raises(InvalidRequest) as caught:
+        await validate_address(session, AddressInput(text="350 E Cermak\x00 Rd"))
+    assert caught.value.code == "INVALID_CHARACTER"
+    with pytest.raises(InvalidRequest):
+        await search_locations(session, text="Chicago " * 100)
+
+
 async def test_an_empty_address_is_refused(session: AsyncSession) -> None:
     for address in (
         AddressInput(),

@@ -1,14 +1,23 @@
 """Depth, token, alias and cost limits; error masking; no batching; the exported schema."""
 
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.core import catalog
-from schema.root import MAX_ALIASES, MAX_COST, MAX_DEPTH, schema
+from schema.root import (
+    MAX_ALIASES,
+    MAX_COST,
+    MAX_DEPTH,
+    MAX_FRAGMENT_SPREADS,
+    MAX_FRAGMENTS,
+    MAX_QUERY_CHARS,
+    schema,
+)
 from tests.factories import Caller
-from tests.graphql.conftest import Post, data
+from tests.graphql.conftest import Answer, Post, data
 
 SCHEMA_FILE = Path(__file__).parents[2] / "schema.graphql"
 
@@ -93,3 +102,121 @@ def test_the_served_schema_is_the_exported_one() -> None:
     assert SCHEMA_FILE.read_text() == str(schema) + "\n", (
         "the schema changed: run `lumen export-schema` and commit schema.graphql"
     )
+
+
+def _doubling(levels: int, *, aliased: bool = False) -> str:
+    """Fragments that each spread the next twice: 2^levels copies of the last one."""
+    field = "a: name" if aliased else "name"
+    fragments = " ".join(
+        f"fragment F{i} on ProductOffering {{ {field} ...F{i + 1} ...F{i + 1} }}"
+        for i in range(levels)
+    )
+    return (
+        "{ productOfferings(first: 1) { nodes { ...F0 } } } "
+        f"{fragments} fragment F{levels} on ProductOffering {{ id }}"
+    )
+
+
+async def _timed(gql: Post, query: str) -> Answer:
+    started = time.process_time()
+    answer = await gql(query)
+    # CPU of the whole request, in process; a document that expanded its fragments took minutes.
+    assert time.process_time() - started < 0.5, query[:80]
+    return answer
+
+
+@pytest.mark.parametrize("levels", [3, 10, 30, 60])
+async def test_fragments_are_costed_once_however_often_they_are_spread(
+    gql: Post, levels: int
+) -> None:
+    answer = await _timed(gql, _doubling(levels))
+    copies = 2**levels
+    # productOfferings + nodes (one node) + name in each fragment + id in the last
+    expected = 1 + 1 + min(copies - 1 + copies, 10**12)
+    if expected <= MAX_COST:
+        assert answer["extensions"]["cost"]["requested"] == expected
+        assert "errors" not in answer
+    else:
+        assert answer["data"] is None
+        assert answer["errors"][0]["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"
+
+
+async def test_aliases_in_spread_fragments_count_every_copy(gql: Post) -> None:
+    answer = await _timed(gql, _doubling(30, aliased=True))
+    messages = [e["message"] for e in answer["errors"]]
+    assert f"{2**30 - 1} aliases found. Allowed: {MAX_ALIASES}" in messages
+
+
+async def test_depth_through_fragments_is_measured(gql: Post) -> None:
+    levels = MAX_DEPTH // 2 + 1
+    fragments = " ".join(
+        f"fragment E{i} on ProductOfferingConnection {{ edges {{ node {{ ...E{i + 1} }} }} }}"
+        for i in range(levels)
+    )
+    deep = (
+        f"{{ productOfferings {{ ...E0 }} }} {fragments} "
+        f"fragment E{levels} on ProductOfferingConnection {{ totalCount }}"
+    )
+    answer = await _timed(gql, deep)
+    messages = [e["message"] for e in answer["errors"]]
+    assert f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}" in messages
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        "fragment A on ProductOffering { name ...A }",
+        "fragment A on ProductOffering { name ...B } fragment B on ProductOffering { id ...A }",
+        "fragment A on ProductOffering { name ...B } fragment B on ProductOffering { ...C } "
+        "fragment C on ProductOffering { id ...A }",
+    ],
+    ids=["length-1", "length-2", "length-3"],
+)
+async def test_fragment_cycles_are_validation_errors(gql: Post, fragments: str) -> None:
+    answer = await _timed(gql, "{ productOfferings { nodes { ...A } } } " + fragments)
+    assert answer["data"] is None
+    assert "Cannot spread fragment 'A' within itself" in answer["errors"][0]["message"]
+
+
+async def test_wide_documents_are_refused_before_validation(gql: Post) -> None:
+    def wide(count: int) -> str:
+        spreads = " ".join(f"...W{i}" for i in range(count))
+        fragments = " ".join(f"fragment W{i} on ProductOffering {{ id }}" for i in range(count))
+        return f"{{ productOfferings {{ nodes {{ {spreads} }} }} }} {fragments}"
+
+    assert "errors" not in await _timed(gql, wide(20))
+    refused = await _timed(gql, wide(MAX_FRAGMENTS + 1))
+    assert refused["errors"][0]["extensions"]["code"] == "TOO_MANY_FRAGMENTS"
+    spreads = " ".join("...S" for _ in range(MAX_FRAGMENT_SPREADS + 1))
+    respread = await _timed(
+        gql,
+        f"{{ productOfferings {{ nodes {{ {spreads} }} }} }} "
+        "fragment S on ProductOffering { id }",
+    )
+    assert respread["errors"][0]["extensions"]["code"] == "TOO_MANY_FRAGMENTS"
+    same_name = " ".join("... on ProductOffering { name }" for _ in range(300))
+    complex_ = await _timed(gql, f"{{ productOfferings {{ nodes {{ {same_name} }} }} }}")
+    assert complex_["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_an_overlong_document_is_refused_before_it_is_read() -> None:
+    answer = await schema.execute("{ __typename }" + " " * MAX_QUERY_CHARS)
+    assert answer.errors is not None
+    assert answer.errors[0].extensions == {"code": "QUERY_TOO_LONG"}
+
+
+async def test_an_overlong_search_is_a_user_input_error(gql: Post) -> None:
+    answer = await _timed(gql, '{ locations(search: "' + "x" * 600 + '") { totalCount } }')
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "x" * 10_001, ["ok", {"deep": "\x00"}]])
+async def test_unfit_variables_are_refused_whatever_the_transport(value: object) -> None:
+    # Straight to the schema, as a subscription over WebSocket reaches it: no HTTP checks.
+    answer = await schema.execute(
+        "query($s: String) { locations(search: $s) { totalCount } }",
+        variable_values={"s": value},
+    )
+    assert answer.errors is not None
+    assert answer.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+    assert answer.errors[0].message.startswith("variable $s")
