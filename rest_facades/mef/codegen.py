@@ -1,7 +1,8 @@
 """Generates what the MEF faces need at run time from the official MEF LSO Grace files.
 
 For each API and flavour: pydantic models (datamodel-code-generator) and a JSON document with the
-API's version, base path and schemas (for request and response validation). For each product
+API's version, base path, schemas and operations (parameters, request body, responses per status),
+for request and response validation. For each product
 schema: one self-contained JSON Schema with its relative references bundled, keyed by `$id`.
 Descriptions, examples and titles are dropped: the project keeps the structure, not the prose.
 
@@ -10,6 +11,7 @@ Descriptions, examples and titles are dropped: the project keeps the structure, 
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,10 +21,11 @@ from typing import Any
 
 import yaml
 
-from rest_facades.common.codegen import strip_prose
+from rest_facades.common.codegen import operations, strip_prose
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPECS = ROOT.parent / "shared" / "specs" / "mef"
+# `LUMEN_SPECS_DIR` points elsewhere (an empty folder plays a clone without ../shared).
+DEFAULT_SPECS = Path(os.environ.get("LUMEN_SPECS_DIR", ROOT.parent / "shared" / "specs")) / "mef"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "generated"
 FLAVOURS = ("sonata", "cantata")
 # Module name of each API, by the file-name stem the MEF SDK gives it.
@@ -42,13 +45,16 @@ APIS = {
 
 
 def api_document(spec: dict[str, Any]) -> dict[str, Any]:
-    """Version, base path and schemas of one API, ready for validation at run time."""
+    """Version, base path, schemas and operations of one API, ready for validation."""
     server = spec.get("servers", [{}])[0].get("url", "")
     base_path = "/" + server.split("}/", 1)[-1].strip("/") + "/" if "}/" in server else "/"
     return {
         "version": spec["info"]["version"],
         "basePath": base_path,
         "schemas": strip_prose(spec.get("components", {}).get("schemas", {})),
+        # `#/components/schemas/...` references in the operations resolve against `schemas`
+        # once the document is read as `{"components": {"schemas": ...}, "paths": ...}`.
+        "paths": operations(spec.get("paths", {})),
     }
 
 

@@ -1,7 +1,8 @@
 """Generates what the TMF face needs at run time from the official TM Forum Open API v4 files.
 
 For each API the platform serves: pydantic models (datamodel-code-generator) and a JSON document
-with the API's version, base path and definitions (for request and response validation). Only the
+with the API's version, base path, definitions and operations (parameters, responses per status),
+for request and response validation. Only the
 v4 Swagger 2.0 files are read; the v5 OpenAPI files next to them are not served. Descriptions,
 examples and titles are dropped: the project keeps the structure, not the prose.
 
@@ -10,6 +11,7 @@ examples and titles are dropped: the project keeps the structure, not the prose.
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,10 +19,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rest_facades.common.codegen import strip_prose
+from rest_facades.common.codegen import operations, strip_prose
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPECS = ROOT.parent / "shared" / "specs" / "tmf"
+# `LUMEN_SPECS_DIR` points elsewhere (an empty folder plays a clone without ../shared).
+DEFAULT_SPECS = Path(os.environ.get("LUMEN_SPECS_DIR", ROOT.parent / "shared" / "specs")) / "tmf"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "generated"
 # Module name of each API served, by the file-name stem TM Forum gives it (TMF638 and TMF641,
 # also in the specs folder, are not served).
@@ -42,12 +45,13 @@ V4_FILE = re.compile(r"^(?P<stem>TMF\d+-[A-Za-z]+)-v4\.\d+\.\d+\.swagger\.json$"
 
 
 def api_document(spec: dict[str, Any]) -> dict[str, Any]:
-    """Version, base path and definitions of one API, ready for validation at run time."""
+    """Version, base path, definitions and operations of one API, ready for validation."""
     # Some files end the base path with a slash, some not: always one, as the MEF documents.
     return {
         "version": spec["info"]["version"],
         "basePath": "/" + spec.get("basePath", "").strip("/") + "/",
         "definitions": strip_prose(spec.get("definitions", {}), in_properties=True),
+        "paths": operations(spec.get("paths", {})),
     }
 
 

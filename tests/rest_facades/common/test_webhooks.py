@@ -26,7 +26,6 @@ from tests.rest_facades.mef import conformance as mef
 from tests.rest_facades.mef.listener import listening
 from tests.rest_facades.tmf import conformance as tmf
 
-pytestmark = [mef.requires_specs, tmf.requires_specs]
 TMF_HUB = "/tmf-api/troubleTicket/v4/hub"
 MEF_HUB = "/mefApi/sonata/productOrderingManagement/v10/hub"
 TMF621 = "TMF621-TroubleTicket-v4"

@@ -15,10 +15,9 @@ from app.main import create_app
 from app.settings import Settings
 from tests.factories import Caller, make_caller
 from tests.rest_facades.mef.configurations import minimal_configuration
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.listener import listening
 
-pytestmark = requires_specs
 SONATA = "/mefApi/sonata"
 LINE = "urn:mef:lso:spec:sonata:access-eline-ovc:v5.0.0:all"
 CONTACT = {

@@ -6,10 +6,9 @@ import httpx
 import pytest
 
 from tests.factories import Caller, make_caller
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
-pytestmark = requires_specs
 BASES = {
     "sonata": "/mefApi/sonata/geographicAddressManagement/v7",
     "cantata": "/mefApi/cantata/geographicAddressManagement/v1",

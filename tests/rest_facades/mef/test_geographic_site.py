@@ -8,10 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.geography import AddressInput, Site, create_site
 from tests.factories import CHICAGO, DALLAS, NEW_YORK, Caller, make_caller
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
-pytestmark = requires_specs
 BASES = {
     "sonata": "/mefApi/sonata/geographicSiteManagement/v7",
     "cantata": "/mefApi/cantata/geographicSiteManagement/v1",

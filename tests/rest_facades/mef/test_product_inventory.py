@@ -25,10 +25,9 @@ from tests.factories import (
     make_product,
 )
 from tests.rest_facades.mef.configurations import minimal_configuration
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
-pytestmark = requires_specs
 BASES = {
     "sonata": "/mefApi/sonata/productInventory/v7",
     "cantata": "/mefApi/cantata/productInventory/v1",

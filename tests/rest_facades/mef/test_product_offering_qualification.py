@@ -28,11 +28,10 @@ from tests.factories import (
     make_product,
 )
 from tests.rest_facades.mef.configurations import minimal_configuration
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 from tests.rest_facades.mef.notifications import check_event
 
-pytestmark = requires_specs
 BASES = {
     "sonata": "/mefApi/sonata/productOfferingQualification/v7",
     "cantata": "/mefApi/cantata/productOfferingQualification/v1",

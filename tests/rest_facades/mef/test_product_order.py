@@ -18,11 +18,10 @@ from app.settings import Settings
 from rest_facades.mef.products import CANTATA_TYPES, SONATA_TYPES
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id, make_caller, make_order
 from tests.rest_facades.mef.configurations import minimal_configuration
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 from tests.rest_facades.mef.listener import listening
 
-pytestmark = requires_specs
 API = "product_order"
 BASES = {
     "sonata": "/mefApi/sonata/productOrderingManagement/v10",

@@ -18,10 +18,9 @@ from rest_facades.mef.flavours import CANTATA, SONATA
 from rest_facades.mef.products import product_types
 from tests.factories import CHICAGO, LA_NEAR_NET, LAS_VEGAS, NEW_YORK, Caller, location_id
 from tests.rest_facades.mef.configurations import minimal_configuration
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.notifications import check_event
 
-pytestmark = requires_specs
 BASES = {
     "sonata": "/mefApi/sonata/quoteManagement/v8",
     "cantata": "/mefApi/cantata/quoteManagement/v2",

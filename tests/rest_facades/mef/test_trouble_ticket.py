@@ -20,10 +20,9 @@ from app.settings import Settings
 from rest_facades.mef.flavours import CANTATA, SONATA
 from rest_facades.mef.trouble_ticket import notification
 from tests.factories import Caller, make_caller, make_product
-from tests.rest_facades.mef.conformance import check_response, requires_specs
+from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 
-pytestmark = requires_specs
 API = "trouble_ticket"
 BASES = {
     "sonata": "/mefApi/sonata/troubleTicket/v4",

@@ -7,9 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import billing
 from tests.factories import Caller, make_caller, make_order
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF666-AccountManagement-v4"
 BASE = "/tmf-api/accountManagement/v4"
 

@@ -11,9 +11,8 @@ from app.core.billing import BillKind, BillState
 from app.core.events import list_events
 from rest_facades.tmf.customer_bill import NOTIFYING
 from tests.factories import Caller, make_product
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF678-CustomerBill-v4"
 BASE = "/tmf-api/customerBillManagement/v4"
 MERGE = {"Content-Type": "application/merge-patch+json"}

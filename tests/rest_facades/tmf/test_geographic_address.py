@@ -6,9 +6,8 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.factories import CHICAGO, Caller, location_id
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF673-GeographicAddress-v4"
 BASE = "/tmf-api/geographicAddressManagement/v4"
 

@@ -7,9 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography
 from tests.factories import CHICAGO, DALLAS, NEW_YORK, Caller, location_id, make_order
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF674-GeographicSite-v4"
 BASE = "/tmf-api/geographicSiteManagement/v4"
 

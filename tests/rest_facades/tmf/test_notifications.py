@@ -14,9 +14,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
 from tests.rest_facades.mef.listener import listening
-from tests.rest_facades.tmf.conformance import requires_specs
 
-pytestmark = requires_specs
 BASE = "/tmf-api/productOrderingManagement/v4"
 
 

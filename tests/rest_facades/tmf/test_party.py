@@ -8,9 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import geography, parties
 from app.core.geography import AddressInput
 from tests.factories import CHICAGO, NEW_YORK, Caller, make_caller
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF632-PartyManagement-v4"
 BASE = "/tmf-api/party/v4"
 

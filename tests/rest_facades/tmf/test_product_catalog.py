@@ -5,9 +5,8 @@ from typing import Any
 import httpx
 
 from tests.factories import Caller
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF620-ProductCatalog-v4"
 BASE = "/tmf-api/productCatalogManagement/v4"
 

@@ -10,9 +10,8 @@ from app.core import qualification
 from app.core.events import Channel, Event, EventKind
 from rest_facades.tmf.product_offering_qualification import describe
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF679-ProductOfferingQualification-v4"
 BASE = "/tmf-api/productOfferingQualification/v4"
 PATH = "/productOfferingQualification"

@@ -21,9 +21,8 @@ from tests.factories import (
     make_order,
     make_product,
 )
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF622-ProductOrdering-v4"
 BASE = "/tmf-api/productOrderingManagement/v4"
 

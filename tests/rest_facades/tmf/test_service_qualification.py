@@ -8,9 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import qualification
 from app.core.events import Channel
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
-from tests.rest_facades.tmf.conformance import check_response, requires_specs
+from tests.rest_facades.tmf.conformance import check_response
 
-pytestmark = requires_specs
 SPEC = "TMF645-ServiceQualification-v4"
 BASE = "/tmf-api/serviceQualificationManagement/v4"
 CHECK = "/checkServiceQualification"
