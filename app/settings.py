@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     events_poll_seconds: float = 1.0
     events_max_attempts: int = 8
     billing_poll_seconds: float = 3600.0
+    # Idempotency keys: how long an answer is kept for retries, and how long a retry waits for
+    # the first request with its key to finish before it is refused with 409.
+    idempotency_ttl_hours: float = 24.0
+    idempotency_wait_seconds: float = 10.0
     log_level: str = "INFO"
 
     @property
