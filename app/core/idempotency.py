@@ -192,8 +192,7 @@ async def _claim(
             return Claim(found.id, found.response or {})
         if time.monotonic() >= deadline:
             raise Conflict(
-                "the first request with this idempotency key is still being processed; "
-                "retry later",
+                "the first request with this idempotency key is still being processed; retry later",
                 field="idempotency_key",
                 code=KEY_IN_USE,
             )

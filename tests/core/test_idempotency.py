@@ -68,12 +68,16 @@ async def test_failed_work_releases_the_key_and_stores_nothing(
     session: AsyncSession, developer: Caller
 ) -> None:
     before = await _order_count(session)
-    with pytest.raises(RuntimeError):
+
+    async def fail_after_ordering() -> None:
         async with idempotency.claim(
             session, party_id=developer.party_id, key="k", fingerprint="f"
         ):
             await make_order(session, developer)
             raise RuntimeError("the answer could not be rendered")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_ordering()
     assert (await session.exec(select(IdempotencyRecord))).all() == []
     # The order was committed before the failure: releasing the key does not undo it, and
     # the retry orders again: which is why work keeps its answer as soon as it is done.
@@ -121,7 +125,7 @@ async def test_a_retry_waits_for_the_first_request_then_replays_it(
     await started.wait()
     await asyncio.sleep(0.1)
     finish.set()
-    assert await running == ["first", {"answer": "first"}]
+    assert list(await running) == ["first", {"answer": "first"}]
 
 
 async def test_a_retry_that_waits_too_long_is_refused_as_in_use(
@@ -136,7 +140,8 @@ async def test_a_retry_that_waits_too_long_is_refused_as_in_use(
         )
     )
     await session.commit()
-    with pytest.raises(Conflict) as refused:
+
+    async def claim_busy_key() -> None:
         async with idempotency.claim(
             session,
             party_id=developer.party_id,
@@ -145,6 +150,9 @@ async def test_a_retry_that_waits_too_long_is_refused_as_in_use(
             limits=idempotency.Limits(wait=timedelta(seconds=0.1)),
         ):
             pytest.fail("the key is held by a running request")
+
+    with pytest.raises(Conflict) as refused:
+        await claim_busy_key()
     assert refused.value.code == "IDEMPOTENCY_KEY_IN_USE"
 
 

@@ -93,7 +93,8 @@ async def test_a_refused_purchase_keeps_the_key_free(
     gql: Post, developer: Caller, session: AsyncSession
 ) -> None:
     refused = await _buy(gql, developer, idempotencyKey="k", bandwidthMbps=300)
-    assert refused["order"] is None and refused["userErrors"]
+    assert refused["order"] is None
+    assert refused["userErrors"]
     fixed = await _buy(gql, developer, idempotencyKey="k")
     assert fixed["order"] is not None
     assert fixed["replayed"] is False

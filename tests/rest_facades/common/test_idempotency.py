@@ -214,7 +214,10 @@ async def test_a_malformed_key_is_a_bad_request(
     answer = await client.post(
         path,
         json=await make_body(session),
-        headers=developer.headers | {"Idempotency-Key": key.encode()},
+        headers=[
+            *((k.encode(), v.encode()) for k, v in developer.headers.items()),
+            (b"Idempotency-Key", key.encode()),
+        ],
     )
     assert answer.status_code == 400, answer.text
     assert "Idempotency-Key" in answer.text
