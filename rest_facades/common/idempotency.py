@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Header, Request, Response
-from fastapi.params import Depends
+from fastapi import Depends, Header, Request, Response
 
 from app.core import idempotency
 from app.core.db import Database
