@@ -1,15 +1,18 @@
 """Request-scoped dependencies shared by the REST faces and the GraphQL context."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
+from app.core import idempotency
 from app.core.db import Database
 from app.core.errors import Unauthenticated
 from app.core.parties import Principal, authenticate
+from app.settings import Settings
 
 
 def get_database(request: Request) -> Database:
@@ -90,3 +93,11 @@ async def get_optional_principal(
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def idempotency_limits(settings: Settings) -> idempotency.Limits:
+    """How long idempotency keys keep their answers and retries wait, as configured."""
+    return idempotency.Limits(
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        wait=timedelta(seconds=settings.idempotency_wait_seconds),
+    )

@@ -11,13 +11,13 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import billing
+from app.core import billing, idempotency
 from app.core.db import Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
 from app.dashboard import render_dashboard
-from app.deps import DatabaseDep
+from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
 from app.portal import render_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
@@ -32,13 +32,15 @@ from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_PURGE_SECONDS = 3600.0
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "UNAUTHENTICATED": 401,
     "NOT_AUTHORIZED": 403,
     "CONFLICT": 409,
-    "IDEMPOTENCY_KEY_REUSED": 409,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "IDEMPOTENCY_KEY_IN_USE": 409,
     "ILLEGAL_TRANSITION": 409,
     "QUOTE_EXPIRED": 409,
 }
@@ -73,6 +75,17 @@ async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
         await asyncio.sleep(poll_seconds)
 
 
+async def run_idempotency_purge(database: Database, ttl: timedelta, poll_seconds: float) -> None:
+    """Forget idempotency answers older than `ttl`, every `poll_seconds`."""
+    while True:
+        try:
+            async with database.session() as session:
+                await idempotency.purge_expired(session, ttl=ttl)
+        except Exception:
+            log.exception("idempotency purge failed; retrying at the next poll")
+        await asyncio.sleep(poll_seconds)
+
+
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
     """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
     settings = settings or get_settings()
@@ -102,6 +115,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
                 asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
                 asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
                 asyncio.create_task(run_billing_cycle(database, settings.billing_poll_seconds)),
+                asyncio.create_task(
+                    run_idempotency_purge(
+                        database, idempotency_limits(settings).ttl, IDEMPOTENCY_PURGE_SECONDS
+                    )
+                ),
             ]
         try:
             yield

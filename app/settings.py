@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     webhook_per_subscription: int = 4
     webhook_concurrency: int = 32
     billing_poll_seconds: float = 3600.0
+    # Idempotency keys: how long an answer is kept for retries, and how long a retry waits for
+    # the first request with its key to finish before it is refused with 409.
+    idempotency_ttl_hours: float = 24.0
+    idempotency_wait_seconds: float = 10.0
     log_level: str = "INFO"
     # Bounds on every HTTP request, checked before any face reads it.
     max_body_bytes: int = 1024 * 1024

@@ -7,6 +7,7 @@ from app.core.errors import CoreError
 from app.core.events import Channel
 from resolvers.context import Info
 from resolvers.errors import node_id, user_errors
+from resolvers.idempotency import place_once
 from schema.inventory import Service
 from schema.ordering import Order
 from schema.payloads import (
@@ -53,18 +54,23 @@ async def change_bandwidth(info: Info, input: ChangeBandwidthInput) -> ChangeBan
         current = await inventory.get_product(
             session, principal=principal, product_id=service_id, field_name="service_id"
         )
-        placed = await ordering.place(
-            session,
-            principal=principal,
-            channel=Channel.GRAPHQL,
-            idempotency_key=input.idempotency_key,
-            items=[
-                ordering.ItemRequest(
-                    action=ordering.ItemAction.MODIFY,
-                    product_id=current.id,
-                    spec=replace(current.spec(), bandwidth_mbps=input.bandwidth_mbps),
-                )
-            ],
+        placed, _ = await place_once(
+            info,
+            key=input.idempotency_key,
+            mutation="changeBandwidth",
+            request={"service_id": service_id, "bandwidth_mbps": input.bandwidth_mbps},
+            place=lambda: ordering.place(
+                session,
+                principal=principal,
+                channel=Channel.GRAPHQL,
+                items=[
+                    ordering.ItemRequest(
+                        action=ordering.ItemAction.MODIFY,
+                        product_id=current.id,
+                        spec=replace(current.spec(), bandwidth_mbps=input.bandwidth_mbps),
+                    )
+                ],
+            ),
         )
         await session.refresh(current)
     except CoreError as exc:

@@ -4,8 +4,10 @@ from app.core import journeys, ordering, quoting
 from app.core.catalog import ClassOfService, ProductKind, ProductSpec
 from app.core.errors import CoreError
 from app.core.events import Channel
+from app.deps import idempotency_limits
 from resolvers.context import Info
 from resolvers.errors import node_id, user_errors
+from resolvers.idempotency import place_once
 from schema.base import Price
 from schema.geography import Location
 from schema.ordering import Order
@@ -34,7 +36,11 @@ async def _purchase(
     session = info.context.session
     try:
         result = await journeys.buy(
-            session, principal=principal, request=request, channel=Channel.GRAPHQL
+            session,
+            principal=principal,
+            request=request,
+            channel=Channel.GRAPHQL,
+            idempotency_limits=idempotency_limits(info.context.settings),
         )
     except CoreError as exc:
         await session.rollback()
@@ -174,14 +180,20 @@ async def accept_quote(info: Info, input: AcceptQuoteInput) -> OrderPayload:
     principal = info.context.caller()
     session = info.context.session
     try:
-        placed = await ordering.place(
-            session,
-            principal=principal,
-            items=[],
-            channel=Channel.GRAPHQL,
-            quote_id=node_id(input.quote_id, "Quote", field="quote_id"),
-            idempotency_key=input.idempotency_key,
-            external_id=input.external_id,
+        quote_id = node_id(input.quote_id, "Quote", field="quote_id")
+        placed, _ = await place_once(
+            info,
+            key=input.idempotency_key,
+            mutation="acceptQuote",
+            request={"quote_id": quote_id, "external_id": input.external_id},
+            place=lambda: ordering.place(
+                session,
+                principal=principal,
+                items=[],
+                channel=Channel.GRAPHQL,
+                quote_id=quote_id,
+                external_id=input.external_id,
+            ),
         )
     except CoreError as exc:
         await session.rollback()

@@ -47,16 +47,23 @@ MAX_STRING_CHARS = 10_000
 
 async def _node(
     info: Info,
-    id: Annotated[relay.GlobalID, strawberry.argument(description="The ID of the object.")],
+    id: Annotated[strawberry.ID, strawberry.argument(description="The ID of the object.")],
 ) -> relay.Node | None:
     """The node a global id names, if the caller may see it."""
     try:
-        node_type = id.resolve_type(info)
+        global_id = relay.GlobalID.from_id(id)
+    except GlobalIDValueError as exc:
+        # Said as the caller's mistake (typed as an ID, a literal is not checked before now).
+        raise GraphQLError(
+            f"Value cannot represent a GlobalID: {id!r}", extensions={"code": "BAD_USER_INPUT"}
+        ) from exc
+    try:
+        node_type = global_id.resolve_type(info)
     except GlobalIDValueError:
         # A well-formed id of a type that has no nodes names nothing: the caller's mistake, not
         # a server fault to mask and log.
         return None
-    found = node_type.resolve_node(id.node_id, info=info, required=False)
+    found = node_type.resolve_node(global_id.node_id, info=info, required=False)
     return await found if inspect.isawaitable(found) else found
 
 

@@ -1,10 +1,10 @@
 """Journeys: whole buying flows in one call (validate, qualify, price, quote, order)."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import ordering, quoting
+from app.core import idempotency, ordering, quoting
 from app.core.catalog import ClassOfService, ProductKind, ProductSpec
 from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
@@ -87,11 +87,13 @@ async def buy(
     request: BuyRequest,
     channel: Channel,
     buyer_party_id: str | None = None,
+    idempotency_limits: idempotency.Limits | None = None,
 ) -> BuyResult:
     """Validate both addresses, qualify, price, take a firm quote and order against it.
 
-    A dry run stops after pricing and stores nothing. A repeated idempotency key returns the
-    order first placed with it (`replayed`), or a conflict if the request differs."""
+    A dry run stops after pricing and stores nothing. With an idempotency key, only the request
+    that claims the key quotes and orders; a retry gets that order back (`replayed`), and a
+    request that differs is refused."""
     await resolve_buyer(session, principal, buyer_party_id)
     result = await price_by_address(session, request)
     assessment = result.assessment
@@ -104,44 +106,63 @@ async def buy(
         )
     if request.dry_run:
         return result
-    item = ordering.ItemRequest(spec=assessment.spec)
-    if request.idempotency_key:
-        earlier = await ordering.find_by_idempotency_key(
-            session,
-            principal=principal,
-            key=request.idempotency_key,
-            buyer_party_id=buyer_party_id,
+    if not request.idempotency_key:
+        result.quote, result.order = await _quote_and_order(
+            session, principal, assessment.spec, channel, buyer_party_id, request.external_id
         )
-        if earlier is not None:
-            # `place` compares the request with the one first made with this key.
-            result.order = await ordering.place(
-                session,
-                principal=principal,
-                items=[item],
-                channel=channel,
-                buyer_party_id=buyer_party_id,
-                external_id=request.external_id,
-                idempotency_key=request.idempotency_key,
+        return result
+    what = {
+        "journey": "buy",
+        "request": {k: v for k, v in asdict(request).items() if k != "idempotency_key"},
+        "buyer": buyer_party_id,
+    }
+    async with idempotency.claim(
+        session,
+        party_id=principal.party_id,
+        key=request.idempotency_key,
+        fingerprint=idempotency.fingerprint(what),
+        limits=idempotency_limits,
+    ) as claimed:
+        if claimed.replay is not None:
+            result.quote = await quoting.get_quote(
+                session, principal=principal, quote_id=claimed.replay["quote_id"]
+            )
+            result.order = await ordering.get_order(
+                session, principal=principal, order_id=claimed.replay["order_id"]
             )
             result.replayed = True
             return result
-    result.quote = await quoting.request_quote(
+        result.quote, result.order = await _quote_and_order(
+            session, principal, assessment.spec, channel, buyer_party_id, request.external_id
+        )
+        claimed.keep({"quote_id": result.quote.quote.id, "order_id": result.order.order.id})
+    return result
+
+
+async def _quote_and_order(
+    session: AsyncSession,
+    principal: Principal,
+    spec: ProductSpec,
+    channel: Channel,
+    buyer_party_id: str | None,
+    external_id: str | None,
+) -> tuple[quoting.QuoteWithItems, ordering.OrderWithItems]:
+    quote = await quoting.request_quote(
         session,
         principal=principal,
-        specs=[assessment.spec],
+        specs=[spec],
         kind=quoting.QuoteKind.FIRM,
         channel=channel,
         buyer_party_id=buyer_party_id,
-        external_id=request.external_id,
+        external_id=external_id,
     )
-    result.order = await ordering.place(
+    order = await ordering.place(
         session,
         principal=principal,
-        items=[item],
+        items=[ordering.ItemRequest(spec=spec)],
         channel=channel,
         buyer_party_id=buyer_party_id,
-        quote_id=result.quote.quote.id,
-        external_id=request.external_id,
-        idempotency_key=request.idempotency_key,
+        quote_id=quote.quote.id,
+        external_id=external_id,
     )
-    return result
+    return quote, order

@@ -1,13 +1,11 @@
 """Orders: placing, the order and item state machines, cancellation and modification."""
 
-import hashlib
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -136,7 +134,6 @@ class Order(SQLModel, table=True):
     """A buyer's order for products; the same row whichever face it came through."""
 
     __tablename__ = "productorder"
-    __table_args__ = (UniqueConstraint("party_id", "idempotency_key"),)
     id: str = Field(default_factory=lambda: new_id("ord"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     placed_by_party_id: str = Field(foreign_key="party.id", max_length=40)
@@ -147,8 +144,6 @@ class Order(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=1000)
     quote_id: str | None = Field(default=None, foreign_key="quote.id", max_length=40)
     billing_account_id: str = Field(foreign_key="billingaccount.id", max_length=40)
-    idempotency_key: str | None = Field(default=None, max_length=200)
-    request_fingerprint: str | None = Field(default=None, max_length=64)
     monthly_cents: int = 0
     one_time_cents: int = 0
     currency: str = Field(default="USD", max_length=3)
@@ -232,10 +227,6 @@ class OrderWithItems:
 
     order: Order
     items: list[OrderItem]
-
-
-def _fingerprint(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def transition(
@@ -402,7 +393,6 @@ async def place(
     quote_id: str | None = None,
     external_id: str | None = None,
     description: str | None = None,
-    idempotency_key: str | None = None,
     billing_account_id: str | None = None,
     requested_completion_at: datetime | None = None,
     annotations: dict[str, Any] | None = None,
@@ -410,22 +400,8 @@ async def place(
     """Place an order: validate every item, price it, and store it acknowledged, or store nothing.
 
     With `quote_id` the order takes the prices of that firm quote (and all of its orderable items
-    when `items` is empty). A repeated `idempotency_key` returns the order first placed with it."""
+    when `items` is empty). Retries are the business of `idempotency`, around this call."""
     party_id = await resolve_buyer(session, principal, buyer_party_id)
-    # Items given explicitly identify the order; a quote-only order is identified by its quote.
-    fingerprint = _fingerprint(
-        {
-            "items": [vars(i) | {"spec": vars(i.spec) if i.spec else None} for i in items],
-            "quote": None if items else quote_id,
-            "buyer": party_id,
-            "external_id": external_id,
-            "billing_account": billing_account_id,
-        }
-    )
-    if idempotency_key:
-        earlier = await _by_idempotency_key(session, party_id, idempotency_key)
-        if earlier is not None:
-            return await _replay(session, earlier, fingerprint)
     quote_items: list[quoting.QuoteItem] = []
     if quote_id:
         taken = await quoting.take_for_order(
@@ -465,8 +441,6 @@ async def place(
         description=description,
         quote_id=quote_id,
         billing_account_id=account.id,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
         requested_completion_at=requested_completion_at,
         annotations=annotations or {},
         expected_completion_at=max(i.expected_completion_at or now for i, _ in built),
@@ -500,12 +474,7 @@ async def place(
         )
         await commit(session)
     except IntegrityError as exc:
-        # A concurrent request with the same idempotency key won the race.
         await session.rollback()
-        if idempotency_key:
-            earlier = await _by_idempotency_key(session, party_id, idempotency_key)
-            if earlier is not None:
-                return await _replay(session, earlier, fingerprint)
         raise Conflict("the order could not be stored; retry the request") from exc
     return OrderWithItems(order, [item for item, _ in built])
 
@@ -525,34 +494,6 @@ def _apply_quote_prices(
         available.remove(match)
         item.quote_item_id = match.id
         item.monthly_cents, item.one_time_cents = match.monthly_cents, match.one_time_cents
-
-
-async def find_by_idempotency_key(
-    session: AsyncSession, *, principal: Principal, key: str, buyer_party_id: str | None = None
-) -> OrderWithItems | None:
-    """The order the caller (or the buyer it names) placed with an idempotency key, if any."""
-    order = await _by_idempotency_key(
-        session, await resolve_buyer(session, principal, buyer_party_id), key
-    )
-    return None if order is None else OrderWithItems(order, await items_of(session, order.id))
-
-
-async def _by_idempotency_key(session: AsyncSession, party_id: str, key: str) -> Order | None:
-    return (
-        await session.exec(
-            select(Order).where(Order.party_id == party_id, Order.idempotency_key == key)
-        )
-    ).first()
-
-
-async def _replay(session: AsyncSession, order: Order, fingerprint: str) -> OrderWithItems:
-    if order.request_fingerprint != fingerprint:
-        raise Conflict(
-            "this idempotency key was used for a different order",
-            field="idempotency_key",
-            code="IDEMPOTENCY_KEY_REUSED",
-        )
-    return OrderWithItems(order, await items_of(session, order.id))
 
 
 async def items_of(session: AsyncSession, order_id: str) -> list[OrderItem]:

@@ -7,6 +7,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     catalog,
     events,
     geography,
+    idempotency,
     inventory,
     ordering,
     parties,

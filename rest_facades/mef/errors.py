@@ -18,6 +18,7 @@ from app.core.errors import (
     NotFound,
     Unauthenticated,
 )
+from rest_facades.common.idempotency import IDEMPOTENCY_KEY, Refusals, idempotent
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json;charset=utf-8"
@@ -116,8 +117,21 @@ def _internal() -> Response:
     return mef_json({"code": "internalError", "reason": "Unexpected error"}, status=500)
 
 
+IDEMPOTENCY_REFUSALS = Refusals(
+    bad_key=lambda reason: mef_json(bad_request("invalidQuery", reason).body, status=400),
+    reused=lambda reason: mef_json(unprocessable([("otherIssue", reason, "")]).body, status=422),
+    in_use=lambda reason: mef_json({"code": "conflict", "reason": reason[:255]}, status=409),
+)
+
+
 class MEFRoute(APIRoute):
-    """Renders every refusal of its endpoint in the MEF error format, never a bare 500."""
+    """Renders every refusal of its endpoint in the MEF error format, never a bare 500; a POST
+    takes an `Idempotency-Key`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), IDEMPOTENCY_KEY]
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -148,4 +162,7 @@ class MEFRoute(APIRoute):
                 log.exception("unexpected error on %s %s", request.method, request.url.path)
                 return _internal()
 
-        return handle
+        async def handle_once(request: Request) -> Response:
+            return await idempotent(request, handle, IDEMPOTENCY_REFUSALS)
+
+        return handle_once

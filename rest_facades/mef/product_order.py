@@ -12,6 +12,7 @@ from app.core.errors import NotFound
 from app.core.events import Event, EventKind
 from app.core.paging import fetch_page
 from app.core.parties import Party
+from rest_facades.common.values import parse_date_time
 from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
@@ -85,7 +86,7 @@ async def _item_request(
         spec=None if action is ordering.ItemAction.DELETE else spec,
         product_id=str(product["id"]) if action is not ordering.ItemAction.ADD else None,
         external_id=raw["id"],
-        requested_completion_at=datetime.fromisoformat(requested) if requested else None,
+        requested_completion_at=parse_date_time(requested) if requested else None,
         configuration=product.get("productConfiguration"),
         annotations=annotations,
     ), []

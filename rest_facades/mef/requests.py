@@ -3,6 +3,8 @@
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
@@ -13,7 +15,15 @@ from app.core.errors import NotAuthorized, NotFound
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
-from rest_facades.mef.errors import MEFError, bad_request, from_validation_error, mef_json
+from rest_facades.common.values import bad_date_times, date_time_names, loads
+from rest_facades.mef.errors import (
+    MEFError,
+    bad_request,
+    from_validation_error,
+    mef_json,
+    pointer,
+    unprocessable,
+)
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -76,16 +86,32 @@ async def read_json(request: Request) -> Any:
     """The request body as JSON, or an Error400 `invalidBody`."""
     raw = await request.body()
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise bad_request("invalidBody", f"the body is not JSON: {exc}") from exc
 
 
+@cache
+def _date_time_names() -> frozenset[str]:
+    """The attributes that the official files (APIs and product schemas) make date-times."""
+    generated = resources.files("rest_facades.mef.generated")
+    return date_time_names(
+        json.loads(entry.read_text())
+        for folder in ("sonata", "cantata", "product_schemas")
+        for entry in generated.joinpath(folder).iterdir()
+        if entry.name.endswith(".json")
+    )
+
+
 async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
-    """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it."""
+    """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it; a
+    date-time must be an RFC 3339 string with its offset, as the specs' `format` says."""
     raw = await read_json(request)
     if not isinstance(raw, dict):
         raise bad_request("invalidBody", "the body must be a JSON object")
+    bad = bad_date_times(raw, _date_time_names())
+    if bad:
+        raise unprocessable([("invalidFormat", f"{why}", pointer(path)) for path, why in bad])
     try:
         return model.model_validate(raw), raw
     except ValidationError as exc:

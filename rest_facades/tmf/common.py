@@ -8,10 +8,18 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from app.core.catalog import ClassOfService
 from app.core.parties import Channel
 from app.deps import CurrentPrincipal, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
 from rest_facades.common.tmf630 import matches, parse_filters, select_fields
+from rest_facades.common.values import (
+    bad_date_times,
+    date_time_names,
+    dotted,
+    loads,
+    whole_number,
+)
 from rest_facades.tmf.errors import TMFError, tmf_json
 
 _GENERATED = "rest_facades.tmf.generated"
@@ -32,14 +40,26 @@ def href(request: Request, base: str, resource: str, object_id: str) -> str:
     return f"{public_base_url(request)}{base}/{resource}/{object_id}"
 
 
+def _documents() -> list[Any]:
+    return [
+        json.loads(entry.read_text())
+        for entry in resources.files(_GENERATED).iterdir()
+        if entry.name.endswith(".json")
+    ]
+
+
+@cache
+def _date_time_names() -> frozenset[str]:
+    """The attributes that the official definitions make date-times."""
+    return date_time_names(_documents())
+
+
 @cache
 def _required_by_type() -> dict[str, set[str]]:
     """The attributes each TMF resource type must always carry, from the official definitions."""
     required: dict[str, set[str]] = {}
-    for entry in resources.files(_GENERATED).iterdir():
-        if not entry.name.endswith(".json"):
-            continue
-        definitions = json.loads(entry.read_text()).get("definitions", {})
+    for document in _documents():
+        definitions = document.get("definitions", {})
         for name, schema in definitions.items():
             found = set(schema.get("required", []))
             for part in schema.get("allOf", []):
@@ -80,11 +100,69 @@ def one(request: Request, item: dict[str, Any]) -> Response:
 
 
 async def read_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a TMF 400."""
+    """The request body as a JSON object whose date-times are date-times, or a TMF 400."""
     try:
-        body = await request.json()
+        body = loads(await request.body())
     except ValueError as exc:
-        raise TMFError(400, "INVALID_BODY", "the body is not JSON") from exc
+        raise TMFError(400, "INVALID_BODY", f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise TMFError(400, "INVALID_BODY", "the body must be a JSON object")
+    bad = bad_date_times(body, _date_time_names())
+    if bad:
+        raise TMFError(
+            400,
+            "INVALID_VALUE",
+            "; ".join(f"{dotted(path)} {why}" for path, why in bad),
+        )
     return body
+
+
+def a_text(value: Any, where: str) -> str | None:
+    """A body attribute that must be a string (absent is `None`), or a TMF 400."""
+    if value is not None and not isinstance(value, str):
+        raise TMFError(400, "INVALID_VALUE", f"{where} must be a string")
+    return value
+
+
+def a_list(value: Any, where: str) -> list[Any]:
+    """A body attribute that must be a JSON array (absent is empty), or a TMF 400."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TMFError(400, "INVALID_VALUE", f"{where} must be an array")
+    return value
+
+
+def an_object(value: Any, where: str) -> dict[str, Any]:
+    """A body attribute that must be a JSON object (absent is empty), or a TMF 400."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TMFError(400, "INVALID_VALUE", f"{where} must be an object")
+    return value
+
+
+def product_characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:
+    """The `bandwidth` (Mbps), `termMonths` and `classOfService` characteristics that a product
+    gives, under the core's names, each checked; a TMF 400 names the one that is not valid."""
+    entries = product.get("productCharacteristic") or []
+    if not isinstance(entries, list):
+        raise TMFError(400, "INVALID_VALUE", f"{where}.productCharacteristic must be a list")
+    found: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        field = f"{where}.productCharacteristic[{index}]"
+        if not isinstance(entry, dict):
+            raise TMFError(400, "INVALID_VALUE", f"{field} must be an object")
+        name, value = entry.get("name"), entry.get("value")
+        try:
+            if name == "bandwidth":
+                found["bandwidth_mbps"] = whole_number(value)
+            elif name == "termMonths":
+                found["term_months"] = whole_number(value)
+            elif name == "classOfService":
+                if value not in set(ClassOfService):
+                    raise ValueError(f"is not one of {', '.join(ClassOfService)}")
+                found["class_of_service"] = ClassOfService(value)
+        except ValueError as exc:
+            raise TMFError(400, "INVALID_VALUE", f"{field}.value ('{name}') {exc}") from exc
+    return found

@@ -17,6 +17,7 @@ from app.core.errors import (
     NotFound,
     Unauthenticated,
 )
+from rest_facades.common.idempotency import IDEMPOTENCY_KEY, Refusals, idempotent
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json;charset=utf-8"
@@ -57,8 +58,25 @@ def from_core_error(error: CoreError) -> TMFError:
     return TMFError(400, error.code, error.message, message)
 
 
+def _refusal(status: int, code: str) -> Callable[[str], Response]:
+    return lambda reason: tmf_json(TMFError(status, code, reason).body, status=status)
+
+
+IDEMPOTENCY_REFUSALS = Refusals(
+    bad_key=_refusal(400, "INVALID_HEADER"),
+    reused=_refusal(422, "IDEMPOTENCY_KEY_REUSED"),
+    in_use=_refusal(409, "IDEMPOTENCY_KEY_IN_USE"),
+)
+
+
 class TMFRoute(APIRoute):
-    """Renders every refusal of its endpoint as a TMF `Error`, never a bare 500."""
+    """Renders every refusal of its endpoint as a TMF `Error`, never a bare 500; a POST takes an
+    `Idempotency-Key`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), IDEMPOTENCY_KEY]
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -84,4 +102,7 @@ class TMFRoute(APIRoute):
                     TMFError(500, "INTERNAL_ERROR", "Unexpected error").body, status=500
                 )
 
-        return handle
+        async def handle_once(request: Request) -> Response:
+            return await idempotent(request, handle, IDEMPOTENCY_REFUSALS)
+
+        return handle_once

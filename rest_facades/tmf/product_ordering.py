@@ -30,7 +30,18 @@ from app.core.inventory import get_product
 from app.core.ordering import ItemAction, ItemRequest, Order, OrderItem, OrderState
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.values import parse_date_time
+from rest_facades.tmf.common import (
+    a_list,
+    a_text,
+    an_object,
+    href,
+    iso,
+    listing,
+    one,
+    product_characteristics,
+    read_body,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
@@ -176,27 +187,9 @@ def cancellation_view(request: Request, order: Order) -> dict[str, Any]:
 
 def _date(value: Any, name: str) -> datetime:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_date_time(value)
     except ValueError as exc:
-        raise TMFError(400, "INVALID_VALUE", f"{name} is not an ISO 8601 date-time") from exc
-
-
-def _characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for entry in product.get("productCharacteristic") or []:
-        name, value = entry.get("name"), entry.get("value")
-        try:
-            if name == "bandwidth":
-                found["bandwidth_mbps"] = int(value)
-            elif name == "termMonths":
-                found["term_months"] = int(value)
-            elif name == "classOfService":
-                found["class_of_service"] = ClassOfService(str(value))
-        except ValueError as exc:
-            raise TMFError(
-                400, "INVALID_VALUE", f"{where}.productCharacteristic '{name}' is not valid"
-            ) from exc
-    return found
+        raise TMFError(400, "INVALID_VALUE", f"{name} {exc}") from exc
 
 
 async def _location(
@@ -244,13 +237,15 @@ async def _item_request(
         raise TMFError(
             400, "INVALID_VALUE", f"{where}.action must be add, modify or delete"
         ) from exc
-    product = raw.get("product") or {}
+    product = an_object(raw.get("product"), f"{where}.product")
     requested = raw.get("requestedCompletionDate")
     common: dict[str, Any] = {
         "external_id": str(raw["id"]),
-        "requested_completion_at": _date(requested, where) if requested else None,
+        "requested_completion_at": (
+            _date(requested, f"{where}.requestedCompletionDate") if requested else None
+        ),
     }
-    found = _characteristics(product, f"{where}.product")
+    found = product_characteristics(product, f"{where}.product")
     if action is not ItemAction.ADD:
         if not product.get("id"):
             raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.id is mandatory")
@@ -273,7 +268,13 @@ async def _item_request(
             ),
             **common,
         )
-    offering = (raw.get("productOffering") or product.get("productOffering") or {}).get("id")
+    offering = a_text(
+        (
+            an_object(raw.get("productOffering"), f"{where}.productOffering")
+            or an_object(product.get("productOffering"), f"{where}.product.productOffering")
+        ).get("id"),
+        f"{where}.productOffering.id",
+    )
     if not offering:
         raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.productOffering.id is mandatory")
     if "bandwidth_mbps" not in found or "term_months" not in found:
@@ -282,7 +283,9 @@ async def _item_request(
             "MISSING_ATTRIBUTE",
             f"{where}.product.productCharacteristic needs 'bandwidth' and 'termMonths'",
         )
-    places = [p for p in product.get("place") or [] if isinstance(p, dict)]
+    places = [
+        p for p in a_list(product.get("place"), f"{where}.product.place") if isinstance(p, dict)
+    ]
     places.sort(key=lambda p: {"a": 0, "z": 1}.get(str(p.get("role", "")).lower()[:1], 2))
     if not places:
         raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.place is mandatory")
@@ -344,17 +347,17 @@ def router() -> APIRouter:
             raise TMFError(400, "MISSING_ATTRIBUTE", "productOrderItem is mandatory")
         items = [await _item_request(session, principal, raw, i) for i, raw in enumerate(raw_items)]
         requested = body.get("requestedCompletionDate")
-        quotes = body.get("quote") or []
-        billing = (body.get("billingAccount") or {}).get("id")
+        quotes = [an_object(q, "quote[]") for q in a_list(body.get("quote"), "quote")]
+        billing = an_object(body.get("billingAccount"), "billingAccount").get("id")
         placed = await ordering.place(
             session,
             principal=principal,
             items=items,
             channel=Channel.TMF,
-            external_id=body.get("externalId"),
-            description=body.get("description"),
-            quote_id=quotes[0].get("id") if quotes and isinstance(quotes[0], dict) else None,
-            billing_account_id=billing,
+            external_id=a_text(body.get("externalId"), "externalId"),
+            description=a_text(body.get("description"), "description"),
+            quote_id=a_text(quotes[0].get("id"), "quote[0].id") if quotes else None,
+            billing_account_id=a_text(billing, "billingAccount.id"),
             requested_completion_at=(
                 _date(requested, "requestedCompletionDate") if requested else None
             ),

@@ -34,7 +34,7 @@ from app.core.qualification import ItemDetails
 from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.tmf.common import href, iso, listing, one, product_characteristics, read_body
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated.quote_management import QuoteCreate
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -199,36 +199,19 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("quoteManagement", describe)
 
 
-def _number(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.isdigit())
-    ):
-        raise TMFError(400, "INVALID_VALUE", f"{where}: {name} must be a whole number")
-    return int(value)
-
-
 def _characteristics(product: dict[str, Any], where: str) -> tuple[int, int, ClassOfService]:
-    found = {
-        c.get("name"): c.get("value")
-        for c in product.get("productCharacteristic") or []
-        if isinstance(c, dict)
-    }
-    if "bandwidth" not in found:
+    found = product_characteristics(product, f"{where}.product")
+    if "bandwidth_mbps" not in found:
         raise TMFError(
             400,
             "MISSING_ATTRIBUTE",
             f"{where}.product.productCharacteristic 'bandwidth' (Mbps) is mandatory",
         )
-    mbps = _number(found["bandwidth"], "bandwidth", where)
-    months = _number(found.get("termMonths", DEFAULT_TERM_MONTHS), "termMonths", where)
-    cos = found.get("classOfService", ClassOfService.STANDARD.value)
-    if cos not in {c.value for c in ClassOfService}:
-        raise TMFError(
-            400,
-            "INVALID_VALUE",
-            f"{where}: classOfService must be one of " + ", ".join(c.value for c in ClassOfService),
-        )
-    return mbps, months, ClassOfService(cos)
+    return (
+        found["bandwidth_mbps"],
+        found.get("term_months", DEFAULT_TERM_MONTHS),
+        found.get("class_of_service", ClassOfService.STANDARD),
+    )
 
 
 async def location_of(

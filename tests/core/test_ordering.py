@@ -59,35 +59,6 @@ async def test_an_order_is_acknowledged_priced_and_announced(
     assert created[0].data["buyer_party_id"] == developer.party_id
 
 
-async def test_a_retry_with_the_same_idempotency_key_returns_the_same_order(
-    session: AsyncSession, developer: Caller
-) -> None:
-    first = await make_order(session, developer, idempotency_key="retry-1")
-    before = await _counts(session)
-    again = await make_order(session, developer, idempotency_key="retry-1")
-    assert again.order.id == first.order.id
-    assert [i.id for i in again.items] == [i.id for i in first.items]
-    assert await _counts(session) == before
-
-
-async def test_reusing_an_idempotency_key_for_another_order_is_a_conflict(
-    session: AsyncSession, developer: Caller
-) -> None:
-    await make_order(session, developer, idempotency_key="k")
-    other = await line_spec(session, mbps=500)
-    with pytest.raises(Conflict) as refused:
-        await make_order(session, developer, spec=other, idempotency_key="k")
-    assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
-
-
-async def test_idempotency_keys_belong_to_one_party(
-    session: AsyncSession, developer: Caller, other_developer: Caller
-) -> None:
-    mine = await make_order(session, developer, idempotency_key="shared")
-    theirs = await make_order(session, other_developer, idempotency_key="shared")
-    assert mine.order.id != theirs.order.id
-
-
 async def test_an_invalid_item_stores_nothing(session: AsyncSession, developer: Caller) -> None:
     before = await _counts(session)
     bad = replace(await line_spec(session), bandwidth_mbps=300)
