@@ -131,6 +131,18 @@ async def other_developer(session: AsyncSession) -> Caller:
 
 
 @pytest.fixture
+async def carrier(session: AsyncSession) -> Caller:
+    """A carrier party with an API key: it uses Sonata and the TMF APIs."""
+    return await make_caller(session, "carrier", name="Meridian Wholesale")
+
+
+@pytest.fixture
+async def other_carrier(session: AsyncSession) -> Caller:
+    """A second, unrelated carrier."""
+    return await make_caller(session, "carrier", name="Northwind Carrier Services")
+
+
+@pytest.fixture
 async def ops(session: AsyncSession) -> Caller:
     """An operations principal, who sees every party."""
     return await make_caller(session, "ops", name="Lumen Operations")

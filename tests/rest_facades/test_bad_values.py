@@ -127,17 +127,17 @@ CREATES = {
 
 @pytest.mark.parametrize("create", sorted(CREATES))
 async def test_wrong_shapes_are_refused_in_the_faces_words(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, create: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, create: str
 ) -> None:
     path, make_body, date_times = CREATES[create]
     body = await make_body(session)
-    valid = await client.post(path, json=body, headers=developer.headers)
+    valid = await client.post(path, json=body, headers=carrier.headers)
     assert valid.status_code == 201, valid.text
     failures = []
     for where in _paths(body):
         for value in WRONG_SHAPES:
             answer = await client.post(
-                path, json=_replaced(body, where, value), headers=developer.headers
+                path, json=_replaced(body, where, value), headers=carrier.headers
             )
             is_date_time = where[-1] in date_times()
             if answer.status_code >= 500:
@@ -155,7 +155,7 @@ async def test_wrong_shapes_are_refused_in_the_faces_words(
 )
 @pytest.mark.parametrize("name", ["bandwidth", "termMonths"])
 async def test_tmf622_characteristics_must_be_whole_numbers(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, name: str, value: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, name: str, value: str
 ) -> None:
     body = await _tmf_order(session)
     for entry in body["productOrderItem"][0]["product"]["productCharacteristic"]:
@@ -165,7 +165,7 @@ async def test_tmf622_characteristics_must_be_whole_numbers(
     answer = await client.post(
         TMF_ORDERS,
         content=raw,
-        headers=developer.headers | {"Content-Type": "application/json"},
+        headers=carrier.headers | {"Content-Type": "application/json"},
     )
     assert answer.status_code == 400, answer.text
     refusal = answer.json()
@@ -182,16 +182,16 @@ async def test_tmf622_characteristics_must_be_whole_numbers(
     ["not-a-date", "2030-01-01", "2030-01-01T09:00:00", "20300101", "9999-12-31T23:59:59-23:59"],
 )
 async def test_garbage_dates_are_refused_naming_the_field(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, value: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, value: str
 ) -> None:
     tmf = await _tmf_order(session)
     tmf["requestedStartDate"] = value
-    refused = await client.post(TMF_ORDERS, json=tmf, headers=developer.headers)
+    refused = await client.post(TMF_ORDERS, json=tmf, headers=carrier.headers)
     assert refused.status_code == 400
     assert refused.json()["reason"].startswith("requestedStartDate ")
     mef = await _sonata_order(session)
     mef["productOrderItem"][0]["requestedCompletionDate"] = value
-    refused = await client.post(SONATA_ORDERS, json=mef, headers=developer.headers)
+    refused = await client.post(SONATA_ORDERS, json=mef, headers=carrier.headers)
     assert refused.status_code == 422
     [problem] = refused.json()
     assert problem["propertyPath"] == "/productOrderItem/0/requestedCompletionDate"

@@ -107,13 +107,13 @@ def _keyed(caller: Caller, key: str) -> dict[str, str]:
 
 
 async def test_concurrent_retries_make_one_order_and_all_get_its_answer(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body = FACES[face]
     body = await make_body(session)
     answers = await asyncio.gather(
         *(
-            client.post(path, json=body, headers=_keyed(developer, "order-7"))
+            client.post(path, json=body, headers=_keyed(carrier, "order-7"))
             for _ in range(CONCURRENT_RETRIES)
         )
     )
@@ -131,12 +131,12 @@ async def test_concurrent_retries_make_one_order_and_all_get_its_answer(
 
 
 async def test_a_later_retry_replays_status_body_and_location(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body = FACES[face]
     body = await make_body(session)
-    first = await client.post(path, json=body, headers=_keyed(developer, "k"))
-    again = await client.post(path, json=body, headers=_keyed(developer, "k"))
+    first = await client.post(path, json=body, headers=_keyed(carrier, "k"))
+    again = await client.post(path, json=body, headers=_keyed(carrier, "k"))
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert again.headers["location"] == first.headers["location"]
@@ -147,12 +147,12 @@ async def test_a_later_retry_replays_status_body_and_location(
 
 
 async def test_the_same_key_with_another_body_is_refused_in_the_faces_words(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body = FACES[face]
-    await client.post(path, json=await make_body(session), headers=_keyed(developer, "k"))
+    await client.post(path, json=await make_body(session), headers=_keyed(carrier, "k"))
     other = await client.post(
-        path, json=await make_body(session, mbps=500), headers=_keyed(developer, "k")
+        path, json=await make_body(session, mbps=500), headers=_keyed(carrier, "k")
     )
     assert other.status_code == 422, other.text
     if face == "tmf":
@@ -168,14 +168,14 @@ async def test_the_same_key_with_another_body_is_refused_in_the_faces_words(
 async def test_another_partys_identical_key_gets_its_own_order(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    developer: Caller,
-    other_developer: Caller,
+    carrier: Caller,
+    other_carrier: Caller,
     face: str,
 ) -> None:
     path, make_body = FACES[face]
     body = await make_body(session)
-    mine = await client.post(path, json=body, headers=_keyed(developer, "shared"))
-    theirs = await client.post(path, json=body, headers=_keyed(other_developer, "shared"))
+    mine = await client.post(path, json=body, headers=_keyed(carrier, "shared"))
+    theirs = await client.post(path, json=body, headers=_keyed(other_carrier, "shared"))
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert mine.json()["id"] != theirs.json()["id"]
     assert "idempotent-replayed" not in theirs.headers
@@ -183,39 +183,39 @@ async def test_another_partys_identical_key_gets_its_own_order(
 
 
 async def test_without_a_key_every_post_creates(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body = FACES[face]
     body = await make_body(session)
     for _ in range(2):
-        assert (await client.post(path, json=body, headers=developer.headers)).status_code == 201
+        assert (await client.post(path, json=body, headers=carrier.headers)).status_code == 201
     assert await _count(session, ordering.Order) == 2
 
 
 async def test_a_refused_request_keeps_nothing_and_can_be_corrected(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body = FACES[face]
     body = await make_body(session)
     broken = {k: v for k, v in body.items() if k != "productOrderItem"}
-    refused = await client.post(path, json=broken, headers=_keyed(developer, "fix-me"))
+    refused = await client.post(path, json=broken, headers=_keyed(carrier, "fix-me"))
     assert refused.status_code in {400, 422}
     assert (await session.exec(select(IdempotencyRecord))).all() == []
-    fixed = await client.post(path, json=body, headers=_keyed(developer, "fix-me"))
+    fixed = await client.post(path, json=body, headers=_keyed(carrier, "fix-me"))
     assert fixed.status_code == 201
     assert "idempotent-replayed" not in fixed.headers
 
 
 @pytest.mark.parametrize("key", ["", " ", "x" * 256, "caf\u00e9"])
 async def test_a_malformed_key_is_a_bad_request(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller, face: str, key: str
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str, key: str
 ) -> None:
     path, make_body = FACES[face]
     answer = await client.post(
         path,
         json=await make_body(session),
         headers=[
-            *((k.encode(), v.encode()) for k, v in developer.headers.items()),
+            *((k.encode(), v.encode()) for k, v in carrier.headers.items()),
             (b"Idempotency-Key", key.encode()),
         ],
     )
@@ -225,11 +225,11 @@ async def test_a_malformed_key_is_a_bad_request(
 
 
 async def test_a_quoted_key_as_the_ietf_draft_writes_it_is_the_same_key(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller
 ) -> None:
     body = await _tmf_order(session)
-    first = await client.post(TMF_ORDERS, json=body, headers=_keyed(developer, '"abc-1"'))
-    again = await client.post(TMF_ORDERS, json=body, headers=_keyed(developer, "abc-1"))
+    first = await client.post(TMF_ORDERS, json=body, headers=_keyed(carrier, '"abc-1"'))
+    again = await client.post(TMF_ORDERS, json=body, headers=_keyed(carrier, "abc-1"))
     assert again.json()["id"] == first.json()["id"]
 
 
@@ -249,7 +249,7 @@ async def test_every_rest_create_takes_the_header(client: httpx.AsyncClient) -> 
 
 
 async def test_a_trouble_ticket_is_opened_once_per_key(
-    client: httpx.AsyncClient, session: AsyncSession, developer: Caller
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller
 ) -> None:
     body = {
         "name": "Link down",
@@ -259,9 +259,7 @@ async def test_a_trouble_ticket_is_opened_once_per_key(
         "ticketType": "Assistance",
     }
     path = "/tmf-api/troubleTicket/v4/troubleTicket"
-    answers = [
-        await client.post(path, json=body, headers=_keyed(developer, "t-1")) for _ in range(5)
-    ]
+    answers = [await client.post(path, json=body, headers=_keyed(carrier, "t-1")) for _ in range(5)]
     assert {a.status_code for a in answers} == {201}, answers[0].text
     assert len({a.json()["id"] for a in answers}) == 1
     assert await _count(session, tickets.Ticket) == 1

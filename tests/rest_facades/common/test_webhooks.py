@@ -21,7 +21,7 @@ from app.core.webhooks import new_secret
 from app.main import create_app
 from app.settings import Settings
 from rest_facades.common.notifications import RefusedDestination, WebhookSender
-from tests.factories import Caller, make_caller
+from tests.factories import Caller
 from tests.rest_facades.mef import conformance as mef
 from tests.rest_facades.mef.listener import listening
 from tests.rest_facades.tmf import conformance as tmf
@@ -29,18 +29,6 @@ from tests.rest_facades.tmf import conformance as tmf
 TMF_HUB = "/tmf-api/troubleTicket/v4/hub"
 MEF_HUB = "/mefApi/sonata/productOrderingManagement/v10/hub"
 TMF621 = "TMF621-TroubleTicket-v4"
-
-
-@pytest.fixture
-async def carrier(session: AsyncSession) -> Caller:
-    """A carrier: it registers listeners on Sonata and TMF hubs."""
-    return await make_caller(session, "carrier", name="Meridian Wholesale")
-
-
-@pytest.fixture
-async def other_carrier(session: AsyncSession) -> Caller:
-    """A second, unrelated carrier."""
-    return await make_caller(session, "carrier", name="Northwind Carrier Services")
 
 
 @pytest.fixture
