@@ -98,7 +98,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"developer portal: {settings.base_url}/")
     print(f"GraphQL:          {settings.base_url}/graphql")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        # Rate limits count per client address: a forwarded one counts only from a named proxy.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return 0
 
 

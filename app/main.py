@@ -11,7 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import billing, idempotency
+from app.core import billing, demo, idempotency
 from app.core.db import Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
@@ -22,7 +22,7 @@ from app.logging import configure_logging
 from app.portal import render_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
-from app.settings import Settings, get_settings
+from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
@@ -109,6 +109,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.environment == "production":
+            # A database made on a laptop may hold demo keys that anyone can derive.
+            revoked = await demo.revoke_published_keys(database, secret=DEFAULT_DEMO_SECRET)
+            if revoked:
+                log.warning("revoked %d demo API keys made from the published demo secret", revoked)
         tasks = []
         if run_workers:
             tasks = [

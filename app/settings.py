@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Host names (or host:port) whose `Host` header may make absolute URLs when no public base
     # URL is set; empty means the local names of `make run`. Comma-separated in the environment.
     trusted_hosts: Annotated[list[str], NoDecode] = []
+    # Proxies whose `X-Forwarded-For` names the client (uvicorn's `forwarded_allow_ips`, e.g.
+    # "10.0.0.5" or "*"); unset, the address of the connection is the client's.
+    forwarded_allow_ips: str | None = None
     # Demo API keys are derived from this secret, so the seeded keys are stable across re-seeds.
     demo_secret: str = DEFAULT_DEMO_SECRET
     # Unset: demo data outside production only.

@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -12,6 +13,7 @@ from sqlmodel import select
 from app.cli import main
 from app.core import billing, inventory, ordering, tickets
 from app.core.db import Database
+from app.core.errors import Unauthenticated
 from app.core.parties import Party, Principal, authenticate
 from app.settings import get_settings
 
@@ -184,3 +186,47 @@ def test_development_serves_with_demo_keys_printed(
     assert main(["serve"]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"developer\s+lumen_\w+", printed)
+
+
+def test_a_production_server_revokes_the_demo_keys_a_laptop_made(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    laptop_keys = _keys(capsys)  # development, the published default secret
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_k: served.append(app))
+    _production(monkeypatch)
+    assert main(["serve"]) == 0
+
+    async def start_and_authenticate() -> list[str]:
+        app = served[0]
+        async with app.router.lifespan_context(app):
+            pass
+        refused = []
+        database = Database.connect(fresh_url)
+        try:
+            async with database.session() as session:
+                for role, key in laptop_keys.items():
+                    with pytest.raises(Unauthenticated):
+                        await authenticate(session, key)
+                    refused.append(role)
+        finally:
+            await database.dispose()
+        return refused
+
+    assert set(asyncio.run(start_and_authenticate())) == ROLES
+
+
+@pytest.mark.parametrize(
+    ("allowed", "proxy_headers"), [(None, False), ("10.0.0.5", True), ("*", True)]
+)
+def test_forwarded_client_addresses_count_only_from_named_proxies(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, allowed: str | None, proxy_headers: bool
+) -> None:
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kw: options.update(kw))
+    if allowed is not None:
+        monkeypatch.setenv("LUMEN_FORWARDED_ALLOW_IPS", allowed)
+    get_settings.cache_clear()
+    assert main(["serve"]) == 0
+    assert options["proxy_headers"] is proxy_headers
+    assert options["forwarded_allow_ips"] == allowed

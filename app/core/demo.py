@@ -13,7 +13,15 @@ from app.core.events import Channel
 from app.core.fulfilment import step
 from app.core.geography import AddressInput, resolve_address
 from app.core.inventory import list_products
-from app.core.parties import Audience, Party, Principal, Scope, create_party, issue_api_key
+from app.core.parties import (
+    Audience,
+    Party,
+    Principal,
+    Scope,
+    create_party,
+    issue_api_key,
+    revoke_seeded_keys,
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,15 @@ async def seed(database: Database, *, secret: str) -> dict[str, str]:
             session, principal=ops, year=last_month.year, month=last_month.month
         )
     return keys
+
+
+async def revoke_published_keys(database: Database, *, secret: str) -> int:
+    """Revoke the demo keys that `secret` makes (the published default secret's, in production);
+    returns how many were still valid."""
+    async with database.session() as session:
+        return await revoke_seeded_keys(
+            session, secret_seed=secret, keys=[(demo.party_id, "demo") for demo in DEMO_PARTIES]
+        )
 
 
 def _frozen(moment: datetime) -> Callable[[], datetime]:

@@ -240,6 +240,30 @@ def hash_secret(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _seeded_key(secret_seed: str, party_id: str, name: str) -> tuple[str, str]:
+    """The id and secret of a reproducible key (demo data only)."""
+    digest = hmac.new(secret_seed.encode(), f"{party_id}:{name}".encode(), "sha256").hexdigest()
+    return digest[:12], digest[12:52]
+
+
+async def revoke_seeded_keys(
+    session: AsyncSession, *, secret_seed: str, keys: Iterable[tuple[str, str]]
+) -> int:
+    """Revoke the reproducible keys made from `secret_seed` for (party id, key name) pairs;
+    returns how many were still valid."""
+    key_ids = [_seeded_key(secret_seed, party_id, name)[0] for party_id, name in keys]
+    valid = (
+        await session.exec(
+            select(ApiKey).where(col(ApiKey.key_id).in_(key_ids), col(ApiKey.revoked_at).is_(None))
+        )
+    ).all()
+    for api_key in valid:
+        api_key.revoked_at = clock.now()
+        session.add(api_key)
+    await commit(session)
+    return len(valid)
+
+
 def _format_key(key_id: str, secret: str) -> str:
     return f"lumen_{key_id}_{secret}"
 
@@ -283,8 +307,7 @@ async def issue_api_key(
     if secret_seed is None:
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     else:
-        digest = hmac.new(secret_seed.encode(), f"{party_id}:{name}".encode(), "sha256")
-        key_id, secret = digest.hexdigest()[:12], digest.hexdigest()[12:52]
+        key_id, secret = _seeded_key(secret_seed, party_id, name)
     key = _format_key(key_id, secret)
     existing = await session.get(ApiKey, key_id)
     if existing is not None:
