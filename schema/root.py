@@ -36,6 +36,8 @@ from schema.quoting import Quote
 from schema.tickets import Ticket
 
 MAX_DEPTH = 12
+# The standard introspection query (GraphiQL's, graphql-core's) nests 14 levels deep.
+MAX_INTROSPECTION_DEPTH = 15
 MAX_TOKENS = 2000
 MAX_ALIASES = 20
 MAX_COST = 10000
@@ -170,6 +172,7 @@ schema = NativeSchema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: QueryLimits(
             max_depth=MAX_DEPTH,
+            max_introspection_depth=MAX_INTROSPECTION_DEPTH,
             max_aliases=MAX_ALIASES,
             max_cost=MAX_COST,
             max_fragments=MAX_FRAGMENTS,
