@@ -42,6 +42,8 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
+from app.core.text import unstorable_character
+
 DEFAULT_PAGE_SIZE = 20
 PER_NODE = {"edges", "nodes"}
 INTROSPECTION_ROOTS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
@@ -302,7 +304,8 @@ def measure_operation(
 
 
 def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
-    """Why a string among the variables is not accepted (too long, or with a NUL), if one is.
+    """Why a string among the variables is not accepted (too long, or with a character no
+    database stores), if one is.
 
     HTTP bodies are checked before they reach the schema; this covers subscriptions too."""
     pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
@@ -311,8 +314,9 @@ def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
         if isinstance(value, str):
             if len(value) > max_chars:
                 return f"variable {where}: a string longer than {max_chars} characters"
-            if "\x00" in value:
-                return f"variable {where}: a string holding a NUL character"
+            character = unstorable_character(value)
+            if character is not None:
+                return f"variable {where}: a string holding {character}"
         elif isinstance(value, dict):
             pending.extend((f"{where}.{key}", item) for key, item in value.items())
         elif isinstance(value, list):
@@ -429,8 +433,8 @@ class QueryLimits(SchemaExtension):
                 problem = None
                 if len(node.value) > limits.max_string_chars:
                     problem = f"longer than {limits.max_string_chars} characters"
-                elif "\x00" in node.value:
-                    problem = "holding a NUL character"
+                elif (character := unstorable_character(node.value)) is not None:
+                    problem = f"holding {character}"
                 if problem is not None:
                     self.report_error(
                         GraphQLError(

@@ -212,7 +212,9 @@ async def test_an_overlong_search_is_a_user_input_error(gql: Post) -> None:
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-@pytest.mark.parametrize("value", ["a\x00b", "x" * 10_001, ["ok", {"deep": "\x00"}]])
+@pytest.mark.parametrize(
+    "value", ["a\x00b", "a\ud800", "x" * 10_001, ["ok", {"deep": "\x00"}], [{"d": "\udfff"}]]
+)
 async def test_unfit_variables_are_refused_whatever_the_transport(value: object) -> None:
     # Straight to the schema, as a subscription over WebSocket reaches it: no HTTP checks.
     answer = await schema.execute(
