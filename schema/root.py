@@ -12,7 +12,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
 from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
-from resolvers.context import Info, spend_query_cost
+from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
@@ -170,6 +170,7 @@ schema = NativeSchema(
     # Factories, so that each request gets fresh extension state (its own cost).
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseRefusedKeys,
         lambda: QueryLimits(
             max_depth=MAX_DEPTH,
             max_introspection_depth=MAX_INTROSPECTION_DEPTH,

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, ordering
 from app.core.db import Database
+from app.core.parties import revoke_api_key
 from app.logging import configure_logging, redact
 from app.main import create_app
 from app.settings import Settings
@@ -137,6 +138,32 @@ async def test_anonymous_graphql_calls_stay_open(client: httpx.AsyncClient) -> N
         assert "errors" not in answer, answer
     refused = (await _graphql(client, None, VIEWER)).json()
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_refused_key_is_not_served_as_anonymous(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    developer = await make_caller(session, "developer", name="Former Customer")
+    carrier = await make_caller(session, "carrier", name="Other Face Carrier")
+    await revoke_api_key(session, principal=developer.principal, key_id=developer.key.split("_")[1])
+    unknown = Caller(developer.principal, "lumen_0123456789ab_not-the-secret")
+    price = """{ price(input: {product: ETHERNET_LINE, aEnd: {address: "350 E Cermak Rd, Chicago"},
+        bandwidthMbps: 1000, termMonths: 12}) { price { monthlyRecurring } } }"""
+    for caller, code in (
+        (unknown, "UNAUTHENTICATED"),
+        (developer, "UNAUTHENTICATED"),  # its key is revoked
+        (carrier, "NOT_AUTHORIZED"),
+    ):
+        for query in (OFFERINGS, price, "{ __typename }", VIEWER):
+            response = await _graphql(client, caller, query)
+            # As a field that needs a key answers: no data, the error that says why.
+            assert response.status_code == 200
+            answer = response.json()
+            assert answer["data"] is None, (code, query, answer)
+            assert [e.get("extensions", {}).get("code") for e in answer["errors"]] == [code], answer
+    # Without a key, the same operations are open.
+    for query in (OFFERINGS, price, "{ __typename }"):
+        assert "errors" not in (await _graphql(client, None, query)).json()
 
 
 async def test_a_key_over_its_budget_waits_in_each_faces_error_format(
