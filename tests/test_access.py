@@ -11,9 +11,12 @@ import pytest
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, ordering
+from app.core.catalog import Offering
 from app.core.db import Database
 from app.core.parties import revoke_api_key
 from app.logging import configure_logging, redact
@@ -341,6 +344,33 @@ async def test_an_unexpected_error_logs_no_key(
     for caller in callers.values():  # ...without a key
         assert caller.key not in caplog.text
         assert caller.key.rsplit("_", 1)[1] not in caplog.text
+
+
+async def test_a_failed_statement_logs_no_parameters(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    enterprise = await make_caller(session, "enterprise", name="Private Customer")
+    customer_data = "Jane Doe, 555-0100, 1 Secret Lane"
+
+    async def failing(session: AsyncSession, **_kwargs: Any) -> Any:
+        # A statement the database refuses, carrying customer data as a parameter.
+        broken = select(Offering).where(col(Offering.id) == customer_data, text("no_such = 1"))
+        return (await session.exec(broken)).all()
+
+    monkeypatch.setattr(catalog, "list_offerings", failing)
+    caplog.set_level(logging.INFO)
+    graphql = await client.post("/graphql", json={"query": OFFERINGS})
+    assert graphql.json()["errors"][0]["message"] == "Unexpected error."
+    tmf = await client.get(
+        "/tmf-api/productCatalogManagement/v4/productOffering", headers=enterprise.headers
+    )
+    assert tmf.status_code == 500
+    assert "no_such" in caplog.text  # the statement was logged...
+    assert customer_data not in caplog.text  # ...without its parameters
+    assert "parameters hidden" in caplog.text
 
 
 def _free_port() -> int:
