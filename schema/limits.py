@@ -70,8 +70,9 @@ class Measure:
     depth: int = 0
     aliases: int = 0
     introspection_depth: int = 0
-    # How many times `__schema` is selected.
+    # How many times `__schema` is selected, and the part of the cost that introspection makes.
     schemas: int = 0
+    introspection: int = 0
 
     def __add__(self, other: "Measure") -> "Measure":
         return Measure(
@@ -81,6 +82,7 @@ class Measure:
             min(self.aliases + other.aliases, CEILING),
             max(self.introspection_depth, other.introspection_depth),
             min(self.schemas + other.schemas, CEILING),
+            min(self.introspection + other.introspection, CEILING),
         )
 
     def cost(self, page_size: int | None) -> int:
@@ -248,6 +250,7 @@ class Measurer:
             aliases=min(aliases + inner.aliases, CEILING),
             introspection_depth=inner.introspection_depth,
             schemas=inner.schemas,
+            introspection=inner.introspection,
         )
 
     def _introspection_root(self, node: FieldNode, aliases: int) -> Measure:
@@ -256,11 +259,13 @@ class Measurer:
         inner = Measure()
         if node.selection_set is not None:
             inner = self.measure(get_named_type(target), node.selection_set)
+        cost = min(1 + inner.cost(None), CEILING)
         return Measure(
-            fixed=min(1 + inner.cost(None), CEILING),
+            fixed=cost,
             aliases=min(aliases + inner.aliases, CEILING),
             introspection_depth=max(inner.depth, inner.introspection_depth) + 1,
             schemas=min(inner.schemas + (node.name.value == "__schema"), CEILING),
+            introspection=cost,
         )
 
     def _introspection_cost(
@@ -346,8 +351,8 @@ class QueryLimits(SchemaExtension):
     Each field costs 1; a connection's `edges` and `nodes` count once per node of its page;
     each introspection object costs 1, and its lists as many as the schema holds.
     Every answer reports the cost in `extensions.cost`. A `budget` is handed the request's
-    context and the cost of an operation within the limits, and may refuse it (the caller's
-    rate limit) with an error of its own."""
+    context and the cost of an operation within the limits, introspection excepted, and may
+    refuse it (the caller's rate limit) with an error of its own."""
 
     def __init__(
         self,
@@ -495,7 +500,9 @@ class QueryLimits(SchemaExtension):
                 )
             )
         if not errors and self.budget is not None:
-            refusal = self.budget(context.context, self.cost)
+            # Introspection is answered from memory and bounded by the limits above: the
+            # caller's budget pays for the data alone, so that GraphiQL can load the schema.
+            refusal = self.budget(context.context, max(self.cost - measure.introspection, 0))
             if refusal is not None:
                 errors.append(refusal)
         return errors

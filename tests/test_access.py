@@ -11,6 +11,7 @@ import pytest
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from graphql import get_introspection_query
 from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -201,6 +202,16 @@ async def test_anonymous_calls_are_limited_per_address(app_with: AppWith) -> Non
     assert error["extensions"]["retryAfter"] >= 1
     # Health probes are never limited.
     assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_graphiql_loads_the_schema_within_an_anonymous_budget(app_with: AppWith) -> None:
+    http = await app_with(rate_limit_anonymous="120/minute", graphql_cost_unit=50)
+    # Introspection counts towards the limits of one operation, not the caller's budget.
+    for _ in range(5):
+        answer = await _graphql(http, None, get_introspection_query())
+        assert answer.status_code == 200
+        assert "errors" not in answer.json()
+        assert answer.json()["extensions"]["cost"]["requested"] > 120 * 50
 
 
 async def test_a_graphql_query_spends_its_cost(app_with: AppWith, session: AsyncSession) -> None:
