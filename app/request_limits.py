@@ -1,10 +1,12 @@
-"""Bounds on what a request may carry: body size, JSON nesting, string length, NUL characters.
+"""Bounds on what a request may carry: body size, JSON nesting, string length, and characters
+no database stores (NUL, lone surrogates).
 
 Checked before any route sees the request, and refused in the error format of the face that the
 path belongs to, so that no body can stall the process or reach the database unfit for it."""
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -14,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.text import unstorable_character
 from rest_facades.mef.errors import mef_json, pointer
 from rest_facades.tmf.errors import TMFError, tmf_json
 
@@ -64,13 +67,16 @@ INLINE_BYTES = 64 * 1024
 MAX_JSON_CONTAINERS = 10_000
 # Values in a document beyond which an unfit string is refused without naming where it is.
 LOCATE_BUDGET = 20_000
+# The JSON escape of a NUL or of half a UTF-16 pair (`\ud800`-`\udfff`); the halves of an
+# escaped pair decode to one character and pass.
+UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def may_be_unfit(body: bytes, *, max_depth: int, max_chars: int) -> bool:
-    """Whether a JSON text may nest deeper than `max_depth`, or hold a NUL character or a string
-    longer than `max_chars`. False is certain, and is the answer for nearly every body: it is
-    found by scanning the bytes once, without parsing them."""
-    if body.count(b"[") + body.count(b"{") > max_depth or b"\\u0000" in body:
+    """Whether a JSON text may nest deeper than `max_depth`, or hold a string longer than
+    `max_chars` or with a character no database stores. False is certain, and is the answer for
+    nearly every body: it is found by scanning the bytes, without parsing them."""
+    if body.count(b"[") + body.count(b"{") > max_depth or UNSTORABLE_ESCAPE.search(body):
         return True
     if len(body) <= max_chars:
         return False
@@ -80,7 +86,7 @@ def may_be_unfit(body: bytes, *, max_depth: int, max_chars: int) -> bool:
 
 def check_json(value: Any, *, max_depth: int, max_string_chars: int) -> Refusal | None:
     """The first reason to refuse a parsed JSON document: too deep, a string too long or with a
-    NUL character (which PostgreSQL cannot store), or None."""
+    character no database stores (NUL, a lone surrogate), or None."""
     # A first pass, level by level and without paths, is cheap even over a megabyte of tiny
     # values; only a document found unfit is walked again to name the offending value.
     level: list[Any] = [value]
@@ -106,7 +112,11 @@ def check_json(value: Any, *, max_depth: int, max_string_chars: int) -> Refusal 
     if not unfit:
         return None
     if seen > LOCATE_BUDGET:
-        return Refusal(400, "INVALID_VALUE", "a string in the body is too long or holds a NUL")
+        return Refusal(
+            400,
+            "INVALID_VALUE",
+            "a string in the body is too long or holds a character that cannot be stored",
+        )
     return _locate_unfit_text(value, max_string_chars)
 
 
@@ -135,9 +145,8 @@ def _locate_unfit_text(value: Any, max_chars: int) -> Refusal | None:
 def _text_problem(text: str, max_chars: int) -> str | None:
     if len(text) > max_chars:
         return f"the text is longer than {max_chars} characters"
-    if "\x00" in text:
-        return "the text contains a NUL character"
-    return None
+    character = unstorable_character(text)
+    return None if character is None else f"the text contains {character}"
 
 
 class RequestLimits:

@@ -3,13 +3,14 @@
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends
 from graphql import GraphQLError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
@@ -106,6 +107,23 @@ class GraphQLContext(BaseContext):
 
 
 Info = StrawberryInfo[GraphQLContext, None]
+
+
+class RefuseRefusedKeys(SchemaExtension):
+    """Refuses every operation of a request whose API key was refused, before anything runs:
+    a caller that sends a key means to act as its holder, and is never served as anonymous."""
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if (
+            isinstance(context, GraphQLContext)
+            and context.auth_error is not None
+            and execution.pre_execution_errors is None
+        ):
+            refusal = GraphQLError(context.auth_error, extensions={"code": context.auth_code})
+            execution.pre_execution_errors = [refusal]
+        yield
 
 
 def spend_query_cost(context: GraphQLContext, cost: int) -> GraphQLError | None:

@@ -4,26 +4,37 @@ Each fragment is measured once, after the fragments it spreads, so a document wh
 spread each other many times over costs no more to measure than to read; a fragment that spreads
 itself, directly or not, is left to graphql-core's `NoFragmentCyclesRule` to refuse."""
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLNamedType,
+    GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
     StringValueNode,
+    TypeMetaFieldDef,
     ValidationContext,
     ValidationRule,
     VariableNode,
     get_named_type,
+    is_leaf_type,
     value_from_ast_untyped,
 )
 from graphql.validation import validation_context
@@ -31,8 +42,11 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
+from app.core.text import unstorable_character
+
 DEFAULT_PAGE_SIZE = 20
 PER_NODE = {"edges", "nodes"}
+INTROSPECTION_ROOTS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 # Measures saturate here: a document that would cost more is refused all the same, and the
 # numbers stay small however many times its fragments multiply.
 CEILING = 10**12
@@ -47,12 +61,18 @@ class Measure:
     """What a selection set asks for.
 
     Its cost is `fixed + per_node * page size` inside a connection (`per_node` counts the
-    `edges` and `nodes` fields, once per node of the page) and `fixed + per_node` elsewhere."""
+    `edges` and `nodes` fields, once per node of the page) and `fixed + per_node` elsewhere.
+    The depth of introspection (`__schema`, `__type`) is measured apart: the standard
+    introspection query nests deeper than any query of the data needs to."""
 
     fixed: int = 0
     per_node: int = 0
     depth: int = 0
     aliases: int = 0
+    introspection_depth: int = 0
+    # How many times `__schema` is selected, and the part of the cost that introspection makes.
+    schemas: int = 0
+    introspection: int = 0
 
     def __add__(self, other: "Measure") -> "Measure":
         return Measure(
@@ -60,11 +80,55 @@ class Measure:
             min(self.per_node + other.per_node, CEILING),
             max(self.depth, other.depth),
             min(self.aliases + other.aliases, CEILING),
+            max(self.introspection_depth, other.introspection_depth),
+            min(self.schemas + other.schemas, CEILING),
+            min(self.introspection + other.introspection, CEILING),
         )
 
     def cost(self, page_size: int | None) -> int:
         """The cost of the selection set inside a page of `page_size` nodes (or outside one)."""
         return min(self.fixed + self.per_node * (1 if page_size is None else page_size), CEILING)
+
+
+_SIZES: "WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Fraction]]" = WeakKeyDictionary()
+
+
+def introspection_sizes(schema: GraphQLSchema) -> dict[tuple[str, str], Fraction]:
+    """How many items each list field of the introspection types holds in `schema`, on average
+    over the objects that have the field: (`__Type`, `fields`) is the number of fields of all
+    types over the number of types, so that `types { fields }` costs every field once."""
+    sizes = _SIZES.get(schema)
+    if sizes is not None:
+        return sizes
+    types = list(schema.type_map.values())
+    with_fields = [t for t in types if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)]
+    fields = [f for t in with_fields for f in t.fields.values()]
+    abstract = [t for t in types if isinstance(t, GraphQLInterfaceType | GraphQLUnionType)]
+    directives = list(schema.directives)
+
+    def ratio(items: int, over: int) -> Fraction:
+        return Fraction(items, max(over, 1))
+
+    sizes = {
+        ("__Schema", "types"): ratio(len(types), 1),
+        ("__Schema", "directives"): ratio(len(directives), 1),
+        ("__Type", "fields"): ratio(len(fields), len(types)),
+        ("__Type", "interfaces"): ratio(sum(len(t.interfaces) for t in with_fields), len(types)),
+        ("__Type", "possibleTypes"): ratio(
+            sum(len(schema.get_possible_types(t)) for t in abstract), len(types)
+        ),
+        ("__Type", "enumValues"): ratio(
+            sum(len(t.values) for t in types if isinstance(t, GraphQLEnumType)), len(types)
+        ),
+        ("__Type", "inputFields"): ratio(
+            sum(len(t.fields) for t in types if isinstance(t, GraphQLInputObjectType)),
+            len(types),
+        ),
+        ("__Field", "args"): ratio(sum(len(f.args) for f in fields), len(fields)),
+        ("__Directive", "args"): ratio(sum(len(d.args) for d in directives), len(directives)),
+    }
+    _SIZES[schema] = sizes
+    return sizes
 
 
 def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
@@ -136,6 +200,7 @@ class Measurer:
     ) -> None:
         self.schema = schema
         self.variables = variables
+        self.sizes = introspection_sizes(schema)
         self.fragments: dict[str, Measure] = {}
         for name in _acyclic_order(fragments):
             fragment = fragments[name]
@@ -157,28 +222,63 @@ class Measurer:
         return total
 
     def _field(self, parent: GraphQLNamedType | None, node: FieldNode) -> Measure:
+        name = node.name.value
         aliases = 1 if node.alias is not None else 0
-        if node.name.value.startswith("__"):
-            # Introspection is free and does not count towards the depth.
+        if name == "__typename":
             return Measure(aliases=aliases)
-        field = getattr(parent, "fields", {}).get(node.name.value)
+        if name in INTROSPECTION_ROOTS:
+            return self._introspection_root(node, aliases)
+        field = getattr(parent, "fields", {}).get(name)
         child = get_named_type(field.type) if field is not None else None
         inner = Measure()
         if node.selection_set is not None:
             inner = self.measure(child, node.selection_set)
-        page_size = (
-            _page_size(node, self.variables)
-            if child is not None and child.name.endswith("Connection")
-            else None
-        )
-        cost = min(1 + inner.cost(page_size), CEILING)
-        per_node = node.name.value in PER_NODE
+        if parent is not None and parent.name.startswith("__"):
+            cost = self._introspection_cost(parent.name, name, child, inner)
+        else:
+            page_size = (
+                _page_size(node, self.variables)
+                if child is not None and child.name.endswith("Connection")
+                else None
+            )
+            cost = min(1 + inner.cost(page_size), CEILING)
+        per_node = name in PER_NODE
         return Measure(
             fixed=0 if per_node else cost,
             per_node=cost if per_node else 0,
             depth=inner.depth + 1 if node.selection_set is not None else 0,
             aliases=min(aliases + inner.aliases, CEILING),
+            introspection_depth=inner.introspection_depth,
+            schemas=inner.schemas,
+            introspection=inner.introspection,
         )
+
+    def _introspection_root(self, node: FieldNode, aliases: int) -> Measure:
+        # `__schema` and `__type` cost as any field; their depth counts towards a bound of its own.
+        target = INTROSPECTION_ROOTS[node.name.value].type
+        inner = Measure()
+        if node.selection_set is not None:
+            inner = self.measure(get_named_type(target), node.selection_set)
+        cost = min(1 + inner.cost(None), CEILING)
+        return Measure(
+            fixed=cost,
+            aliases=min(aliases + inner.aliases, CEILING),
+            introspection_depth=max(inner.depth, inner.introspection_depth) + 1,
+            schemas=min(inner.schemas + (node.name.value == "__schema"), CEILING),
+            introspection=cost,
+        )
+
+    def _introspection_cost(
+        self, parent: str, name: str, child: GraphQLNamedType | None, inner: Measure
+    ) -> int:
+        # Names and descriptions are read from the schema in memory: free. Each object costs 1,
+        # and a list holds as many objects as the schema really has (`types`: every type).
+        if child is None or is_leaf_type(child):
+            return 0
+        size = self.sizes.get((parent, name))
+        if size is None:
+            return min(1 + inner.cost(None), CEILING)
+        return min(1 + math.ceil(size * (1 + inner.cost(None))), CEILING)
 
 
 def _operation(
@@ -209,7 +309,8 @@ def measure_operation(
 
 
 def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
-    """Why a string among the variables is not accepted (too long, or with a NUL), if one is.
+    """Why a string among the variables is not accepted (too long, or with a character no
+    database stores), if one is.
 
     HTTP bodies are checked before they reach the schema; this covers subscriptions too."""
     pending: list[tuple[str, Any]] = [(f"${name}", value) for name, value in variables.items()]
@@ -218,8 +319,9 @@ def _unfit_variable(variables: dict[str, Any], max_chars: int) -> str | None:
         if isinstance(value, str):
             if len(value) > max_chars:
                 return f"variable {where}: a string longer than {max_chars} characters"
-            if "\x00" in value:
-                return f"variable {where}: a string holding a NUL character"
+            character = unstorable_character(value)
+            if character is not None:
+                return f"variable {where}: a string holding {character}"
         elif isinstance(value, dict):
             pending.extend((f"{where}.{key}", item) for key, item in value.items())
         elif isinstance(value, list):
@@ -243,11 +345,14 @@ class QueryLimits(SchemaExtension):
     Refused: a document longer than `max_query_chars`; one that defines more than
     `max_fragments` fragments or spreads them more than `max_spreads` times; an operation deeper
     than `max_depth` fields, with more than `max_aliases` aliases or costing more than
-    `max_cost`; a string (literal or variable) longer than `max_string_chars` or holding a NUL.
-    Each field costs 1; a connection's `edges` and `nodes` count once per node of its page.
+    `max_cost`; introspection nested deeper than `max_introspection_depth`, or `__schema`
+    selected more than once; a string (literal or variable) longer than `max_string_chars` or
+    holding a character no database stores (NUL, a lone surrogate).
+    Each field costs 1; a connection's `edges` and `nodes` count once per node of its page;
+    each introspection object costs 1, and its lists as many as the schema holds.
     Every answer reports the cost in `extensions.cost`. A `budget` is handed the request's
-    context and the cost of an operation within the limits, and may refuse it (the caller's
-    rate limit) with an error of its own."""
+    context and the cost of an operation within the limits, introspection excepted, and may
+    refuse it (the caller's rate limit) with an error of its own."""
 
     def __init__(
         self,
@@ -259,9 +364,13 @@ class QueryLimits(SchemaExtension):
         max_spreads: int,
         max_query_chars: int,
         max_string_chars: int,
+        max_introspection_depth: int | None = None,
         budget: Callable[[Any, int], GraphQLError | None] | None = None,
     ) -> None:
         self.max_depth = max_depth
+        self.max_introspection_depth = (
+            max_depth if max_introspection_depth is None else max_introspection_depth
+        )
         self.max_aliases = max_aliases
         self.max_cost = max_cost
         self.max_fragments = max_fragments
@@ -329,8 +438,8 @@ class QueryLimits(SchemaExtension):
                 problem = None
                 if len(node.value) > limits.max_string_chars:
                     problem = f"longer than {limits.max_string_chars} characters"
-                elif "\x00" in node.value:
-                    problem = "holding a NUL character"
+                elif (character := unstorable_character(node.value)) is not None:
+                    problem = f"holding {character}"
                 if problem is not None:
                     self.report_error(
                         GraphQLError(
@@ -359,6 +468,13 @@ class QueryLimits(SchemaExtension):
                     f"'{name or 'anonymous'}' exceeds maximum operation depth of {self.max_depth}"
                 )
             )
+        if measure.introspection_depth > self.max_introspection_depth:
+            errors.append(
+                GraphQLError(
+                    f"'{name or 'anonymous'}' exceeds maximum introspection depth of "
+                    f"{self.max_introspection_depth}"
+                )
+            )
         if measure.aliases > self.max_aliases:
             errors.append(
                 GraphQLError(f"{measure.aliases} aliases found. Allowed: {self.max_aliases}")
@@ -375,8 +491,18 @@ class QueryLimits(SchemaExtension):
                     },
                 )
             )
+        if measure.schemas > 1:
+            errors.append(
+                GraphQLError(
+                    f"__schema is selected {measure.schemas} times; an operation may select it "
+                    "once",
+                    extensions={"code": "QUERY_TOO_EXPENSIVE"},
+                )
+            )
         if not errors and self.budget is not None:
-            refusal = self.budget(context.context, self.cost)
+            # Introspection is answered from memory and bounded by the limits above: the
+            # caller's budget pays for the data alone, so that GraphiQL can load the schema.
+            refusal = self.budget(context.context, max(self.cost - measure.introspection, 0))
             if refusal is not None:
                 errors.append(refusal)
         return errors

@@ -12,7 +12,7 @@ from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
 from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
-from resolvers.context import Info, spend_query_cost
+from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
@@ -36,6 +36,8 @@ from schema.quoting import Quote
 from schema.tickets import Ticket
 
 MAX_DEPTH = 12
+# The standard introspection query (GraphiQL's, graphql-core's) nests 14 levels deep.
+MAX_INTROSPECTION_DEPTH = 15
 MAX_TOKENS = 2000
 MAX_ALIASES = 20
 MAX_COST = 10000
@@ -175,8 +177,10 @@ schema = NativeSchema(
     # Factories, so that each request gets fresh extension state (its own cost).
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RefuseRefusedKeys,
         lambda: QueryLimits(
             max_depth=MAX_DEPTH,
+            max_introspection_depth=MAX_INTROSPECTION_DEPTH,
             max_aliases=MAX_ALIASES,
             max_cost=MAX_COST,
             max_fragments=MAX_FRAGMENTS,

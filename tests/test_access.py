@@ -11,10 +11,15 @@ import pytest
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from graphql import get_introspection_query
+from sqlalchemy import text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, ordering
+from app.core.catalog import Offering
 from app.core.db import Database
+from app.core.parties import revoke_api_key
 from app.logging import configure_logging, redact
 from app.main import create_app
 from app.settings import Settings
@@ -139,6 +144,32 @@ async def test_anonymous_graphql_calls_stay_open(client: httpx.AsyncClient) -> N
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_a_refused_key_is_not_served_as_anonymous(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    developer = await make_caller(session, "developer", name="Former Customer")
+    carrier = await make_caller(session, "carrier", name="Other Face Carrier")
+    await revoke_api_key(session, principal=developer.principal, key_id=developer.key.split("_")[1])
+    unknown = Caller(developer.principal, "lumen_0123456789ab_not-the-secret")
+    price = """{ price(input: {product: ETHERNET_LINE, aEnd: {address: "350 E Cermak Rd, Chicago"},
+        bandwidthMbps: 1000, termMonths: 12}) { price { monthlyRecurring } } }"""
+    for caller, code in (
+        (unknown, "UNAUTHENTICATED"),
+        (developer, "UNAUTHENTICATED"),  # its key is revoked
+        (carrier, "NOT_AUTHORIZED"),
+    ):
+        for query in (OFFERINGS, price, "{ __typename }", VIEWER):
+            response = await _graphql(client, caller, query)
+            # As a field that needs a key answers: no data, the error that says why.
+            assert response.status_code == 200
+            answer = response.json()
+            assert answer["data"] is None, (code, query, answer)
+            assert [e.get("extensions", {}).get("code") for e in answer["errors"]] == [code], answer
+    # Without a key, the same operations are open.
+    for query in (OFFERINGS, price, "{ __typename }"):
+        assert "errors" not in (await _graphql(client, None, query)).json()
+
+
 async def test_a_key_over_its_budget_waits_in_each_faces_error_format(
     app_with: AppWith, session: AsyncSession
 ) -> None:
@@ -171,6 +202,16 @@ async def test_anonymous_calls_are_limited_per_address(app_with: AppWith) -> Non
     assert error["extensions"]["retryAfter"] >= 1
     # Health probes are never limited.
     assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_graphiql_loads_the_schema_within_an_anonymous_budget(app_with: AppWith) -> None:
+    http = await app_with(rate_limit_anonymous="120/minute", graphql_cost_unit=50)
+    # Introspection counts towards the limits of one operation, not the caller's budget.
+    for _ in range(5):
+        answer = await _graphql(http, None, get_introspection_query())
+        assert answer.status_code == 200
+        assert "errors" not in answer.json()
+        assert answer.json()["extensions"]["cost"]["requested"] > 120 * 50
 
 
 async def test_a_graphql_query_spends_its_cost(app_with: AppWith, session: AsyncSession) -> None:
@@ -314,6 +355,33 @@ async def test_an_unexpected_error_logs_no_key(
     for caller in callers.values():  # ...without a key
         assert caller.key not in caplog.text
         assert caller.key.rsplit("_", 1)[1] not in caplog.text
+
+
+async def test_a_failed_statement_logs_no_parameters(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    enterprise = await make_caller(session, "enterprise", name="Private Customer")
+    customer_data = "Jane Doe, 555-0100, 1 Secret Lane"
+
+    async def failing(session: AsyncSession, **_kwargs: Any) -> Any:
+        # A statement the database refuses, carrying customer data as a parameter.
+        broken = select(Offering).where(col(Offering.id) == customer_data, text("no_such = 1"))
+        return (await session.exec(broken)).all()
+
+    monkeypatch.setattr(catalog, "list_offerings", failing)
+    caplog.set_level(logging.INFO)
+    graphql = await client.post("/graphql", json={"query": OFFERINGS})
+    assert graphql.json()["errors"][0]["message"] == "Unexpected error."
+    tmf = await client.get(
+        "/tmf-api/productCatalogManagement/v4/productOffering", headers=enterprise.headers
+    )
+    assert tmf.status_code == 500
+    assert "no_such" in caplog.text  # the statement was logged...
+    assert customer_data not in caplog.text  # ...without its parameters
+    assert "parameters hidden" in caplog.text
 
 
 def _free_port() -> int:

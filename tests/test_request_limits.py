@@ -301,6 +301,52 @@ async def test_nul_characters_are_refused_in_each_face(
         assert_face_error(face, path, 404)
 
 
+def post_escaped(
+    client: httpx.AsyncClient, url: str, body: Any, caller: Caller | None = None
+) -> Any:
+    """POST `body` as JSON with its escapes: a lone surrogate has no UTF-8 form, so it
+    travels as the escape `\\ud800`, as any JSON encoder writes it."""
+    headers = {**(caller.headers if caller else {}), "Content-Type": "application/json"}
+    return client.post(url, content=json.dumps(body), headers=headers)
+
+
+async def test_lone_surrogates_are_refused_in_each_face(
+    client: httpx.AsyncClient, carrier: Caller, developer: Caller
+) -> None:
+    place = {"streetNr": "350", "streetName": "E Cermak Rd", "city": "Chicago"}
+    site_body = {"name": "POP", "description": "a\ud800", "place": [place]}
+    site = await timed(post_escaped(client, TMF_SITES, site_body, carrier))
+    refused = assert_face_error("tmf", site, 400)
+    assert (refused["code"], "/description" in refused["reason"]) == ("INVALID_VALUE", True)
+    # Not UTF-8 at all (a surrogate's bytes): read as lone surrogates, refused by the core.
+    invalid = b'{"name": "POP \xed\xa0\x80", "place": [' + json.dumps(place).encode() + b"]}"
+    headers = {**carrier.headers, "Content-Type": "application/json"}
+    unread = await timed(client.post(TMF_SITES, content=invalid, headers=headers))
+    assert assert_face_error("tmf", unread, 400)["code"] == "INVALID_CHARACTER"
+    ticket_body = {"name": "Down", "description": "\udfff", "severity": "Minor"}
+    ticket = await timed(
+        post_escaped(client, "/tmf-api/troubleTicket/v4/troubleTicket", ticket_body, carrier)
+    )
+    assert assert_face_error("tmf", ticket, 400)["code"] == "INVALID_VALUE"
+    order_body = {"externalId": "PO-\ud800", "productOrderItem": []}
+    order = await timed(
+        post_escaped(
+            client, "/mefApi/sonata/productOrderingManagement/v10/productOrder", order_body, carrier
+        )
+    )
+    problems = assert_face_error("mef", order, 422)
+    assert (problems[0]["code"], problems[0]["propertyPath"]) == ("invalidValue", "/externalId")
+    open_ticket = """mutation($t: String!) { openTicket(input: {summary: $t, description: "x"})
+        { ticket { id } userErrors { code } } }"""
+    operation = {"query": open_ticket, "variables": {"t": "\ud800"}}
+    graphql = await timed(post_escaped(client, "/graphql", operation, developer))
+    errors = assert_face_error("graphql", graphql, 400)["errors"]
+    assert errors[0]["extensions"]["code"] == "INVALID_VALUE"
+    # A character outside the basic plane, escaped as a pair, is ordinary text.
+    emoji = {"query": PRICE, "variables": {"a": "\U0001f600"}}
+    assert (await post_escaped(client, "/graphql", emoji)).status_code == 200
+
+
 async def test_urls_longer_than_16_kib_are_refused(
     client: httpx.AsyncClient, carrier: Caller
 ) -> None:

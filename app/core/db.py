@@ -118,7 +118,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on."""
-    engine = create_async_engine(async_url(url), **kwargs)
+    # Parameters carry customer data: an error (and its log line) shows the statement alone.
+    engine = create_async_engine(async_url(url), **kwargs, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -356,12 +356,18 @@ async def search_locations(
     """Locations by free text (name, street, city, state, postcode) and/or distance from a point."""
     check_text(text, field="text", max_chars=MAX_SEARCH_CHARS)
     locations = list((await session.exec(select(Location).order_by(col(Location.id)))).all())
-    if text:
-        needle = normalize(text)
+    if text and text.strip():
+        # Punctuation normalizes away: a search of `%_%` looks for those characters as written,
+        # never for the empty text that every location holds.
+        needle, literal = normalize(text), text.strip().lower()
         locations = [
             loc
             for loc in locations
-            if needle in normalize(f"{loc.name} {loc.line}") or needle in loc.name.lower()
+            if (
+                needle
+                and (needle in normalize(f"{loc.name} {loc.line}") or needle in loc.name.lower())
+            )
+            or literal in f"{loc.name} {loc.line}".lower()
         ]
     if near is not None:
         origin = Location(
@@ -475,7 +481,7 @@ def _location_conditions(where: SiteFilter) -> list[ColumnElement[bool]]:
         conditions.append(col(Location.kind).in_(sorted(where.location_kinds)))
     if where.street_type is not None:
         suffix = normalize(where.street_type)
-        conditions.append(func.lower(Location.street_name).like(f"% {suffix}"))
+        conditions.append(func.lower(Location.street_name).endswith(f" {suffix}", autoescape=True))
     if where.country is not None:
         country = "US" if normalize(where.country) in US_NAMES else where.country
         conditions.append(_same(Location.country, country))

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -470,6 +471,17 @@ async def test_locations_by_text_without_a_key(gql: Post) -> None:
     assert (await _locations(gql, search="atlantis"))["totalCount"] == 0
     everything = await _locations(gql, first=100)
     assert everything["totalCount"] == len(everything["nodes"]) == 36
+
+
+@pytest.mark.parametrize("search", ["%%%_%", "%", "_", "\\", "*", "  "])
+async def test_wildcards_in_a_location_search_match_only_themselves(gql: Post, search: str) -> None:
+    found = (await _locations(gql, search=search, first=100))["totalCount"]
+    # No address of the book holds these characters: nothing matches, rather than everything;
+    # a blank search is no search.
+    assert found == (36 if not search.strip() else 0)
+    # Among words, punctuation is ignored as before: `60 Hudson St.` finds 60 Hudson Street.
+    assert (await _locations(gql, search="60 hudson%"))["totalCount"] == 1
+    assert (await _locations(gql, search="Gas & Electric"))["totalCount"] == 1
 
 
 async def test_locations_near_a_point_nearest_first(gql: Post) -> None:

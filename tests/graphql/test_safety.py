@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from app.core import catalog
 from schema.root import (
@@ -13,6 +14,7 @@ from schema.root import (
     MAX_DEPTH,
     MAX_FRAGMENT_SPREADS,
     MAX_FRAGMENTS,
+    MAX_INTROSPECTION_DEPTH,
     MAX_QUERY_CHARS,
     schema,
 )
@@ -210,7 +212,9 @@ async def test_an_overlong_search_is_a_user_input_error(gql: Post) -> None:
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-@pytest.mark.parametrize("value", ["a\x00b", "x" * 10_001, ["ok", {"deep": "\x00"}]])
+@pytest.mark.parametrize(
+    "value", ["a\x00b", "a\ud800", "x" * 10_001, ["ok", {"deep": "\x00"}], [{"d": "\udfff"}]]
+)
 async def test_unfit_variables_are_refused_whatever_the_transport(value: object) -> None:
     # Straight to the schema, as a subscription over WebSocket reaches it: no HTTP checks.
     answer = await schema.execute(
@@ -220,3 +224,50 @@ async def test_unfit_variables_are_refused_whatever_the_transport(value: object)
     assert answer.errors is not None
     assert answer.errors[0].extensions == {"code": "BAD_USER_INPUT"}
     assert answer.errors[0].message.startswith("variable $s")
+
+
+TYPE_REF = "type { name kind ofType { name kind ofType { name kind } } }"
+FULL_SCHEMA = (
+    "__schema { types { name description kind fields(includeDeprecated: true) { name "
+    f"description args {{ name description {TYPE_REF} defaultValue }} {TYPE_REF} isDeprecated "
+    f"deprecationReason }} inputFields {{ name description {TYPE_REF} defaultValue }} "
+    "enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } } }"
+)
+
+
+async def test_the_standard_introspection_query_is_answered(gql: Post) -> None:
+    answer = await _timed(gql, get_introspection_query())
+    types = {t["name"] for t in data(answer)["__schema"]["types"]}
+    assert {"Query", "Mutation", "ProductOffering", "__Type"} <= types
+    # Not free: the cost follows the size of the schema, within the limit.
+    assert 1000 < answer["extensions"]["cost"]["requested"] <= MAX_COST
+
+
+async def test_repeated_introspection_is_refused_before_it_runs(gql: Post) -> None:
+    single = await _timed(gql, "{ " + FULL_SCHEMA + " }")
+    assert single["extensions"]["cost"]["requested"] > MAX_COST // 20
+    aliased = "{ " + " ".join(f"s{i}: {FULL_SCHEMA}" for i in range(20)) + " }"
+    refused = await _timed(gql, aliased)
+    assert refused["data"] is None
+    codes = [e["extensions"].get("code") for e in refused["errors"]]
+    assert codes[0] == "QUERY_TOO_EXPENSIVE"
+    assert refused["errors"][0]["extensions"]["cost"] > MAX_COST
+    # Even a cheap selection of the schema may be made once per operation.
+    twice = await gql("{ a: __schema { queryType { name } } b: __schema { queryType { name } } }")
+    assert twice["data"] is None
+    assert "__schema is selected 2 times" in twice["errors"][0]["message"]
+
+
+async def test_introspection_depth_is_bounded(gql: Post) -> None:
+    chain = "ofType { " * 25 + "name" + " }" * 25
+    answer = await _timed(gql, "{ __schema { types { fields { type { " + chain + " } } } } }")
+    assert answer["data"] is None
+    messages = [e["message"] for e in answer["errors"]]
+    assert f"'anonymous' exceeds maximum introspection depth of {MAX_INTROSPECTION_DEPTH}" in (
+        messages
+    )
+    # A single type looked up by name stays cheap; __typename costs nothing.
+    named = await gql('{ __typename __type(name: "Query") { name fields { name } } }')
+    assert data(named)["__type"]["name"] == "Query"
+    assert data(await gql("{ __typename }")) == {"__typename": "Query"}
+    assert (await gql("{ __typename }"))["extensions"]["cost"]["requested"] == 0
