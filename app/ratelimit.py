@@ -76,9 +76,12 @@ def spend_more(connection: HTTPConnection, units: int) -> int | None:
     the seconds to wait if it has not that many left."""
     limiter: RateLimiter | None = getattr(connection.app.state, "rate_limiter", None)
     budget: Budget | None = connection.scope.get("state", {}).get(BUDGET_STATE)
-    if limiter is None or budget is None or units <= 0:
+    if limiter is None or budget is None:
         return None
-    return limiter.spend(budget, units)
+    # With the unit the request took on arrival, one operation takes at most the whole window,
+    # so the costliest query allowed is never refused on a fresh budget.
+    units = min(units, budget.limit.amount - 1)
+    return limiter.spend(budget, units) if units > 0 else None
 
 
 # Renders a 429 in the error format of the face a path belongs to.

@@ -229,6 +229,18 @@ async def test_a_graphql_query_spends_its_cost(app_with: AppWith, session: Async
     assert second.json()["data"] is None
 
 
+async def test_a_query_dearer_than_a_whole_budget_takes_the_window_and_is_answered(
+    app_with: AppWith, session: AsyncSession
+) -> None:
+    http = await app_with(rate_limit_per_key="10/minute", graphql_cost_unit=1)
+    developer = await make_caller(session, "developer", name="Big Query Developer")
+    first = await _graphql(http, developer, OFFERINGS)
+    assert first.json()["extensions"]["cost"]["requested"] > 10
+    assert "errors" not in first.json()
+    second = await _graphql(http, developer, OFFERINGS)
+    assert second.status_code == 429
+
+
 async def test_an_address_that_keeps_sending_bad_keys_is_slowed_down(
     app_with: AppWith, session: AsyncSession
 ) -> None:
