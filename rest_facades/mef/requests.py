@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotAuthorized, NotFound
 from app.core.parties import Principal
+from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
 from rest_facades.common.values import bad_date_times, date_time_names, loads
@@ -103,12 +104,17 @@ def _date_time_names() -> frozenset[str]:
     )
 
 
-async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
+async def parse_body(
+    request: Request, model: type[Model], *, items: str | None = None
+) -> tuple[Model, Any]:
     """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it; a
-    date-time must be an RFC 3339 string with its offset, as the specs' `format` says."""
+    date-time must be an RFC 3339 string with its offset, as the specs' `format` says. The
+    array named by `items` is counted against the core's bound before anything else."""
     raw = await read_json(request)
     if not isinstance(raw, dict):
         raise bad_request("invalidBody", "the body must be a JSON object")
+    if items is not None and isinstance(raw.get(items), list):
+        check_item_count(len(raw[items]), field_name=items)
     bad = bad_date_times(raw, _date_time_names())
     if bad:
         raise unprocessable([("invalidFormat", f"{why}", pointer(path)) for path, why in bad])

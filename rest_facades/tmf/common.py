@@ -142,6 +142,12 @@ def an_object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+def a_reference(value: Any, where: str) -> str | None:
+    """The `id` of a body attribute that must be a reference object (absent is `None`), or a
+    TMF 400 when the reference is not an object or its id is not a string."""
+    return a_text(an_object(value, where).get("id"), f"{where}.id")
+
+
 def product_characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:
     """The `bandwidth` (Mbps), `termMonths` and `classOfService` characteristics that a product
     gives, under the core's names, each checked; a TMF 400 names the one that is not valid."""
