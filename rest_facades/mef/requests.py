@@ -16,7 +16,7 @@ from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
-from rest_facades.common.values import bad_date_times, date_time_names, loads
+from rest_facades.common.values import bad_date_times, date_time_names, loads, overlong_texts
 from rest_facades.mef.errors import (
     MEFError,
     bad_request,
@@ -84,12 +84,17 @@ def flavour_access(flavour: Flavour) -> Callable[[Principal], Awaitable[None]]:
 
 
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, or an Error400 `invalidBody`."""
+    """The request body as JSON, or an Error400 `invalidBody`; a string longer than its bound
+    is an Error422 `invalidValue`."""
     raw = await request.body()
     try:
-        return loads(raw)
+        body = loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise bad_request("invalidBody", f"the body is not JSON: {exc}") from exc
+    overlong = overlong_texts(body)
+    if overlong:
+        raise unprocessable([("invalidValue", why, pointer(path)) for path, why in overlong])
+    return body
 
 
 @cache

@@ -436,8 +436,12 @@ def router() -> APIRouter:
         if not order_id:
             raise TMFError(400, "MISSING_ATTRIBUTE", "productOrder.id is mandatory")
         reason = a_text(body.get("cancellationReason"), "cancellationReason")
-        # Another party's order, like a missing one, is a 404.
-        await _order(session, principal, order_id)
+        try:
+            await _order(session, principal, order_id)
+        except TMFError as exc:
+            # TMF622 documents no 404 on create: an order the caller cannot see (another
+            # party's, like a missing one) is a bad value of the body.
+            raise TMFError(400, "INVALID_VALUE", f"no product order '{order_id}'") from exc
         order = await ordering.request_cancellation(
             session, principal=principal, order_id=order_id, reason=reason or ""
         )

@@ -9,8 +9,11 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import ordering, quoting
+from app.core.events import Channel
 from app.core.qualification import MAX_ITEMS
-from tests.factories import Caller, make_order, make_product, make_ticket
+from rest_facades.common.values import NAME_CHARS, TEXT_CHARS
+from tests.factories import Caller, line_spec, make_order, make_product, make_ticket
 from tests.rest_facades.common.test_idempotency import (
     SONATA_ORDERS,
     TMF_ORDERS,
@@ -332,3 +335,136 @@ async def test_graphql_quotes_refuse_too_many_items(
     [error] = payload["userErrors"]
     assert error["field"] == "items"
     assert str(MAX_ITEMS) in error["message"]
+
+
+SONATA = "/mefApi/sonata/productOrderingManagement/v10"
+TMF_TICKETS = "/tmf-api/troubleTicket/v4/troubleTicket"
+
+
+def _same_refusal(foreign: httpx.Response, unknown: httpx.Response, foreign_id: str) -> None:
+    """Another party's object is answered exactly as one that does not exist."""
+    assert foreign.status_code == unknown.status_code, (foreign.text, unknown.text)
+    assert foreign.status_code in {400, 404, 422}, foreign.text
+    assert foreign.text.replace(foreign_id, "ID") == unknown.text.replace("missing-id", "ID")
+
+
+async def _refusals(
+    client: httpx.AsyncClient, caller: Caller, path: str, body: Any, foreign_id: str
+) -> None:
+    text = json.dumps(body)
+    foreign = await client.post(path, content=text, headers=caller.headers | JSON)
+    unknown = await client.post(
+        path, content=text.replace(foreign_id, "missing-id"), headers=caller.headers | JSON
+    )
+    _same_refusal(foreign, unknown, foreign_id)
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+async def test_another_partys_order_cannot_be_cancelled_or_moved_on_any_face(
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, other_carrier: Caller
+) -> None:
+    placed = await make_order(session, other_carrier)
+    order_id = placed.order.id
+    await _refusals(
+        client,
+        carrier,
+        f"{SONATA}/cancelProductOrder",
+        {
+            "productOrder": {"productOrderId": order_id},
+            "cancellationReason": "changed our mind",
+            "cancellationReasonType": "commercial",
+        },
+        order_id,
+    )
+    await _refusals(
+        client,
+        carrier,
+        f"{SONATA}/modifyProductOrderItemRequestedDeliveryDate",
+        {
+            "productOrderItem": {"productOrderId": order_id, "productOrderItemId": "1"},
+            "requestedCompletionDate": "2031-01-01T09:00:00Z",
+        },
+        order_id,
+    )
+    await _refusals(client, carrier, TMF_CANCEL, {"productOrder": {"id": order_id}}, order_id)
+    kept = await ordering.get_order(session, principal=other_carrier.principal, order_id=order_id)
+    await session.refresh(kept.order)
+    assert kept.order.state is ordering.OrderState.ACKNOWLEDGED
+    assert "cancellation" not in kept.order.annotations
+    assert "dateChanges" not in kept.order.annotations
+
+
+async def test_another_partys_quote_and_product_are_unknown_references(
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, other_carrier: Caller
+) -> None:
+    quote = await quoting.request_quote(
+        session,
+        principal=other_carrier.principal,
+        specs=[await line_spec(session)],
+        kind=quoting.QuoteKind.FIRM,
+        channel=Channel.TMF,
+    )
+    order = await _tmf_order(session)
+    order["quote"] = [{"id": quote.quote.id}]
+    await _refusals(client, carrier, TMF_ORDERS, order, quote.quote.id)
+    product = await make_product(session, other_carrier)
+    ticket = {
+        "name": "Link down",
+        "description": "No light on port 1.",
+        "severity": "Significant",
+        "ticketType": "Assistance",
+        "relatedEntity": [{"id": product.id, "@referredType": "Product", "role": "impacted"}],
+    }
+    await _refusals(client, carrier, TMF_TICKETS, ticket, product.id)
+    orders = await ordering.list_orders(session, principal=carrier.principal)
+    assert orders == []
+
+
+async def test_overlong_free_text_is_refused_by_mef_and_kept_at_its_bound(
+    client: httpx.AsyncClient, session: AsyncSession, carrier: Caller
+) -> None:
+    body = await _sonata_order(session)
+    body["relatedContactInformation"][0]["name"] = "A" * 40_000
+    refused = await client.post(SONATA_ORDERS, json=body, headers=carrier.headers)
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()
+    assert problem["propertyPath"] == "/relatedContactInformation/0/name"
+    assert "1000" in problem["reason"]
+    assert await ordering.list_orders(session, principal=carrier.principal) == []
+    body["relatedContactInformation"][0]["name"] = "A" * NAME_CHARS
+    note = {"id": "1", "source": "buyer", "author": "Ada", "date": "2030-01-01T09:00:00Z"}
+    body["note"] = [note | {"text": "n" * TEXT_CHARS}]
+    taken = await client.post(SONATA_ORDERS, json=body, headers=carrier.headers)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["relatedContactInformation"][0]["name"] == "A" * NAME_CHARS
+    body["note"][0]["text"] += "n"
+    refused = await client.post(SONATA_ORDERS, json=body, headers=carrier.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()[0]["propertyPath"] == "/note/0/text"
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "where"),
+    [
+        ("description", "d" * (TEXT_CHARS + 1), "description"),
+        ("note", [{"text": "t" * (TEXT_CHARS + 1)}], "note[0].text"),
+        ("name", "n" * (NAME_CHARS + 1), "name"),
+    ],
+)
+async def test_overlong_free_text_is_refused_by_tmf(
+    client: httpx.AsyncClient, carrier: Caller, member: str, value: Any, where: str
+) -> None:
+    ticket = {
+        "name": "Link down",
+        "description": "No light on port 1.",
+        "severity": "Significant",
+        "ticketType": "Assistance",
+    }
+    refused = await client.post(TMF_TICKETS, json=ticket | {member: value}, headers=carrier.headers)
+    assert refused.status_code == 400, refused.text
+    assert _is_tmf_error(refused)
+    assert refused.json()["reason"].startswith(f"{where} is ")
+    listed = await client.get(TMF_TICKETS, headers=carrier.headers)
+    assert listed.json() == []

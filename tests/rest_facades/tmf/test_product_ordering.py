@@ -283,8 +283,8 @@ async def test_another_enterprises_orders_do_not_exist(
         headers=other_customer.headers,
         json={"productOrder": {"id": placed.order.id}},
     )
-    # Another party's order is answered like a missing one, on every face.
-    assert (cancel.status_code, cancel.json()["code"]) == (404, "NOT_FOUND")
+    # The spec answers no 404 on create: an order the caller cannot see is a bad value.
+    assert (cancel.status_code, cancel.json()["code"]) == (400, "INVALID_VALUE")
     listed = await _get(client, other_customer, "/productOrder", "/productOrder")
     assert listed.json() == []
     again = await ordering.get_order(
