@@ -47,12 +47,9 @@ def _is_tmf_error(answer: httpx.Response) -> bool:
 async def test_a_tmf_cancellation_of_a_non_reference_is_a_tmf_400(
     client: httpx.AsyncClient, carrier: Caller, value: Any
 ) -> None:
-    raw = '{"productOrder": 1e400}' if value == "1e400" else None
-    answer = await client.post(
-        TMF_CANCEL,
-        **({"content": raw} if raw else {"json": {"productOrder": value}}),  # type: ignore[arg-type]
-        headers=carrier.headers | {"Content-Type": "application/json"},
-    )
+    # 1e400 is beyond a float: sent as written, it is not JSON that Python would write.
+    raw = '{"productOrder": 1e400}' if value == "1e400" else json.dumps({"productOrder": value})
+    answer = await client.post(TMF_CANCEL, content=raw, headers=carrier.headers | JSON)
     assert answer.status_code == 400, answer.text
     assert _is_tmf_error(answer)
 
@@ -111,11 +108,25 @@ MEMBERS = [
     "account",
     "engagedParty",
     "characteristic",
+    "searchCriteria",
+    "service",
+    "serviceSpecification",
+    "productOfferingQualification",
+    "relatedPlace",
+    "attachment",
+    "relatedContactInformation",
 ]
 
 
 async def _tmf_bodies(session: AsyncSession, path: str) -> list[dict[str, Any]]:
-    base = await _tmf_order(session) if path == TMF_ORDERS else {}
+    valid = {
+        TMF_ORDERS: _tmf_order,
+        "/tmf-api/quoteManagement/v4/quote": _tmf_quote,
+        "/tmf-api/productOfferingQualification/v4/productOfferingQualification": (
+            _tmf_qualification
+        ),
+    }
+    base = await valid[path](session) if path in valid else {}
     return [base | {member: value} for member in MEMBERS for value in NOT_REFERENCES]
 
 
