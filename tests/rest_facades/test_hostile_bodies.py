@@ -9,11 +9,12 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import ordering, quoting
+from app.core import geography, ordering, quoting
 from app.core.events import Channel
+from app.core.geography import AddressInput
 from app.core.qualification import MAX_ITEMS
 from rest_facades.common.values import NAME_CHARS, TEXT_CHARS
-from tests.factories import Caller, line_spec, make_order, make_product, make_ticket
+from tests.factories import CHICAGO, Caller, line_spec, make_order, make_product, make_ticket
 from tests.rest_facades.common.test_idempotency import (
     SONATA_ORDERS,
     TMF_ORDERS,
@@ -429,6 +430,19 @@ async def test_another_partys_quote_and_product_are_unknown_references(
         "relatedEntity": [{"id": product.id, "@referredType": "Product", "role": "impacted"}],
     }
     await _refusals(client, carrier, TMF_TICKETS, ticket, product.id)
+    site = await geography.create_site(
+        session, principal=other_carrier.principal, address=AddressInput(text=CHICAGO)
+    )
+    order = await _tmf_order(session)
+    order["productOrderItem"][0]["product"]["place"][0]["id"] = site.id
+    await _refusals(client, carrier, TMF_ORDERS, order, site.id)
+    sonata = await _sonata_order(session)
+    sonata["productOrderItem"][0]["product"]["place"][0] = {
+        "@type": "GeographicSiteRef",
+        "role": "A_END",
+        "id": site.id,
+    }
+    await _refusals(client, carrier, SONATA_ORDERS, sonata, site.id)
     orders = await ordering.list_orders(session, principal=carrier.principal)
     assert orders == []
 
