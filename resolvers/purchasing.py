@@ -4,6 +4,7 @@ from app.core import journeys, ordering, quoting
 from app.core.catalog import ClassOfService, ProductKind, ProductSpec
 from app.core.errors import CoreError
 from app.core.events import Channel
+from app.core.qualification import check_item_count
 from app.deps import idempotency_limits
 from resolvers.context import Info
 from resolvers.errors import node_id, user_errors
@@ -152,6 +153,7 @@ async def request_quote(info: Info, input: RequestQuoteInput) -> QuotePayload:
     principal = info.context.caller()
     session = info.context.session
     try:
+        check_item_count(len(input.items))
         specs: list[ProductSpec] = []
         for index, item in enumerate(input.items):
             try:

@@ -19,7 +19,7 @@ from app.core.events import Channel, EventKind
 from app.core.geography import Serviceability, ensure_site
 from app.core.inventory import ProductInstance, ProductState, get_product, set_state
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
-from app.core.qualification import assess
+from app.core.qualification import assess, check_item_count
 from app.settings import get_settings
 
 
@@ -401,6 +401,7 @@ async def place(
 
     With `quote_id` the order takes the prices of that firm quote (and all of its orderable items
     when `items` is empty). Retries are the business of `idempotency`, around this call."""
+    check_item_count(len(items))
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     quote_items: list[quoting.QuoteItem] = []
     if quote_id:
@@ -414,6 +415,7 @@ async def place(
             items = [ItemRequest(spec=q.spec()) for q in quote_items]
     if not items:
         raise InvalidRequest("an order needs at least one item", field="items")
+    check_item_count(len(items))
     if billing_account_id:
         account = await billing.get_account(
             session, principal=principal, account_id=billing_account_id

@@ -140,6 +140,21 @@ def annotated(column: Any, wanted: dict[str, str] | None) -> ColumnElement[bool]
     return and_(*(col(column)[key].as_string() == value for key, value in wanted.items()))
 
 
+# The most items one qualification, quote or order takes: each item costs address, coverage and
+# price look-ups, so a longer list is refused before any of that work starts.
+MAX_ITEMS = 100
+
+
+def check_item_count(count: int, *, field_name: str = "items") -> None:
+    """Refuse a request of more than `MAX_ITEMS` items, before any item is looked at."""
+    if count > MAX_ITEMS:
+        raise InvalidRequest(
+            f"{count} items given; at most {MAX_ITEMS} are accepted in one request",
+            field=field_name,
+            code="TOO_MANY_ITEMS",
+        )
+
+
 def item_details(details: list[ItemDetails] | None, count: int) -> list[ItemDetails]:
     """One `ItemDetails` per item: empty ones when none were given."""
     if details is None:
@@ -207,6 +222,7 @@ async def qualify(
     (one per spec) and `annotations` are kept as given."""
     if not specs:
         raise InvalidRequest("a qualification needs at least one item", field="items")
+    check_item_count(len(specs))
     kept = item_details(details, len(specs))
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     assessments = []

@@ -23,6 +23,7 @@ from app.core.qualification import (
     Qualification,
     annotated,
     assess,
+    check_item_count,
     item_details,
 )
 
@@ -210,6 +211,7 @@ async def request_quote(
     `annotations` are kept as given."""
     if not specs:
         raise InvalidRequest("a quote needs at least one item", field="items")
+    check_item_count(len(specs))
     kept = item_details(details, len(specs))
     party_id = await resolve_buyer(session, principal, buyer_party_id)
     if qualification_id is not None:

@@ -14,6 +14,13 @@ _DATE_TIME = re.compile(
 )
 _WHOLE = re.compile(r"^\s*\d{1,18}\s*$")
 Path = tuple[str | int, ...]
+# The most characters of one string of a body: names and contact details are short; notes,
+# descriptions and the rest of the free text that the core keeps (much of it in JSON columns)
+# are longer. An attachment's `content` is data, bounded by the size of the request alone.
+NAME_CHARS = 1_000
+TEXT_CHARS = 4_000
+_NAME_SUFFIXES = ("name", "email", "emailaddress", "number", "phone", "phonenumber")
+_UNBOUNDED = frozenset({"content"})
 
 
 def _finite(text: str) -> float:
@@ -109,3 +116,33 @@ def dotted(path: Path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
     return text
+
+
+def _most_chars(key: str | int) -> int | None:
+    if not isinstance(key, str):
+        return TEXT_CHARS
+    if key in _UNBOUNDED:
+        return None
+    return NAME_CHARS if key.lower().endswith(_NAME_SUFFIXES) else TEXT_CHARS
+
+
+def overlong_texts(body: Any, path: Path = ()) -> list[tuple[Path, str]]:
+    """Where a body holds a string longer than its bound (`NAME_CHARS` for names, emails and
+    numbers, `TEXT_CHARS` for other text), and why."""
+    found: list[tuple[Path, str]] = []
+    entries: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(body, dict):
+        entries = body.items()
+    elif isinstance(body, list):
+        entries = enumerate(body)
+    for key, value in entries:
+        if isinstance(value, str):
+            # Array elements take the bound of the attribute that holds the array.
+            most = _most_chars(path[-1] if isinstance(key, int) and path else key)
+            if most is not None and len(value) > most:
+                found.append(
+                    ((*path, key), f"is {len(value)} characters long; at most {most} are accepted")
+                )
+        else:
+            found += overlong_texts(value, (*path, key))
+    return found

@@ -13,7 +13,7 @@ from app.core.events import Event, EventKind
 from app.core.paging import fetch_page
 from app.core.parties import Party
 from rest_facades.common.values import parse_date_time
-from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, unprocessable
+from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, pointer, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
 from rest_facades.mef.products import product_types
@@ -298,7 +298,7 @@ def router(flavour: Flavour) -> APIRouter:
     @routes.post("/productOrder", status_code=201)
     async def create_order(request: Request, caller: MEFCaller) -> Response:
         """Place an order."""
-        body, raw = await parse_body(request, models.ProductOrderCreate)
+        body, raw = await parse_body(request, models.ProductOrderCreate, items="productOrderItem")
         requests: list[ordering.ItemRequest] = []
         problems: list[tuple[str, str, str]] = []
         ids = [item["id"] for item in raw["productOrderItem"]]
@@ -370,6 +370,12 @@ def router(flavour: Flavour) -> APIRouter:
     async def update_order(id: str, request: Request, caller: MEFCaller) -> Response:
         """Change the buyer's references of an order (not what it buys)."""
         body, raw = await parse_body(request, models.ProductOrderUpdate)
+        # A merge patch's null removes a member; nothing the buyer gave an order can be removed.
+        nulls = [name for name, value in raw.items() if value is None]
+        if nulls:
+            raise unprocessable(
+                [("invalidValue", f"'{n}' may not be null", pointer([n])) for n in nulls]
+            )
         try:
             await ordering.annotate(
                 caller.session,

@@ -16,7 +16,7 @@ from app.core.errors import NotFound
 from app.core.geography import Location
 from app.core.inventory import get_product
 from app.core.journeys import OFFERING_FOR_KIND
-from app.core.qualification import ItemDetails
+from app.core.qualification import ItemDetails, check_item_count
 from rest_facades.mef import geographic_address
 from rest_facades.mef.errors import bad_request, from_validation_error, unprocessable
 from rest_facades.mef.flavours import Flavour
@@ -118,6 +118,8 @@ async def parse_items_body(
         raise bad_request("invalidBody", "the body must be a JSON object")
     problems: Problems = []
     sent = raw.get(items)
+    if isinstance(sent, list):
+        check_item_count(len(sent), field_name=items)
     for index, item in enumerate(sent if isinstance(sent, list) else []):
         product = item.get("product") if isinstance(item, dict) else None
         places = product.get("place") if isinstance(product, dict) else None

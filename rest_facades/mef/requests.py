@@ -13,9 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotAuthorized, NotFound
 from app.core.parties import Principal
+from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, Window, set_count_headers
-from rest_facades.common.values import bad_date_times, date_time_names, loads
+from rest_facades.common.values import bad_date_times, date_time_names, loads, overlong_texts
 from rest_facades.mef.errors import (
     MEFError,
     bad_request,
@@ -83,12 +84,17 @@ def flavour_access(flavour: Flavour) -> Callable[[Principal], Awaitable[None]]:
 
 
 async def read_json(request: Request) -> Any:
-    """The request body as JSON, or an Error400 `invalidBody`."""
+    """The request body as JSON, or an Error400 `invalidBody`; a string longer than its bound
+    is an Error422 `invalidValue`."""
     raw = await request.body()
     try:
-        return loads(raw)
+        body = loads(raw)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise bad_request("invalidBody", f"the body is not JSON: {exc}") from exc
+    overlong = overlong_texts(body)
+    if overlong:
+        raise unprocessable([("invalidValue", why, pointer(path)) for path, why in overlong])
+    return body
 
 
 @cache
@@ -103,12 +109,17 @@ def _date_time_names() -> frozenset[str]:
     )
 
 
-async def parse_body(request: Request, model: type[Model]) -> tuple[Model, Any]:
+async def parse_body(
+    request: Request, model: type[Model], *, items: str | None = None
+) -> tuple[Model, Any]:
     """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it; a
-    date-time must be an RFC 3339 string with its offset, as the specs' `format` says."""
+    date-time must be an RFC 3339 string with its offset, as the specs' `format` says. The
+    array named by `items` is counted against the core's bound before anything else."""
     raw = await read_json(request)
     if not isinstance(raw, dict):
         raise bad_request("invalidBody", "the body must be a JSON object")
+    if items is not None and isinstance(raw.get(items), list):
+        check_item_count(len(raw[items]), field_name=items)
     bad = bad_date_times(raw, _date_time_names())
     if bad:
         raise unprocessable([("invalidFormat", f"{why}", pointer(path)) for path, why in bad])

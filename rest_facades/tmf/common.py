@@ -18,6 +18,7 @@ from rest_facades.common.values import (
     date_time_names,
     dotted,
     loads,
+    overlong_texts,
     whole_number,
 )
 from rest_facades.tmf.errors import TMFError, tmf_json
@@ -100,14 +101,15 @@ def one(request: Request, item: dict[str, Any]) -> Response:
 
 
 async def read_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object whose date-times are date-times, or a TMF 400."""
+    """The request body as a JSON object whose date-times are date-times and whose strings are
+    within their bounds, or a TMF 400."""
     try:
         body = loads(await request.body())
     except ValueError as exc:
         raise TMFError(400, "INVALID_BODY", f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise TMFError(400, "INVALID_BODY", "the body must be a JSON object")
-    bad = bad_date_times(body, _date_time_names())
+    bad = bad_date_times(body, _date_time_names()) + overlong_texts(body)
     if bad:
         raise TMFError(
             400,
@@ -140,6 +142,12 @@ def an_object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TMFError(400, "INVALID_VALUE", f"{where} must be an object")
     return value
+
+
+def a_reference(value: Any, where: str) -> str | None:
+    """The `id` of a body attribute that must be a reference object (absent is `None`), or a
+    TMF 400 when the reference is not an object or its id is not a string."""
+    return a_text(an_object(value, where).get("id"), f"{where}.id")
 
 
 def product_characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:

@@ -234,6 +234,7 @@ def router() -> APIRouter:
             raise TMFError(
                 400, "MISSING_ATTRIBUTE", "productOfferingQualificationItem is mandatory"
             )
+        qualification.check_item_count(len(sent), field_name="productOfferingQualificationItem")
         specs = [
             await product_spec(session, principal, item, f"productOfferingQualificationItem[{i}]")
             for i, item in enumerate(sent)

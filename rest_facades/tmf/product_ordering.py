@@ -29,10 +29,12 @@ from app.core.events import Channel, Event
 from app.core.inventory import get_product
 from app.core.ordering import ItemAction, ItemRequest, Order, OrderItem, OrderState
 from app.core.parties import Principal
+from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.values import parse_date_time
 from rest_facades.tmf.common import (
     a_list,
+    a_reference,
     a_text,
     an_object,
     href,
@@ -345,10 +347,11 @@ def router() -> APIRouter:
         raw_items = body.get("productOrderItem")
         if not isinstance(raw_items, list) or not raw_items:
             raise TMFError(400, "MISSING_ATTRIBUTE", "productOrderItem is mandatory")
+        check_item_count(len(raw_items), field_name="productOrderItem")
         items = [await _item_request(session, principal, raw, i) for i, raw in enumerate(raw_items)]
         requested = body.get("requestedCompletionDate")
         quotes = [an_object(q, "quote[]") for q in a_list(body.get("quote"), "quote")]
-        billing = an_object(body.get("billingAccount"), "billingAccount").get("id")
+        billing = a_reference(body.get("billingAccount"), "billingAccount")
         placed = await ordering.place(
             session,
             principal=principal,
@@ -357,7 +360,7 @@ def router() -> APIRouter:
             external_id=a_text(body.get("externalId"), "externalId"),
             description=a_text(body.get("description"), "description"),
             quote_id=a_text(quotes[0].get("id"), "quote[0].id") if quotes else None,
-            billing_account_id=a_text(billing, "billingAccount.id"),
+            billing_account_id=billing,
             requested_completion_at=(
                 _date(requested, "requestedCompletionDate") if requested else None
             ),
@@ -396,7 +399,10 @@ def router() -> APIRouter:
             raise TMFError(400, "NOT_PATCHABLE", f"{', '.join(refused)} cannot be changed")
         if "externalId" in patch:
             placed = await ordering.annotate(
-                session, principal=principal, order_id=id, external_id=patch["externalId"] or ""
+                session,
+                principal=principal,
+                order_id=id,
+                external_id=a_text(patch["externalId"], "externalId") or "",
             )
         if patch.get("requestedCompletionDate"):
             when = _date(patch["requestedCompletionDate"], "requestedCompletionDate")
@@ -426,19 +432,18 @@ def router() -> APIRouter:
     ) -> Response:
         """Ask for an order to be cancelled."""
         body = await read_body(request)
-        order_id = (body.get("productOrder") or {}).get("id")
+        order_id = a_reference(body.get("productOrder"), "productOrder")
         if not order_id:
             raise TMFError(400, "MISSING_ATTRIBUTE", "productOrder.id is mandatory")
+        reason = a_text(body.get("cancellationReason"), "cancellationReason")
         try:
-            await _order(session, principal, str(order_id))
+            await _order(session, principal, order_id)
         except TMFError as exc:
-            # The spec answers no 404 here: the order referenced is a bad value of the body.
+            # TMF622 documents no 404 on create: an order the caller cannot see (another
+            # party's, like a missing one) is a bad value of the body.
             raise TMFError(400, "INVALID_VALUE", f"no product order '{order_id}'") from exc
         order = await ordering.request_cancellation(
-            session,
-            principal=principal,
-            order_id=str(order_id),
-            reason=body.get("cancellationReason") or "",
+            session, principal=principal, order_id=order_id, reason=reason or ""
         )
         view = cancellation_view(request, order)
         return tmf_json(view, status=201, headers={"Location": view["href"]})

@@ -30,7 +30,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel, Event
 from app.core.parties import Principal, children_scoped
-from app.core.qualification import ItemDetails
+from app.core.qualification import ItemDetails, check_item_count
 from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import merge_patch
@@ -363,6 +363,7 @@ def router() -> APIRouter:
         category = body.get("category") or QuoteKind.FIRM.value
         if category not in {k.value for k in QuoteKind}:
             raise TMFError(400, "INVALID_VALUE", "category must be 'budgetary' or 'firm'")
+        check_item_count(len(body["quoteItem"]), field_name="quoteItem")
         specs = [
             await product_spec(session, principal, item, f"quoteItem[{i}]")
             for i, item in enumerate(body["quoteItem"])

@@ -27,7 +27,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel
 from app.core.parties import Principal, children_scoped
-from app.core.qualification import ItemDetails, Qualification, QualificationItem
+from app.core.qualification import ItemDetails, Qualification, QualificationItem, check_item_count
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.tmf.common import href, iso, listing, one, read_body
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
@@ -299,6 +299,7 @@ def router() -> APIRouter:
         sent = body.get("serviceQualificationItem") or []
         if not sent:
             raise TMFError(400, "MISSING_ATTRIBUTE", "serviceQualificationItem is mandatory")
+        check_item_count(len(sent), field_name="serviceQualificationItem")
         specs = [
             await _check_spec(
                 session, principal, item.get("service"), f"serviceQualificationItem[{n}].service"

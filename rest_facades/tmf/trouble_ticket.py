@@ -11,7 +11,7 @@ from app.core.tickets import NoteInput, Priority, Severity, Ticket, TicketNote, 
 from app.core.tickets import TicketType as CoreTicketType
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.tmf.common import a_text, href, iso, listing, one, read_body
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
@@ -138,7 +138,7 @@ def _notes(body: dict[str, Any], known: set[str]) -> list[NoteInput]:
 def _product_id(body: dict[str, Any]) -> str | None:
     for entity in body.get("relatedEntity") or []:
         if isinstance(entity, dict) and entity.get("@referredType") == "Product":
-            return str(entity.get("id"))
+            return a_text(entity.get("id"), "relatedEntity.id")
     return None
 
 
