@@ -97,7 +97,7 @@ async def test_two_processes_deliver_each_event_once_and_fulfil_each_order_once(
     postgres_schema: str | None,
     database: Database,
     session: AsyncSession,
-    developer: Caller,
+    carrier: Caller,
     tmp_path: Path,
 ) -> None:
     if not postgres_schema:
@@ -126,7 +126,7 @@ async def test_two_processes_deliver_each_event_once_and_fulfil_each_order_once(
         listening() as listener,
         _serving(postgres_schema, tmp_path) as first,
         _serving(postgres_schema, tmp_path) as second,
-        httpx.AsyncClient(headers=developer.headers, timeout=30) as client,
+        httpx.AsyncClient(headers=carrier.headers, timeout=30) as client,
     ):
         hub = await client.post(f"{first}{ORDERING}/hub", json={"callback": listener.url})
         assert hub.status_code == 201
