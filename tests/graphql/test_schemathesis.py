@@ -6,44 +6,25 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from schemathesis.core.result import Err
 
-from app.core.db import Database
-from app.core.demo import seed_reference_data
-from app.core.parties import Audience, create_party, issue_api_key
+from app.core.parties import Audience
 from app.main import create_app
 from app.settings import Settings
+from tests.fuzzing import bounded_run, fuzz_key
 
 EXAMPLES_PER_FIELD = 4
 MASKED = "Unexpected error"
 
-bounded = settings(
-    max_examples=EXAMPLES_PER_FIELD,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-    phases=[Phase.explicit, Phase.generate],
-)
-
-
-async def _key(url: str, audience: Audience) -> str:
-    database = Database.connect(url)
-    try:
-        async with database.session() as session:
-            await seed_reference_data(session)
-            party = await create_party(session, name=f"Fuzz {audience}", audience=audience)
-            return await issue_api_key(session, party_id=party.id)
-    finally:
-        await database.dispose()
+bounded = bounded_run(EXAMPLES_PER_FIELD)
 
 
 @pytest.mark.parametrize("audience", [Audience.DEVELOPER, Audience.OPS])
 def test_generated_operations_never_fail_on_the_server(
     settings: Settings, audience: Audience
 ) -> None:
-    key = asyncio.run(_key(settings.database_url, audience))
+    key = asyncio.run(fuzz_key(settings.database_url, audience))
     app = create_app(settings, run_workers=False)
     schema = schemathesis.graphql.from_asgi("/graphql", app)
     failures: list[str] = []
