@@ -11,9 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import ordering, quoting, tickets
 from app.core.idempotency import IdempotencyRecord
-from rest_facades.mef.products import SONATA_TYPES
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
-from tests.rest_facades.mef.configurations import minimal_configuration
+from tests.rest_facades.mef.test_product_order import line_order
 
 SONATA_ORDERS = "/mefApi/sonata/productOrderingManagement/v10/productOrder"
 TMF_ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
@@ -26,47 +25,12 @@ async def _count(session: AsyncSession, table: Any) -> int:
 
 
 async def _sonata_order(session: AsyncSession, mbps: int = 1000) -> dict[str, Any]:
-    from app.core.catalog import ProductKind
-
-    configuration = minimal_configuration(SONATA_TYPES[ProductKind.ETHERNET_LINE])
-    return {
-        "externalId": "PO-7",
-        "relatedContactInformation": [
-            {
-                "role": "buyerContactInformation",
-                "name": "Ada",
-                "emailAddress": "ada@example.com",
-                "number": "+1 555 0100",
-            }
-        ],
-        "productOrderItem": [
-            {
-                "id": "1",
-                "action": "add",
-                "product": {
-                    "productOffering": {"id": "ethernet-line"},
-                    "productConfiguration": configuration,
-                    "place": [
-                        {
-                            "@type": "GeographicAddressRef",
-                            "role": "A_END",
-                            "id": await location_id(session, CHICAGO),
-                        },
-                        {
-                            "@type": "GeographicAddressRef",
-                            "role": "Z_END",
-                            "id": await location_id(session, NEW_YORK),
-                        },
-                    ],
-                },
-                "requestedItemTerm": {
-                    "name": "contract",
-                    "endOfTermAction": "roll",
-                    "duration": {"amount": 24 if mbps == 1000 else 36, "units": "calendarMonths"},
-                },
-            }
-        ],
-    }
+    order = await line_order(session, "sonata")
+    # Another term makes another request; Sonata has no bandwidth outside the configuration.
+    order["productOrderItem"][0]["requestedItemTerm"]["duration"]["amount"] = (
+        24 if mbps == 1000 else 36
+    )
+    return order
 
 
 async def _tmf_order(session: AsyncSession, mbps: int = 1000) -> dict[str, Any]:
