@@ -30,7 +30,6 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     TypeMetaFieldDef,
-    ValidationContext,
     ValidationRule,
     VariableNode,
     get_named_type,
@@ -412,6 +411,12 @@ class QueryLimits(SchemaExtension):
                     GraphQLError(message, extensions={"code": "TOO_MANY_FRAGMENTS"})
                     for message in refusals
                 ]
+            else:
+                # Depth, aliases and cost are known before validation, whose pairwise comparison
+                # of same-named fields would take longest on the very documents refused here.
+                refused = self.check(context.schema._schema, document)
+                if refused:
+                    context.pre_execution_errors = refused
         yield
         # graphql-core gives up on a document that needs too much work with a bare "Validation
         # aborted."; the list is the one strawberry answers with, so it is reworded in place.
@@ -428,11 +433,6 @@ class QueryLimits(SchemaExtension):
         limits = self
 
         class QueryLimitsRule(ValidationRule):
-            def __init__(self, validation_context: ValidationContext) -> None:
-                super().__init__(validation_context)
-                for error in limits.check(validation_context.schema, validation_context.document):
-                    validation_context.report_error(error)
-
             def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
                 # Text the database cannot store, or too long to be anything a field accepts.
                 problem = None
