@@ -4,6 +4,7 @@ import asyncio
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
@@ -18,6 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.paging import Condition, Page, fetch_page, filtered
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
 from app.settings import get_settings
@@ -505,6 +507,66 @@ def sites_query(*, principal: Principal, where: SiteFilter | None = None) -> Sel
     return statement.order_by(col(Site.created_at), col(Site.id))
 
 
+class SiteField(StrEnum):
+    """The fields of a site, and of the address it is at, that a list may be narrowed by."""
+
+    ID = "id"
+    NAME = "name"
+    INSTRUCTIONS = "instructions"
+    CONTACT_NAME = "contact_name"
+    PARTY = "party"
+    LOCATION = "location"
+    CREATED_AT = "created_at"
+    STREET_NUMBER = "street_number"
+    STREET_NAME = "street_name"
+    CITY = "city"
+    STATE = "state"
+    POSTCODE = "postcode"
+    COUNTRY = "country"
+
+
+SITE_COLUMNS: dict[SiteField, object] = {
+    SiteField.ID: col(Site.id),
+    SiteField.NAME: col(Site.name),
+    SiteField.INSTRUCTIONS: col(Site.instructions),
+    SiteField.CONTACT_NAME: col(Site.contact_name),
+    SiteField.PARTY: col(Site.party_id),
+    SiteField.LOCATION: col(Site.location_id),
+    SiteField.CREATED_AT: col(Site.created_at),
+    SiteField.STREET_NUMBER: col(Location.street_number),
+    SiteField.STREET_NAME: col(Location.street_name),
+    SiteField.CITY: col(Location.city),
+    SiteField.STATE: col(Location.state),
+    SiteField.POSTCODE: col(Location.postcode),
+    SiteField.COUNTRY: col(Location.country),
+}
+_AT_LOCATION = {
+    SiteField.STREET_NUMBER,
+    SiteField.STREET_NAME,
+    SiteField.CITY,
+    SiteField.STATE,
+    SiteField.POSTCODE,
+    SiteField.COUNTRY,
+}
+
+
+async def find_sites(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    where: Sequence[Condition[SiteField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Site]:
+    """One page of the caller's sites that meet every condition, oldest first, and the count of
+    all that meet them."""
+    statement = sites_query(principal=principal)
+    if any(c.field in _AT_LOCATION for c in where):
+        statement = statement.join(Location, col(Location.id) == col(Site.location_id))
+    statement = filtered(statement, SITE_COLUMNS, where)
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
 async def update_site(
     session: AsyncSession,
     *,
@@ -555,6 +617,46 @@ async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Sit
 def locations_query() -> SelectOfScalar[Location]:
     """The whole address book (public reference data), by id, as a statement to page through."""
     return select(Location).order_by(col(Location.id))
+
+
+class LocationField(StrEnum):
+    """The fields of an address of the address book that a list may be narrowed by."""
+
+    ID = "id"
+    NAME = "name"
+    KIND = "kind"
+    STREET_NUMBER = "street_number"
+    STREET_NAME = "street_name"
+    CITY = "city"
+    STATE = "state"
+    POSTCODE = "postcode"
+    COUNTRY = "country"
+
+
+LOCATION_COLUMNS: dict[LocationField, object] = {
+    LocationField.ID: col(Location.id),
+    LocationField.NAME: col(Location.name),
+    LocationField.KIND: col(Location.kind),
+    LocationField.STREET_NUMBER: col(Location.street_number),
+    LocationField.STREET_NAME: col(Location.street_name),
+    LocationField.CITY: col(Location.city),
+    LocationField.STATE: col(Location.state),
+    LocationField.POSTCODE: col(Location.postcode),
+    LocationField.COUNTRY: col(Location.country),
+}
+
+
+async def find_locations(
+    session: AsyncSession,
+    *,
+    where: Sequence[Condition[LocationField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Location]:
+    """One page of the address book's addresses that meet every condition, by id, and the
+    count of all that meet them."""
+    statement = filtered(locations_query(), LOCATION_COLUMNS, where)
+    return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
 class AddressCheck(SQLModel, table=True):
@@ -660,3 +762,36 @@ async def seed_address_book(session: AsyncSession) -> int:
             added += 1
     await commit(session)
     return added
+
+
+class AddressCheckField(StrEnum):
+    """The fields of a kept address validation that a list may be narrowed by."""
+
+    ID = "id"
+    QUALITY = "quality"
+    PROVIDE_ALTERNATIVES = "provide_alternatives"
+    BEST_LOCATION = "best_location"
+    CREATED_AT = "created_at"
+
+
+ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, object] = {
+    AddressCheckField.ID: col(AddressCheck.id),
+    AddressCheckField.QUALITY: col(AddressCheck.quality),
+    AddressCheckField.PROVIDE_ALTERNATIVES: col(AddressCheck.provide_alternatives),
+    AddressCheckField.BEST_LOCATION: col(AddressCheck.best_location_id),
+    AddressCheckField.CREATED_AT: col(AddressCheck.created_at),
+}
+
+
+async def find_address_checks(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    where: Sequence[Condition[AddressCheckField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[AddressCheck]:
+    """One page of the caller's kept address validations that meet every condition, oldest
+    first, and the count of all that meet them."""
+    statement = filtered(address_checks_query(principal=principal), ADDRESS_CHECK_COLUMNS, where)
+    return await fetch_page(session, statement, offset=offset, limit=limit)

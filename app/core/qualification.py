@@ -1,5 +1,6 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,7 +25,8 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
 from app.core.geography import Location, Serviceability, get_locations, serviceability
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
 OFF_NET_MAX_MBPS = 10000
@@ -327,6 +329,59 @@ def qualifications_query(
     if requested_before is not None:
         statement = statement.where(requested < requested_before)
     return statement.order_by(col(Qualification.created_at).desc(), col(Qualification.id))
+
+
+class QualificationField(StrEnum):
+    """The fields of a qualification that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    CHANNEL = "channel"
+    EXTERNAL_ID = "external_id"
+    CREATED_AT = "created_at"
+    COMPLETED_AT = "completed_at"
+    VALID_UNTIL = "valid_until"
+    REQUESTED_COMPLETION_AT = "requested_completion_at"
+
+
+QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
+    QualificationField.ID: col(Qualification.id),
+    QualificationField.STATE: col(Qualification.state),
+    QualificationField.CHANNEL: col(Qualification.channel),
+    QualificationField.EXTERNAL_ID: col(Qualification.external_id),
+    QualificationField.CREATED_AT: col(Qualification.created_at),
+    QualificationField.COMPLETED_AT: col(Qualification.completed_at),
+    QualificationField.VALID_UNTIL: col(Qualification.valid_until),
+    QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
+}
+
+
+async def find_qualifications(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    where: Sequence[Condition[QualificationField]] = (),
+    annotations: dict[str, str] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[tuple[Qualification, list[QualificationItem]]]:
+    """One page of the caller's qualifications that meet every condition (and hold the
+    `annotations` given), newest first, with their items and the count of all that meet them."""
+    statement = filtered(
+        qualifications_query(principal=principal, annotations=annotations),
+        QUALIFICATION_COLUMNS,
+        where,
+    )
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    items = await children_scoped(
+        session,
+        QualificationItem,
+        "qualification_id",
+        [q.id for q in page.items],
+        principal,
+        order_by="position",
+    )
+    return Page([(q, items[q.id]) for q in page.items], page.total, page.offset)
 
 
 async def list_qualifications(

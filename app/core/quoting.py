@@ -1,6 +1,6 @@
 """Quotes: budgetary and firm prices with a validity period, and their lifecycle."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,7 +16,8 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
     ItemDetails,
@@ -387,6 +388,57 @@ def quotes_query(
         if before is not None:
             statement = statement.where(column < before)
     return statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
+
+
+class QuoteField(StrEnum):
+    """The fields of a quote that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    KIND = "kind"
+    CHANNEL = "channel"
+    EXTERNAL_ID = "external_id"
+    DESCRIPTION = "description"
+    QUALIFICATION = "qualification"
+    VERSION = "version"
+    CREATED_AT = "created_at"
+    ANSWERED_AT = "answered_at"
+    VALID_UNTIL = "valid_until"
+    REQUESTED_COMPLETION_AT = "requested_completion_at"
+
+
+QUOTE_COLUMNS: dict[QuoteField, Any] = {
+    QuoteField.ID: col(Quote.id),
+    QuoteField.STATE: col(Quote.state),
+    QuoteField.KIND: col(Quote.kind),
+    QuoteField.CHANNEL: col(Quote.channel),
+    QuoteField.EXTERNAL_ID: col(Quote.external_id),
+    QuoteField.DESCRIPTION: col(Quote.description),
+    QuoteField.QUALIFICATION: col(Quote.qualification_id),
+    QuoteField.VERSION: col(Quote.version),
+    QuoteField.CREATED_AT: col(Quote.created_at),
+    QuoteField.ANSWERED_AT: col(Quote.answered_at),
+    QuoteField.VALID_UNTIL: col(Quote.valid_until),
+    QuoteField.REQUESTED_COMPLETION_AT: col(Quote.requested_completion_at),
+}
+
+
+async def find_quotes(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    where: Sequence[Condition[QuoteField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[QuoteWithItems]:
+    """One page of the caller's quotes that meet every condition, newest first, with their
+    items and the count of all that meet them."""
+    statement = filtered(quotes_query(principal=principal), QUOTE_COLUMNS, where)
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    items = await children_scoped(
+        session, QuoteItem, "quote_id", [q.id for q in page.items], principal, order_by="position"
+    )
+    return Page([QuoteWithItems(q, items[q.id]) for q in page.items], page.total, page.offset)
 
 
 async def list_quotes(
