@@ -10,6 +10,7 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from enum import StrEnum
 from importlib import resources
+from typing import Any
 
 from sqlalchemy import ColumnElement, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
@@ -19,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
-from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
 from app.settings import get_settings
@@ -525,7 +526,7 @@ class SiteField(StrEnum):
     COUNTRY = "country"
 
 
-SITE_COLUMNS: dict[SiteField, object] = {
+SITE_COLUMNS: dict[SiteField, Any] = {
     SiteField.ID: col(Site.id),
     SiteField.NAME: col(Site.name),
     SiteField.INSTRUCTIONS: col(Site.instructions),
@@ -554,16 +555,16 @@ async def find_sites(
     session: AsyncSession,
     *,
     principal: Principal,
-    where: Sequence[Condition[SiteField]] = (),
+    conditions: Sequence[Condition[SiteField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[Site]:
     """One page of the caller's sites that meet every condition, oldest first, and the count of
     all that meet them."""
     statement = sites_query(principal=principal)
-    if any(c.field in _AT_LOCATION for c in where):
+    if any(c.field in _AT_LOCATION for c in conditions):
         statement = statement.join(Location, col(Location.id) == col(Site.location_id))
-    statement = filtered(statement, SITE_COLUMNS, where)
+    statement = statement.where(*where(SITE_COLUMNS, conditions))
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
@@ -633,7 +634,7 @@ class LocationField(StrEnum):
     COUNTRY = "country"
 
 
-LOCATION_COLUMNS: dict[LocationField, object] = {
+LOCATION_COLUMNS: dict[LocationField, Any] = {
     LocationField.ID: col(Location.id),
     LocationField.NAME: col(Location.name),
     LocationField.KIND: col(Location.kind),
@@ -649,13 +650,13 @@ LOCATION_COLUMNS: dict[LocationField, object] = {
 async def find_locations(
     session: AsyncSession,
     *,
-    where: Sequence[Condition[LocationField]] = (),
+    conditions: Sequence[Condition[LocationField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[Location]:
     """One page of the address book's addresses that meet every condition, by id, and the
     count of all that meet them."""
-    statement = filtered(locations_query(), LOCATION_COLUMNS, where)
+    statement = locations_query().where(*where(LOCATION_COLUMNS, conditions))
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
@@ -774,7 +775,7 @@ class AddressCheckField(StrEnum):
     CREATED_AT = "created_at"
 
 
-ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, object] = {
+ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, Any] = {
     AddressCheckField.ID: col(AddressCheck.id),
     AddressCheckField.QUALITY: col(AddressCheck.quality),
     AddressCheckField.PROVIDE_ALTERNATIVES: col(AddressCheck.provide_alternatives),
@@ -787,11 +788,12 @@ async def find_address_checks(
     session: AsyncSession,
     *,
     principal: Principal,
-    where: Sequence[Condition[AddressCheckField]] = (),
+    conditions: Sequence[Condition[AddressCheckField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[AddressCheck]:
     """One page of the caller's kept address validations that meet every condition, oldest
     first, and the count of all that meet them."""
-    statement = filtered(address_checks_query(principal=principal), ADDRESS_CHECK_COLUMNS, where)
+    statement = address_checks_query(principal=principal)
+    statement = statement.where(*where(ADDRESS_CHECK_COLUMNS, conditions))
     return await fetch_page(session, statement, offset=offset, limit=limit)

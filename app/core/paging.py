@@ -1,7 +1,8 @@
 """Pages of a scoped statement: the rows of one window and the total behind it, and the
 conditions on an entity's own fields that narrow the statement first."""
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -24,8 +25,8 @@ class Page(Generic[T]):
     offset: int
 
 
-class Op(StrEnum):
-    """How a field is compared with a value."""
+class Operator(StrEnum):
+    """How a condition compares a field with its values."""
 
     EQ = "eq"
     GT = "gt"
@@ -34,36 +35,35 @@ class Op(StrEnum):
     LTE = "lte"
 
 
+_COMPARE: dict[Operator, Callable[[Any, Any], Any]] = {
+    Operator.EQ: operator.eq,
+    Operator.GT: operator.gt,
+    Operator.GTE: operator.ge,
+    Operator.LT: operator.lt,
+    Operator.LTE: operator.le,
+}
+
+
 @dataclass(frozen=True)
 class Condition(Generic[F]):
-    """`field` compared by `op` with any one of `values` (values of the field's own type)."""
+    """A filterable `field` of an entity compared by `operator` with any of `values` (no
+    value matches no row). Values are of the field's own type (a state, a datetime, an id)."""
 
     field: F
-    op: Op
+    operator: Operator
     values: tuple[Any, ...]
 
 
-def _compared(column: Any, op: Op, value: Any) -> ColumnElement[bool]:
-    if op is Op.EQ:
-        return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
-    compared: ColumnElement[bool] = {
-        Op.GT: column > value,
-        Op.GTE: column >= value,
-        Op.LT: column < value,
-        Op.LTE: column <= value,
-    }[op]
-    return compared
-
-
-def filtered(
-    statement: SelectOfScalar[T], columns: Mapping[F, Any], conditions: Iterable[Condition[F]]
-) -> SelectOfScalar[T]:
-    """The statement narrowed to rows that meet every condition (each: any of its values)."""
+def where(
+    columns: Mapping[F, ColumnElement[Any]], conditions: Iterable[Condition[F]]
+) -> list[ColumnElement[bool]]:
+    """The SQL of conditions on the fields that `columns` maps to an entity's columns."""
+    clauses: list[ColumnElement[bool]] = []
     for condition in conditions:
+        compare = _COMPARE[condition.operator]
         column = columns[condition.field]
-        compared = [_compared(column, condition.op, value) for value in condition.values]
-        statement = statement.where(or_(*compared) if compared else false())
-    return statement
+        clauses.append(or_(false(), *(compare(column, value) for value in condition.values)))
+    return clauses
 
 
 async def count(session: AsyncSession, statement: SelectOfScalar[T]) -> int:

@@ -25,7 +25,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import CoreError, InvalidRequest
 from app.core.events import Channel
 from app.core.geography import Location, Serviceability, get_locations, serviceability
-from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -360,18 +360,15 @@ async def find_qualifications(
     session: AsyncSession,
     *,
     principal: Principal,
-    where: Sequence[Condition[QualificationField]] = (),
+    conditions: Sequence[Condition[QualificationField]] = (),
     annotations: dict[str, str] | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> Page[tuple[Qualification, list[QualificationItem]]]:
     """One page of the caller's qualifications that meet every condition (and hold the
     `annotations` given), newest first, with their items and the count of all that meet them."""
-    statement = filtered(
-        qualifications_query(principal=principal, annotations=annotations),
-        QUALIFICATION_COLUMNS,
-        where,
-    )
+    statement = qualifications_query(principal=principal, annotations=annotations)
+    statement = statement.where(*where(QUALIFICATION_COLUMNS, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     items = await children_scoped(
         session,

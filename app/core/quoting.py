@@ -16,7 +16,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EventKind
-from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
@@ -427,13 +427,13 @@ async def find_quotes(
     session: AsyncSession,
     *,
     principal: Principal,
-    where: Sequence[Condition[QuoteField]] = (),
+    conditions: Sequence[Condition[QuoteField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[QuoteWithItems]:
     """One page of the caller's quotes that meet every condition, newest first, with their
     items and the count of all that meet them."""
-    statement = filtered(quotes_query(principal=principal), QUOTE_COLUMNS, where)
+    statement = quotes_query(principal=principal).where(*where(QUOTE_COLUMNS, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     items = await children_scoped(
         session, QuoteItem, "quote_id", [q.id for q in page.items], principal, order_by="position"

@@ -17,7 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EventKind
 from app.core.inventory import get_product
-from app.core.paging import Condition, Page, fetch_page, filtered
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
@@ -787,13 +787,13 @@ async def find_tickets(
     session: AsyncSession,
     *,
     principal: Principal,
-    where: Sequence[Condition[TicketField]] = (),
+    conditions: Sequence[Condition[TicketField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[TicketWithNotes]:
     """One page of the caller's tickets that meet every condition, newest first, with their
     notes and the count of all that meet them."""
-    statement = filtered(tickets_query(principal=principal), TICKET_COLUMNS, where)
+    statement = tickets_query(principal=principal).where(*where(TICKET_COLUMNS, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     notes = await notes_of(session, principal=principal, ticket_ids=[t.id for t in page.items])
     return Page([TicketWithNotes(t, notes[t.id]) for t in page.items], page.total, page.offset)

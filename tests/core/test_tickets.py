@@ -11,7 +11,7 @@ from app.core import tickets
 from app.core.db import Database
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotAuthorized, NotFound
 from app.core.events import Channel, EventKind, list_events
-from app.core.paging import Condition, Op
+from app.core.paging import Condition, Operator
 from app.core.parties import Principal
 from app.core.tickets import TicketState
 from tests.factories import Caller, make_caller, make_product, make_ticket
@@ -1032,9 +1032,9 @@ async def test_find_tickets_meets_every_condition_and_counts_them_all(
     page = await tickets.find_tickets(
         session,
         principal=developer.principal,
-        where=[
-            Condition(field.EXTERNAL_ID, Op.EQ, ("E0", "E2")),
-            Condition(field.CREATED_AT, Op.GTE, (found[0].created_at,)),
+        conditions=[
+            Condition(field.EXTERNAL_ID, Operator.EQ, ("E0", "E2")),
+            Condition(field.CREATED_AT, Operator.GTE, (found[0].created_at,)),
         ],
         limit=1,
     )
@@ -1043,6 +1043,6 @@ async def test_find_tickets_meets_every_condition_and_counts_them_all(
     nothing = await tickets.find_tickets(
         session,
         principal=developer.principal,
-        where=[Condition(field.CREATED_AT, Op.GT, (found[2].created_at,))],
+        conditions=[Condition(field.CREATED_AT, Operator.GT, (found[2].created_at,))],
     )
     assert (nothing.total, nothing.items) == (0, [])
