@@ -454,6 +454,73 @@ async def list_quotes(
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 
+# States after which a quote is a closed record that nothing changes any more.
+FINAL_STATES = {
+    QuoteState.ACCEPTED,
+    QuoteState.DECLINED,
+    QuoteState.CANCELLED,
+    QuoteState.EXPIRED,
+    QuoteState.REJECTED,
+    QuoteState.UNABLE_TO_PROVIDE,
+}
+MAX_DESCRIPTION = 1000
+MAX_EXTERNAL_ID = 200
+
+
+async def update_quote(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    quote_id: str,
+    description: str | None = None,
+    external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> QuoteWithItems:
+    """Change what the buyer said about a quote that is still open or answered: its
+    description, its own reference, when it wants the answer, and what is kept as given."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    await _expire_if_due(session, quote)
+    if quote.state in FINAL_STATES:
+        raise IllegalTransition(
+            f"a quote in state '{quote.state}' can no longer change", field="state"
+        )
+    for name, text, limit in (
+        ("description", description, MAX_DESCRIPTION),
+        ("external_id", external_id, MAX_EXTERNAL_ID),
+    ):
+        if text is not None and len(text) > limit:
+            raise InvalidRequest(f"at most {limit} characters", field=name)
+    changed = []
+    for name, value in (
+        ("description", description),
+        ("external_id", external_id),
+        ("requested_completion_at", requested_completion_at),
+    ):
+        if value is not None and getattr(quote, name) != value:
+            setattr(quote, name, value)
+            changed.append(name)
+    changed += [k for k, v in (annotations or {}).items() if quote.annotations.get(k) != v]
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        quote.annotations = {**quote.annotations, **annotations}
+    if changed:
+        quote.updated_at = clock.now()
+        session.add(quote)
+        events.record(
+            session,
+            party_id=quote.party_id,
+            entity="quote",
+            entity_id=quote.id,
+            kind=EventKind.ATTRIBUTE_CHANGED,
+            # No state: the quote's state history (MEF `stateChange`) lists state changes only.
+            channel=quote.channel,
+            data={"changed": changed},
+        )
+        await commit(session)
+    return await get_quote(session, principal=principal, quote_id=quote.id)
+
+
 async def cancel_quote(
     session: AsyncSession, *, principal: Principal, quote_id: str, reason: str | None = None
 ) -> Quote:
