@@ -21,7 +21,7 @@ from rest_facades.tmf import (
     service_qualification,
     trouble_ticket,
 )
-from rest_facades.tmf.common import tmf_access
+from rest_facades.tmf.common import checked_body, tmf_access
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
 # Each module has `router()`; those with notifications also have `NOTIFYING`.
@@ -51,7 +51,10 @@ def _router(api: ModuleType) -> APIRouter:
 def include_tmf(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each TMF API at its v4 base path and register the delivery of its events."""
     for api in APIS:
-        app.include_router(_router(api), dependencies=[Depends(tmf_access)])
+        app.include_router(
+            _router(api),
+            dependencies=[Depends(tmf_access), Depends(checked_body)],
+        )
         notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
         if notifying is not None:
             register_transport(dispatcher, notifying, sender)
