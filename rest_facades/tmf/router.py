@@ -24,7 +24,8 @@ from rest_facades.tmf import (
 from rest_facades.tmf.common import checked_body, tmf_access
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
-# Each module has `router()`; those with notifications also have `NOTIFYING`.
+# Each module has its `router` (an APIRouter of module-level handlers, or a function that
+# builds one); those with notifications also have `NOTIFYING`.
 APIS: list[ModuleType] = [
     product_catalog,
     geographic_address,
@@ -44,7 +45,7 @@ APIS: list[ModuleType] = [
 @cache
 def _router(api: ModuleType) -> APIRouter:
     # Built once per process: routes hold no per-application state.
-    router: APIRouter = api.router()
+    router: APIRouter = api.router if isinstance(api.router, APIRouter) else api.router()
     return router
 
 
