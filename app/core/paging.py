@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, false, func, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -55,7 +56,7 @@ class Condition(Generic[F]):
 
 
 def where(
-    columns: Mapping[F, ColumnElement[Any]], conditions: Iterable[Condition[F]]
+    columns: Mapping[F, ColumnElement[Any] | Mapped[Any]], conditions: Iterable[Condition[F]]
 ) -> list[ColumnElement[bool]]:
     """The SQL of conditions on the fields that `columns` maps to an entity's columns."""
     clauses: list[ColumnElement[bool]] = []
