@@ -1002,11 +1002,12 @@ async def test_the_buyer_restates_a_ticket_and_names_its_product_before_work_sta
     )
     assert updated.ticket.ticket_type is tickets.TicketType.MAINTENANCE
     assert updated.ticket.product_id == product.id
-    for changes, error in (
+    cases: list[tuple[dict[str, Any], type[Exception]]] = [
         ({"summary": " "}, InvalidRequest),
         ({"description": "x" * (tickets.MAX_TEXT + 1)}, InvalidRequest),
         ({"product_id": (await make_product(session, other_developer)).id}, NotFound),
-    ):
+    ]
+    for changes, error in cases:
         with pytest.raises(error):
             await tickets.update_ticket(
                 session, principal=developer.principal, ticket_id=ticket.id, **changes
