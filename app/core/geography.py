@@ -12,7 +12,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import ColumnElement, UniqueConstraint, func
+from sqlalchemy import JSON, ColumnElement, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -83,6 +83,9 @@ class Site(SiteBase, table=True):
     id: str = Field(default_factory=lambda: new_id("site"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # What the buyer sent that the core does not interpret (opening hours, related sites),
+    # kept as given so that the face it came through can return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,7 @@ async def create_site(
     contact_name: str | None = None,
     contact_phone: str | None = None,
     instructions: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> Site:
     """Register a site for the caller (or a buyer it acts for) at a validated address."""
     party_id = await resolve_buyer(session, principal, buyer_party_id)
@@ -422,6 +426,8 @@ async def create_site(
     site.contact_name = contact_name or site.contact_name
     site.contact_phone = contact_phone or site.contact_phone
     site.instructions = instructions or site.instructions
+    if annotations:
+        site.annotations = {**site.annotations, **annotations}
     session.add(site)
     await commit(session)
     return site
@@ -577,8 +583,10 @@ async def update_site(
     contact_name: str | None = None,
     contact_phone: str | None = None,
     instructions: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> Site:
-    """Rename one of the caller's sites or change its contact and access instructions."""
+    """Rename one of the caller's sites or change its contact, access instructions and what it
+    keeps as given (`annotations` merge; a `None` value removes its key)."""
     site = await get_site(session, principal=principal, site_id=site_id)
     if name is not None:
         if not name.strip():
@@ -587,6 +595,10 @@ async def update_site(
     site.contact_name = contact_name if contact_name is not None else site.contact_name
     site.contact_phone = contact_phone if contact_phone is not None else site.contact_phone
     site.instructions = instructions if instructions is not None else site.instructions
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        merged = {**site.annotations, **annotations}
+        site.annotations = {k: v for k, v in merged.items() if v is not None}
     session.add(site)
     await commit(session)
     return site
