@@ -740,6 +740,32 @@ async def check_address(
     return check
 
 
+async def recheck_address(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    check_id: str,
+    address: AddressInput,
+    provide_alternatives: bool,
+) -> AddressCheck:
+    """Validate the address of one of the caller's kept validations again, as now given; the
+    validation keeps its id and takes the new outcome."""
+    check = await get_address_check(session, principal=principal, check_id=check_id)
+    result = await validate_address(session, address)
+    for name in ("text", "street_number", "street_name", "city", "state", "postcode", "country"):
+        setattr(check, name, getattr(address, name))
+    check.quality = result.quality
+    check.best_location_id = result.best.id if result.best else None
+    check.provide_alternatives = provide_alternatives
+    check.alternate_location_ids = (
+        ",".join(loc.id for loc in result.alternates) if provide_alternatives else ""
+    )
+    check.created_at = clock.now()
+    session.add(check)
+    await commit(session)
+    return check
+
+
 async def get_address_check(
     session: AsyncSession, *, principal: Principal, check_id: str
 ) -> AddressCheck:
