@@ -299,17 +299,21 @@ def _characteristics(product: models.ProductRefOrValue | None, where: str) -> di
     )
 
 
+def _action(item: models.ProductOrderItem, index: int) -> ItemAction:
+    try:
+        return ItemAction(item.action.value)
+    except ValueError as exc:
+        raise TMFError(
+            400, "INVALID_VALUE", f"productOrderItem[{index}].action must be add, modify or delete"
+        ) from exc
+
+
 async def _item_request(
     session: AsyncSession, principal: Principal, item: models.ProductOrderItem, index: int
 ) -> ItemRequest | str:
     """The core item a TMF item asks for, or what it lacks for the core to deliver it."""
     where = f"productOrderItem[{index}]"
-    try:
-        action = ItemAction(item.action.value)
-    except ValueError as exc:
-        raise TMFError(
-            400, "INVALID_VALUE", f"{where}.action must be add, modify or delete"
-        ) from exc
+    action = _action(item, index)
     product = item.product
     requested = item.model_extra.get("requestedCompletionDate") if item.model_extra else None
     common: dict[str, Any] = {
@@ -478,6 +482,7 @@ async def create_order(
             principal=principal,
             channel=Channel.TMF,
             reason="; ".join(lacking),
+            asked=[(item.id, _action(item, i)) for i, item in enumerate(body.productOrderItem)],
             external_id=body.externalId,
             description=body.description,
             annotations={"tmf": kept | {"productOrderItem": given["productOrderItem"]}},

@@ -11,6 +11,8 @@ from app.core import clock, ordering
 from app.core.db import Database
 from app.core.events import Channel, Event, EventKind
 from app.core.ordering import OrderState
+from rest_facades.mef.flavours import CANTATA
+from rest_facades.mef.products import check_configuration
 from rest_facades.tmf.common import iso
 from rest_facades.tmf.product_ordering import describe
 from tests.factories import (
@@ -441,3 +443,26 @@ async def test_a_page_costs_the_same_statements_for_10_and_1000_orders(
         f"{BASE}/productOrder", headers=customer.headers, params={"limit": "1"}
     )
     assert counted.headers["x-total-count"] == "1000"
+
+
+async def test_tmf_orders_show_on_cantata_with_valid_configurations(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    site = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
+    other = {"id": await location_id(session, NEW_YORK), "@referredType": "GeographicAddress"}
+    placed = await _post(client, customer, _line(site, other))
+    rejected = await _post(client, customer, {"productOrderItem": [{"id": "9", "action": "add"}]})
+    cantata = "/mefApi/cantata/productOrderingManagement/v5/productOrder"
+    seen = await client.get(f"{cantata}/{placed['id']}", headers=customer.headers)
+    assert seen.status_code == 200, seen.text
+    [item] = seen.json()["productOrderItem"]
+    configuration = item["product"]["productConfiguration"]
+    assert check_configuration(CANTATA, configuration, "") == []
+    assert configuration["evcEndPointA"]["ingressBandwidthProfilePerClassofServiceName"][0][
+        "bwpFlow"
+    ]["cir"] == {"irValue": 1000, "irUnits": "MBPS"}
+    refused = await client.get(f"{cantata}/{rejected['id']}", headers=customer.headers)
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["state"] == "rejected"
+    [asked] = refused.json()["productOrderItem"]
+    assert (asked["id"], asked["action"], asked["state"]) == ("9", "add", "rejected")
