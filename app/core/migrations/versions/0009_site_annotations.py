@@ -1,7 +1,7 @@
 """sites keep what the buyer sent that the core does not interpret
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009'
-down_revision: str | None = '0003'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
