@@ -214,6 +214,13 @@ async def test_validation_is_kept_read_back_and_private(
         "/geographicAddressValidation/{id}",
         404,
     )
+    patched = await client.patch(
+        f"{BASE}/geographicAddressValidation/{found['id']}",
+        headers=other_customer.headers,
+        json={"provideAlternative": not found["provideAlternative"]},
+    )
+    assert patched.status_code == 404
+    check_response(SPEC, "/geographicAddressValidation/{id}", "patch", 404, patched.json())
 
 
 async def test_validation_refuses_bodies_without_mandatory_attributes(

@@ -205,9 +205,17 @@ async def test_query_service_qualification(
     assert [q["id"] for q in by_spec.json()] == [lines["id"]]
     fetched = await _get(client, customer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
     assert fetched.json() == query
-    hidden = await client.get(f"{BASE}{QUERY}/{query['id']}", headers=other_customer.headers)
-    assert hidden.status_code == 404
-    check_response(SPEC, f"{QUERY}/{{id}}", "get", 404, hidden.json())
+    for method in ("get", "patch", "delete"):
+        hidden = await client.request(
+            method,
+            f"{BASE}{QUERY}/{query['id']}",
+            headers=other_customer.headers,
+            json={"description": "theirs now"} if method == "patch" else None,
+        )
+        assert hidden.status_code == 404
+        check_response(SPEC, f"{QUERY}/{{id}}", method, 404, hidden.json())
+    kept = await _get(client, customer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
+    assert "description" not in kept.json()
     not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=customer.headers)
     assert not_a_check.status_code == 404
     missing = await client.post(
