@@ -290,16 +290,15 @@ async def create_qualification(
         await _item_spec(session, principal, item, sent.get("place") or [], f"{RESOURCE}Item[{i}]")
         for i, item in enumerate(items)
     ]
-    buyer = next((p.id for p in body.relatedParty or [] if p.role == CUSTOMER), None)
+    # Related parties are kept as given (the caller is the customer, whom the answer names).
     annotations = {k: sent[k] for k in KEPT if k in sent}
     if "relatedParty" in annotations:
-        annotations["relatedParty"] = _others(annotations["relatedParty"], buyer)
+        annotations["relatedParty"] = _others(annotations["relatedParty"], principal.party_id)
     poq, found = await qualification.qualify(
         session,
         principal=principal,
         specs=specs,
         channel=Channel.TMF,
-        buyer_party_id=buyer,
         requested_completion_at=body.requestedPOQCompletionDate,
         annotations=annotations,
         details=[

@@ -256,10 +256,11 @@ def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[
     return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
 
 
-def _annotations(sent: dict[str, Any], kind: str) -> dict[str, Any]:
+def _annotations(sent: dict[str, Any], kind: str, party_id: str) -> dict[str, Any]:
+    """What the core keeps of a new check or query: its kind and what the buyer sent."""
     kept = {MARK: kind} | {k: sent[k] for k in KEPT if k in sent}
     if "relatedParty" in kept:
-        kept["relatedParty"] = _others(kept["relatedParty"], None)
+        kept["relatedParty"] = _others(kept["relatedParty"], party_id)
     return kept
 
 
@@ -389,7 +390,7 @@ async def create_check(
         specs=specs,
         channel=Channel.TMF,
         external_id=body.externalId,
-        annotations=_annotations(sent, "check"),
+        annotations=_annotations(sent, "check", principal.party_id),
         details=[
             ItemDetails(external_id=str(i["id"]) if i.get("id") is not None else None)
             for i in items
@@ -479,7 +480,8 @@ async def create_query(
         specs=specs,
         channel=Channel.TMF,
         external_id=body.externalId,
-        annotations=_annotations(sent, "query") | {"searchCriteria": sent["searchCriteria"]},
+        annotations=_annotations(sent, "query", principal.party_id)
+        | {"searchCriteria": sent["searchCriteria"]},
     )
     view = query_view(request, poq, found)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
