@@ -78,6 +78,8 @@ def from_validation_error(error: RequestValidationError) -> TMFError:
     message = "; ".join(
         f"{_attribute(tuple(p.get('loc', ())[1:]))}: {p.get('msg', '')}" for p in problems
     )
+    if first.get("type") == "json_invalid":
+        return TMFError(400, "INVALID_BODY", "the body is not JSON", message)
     if where != "body":
         return TMFError(400, "INVALID_QUERY", f"invalid {where} parameter {attribute}", message)
     if first.get("type") == "missing":
