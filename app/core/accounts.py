@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, or_
+from sqlalchemy import JSON, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -62,7 +62,8 @@ class AccountField(StrEnum):
     PAYMENT_STATUS = "payment_status"
     STATE = "state"
     PARTY = "party_id"
-    UPDATED_AT = "updated_at"
+    # When the account last changed (or was opened).
+    LAST_MODIFIED = "last_modified"
 
 
 class BillingOptionKind(StrEnum):
@@ -186,6 +187,16 @@ async def owner_for(
     return principal.party_id
 
 
+def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[AccountField, Any]:
+    columns: dict[AccountField, Any] = {
+        field: getattr(model, field.value)
+        for field in AccountField
+        if field is not AccountField.LAST_MODIFIED
+    }
+    columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
+    return columns
+
+
 async def list_accounts(
     session: AsyncSession,
     *,
@@ -196,7 +207,7 @@ async def list_accounts(
     limit: int = 100,
 ) -> Page[Account]:
     """The caller's accounts of one kind, oldest first: one page and how many match."""
-    columns = {field: getattr(Account, field.value) for field in AccountField}
+    columns = _account_columns(Account)
     statement = (
         scoped(Account, principal)
         .where(Account.kind == kind, *where_clauses(columns, conditions))
@@ -291,7 +302,7 @@ async def list_billing_accounts(
     limit: int = 100,
 ) -> Page[BillingAccount]:
     """The caller's billing accounts, oldest first: one page and how many match."""
-    columns = {field: getattr(BillingAccount, field.value) for field in AccountField}
+    columns = _account_columns(BillingAccount)
     statement = (
         scoped(BillingAccount, principal)
         .where(*where_clauses(columns, conditions))

@@ -4,7 +4,7 @@ reads, and those a party adds, which only it reads and changes."""
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -30,7 +30,25 @@ from rest_facades.tmf.common import href, iso, one
 from rest_facades.tmf.errors import TMFRoute, tmf_json
 from rest_facades.tmf.generated import account as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
-from rest_facades.tmf.stored import Stored, list_query, page_response
+from rest_facades.tmf.stored import Kind, Stored, list_query, merge_patch_model, page_response
+
+if TYPE_CHECKING:
+    BillingAccountPatch = tmf.BillingAccountUpdate
+    PartyAccountPatch = tmf.PartyAccountUpdate
+    FinancialAccountPatch = tmf.FinancialAccountUpdate
+    SettlementAccountPatch = tmf.SettlementAccountUpdate
+    BillFormatPatch = tmf.BillFormatUpdate
+    BillPresentationMediaPatch = tmf.BillPresentationMediaUpdate
+    BillingCycleSpecificationPatch = tmf.BillingCycleSpecificationUpdate
+else:
+    # The official update schemas require `name` (and `relatedParty`), which a patch omits.
+    BillingAccountPatch = merge_patch_model(tmf.BillingAccountUpdate)
+    PartyAccountPatch = merge_patch_model(tmf.PartyAccountUpdate)
+    FinancialAccountPatch = merge_patch_model(tmf.FinancialAccountUpdate)
+    SettlementAccountPatch = merge_patch_model(tmf.SettlementAccountUpdate)
+    BillFormatPatch = merge_patch_model(tmf.BillFormatUpdate)
+    BillPresentationMediaPatch = merge_patch_model(tmf.BillPresentationMediaUpdate)
+    BillingCycleSpecificationPatch = merge_patch_model(tmf.BillingCycleSpecificationUpdate)
 
 BASE = "/tmf-api/accountManagement/v4"
 PARTY_BASE = "/tmf-api/party/v4"
@@ -47,6 +65,7 @@ ACCOUNT_QUERY: dict[str, Stored] = {
     "id": Stored(AccountField.ID),
     **{name: Stored(field) for name, field in ACCOUNT_FIELDS.items()},
     "state": Stored(AccountField.STATE, allowed=frozenset(AccountState)),
+    "lastModified": Stored(AccountField.LAST_MODIFIED, Kind.DATE_TIME),
 }
 NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
 NAMED_QUERY: dict[str, Stored] = {
@@ -96,6 +115,7 @@ def _ref(request: Request, resource: str, ref_id: str, name: str) -> dict[str, A
         "id": ref_id,
         "href": href(request, BASE, resource, ref_id),
         "name": name,
+        "isRef": True,
         "@referredType": _type(resource),
     }
 
@@ -396,7 +416,7 @@ async def create_billing_account(
 
 async def patch_billing_account(
     id: str,
-    body: tmf.BillingAccountUpdate,
+    body: BillingAccountPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -439,7 +459,7 @@ async def create_party_account(
 
 async def patch_party_account(
     id: str,
-    body: tmf.PartyAccountUpdate,
+    body: PartyAccountPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -484,7 +504,7 @@ async def create_financial_account(
 
 async def patch_financial_account(
     id: str,
-    body: tmf.FinancialAccountUpdate,
+    body: FinancialAccountPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -529,7 +549,7 @@ async def create_settlement_account(
 
 async def patch_settlement_account(
     id: str,
-    body: tmf.SettlementAccountUpdate,
+    body: SettlementAccountPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -622,7 +642,7 @@ async def create_bill_format(
 
 async def patch_bill_format(
     id: str,
-    body: tmf.BillFormatUpdate,
+    body: BillFormatPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -665,7 +685,7 @@ async def create_bill_medium(
 
 async def patch_bill_medium(
     id: str,
-    body: tmf.BillPresentationMediaUpdate,
+    body: BillPresentationMediaPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -721,7 +741,7 @@ async def create_cycle(
 
 async def patch_cycle(
     id: str,
-    body: tmf.BillingCycleSpecificationUpdate,
+    body: BillingCycleSpecificationPatch,
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -5,9 +5,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, Optional
 
 from fastapi import Request, Response
+from pydantic import BaseModel, Field, create_model
 
 from app.core.conditions import Condition, Op
 from app.core.paging import Page
@@ -98,3 +99,15 @@ def page_response(
     total = page.total - (len(views) - len(kept))
     body = [trimmed(v, query.fields) for v in kept]
     return tmf_json(body, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
+
+
+def merge_patch_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The body of a merge patch of `model`: every attribute optional, even those the official
+    `<Resource>_Update` lists as required, which a patch that leaves them alone omits."""
+    optional: dict[str, Any] = {
+        name: (Optional[info.annotation], Field(default=None, alias=info.alias))  # noqa: UP045
+        for name, info in model.model_fields.items()
+        if info.is_required()
+    }
+    patch: type[BaseModel] = create_model(f"{model.__name__}Patch", __base__=model, **optional)
+    return patch
