@@ -1,12 +1,18 @@
 """TMF666 Account v4 through the ASGI app, checked against the official file."""
 
 from typing import Any
+from uuid import uuid4
 
 import httpx
+from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import billing
+from app.core import billing, clock
+from app.core.accounts import Account, BillingCycle, BillingOption
+from app.core.billing import BillingAccount
+from app.core.db import Database
 from tests.factories import Caller, make_caller, make_order
+from tests.graphql.test_statement_count import counting
 from tests.rest_facades.tmf.conformance import check_response
 
 SPEC = "TMF666-AccountManagement-v4"
@@ -343,3 +349,59 @@ async def test_listeners_register_and_unregister_at_the_hub(
     again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())
+
+
+async def _statements_of_lists(
+    client: httpx.AsyncClient, database: Database, caller: Caller
+) -> list[int]:
+    counts = []
+    for resource in ("partyAccount", "billingAccount", "billFormat", "billingCycleSpecification"):
+        with counting(database) as statements:
+            listed = await _call(
+                client, caller, "get", f"/{resource}", f"/{resource}", 200, limit="5", offset="3"
+            )
+        assert len(listed.json()) == 5
+        counts.append(len(statements))
+    return counts
+
+
+async def test_lists_page_in_the_database(
+    client: httpx.AsyncClient, database: Database, session: AsyncSession, customer: Caller
+) -> None:
+    async def keep(count: int) -> None:
+        now = clock.now()
+        owned = {"party_id": customer.party_id, "created_at": now}
+        accounts = [
+            {"id": f"acct_{uuid4().hex[:16]}", "name": f"Account {n}", "kind": "party"}
+            for n in range(count)
+        ]
+        await session.exec(
+            insert(Account), params=[a | owned | {"state": "active"} for a in accounts]
+        )
+        billing_accounts = [
+            {"id": f"ba_{uuid4().hex[:16]}", "name": f"Billing {n}", "is_default": False}
+            for n in range(count)
+        ]
+        defaults = {"state": "active", "currency": "USD", "payment_terms_days": 30}
+        await session.exec(
+            insert(BillingAccount),
+            params=[a | owned | defaults | {"bill_cycle_day": 1} for a in billing_accounts],
+        )
+        formats = [
+            {"id": f"bopt_{uuid4().hex[:16]}", "name": f"Format {n}", "kind": "format"}
+            for n in range(count)
+        ]
+        await session.exec(insert(BillingOption), params=[f | owned for f in formats])
+        cycles = [{"id": f"cyc_{uuid4().hex[:16]}", "name": f"Cycle {n}"} for n in range(count)]
+        await session.exec(insert(BillingCycle), params=[c | owned for c in cycles])
+        await session.commit()
+
+    await keep(10)
+    few = await _statements_of_lists(client, database, customer)
+    await keep(990)
+    many = await _statements_of_lists(client, database, customer)
+    assert many == few, (few, many)
+    # The key, its party and agencies; the count; the page; the owners' names.
+    assert max(few) <= 6
+    total = await _call(client, customer, "get", "/partyAccount", "/partyAccount", 200)
+    assert total.headers["x-total-count"] == "1000"

@@ -2,13 +2,18 @@
 
 import json
 from typing import Any
+from uuid import uuid4
 
 import httpx
+from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import geography, parties
+from app.core import clock, geography, parties
+from app.core.contacts import Organization, Person
+from app.core.db import Database
 from app.core.geography import AddressInput
 from tests.factories import CHICAGO, NEW_YORK, Caller, make_caller
+from tests.graphql.test_statement_count import counting
 from tests.rest_facades.tmf.conformance import check_response
 
 SPEC = "TMF632-PartyManagement-v4"
@@ -407,3 +412,45 @@ async def test_listeners_register_and_unregister_at_the_hub(
     again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())
+
+
+async def _statements_of_lists(
+    client: httpx.AsyncClient, database: Database, caller: Caller
+) -> list[int]:
+    counts = []
+    for resource in ("individual", "organization"):
+        with counting(database) as statements:
+            listed = await _call(
+                client, caller, "get", f"/{resource}", f"/{resource}", 200, limit="5", offset="3"
+            )
+        assert len(listed.json()) == 5
+        counts.append(len(statements))
+    return counts
+
+
+async def test_lists_page_in_the_database(
+    client: httpx.AsyncClient, database: Database, session: AsyncSession, customer: Caller
+) -> None:
+    async def keep(count: int) -> None:
+        people = [
+            {"id": f"ind_{uuid4().hex[:16]}", "given_name": "Jo", "family_name": str(n)}
+            for n in range(count)
+        ]
+        organizations = [
+            {"id": f"org_{uuid4().hex[:16]}", "trading_name": f"Supplier {n}"} for n in range(count)
+        ]
+        now = {"party_id": customer.party_id, "created_at": clock.now(), "extra": {}}
+        now |= {"updated_at": now["created_at"], "state": "initialized"}
+        await session.exec(insert(Person), params=[p | now for p in people])
+        await session.exec(insert(Organization), params=[o | now for o in organizations])
+        await session.commit()
+
+    await keep(10)
+    few = await _statements_of_lists(client, database, customer)
+    await keep(990)
+    many = await _statements_of_lists(client, database, customer)
+    assert many == few, (few, many)
+    # The key, its party and agencies; the count; the page; the rows of each kind on it.
+    assert max(few) <= 7
+    total = await _call(client, customer, "get", "/individual", "/individual", 200, limit="1")
+    assert total.headers["x-total-count"] == "1000"
