@@ -14,11 +14,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import billing, clock
 from app.core.billing import AccountState, BillingAccount
-from app.core.conditions import Condition, where_clauses
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.inventory import ProductInstance
-from app.core.paging import Page, fetch_page
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, scoped
 
 
@@ -210,7 +209,7 @@ async def list_accounts(
     columns = _account_columns(Account)
     statement = (
         scoped(Account, principal)
-        .where(Account.kind == kind, *where_clauses(columns, conditions))
+        .where(Account.kind == kind, *where(columns, conditions))
         .order_by(col(Account.created_at), col(Account.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)
@@ -305,7 +304,7 @@ async def list_billing_accounts(
     columns = _account_columns(BillingAccount)
     statement = (
         scoped(BillingAccount, principal)
-        .where(*where_clauses(columns, conditions))
+        .where(*where(columns, conditions))
         .order_by(col(BillingAccount.created_at), col(BillingAccount.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)
@@ -379,7 +378,7 @@ async def list_options(
         _shared_scope(BillingOption, principal)
         .where(
             BillingOption.kind == kind,
-            *where_clauses(_named_columns(BillingOption), conditions),
+            *where(_named_columns(BillingOption), conditions),
         )
         .order_by(col(BillingOption.created_at), col(BillingOption.id))
     )
@@ -461,7 +460,7 @@ async def list_cycles(
     """The platform's billing cycles and the caller's own: one page and how many match."""
     statement = (
         _shared_scope(BillingCycle, principal)
-        .where(*where_clauses(_named_columns(BillingCycle), conditions))
+        .where(*where(_named_columns(BillingCycle), conditions))
         .order_by(col(BillingCycle.created_at), col(BillingCycle.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)

@@ -28,11 +28,10 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock
-from app.core.conditions import Condition, where_clauses
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import InvalidRequest, NotFound
 from app.core.geography import Site
-from app.core.paging import Page
+from app.core.paging import Condition, Page, where
 from app.core.parties import Party, Principal, get_many_scoped, get_scoped
 
 # The id of a site's contact person is the site's id with this suffix.
@@ -230,7 +229,7 @@ async def list_people(
     them and how many meet the conditions."""
     people = _people(principal)
     columns = {field: people.c[field.value] for field in PersonField}
-    matching = select(people.c.id, people.c.is_site).where(*where_clauses(columns, conditions))
+    matching = select(people.c.id, people.c.is_site).where(*where(columns, conditions))
     total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
     if limit <= 0 or offset >= total:
         return Page([], total, offset)
@@ -351,7 +350,7 @@ async def list_organizations(
     then oldest first): one page of them and how many meet the conditions."""
     found = _organizations(principal)
     columns = {field: found.c[field.value] for field in OrganizationField}
-    matching = select(found.c.id, found.c.is_party).where(*where_clauses(columns, conditions))
+    matching = select(found.c.id, found.c.is_party).where(*where(columns, conditions))
     total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
     if limit <= 0 or offset >= total:
         return Page([], total, offset)

@@ -3,7 +3,6 @@ the bill formats, presentation media and billing cycles: the platform's own, whi
 reads, and those a party adds, which only it reads and changes."""
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,12 +24,20 @@ from app.core.billing import AccountState, BillingAccount
 from app.core.events import Event
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, one
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFRoute, tmf_json
 from rest_facades.tmf.generated import account as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
-from rest_facades.tmf.stored import Kind, Stored, list_query, merge_patch_model, page_response
+from rest_facades.tmf.records import (
+    add_resource_routes,
+    changes,
+    dumped,
+    from_core,
+    merge_patch_model,
+    one_of,
+    to_core,
+)
 
 if TYPE_CHECKING:
     BillingAccountPatch = tmf.BillingAccountUpdate
@@ -61,16 +68,18 @@ ACCOUNT_FIELDS: dict[str, AccountField] = {
     "paymentStatus": AccountField.PAYMENT_STATUS,
     "state": AccountField.STATE,
 }
-ACCOUNT_QUERY: dict[str, Stored] = {
-    "id": Stored(AccountField.ID),
-    **{name: Stored(field) for name, field in ACCOUNT_FIELDS.items()},
-    "state": Stored(AccountField.STATE, allowed=frozenset(AccountState)),
-    "lastModified": Stored(AccountField.LAST_MODIFIED, Kind.DATE_TIME),
+# The attributes the core stores and filters on; any other filter is matched against the
+# resources of the page read.
+ACCOUNT_FILTERS: dict[str, Attribute[AccountField]] = {
+    "id": Attribute(AccountField.ID, as_text),
+    **{name: Attribute(field, as_text) for name, field in ACCOUNT_FIELDS.items()},
+    "state": Attribute(AccountField.STATE, one_of(AccountState)),
+    "lastModified": Attribute(AccountField.LAST_MODIFIED, as_date_time, ordered=True),
 }
 NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
-NAMED_QUERY: dict[str, Stored] = {
-    "id": Stored(NamedField.ID),
-    **{name: Stored(field) for name, field in NAMED_FIELDS.items()},
+NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
+    "id": Attribute(NamedField.ID, as_text),
+    **{name: Attribute(field, as_text) for name, field in NAMED_FIELDS.items()},
 }
 CYCLE_FIELDS = {
     **NAMED_FIELDS,
@@ -92,8 +101,6 @@ OPTION_RESOURCES = {
     BillingOptionKind.FORMAT: "billFormat",
     BillingOptionKind.MEDIUM: "billPresentationMedia",
 }
-# Attributes the platform sets, never the client.
-SERVER_SET = ("id", "href", "@type", "lastModified")
 
 
 def _type(resource: str) -> str:
@@ -120,33 +127,8 @@ def _ref(request: Request, resource: str, ref_id: str, name: str) -> dict[str, A
     }
 
 
-def _scalars(row: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """The stored fields of a row under their TMF names."""
-    view: dict[str, Any] = {}
-    for name, field in fields.items():
-        value = getattr(row, str(field))
-        if value is not None:
-            view[name] = iso(value) if isinstance(value, datetime) else value
-    return view
-
-
-def _to_core(body: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """A TMF body (as JSON) as core fields; the rest goes to `extra`, as given."""
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for name, value in body.items():
-        if name in SERVER_SET:
-            continue
-        if name in fields:
-            values[str(fields[name])] = value
-        else:
-            extra[name] = value
-    values["extra"] = extra
-    return values
-
-
 def _cycle_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    values = _to_core({k: v for k, v in body.items() if k != "validFor"}, CYCLE_FIELDS)
+    values = to_core({k: v for k, v in body.items() if k != "validFor"}, CYCLE_FIELDS)
     if "validFor" in body:
         period = body["validFor"] or {}
         values["valid_from"] = period.get("startDateTime")
@@ -157,13 +139,13 @@ def _cycle_to_core(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _named_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    values = _to_core(body, NAMED_FIELDS)
+    values = to_core(body, NAMED_FIELDS)
     values.pop("extra")
     return values
 
 
 def _account_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    return _to_core(body, ACCOUNT_FIELDS)
+    return to_core(body, ACCOUNT_FIELDS)
 
 
 def _related_party_ids(body: dict[str, Any]) -> list[str]:
@@ -178,7 +160,7 @@ def account_view(
 ) -> dict[str, Any]:
     """An account as a TMF666 PartyAccount, FinancialAccount, SettlementAccount or
     BillingAccount: its stored fields, what the client gave beyond them, and its owner."""
-    view: dict[str, Any] = {**(account.extra or {}), **_scalars(account, ACCOUNT_FIELDS)}
+    view: dict[str, Any] = {**(account.extra or {}), **from_core(account, ACCOUNT_FIELDS)}
     related = list(view.get("relatedParty") or [])
     if account.party_id not in {p.get("id") for p in related if isinstance(p, dict)}:
         related.append(_owner(request, account.party_id, owner_name))
@@ -220,7 +202,7 @@ def option_view(request: Request, option: BillingOption) -> dict[str, Any]:
     """A bill format or presentation medium."""
     resource = OPTION_RESOURCES[option.kind]
     return {
-        **_scalars(option, NAMED_FIELDS),
+        **from_core(option, NAMED_FIELDS),
         "id": option.id,
         "href": href(request, BASE, resource, option.id),
         "@type": _type(resource),
@@ -229,7 +211,7 @@ def option_view(request: Request, option: BillingOption) -> dict[str, Any]:
 
 def cycle_view(request: Request, cycle: BillingCycle) -> dict[str, Any]:
     """A billing cycle as a TMF666 BillingCycleSpecification."""
-    view = _scalars(cycle, CYCLE_FIELDS)
+    view = from_core(cycle, CYCLE_FIELDS)
     period = {
         key: iso(moment)
         for key, moment in (("startDateTime", cycle.valid_from), ("endDateTime", cycle.valid_until))
@@ -243,25 +225,6 @@ def cycle_view(request: Request, cycle: BillingCycle) -> dict[str, Any]:
         "href": href(request, BASE, "billingCycleSpecification", cycle.id),
         "@type": "BillingCycleSpecification",
     }
-
-
-def _changes(body: dict[str, Any], current: dict[str, Any], to_core: Any) -> dict[str, Any]:
-    """A merge patch (RFC 7386) of a resource as changes of core fields: the patched view read
-    back as core fields, for the fields the patch touches (and all of `extra`, if kept)."""
-    values: dict[str, Any] = to_core(merge_patch(current, body))
-    named = set(to_core(dict.fromkeys(body, None)))
-    changes = {k: v for k, v in values.items() if k in named}
-    for removed in named - set(values):
-        changes[removed] = None
-    if "extra" in values:
-        changes["extra"] = values["extra"]
-    return changes
-
-
-def _dump(body: Any) -> dict[str, Any]:
-    """A typed body as the JSON it stands for, with only the attributes the client sent."""
-    dumped: dict[str, Any] = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return dumped
 
 
 async def _names(session: Any, principal: Principal, party_ids: Iterable[str]) -> dict[str, str]:
@@ -280,15 +243,19 @@ async def _account_views(
 
 
 async def _list_accounts(
-    request: Request, session: Any, principal: Principal, kind: AccountKind | None
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: AccountKind | None,
 ) -> Response:
-    query = list_query(request, ACCOUNT_QUERY)
+    conditions, after = query.conditions(ACCOUNT_FILTERS)
     page: Any
     if kind is None:
         page = await accounts.list_billing_accounts(
             session,
             principal=principal,
-            conditions=query.conditions,
+            conditions=conditions,
             offset=query.offset,
             limit=query.limit,
         )
@@ -298,20 +265,13 @@ async def _list_accounts(
             session,
             principal=principal,
             kind=kind,
-            conditions=query.conditions,
+            conditions=conditions,
             offset=query.offset,
             limit=query.limit,
         )
         resource = ACCOUNT_RESOURCES[kind]
-    views = {
-        id(a): v
-        for a, v in zip(
-            page.items,
-            await _account_views(request, session, principal, resource, page.items),
-            strict=True,
-        )
-    }
-    return page_response(query, page, lambda account: views[id(account)])
+    views = await _account_views(request, session, principal, resource, page.items)
+    return listed(query, views, total=page.total, after=after)
 
 
 async def _account(
@@ -338,20 +298,27 @@ async def _account_response(
     [view] = await _account_views(request, session, principal, resource, [account])
     if status == 201:
         return tmf_json(view, status=201, headers={"Location": view["href"]})
-    return one(request, view)
+    return tmf_json(view)
 
 
 async def _get_account(
-    request: Request, session: Any, principal: Principal, kind: AccountKind | None, id: str
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: AccountKind | None,
+    id: str,
 ) -> Response:
     account = await _account(session, principal, kind, id)
-    return await _account_response(request, session, principal, kind, account)
+    resource_name = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
+    [view] = await _account_views(request, session, principal, resource_name, [account])
+    return resource(query, view)
 
 
 async def _open_account(
     request: Request, session: Any, principal: Principal, kind: AccountKind | None, body: Any
 ) -> Response:
-    given = _dump(body)
+    given = dumped(body)
     record = _account_to_core(given)
     related = _related_party_ids(given)
     account: Account | BillingAccount
@@ -377,30 +344,30 @@ async def _patch_account(
     account = await _account(session, principal, kind, id)
     resource = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
     [current] = await _account_views(request, session, principal, resource, [account])
-    changes = _changes(_dump(body), current, _account_to_core)
+    patched = changes(dumped(body), current, _account_to_core)
     if kind is None:
         account = await accounts.update_billing_account(
-            session, principal=principal, account_id=id, changes=changes
+            session, principal=principal, account_id=id, changes=patched
         )
     else:
         account = await accounts.update_account(
-            session, principal=principal, kind=kind, account_id=id, changes=changes
+            session, principal=principal, kind=kind, account_id=id, changes=patched
         )
     return await _account_response(request, session, principal, kind, account)
 
 
 async def list_billing_accounts(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's billing accounts."""
-    return await _list_accounts(request, session, principal, None)
+    return await _list_accounts(request, session, principal, query, None)
 
 
 async def get_billing_account(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One of the caller's billing accounts."""
-    return await _get_account(request, session, principal, None, id)
+    return await _get_account(request, session, principal, query, None, id)
 
 
 async def create_billing_account(
@@ -434,17 +401,17 @@ async def delete_billing_account(
 
 
 async def list_party_accounts(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's party accounts."""
-    return await _list_accounts(request, session, principal, AccountKind.PARTY)
+    return await _list_accounts(request, session, principal, query, AccountKind.PARTY)
 
 
 async def get_party_account(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One of the caller's party accounts."""
-    return await _get_account(request, session, principal, AccountKind.PARTY, id)
+    return await _get_account(request, session, principal, query, AccountKind.PARTY, id)
 
 
 async def create_party_account(
@@ -479,17 +446,17 @@ async def delete_party_account(
 
 
 async def list_financial_accounts(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's financial accounts."""
-    return await _list_accounts(request, session, principal, AccountKind.FINANCIAL)
+    return await _list_accounts(request, session, principal, query, AccountKind.FINANCIAL)
 
 
 async def get_financial_account(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One of the caller's financial accounts."""
-    return await _get_account(request, session, principal, AccountKind.FINANCIAL, id)
+    return await _get_account(request, session, principal, query, AccountKind.FINANCIAL, id)
 
 
 async def create_financial_account(
@@ -524,17 +491,17 @@ async def delete_financial_account(
 
 
 async def list_settlement_accounts(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's settlement accounts."""
-    return await _list_accounts(request, session, principal, AccountKind.SETTLEMENT)
+    return await _list_accounts(request, session, principal, query, AccountKind.SETTLEMENT)
 
 
 async def get_settlement_account(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One of the caller's settlement accounts."""
-    return await _get_account(request, session, principal, AccountKind.SETTLEMENT, id)
+    return await _get_account(request, session, principal, query, AccountKind.SETTLEMENT, id)
 
 
 async def create_settlement_account(
@@ -569,32 +536,43 @@ async def delete_settlement_account(
 
 
 async def _list_options(
-    request: Request, session: Any, principal: Principal, kind: BillingOptionKind
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: BillingOptionKind,
 ) -> Response:
-    query = list_query(request, NAMED_QUERY)
+    conditions, after = query.conditions(NAMED_FILTERS)
     page = await accounts.list_options(
         session,
         principal=principal,
         kind=kind,
-        conditions=query.conditions,
+        conditions=conditions,
         offset=query.offset,
         limit=query.limit,
     )
-    return page_response(query, page, lambda option: option_view(request, option))
+    return listed(
+        query, [option_view(request, o) for o in page.items], total=page.total, after=after
+    )
 
 
 async def _get_option(
-    request: Request, session: Any, principal: Principal, kind: BillingOptionKind, id: str
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: BillingOptionKind,
+    id: str,
 ) -> Response:
     option = await accounts.get_option(session, principal=principal, kind=kind, option_id=id)
-    return one(request, option_view(request, option))
+    return resource(query, option_view(request, option))
 
 
 async def _add_option(
     request: Request, session: Any, principal: Principal, kind: BillingOptionKind, body: Any
 ) -> Response:
     option = await accounts.add_option(
-        session, principal=principal, kind=kind, record=_named_to_core(_dump(body))
+        session, principal=principal, kind=kind, record=_named_to_core(dumped(body))
     )
     view = option_view(request, option)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
@@ -609,25 +587,25 @@ async def _patch_option(
     body: Any,
 ) -> Response:
     option = await accounts.get_option(session, principal=principal, kind=kind, option_id=id)
-    changes = _changes(_dump(body), option_view(request, option), _named_to_core)
+    patched = changes(dumped(body), option_view(request, option), _named_to_core)
     option = await accounts.update_option(
-        session, principal=principal, kind=kind, option_id=id, changes=changes
+        session, principal=principal, kind=kind, option_id=id, changes=patched
     )
     return tmf_json(option_view(request, option))
 
 
 async def list_bill_formats(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's bill formats and the caller's own."""
-    return await _list_options(request, session, principal, BillingOptionKind.FORMAT)
+    return await _list_options(request, session, principal, query, BillingOptionKind.FORMAT)
 
 
 async def get_bill_format(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One bill format."""
-    return await _get_option(request, session, principal, BillingOptionKind.FORMAT, id)
+    return await _get_option(request, session, principal, query, BillingOptionKind.FORMAT, id)
 
 
 async def create_bill_format(
@@ -660,17 +638,17 @@ async def delete_bill_format(id: str, session: SessionDep, principal: CurrentPri
 
 
 async def list_bill_media(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's bill presentation media and the caller's own."""
-    return await _list_options(request, session, principal, BillingOptionKind.MEDIUM)
+    return await _list_options(request, session, principal, query, BillingOptionKind.MEDIUM)
 
 
 async def get_bill_medium(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One bill presentation medium."""
-    return await _get_option(request, session, principal, BillingOptionKind.MEDIUM, id)
+    return await _get_option(request, session, principal, query, BillingOptionKind.MEDIUM, id)
 
 
 async def create_bill_medium(
@@ -703,26 +681,28 @@ async def delete_bill_medium(id: str, session: SessionDep, principal: CurrentPri
 
 
 async def list_cycles(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's billing cycles and the caller's own."""
-    query = list_query(request, NAMED_QUERY)
+    conditions, after = query.conditions(NAMED_FILTERS)
     page = await accounts.list_cycles(
         session,
         principal=principal,
-        conditions=query.conditions,
+        conditions=conditions,
         offset=query.offset,
         limit=query.limit,
     )
-    return page_response(query, page, lambda cycle: cycle_view(request, cycle))
+    return listed(
+        query, [cycle_view(request, c) for c in page.items], total=page.total, after=after
+    )
 
 
 async def get_cycle(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One billing cycle."""
     cycle = await accounts.get_cycle(session, principal=principal, cycle_id=id)
-    return one(request, cycle_view(request, cycle))
+    return resource(query, cycle_view(request, cycle))
 
 
 async def create_cycle(
@@ -733,7 +713,7 @@ async def create_cycle(
 ) -> Response:
     """Describe a billing cycle of the caller's."""
     cycle = await accounts.add_cycle(
-        session, principal=principal, record=_cycle_to_core(_dump(body))
+        session, principal=principal, record=_cycle_to_core(dumped(body))
     )
     view = cycle_view(request, cycle)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
@@ -748,8 +728,8 @@ async def patch_cycle(
 ) -> Response:
     """Change a billing cycle of the caller's."""
     cycle = await accounts.get_cycle(session, principal=principal, cycle_id=id)
-    changes = _changes(_dump(body), cycle_view(request, cycle), _cycle_to_core)
-    cycle = await accounts.update_cycle(session, principal=principal, cycle_id=id, changes=changes)
+    patched = changes(dumped(body), cycle_view(request, cycle), _cycle_to_core)
+    cycle = await accounts.update_cycle(session, principal=principal, cycle_id=id, changes=patched)
     return tmf_json(cycle_view(request, cycle))
 
 
@@ -766,102 +746,78 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 NOTIFYING = NotifyingAPI("accountManagement", describe)
 
-# Per resource: its model and the model of its lists, then the list, get, create, patch and
-# delete handlers.
-ROUTES: list[tuple[str, Any, Any, tuple[Any, Any, Any, Any, Any]]] = [
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF666 account"])
+add_resource_routes(
+    router,
+    "billingAccount",
+    tmf.BillingAccount,
+    list[tmf.BillingAccount],
     (
-        "billingAccount",
-        tmf.BillingAccount,
-        list[tmf.BillingAccount],
-        (
-            list_billing_accounts,
-            get_billing_account,
-            create_billing_account,
-            patch_billing_account,
-            delete_billing_account,
-        ),
+        list_billing_accounts,
+        get_billing_account,
+        create_billing_account,
+        patch_billing_account,
+        delete_billing_account,
     ),
+)
+add_resource_routes(
+    router,
+    "partyAccount",
+    tmf.PartyAccount,
+    list[tmf.PartyAccount],
     (
-        "partyAccount",
-        tmf.PartyAccount,
-        list[tmf.PartyAccount],
-        (
-            list_party_accounts,
-            get_party_account,
-            create_party_account,
-            patch_party_account,
-            delete_party_account,
-        ),
+        list_party_accounts,
+        get_party_account,
+        create_party_account,
+        patch_party_account,
+        delete_party_account,
     ),
+)
+add_resource_routes(
+    router,
+    "financialAccount",
+    tmf.FinancialAccount,
+    list[tmf.FinancialAccount],
     (
-        "financialAccount",
-        tmf.FinancialAccount,
-        list[tmf.FinancialAccount],
-        (
-            list_financial_accounts,
-            get_financial_account,
-            create_financial_account,
-            patch_financial_account,
-            delete_financial_account,
-        ),
+        list_financial_accounts,
+        get_financial_account,
+        create_financial_account,
+        patch_financial_account,
+        delete_financial_account,
     ),
+)
+add_resource_routes(
+    router,
+    "settlementAccount",
+    tmf.SettlementAccount,
+    list[tmf.SettlementAccount],
     (
-        "settlementAccount",
-        tmf.SettlementAccount,
-        list[tmf.SettlementAccount],
-        (
-            list_settlement_accounts,
-            get_settlement_account,
-            create_settlement_account,
-            patch_settlement_account,
-            delete_settlement_account,
-        ),
+        list_settlement_accounts,
+        get_settlement_account,
+        create_settlement_account,
+        patch_settlement_account,
+        delete_settlement_account,
     ),
-    (
-        "billFormat",
-        tmf.BillFormat,
-        list[tmf.BillFormat],
-        (
-            list_bill_formats,
-            get_bill_format,
-            create_bill_format,
-            patch_bill_format,
-            delete_bill_format,
-        ),
-    ),
-    (
-        "billPresentationMedia",
-        tmf.BillPresentationMedia,
-        list[tmf.BillPresentationMedia],
-        (
-            list_bill_media,
-            get_bill_medium,
-            create_bill_medium,
-            patch_bill_medium,
-            delete_bill_medium,
-        ),
-    ),
-    (
-        "billingCycleSpecification",
-        tmf.BillingCycleSpecification,
-        list[tmf.BillingCycleSpecification],
-        (list_cycles, get_cycle, create_cycle, patch_cycle, delete_cycle),
-    ),
-]
-
-
-def router() -> APIRouter:
-    """The TMF666 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF666 account"])
-    for resource, model, many, (listed, got, created, patched, deleted) in ROUTES:
-        routes.add_api_route(f"/{resource}", listed, methods=["GET"], response_model=many)
-        routes.add_api_route(f"/{resource}/{{id}}", got, methods=["GET"], response_model=model)
-        routes.add_api_route(
-            f"/{resource}", created, methods=["POST"], status_code=201, response_model=model
-        )
-        routes.add_api_route(
-            f"/{resource}/{{id}}", patched, methods=["PATCH"], response_model=model
-        )
-        routes.add_api_route(f"/{resource}/{{id}}", deleted, methods=["DELETE"], status_code=204)
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+)
+add_resource_routes(
+    router,
+    "billFormat",
+    tmf.BillFormat,
+    list[tmf.BillFormat],
+    (list_bill_formats, get_bill_format, create_bill_format, patch_bill_format, delete_bill_format),
+)
+add_resource_routes(
+    router,
+    "billPresentationMedia",
+    tmf.BillPresentationMedia,
+    list[tmf.BillPresentationMedia],
+    (list_bill_media, get_bill_medium, create_bill_medium, patch_bill_medium, delete_bill_medium),
+)
+add_resource_routes(
+    router,
+    "billingCycleSpecification",
+    tmf.BillingCycleSpecification,
+    list[tmf.BillingCycleSpecification],
+    (list_cycles, get_cycle, create_cycle, patch_cycle, delete_cycle),
+)
+add_hub_routes(router, NOTIFYING)

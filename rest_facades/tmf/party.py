@@ -2,7 +2,6 @@
 by it), the parties it is or acts for as organizations, and the contact people of its sites as
 individuals (read-only here: they change with the site, through TMF674)."""
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,12 +21,20 @@ from app.core.events import Event
 from app.core.geography import Site
 from app.core.parties import Audience, Party, Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, one
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import party as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
-from rest_facades.tmf.stored import Kind, Stored, list_query, page_response
+from rest_facades.tmf.records import (
+    add_resource_routes,
+    as_boolean,
+    changes,
+    dumped,
+    from_core,
+    one_of,
+    to_core,
+)
 
 BASE = "/tmf-api/party/v4"
 
@@ -55,12 +62,13 @@ PERSON_FIELDS: dict[str, PersonField] = {
     "deathDate": PersonField.DEATH_DATE,
     "status": PersonField.STATE,
 }
-PERSON_QUERY: dict[str, Stored] = {
-    name: Stored(
-        field,
-        Kind.DATE_TIME if field in {PersonField.BIRTH_DATE, PersonField.DEATH_DATE} else Kind.TEXT,
-        frozenset(PersonState) if field is PersonField.STATE else None,
-    )
+DATES = {PersonField.BIRTH_DATE, PersonField.DEATH_DATE}
+# The attributes of an individual that the core stores and filters on; any other filter is
+# matched against the individuals of the page read.
+PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
+    name: Attribute(field, as_date_time, ordered=True)
+    if field in DATES
+    else Attribute(field, one_of(PersonState) if field is PersonField.STATE else as_text)
     for name, field in PERSON_FIELDS.items()
 }
 ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
@@ -73,56 +81,30 @@ ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
     "isHeadOffice": OrganizationField.IS_HEAD_OFFICE,
     "status": OrganizationField.STATE,
 }
-ORGANIZATION_QUERY: dict[str, Stored] = {
-    **{
-        name: Stored(
-            field,
-            Kind.BOOLEAN if name in {"isLegalEntity", "isHeadOffice"} else Kind.TEXT,
-            frozenset(OrganizationState) if field is OrganizationField.STATE else None,
-        )
-        for name, field in ORGANIZATION_FIELDS.items()
-    },
-    "existsDuring.startDateTime": Stored(OrganizationField.EXISTS_FROM, Kind.DATE_TIME),
-    "existsDuring.endDateTime": Stored(OrganizationField.EXISTS_UNTIL, Kind.DATE_TIME),
+# The attributes of an organization that the core stores and filters on.
+ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
+    "id": Attribute(OrganizationField.ID, as_text),
+    "name": Attribute(OrganizationField.NAME, as_text),
+    "tradingName": Attribute(OrganizationField.TRADING_NAME, as_text),
+    "nameType": Attribute(OrganizationField.NAME_TYPE, as_text),
+    "organizationType": Attribute(OrganizationField.ORGANIZATION_TYPE, as_text),
+    "isLegalEntity": Attribute(OrganizationField.IS_LEGAL_ENTITY, as_boolean),
+    "isHeadOffice": Attribute(OrganizationField.IS_HEAD_OFFICE, as_boolean),
+    "status": Attribute(OrganizationField.STATE, one_of(OrganizationState)),
+    "existsDuring.startDateTime": Attribute(
+        OrganizationField.EXISTS_FROM, as_date_time, ordered=True
+    ),
+    "existsDuring.endDateTime": Attribute(
+        OrganizationField.EXISTS_UNTIL, as_date_time, ordered=True
+    ),
 }
-# Attributes that identify a resource and never change by a patch.
-FIXED = ("id", "href", "@type")
-
-
-def _from_core(row: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """The stored fields of a row under their TMF names, date-times written as TMF does."""
-    view: dict[str, Any] = {}
-    for name, field in fields.items():
-        value = getattr(row, field.value)
-        if value is None:
-            continue
-        view[name] = iso(value) if isinstance(value, datetime) else str(value)
-        if isinstance(value, bool):
-            view[name] = value
-    return view
-
-
-def _to_core(body: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """A TMF body (as JSON) as core fields; what the core does not keep in a field of its own
-    goes to `extra`, as given."""
-    values: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for name, value in body.items():
-        if name in FIXED:
-            continue
-        if name in fields:
-            values[fields[name].value] = value
-        else:
-            extra[name] = value
-    values["extra"] = extra
-    return values
 
 
 def individual_view(request: Request, person: Person) -> dict[str, Any]:
     """A person the caller keeps as a TMF632 Individual."""
     return {
         **(person.extra or {}),
-        **_from_core(person, PERSON_FIELDS),
+        **from_core(person, PERSON_FIELDS),
         "href": href(request, BASE, "individual", person.id),
         "@type": "Individual",
     }
@@ -203,7 +185,7 @@ def party_view(request: Request, party: Party) -> dict[str, Any]:
 
 def organization_view(request: Request, organization: Organization) -> dict[str, Any]:
     """An organisation the caller keeps as a TMF632 Organization."""
-    view = {**(organization.extra or {}), **_from_core(organization, ORGANIZATION_FIELDS)}
+    view = {**(organization.extra or {}), **from_core(organization, ORGANIZATION_FIELDS)}
     during = {
         key: iso(moment)
         for key, moment in (
@@ -230,25 +212,12 @@ def _organization(request: Request, found: Organization | Party) -> dict[str, An
 
 
 def _organization_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    values = _to_core({k: v for k, v in body.items() if k != "existsDuring"}, ORGANIZATION_FIELDS)
+    values = to_core({k: v for k, v in body.items() if k != "existsDuring"}, ORGANIZATION_FIELDS)
     if "existsDuring" in body:
         during = body["existsDuring"] or {}
         values["exists_from"] = during.get("startDateTime")
         values["exists_until"] = during.get("endDateTime")
     return values
-
-
-def _changes(body: dict[str, Any], current: dict[str, Any], to_core: Any) -> dict[str, Any]:
-    """A merge patch (RFC 7386) of a resource as changes of core fields: the patched view,
-    read back as core fields, for the attributes the patch names (and all of `extra`)."""
-    merged = merge_patch(current, body)
-    values: dict[str, Any] = to_core(merged)
-    named = set(to_core(dict.fromkeys(body, None)))
-    changes = {k: v for k, v in values.items() if k in named}
-    for removed in named - set(values):
-        changes[removed] = None
-    changes["extra"] = values["extra"]
-    return changes
 
 
 def _email(body: dict[str, Any]) -> str | None:
@@ -260,12 +229,6 @@ def _email(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _dump(body: Any) -> dict[str, Any]:
-    """A typed body as the JSON it stands for, with only the attributes the client sent."""
-    dumped: dict[str, Any] = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return dumped
-
-
 async def _party(session: Any, principal: Principal, party_id: str) -> Party | None:
     """A party of the platform the caller may see, if the id names one."""
     try:
@@ -275,26 +238,27 @@ async def _party(session: Any, principal: Principal, party_id: str) -> Party | N
 
 
 async def list_individuals(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
-    """The people the caller keeps and the contact people of its sites."""
-    query = list_query(request, PERSON_QUERY)
+    """The contact people of the caller's sites, then the people it keeps."""
+    conditions, after = query.conditions(PERSON_FILTERS)
     page = await contacts.list_people(
         session,
         principal=principal,
-        conditions=query.conditions,
+        conditions=conditions,
         offset=query.offset,
         limit=query.limit,
     )
-    return page_response(query, page, lambda found: _individual(request, found))
+    views = [_individual(request, found) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
 
 
 async def get_individual(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One of the caller's people, or the contact person of one of its sites."""
     found = await contacts.get_person_or_contact(session, principal=principal, person_id=id)
-    return one(request, _individual(request, found))
+    return resource(query, _individual(request, found))
 
 
 async def create_individual(
@@ -305,7 +269,7 @@ async def create_individual(
 ) -> Response:
     """Record a person the caller deals with."""
     person = await contacts.create_person(
-        session, principal=principal, person=_to_core(_dump(body), PERSON_FIELDS)
+        session, principal=principal, person=to_core(dumped(body), PERSON_FIELDS)
     )
     view = individual_view(request, person)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
@@ -322,13 +286,13 @@ async def patch_individual(
     if id.endswith(SITE_CONTACT_SUFFIX):
         raise _site_contact()
     person = await contacts.get_person(session, principal=principal, person_id=id)
-    changes = _changes(
-        _dump(body),
+    patched = changes(
+        dumped(body),
         individual_view(request, person),
-        lambda view: _to_core(view, PERSON_FIELDS),
+        lambda view: to_core(view, PERSON_FIELDS),
     )
     updated = await contacts.update_person(
-        session, principal=principal, person_id=id, changes=changes
+        session, principal=principal, person_id=id, changes=patched
     )
     return tmf_json(individual_view(request, updated))
 
@@ -350,30 +314,31 @@ def _site_contact() -> TMFError:
 
 
 async def list_organizations(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The parties the caller is or acts for (every party, for operations staff), then the
     organisations it keeps."""
-    query = list_query(request, ORGANIZATION_QUERY)
+    conditions, after = query.conditions(ORGANIZATION_FILTERS)
     page = await contacts.list_organizations(
         session,
         principal=principal,
-        conditions=query.conditions,
+        conditions=conditions,
         offset=query.offset,
         limit=query.limit,
     )
-    return page_response(query, page, lambda found: _organization(request, found))
+    views = [_organization(request, found) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
 
 
 async def get_organization(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """A party the caller is or acts for, or an organisation it keeps."""
     party = await _party(session, principal, id)
     if party is not None:
-        return one(request, party_view(request, party))
+        return resource(query, party_view(request, party))
     kept = await contacts.get_organization(session, principal=principal, organization_id=id)
-    return one(request, organization_view(request, kept))
+    return resource(query, organization_view(request, kept))
 
 
 async def create_organization(
@@ -384,7 +349,7 @@ async def create_organization(
 ) -> Response:
     """Record an organisation the caller deals with; operations staff register a party of the
     platform (a customer or partner, its `organizationType` the party's audience)."""
-    given = _dump(body)
+    given = dumped(body)
     if principal.is_ops:
         view = party_view(request, await _register_party(session, given))
     else:
@@ -421,15 +386,15 @@ async def patch_organization(
 ) -> Response:
     """Change an organisation the caller keeps, by merge patch; operations staff rename a party
     of the platform or change its e-mail."""
-    patch = _dump(body)
+    patch = dumped(body)
     party = await _party(session, principal, id)
     if party is not None:
         principal.require_ops()
         return tmf_json(party_view(request, await _patch_party(session, principal, party, patch)))
     kept = await contacts.get_organization(session, principal=principal, organization_id=id)
-    changes = _changes(patch, organization_view(request, kept), _organization_to_core)
+    patched = changes(patch, organization_view(request, kept), _organization_to_core)
     updated = await contacts.update_organization(
-        session, principal=principal, organization_id=id, changes=changes
+        session, principal=principal, organization_id=id, changes=patched
     )
     return tmf_json(organization_view(request, updated))
 
@@ -483,39 +448,25 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("party", describe)
 
 
-def router() -> APIRouter:
-    """The TMF632 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF632 party"])
-    for resource, model, many, listed, got, created, patched, deleted in (
-        (
-            "individual",
-            tmf.Individual,
-            list[tmf.Individual],
-            list_individuals,
-            get_individual,
-            create_individual,
-            patch_individual,
-            delete_individual,
-        ),
-        (
-            "organization",
-            tmf.Organization,
-            list[tmf.Organization],
-            list_organizations,
-            get_organization,
-            create_organization,
-            patch_organization,
-            delete_organization,
-        ),
-    ):
-        routes.add_api_route(f"/{resource}", listed, methods=["GET"], response_model=many)
-        routes.add_api_route(f"/{resource}/{{id}}", got, methods=["GET"], response_model=model)
-        routes.add_api_route(
-            f"/{resource}", created, methods=["POST"], status_code=201, response_model=model
-        )
-        routes.add_api_route(
-            f"/{resource}/{{id}}", patched, methods=["PATCH"], response_model=model
-        )
-        routes.add_api_route(f"/{resource}/{{id}}", deleted, methods=["DELETE"], status_code=204)
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF632 party"])
+add_resource_routes(
+    router,
+    "individual",
+    tmf.Individual,
+    list[tmf.Individual],
+    (list_individuals, get_individual, create_individual, patch_individual, delete_individual),
+)
+add_resource_routes(
+    router,
+    "organization",
+    tmf.Organization,
+    list[tmf.Organization],
+    (
+        list_organizations,
+        get_organization,
+        create_organization,
+        patch_organization,
+        delete_organization,
+    ),
+)
+add_hub_routes(router, NOTIFYING)

@@ -12,8 +12,8 @@ from app.core.accounts import Account, BillingCycle, BillingOption
 from app.core.billing import BillingAccount
 from app.core.db import Database
 from tests.factories import Caller, make_caller, make_order
-from tests.graphql.test_statement_count import counting
 from tests.rest_facades.tmf.conformance import check_response
+from tests.statements import counting
 
 SPEC = "TMF666-AccountManagement-v4"
 BASE = "/tmf-api/accountManagement/v4"
