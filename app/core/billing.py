@@ -73,6 +73,9 @@ class Bill(SQLModel, table=True):
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
     kind: BillKind = Field(sa_type=StrEnumType(BillKind, 12))
+    # What the caller called a bill it asked for on demand.
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=500)
     state: BillState = Field(default=BillState.NEW, sa_type=StrEnumType(BillState, 16))
     period_start: datetime = Field(sa_type=UTCDateTime)
     period_end: datetime = Field(sa_type=UTCDateTime)
@@ -195,6 +198,9 @@ async def _build_bill(
     kind: BillKind,
     period_start: datetime,
     period_end: datetime,
+    *,
+    name: str = "",
+    description: str = "",
 ) -> BillWithRates:
     products = (
         await session.exec(
@@ -207,6 +213,8 @@ async def _build_bill(
         party_id=account.party_id,
         billing_account_id=account.id,
         kind=kind,
+        name=name,
+        description=description,
         period_start=period_start,
         period_end=period_end,
         due_date=clock.now() + timedelta(days=account.payment_terms_days),
@@ -252,18 +260,34 @@ async def bill_on_demand(
     principal: Principal,
     account_id: str | None = None,
     buyer_party_id: str | None = None,
+    name: str = "",
+    description: str = "",
 ) -> BillWithRates:
-    """A bill from the start of this month to now, for one of the caller's accounts."""
+    """A bill from the start of this month to now, for one of the caller's accounts (of the
+    buyer it names, when it names one)."""
     if account_id is None:
         account = await ensure_account(
             session, party_id=await resolve_buyer(session, principal, buyer_party_id)
         )
     else:
         account = await get_account(session, principal=principal, account_id=account_id)
+        if buyer_party_id is not None and account.party_id != buyer_party_id:
+            raise InvalidRequest(
+                f"billing account '{account_id}' is not one of party '{buyer_party_id}'",
+                field="billing_account",
+            )
+    if account.state is not AccountState.ACTIVE:
+        raise InvalidRequest(f"billing account '{account.id}' is closed", field="billing_account")
     now = clock.now()
     start, _ = month_period(now.year, now.month)
-    result = await _build_bill(session, account, BillKind.ON_DEMAND, start, now)
-    await commit(session)
+    result = await _build_bill(
+        session, account, BillKind.ON_DEMAND, start, now, name=name, description=description
+    )
+    try:
+        await commit(session)
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict("a bill of this account was made at this very instant; try again") from exc
     return result
 
 
