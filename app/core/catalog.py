@@ -1,5 +1,6 @@
 """Product offerings, their characteristics, and deterministic pricing."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,6 +16,7 @@ from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.geography import Location, Serviceability, distance_km
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal
 
 CURRENCY = "USD"
@@ -22,6 +24,7 @@ LINE_BANDWIDTHS_MBPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 2000
 PORT_SPEEDS_MBPS = [1000, 10000, 100000]
 MIN_TERM_MONTHS, MAX_TERM_MONTHS = 1, 60
 _Entry = TypeVar("_Entry", bound=SQLModel)
+_Field = TypeVar("_Field", bound=StrEnum)
 
 
 class ProductKind(StrEnum):
@@ -1286,6 +1289,179 @@ async def retire_price(session: AsyncSession, *, principal: Principal, price_id:
         price_id=price_id,
         changes=PriceUpdate(status=LifecycleStatus.RETIRED),
     )
+
+
+class SpecificationField(StrEnum):
+    """The fields of a specification that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    BRAND = "brand"
+    VERSION = "version"
+    STATUS = "status"
+    UPDATED_AT = "updated_at"
+    # Specifications that take a characteristic of this name.
+    CHARACTERISTIC = "characteristic"
+
+
+class OfferingField(StrEnum):
+    """The fields of an offering that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    STATUS = "status"
+    ON_SALE = "on_sale"
+    CATEGORY = "category"
+    SPECIFICATION_ID = "specification_id"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    # Offerings sold at a price of this id.
+    PRICE_ID = "price_id"
+
+
+class PriceField(StrEnum):
+    """The fields of a list price that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    KIND = "kind"
+    AMOUNT_CENTS = "amount_cents"
+    CURRENCY = "currency"
+    PERIOD_MONTHS = "period_months"
+    VERSION = "version"
+    STATUS = "status"
+    UPDATED_AT = "updated_at"
+
+
+class CategoryField(StrEnum):
+    """The fields of a category that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    PARENT_ID = "parent_id"
+    IS_ROOT = "is_root"
+    VERSION = "version"
+    STATUS = "status"
+    UPDATED_AT = "updated_at"
+
+
+class CatalogField(StrEnum):
+    """The fields of a catalog that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    CATALOG_TYPE = "catalog_type"
+    VERSION = "version"
+    STATUS = "status"
+    UPDATED_AT = "updated_at"
+    # Catalogs that publish a category of this id.
+    CATEGORY_ID = "category_id"
+
+
+def _columns(model: Any, fields: type[_Field], *computed: _Field) -> dict[_Field, Any]:
+    return {f: col(getattr(model, f.value)) for f in fields if f not in computed}
+
+
+_SPECIFICATION_COLUMNS = _columns(
+    Specification, SpecificationField, SpecificationField.CHARACTERISTIC
+)
+_OFFERING_COLUMNS = _columns(
+    Offering, OfferingField, OfferingField.ON_SALE, OfferingField.PRICE_ID
+) | {OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE}
+_PRICE_COLUMNS = _columns(OfferingPrice, PriceField)
+_CATEGORY_COLUMNS = _columns(Category, CategoryField, CategoryField.IS_ROOT) | {
+    CategoryField.IS_ROOT: col(Category.parent_id).is_(None)
+}
+_CATALOG_COLUMNS = _columns(Catalog, CatalogField, CatalogField.CATEGORY_ID)
+
+
+def _narrowed(
+    statement: SelectOfScalar[_Entry],
+    columns: Mapping[_Field, Any],
+    conditions: list[Condition[_Field]],
+    through: Mapping[_Field, Callable[[tuple[Any, ...]], Any]],
+) -> SelectOfScalar[_Entry]:
+    """A statement narrowed by conditions on its own columns and, for fields that live in a
+    related table (`through`), by the rows related to any of the values."""
+    own = [c for c in conditions if c.field not in through]
+    related = [through[c.field](c.values) for c in conditions if c.field in through]
+    return statement.where(*where(columns, own), *related)
+
+
+async def page_specifications(
+    session: AsyncSession,
+    *,
+    conditions: list[Condition[SpecificationField]],
+    offset: int,
+    limit: int,
+) -> Page[Specification]:
+    """One page of the specifications that meet every condition, with the count of all that do."""
+    by_characteristic = {
+        SpecificationField.CHARACTERISTIC: lambda names: col(Specification.id).in_(
+            select(SpecCharacteristic.specification_id).where(
+                col(SpecCharacteristic.name).in_(names)
+            )
+        )
+    }
+    statement = _narrowed(
+        specifications_query(), _SPECIFICATION_COLUMNS, conditions, by_characteristic
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_offerings(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[OfferingField]],
+    offset: int,
+    limit: int,
+) -> Page[Offering]:
+    """One page of the offerings the caller may browse that meet every condition, with the
+    count of all that do."""
+    by_price = {
+        OfferingField.PRICE_ID: lambda ids: col(Offering.id).in_(
+            select(OfferingPriceLink.offering_id).where(col(OfferingPriceLink.price_id).in_(ids))
+        )
+    }
+    statement = _narrowed(
+        offerings_query(principal=principal), _OFFERING_COLUMNS, conditions, by_price
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_prices(
+    session: AsyncSession, *, conditions: list[Condition[PriceField]], offset: int, limit: int
+) -> Page[OfferingPrice]:
+    """One page of the list prices that meet every condition, with the count of all that do."""
+    statement = _narrowed(prices_query(), _PRICE_COLUMNS, conditions, {})
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_categories(
+    session: AsyncSession, *, conditions: list[Condition[CategoryField]], offset: int, limit: int
+) -> Page[Category]:
+    """One page of the categories that meet every condition, with the count of all that do."""
+    statement = _narrowed(categories_query(), _CATEGORY_COLUMNS, conditions, {})
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_catalogs(
+    session: AsyncSession, *, conditions: list[Condition[CatalogField]], offset: int, limit: int
+) -> Page[Catalog]:
+    """One page of the catalogs that meet every condition, with the count of all that do."""
+    by_category = {
+        CatalogField.CATEGORY_ID: lambda ids: col(Catalog.id).in_(
+            select(CatalogCategory.catalog_id).where(col(CatalogCategory.category_id).in_(ids))
+        )
+    }
+    statement = _narrowed(catalogs_query(), _CATALOG_COLUMNS, conditions, by_category)
+    return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
 def check_characteristics(offering: Offering, spec: ProductSpec) -> None:

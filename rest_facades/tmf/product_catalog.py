@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog
 from app.core.catalog import (
@@ -22,8 +23,10 @@ from app.core.catalog import (
 )
 from app.core.db import new_id
 from app.core.errors import NotFound
+from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_catalog as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -290,7 +293,9 @@ def catalog_view(request: Request, detail: CatalogDetail) -> dict[str, Any]:
 def _unsupported(body: BaseModel, stored: set[str]) -> None:
     """Refuse attributes that the platform would not keep, rather than drop them silently."""
     ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
-    given = {type(body).model_fields[n].alias or n for n in body.model_fields_set}
+    declared = type(body).model_fields
+    # Attributes of `@type` extensions are not the API's own: they are left to the extension.
+    given = {declared[n].alias or n for n in body.model_fields_set if n in declared}
     extra = sorted(given - stored - ignored)
     if extra:
         raise TMFError(400, "UNSUPPORTED_ATTRIBUTE", f"{', '.join(extra)} cannot be set here")
@@ -505,14 +510,14 @@ CATALOG_ATTRIBUTES = {
 
 
 async def _one_offering(
-    request: Request, session: Any, offering: catalog.Offering
+    request: Request, session: AsyncSession, offering: catalog.Offering
 ) -> dict[str, Any]:
     [detail] = await catalog.offering_details(session, [offering])
     return offering_view(request, detail)
 
 
 async def _one_specification(
-    request: Request, session: Any, spec: catalog.Specification
+    request: Request, session: AsyncSession, spec: catalog.Specification
 ) -> dict[str, Any]:
     [detail] = await catalog.specification_details(session, [spec])
     return specification_view(request, detail)
@@ -522,26 +527,111 @@ def _created(view: dict[str, Any]) -> Response:
     return tmf_json(view, status=201, headers={"Location": view["href"]})
 
 
+def _flag(text: str) -> tuple[bool]:
+    if text.lower() not in {"true", "false"}:
+        raise ValueError("is not true or false")
+    return (text.lower() == "true",)
+
+
+def _cents_of(text: str) -> tuple[int]:
+    try:
+        return (int((Decimal(text) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)),)
+    except ArithmeticError as exc:
+        raise ValueError("is not an amount") from exc
+
+
+def _whole(text: str) -> tuple[int]:
+    if not text.isdigit():
+        raise ValueError("is not a whole number")
+    return (int(text),)
+
+
+# The attributes of each resource that the core stores and filters on; any other filter is
+# matched against the resources of the page read.
+SPECIFICATION_FILTERS: dict[str, Attribute[catalog.SpecificationField]] = {
+    "id": Attribute(catalog.SpecificationField.ID, as_text),
+    "name": Attribute(catalog.SpecificationField.NAME, as_text),
+    "description": Attribute(catalog.SpecificationField.DESCRIPTION, as_text),
+    "brand": Attribute(catalog.SpecificationField.BRAND, as_text),
+    "version": Attribute(catalog.SpecificationField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.SpecificationField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.SpecificationField.UPDATED_AT, as_date_time, ordered=True),
+    "productSpecCharacteristic.name": Attribute(catalog.SpecificationField.CHARACTERISTIC, as_text),
+}
+OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
+    "id": Attribute(catalog.OfferingField.ID, as_text),
+    "name": Attribute(catalog.OfferingField.NAME, as_text),
+    "description": Attribute(catalog.OfferingField.DESCRIPTION, as_text),
+    "lifecycleStatus": Attribute(catalog.OfferingField.STATUS, by_name(LIFECYCLE)),
+    "isSellable": Attribute(catalog.OfferingField.ON_SALE, _flag),
+    "category.id": Attribute(catalog.OfferingField.CATEGORY, as_text),
+    "productSpecification.id": Attribute(catalog.OfferingField.SPECIFICATION_ID, as_text),
+    "productOfferingPrice.id": Attribute(catalog.OfferingField.PRICE_ID, as_text),
+    "validFor.startDateTime": Attribute(
+        catalog.OfferingField.CREATED_AT, as_date_time, ordered=True
+    ),
+    "lastUpdate": Attribute(catalog.OfferingField.UPDATED_AT, as_date_time, ordered=True),
+}
+PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
+    "id": Attribute(catalog.PriceField.ID, as_text),
+    "name": Attribute(catalog.PriceField.NAME, as_text),
+    "description": Attribute(catalog.PriceField.DESCRIPTION, as_text),
+    "priceType": Attribute(catalog.PriceField.KIND, by_name(PRICE_TYPE)),
+    "price.value": Attribute(catalog.PriceField.AMOUNT_CENTS, _cents_of, ordered=True),
+    "price.unit": Attribute(catalog.PriceField.CURRENCY, as_text),
+    "recurringChargePeriodLength": Attribute(
+        catalog.PriceField.PERIOD_MONTHS, _whole, ordered=True
+    ),
+    "version": Attribute(catalog.PriceField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.PriceField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.PriceField.UPDATED_AT, as_date_time, ordered=True),
+}
+CATEGORY_FILTERS: dict[str, Attribute[catalog.CategoryField]] = {
+    "id": Attribute(catalog.CategoryField.ID, as_text),
+    "name": Attribute(catalog.CategoryField.NAME, as_text),
+    "description": Attribute(catalog.CategoryField.DESCRIPTION, as_text),
+    "parentId": Attribute(catalog.CategoryField.PARENT_ID, as_text),
+    "isRoot": Attribute(catalog.CategoryField.IS_ROOT, _flag),
+    "version": Attribute(catalog.CategoryField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.CategoryField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.CategoryField.UPDATED_AT, as_date_time, ordered=True),
+}
+CATALOG_FILTERS: dict[str, Attribute[catalog.CatalogField]] = {
+    "id": Attribute(catalog.CatalogField.ID, as_text),
+    "name": Attribute(catalog.CatalogField.NAME, as_text),
+    "description": Attribute(catalog.CatalogField.DESCRIPTION, as_text),
+    "catalogType": Attribute(catalog.CatalogField.CATALOG_TYPE, as_text),
+    "version": Attribute(catalog.CatalogField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.CatalogField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.CatalogField.UPDATED_AT, as_date_time, ordered=True),
+    "category.id": Attribute(catalog.CatalogField.CATEGORY_ID, as_text),
+}
+
+
 routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF620 product catalog"])
 
 
 @routes.get("/productSpecification", response_model=list[tmf.ProductSpecification])
 async def list_specifications(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Product specifications and the characteristics they take."""
-    found = list((await session.exec(catalog.specifications_query())).all())
-    details = await catalog.specification_details(session, found)
-    return listing(request, [specification_view(request, d) for d in details])
+    conditions, after = query.conditions(SPECIFICATION_FILTERS)
+    page = await catalog.page_specifications(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.specification_details(session, page.items)
+    views = [specification_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productSpecification/{id}", response_model=tmf.ProductSpecification)
 async def get_specification(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One product specification."""
     spec = await catalog.get_specification(session, id)
-    return one(request, await _one_specification(request, session, spec))
+    return resource(query, await _one_specification(request, session, spec))
 
 
 @routes.post("/productSpecification", status_code=201, response_model=tmf.ProductSpecification)
@@ -594,7 +684,7 @@ async def patch_specification(
         specification_id=id,
         changes=catalog.SpecificationUpdate.model_validate(changes),
     )
-    return one(request, await _one_specification(request, session, spec))
+    return tmf_json(await _one_specification(request, session, spec))
 
 
 @routes.delete("/productSpecification/{id}", status_code=204)
@@ -609,25 +699,33 @@ async def delete_specification(
 
 @routes.get("/productOffering", response_model=list[tmf.ProductOffering])
 async def list_offerings(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Offerings on sale (and, for operations staff, those in design)."""
-    found = list((await session.exec(catalog.offerings_query(principal=principal))).all())
-    details = await catalog.offering_details(session, found)
-    return listing(request, [offering_view(request, d) for d in details])
+    conditions, after = query.conditions(OFFERING_FILTERS)
+    page = await catalog.page_offerings(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    details = await catalog.offering_details(session, page.items)
+    views = [offering_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productOffering/{id}", response_model=tmf.ProductOffering)
 async def get_offering(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One offering."""
     offering = await catalog.browse_offering(session, principal=principal, offering_id=id)
-    return one(request, await _one_offering(request, session, offering))
+    return resource(query, await _one_offering(request, session, offering))
 
 
 async def _offering_fields(
-    session: Any, body: tmf.ProductOfferingCreate | tmf.ProductOfferingUpdate
+    session: AsyncSession, body: tmf.ProductOfferingCreate | tmf.ProductOfferingUpdate
 ) -> dict[str, Any]:
     fields = _changes(body, {"name": "name", "description": "description"})
     if "productSpecification" in body.model_fields_set:
@@ -639,7 +737,7 @@ async def _offering_fields(
     return fields | _offering_characteristics(body.prodSpecCharValueUse, body.productOfferingTerm)
 
 
-async def _defaults_of(session: Any, specification_id: str | None) -> dict[str, Any]:
+async def _defaults_of(session: AsyncSession, specification_id: str | None) -> dict[str, Any]:
     """What an offering sells unless it says otherwise: every value its specification allows."""
     if specification_id is None:
         return {"bandwidths_mbps": catalog.LINE_BANDWIDTHS_MBPS}
@@ -704,7 +802,7 @@ async def patch_offering(
         changes=catalog.OfferingUpdate.model_validate(changes),
         price_ids=_price_ids(body.productOfferingPrice),
     )
-    return one(request, await _one_offering(request, session, updated))
+    return tmf_json(await _one_offering(request, session, updated))
 
 
 @routes.delete("/productOffering/{id}", status_code=204)
@@ -718,19 +816,23 @@ async def delete_offering(id: str, session: SessionDep, principal: CurrentPrinci
 
 @routes.get("/productOfferingPrice", response_model=list[tmf.ProductOfferingPrice])
 async def list_prices(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """List prices."""
-    found = (await session.exec(catalog.prices_query())).all()
-    return listing(request, [price_view(request, p) for p in found])
+    conditions, after = query.conditions(PRICE_FILTERS)
+    page = await catalog.page_prices(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [price_view(request, p) for p in page.items]
+    return listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productOfferingPrice/{id}", response_model=tmf.ProductOfferingPrice)
 async def get_price(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One list price."""
-    return one(request, price_view(request, await catalog.get_price(session, id)))
+    return resource(query, price_view(request, await catalog.get_price(session, id)))
 
 
 @routes.post("/productOfferingPrice", status_code=201, response_model=tmf.ProductOfferingPrice)
@@ -766,7 +868,7 @@ async def patch_price(
         price_id=id,
         changes=catalog.PriceUpdate.model_validate(_price_fields(body)),
     )
-    return one(request, price_view(request, updated))
+    return tmf_json(price_view(request, updated))
 
 
 @routes.delete("/productOfferingPrice/{id}", status_code=204)
@@ -778,7 +880,7 @@ async def delete_price(id: str, session: SessionDep, principal: CurrentPrincipal
 
 
 async def _one_category(
-    request: Request, session: Any, principal: Any, category: catalog.Category
+    request: Request, session: AsyncSession, principal: Principal, category: catalog.Category
 ) -> dict[str, Any]:
     [detail] = await catalog.category_details(session, principal=principal, categories=[category])
     return category_view(request, detail)
@@ -806,21 +908,25 @@ def _category_fields(body: tmf.CategoryCreate | tmf.CategoryUpdate) -> dict[str,
 
 @routes.get("/category", response_model=list[tmf.Category])
 async def list_categories(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Categories of offerings."""
-    found = list((await session.exec(catalog.categories_query())).all())
-    details = await catalog.category_details(session, principal=principal, categories=found)
-    return listing(request, [category_view(request, d) for d in details])
+    conditions, after = query.conditions(CATEGORY_FILTERS)
+    page = await catalog.page_categories(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.category_details(session, principal=principal, categories=page.items)
+    views = [category_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/category/{id}", response_model=tmf.Category)
 async def get_category(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One category."""
     category = await catalog.get_category(session, id)
-    return one(request, await _one_category(request, session, principal, category))
+    return resource(query, await _one_category(request, session, principal, category))
 
 
 @routes.post("/category", status_code=201, response_model=tmf.Category)
@@ -855,7 +961,7 @@ async def patch_category(
         category_id=id,
         changes=catalog.CategoryUpdate.model_validate(_category_fields(body)),
     )
-    return one(request, await _one_category(request, session, principal, updated))
+    return tmf_json(await _one_category(request, session, principal, updated))
 
 
 @routes.delete("/category/{id}", status_code=204)
@@ -866,7 +972,9 @@ async def delete_category(id: str, session: SessionDep, principal: CurrentPrinci
     return Response(status_code=204)
 
 
-async def _one_catalog(request: Request, session: Any, found: catalog.Catalog) -> dict[str, Any]:
+async def _one_catalog(
+    request: Request, session: AsyncSession, found: catalog.Catalog
+) -> dict[str, Any]:
     [detail] = await catalog.catalog_details(session, [found])
     return catalog_view(request, detail)
 
@@ -891,22 +999,25 @@ def _catalog_fields(body: tmf.CatalogCreate | tmf.CatalogUpdate) -> dict[str, An
 
 @routes.get("/catalog", response_model=list[tmf.Catalog])
 async def list_catalogs(
-    request: Request, session: SessionDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Catalogs."""
-    found = list((await session.exec(catalog.catalogs_query())).all())
-    details = await catalog.catalog_details(session, found)
-    return listing(request, [catalog_view(request, d) for d in details])
+    conditions, after = query.conditions(CATALOG_FILTERS)
+    page = await catalog.page_catalogs(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.catalog_details(session, page.items)
+    views = [catalog_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/catalog/{id}", response_model=tmf.Catalog)
 async def get_catalog(
-    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One catalog."""
-    return one(
-        request, await _one_catalog(request, session, await catalog.get_catalog(session, id))
-    )
+    found = await catalog.get_catalog(session, id)
+    return resource(query, await _one_catalog(request, session, found))
 
 
 @routes.post("/catalog", status_code=201, response_model=tmf.Catalog)
@@ -941,7 +1052,7 @@ async def patch_catalog(
         catalog_id=id,
         changes=catalog.CatalogUpdate.model_validate(_catalog_fields(body)),
     )
-    return one(request, await _one_catalog(request, session, updated))
+    return tmf_json(await _one_catalog(request, session, updated))
 
 
 @routes.delete("/catalog/{id}", status_code=204)
