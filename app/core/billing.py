@@ -16,6 +16,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import EventKind
 from app.core.inventory import ProductInstance
+from app.core.paging import Condition, Operator, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 
 PAYMENT_DAYS = 30
@@ -355,6 +356,88 @@ def bills_query(*, principal: Principal, kind: BillKind | None = None) -> Select
     if kind is not None:
         statement = statement.where(Bill.kind == kind)
     return statement.order_by(col(Bill.bill_date).desc(), col(Bill.id))
+
+
+class BillField(StrEnum):
+    """The fields of a bill that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    KIND = "kind"
+    STATE = "state"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    PARTY_ID = "party_id"
+    BILL_DATE = "bill_date"
+    DUE_DATE = "due_date"
+    PERIOD_START = "period_start"
+    PERIOD_END = "period_end"
+    TOTAL_CENTS = "total_cents"
+
+
+class RateField(StrEnum):
+    """The fields of an applied rate that a list can filter on."""
+
+    ID = "id"
+    KIND = "kind"
+    DESCRIPTION = "description"
+    BILL_ID = "bill_id"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    PRODUCT_ID = "product_id"
+    APPLIED_AT = "applied_at"
+    PERIOD_START = "period_start"
+    PERIOD_END = "period_end"
+    AMOUNT_CENTS = "amount_cents"
+
+
+_BILL_COLUMNS = {field: col(getattr(Bill, field.value)) for field in BillField}
+_RATE_COLUMNS = {field: col(getattr(AppliedRate, field.value)) for field in RateField}
+
+
+async def page_bills(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[BillField]],
+    offset: int,
+    limit: int,
+) -> Page[Bill]:
+    """One page of the caller's bills that meet every condition, newest first, with the count
+    of all that do."""
+    statement = bills_query(principal=principal).where(*where(_BILL_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_applied_rates(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[RateField]],
+    offset: int,
+    limit: int,
+) -> Page[AppliedRate]:
+    """One page of the caller's applied rates that meet every condition, newest first, with the
+    count of all that do."""
+    statement = applied_rates_query(principal=principal).where(*where(_RATE_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+def on_demand_only() -> Condition[BillField]:
+    """The condition that keeps the bills made on demand."""
+    return Condition(BillField.KIND, Operator.EQ, (BillKind.ON_DEMAND,))
+
+
+async def get_on_demand_bill(session: AsyncSession, *, principal: Principal, bill_id: str) -> Bill:
+    """One of the caller's bills made on demand."""
+    bill = await get_scoped(session, Bill, bill_id, principal, what="bill")
+    if bill.kind is not BillKind.ON_DEMAND:
+        raise NotFound(f"no bill on demand '{bill_id}'")
+    return bill
+
+
+def next_bill_date(bill: Bill) -> datetime:
+    """When the account is next billed: the first day of the month after the bill's."""
+    _, following = month_period(bill.bill_date.year, bill.bill_date.month)
+    return following
 
 
 async def list_bills(

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel, col, select
@@ -23,6 +23,8 @@ CURRENCY = "USD"
 LINE_BANDWIDTHS_MBPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
 PORT_SPEEDS_MBPS = [1000, 10000, 100000]
 MIN_TERM_MONTHS, MAX_TERM_MONTHS = 1, 60
+# Amounts stay within a database integer.
+MAX_CENTS = 10**14
 _Entry = TypeVar("_Entry", bound=SQLModel)
 _Field = TypeVar("_Field", bound=StrEnum)
 
@@ -237,9 +239,9 @@ class CharacteristicInput(SQLModel):
     description: str = Field(default="", max_length=500)
     value_type: ValueType = ValueType.STRING
     unit: str | None = Field(default=None, max_length=20)
-    value_from: int | None = None
-    value_to: int | None = None
-    values: list[str] = Field(default_factory=list)
+    value_from: int | None = Field(default=None, ge=-(2**31), lt=2**31)
+    value_to: int | None = Field(default=None, ge=-(2**31), lt=2**31)
+    values: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list)
     default_value: str | None = None
 
 
@@ -313,7 +315,7 @@ class PriceInput(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
     kind: PriceKind = PriceKind.RECURRING
-    amount_cents: int = Field(default=0, ge=0)
+    amount_cents: int = Field(default=0, ge=0, lt=MAX_CENTS)
     currency: str = CURRENCY
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)
@@ -327,7 +329,7 @@ class PriceUpdate(SQLModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     kind: PriceKind | None = None
-    amount_cents: int | None = Field(default=None, ge=0)
+    amount_cents: int | None = Field(default=None, ge=0, lt=MAX_CENTS)
     currency: str | None = None
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)

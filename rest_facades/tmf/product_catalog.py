@@ -1,11 +1,11 @@
 """TMF620 Product Catalog v4: the core catalog's specifications, categories, catalogs, offerings
 and list prices; every caller reads them, operations staff create, change and withdraw them."""
 
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog
@@ -25,7 +25,7 @@ from app.core.db import new_id
 from app.core.errors import NotFound
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name
+from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_catalog as tmf
@@ -290,6 +290,21 @@ def catalog_view(request: Request, detail: CatalogDetail) -> dict[str, Any]:
     }
 
 
+_Input = TypeVar("_Input", bound=BaseModel)
+
+
+def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
+    """A core input from a body's attributes, or a TMF 400 naming what the core refuses."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise TMFError(
+            400, "INVALID_VALUE", f"{where + ': ' if where else ''}{field}: {first['msg']}"
+        ) from exc
+
+
 def _unsupported(body: BaseModel, stored: set[str]) -> None:
     """Refuse attributes that the platform would not keep, rather than drop them silently."""
     ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
@@ -347,15 +362,19 @@ def _characteristic_input(
             values.append(text)
             if entry.isDefault:
                 default = text
-    return CharacteristicInput(
-        name=characteristic.name,
-        description=characteristic.description or "",
-        value_type=ValueType(type_name),
-        unit=unit,
-        value_from=value_from,
-        value_to=value_to,
-        values=values,
-        default_value=default,
+    return _core(
+        CharacteristicInput,
+        {
+            "name": characteristic.name,
+            "description": characteristic.description or "",
+            "value_type": ValueType(type_name),
+            "unit": unit,
+            "value_from": value_from,
+            "value_to": value_to,
+            "values": values,
+            "default_value": default,
+        },
+        where,
     )
 
 
@@ -432,9 +451,10 @@ def _cents(money: tmf.Money | None) -> dict[str, Any]:
         return {}
     found: dict[str, Any] = {}
     if money.value is not None:
-        found["amount_cents"] = int(
-            (Decimal(str(money.value)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-        )
+        try:
+            found["amount_cents"] = as_cents(str(money.value))[0]
+        except ValueError as exc:
+            raise TMFError(400, "INVALID_VALUE", f"price.value {exc}") from exc
     if money.unit is not None:
         found["currency"] = money.unit
     return found
@@ -533,15 +553,8 @@ def _flag(text: str) -> tuple[bool]:
     return (text.lower() == "true",)
 
 
-def _cents_of(text: str) -> tuple[int]:
-    try:
-        return (int((Decimal(text) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)),)
-    except ArithmeticError as exc:
-        raise ValueError("is not an amount") from exc
-
-
 def _whole(text: str) -> tuple[int]:
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 9:
         raise ValueError("is not a whole number")
     return (int(text),)
 
@@ -577,7 +590,7 @@ PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
     "name": Attribute(catalog.PriceField.NAME, as_text),
     "description": Attribute(catalog.PriceField.DESCRIPTION, as_text),
     "priceType": Attribute(catalog.PriceField.KIND, by_name(PRICE_TYPE)),
-    "price.value": Attribute(catalog.PriceField.AMOUNT_CENTS, _cents_of, ordered=True),
+    "price.value": Attribute(catalog.PriceField.AMOUNT_CENTS, as_cents, ordered=True),
     "price.unit": Attribute(catalog.PriceField.CURRENCY, as_text),
     "recurringChargePeriodLength": Attribute(
         catalog.PriceField.PERIOD_MONTHS, _whole, ordered=True
@@ -650,10 +663,13 @@ async def create_specification(
     spec = await catalog.create_specification(
         session,
         principal=principal,
-        data=catalog.SpecificationInput(
-            **fields,
-            status=_status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
-            characteristics=_characteristic_inputs(body.productSpecCharacteristic),
+        data=_core(
+            catalog.SpecificationInput,
+            fields
+            | {
+                "status": _status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
+                "characteristics": _characteristic_inputs(body.productSpecCharacteristic),
+            },
         ),
     )
     return _created(await _one_specification(request, session, spec))
@@ -682,7 +698,7 @@ async def patch_specification(
         session,
         principal=principal,
         specification_id=id,
-        changes=catalog.SpecificationUpdate.model_validate(changes),
+        changes=_core(catalog.SpecificationUpdate, changes),
     )
     return tmf_json(await _one_specification(request, session, spec))
 
@@ -772,7 +788,7 @@ async def create_offering(
         session,
         principal=principal,
         offering_id=new_id("off"),
-        data=catalog.OfferingBase.model_validate(data),
+        data=_core(catalog.OfferingBase, data),
         price_ids=_price_ids(body.productOfferingPrice),
         status=_status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
     )
@@ -799,7 +815,7 @@ async def patch_offering(
         session,
         principal=principal,
         offering_id=id,
-        changes=catalog.OfferingUpdate.model_validate(changes),
+        changes=_core(catalog.OfferingUpdate, changes),
         price_ids=_price_ids(body.productOfferingPrice),
     )
     return tmf_json(await _one_offering(request, session, updated))
@@ -846,7 +862,7 @@ async def create_price(
     principal.require_ops()
     _unsupported(body, PRICE_ATTRIBUTES)
     created = await catalog.create_price(
-        session, principal=principal, data=catalog.PriceInput.model_validate(_price_fields(body))
+        session, principal=principal, data=_core(catalog.PriceInput, _price_fields(body))
     )
     return _created(price_view(request, created))
 
@@ -866,7 +882,7 @@ async def patch_price(
         session,
         principal=principal,
         price_id=id,
-        changes=catalog.PriceUpdate.model_validate(_price_fields(body)),
+        changes=_core(catalog.PriceUpdate, _price_fields(body)),
     )
     return tmf_json(price_view(request, updated))
 
@@ -939,7 +955,7 @@ async def create_category(
     created = await catalog.create_category(
         session,
         principal=principal,
-        data=catalog.CategoryInput.model_validate(_category_fields(body)),
+        data=_core(catalog.CategoryInput, _category_fields(body)),
     )
     return _created(await _one_category(request, session, principal, created))
 
@@ -959,7 +975,7 @@ async def patch_category(
         session,
         principal=principal,
         category_id=id,
-        changes=catalog.CategoryUpdate.model_validate(_category_fields(body)),
+        changes=_core(catalog.CategoryUpdate, _category_fields(body)),
     )
     return tmf_json(await _one_category(request, session, principal, updated))
 
@@ -1030,7 +1046,7 @@ async def create_catalog(
     created = await catalog.create_catalog(
         session,
         principal=principal,
-        data=catalog.CatalogInput.model_validate(_catalog_fields(body)),
+        data=_core(catalog.CatalogInput, _catalog_fields(body)),
     )
     return _created(await _one_catalog(request, session, created))
 
@@ -1050,7 +1066,7 @@ async def patch_catalog(
         session,
         principal=principal,
         catalog_id=id,
-        changes=catalog.CatalogUpdate.model_validate(_catalog_fields(body)),
+        changes=_core(catalog.CatalogUpdate, _catalog_fields(body)),
     )
     return tmf_json(await _one_catalog(request, session, updated))
 
