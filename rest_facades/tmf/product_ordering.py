@@ -57,7 +57,6 @@ from rest_facades.tmf.common import (
 )
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_ordering as models
-from rest_facades.tmf.generated.product_ordering import Error
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productOrderingManagement/v4"
@@ -576,7 +575,7 @@ async def patch_order(
     return tmf_json(order_view(request, await _order(session, principal, id)))
 
 
-@router.delete("/productOrder/{id}", status_code=204, responses={405: {"model": Error}})
+@router.delete("/productOrder/{id}", status_code=204)
 async def delete_order(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Orders are kept for the record: refused with 405 (cancel with cancelProductOrder)."""
     await _order(session, principal, id)
