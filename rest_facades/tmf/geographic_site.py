@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, parties
+from app.core.contacts import SITE_CONTACT_SUFFIX
 from app.core.errors import NotFound
 from app.core.events import Event
 from app.core.geography import AddressInput, Location, Site, SiteField
@@ -43,7 +44,7 @@ ADDRESS_FIELDS = {
 
 def contact_id(site: Site) -> str:
     """The id under which a site's contact person is known (TMF632 `Individual`)."""
-    return f"{site.id}~contact"
+    return f"{site.id}{SITE_CONTACT_SUFFIX}"
 
 
 def site_view(
