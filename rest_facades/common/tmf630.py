@@ -222,3 +222,27 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def repeats(given: Any, current: Any) -> bool:
+    """Whether a value a client sent (e.g. in a patch) says what the resource already says
+    (every attribute it names, in every element of a list); date-times and numbers compare by
+    value."""
+    if isinstance(given, dict):
+        return isinstance(current, dict) and all(
+            repeats(v, current.get(k)) for k, v in given.items()
+        )
+    if isinstance(given, list):
+        return (
+            isinstance(current, list)
+            and len(given) == len(current)
+            and all(repeats(g, c) for g, c in zip(given, current, strict=True))
+        )
+    if isinstance(given, int | float) and isinstance(current, int | float):
+        return float(given) == float(current)
+    if isinstance(given, str) and isinstance(current, str) and given != current:
+        try:
+            return as_date_time(given) == as_date_time(current)
+        except ValueError:
+            return False
+    return bool(given == current)

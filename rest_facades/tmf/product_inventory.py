@@ -2,7 +2,8 @@
 
 Products come into being by orders (TMF622 or any other face), so `POST` and `DELETE` answer 405
 with a TMF Error (a product is ended by a `delete` order item). `PATCH` lets operations staff
-suspend (`status: suspended`) and resume (`status: active`) a product; nothing else is patchable.
+suspend (`status: suspended`) and resume (`status: active`) a product; every other attribute of
+`Product_Update` may be repeated as the product shows it, not changed (an order changes it).
 """
 
 from decimal import Decimal
@@ -18,7 +19,7 @@ from app.core.inventory import ProductField, ProductInstance, ProductState
 from app.core.ordering import OrderItem
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_inventory as models
@@ -198,12 +199,24 @@ async def patch_product(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Suspend or resume a product (operations staff)."""
+    """Suspend or resume a product (operations staff); every other attribute of
+    `Product_Update` may be repeated as the product shows it, not changed (orders change
+    products)."""
     principal.require_ops()
+    current = await _view(request, session, principal, id)
+    given = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    status = given.pop("status", None)
+    changed = sorted(name for name, value in given.items() if not repeats(value, current.get(name)))
+    if changed:
+        raise TMFError(
+            400,
+            "NOT_PATCHABLE",
+            f"{', '.join(changed)}: a product changes by an order (TMF622); "
+            "only status (suspended or active) changes here",
+        )
+    if status not in {None, "suspended", "active"}:
+        raise TMFError(400, "NOT_PATCHABLE", "status changes to suspended or active only")
     product = await _product(session, principal, id)
-    status = body.status.value if body.status else None
-    if body.model_fields_set != {"status"} or status not in {"suspended", "active"}:
-        raise TMFError(400, "NOT_PATCHABLE", "only status (suspended or active) can change")
     if status == "suspended" and product.state is not ProductState.SUSPENDED:
         product = await inventory.suspend(session, principal=principal, product_id=id)
     elif status == "active" and product.state is ProductState.SUSPENDED:

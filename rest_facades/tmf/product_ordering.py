@@ -45,7 +45,7 @@ from app.core.ordering import (
 from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
 from rest_facades.common.values import parse_date_time
 from rest_facades.tmf.common import (
     TMFQueryDep,
@@ -387,29 +387,6 @@ async def _order(
         raise TMFError(404, "NOT_FOUND", f"no product order '{order_id}'") from exc
 
 
-def _repeats(given: Any, current: Any) -> bool:
-    """Whether a value a client sent says what the order already says (every attribute it
-    names, in every element of a list); date-times and numbers compare by value."""
-    if isinstance(given, dict):
-        return isinstance(current, dict) and all(
-            _repeats(v, current.get(k)) for k, v in given.items()
-        )
-    if isinstance(given, list):
-        return (
-            isinstance(current, list)
-            and len(given) == len(current)
-            and all(_repeats(g, c) for g, c in zip(given, current, strict=True))
-        )
-    if isinstance(given, int | float) and isinstance(current, int | float):
-        return float(given) == float(current)
-    if isinstance(given, str) and isinstance(current, str) and given != current:
-        try:
-            return parse_date_time(given) == parse_date_time(current)
-        except ValueError:
-            return False
-    return bool(given == current)
-
-
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core order event as the productOrder it notifies about."""
     if event.entity != "order":
@@ -542,7 +519,7 @@ async def patch_order(
     placed = await _order(session, principal, id)
     given = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
     current = order_view(request, placed)
-    changed = [n for n in SELLER_OWNED if n in given and not _repeats(given[n], current.get(n))]
+    changed = [n for n in SELLER_OWNED if n in given and not repeats(given[n], current.get(n))]
     if changed:
         raise TMFError(
             400,
