@@ -582,18 +582,28 @@ async def page_orders(
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
+_ASKED = "asked_items"
+
+
+def asked_items(order: Order) -> list[tuple[str, ItemAction]]:
+    """The items a rejected order without core items was asked for: the buyer's id and action."""
+    return [(a["id"], ItemAction(a["action"])) for a in order.annotations.get(_ASKED, [])]
+
+
 async def reject(
     session: AsyncSession,
     *,
     principal: Principal,
     channel: Channel,
     reason: str,
+    asked: list[tuple[str, ItemAction]],
     external_id: str | None = None,
     description: str | None = None,
     annotations: dict[str, Any] | None = None,
 ) -> Order:
     """Record an order the seller cannot deliver as asked: acknowledged, then rejected with
-    `reason`, with no items (what the buyer asked for stays in its `annotations`)."""
+    `reason`, with no items; `asked` (the buyer's item id and action of each item) is kept, see
+    `asked_items`."""
     party_id = await resolve_buyer(session, principal, None)
     account = await billing.ensure_account(session, party_id=party_id)
     order = Order(
@@ -604,7 +614,8 @@ async def reject(
         external_id=external_id,
         description=description,
         billing_account_id=account.id,
-        annotations=annotations or {},
+        annotations=(annotations or {})
+        | {_ASKED: [{"id": item_id, "action": action.value} for item_id, action in asked]},
     )
     session.add(order)
     await session.flush()

@@ -759,7 +759,6 @@ add_resource_routes(
         patch_billing_account,
         delete_billing_account,
     ),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -773,7 +772,6 @@ add_resource_routes(
         patch_party_account,
         delete_party_account,
     ),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -787,7 +785,6 @@ add_resource_routes(
         patch_financial_account,
         delete_financial_account,
     ),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -801,7 +798,6 @@ add_resource_routes(
         patch_settlement_account,
         delete_settlement_account,
     ),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -809,7 +805,6 @@ add_resource_routes(
     tmf.BillFormat,
     list[tmf.BillFormat],
     (list_bill_formats, get_bill_format, create_bill_format, patch_bill_format, delete_bill_format),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -817,7 +812,6 @@ add_resource_routes(
     tmf.BillPresentationMedia,
     list[tmf.BillPresentationMedia],
     (list_bill_media, get_bill_medium, create_bill_medium, patch_bill_medium, delete_bill_medium),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -825,6 +819,5 @@ add_resource_routes(
     tmf.BillingCycleSpecification,
     list[tmf.BillingCycleSpecification],
     (list_cycles, get_cycle, create_cycle, patch_cycle, delete_cycle),
-    tmf.Error,
 )
 add_hub_routes(router, NOTIFYING)

@@ -455,7 +455,6 @@ add_resource_routes(
     tmf.Individual,
     list[tmf.Individual],
     (list_individuals, get_individual, create_individual, patch_individual, delete_individual),
-    tmf.Error,
 )
 add_resource_routes(
     router,
@@ -469,6 +468,5 @@ add_resource_routes(
         patch_organization,
         delete_organization,
     ),
-    tmf.Error,
 )
 add_hub_routes(router, NOTIFYING)

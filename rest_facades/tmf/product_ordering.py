@@ -57,7 +57,6 @@ from rest_facades.tmf.common import (
 )
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_ordering as models
-from rest_facades.tmf.generated.product_ordering import Error
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productOrderingManagement/v4"
@@ -299,17 +298,21 @@ def _characteristics(product: models.ProductRefOrValue | None, where: str) -> di
     )
 
 
+def _action(item: models.ProductOrderItem, index: int) -> ItemAction:
+    try:
+        return ItemAction(item.action.value)
+    except ValueError as exc:
+        raise TMFError(
+            400, "INVALID_VALUE", f"productOrderItem[{index}].action must be add, modify or delete"
+        ) from exc
+
+
 async def _item_request(
     session: AsyncSession, principal: Principal, item: models.ProductOrderItem, index: int
 ) -> ItemRequest | str:
     """The core item a TMF item asks for, or what it lacks for the core to deliver it."""
     where = f"productOrderItem[{index}]"
-    try:
-        action = ItemAction(item.action.value)
-    except ValueError as exc:
-        raise TMFError(
-            400, "INVALID_VALUE", f"{where}.action must be add, modify or delete"
-        ) from exc
+    action = _action(item, index)
     product = item.product
     requested = item.model_extra.get("requestedCompletionDate") if item.model_extra else None
     common: dict[str, Any] = {
@@ -478,6 +481,7 @@ async def create_order(
             principal=principal,
             channel=Channel.TMF,
             reason="; ".join(lacking),
+            asked=[(item.id, _action(item, i)) for i, item in enumerate(body.productOrderItem)],
             external_id=body.externalId,
             description=body.description,
             annotations={"tmf": kept | {"productOrderItem": given["productOrderItem"]}},
@@ -571,7 +575,7 @@ async def patch_order(
     return tmf_json(order_view(request, await _order(session, principal, id)))
 
 
-@router.delete("/productOrder/{id}", status_code=204, responses={405: {"model": Error}})
+@router.delete("/productOrder/{id}", status_code=204)
 async def delete_order(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Orders are kept for the record: refused with 405 (cancel with cancelProductOrder)."""
     await _order(session, principal, id)

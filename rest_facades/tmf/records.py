@@ -96,35 +96,14 @@ def add_resource_routes(
     model: type[BaseModel],
     many: Any,
     handlers: tuple[Callable[..., Any], ...],
-    error: type[BaseModel],
 ) -> None:
     """The list, get, create, patch and delete routes of a resource (`handlers` in that order),
-    answering `model` (lists: `many`) and refusing with the API's `Error`."""
+    answering `model` (lists: `many`)."""
     listed, got, created, patched, deleted = handlers
-    refusals: dict[int | str, dict[str, Any]] = {
-        status: {"model": error} for status in (400, 403, 404, 409)
-    }
+    router.add_api_route(f"/{resource}", listed, methods=["GET"], response_model=many)
+    router.add_api_route(f"/{resource}/{{id}}", got, methods=["GET"], response_model=model)
     router.add_api_route(
-        f"/{resource}", listed, methods=["GET"], response_model=many, responses=refusals
+        f"/{resource}", created, methods=["POST"], status_code=201, response_model=model
     )
-    router.add_api_route(
-        f"/{resource}/{{id}}", got, methods=["GET"], response_model=model, responses=refusals
-    )
-    router.add_api_route(
-        f"/{resource}",
-        created,
-        methods=["POST"],
-        status_code=201,
-        response_model=model,
-        responses=refusals,
-    )
-    router.add_api_route(
-        f"/{resource}/{{id}}",
-        patched,
-        methods=["PATCH"],
-        response_model=model,
-        responses=refusals,
-    )
-    router.add_api_route(
-        f"/{resource}/{{id}}", deleted, methods=["DELETE"], status_code=204, responses=refusals
-    )
+    router.add_api_route(f"/{resource}/{{id}}", patched, methods=["PATCH"], response_model=model)
+    router.add_api_route(f"/{resource}/{{id}}", deleted, methods=["DELETE"], status_code=204)

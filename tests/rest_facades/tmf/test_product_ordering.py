@@ -8,9 +8,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import to_base64
 
 from app.core import clock, ordering
+from app.core.catalog import ProductKind
 from app.core.db import Database
 from app.core.events import Channel, Event, EventKind
 from app.core.ordering import OrderState
+from rest_facades.mef.flavours import CANTATA
+from rest_facades.mef.products import check_configuration, product_types
 from rest_facades.tmf.common import iso
 from rest_facades.tmf.product_ordering import describe
 from tests.factories import (
@@ -18,10 +21,12 @@ from tests.factories import (
     NEW_YORK,
     Caller,
     complete,
+    line_spec,
     location_id,
     make_order,
     make_product,
 )
+from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.tmf.conformance import check_response
 from tests.statements import copies, counting
 
@@ -441,3 +446,49 @@ async def test_a_page_costs_the_same_statements_for_10_and_1000_orders(
         f"{BASE}/productOrder", headers=customer.headers, params={"limit": "1"}
     )
     assert counted.headers["x-total-count"] == "1000"
+
+
+async def test_tmf_orders_show_on_cantata_with_valid_configurations(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    site = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
+    other = {"id": await location_id(session, NEW_YORK), "@referredType": "GeographicAddress"}
+    placed = await _post(client, customer, _line(site, other))
+    rejected = await _post(client, customer, {"productOrderItem": [{"id": "9", "action": "add"}]})
+    cantata = "/mefApi/cantata/productOrderingManagement/v5/productOrder"
+    seen = await client.get(f"{cantata}/{placed['id']}", headers=customer.headers)
+    assert seen.status_code == 200, seen.text
+    [item] = seen.json()["productOrderItem"]
+    configuration = item["product"]["productConfiguration"]
+    assert check_configuration(CANTATA, configuration, "") == []
+    assert configuration["evcEndPointA"]["ingressBandwidthProfilePerClassofServiceName"][0][
+        "bwpFlow"
+    ]["cir"] == {"irValue": 1000, "irUnits": "MBPS"}
+    refused = await client.get(f"{cantata}/{rejected['id']}", headers=customer.headers)
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["state"] == "rejected"
+    [asked] = refused.json()["productOrderItem"]
+    assert (asked["id"], asked["action"], asked["state"]) == ("9", "add", "rejected")
+
+
+async def test_a_cantata_order_shows_on_tmf_with_the_characteristics_it_configured(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    own_type = product_types(CANTATA)[ProductKind.ETHERNET_LINE]
+    placed = await ordering.place(
+        session,
+        principal=customer.principal,
+        channel=Channel.CANTATA,
+        items=[
+            ordering.ItemRequest(
+                spec=await line_spec(session, mbps=2000),
+                configuration=minimal_configuration(own_type),
+                external_id="c-1",
+            )
+        ],
+    )
+    seen = await _get(client, customer, f"/productOrder/{placed.order.id}", "/productOrder/{id}")
+    [item] = seen.json()["productOrderItem"]
+    assert item["id"] == "c-1"
+    characteristics = {c["name"]: c["value"] for c in item["product"]["productCharacteristic"]}
+    assert characteristics["bandwidth"] == 2000
