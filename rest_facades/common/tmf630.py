@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -100,6 +101,18 @@ def by_name(names: Mapping[E, str]) -> Callable[[str], tuple[E, ...]]:
     """Filter values that are the TMF names of a core enum: every member a name stands for
     (a name no member has matches nothing, as no resource carries it)."""
     return lambda text: tuple(member for member, name in names.items() if name == text)
+
+
+def as_cents(text: str) -> tuple[int]:
+    """A filter value that is an amount of money (`12.50`), in cents."""
+    try:
+        amount = Decimal(text)
+        # Bounded so that the cents fit a database integer.
+        if not amount.is_finite() or not -(10**12) < amount < 10**12:
+            raise ArithmeticError(text)
+        return (int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)),)
+    except ArithmeticError as exc:
+        raise ValueError("is not an amount (12.50) below a trillion") from exc
 
 
 def _values_at(item: Any, path: tuple[str, ...]) -> list[Any]:

@@ -156,7 +156,7 @@ class _Context:
         orders = await parties.get_many_scoped(
             session, Order, [p.order_id for p in products], principal
         )
-        return cls({o.id: o.kind for o in offerings}, items, orders)
+        return cls({o.id: o.kind for o in offerings if o.kind}, items, orders)
 
 
 def _view(
