@@ -4,7 +4,12 @@ query parameters, TMF errors and the bearer key."""
 import httpx
 import pytest
 
-TYPED = ("/tmf-api/productOrderingManagement/v4/", "/tmf-api/productInventory/v4/")
+TYPED = (
+    "/tmf-api/productOrderingManagement/v4/",
+    "/tmf-api/productInventory/v4/",
+    "/tmf-api/party/v4/",
+    "/tmf-api/accountManagement/v4/",
+)
 
 
 @pytest.fixture
