@@ -183,7 +183,7 @@ def open_for_order(session: AsyncSession, order: Order, items: list[OrderItem]) 
     ]
 
 
-async def open_for_ticket(
+def open_for_ticket(
     session: AsyncSession, *, party_id: str, ticket_id: str, location_id: str, task: str
 ) -> WorkOrder:
     """A repair visit for a trouble ticket (not committed here)."""

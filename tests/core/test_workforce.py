@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import clock, workforce
+from app.core import clock, tickets, workforce
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
+from app.core.events import Channel
 from app.core.fulfilment import step
+from app.core.tickets import TicketState
 from app.core.workforce import AppointmentState, Contact, Slot, WorkOrderState
-from tests.factories import Caller, complete, make_caller, make_order
+from tests.factories import Caller, complete, make_caller, make_order, make_product
 
 # A Monday: visits can be booked from Wednesday on.
 MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -182,3 +184,45 @@ async def test_another_partys_visit_is_not_found(
         )
     mine = (await session.exec(workforce.work_orders_query(principal=carrier.principal))).all()
     assert mine == []
+
+
+async def test_a_ticket_on_a_product_that_is_down_sends_a_crew_once(
+    session: AsyncSession, carrier: Caller, ops: Caller
+) -> None:
+    product = await make_product(session, carrier)
+    ticket = await tickets.open_ticket(
+        session,
+        principal=carrier.principal,
+        channel=Channel.SONATA,
+        summary="Line down",
+        description="Loss of light at the A end",
+        impact=tickets.Impact.DOWN,
+        product_id=product.id,
+    )
+    for state in (TicketState.IN_PROGRESS, TicketState.PENDING, TicketState.IN_PROGRESS):
+        await tickets.change_state(
+            session, principal=ops.principal, ticket_id=ticket.id, state=state
+        )
+    where = workforce.WorkOrderFilter(ticket_id=ticket.id)
+    sent = (
+        await session.exec(workforce.work_orders_query(principal=carrier.principal, where=where))
+    ).all()
+    assert [(w.reason, w.location_id, w.state) for w in sent] == [
+        (workforce.WorkReason.REPAIR, product.a_location_id, WorkOrderState.OPEN)
+    ]
+    degraded = await tickets.open_ticket(
+        session,
+        principal=carrier.principal,
+        channel=Channel.SONATA,
+        summary="Slow",
+        description="Latency",
+        impact=tickets.Impact.DEGRADED,
+        product_id=product.id,
+    )
+    await tickets.change_state(
+        session, principal=ops.principal, ticket_id=degraded.id, state=TicketState.IN_PROGRESS
+    )
+    where = workforce.WorkOrderFilter(ticket_id=degraded.id)
+    assert (
+        await session.exec(workforce.work_orders_query(principal=carrier.principal, where=where))
+    ).all() == []
