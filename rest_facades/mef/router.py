@@ -7,8 +7,11 @@ from fastapi import Depends, FastAPI
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef import (
+    availability_and_pricing,
+    billing,
     geographic_address,
     geographic_site,
+    product_catalog,
     product_inventory,
     product_offering_qualification,
     product_order,
@@ -30,6 +33,9 @@ APIS: list[ModuleType] = [
     geographic_site,
     product_inventory,
     trouble_ticket,
+    availability_and_pricing,
+    product_catalog,
+    billing,
 ]
 
 
