@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef import (
+    appointment,
     availability_and_pricing,
     billing,
     geographic_address,
@@ -17,6 +18,7 @@ from rest_facades.mef import (
     product_order,
     quote,
     trouble_ticket,
+    work_order,
 )
 from rest_facades.mef.flavours import FLAVOURS
 from rest_facades.mef.hub import NotifyingAPI, register_transports
@@ -36,6 +38,8 @@ APIS: list[ModuleType] = [
     availability_and_pricing,
     product_catalog,
     billing,
+    work_order,
+    appointment,
 ]
 
 
