@@ -353,6 +353,7 @@ async def test_an_unexpected_error_logs_no_key(
 ) -> None:
     callers = await _callers(session)
     monkeypatch.setattr(catalog, "list_offerings", _boom)
+    monkeypatch.setattr(catalog, "offerings_query", _boom)
     caplog.set_level(logging.INFO)
     graphql = await client.post(
         "/graphql", json={"query": OFFERINGS}, headers=callers["developer"].headers
@@ -378,12 +379,14 @@ async def test_a_failed_statement_logs_no_parameters(
     enterprise = await make_caller(session, "enterprise", name="Private Customer")
     customer_data = "Jane Doe, 555-0100, 1 Secret Lane"
 
+    # A statement the database refuses, carrying customer data as a parameter.
+    broken = select(Offering).where(col(Offering.id) == customer_data, text("no_such = 1"))
+
     async def failing(session: AsyncSession, **_kwargs: Any) -> Any:
-        # A statement the database refuses, carrying customer data as a parameter.
-        broken = select(Offering).where(col(Offering.id) == customer_data, text("no_such = 1"))
         return (await session.exec(broken)).all()
 
     monkeypatch.setattr(catalog, "list_offerings", failing)
+    monkeypatch.setattr(catalog, "offerings_query", lambda **_kwargs: broken)
     caplog.set_level(logging.INFO)
     graphql = await client.post("/graphql", json={"query": OFFERINGS})
     assert graphql.json()["errors"][0]["message"] == "Unexpected error."
@@ -424,6 +427,7 @@ async def test_a_real_server_logs_no_key(
     )
     app.state.database = database
     monkeypatch.setattr(catalog, "list_offerings", _boom)
+    monkeypatch.setattr(catalog, "offerings_query", _boom)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
     )

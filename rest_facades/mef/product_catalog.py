@@ -12,9 +12,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from app.core import catalog, catalog_search
-from app.core.catalog import Offering, OfferingStatus, ProductKind
+from app.core.catalog import Category, CategoryDetail, LifecycleStatus, Offering, ProductKind
 from app.core.catalog_search import OfferingFilter
-from app.core.errors import NotFound
 from app.core.events import Event, EventKind
 from app.core.paging import Page, fetch_page
 from rest_facades.mef import hub
@@ -31,7 +30,11 @@ from rest_facades.mef.routing import mef_router
 
 API = "product_catalog"
 TAG = "product catalog (MEF W142)"
-STATUS = {OfferingStatus.ACTIVE: "orderable", OfferingStatus.RETIRED: "endOfSale"}
+STATUS = {
+    LifecycleStatus.IN_DESIGN: "inTest",
+    LifecycleStatus.ACTIVE: "orderable",
+    LifecycleStatus.RETIRED: "endOfSale",
+}
 CORE_STATUS = {name: status for status, name in STATUS.items()}
 # What every offering here is sold under, through each flavour.
 AGREEMENT = "Lumen standard terms"
@@ -52,6 +55,9 @@ def specification_ids(flavour: Flavour) -> list[str]:
 
 
 def _spec_of(flavour: Flavour, offering: Offering) -> str:
+    # An offering still in design delivers no kind yet: it names its core specification.
+    if offering.kind is None:
+        return offering.specification_id or ""
     return product_types(flavour)[offering.kind]
 
 
@@ -151,21 +157,24 @@ def _spec_view(flavour: Flavour, caller: Caller, spec_id: str, *, full: bool) ->
     )
 
 
-def _category_view(
-    flavour: Flavour, caller: Caller, name: str, offerings: list[Offering]
-) -> dict[str, Any]:
+def _category_view(flavour: Flavour, caller: Caller, detail: CategoryDetail) -> dict[str, Any]:
+    category = detail.category
+
+    def ref(resource: str, object_id: str) -> dict[str, str]:
+        return {"id": object_id, "href": _href(flavour, caller, resource, object_id)}
+
     return dump(
         models.ProductCategory.model_validate(
             {
-                "id": name,
-                "href": _href(flavour, caller, "category", name),
-                "name": name,
-                "description": f"Offerings of the {name} category.",
-                "lastUpdate": max(o.updated_at for o in offerings),
-                "productOffering": [
-                    {"id": o.id, "href": _href(flavour, caller, "productOffering", o.id)}
-                    for o in offerings
-                ],
+                **ref("category", category.id),
+                "name": category.name,
+                "description": category.description,
+                "lastUpdate": category.updated_at,
+                "parentCategory": ref("category", category.parent_id)
+                if category.parent_id
+                else None,
+                "subCategory": [ref("category", c.id) for c in detail.subcategories],
+                "productOffering": [ref("productOffering", o.id) for o in detail.offerings],
             }
         )
     )
@@ -238,28 +247,28 @@ async def list_categories(
     updated_after: Annotated[datetime | None, Query(alias="lastUpdate.gt")] = None,
     updated_before: Annotated[datetime | None, Query(alias="lastUpdate.lt")] = None,
 ) -> Any:
-    """The categories of the catalog; they are all top-level."""
+    """The categories of the catalog, with their offerings and subcategories."""
     caller, window = query.caller, query.window
-    if parent_id is not None:
-        return listing([], total=0)
-    statement = catalog_search.categories_query(
-        updated_after=updated_after, updated_before=updated_before
+    statement = catalog_search.category_search(
+        parent_id=parent_id, updated_after=updated_after, updated_before=updated_before
     )
-    page: Page[str] = await fetch_page(
+    page: Page[Category] = await fetch_page(
         caller.session, statement, offset=window.offset, limit=window.limit
     )
-    offerings = await catalog_search.offerings_by_category(caller.session, page.items)
-    views = [_category_view(flavour, caller, n, offerings[n]) for n in page.items]
-    return listing(views, total=page.total)
+    details = await catalog.category_details(
+        caller.session, principal=caller.principal, categories=page.items
+    )
+    return listing([_category_view(flavour, caller, d) for d in details], total=page.total)
 
 
 @routes.get("/category/{id}", response_model=models.ProductCategory)
 async def get_category(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any:
-    """One category with its offerings."""
-    offerings = (await catalog_search.offerings_by_category(caller.session, [id]))[id]
-    if not offerings:
-        raise MEFError(404, {"code": "notFound", "reason": f"no category '{id}'"[:255]})
-    return mef_json(_category_view(flavour, caller, id, offerings))
+    """One category with its offerings and subcategories."""
+    category = await catalog.get_category(caller.session, id)
+    [detail] = await catalog.category_details(
+        caller.session, principal=caller.principal, categories=[category]
+    )
+    return mef_json(_category_view(flavour, caller, detail))
 
 
 @routes.get("/productOffering", response_model=list[models.ProductOfferingFind])
@@ -268,7 +277,7 @@ async def list_offerings(query: MEFList, flavour: FlavourDep, search: OfferingSe
     caller, window = query.caller, query.window
     if search.where is None:
         return listing([], total=0)
-    statement = catalog_search.offerings_query(where=search.where)
+    statement = catalog_search.offering_search(principal=caller.principal, where=search.where)
     page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
     views = [
         dump(models.ProductOfferingFind.model_validate(_offering_common(flavour, caller, o)))
@@ -280,10 +289,9 @@ async def list_offerings(query: MEFList, flavour: FlavourDep, search: OfferingSe
 @routes.get("/productOffering/{id}", response_model=models.ProductOffering)
 async def get_offering(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any:
     """One offering: its terms, places and the product schema it sells."""
-    try:
-        offering = await catalog.get_offering(caller.session, id, active_only=False)
-    except NotFound as exc:
-        raise MEFError(404, {"code": "notFound", "reason": exc.message[:255]}) from exc
+    offering = await catalog.browse_offering(
+        caller.session, principal=caller.principal, offering_id=id
+    )
     return mef_json(_offering_view(flavour, caller, offering))
 
 

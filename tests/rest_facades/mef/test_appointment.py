@@ -14,8 +14,8 @@ from app.core.db import Database, new_id
 from app.core.fulfilment import step
 from app.core.workforce import WorkOrderState, WorkReason
 from tests.factories import Caller, make_order
-from tests.graphql.test_statement_count import counting
 from tests.rest_facades.mef.conformance import check_response
+from tests.statements import counting
 
 WORK_BASES = {
     "sonata": "/mefApi/sonata/workOrderManagement/v2",

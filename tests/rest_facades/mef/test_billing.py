@@ -16,10 +16,10 @@ from app.core.db import Database, new_id
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import Caller, make_product
-from tests.graphql.test_statement_count import counting
 from tests.rest_facades.mef.conformance import check_response
 from tests.rest_facades.mef.listener import listening
 from tests.rest_facades.mef.notifications import check_event
+from tests.statements import counting
 
 BASES = {
     "sonata": "/mefApi/sonata/customerBillManagement/v2",

@@ -10,14 +10,21 @@ from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, clock
-from app.core.catalog import LINE_BANDWIDTHS_MBPS, Offering, OfferingUpdate, ProductKind
+from app.core.catalog import (
+    LINE_BANDWIDTHS_MBPS,
+    Category,
+    CategoryInput,
+    Offering,
+    OfferingUpdate,
+    ProductKind,
+)
 from app.core.db import Database
 from rest_facades.mef.flavours import CANTATA, SONATA
 from rest_facades.mef.products import check_configuration, product_types
 from tests.factories import Caller
-from tests.graphql.test_statement_count import counting
 from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.mef.conformance import check_response
+from tests.statements import counting
 
 BASES = {
     "sonata": "/mefApi/sonata/productCatalog/v2",
@@ -105,52 +112,56 @@ async def test_offerings_filter_in_the_catalog(
         )
         return [o["id"] for o in response.json()]
 
-    assert await found(lifecycleStatus="endOfSale") == ["ethernet-port"]
+    # A retired offering is withdrawn from the catalog.
+    assert await found(lifecycleStatus="endOfSale") == []
     assert await found(lifecycleStatus="orderable") == ["ethernet-line", "internet-access"]
     assert await found(lifecycleStatus="announced") == []
     line_spec = product_types(FLAVOURS[flavour])[ProductKind.ETHERNET_LINE]
     assert await found(**{"productSpecification.id": line_spec}) == ["ethernet-line"]
     assert await found(name="Dedicated Internet Access") == ["internet-access"]
-    assert await found(**{"category.id": "connectivity"}) == [
-        "ethernet-line",
-        "ethernet-port",
-        "internet-access",
-    ]
+    assert await found(**{"category.id": "connectivity"}) == ["ethernet-line", "internet-access"]
     assert await found(**{"region.country": "FR"}) == []
     assert await found(channel=flavour) != []
-    assert await found(**{"lastUpdate.gt": before}) == ["ethernet-port"]
+    assert await found(**{"lastUpdate.gt": before}) == []
     assert await found(**{"lastUpdate.lt": before}) == ["ethernet-line", "internet-access"]
     bad = await _get(
         client, flavour, customer, "/productOffering", "/productOffering", 400, lifecycleStatus="x"
     )
     assert bad.json()["code"] == "invalidQuery"
-    await _get(
-        client, flavour, customer, "/productOffering/nothing", "/productOffering/{id}", status=404
-    )
+    for gone in ("nothing", "ethernet-port"):
+        await _get(
+            client, flavour, customer, f"/productOffering/{gone}", "/productOffering/{id}", 404
+        )
 
 
-async def test_categories_list_their_offerings(
+async def test_categories_list_their_offerings_and_subcategories(
     client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller, flavour: str
 ) -> None:
     before = clock.now().isoformat()
+    internet = await catalog.create_category(
+        session,
+        principal=ops.principal,
+        data=CategoryInput(name="Internet", parent_id="connectivity"),
+    )
     await catalog.update_offering(
         session,
         principal=ops.principal,
         offering_id="internet-access",
-        changes=OfferingUpdate(category="internet"),
+        changes=OfferingUpdate(category=internet.id),
     )
     listed = await _get(client, flavour, customer, "/category", "/category")
-    assert [c["id"] for c in listed.json()] == ["connectivity", "internet"]
-    internet = (
-        await _get(client, flavour, customer, "/category/internet", "/category/{id}")
+    assert sorted(c["id"] for c in listed.json()) == sorted(["connectivity", internet.id])
+    found = (
+        await _get(client, flavour, customer, f"/category/{internet.id}", "/category/{id}")
     ).json()
-    assert [o["id"] for o in internet["productOffering"]] == ["internet-access"]
+    assert [o["id"] for o in found["productOffering"]] == ["internet-access"]
+    assert found["parentCategory"]["id"] == "connectivity"
     since: dict[str, Any] = {"lastUpdate.gt": before}
     recent = await _get(client, flavour, customer, "/category", "/category", **since)
-    assert [c["id"] for c in recent.json()] == ["internet"]
-    parent: dict[str, Any] = {"parentCategory.id": "internet"}
+    assert [c["id"] for c in recent.json()] == [internet.id]
+    parent: dict[str, Any] = {"parentCategory.id": "connectivity"}
     child = await _get(client, flavour, customer, "/category", "/category", **parent)
-    assert child.json() == []
+    assert [c["id"] for c in child.json()] == [internet.id]
     await _get(client, flavour, customer, "/category/nothing", "/category/{id}", status=404)
 
 
@@ -162,7 +173,24 @@ async def test_a_page_of_offerings_costs_the_same_statements_for_10_and_1000(
     flavour: str,
 ) -> None:
     async def add(start: int, count: int) -> None:
-        await (await session.connection()).execute(
+        connection = await session.connection()
+        await connection.execute(
+            insert(Category),
+            [
+                {
+                    "id": f"bulk-{i:04d}",
+                    "name": f"Bulk {i}",
+                    "description": "",
+                    "parent_id": None,
+                    "version": "1.0",
+                    "status": "active",
+                    "created_at": clock.now(),
+                    "updated_at": clock.now(),
+                }
+                for i in range(start, start + count)
+            ],
+        )
+        await connection.execute(
             insert(Offering),
             [
                 {
@@ -171,7 +199,9 @@ async def test_a_page_of_offerings_costs_the_same_statements_for_10_and_1000(
                     "kind": ProductKind.ETHERNET_PORT,
                     "bandwidths_mbps": [1000],
                     "classes_of_service": ["standard"],
-                    "category": f"bulk-{i % 7}",
+                    "category": f"bulk-{i:04d}",
+                    "specification_id": None,
+                    "status_reason": "",
                     "status": "active",
                     "version": 1,
                     "description": "",

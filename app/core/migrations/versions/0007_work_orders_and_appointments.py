@@ -1,7 +1,7 @@
 """work orders and appointments
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0009
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import app.core.db
 
 revision: str = '0007'
-down_revision: str | None = '0003'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
