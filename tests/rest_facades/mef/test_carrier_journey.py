@@ -1,6 +1,6 @@
 """A carrier's whole journey through Sonata, end to end, as an integration built on the MEF SDK
-would make it: address, availability and price, qualification, firm quote, order, notifications,
-inventory, ticket, bill."""
+would make it: address, availability and price, qualification, firm quote, order, installation
+visit, notifications, inventory, ticket, bill."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -215,8 +215,53 @@ async def test_the_carrier_journey(
             },
         )
         assert order["state"] == "acknowledged"
+        # Fulfilment starts the order: the new line needs an installation visit, booked by
+        # the carrier in the first free window.
+        await app.state.fulfilment.tick()
+        visits = await http.get(
+            f"{SONATA}/workOrderManagement/v2/workorder",
+            headers=carrier.headers,
+            params={"relatedEntityType": "ProductOrder", "relatedEntityId": order["id"]},
+        )
+        [visit] = visits.json()
+        assert visit["state"] == "open"
+        free = await call(
+            http,
+            carrier,
+            "POST",
+            "appointment",
+            "appointment/v2",
+            "/searchTimeSlot",
+            status=201,
+            json={"workOrder": {"id": visit["id"]}, "requestedTimeSlot": []},
+        )
+        appointment = await call(
+            http,
+            carrier,
+            "POST",
+            "appointment",
+            "appointment/v2",
+            "/appointment",
+            status=201,
+            json={
+                "workOrder": {"id": visit["id"]},
+                "validFor": free["availableTimeSlot"][0]["validFor"],
+                "relatedContactInformation": [{**CONTACT, "role": "siteContact"}],
+            },
+        )
         await app.state.fulfilment.run_until_idle()
         await app.state.dispatcher.run_once()
+    visited = await call(
+        http,
+        carrier,
+        "GET",
+        "work_order",
+        "workOrderManagement/v2",
+        f"/workorder/{visit['id']}",
+        template="/workorder/{id}",
+    )
+    assert visited["state"] == "completed"
+    assert [a["id"] for a in visited["appointment"]] == [appointment["id"]]
     order_events = [
         body
         for path, body in listener.received
