@@ -357,11 +357,38 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
     return BillWithRates(bill, list(rates))
 
 
-def bills_query(*, principal: Principal, kind: BillKind | None = None) -> SelectOfScalar[Bill]:
-    """The caller's bills (of one kind, when named), newest first, to page through."""
+@dataclass(frozen=True)
+class BillFilter:
+    """Criteria of a bill search; each one given must hold (periods compare strictly)."""
+
+    billing_account_id: str | None = None
+    states: frozenset[BillState] | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    ends_after: datetime | None = None
+    ends_before: datetime | None = None
+
+
+def bills_query(
+    *, principal: Principal, kind: BillKind | None = None, where: BillFilter | None = None
+) -> SelectOfScalar[Bill]:
+    """The caller's bills (of one kind, when named, meeting `where`), newest first, to page
+    through."""
     statement = scoped(Bill, principal)
     if kind is not None:
         statement = statement.where(Bill.kind == kind)
+    if where is not None:
+        conditions = [
+            Bill.billing_account_id == where.billing_account_id
+            if where.billing_account_id is not None
+            else None,
+            col(Bill.state).in_(where.states) if where.states is not None else None,
+            col(Bill.period_start) > where.starts_after if where.starts_after else None,
+            col(Bill.period_start) < where.starts_before if where.starts_before else None,
+            col(Bill.period_end) > where.ends_after if where.ends_after else None,
+            col(Bill.period_end) < where.ends_before if where.ends_before else None,
+        ]
+        statement = statement.where(*(c for c in conditions if c is not None))
     return statement.order_by(col(Bill.bill_date).desc(), col(Bill.id))
 
 

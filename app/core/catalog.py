@@ -23,6 +23,8 @@ CURRENCY = "USD"
 LINE_BANDWIDTHS_MBPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
 PORT_SPEEDS_MBPS = [1000, 10000, 100000]
 MIN_TERM_MONTHS, MAX_TERM_MONTHS = 1, 60
+# The terms a price list shows; an offering sells those within its own bounds.
+STANDARD_TERMS_MONTHS = (12, 24, 36, 60)
 # Amounts stay within a database integer.
 MAX_CENTS = 10**14
 _Entry = TypeVar("_Entry", bound=SQLModel)
@@ -1500,6 +1502,16 @@ def check_characteristics(offering: Offering, spec: ProductSpec) -> None:
         raise InvalidRequest("the A and Z ends must be different sites", field="z_end")
     if not offering.needs_two_ends and spec.z_location_id:
         raise InvalidRequest(f"{offering.name} has one end only", field="z_end")
+
+
+def terms_offered(offering: Offering) -> list[int]:
+    """The standard terms an offering sells, shortest first (its shortest term if none)."""
+    terms = [
+        t
+        for t in STANDARD_TERMS_MONTHS
+        if offering.min_term_months <= t <= offering.max_term_months
+    ]
+    return terms or [offering.min_term_months]
 
 
 def _mbps_list(values: list[int]) -> str:

@@ -1,6 +1,6 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,17 +14,27 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import (
+    ClassOfService,
     Offering,
     Price,
+    ProductKind,
     ProductSpec,
     check_characteristics,
     get_offering,
+    list_offerings,
     price,
+    terms_offered,
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, CoreError, InvalidRequest
 from app.core.events import Channel
-from app.core.geography import Location, Serviceability, get_locations, serviceability
+from app.core.geography import (
+    Location,
+    Serviceability,
+    get_locations,
+    serviceability,
+    serviceability_of,
+)
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
@@ -93,6 +103,13 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
                 f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
             )
     ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
+    return _judged(offering, spec, ends)
+
+
+def _judged(
+    offering: Offering, spec: ProductSpec, ends: list[tuple[Location, Serviceability]]
+) -> Assessment:
+    """The price, confidence and lead time of a checked spec whose ends are measured."""
     product_price = price(offering, spec, ends)
     weakest = max((level for _, level in ends), key=_RANK.__getitem__)
     alternatives: list[dict[str, Any]] = []
@@ -123,6 +140,44 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
         lead_time_days=_LEAD_TIME_DAYS[weakest],
         alternatives=alternatives,
     )
+
+
+async def available(
+    session: AsyncSession,
+    *,
+    kind: ProductKind,
+    locations: list[Location],
+    classes_of_service: Collection[ClassOfService] | None = None,
+) -> list[Assessment]:
+    """Every configuration (offering, bandwidth, class of service, of the classes named) of the
+    active offerings of a kind that can be delivered at these locations, assessed as a quote
+    would assess it, for the shortest standard term each offering sells."""
+    levels = await serviceability_of(session, locations)
+    ends = [(location, levels[location.id].level) for location in locations]
+    found: list[Assessment] = []
+    for offering in await list_offerings(session):
+        if offering.kind is not kind:
+            continue
+        for bandwidth in sorted(offering.bandwidths_mbps):
+            for class_of_service in offering.classes_of_service:
+                if classes_of_service is not None and class_of_service not in classes_of_service:
+                    continue
+                spec = ProductSpec(
+                    offering_id=offering.id,
+                    a_location_id=locations[0].id,
+                    z_location_id=locations[1].id if len(locations) > 1 else None,
+                    bandwidth_mbps=bandwidth,
+                    term_months=terms_offered(offering)[0],
+                    class_of_service=ClassOfService(class_of_service),
+                )
+                try:
+                    check_characteristics(offering, spec)
+                except InvalidRequest:
+                    continue
+                judged = _judged(offering, spec, ends)
+                if judged.qualified:
+                    found.append(judged)
+    return found
 
 
 @dataclass(frozen=True)

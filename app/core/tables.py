@@ -16,6 +16,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     qualification,
     quoting,
     tickets,
+    workforce,
 )
 
 metadata = SQLModel.metadata

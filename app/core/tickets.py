@@ -12,11 +12,11 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import clock, events
+from app.core import clock, events, workforce
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EventKind
-from app.core.inventory import get_product
+from app.core.inventory import ProductInstance, get_product
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
@@ -578,8 +578,17 @@ async def change_state(
     # Read before the ticket changes: a read would flush the change, and a lost race must
     # surface at commit, as a Conflict.
     current = await _open_incidents(session, ticket.id) if ticket.product_id else []
+    dispatch = await _needs_dispatch(session, ticket, state)
     _move(session, ticket, state, principal, reason.strip() if reason else None)
     _follow_incidents(session, ticket, principal, current)
+    if dispatch is not None:
+        workforce.open_for_ticket(
+            session,
+            party_id=ticket.party_id,
+            ticket_id=ticket.id,
+            location_id=dispatch,
+            task=f"Repair on site: {ticket.description}",
+        )
     if state is TicketState.RESOLVED and resolution:
         # Set only once the move is known to be legal, so a refused move changes nothing.
         ticket.resolution = resolution.strip()
@@ -589,6 +598,22 @@ async def change_state(
         ticket.resolved_at = None
     await commit(session)
     return ticket
+
+
+async def _needs_dispatch(session: AsyncSession, ticket: Ticket, state: TicketState) -> str | None:
+    """Where a crew must go once work starts on a ticket whose product is down (its A end),
+    unless one is already sent; None when nobody needs to go."""
+    if state is not TicketState.IN_PROGRESS or ticket.impact is not Impact.DOWN:
+        return None
+    if ticket.product_id is None:
+        return None
+    sent = await session.exec(
+        select(workforce.WorkOrder.id).where(workforce.WorkOrder.ticket_id == ticket.id)
+    )
+    if sent.first() is not None:
+        return None
+    product = await session.get(ProductInstance, ticket.product_id)
+    return product.a_location_id if product is not None else None
 
 
 async def close(session: AsyncSession, *, principal: Principal, ticket_id: str) -> Ticket:

@@ -15,9 +15,10 @@ from app.core.qualification import (
     QualificationItem,
     QualificationState,
 )
-from rest_facades.mef.errors import MEFRoute, bad_request, from_core_error, mef_json, unprocessable
+from rest_facades.mef import hub
+from rest_facades.mef.errors import bad_request, from_core_error, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
-from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
+from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import (
     Problems,
     configuration_of,
@@ -32,6 +33,7 @@ from rest_facades.mef.requested_products import (
     with_bandwidth,
 )
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing
+from rest_facades.mef.routing import MEFRoute
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "product_offering_qualification"
@@ -294,7 +296,7 @@ def router(flavour: Flavour) -> APIRouter:
         """One POQ with its items' results."""
         return mef_json(await _view(flavour, caller, id))
 
-    add_hub_routes(routes, flavour, NOTIFYING)
+    routes.include_router(hub.routes)
     return routes
 
 

@@ -13,9 +13,10 @@ from app.core.events import Event, EventKind
 from app.core.paging import fetch_page
 from app.core.parties import Party
 from rest_facades.common.values import parse_date_time
-from rest_facades.mef.errors import MEFError, MEFRoute, mef_json, pointer, unprocessable
+from rest_facades.mef import hub
+from rest_facades.mef.errors import MEFError, mef_json, pointer, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
-from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
+from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.product_inventory import configuration
 from rest_facades.mef.products import product_types
 from rest_facades.mef.requested_products import (
@@ -25,6 +26,7 @@ from rest_facades.mef.requested_products import (
     requested_spec,
 )
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
+from rest_facades.mef.routing import MEFRoute
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "product_order"
@@ -416,7 +418,7 @@ def router(flavour: Flavour) -> APIRouter:
         return mef_json(await view(caller, id))
 
     add_cancellation_routes(routes, flavour, view)
-    add_hub_routes(routes, flavour, NOTIFYING)
+    routes.include_router(hub.routes)
     return routes
 
 

@@ -11,16 +11,16 @@ from app.core.events import Event, EventKind
 from app.core.paging import fetch_page
 from app.core.qualification import Confidence
 from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
+from rest_facades.mef import hub
 from rest_facades.mef.errors import (
     MEFError,
-    MEFRoute,
     bad_request,
     from_core_error,
     mef_json,
     unprocessable,
 )
 from rest_facades.mef.flavours import SELLER_ID, Flavour
-from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
+from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import (
     Problems,
     configuration_of,
@@ -34,6 +34,7 @@ from rest_facades.mef.requested_products import (
     requested_spec,
 )
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
+from rest_facades.mef.routing import MEFRoute
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "quote"
@@ -463,7 +464,7 @@ def router(flavour: Flavour) -> APIRouter:
             raise await _refused(flavour, caller, exc, body.quoteId) from exc
         return mef_json(dump(body))
 
-    add_hub_routes(routes, flavour, NOTIFYING)
+    routes.include_router(hub.routes)
     return routes
 
 

@@ -26,9 +26,9 @@ from app.core.tickets import (
     TicketState,
     TicketType,
 )
+from rest_facades.mef import hub
 from rest_facades.mef.errors import (
     MEFError,
-    MEFRoute,
     bad_request,
     from_core_error,
     mef_json,
@@ -36,8 +36,9 @@ from rest_facades.mef.errors import (
 )
 from rest_facades.mef.errors import pointer as json_pointer
 from rest_facades.mef.flavours import Flavour
-from rest_facades.mef.hub import NotifyingAPI, add_hub_routes
+from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
+from rest_facades.mef.routing import MEFRoute
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "trouble_ticket"
@@ -602,7 +603,7 @@ def router(flavour: Flavour) -> APIRouter:
         """One incident affecting the buyer's products."""
         return mef_json(await incident_view(flavour, caller, id))
 
-    add_hub_routes(routes, flavour, NOTIFYING)
+    routes.include_router(hub.routes)
     return routes
 
 
