@@ -579,7 +579,9 @@ def list_price(offering: Offering) -> tuple[int, int]:
         z_location_id=there.id if offering.needs_two_ends else None,
         bandwidth_mbps=min(offering.bandwidths_mbps),
         term_months=max(12, offering.min_term_months),
-        class_of_service=ClassOfService(offering.classes_of_service[0]),
+        class_of_service=ClassOfService(
+            (offering.classes_of_service or [ClassOfService.STANDARD])[0]
+        ),
     )
     found = price(offering, spec, ends)
     return found.monthly_cents, found.one_time_cents
@@ -609,14 +611,18 @@ async def seed_catalog(session: AsyncSession) -> int:
         await session.flush()
         session.add(CatalogCategory(catalog_id=STANDARD_CATALOG, category_id=STANDARD_CATEGORY))
         added += 1
+    fresh = []
     for entry in STANDARD_OFFERINGS:
         if await session.get(Offering, entry["id"]) is None:
-            session.add(Offering.model_validate({**entry, "specification_id": entry["kind"]}))
+            session.add(Offering.model_validate(entry))
+            fresh.append(entry["id"])
             added += 1
     await session.flush()
+    # New standard offerings, and those from before specifications (none named), get theirs
+    # and their list prices; an offering that operations staff keep in design is left alone.
     unpriced = select(Offering).where(
         col(Offering.kind).is_not(None),
-        ~select(OfferingPriceLink).where(OfferingPriceLink.offering_id == Offering.id).exists(),
+        col(Offering.specification_id).is_(None) | col(Offering.id).in_(fresh),
     )
     for offering in (await session.exec(unpriced)).all():
         offering.specification_id = offering.specification_id or str(offering.kind)

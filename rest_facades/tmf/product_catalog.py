@@ -307,6 +307,8 @@ def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
 
 def _unsupported(body: BaseModel, stored: set[str]) -> None:
     """Refuse attributes that the platform would not keep, rather than drop them silently."""
+    if getattr(body, "isBundle", None):
+        raise TMFError(400, "INVALID_VALUE", "the catalog has no bundles: isBundle is false")
     ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
     declared = type(body).model_fields
     # Attributes of `@type` extensions are not the API's own: they are left to the extension.

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.catalog import Offering, OfferingPrice
+from app.core.catalog import Catalog, Category, Offering, OfferingPrice, Specification
 from app.core.db import Database
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
 from tests.rest_facades.tmf.conformance import check_response
@@ -532,13 +532,28 @@ async def test_a_catalog_page_costs_the_same_statements_for_10_and_1000_entries(
         return [
             await page("/productOffering", lifecycleStatus="Active"),
             await page("/productOfferingPrice", **{"price.value.gte": "0"}),
+            await page("/productSpecification", brand="Lumen"),
+            await page("/category", isRoot="true"),
+            await page("/catalog", **{"lastUpdate.gte": "2000-01-01"}),
         ]
 
-    await copies(session, offering, 7, lambda n: {"id": f"off_few{n}"})
-    await copies(session, price, 7, lambda n: {"id": f"pop_few{n}"})
+    entries = [
+        (offering, "off"),
+        (price, "pop"),
+        (await session.get(Specification, "ethernet_port"), "spec"),
+        (await session.get(Category, "connectivity"), "cat"),
+        (await session.get(Catalog, "lumen-connectivity"), "ctl"),
+    ]
+
+    async def seed(count: int, batch: str) -> None:
+        for row, prefix in entries:
+            assert row is not None
+            ids = [{"id": f"{prefix}_{batch}{n}"} for n in range(count)]
+            await copies(session, row, count, ids.__getitem__)
+
+    await seed(7, "few")
     few = await cost()
-    await copies(session, offering, 990, lambda n: {"id": f"off_many{n}"})
-    await copies(session, price, 990, lambda n: {"id": f"pop_many{n}"})
+    await seed(990, "many")
     many = await cost()
     assert many == few
     total = await client.get(
