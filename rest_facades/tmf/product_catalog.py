@@ -323,13 +323,15 @@ def _unsupported(body: BaseModel, stored: set[str]) -> None:
         raise TMFError(400, "UNSUPPORTED_ATTRIBUTE", f"{', '.join(extra)} cannot be set here")
 
 
-def _status(text: str | None, where: str = "lifecycleStatus") -> LifecycleStatus | None:
+def _status(text: str | None) -> LifecycleStatus | None:
     if text is None:
         return None
     status = CORE_LIFECYCLE.get(text.lower())
     if status is None:
         raise TMFError(
-            400, "INVALID_VALUE", f"{where} must be one of {', '.join(LIFECYCLE.values())}"
+            400,
+            "INVALID_VALUE",
+            f"lifecycleStatus must be one of {', '.join(n.capitalize() for n in CORE_LIFECYCLE)}",
         )
     return status
 
@@ -504,6 +506,9 @@ def _price_fields(
     return fields
 
 
+# The attributes of each resource that the platform keeps (`isBundle` only as false). An
+# offering's `version` is counted by the core and its `isSellable` follows from its lifecycle,
+# so both are read only.
 PRICE_ATTRIBUTES = {
     "validFor",
     "name",
