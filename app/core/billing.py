@@ -4,8 +4,9 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,6 +65,12 @@ class BillingAccount(SQLModel, table=True):
     bill_cycle_day: int = 1
     is_default: bool = True
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # What the party records about the account beyond what billing needs (see core.accounts).
+    description: str | None = Field(default=None, max_length=1000)
+    account_type: str | None = Field(default=None, max_length=100)
+    payment_status: str | None = Field(default=None, max_length=100)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class Bill(SQLModel, table=True):

@@ -3,8 +3,10 @@
 from sqlmodel import SQLModel
 
 from app.core import (  # noqa: F401  (imported for their tables)
+    accounts,
     billing,
     catalog,
+    contacts,
     events,
     geography,
     idempotency,

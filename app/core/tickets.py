@@ -17,6 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EventKind
 from app.core.inventory import get_product
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
@@ -364,6 +365,10 @@ async def update_ticket(
     priority: Priority | None = None,
     impact: Impact | None = None,
     external_id: str | None = None,
+    summary: str | None = None,
+    description: str | None = None,
+    ticket_type: TicketType | None = None,
+    product_id: str | None = None,
     notes: Sequence[NoteInput] = (),
     annotations: dict[str, Any] | None = None,
 ) -> TicketWithNotes:
@@ -374,6 +379,21 @@ async def update_ticket(
             f"a ticket in state '{ticket.state}' can no longer change", field="state"
         )
     _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
+    for name, text, limit in (("summary", summary, 300), ("description", description, MAX_TEXT)):
+        if text is not None and not text.strip():
+            raise InvalidRequest(f"a ticket's {name} cannot be empty", field=name)
+        _check_length(text.strip() if text else None, limit, name)
+    if product_id is not None and product_id != ticket.product_id:
+        if ticket.state is not TicketState.ACKNOWLEDGED:
+            # Work on the ticket is recorded against its product (see `_follow_incidents`).
+            raise IllegalTransition(
+                "the product of a ticket changes only before work starts", field="product_id"
+            )
+        product = await get_product(
+            session, principal=principal, product_id=product_id, field_name="product_id"
+        )
+        if product.party_id != ticket.party_id:
+            raise InvalidRequest("the product belongs to another buyer", field="product_id")
     added = _notes(ticket, principal, notes)
     changed = []
     for name, value in (
@@ -381,6 +401,10 @@ async def update_ticket(
         ("priority", priority),
         ("impact", impact),
         ("external_id", external_id),
+        ("summary", summary.strip() if summary else None),
+        ("description", description.strip() if description else None),
+        ("ticket_type", ticket_type),
+        ("product_id", product_id),
     ):
         if value is not None and getattr(ticket, name) != value:
             setattr(ticket, name, value)
@@ -716,6 +740,63 @@ def tickets_query(
     statement = _between(statement, Ticket.expected_resolution_at, expected_resolution)
     statement = _between(statement, Ticket.resolved_at, resolved)
     return statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
+
+
+class TicketField(StrEnum):
+    """The fields of a ticket that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    CHANNEL = "channel"
+    PARTY = "party"
+    EXTERNAL_ID = "external_id"
+    SEVERITY = "severity"
+    PRIORITY = "priority"
+    TICKET_TYPE = "ticket_type"
+    IMPACT = "impact"
+    PRODUCT = "product"
+    SUMMARY = "summary"
+    DESCRIPTION = "description"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    EXPECTED_RESOLUTION_AT = "expected_resolution_at"
+    RESOLVED_AT = "resolved_at"
+
+
+TICKET_COLUMNS: dict[TicketField, Any] = {
+    TicketField.ID: col(Ticket.id),
+    TicketField.STATE: col(Ticket.state),
+    TicketField.CHANNEL: col(Ticket.channel),
+    TicketField.PARTY: col(Ticket.party_id),
+    TicketField.EXTERNAL_ID: col(Ticket.external_id),
+    TicketField.SEVERITY: col(Ticket.severity),
+    TicketField.PRIORITY: col(Ticket.priority),
+    TicketField.TICKET_TYPE: col(Ticket.ticket_type),
+    TicketField.IMPACT: col(Ticket.impact),
+    TicketField.PRODUCT: col(Ticket.product_id),
+    TicketField.SUMMARY: col(Ticket.summary),
+    TicketField.DESCRIPTION: col(Ticket.description),
+    TicketField.CREATED_AT: col(Ticket.created_at),
+    TicketField.UPDATED_AT: col(Ticket.updated_at),
+    TicketField.EXPECTED_RESOLUTION_AT: col(Ticket.expected_resolution_at),
+    TicketField.RESOLVED_AT: col(Ticket.resolved_at),
+}
+
+
+async def find_tickets(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[TicketField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[TicketWithNotes]:
+    """One page of the caller's tickets that meet every condition, newest first, with their
+    notes and the count of all that meet them."""
+    statement = tickets_query(principal=principal).where(*where(TICKET_COLUMNS, conditions))
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    notes = await notes_of(session, principal=principal, ticket_ids=[t.id for t in page.items])
+    return Page([TicketWithNotes(t, notes[t.id]) for t in page.items], page.total, page.offset)
 
 
 async def list_tickets(

@@ -20,6 +20,9 @@ from app.core.errors import (
 from rest_facades.common.idempotency import IDEMPOTENCY_KEY, Refusals, idempotent
 from rest_facades.common.values import dotted
 
+# Every TMF API declares the same Error; one API's model documents them all.
+from rest_facades.tmf.generated.product_ordering import Error as ErrorBody
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json;charset=utf-8"
 
@@ -75,6 +78,8 @@ def from_validation_error(error: RequestValidationError) -> TMFError:
     message = "; ".join(
         f"{_attribute(tuple(p.get('loc', ())[1:]))}: {p.get('msg', '')}" for p in problems
     )
+    if first.get("type") == "json_invalid":
+        return TMFError(400, "INVALID_BODY", "the body is not JSON", message)
     if where != "body":
         return TMFError(400, "INVALID_QUERY", f"invalid {where} parameter {attribute}", message)
     if first.get("type") == "missing":
@@ -98,6 +103,11 @@ class TMFRoute(APIRoute):
     `Idempotency-Key`."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # Every refusal is a TMF Error (never FastAPI's own 422 body): so the document says.
+        kwargs["responses"] = {
+            "4XX": {"model": ErrorBody, "description": "Refused: a TMF Error"},
+            **(kwargs.get("responses") or {}),
+        }
         if "POST" in (kwargs.get("methods") or ()):
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), IDEMPOTENCY_KEY]
         super().__init__(path, endpoint, **kwargs)

@@ -22,7 +22,6 @@ from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_inventory as models
-from rest_facades.tmf.generated.product_inventory import Error
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productInventory/v4"
@@ -185,9 +184,7 @@ async def get_product(
     return resource(query, await _view(request, session, principal, id))
 
 
-@router.post(
-    "/product", status_code=201, response_model=models.Product, responses={405: {"model": Error}}
-)
+@router.post("/product", status_code=201, response_model=models.Product)
 async def create_product(principal: CurrentPrincipal) -> Response:
     """Refused: products are created by product orders."""
     raise TMFError(405, "METHOD_NOT_ALLOWED", "products are created by orders (TMF622)")
@@ -214,7 +211,7 @@ async def patch_product(
     return tmf_json(await _view(request, session, principal, product.id))
 
 
-@router.delete("/product/{id}", status_code=204, responses={405: {"model": Error}})
+@router.delete("/product/{id}", status_code=204)
 async def delete_product(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Refused: a product is ended by a `delete` item of a product order."""
     await _product(session, principal, id)
