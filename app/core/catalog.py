@@ -15,6 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.events import EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal
@@ -684,6 +685,66 @@ async def seed_catalog(session: AsyncSession) -> int:
     return added
 
 
+class CatalogEntity(StrEnum):
+    """The kinds of catalog entry that events are about."""
+
+    OFFERING = "offering"
+    SPECIFICATION = "specification"
+    CATEGORY = "category"
+    CATALOG = "catalog"
+    PRICE = "price"
+
+
+# Bookkeeping that changes with every write: not news to a listener by itself.
+_UNANNOUNCED = {"status", "status_reason", "kind", "version", "created_at", "updated_at"}
+
+
+def _announce(
+    session: AsyncSession,
+    principal: Principal,
+    entity: CatalogEntity,
+    entry: Any,
+    before: dict[str, Any] | None,
+    also_changed: tuple[str, ...] = (),
+) -> None:
+    """Record what became of a catalog entry, for every party's listeners: created (no
+    `before`), retired, moved to another state, and/or changed in its attributes (those that
+    differ from `before`, and `also_changed`, e.g. its prices). An offering that was never on
+    sale is news to operations staff only."""
+    status: LifecycleStatus = entry.status
+    previous: LifecycleStatus | None = before["status"] if before is not None else None
+    changed = [
+        name
+        for name, value in entry.model_dump().items()
+        if before is not None and name not in _UNANNOUNCED and before.get(name) != value
+    ] + list(also_changed)
+    if before is None:
+        kinds = [EventKind.CREATED]
+    elif status is LifecycleStatus.RETIRED:
+        kinds = [EventKind.DELETED] if previous is not LifecycleStatus.RETIRED else []
+    else:
+        kinds = [EventKind.STATE_CHANGED] if status is not previous else []
+        kinds += [EventKind.ATTRIBUTE_CHANGED] if changed else []
+    audience = EventAudience.EVERYONE
+    if entity is CatalogEntity.OFFERING and LifecycleStatus.ACTIVE not in (previous, status):
+        audience = EventAudience.OPS
+    for kind in kinds:
+        record(
+            session,
+            party_id=principal.party_id,
+            entity=entity,
+            entity_id=entry.id,
+            kind=kind,
+            state=status,
+            previous_state=previous,
+            data={
+                "name": entry.name,
+                "changed": changed if kind is EventKind.ATTRIBUTE_CHANGED else [],
+            },
+            audience=audience,
+        )
+
+
 async def _live(session: AsyncSession, model: type[_Entry], entry_id: str, what: str) -> _Entry:
     """A catalog entry that has not been retired, or NotFound."""
     found = await session.get(model, entry_id)
@@ -912,6 +973,7 @@ async def create_offering(
     session.add(offering)
     await session.flush()
     session.add_all(OfferingPriceLink(offering_id=offering_id, price_id=p.id) for p in prices)
+    _announce(session, principal, CatalogEntity.OFFERING, offering, None)
     await commit(session)
     return offering
 
@@ -928,6 +990,7 @@ async def update_offering(
     replace its prices."""
     principal.require_ops()
     offering = await get_offering(session, offering_id, active_only=False)
+    before = offering.model_dump()
     updates = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
     # An offering that waits for what it lacks goes on sale once it has it.
     wanted = updates.pop(
@@ -961,6 +1024,8 @@ async def update_offering(
     offering.version += 1
     offering.updated_at = clock.now()
     session.add(offering)
+    prices_changed = ("prices",) if price_ids is not None else ()
+    _announce(session, principal, CatalogEntity.OFFERING, offering, before, prices_changed)
     await commit(session)
     return offering
 
@@ -1028,6 +1093,7 @@ async def create_specification(
     session.add(specification)
     await session.flush()
     await _add_characteristics(session, specification.id, data.characteristics)
+    _announce(session, principal, CatalogEntity.SPECIFICATION, specification, None)
     await commit(session)
     return specification
 
@@ -1049,6 +1115,7 @@ async def update_specification(
     """Change a specification (operations staff only)."""
     principal.require_ops()
     specification = await get_specification(session, specification_id)
+    before = specification.model_dump()
     updates = changes.model_dump(exclude_unset=True, exclude={"characteristics"})
     if changes.status is LifecycleStatus.RETIRED:
         used = await _offerings_using(session, Offering.specification_id, specification_id)
@@ -1083,6 +1150,8 @@ async def update_specification(
         await _add_characteristics(session, specification_id, changes.characteristics)
     _apply(specification, {k: v for k, v in updates.items() if v is not None})
     session.add(specification)
+    also = ("characteristics",) if changes.characteristics is not None else ()
+    _announce(session, principal, CatalogEntity.SPECIFICATION, specification, before, also)
     await commit(session)
     return specification
 
@@ -1151,6 +1220,7 @@ async def create_category(
     _check_validity(category)
     await _check_parent(session, category.id, category.parent_id)
     session.add(category)
+    _announce(session, principal, CatalogEntity.CATEGORY, category, None)
     await commit(session)
     return category
 
@@ -1161,6 +1231,7 @@ async def update_category(
     """Change a category (operations staff only)."""
     principal.require_ops()
     category = await get_category(session, category_id)
+    before = category.model_dump()
     updates = changes.model_dump(exclude_unset=True)
     if "parent_id" in updates:
         await _check_parent(session, category_id, updates["parent_id"])
@@ -1173,6 +1244,7 @@ async def update_category(
         {k: v for k, v in updates.items() if v is not None or k == "parent_id"},
     )
     session.add(category)
+    _announce(session, principal, CatalogEntity.CATEGORY, category, before)
     await commit(session)
     return category
 
@@ -1235,6 +1307,7 @@ async def create_catalog(
     session.add(catalog)
     await session.flush()
     await _link_categories(session, catalog.id, data.category_ids)
+    _announce(session, principal, CatalogEntity.CATALOG, catalog, None)
     await commit(session)
     return catalog
 
@@ -1245,11 +1318,14 @@ async def update_catalog(
     """Change a catalog (operations staff only)."""
     principal.require_ops()
     catalog = await get_catalog(session, catalog_id)
+    before = catalog.model_dump()
     updates = changes.model_dump(exclude_unset=True, exclude={"category_ids"})
     if changes.category_ids is not None:
         await _link_categories(session, catalog_id, changes.category_ids)
     _apply(catalog, {k: v for k, v in updates.items() if v is not None})
     session.add(catalog)
+    also = ("categories",) if changes.category_ids is not None else ()
+    _announce(session, principal, CatalogEntity.CATALOG, catalog, before, also)
     await commit(session)
     return catalog
 
@@ -1292,6 +1368,7 @@ async def create_price(
     _check_price(created)
     _check_validity(created)
     session.add(created)
+    _announce(session, principal, CatalogEntity.PRICE, created, None)
     await commit(session)
     return created
 
@@ -1302,6 +1379,7 @@ async def update_price(
     """Change a list price (operations staff only); an offering on sale keeps an active price."""
     principal.require_ops()
     found = await get_price(session, price_id)
+    before = found.model_dump()
     updates = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
     copy = OfferingPrice.model_validate({**found.model_dump(), **updates})
     _check_price(copy)
@@ -1309,6 +1387,7 @@ async def update_price(
         await _keep_a_price(session, price_id)
     _apply(found, {**updates, "period_months": copy.period_months})
     session.add(found)
+    _announce(session, principal, CatalogEntity.PRICE, found, before)
     await commit(session)
     return found
 

@@ -22,10 +22,10 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from app.core import clock
 from app.core.db import Database, StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import IllegalTransition, NotFound
+from app.core.parties import Audience, Party, Principal, get_scoped, resolve_buyer, scoped
 
 # `Channel` lives with the parties, whose audiences decide which channels they may use.
 from app.core.parties import Channel as Channel
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.webhooks import check_callback, new_secret
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,17 @@ class EventKind(StrEnum):
     STATE_CHANGED = "state_changed"
     ATTRIBUTE_CHANGED = "attribute_changed"
     DELETED = "deleted"
+
+
+class EventAudience(StrEnum):
+    """Which parties' listeners hear of an event."""
+
+    # The party it is about (and an agent that acted for it).
+    OWNER = "owner"
+    # Every party: a fact of the public catalog.
+    EVERYONE = "everyone"
+    # Operations staff only: e.g. an offering still in design.
+    OPS = "ops"
 
 
 class DeliveryStatus(StrEnum):
@@ -67,6 +78,9 @@ class Event(SQLModel, table=True):
     previous_state: str | None = Field(default=None, max_length=40)
     channel: str | None = Field(default=None, max_length=12)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    audience: EventAudience = Field(
+        default=EventAudience.OWNER, sa_type=StrEnumType(EventAudience, 12)
+    )
     occurred_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     # Set once deliveries exist for it; a flag, not a cursor, because on PostgreSQL a lower
     # `seq` can commit after a higher one and a cursor would step over it.
@@ -122,10 +136,13 @@ def record(
     previous_state: str | None = None,
     channel: str | None = None,
     data: dict[str, Any] | None = None,
+    audience: EventAudience = EventAudience.OWNER,
 ) -> Event:
-    """Add an event to the caller's unit of work; it commits with the change it describes."""
+    """Add an event to the caller's unit of work; it commits with the change it describes.
+    `party_id` owns it; `audience` says whose listeners hear of it besides."""
     event = Event(
         party_id=party_id,
+        audience=audience,
         entity=entity,
         entity_id=entity_id,
         kind=kind,
@@ -190,6 +207,16 @@ class _Claimed:
     delivery: Delivery
     event: Event
     subscription: Subscription | None
+
+
+def _hears(event: Event, subscription: Subscription, audience: str) -> bool:
+    """Whether the owner of a subscription, of `audience`, may hear of an event."""
+    if event.audience is EventAudience.EVERYONE:
+        return True
+    if event.audience is EventAudience.OPS:
+        return audience == Audience.OPS
+    # An agent that placed an order for a buyer hears of it too.
+    return subscription.party_id in {event.party_id, event.data.get("placed_by_party_id")}
 
 
 class Dispatcher:
@@ -281,16 +308,20 @@ class Dispatcher:
             ).all()
             if not fresh:
                 return 0
-            subscriptions = (await session.exec(select(Subscription))).all()
+            subscriptions = (
+                await session.exec(
+                    select(Subscription, Party.audience).join(
+                        Party, col(Party.id) == Subscription.party_id
+                    )
+                )
+            ).all()
             for event in fresh:
                 for name, (_, accepts) in self.handlers.items():
                     if accepts(event):
                         session.add(Delivery(event_id=event.id, receiver=name))
-                for sub in subscriptions:
+                for sub, audience in subscriptions:
                     entry = self.transports.get(sub.transport)
-                    # An agent that placed an order for a buyer hears of it too.
-                    concerned = {event.party_id, event.data.get("placed_by_party_id")}
-                    if entry and sub.party_id in concerned and entry.matches(sub, event):
+                    if entry and _hears(event, sub, audience) and entry.matches(sub, event):
                         session.add(Delivery(event_id=event.id, receiver=f"subscription:{sub.id}"))
                 event.fanned_out = True
                 session.add(event)

@@ -1,8 +1,8 @@
 """Notifications: `POST /hub` registrations and delivery of core events in the MEF event format."""
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -32,6 +32,9 @@ class NotifyingAPI:
     api: str
     notification_api: str
     notification: Notification
+    # The listener path of an event type that the official file names otherwise, e.g. W142's
+    # `productOfferingStateChangeEvent`, posted to `listener/productOfferingStatusChangeEvent`.
+    listener_paths: Mapping[str, str] = field(default_factory=dict)
 
     def transport(self, flavour: Flavour) -> str:
         """The name under which its subscriptions are delivered."""
@@ -150,7 +153,8 @@ def register_transports(
         if found is None:
             return
         event_type, payload = found
-        url = f"{subscription.callback.rstrip('/')}{base}/listener/{event_type}"
+        listener = notifying.listener_paths.get(event_type, event_type)
+        url = f"{subscription.callback.rstrip('/')}{base}/listener/{listener}"
         await sender.post(
             subscription, event.id, url, event_body(flavour, event, event_type, payload)
         )

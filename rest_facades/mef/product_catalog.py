@@ -12,7 +12,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from app.core import catalog, catalog_search
-from app.core.catalog import Category, CategoryDetail, LifecycleStatus, Offering, ProductKind
+from app.core.catalog import (
+    CatalogEntity,
+    Category,
+    CategoryDetail,
+    LifecycleStatus,
+    Offering,
+    ProductKind,
+)
 from app.core.catalog_search import OfferingFilter
 from app.core.events import Event, EventKind
 from app.core.paging import Page, fetch_page
@@ -333,20 +340,43 @@ async def get_specification(id: str, caller: MEFCaller, flavour: FlavourDep) -> 
 
 
 routes.include_router(hub.routes)
-_OFFERING_EVENTS = {
-    EventKind.CREATED: "productOfferingCreateEvent",
-    EventKind.ATTRIBUTE_CHANGED: "productOfferingAttributeValueChangeEvent",
-    EventKind.STATE_CHANGED: "productOfferingStatusChangeEvent",
+# The W142 event of each core event about a catalog entry that W142 shows; a retired entry
+# changed its status (to `endOfSale`), since W142 has no delete events. The official file posts
+# the state changes to listener paths named `...StatusChangeEvent`.
+_EVENTS = {
+    CatalogEntity.OFFERING: {
+        EventKind.CREATED: "productOfferingCreateEvent",
+        EventKind.ATTRIBUTE_CHANGED: "productOfferingAttributeValueChangeEvent",
+        EventKind.STATE_CHANGED: "productOfferingStateChangeEvent",
+        EventKind.DELETED: "productOfferingStateChangeEvent",
+    },
+    CatalogEntity.CATEGORY: {
+        EventKind.CREATED: "categoryCreateEvent",
+        EventKind.ATTRIBUTE_CHANGED: "categoryAttributeValueChangeEvent",
+        EventKind.STATE_CHANGED: "categoryStateChangeEvent",
+        EventKind.DELETED: "categoryStateChangeEvent",
+    },
 }
 
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
-    """The MEF W142 event for a core offering event."""
-    if event.entity != "offering" or event.kind not in _OFFERING_EVENTS:
+    """The MEF W142 event for a core event about an offering or a category. The product
+    specifications W142 shows are the published schemas, not core entries: no events."""
+    try:
+        by_kind = _EVENTS.get(CatalogEntity(event.entity), {})
+    except ValueError:
         return None
-    return _OFFERING_EVENTS[event.kind], {"id": event.entity_id}
+    if event.kind not in by_kind:
+        return None
+    return by_kind[event.kind], {"id": event.entity_id}
 
 
 NOTIFYING = NotifyingAPI(
-    api=API, notification_api="product_catalog_notification", notification=notification
+    api=API,
+    notification_api="product_catalog_notification",
+    notification=notification,
+    listener_paths={
+        "productOfferingStateChangeEvent": "productOfferingStatusChangeEvent",
+        "categoryStateChangeEvent": "categoryStatusChangeEvent",
+    },
 )

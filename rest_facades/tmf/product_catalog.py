@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog
 from app.core.catalog import (
     CatalogDetail,
+    CatalogEntity,
     CategoryDetail,
     CharacteristicDetail,
     CharacteristicInput,
@@ -24,6 +25,7 @@ from app.core.catalog import (
 )
 from app.core.db import new_id
 from app.core.errors import NotFound
+from app.core.events import Event
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
@@ -57,9 +59,36 @@ PRICE_TYPE = {
 CORE_PRICE_TYPE = {name.lower(): kind for kind, name in PRICE_TYPE.items()}
 MINIMUM_TERM, MAXIMUM_TERM = "minimum term", "maximum term"
 
-# Listeners may register; the core records no events of this API's resources yet, so none are
-# delivered (see the README).
-NOTIFYING = NotifyingAPI("productOffering", lambda _event: None)
+# The TMF620 resource of each kind of catalog entry, and its `@type`.
+RESOURCE = {
+    CatalogEntity.OFFERING: "productOffering",
+    CatalogEntity.SPECIFICATION: "productSpecification",
+    CatalogEntity.CATEGORY: "category",
+    CatalogEntity.CATALOG: "catalog",
+    CatalogEntity.PRICE: "productOfferingPrice",
+}
+
+
+def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """The TMF620 resource a catalog event is about, as its listeners hear of it."""
+    try:
+        resource_name = RESOURCE[CatalogEntity(event.entity)]
+    except ValueError:
+        return None
+    payload: dict[str, Any] = {
+        "id": event.entity_id,
+        # A listener has no request of its own to resolve against: the path under this API.
+        "href": f"{BASE}/{resource_name}/{event.entity_id}",
+        "name": event.data.get("name"),
+        "lastUpdate": iso(event.occurred_at),
+        "@type": resource_name[0].upper() + resource_name[1:],
+    }
+    if event.state is not None:
+        payload["lifecycleStatus"] = LIFECYCLE[LifecycleStatus(event.state)]
+    return resource_name, payload
+
+
+NOTIFYING = NotifyingAPI("productOffering", describe)
 
 
 def _ref(
