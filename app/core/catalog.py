@@ -89,6 +89,9 @@ class OfferingBase(SQLModel):
     specification_id: str | None = Field(
         default=None, foreign_key="specification.id", index=True, max_length=40
     )
+    # What operations staff published that the core keeps without interpreting (no face
+    # filters on it), by the name the face gave it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class Offering(OfferingBase, table=True):
@@ -131,6 +134,8 @@ class OfferingUpdate(SQLModel):
     status: LifecycleStatus | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
 
 
 class Specification(SQLModel, table=True):
@@ -152,6 +157,9 @@ class Specification(SQLModel, table=True):
     # When the entry is valid, as operations staff publish it.
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What operations staff published that the core keeps without interpreting (no face
+    # filters on it), by the name the face gave it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class SpecCharacteristic(SQLModel, table=True):
@@ -194,6 +202,9 @@ class Category(SQLModel, table=True):
     # When the entry is valid, as operations staff publish it.
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What operations staff published that the core keeps without interpreting (no face
+    # filters on it), by the name the face gave it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class Catalog(SQLModel, table=True):
@@ -212,6 +223,9 @@ class Catalog(SQLModel, table=True):
     # When the entry is valid, as operations staff publish it.
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What operations staff published that the core keeps without interpreting (no face
+    # filters on it), by the name the face gave it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class CatalogCategory(SQLModel, table=True):
@@ -243,6 +257,9 @@ class OfferingPrice(SQLModel, table=True):
     # When the entry is valid, as operations staff publish it.
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What operations staff published that the core keeps without interpreting (no face
+    # filters on it), by the name the face gave it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class OfferingPriceLink(SQLModel, table=True):
@@ -275,6 +292,8 @@ class SpecificationInput(SQLModel):
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Kept as given, not interpreted (see the row's `annotations`).
+    annotations: dict[str, Any] = Field(default_factory=dict)
     characteristics: list[CharacteristicInput] = Field(default_factory=list)
 
 
@@ -288,6 +307,8 @@ class SpecificationUpdate(SQLModel):
     status: LifecycleStatus | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
     characteristics: list[CharacteristicInput] | None = None
 
 
@@ -301,6 +322,8 @@ class CategoryInput(SQLModel):
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Kept as given, not interpreted (see the row's `annotations`).
+    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
 class CategoryUpdate(SQLModel):
@@ -313,6 +336,8 @@ class CategoryUpdate(SQLModel):
     status: LifecycleStatus | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
 
 
 class CatalogInput(SQLModel):
@@ -325,6 +350,8 @@ class CatalogInput(SQLModel):
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Kept as given, not interpreted (see the row's `annotations`).
+    annotations: dict[str, Any] = Field(default_factory=dict)
     category_ids: list[str] = Field(default_factory=list)
 
 
@@ -338,6 +365,8 @@ class CatalogUpdate(SQLModel):
     status: LifecycleStatus | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
     category_ids: list[str] | None = None
 
 
@@ -355,6 +384,8 @@ class PriceInput(SQLModel):
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Kept as given, not interpreted (see the row's `annotations`).
+    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
 class PriceUpdate(SQLModel):
@@ -371,6 +402,8 @@ class PriceUpdate(SQLModel):
     status: LifecycleStatus | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
 
 
 @dataclass
@@ -774,8 +807,16 @@ def _check_validity(entry: Any) -> None:
         raise InvalidRequest("the validity ends before it starts", field="valid_for")
 
 
+def _annotated(kept: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """What an entry keeps after merging `changes` into `kept` (a None value removes a key)."""
+    merged = {**kept, **changes}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
 def _apply(entry: Any, updates: dict[str, Any]) -> None:
     for name, value in updates.items():
+        if name == "annotations":
+            value = _annotated(entry.annotations, value)
         setattr(entry, name, value)
     _check_validity(entry)
     entry.updated_at = clock.now()
@@ -1009,6 +1050,8 @@ async def update_offering(
         else await _linked_prices(session, offering_id)
     )
     updates["specification_id"] = copy.specification_id
+    if "annotations" in updates:
+        updates["annotations"] = _annotated(offering.annotations, updates["annotations"])
     for name, value in updates.items():
         setattr(offering, name, value)
     _settle_status(offering, specification, prices, wanted)

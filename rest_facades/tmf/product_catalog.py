@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog
@@ -160,6 +161,7 @@ def specification_view(request: Request, detail: SpecificationDetail) -> dict[st
     """A core specification as a TMF620 ProductSpecification."""
     spec = detail.specification
     return {
+        **spec.annotations,
         "id": spec.id,
         "href": href(request, BASE, "productSpecification", spec.id),
         "@type": "ProductSpecification",
@@ -179,6 +181,7 @@ def offering_view(request: Request, detail: OfferingDetail) -> dict[str, Any]:
     """A core offering as a TMF620 ProductOffering."""
     offering = detail.offering
     view: dict[str, Any] = {
+        **offering.annotations,
         "id": offering.id,
         "href": href(request, BASE, "productOffering", offering.id),
         "@type": "ProductOffering",
@@ -252,6 +255,7 @@ def offering_view(request: Request, detail: OfferingDetail) -> dict[str, Any]:
 def price_view(request: Request, price: OfferingPrice) -> dict[str, Any]:
     """A core list price as a TMF620 ProductOfferingPrice."""
     view: dict[str, Any] = {
+        **price.annotations,
         "id": price.id,
         "href": href(request, BASE, "productOfferingPrice", price.id),
         "@type": "ProductOfferingPrice",
@@ -279,6 +283,7 @@ def category_view(request: Request, detail: CategoryDetail) -> dict[str, Any]:
     """A core category as a TMF620 Category."""
     category = detail.category
     view: dict[str, Any] = {
+        **category.annotations,
         "id": category.id,
         "href": href(request, BASE, "category", category.id),
         "@type": "Category",
@@ -307,6 +312,7 @@ def catalog_view(request: Request, detail: CatalogDetail) -> dict[str, Any]:
     """A core catalog as a TMF620 Catalog."""
     found = detail.catalog
     return {
+        **found.annotations,
         "id": found.id,
         "href": href(request, BASE, "catalog", found.id),
         "@type": "Catalog",
@@ -339,17 +345,31 @@ def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
         ) from exc
 
 
-def _unsupported(body: BaseModel, stored: set[str]) -> None:
-    """Refuse attributes that the platform would not keep, rather than drop them silently."""
+def _annotations(
+    body: BaseModel, stored: set[str], derived: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The core's `annotations` change for the attributes of the body that the core keeps
+    without interpreting (those it neither stores in columns nor derives), as JSON; empty when
+    there are none. A derived attribute is refused rather than dropped silently."""
     if getattr(body, "isBundle", None):
         raise TMFError(400, "INVALID_VALUE", "the catalog has no bundles: isBundle is false")
     ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
     declared = type(body).model_fields
     # Attributes of `@type` extensions are not the API's own: they are left to the extension.
-    given = {declared[n].alias or n for n in body.model_fields_set if n in declared}
-    extra = sorted(given - stored - ignored)
-    if extra:
-        raise TMFError(400, "UNSUPPORTED_ATTRIBUTE", f"{', '.join(extra)} cannot be set here")
+    given = {declared[n].alias or n: n for n in body.model_fields_set if n in declared}
+    refused = sorted(derived & given.keys())
+    if refused:
+        raise TMFError(
+            400,
+            "UNSUPPORTED_ATTRIBUTE",
+            f"{', '.join(refused)} cannot be set: the platform derives it",
+        )
+    kept = {
+        name: to_jsonable_python(getattr(body, field), by_alias=True, exclude_none=True)
+        for name, field in given.items()
+        if name not in stored | ignored
+    }
+    return {"annotations": kept} if kept else {}
 
 
 def _status(text: str | None) -> LifecycleStatus | None:
@@ -584,6 +604,9 @@ CATEGORY_ATTRIBUTES = {
     "isRoot",
     "validFor",
 }
+# Attributes the platform works out itself: what a category holds, why an offering is not sold.
+CATEGORY_DERIVED = frozenset({"productOffering", "subCategory"})
+OFFERING_DERIVED = frozenset({"statusReason"})
 CATALOG_ATTRIBUTES = {
     "validFor",
     "name",
@@ -719,7 +742,7 @@ async def create_specification(
 ) -> Response:
     """Describe a product specification (operations staff)."""
     principal.require_ops()
-    _unsupported(body, SPECIFICATION_ATTRIBUTES)
+    kept = _annotations(body, SPECIFICATION_ATTRIBUTES)
     fields = _changes(
         body, {"name": "name", "description": "description", "brand": "brand", "version": "version"}
     )
@@ -729,6 +752,7 @@ async def create_specification(
         data=_core(
             catalog.SpecificationInput,
             fields
+            | kept
             | {
                 "status": _status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
                 "characteristics": _characteristic_inputs(body.productSpecCharacteristic),
@@ -748,10 +772,9 @@ async def patch_specification(
 ) -> Response:
     """Change a product specification by merge patch (operations staff)."""
     principal.require_ops()
-    _unsupported(body, SPECIFICATION_ATTRIBUTES)
     changes = _changes(
         body, {"name": "name", "description": "description", "brand": "brand", "version": "version"}
-    )
+    ) | _annotations(body, SPECIFICATION_ATTRIBUTES)
     if "productSpecCharacteristic" in body.model_fields_set:
         changes["characteristics"] = _characteristic_inputs(body.productSpecCharacteristic)
     status = _status(body.lifecycleStatus)
@@ -844,9 +867,9 @@ async def create_offering(
     """Add an offering (operations staff); it goes on sale once it has a specification that the
     platform delivers and a price."""
     principal.require_ops()
-    _unsupported(body, OFFERING_ATTRIBUTES)
+    kept = _annotations(body, OFFERING_ATTRIBUTES, OFFERING_DERIVED)
     fields = await _offering_fields(session, body)
-    data = await _defaults_of(session, fields.get("specification_id")) | fields
+    data = await _defaults_of(session, fields.get("specification_id")) | fields | kept
     offering = await catalog.create_offering(
         session,
         principal=principal,
@@ -868,9 +891,9 @@ async def patch_offering(
 ) -> Response:
     """Change an offering by merge patch (operations staff)."""
     principal.require_ops()
-    _unsupported(body, OFFERING_ATTRIBUTES)
+    kept = _annotations(body, OFFERING_ATTRIBUTES, OFFERING_DERIVED)
     await catalog.browse_offering(session, principal=principal, offering_id=id)
-    changes = await _offering_fields(session, body)
+    changes = await _offering_fields(session, body) | kept
     status = _status(body.lifecycleStatus)
     if status is not None:
         changes["status"] = status
@@ -923,9 +946,9 @@ async def create_price(
 ) -> Response:
     """Publish a list price (operations staff); offerings refer to it."""
     principal.require_ops()
-    _unsupported(body, PRICE_ATTRIBUTES)
+    fields = _price_fields(body) | _annotations(body, PRICE_ATTRIBUTES)
     created = await catalog.create_price(
-        session, principal=principal, data=_core(catalog.PriceInput, _price_fields(body))
+        session, principal=principal, data=_core(catalog.PriceInput, fields)
     )
     return _created(price_view(request, created))
 
@@ -940,12 +963,12 @@ async def patch_price(
 ) -> Response:
     """Change a list price by merge patch (operations staff)."""
     principal.require_ops()
-    _unsupported(body, PRICE_ATTRIBUTES)
+    fields = _price_fields(body) | _annotations(body, PRICE_ATTRIBUTES)
     updated = await catalog.update_price(
         session,
         principal=principal,
         price_id=id,
-        changes=_core(catalog.PriceUpdate, _price_fields(body)),
+        changes=_core(catalog.PriceUpdate, fields),
     )
     return tmf_json(price_view(request, updated))
 
@@ -1014,11 +1037,11 @@ async def create_category(
 ) -> Response:
     """Add a category (operations staff); offerings join it through their own `category`."""
     principal.require_ops()
-    _unsupported(body, CATEGORY_ATTRIBUTES)
+    fields = _category_fields(body) | _annotations(body, CATEGORY_ATTRIBUTES, CATEGORY_DERIVED)
     created = await catalog.create_category(
         session,
         principal=principal,
-        data=_core(catalog.CategoryInput, _category_fields(body)),
+        data=_core(catalog.CategoryInput, fields),
     )
     return _created(await _one_category(request, session, principal, created))
 
@@ -1033,12 +1056,12 @@ async def patch_category(
 ) -> Response:
     """Change a category by merge patch (operations staff)."""
     principal.require_ops()
-    _unsupported(body, CATEGORY_ATTRIBUTES)
+    fields = _category_fields(body) | _annotations(body, CATEGORY_ATTRIBUTES, CATEGORY_DERIVED)
     updated = await catalog.update_category(
         session,
         principal=principal,
         category_id=id,
-        changes=_core(catalog.CategoryUpdate, _category_fields(body)),
+        changes=_core(catalog.CategoryUpdate, fields),
     )
     return tmf_json(await _one_category(request, session, principal, updated))
 
@@ -1105,11 +1128,11 @@ async def create_catalog(
 ) -> Response:
     """Publish a catalog of categories (operations staff)."""
     principal.require_ops()
-    _unsupported(body, CATALOG_ATTRIBUTES)
+    fields = _catalog_fields(body) | _annotations(body, CATALOG_ATTRIBUTES)
     created = await catalog.create_catalog(
         session,
         principal=principal,
-        data=_core(catalog.CatalogInput, _catalog_fields(body)),
+        data=_core(catalog.CatalogInput, fields),
     )
     return _created(await _one_catalog(request, session, created))
 
@@ -1124,12 +1147,12 @@ async def patch_catalog(
 ) -> Response:
     """Change a catalog by merge patch (operations staff)."""
     principal.require_ops()
-    _unsupported(body, CATALOG_ATTRIBUTES)
+    fields = _catalog_fields(body) | _annotations(body, CATALOG_ATTRIBUTES)
     updated = await catalog.update_catalog(
         session,
         principal=principal,
         catalog_id=id,
-        changes=_core(catalog.CatalogUpdate, _catalog_fields(body)),
+        changes=_core(catalog.CatalogUpdate, fields),
     )
     return tmf_json(await _one_catalog(request, session, updated))
 

@@ -432,7 +432,7 @@ async def test_an_offering_of_a_described_specification_stays_in_design(
         {"name": "x", "category": [{"id": "nope"}]},
         {"name": "x", "productOfferingPrice": [{"id": "nope"}]},
         {"name": "x", "productOfferingPrice": [{"name": "inline"}]},
-        {"name": "x", "channel": [{"id": "web"}]},
+        {"name": "x", "statusReason": "because"},
         {
             "name": "x",
             "productSpecification": {"id": "ethernet_port"},
@@ -594,3 +594,71 @@ async def test_the_served_document_describes_every_catalog_body(client: httpx.As
         assert "schema" in operations["get"]["responses"]["200"]["content"]["application/json"]
         one = document["paths"][f"{BASE}/{resource}/{{id}}"]
         assert "requestBody" in one["patch"], resource
+
+
+async def test_every_attribute_of_the_official_bodies_is_kept_and_given_back(
+    client: httpx.AsyncClient, customer: Caller, ops: Caller
+) -> None:
+    kept = {
+        "channel": [{"id": "web", "name": "Web"}],
+        "marketSegment": [{"id": "wholesale"}],
+        "agreement": [{"id": "msa-1", "name": "Master services"}],
+        "attachment": [{"url": "https://example.com/sheet.pdf", "name": "Sheet"}],
+        "place": [{"id": "us", "name": "United States"}],
+        "bundledProductOffering": [{"id": "ethernet-port"}],
+        "serviceLevelAgreement": {"id": "sla-gold"},
+    }
+    created = await client.post(
+        f"{BASE}/productOffering",
+        headers=ops.headers,
+        json={
+            "name": "Wave",
+            "productSpecification": {"id": "ethernet_line"},
+            "productOfferingPrice": [{"id": "ethernet-line-monthly"}],
+            **kept,
+        },
+    )
+    assert created.status_code == 201, created.text
+    check_response(SPEC, "/productOffering", "post", 201, created.json())
+    offering_id = created.json()["id"]
+    shown = await _get(client, customer, f"/productOffering/{offering_id}", "/productOffering/{id}")
+    assert {k: shown.json()[k] for k in kept} == kept
+    patched = await client.patch(
+        f"{BASE}/productOffering/{offering_id}",
+        headers={**ops.headers, "Content-Type": "application/merge-patch+json"},
+        json={"channel": [{"id": "shop"}], "marketSegment": None},
+    )
+    assert patched.status_code == 200, patched.text
+    check_response(SPEC, "/productOffering/{id}", "patch", 200, patched.json())
+    assert patched.json()["channel"] == [{"id": "shop"}]
+    assert "marketSegment" not in patched.json()
+    assert patched.json()["agreement"] == kept["agreement"]
+
+    party = [{"id": "ops-1", "role": "owner", "@referredType": "Organization"}]
+    made = await client.post(
+        f"{BASE}/catalog", headers=ops.headers, json={"name": "Main", "relatedParty": party}
+    )
+    assert made.status_code == 201, made.text
+    check_response(SPEC, "/catalog", "post", 201, made.json())
+    assert made.json()["relatedParty"] == party
+    spec = await client.post(
+        f"{BASE}/productSpecification",
+        headers=ops.headers,
+        json={"name": "Dark fibre", "productNumber": "DF-1", "relatedParty": party},
+    )
+    assert (spec.json()["productNumber"], spec.json()["relatedParty"]) == ("DF-1", party)
+    price = await client.post(
+        f"{BASE}/productOfferingPrice",
+        headers=ops.headers,
+        json={"name": "Setup", "priceType": "oneTime", "percentage": 5, "place": [{"id": "us"}]},
+    )
+    assert price.status_code == 201, price.text
+    assert (price.json()["percentage"], price.json()["place"]) == (5, [{"id": "us"}])
+    # What a category holds follows from its offerings: it is not set on it.
+    derived = await client.post(
+        f"{BASE}/category",
+        headers=ops.headers,
+        json={"name": "Waves", "productOffering": [{"id": offering_id}]},
+    )
+    assert derived.status_code == 400
+    check_response(SPEC, "/category", "post", 400, derived.json())
