@@ -15,7 +15,7 @@ from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
-from app.core.events import Channel, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
@@ -89,6 +89,8 @@ class Quote(SQLModel, table=True):
     state: QuoteState = Field(sa_type=StrEnumType(QuoteState, 32), index=True)
     external_id: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     qualification_id: str | None = Field(
         default=None, foreign_key="qualification.id", max_length=40
     )
@@ -161,7 +163,7 @@ def _set_state(
     events.record(
         session,
         party_id=quote.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -180,7 +182,7 @@ def _set_item_state(
     events.record(
         session,
         party_id=item.party_id,
-        entity="quote_item",
+        entity=EntityKind.QUOTE_ITEM,
         entity_id=item.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -203,6 +205,7 @@ async def request_quote(
     answer_now: bool = True,
     qualification_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> QuoteWithItems:
@@ -237,6 +240,7 @@ async def request_quote(
         kind=kind,
         external_id=external_id,
         description=description,
+        project_id=project_id,
         state=QuoteState.ACKNOWLEDGED,
         qualification_id=qualification_id,
         requested_completion_at=requested_completion_at,
@@ -270,7 +274,7 @@ async def request_quote(
     events.record(
         session,
         party_id=party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.CREATED,
         state=quote.state,
@@ -356,6 +360,7 @@ def quotes_query(
     states: Collection[QuoteState] | None = None,
     kind: QuoteKind | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -374,6 +379,8 @@ def quotes_query(
         statement = statement.where(Quote.kind == kind)
     if external_id is not None:
         statement = statement.where(Quote.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Quote.project_id == project_id)
     matching = annotated(Quote.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import to_base64
 
 from app.core import clock, ordering
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.ordering import OrderState
 from rest_facades.tmf.common import iso
 from rest_facades.tmf.product_ordering import describe
@@ -304,7 +304,7 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
     assert removed.status_code == 204
     event = Event(
         party_id="p",
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id="ord_1",
         kind=EventKind.STATE_CHANGED,
         state="in_progress",
@@ -314,6 +314,8 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         {"id": "ord_1", "@type": "ProductOrder", "state": "inProgress"},
     )
     assert (
-        describe(Event(party_id="p", entity="ticket", entity_id="t", kind=EventKind.CREATED))
+        describe(
+            Event(party_id="p", entity=EntityKind.TICKET, entity_id="t", kind=EventKind.CREATED)
+        )
         is None
     )
