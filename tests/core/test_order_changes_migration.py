@@ -7,13 +7,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine
+from sqlalchemy.engine.interfaces import ReflectedColumn
 
 from app.core.migrate import upgrade
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _filler(column: dict[str, Any]) -> Any:
+def _filler(column: ReflectedColumn) -> Any:
     """A value for a required column the test does not care about."""
     kind = column["type"]
     if isinstance(kind, sa.JSON):
