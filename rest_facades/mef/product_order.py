@@ -679,7 +679,9 @@ async def get_charge(id: str, caller: MEFCaller) -> Response:
 
 
 @routes.patch("/charge/{id}", response_model=models.MEFProductOrderCharge)
-async def answer_charge(id: str, caller: MEFCaller) -> Response:
+async def answer_charge(
+    id: str, body: models.MEFProductOrderChargeUpdate, caller: MEFCaller
+) -> Response:
     """Accept or decline a charge."""
     raise NotFound(f"no charge '{id}'")
 
