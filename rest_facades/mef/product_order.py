@@ -597,11 +597,23 @@ async def change_date(
             ]
         )
     try:
+        found = await ordering.get_order(
+            caller.session, principal=caller.principal, order_id=ref.productOrderId
+        )
+        # The buyer names an item as MEF shows it: its own id, or its position in the order.
+        item_id = next(
+            (
+                i.id
+                for i in found.items
+                if (i.external_id or str(i.position)) == ref.productOrderItemId
+            ),
+            ref.productOrderItemId,
+        )
         moved = await ordering.ask_to_move_date(
             caller.session,
             principal=caller.principal,
             order_id=ref.productOrderId,
-            item_id=ref.productOrderItemId,
+            item_id=item_id,
             requested_completion_at=body.requestedCompletionDate,
             expedite=bool(body.expediteIndicator),
             channel=flavour.channel,
