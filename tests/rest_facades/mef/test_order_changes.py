@@ -107,7 +107,7 @@ async def test_date_changes_list_by_date_and_expedite(
         assert response.status_code == 201, response.text
         made.append(response.json()["id"])
 
-    async def listed(caller: Caller = carrier, **params: str) -> list[str]:
+    async def listed(params: dict[str, str] | None = None, caller: Caller = carrier) -> list[str]:
         response = await client.get(
             f"{BASE}/modifyProductOrderItemRequestedDeliveryDate",
             headers=caller.headers,
@@ -124,11 +124,11 @@ async def test_date_changes_list_by_date_and_expedite(
         return [c["id"] for c in response.json()]
 
     assert sorted(await listed()) == sorted(made)
-    assert await listed(expediteIndicator="true") == [made[0]]
+    assert await listed({"expediteIndicator": "true"}) == [made[0]]
     middle = (clock.now() + timedelta(days=50)).isoformat()
-    assert await listed(**{"requestedCompletionDate.gt": middle}) == [made[1]]
-    assert await listed(**{"requestedCompletionDate.lt": middle}) == [made[0]]
-    assert await listed(other_carrier) == []
+    assert await listed({"requestedCompletionDate.gt": middle}) == [made[1]]
+    assert await listed({"requestedCompletionDate.lt": middle}) == [made[0]]
+    assert await listed(caller=other_carrier) == []
     order_id = placed.order.id
     session.expire_all()
     item = await ordering.items_of(session, order_id)
