@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -28,7 +28,6 @@ from rest_facades.mef.flavours import FLAVOURS_BY_NAME, SELLER_ID, Flavour
 
 # The item lists of a request that the core bounds (`check_item_count`).
 ITEM_LISTS = ("productOrderItem", "quoteItem", "productOfferingQualificationItem")
-Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
