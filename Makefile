@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run seed test lint typecheck pytest test-postgres bench clean
+.PHONY: install run seed test lint typecheck pytest test-postgres ctk bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ test-postgres: install
 	@test -n "$$LUMEN_TEST_DATABASE_URL" || (echo "set LUMEN_TEST_DATABASE_URL" && exit 2)
 	$(BIN)/pytest
 
+# TM Forum's conformance kits (../shared/ctk) against the app as `make run` serves it; newman
+# is installed into .ci/node_modules. CTK_ONLY=TMF622 runs one kit.
+ctk: install
+	.ci/ctk
+
 bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal
+	rm -rf $(VENV) .ci/node_modules .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal

@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -31,6 +32,14 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# The `Authorization: Bearer <key>` that the callers send, declared so that the OpenAPI
+# document shows it as the operations' security (it refuses nothing itself).
+API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    description="An API key of the caller's party: `Authorization: Bearer <key>`.",
+    auto_error=False,
+)
+KeyDep = Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)]
 
 
 def public_base_url(connection: HTTPConnection) -> str:
@@ -60,13 +69,13 @@ def note_failed_authentication(connection: HTTPConnection) -> None:
         limiter.note_failure(client_address(connection))
 
 
-async def get_principal(
-    request: Request,
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Principal:
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return (credentials.credentials.strip() or None) if credentials else None
+
+
+async def get_principal(request: Request, session: SessionDep, credentials: KeyDep) -> Principal:
     """The caller, from its API key; refuses requests without a valid one."""
-    token = bearer_token(authorization)
+    token = _token(credentials)
     try:
         return await authenticate(session, token)
     except Unauthenticated:
@@ -76,12 +85,10 @@ async def get_principal(
 
 
 async def get_optional_principal(
-    request: Request,
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
+    request: Request, session: SessionDep, credentials: KeyDep
 ) -> Principal | None:
     """The caller if it sent a key; `None` for anonymous requests."""
-    token = bearer_token(authorization)
+    token = _token(credentials)
     if token is None:
         return None
     try:

@@ -31,7 +31,7 @@ class ProductOffering(relay.Node):
             offering_id=row.id,
             code=row.id,
             name=row.name,
-            kind=row.kind,
+            kind=row.delivered_kind,
             description=row.description,
             bandwidths_mbps=list(row.bandwidths_mbps),
             classes_of_service=[core.ClassOfService(c) for c in row.classes_of_service],

@@ -25,6 +25,16 @@ from tests.factories import Caller, make_caller
 POSTGRES_URL = os.environ.get("LUMEN_TEST_DATABASE_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On PostgreSQL, skip the slow suites that the SQLite run already covers."""
+    if not POSTGRES_URL:
+        return
+    once = pytest.mark.skip(reason="database-independent suite: runs once, on SQLite")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(once)
+
+
 @pytest.fixture(scope="session")
 def postgres_schema() -> str | None:
     """On PostgreSQL, the schema is built once by the real migrations."""

@@ -16,6 +16,8 @@ from app.main import create_app
 from app.settings import Settings
 from tests.fuzzing import bounded_run, fuzz_key
 
+pytestmark = pytest.mark.once
+
 EXAMPLES_PER_OPERATION = 3
 
 bounded = bounded_run(EXAMPLES_PER_OPERATION)

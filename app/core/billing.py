@@ -4,8 +4,9 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
+from app.core.paging import Condition, Operator, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 
 PAYMENT_DAYS = 30
@@ -63,6 +65,12 @@ class BillingAccount(SQLModel, table=True):
     bill_cycle_day: int = 1
     is_default: bool = True
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # What the party records about the account beyond what billing needs (see core.accounts).
+    description: str | None = Field(default=None, max_length=1000)
+    account_type: str | None = Field(default=None, max_length=100)
+    payment_status: str | None = Field(default=None, max_length=100)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class Bill(SQLModel, table=True):
@@ -73,6 +81,9 @@ class Bill(SQLModel, table=True):
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     billing_account_id: str = Field(foreign_key="billingaccount.id", index=True, max_length=40)
     kind: BillKind = Field(sa_type=StrEnumType(BillKind, 12))
+    # What the caller called a bill it asked for on demand.
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=500)
     state: BillState = Field(default=BillState.NEW, sa_type=StrEnumType(BillState, 16))
     period_start: datetime = Field(sa_type=UTCDateTime)
     period_end: datetime = Field(sa_type=UTCDateTime)
@@ -195,6 +206,9 @@ async def _build_bill(
     kind: BillKind,
     period_start: datetime,
     period_end: datetime,
+    *,
+    name: str = "",
+    description: str = "",
 ) -> BillWithRates:
     products = (
         await session.exec(
@@ -207,6 +221,8 @@ async def _build_bill(
         party_id=account.party_id,
         billing_account_id=account.id,
         kind=kind,
+        name=name,
+        description=description,
         period_start=period_start,
         period_end=period_end,
         due_date=clock.now() + timedelta(days=account.payment_terms_days),
@@ -252,18 +268,34 @@ async def bill_on_demand(
     principal: Principal,
     account_id: str | None = None,
     buyer_party_id: str | None = None,
+    name: str = "",
+    description: str = "",
 ) -> BillWithRates:
-    """A bill from the start of this month to now, for one of the caller's accounts."""
+    """A bill from the start of this month to now, for one of the caller's accounts (of the
+    buyer it names, when it names one)."""
     if account_id is None:
         account = await ensure_account(
             session, party_id=await resolve_buyer(session, principal, buyer_party_id)
         )
     else:
         account = await get_account(session, principal=principal, account_id=account_id)
+        if buyer_party_id is not None and account.party_id != buyer_party_id:
+            raise InvalidRequest(
+                f"billing account '{account_id}' is not one of party '{buyer_party_id}'",
+                field="billing_account",
+            )
+    if account.state is not AccountState.ACTIVE:
+        raise InvalidRequest(f"billing account '{account.id}' is closed", field="billing_account")
     now = clock.now()
     start, _ = month_period(now.year, now.month)
-    result = await _build_bill(session, account, BillKind.ON_DEMAND, start, now)
-    await commit(session)
+    result = await _build_bill(
+        session, account, BillKind.ON_DEMAND, start, now, name=name, description=description
+    )
+    try:
+        await commit(session)
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict("a bill of this account was made at this very instant; try again") from exc
     return result
 
 
@@ -325,12 +357,121 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
     return BillWithRates(bill, list(rates))
 
 
-def bills_query(*, principal: Principal, kind: BillKind | None = None) -> SelectOfScalar[Bill]:
-    """The caller's bills (of one kind, when named), newest first, to page through."""
+@dataclass(frozen=True)
+class BillFilter:
+    """Criteria of a bill search; each one given must hold (periods compare strictly)."""
+
+    billing_account_id: str | None = None
+    states: frozenset[BillState] | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    ends_after: datetime | None = None
+    ends_before: datetime | None = None
+
+
+def bills_query(
+    *, principal: Principal, kind: BillKind | None = None, where: BillFilter | None = None
+) -> SelectOfScalar[Bill]:
+    """The caller's bills (of one kind, when named, meeting `where`), newest first, to page
+    through."""
     statement = scoped(Bill, principal)
     if kind is not None:
         statement = statement.where(Bill.kind == kind)
+    if where is not None:
+        conditions = [
+            Bill.billing_account_id == where.billing_account_id
+            if where.billing_account_id is not None
+            else None,
+            col(Bill.state).in_(where.states) if where.states is not None else None,
+            col(Bill.period_start) > where.starts_after if where.starts_after else None,
+            col(Bill.period_start) < where.starts_before if where.starts_before else None,
+            col(Bill.period_end) > where.ends_after if where.ends_after else None,
+            col(Bill.period_end) < where.ends_before if where.ends_before else None,
+        ]
+        statement = statement.where(*(c for c in conditions if c is not None))
     return statement.order_by(col(Bill.bill_date).desc(), col(Bill.id))
+
+
+class BillField(StrEnum):
+    """The fields of a bill that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    KIND = "kind"
+    STATE = "state"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    PARTY_ID = "party_id"
+    BILL_DATE = "bill_date"
+    DUE_DATE = "due_date"
+    PERIOD_START = "period_start"
+    PERIOD_END = "period_end"
+    TOTAL_CENTS = "total_cents"
+
+
+class RateField(StrEnum):
+    """The fields of an applied rate that a list can filter on."""
+
+    ID = "id"
+    KIND = "kind"
+    DESCRIPTION = "description"
+    BILL_ID = "bill_id"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    PRODUCT_ID = "product_id"
+    APPLIED_AT = "applied_at"
+    PERIOD_START = "period_start"
+    PERIOD_END = "period_end"
+    AMOUNT_CENTS = "amount_cents"
+
+
+_BILL_COLUMNS = {field: col(getattr(Bill, field.value)) for field in BillField}
+_RATE_COLUMNS = {field: col(getattr(AppliedRate, field.value)) for field in RateField}
+
+
+async def page_bills(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[BillField]],
+    offset: int,
+    limit: int,
+) -> Page[Bill]:
+    """One page of the caller's bills that meet every condition, newest first, with the count
+    of all that do."""
+    statement = bills_query(principal=principal).where(*where(_BILL_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def page_applied_rates(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[RateField]],
+    offset: int,
+    limit: int,
+) -> Page[AppliedRate]:
+    """One page of the caller's applied rates that meet every condition, newest first, with the
+    count of all that do."""
+    statement = applied_rates_query(principal=principal).where(*where(_RATE_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+def on_demand_only() -> Condition[BillField]:
+    """The condition that keeps the bills made on demand."""
+    return Condition(BillField.KIND, Operator.EQ, (BillKind.ON_DEMAND,))
+
+
+async def get_on_demand_bill(session: AsyncSession, *, principal: Principal, bill_id: str) -> Bill:
+    """One of the caller's bills made on demand."""
+    bill = await get_scoped(session, Bill, bill_id, principal, what="bill")
+    if bill.kind is not BillKind.ON_DEMAND:
+        raise NotFound(f"no bill on demand '{bill_id}'")
+    return bill
+
+
+def next_bill_date(bill: Bill) -> datetime:
+    """When the account is next billed: the first day of the month after the bill's."""
+    _, following = month_period(bill.bill_date.year, bill.bill_date.month)
+    return following
 
 
 async def list_bills(

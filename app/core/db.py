@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, Integer, String, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect, make_url
@@ -15,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -198,3 +200,16 @@ async def commit(session: AsyncSession) -> None:
         raise Conflict(
             "the object was changed by another request; read it again and retry"
         ) from exc
+
+
+Record = TypeVar("Record", bound=SQLModel)
+
+
+def validated(record: type[Record], values: dict[str, Any]) -> Record:
+    """`values` as a record (a model without a table), or `InvalidRequest` naming the field."""
+    try:
+        return record.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from exc

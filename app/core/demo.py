@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import billing, clock, geography, ordering, tickets
+from app.core import accounts, billing, clock, geography, ordering, tickets
 from app.core.catalog import ClassOfService, ProductSpec, seed_catalog
 from app.core.db import Database
 from app.core.events import Channel
@@ -91,9 +91,11 @@ _IN_FLIGHT = (
 
 
 async def seed_reference_data(session: AsyncSession) -> None:
-    """The address book and the catalog, which every installation needs."""
+    """The address book, the catalog and the billing standards, which every installation
+    needs."""
     await geography.seed_address_book(session)
     await seed_catalog(session)
+    await accounts.seed_billing_standards(session)
 
 
 async def seed(database: Database, *, secret: str) -> dict[str, str]:

@@ -52,6 +52,8 @@ class EntityKind(StrEnum):
     TICKET = "ticket"
     INCIDENT = "incident"
     BILL = "bill"
+    WORK_ORDER = "work_order"
+    APPOINTMENT = "appointment"
 
 
 class DeliveryStatus(StrEnum):

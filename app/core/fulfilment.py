@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import clock, quoting
+from app.core import clock, quoting, workforce
 from app.core.db import Database, commit
 from app.core.errors import Conflict, IllegalTransition
 from app.core.inventory import ProductInstance, ProductState, set_state
@@ -47,11 +47,13 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
         transition(session, order, OrderState.IN_PROGRESS)
         for item in items:
             transition_item(session, order, item, ItemState.IN_PROGRESS)
+        workforce.open_for_order(session, order, items)
         order.next_step_at = now + complete_after
     elif order.state is OrderState.IN_PROGRESS:
         for item in items:
             await _deliver(session, order, item)
             transition_item(session, order, item, ItemState.COMPLETED)
+        await workforce.finish_for_items(session, [i.id for i in items], done=True)
         transition(session, order, OrderState.COMPLETED)
         order.next_step_at = None
     elif order.state is OrderState.ASSESSING_CANCELLATION:
@@ -63,6 +65,7 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
             if item.state not in {ItemState.COMPLETED, ItemState.CANCELLED}:
                 transition_item(session, order, item, ItemState.CANCELLED)
                 await _release(session, item)
+        await workforce.finish_for_items(session, [i.id for i in items], done=False)
         transition(session, order, OrderState.CANCELLED)
         await move_cancellation(session, order, ChangeState.DONE)
         order.next_step_at = None

@@ -4,13 +4,15 @@ import asyncio
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from enum import StrEnum
 from importlib import resources
+from typing import Any
 
-from sqlalchemy import ColumnElement, UniqueConstraint, func
+from sqlalchemy import JSON, ColumnElement, UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -18,6 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
 
@@ -79,6 +82,9 @@ class Site(SiteBase, table=True):
     id: str = Field(default_factory=lambda: new_id("site"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # What the buyer sent that the core does not interpret (opening hours, related sites),
+    # kept as given so that the face it came through can return it.
+    annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 @dataclass(frozen=True)
@@ -413,6 +419,7 @@ async def create_site(
     contact_name: str | None = None,
     contact_phone: str | None = None,
     instructions: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> Site:
     """Register a site for the caller (or a buyer it acts for) at a validated address."""
     party_id = await resolve_buyer(session, principal, buyer_party_id)
@@ -421,6 +428,8 @@ async def create_site(
     site.contact_name = contact_name or site.contact_name
     site.contact_phone = contact_phone or site.contact_phone
     site.instructions = instructions or site.instructions
+    if annotations:
+        site.annotations = {**site.annotations, **annotations}
     session.add(site)
     await commit(session)
     return site
@@ -507,6 +516,66 @@ def sites_query(*, principal: Principal, where: SiteFilter | None = None) -> Sel
     return statement.order_by(col(Site.created_at), col(Site.id))
 
 
+class SiteField(StrEnum):
+    """The fields of a site, and of the address it is at, that a list may be narrowed by."""
+
+    ID = "id"
+    NAME = "name"
+    INSTRUCTIONS = "instructions"
+    CONTACT_NAME = "contact_name"
+    PARTY = "party"
+    LOCATION = "location"
+    CREATED_AT = "created_at"
+    STREET_NUMBER = "street_number"
+    STREET_NAME = "street_name"
+    CITY = "city"
+    STATE = "state"
+    POSTCODE = "postcode"
+    COUNTRY = "country"
+
+
+SITE_COLUMNS: dict[SiteField, Any] = {
+    SiteField.ID: col(Site.id),
+    SiteField.NAME: col(Site.name),
+    SiteField.INSTRUCTIONS: col(Site.instructions),
+    SiteField.CONTACT_NAME: col(Site.contact_name),
+    SiteField.PARTY: col(Site.party_id),
+    SiteField.LOCATION: col(Site.location_id),
+    SiteField.CREATED_AT: col(Site.created_at),
+    SiteField.STREET_NUMBER: col(Location.street_number),
+    SiteField.STREET_NAME: col(Location.street_name),
+    SiteField.CITY: col(Location.city),
+    SiteField.STATE: col(Location.state),
+    SiteField.POSTCODE: col(Location.postcode),
+    SiteField.COUNTRY: col(Location.country),
+}
+_AT_LOCATION = {
+    SiteField.STREET_NUMBER,
+    SiteField.STREET_NAME,
+    SiteField.CITY,
+    SiteField.STATE,
+    SiteField.POSTCODE,
+    SiteField.COUNTRY,
+}
+
+
+async def find_sites(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[SiteField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Site]:
+    """One page of the caller's sites that meet every condition, oldest first, and the count of
+    all that meet them."""
+    statement = sites_query(principal=principal)
+    if any(c.field in _AT_LOCATION for c in conditions):
+        statement = statement.join(Location, col(Location.id) == col(Site.location_id))
+    statement = statement.where(*where(SITE_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
 async def update_site(
     session: AsyncSession,
     *,
@@ -516,8 +585,10 @@ async def update_site(
     contact_name: str | None = None,
     contact_phone: str | None = None,
     instructions: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> Site:
-    """Rename one of the caller's sites or change its contact and access instructions."""
+    """Rename one of the caller's sites or change its contact, access instructions and what it
+    keeps as given (`annotations` merge; a `None` value removes its key)."""
     site = await get_site(session, principal=principal, site_id=site_id)
     if name is not None:
         if not name.strip():
@@ -526,6 +597,10 @@ async def update_site(
     site.contact_name = contact_name if contact_name is not None else site.contact_name
     site.contact_phone = contact_phone if contact_phone is not None else site.contact_phone
     site.instructions = instructions if instructions is not None else site.instructions
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        merged = {**site.annotations, **annotations}
+        site.annotations = {k: v for k, v in merged.items() if v is not None}
     session.add(site)
     await commit(session)
     return site
@@ -557,6 +632,46 @@ async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Sit
 def locations_query() -> SelectOfScalar[Location]:
     """The whole address book (public reference data), by id, as a statement to page through."""
     return select(Location).order_by(col(Location.id))
+
+
+class LocationField(StrEnum):
+    """The fields of an address of the address book that a list may be narrowed by."""
+
+    ID = "id"
+    NAME = "name"
+    KIND = "kind"
+    STREET_NUMBER = "street_number"
+    STREET_NAME = "street_name"
+    CITY = "city"
+    STATE = "state"
+    POSTCODE = "postcode"
+    COUNTRY = "country"
+
+
+LOCATION_COLUMNS: dict[LocationField, Any] = {
+    LocationField.ID: col(Location.id),
+    LocationField.NAME: col(Location.name),
+    LocationField.KIND: col(Location.kind),
+    LocationField.STREET_NUMBER: col(Location.street_number),
+    LocationField.STREET_NAME: col(Location.street_name),
+    LocationField.CITY: col(Location.city),
+    LocationField.STATE: col(Location.state),
+    LocationField.POSTCODE: col(Location.postcode),
+    LocationField.COUNTRY: col(Location.country),
+}
+
+
+async def find_locations(
+    session: AsyncSession,
+    *,
+    conditions: Sequence[Condition[LocationField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Location]:
+    """One page of the address book's addresses that meet every condition, by id, and the
+    count of all that meet them."""
+    statement = locations_query().where(*where(LOCATION_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
 class AddressCheck(SQLModel, table=True):
@@ -627,6 +742,32 @@ async def check_address(
     return check
 
 
+async def recheck_address(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    check_id: str,
+    address: AddressInput,
+    provide_alternatives: bool,
+) -> AddressCheck:
+    """Validate the address of one of the caller's kept validations again, as now given; the
+    validation keeps its id and takes the new outcome."""
+    check = await get_address_check(session, principal=principal, check_id=check_id)
+    result = await validate_address(session, address)
+    for name in ("text", "street_number", "street_name", "city", "state", "postcode", "country"):
+        setattr(check, name, getattr(address, name))
+    check.quality = result.quality
+    check.best_location_id = result.best.id if result.best else None
+    check.provide_alternatives = provide_alternatives
+    check.alternate_location_ids = (
+        ",".join(loc.id for loc in result.alternates) if provide_alternatives else ""
+    )
+    check.created_at = clock.now()
+    session.add(check)
+    await commit(session)
+    return check
+
+
 async def get_address_check(
     session: AsyncSession, *, principal: Principal, check_id: str
 ) -> AddressCheck:
@@ -662,3 +803,37 @@ async def seed_address_book(session: AsyncSession) -> int:
             added += 1
     await commit(session)
     return added
+
+
+class AddressCheckField(StrEnum):
+    """The fields of a kept address validation that a list may be narrowed by."""
+
+    ID = "id"
+    QUALITY = "quality"
+    PROVIDE_ALTERNATIVES = "provide_alternatives"
+    BEST_LOCATION = "best_location"
+    CREATED_AT = "created_at"
+
+
+ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, Any] = {
+    AddressCheckField.ID: col(AddressCheck.id),
+    AddressCheckField.QUALITY: col(AddressCheck.quality),
+    AddressCheckField.PROVIDE_ALTERNATIVES: col(AddressCheck.provide_alternatives),
+    AddressCheckField.BEST_LOCATION: col(AddressCheck.best_location_id),
+    AddressCheckField.CREATED_AT: col(AddressCheck.created_at),
+}
+
+
+async def find_address_checks(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[AddressCheckField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[AddressCheck]:
+    """One page of the caller's kept address validations that meet every condition, oldest
+    first, and the count of all that meet them."""
+    statement = address_checks_query(principal=principal)
+    statement = statement.where(*where(ADDRESS_CHECK_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)

@@ -16,6 +16,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition
 from app.core.events import EntityKind, EventKind
+from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, get_scoped, scoped
 
 
@@ -200,6 +201,39 @@ def products_query(
     if where is not None:
         statement = statement.where(*_product_conditions(where))
     return statement.order_by(col(ProductInstance.created_at).desc(), col(ProductInstance.id))
+
+
+class ProductField(StrEnum):
+    """The fields of a product that a list can filter on."""
+
+    ID = "id"
+    NAME = "name"
+    STATE = "state"
+    OFFERING_ID = "offering_id"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    ORDER_ID = "order_id"
+    PARTY_ID = "party_id"
+    CREATED_AT = "created_at"
+    ACTIVATED_AT = "activated_at"
+    TERMINATED_AT = "terminated_at"
+    UPDATED_AT = "updated_at"
+
+
+_PRODUCT_COLUMNS = {field: col(getattr(ProductInstance, field.value)) for field in ProductField}
+
+
+async def page_products(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[ProductField]],
+    offset: int,
+    limit: int,
+) -> Page[ProductInstance]:
+    """One page of the caller's products that meet every condition, newest first, with the
+    count of all that do."""
+    statement = products_query(principal=principal).where(*where(_PRODUCT_COLUMNS, conditions))
+    return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
 async def list_products(

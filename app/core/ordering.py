@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, update
+from sqlalchemy import JSON, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +25,7 @@ from app.core.order_changes import (
     ChangeState,
     DateChange,
 )
-from app.core.paging import Between, within
+from app.core.paging import Between, Condition, Page, fetch_page, where, within
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess, check_item_count
 
@@ -159,6 +159,8 @@ class Order(SQLModel, table=True):
     requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     expected_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancellation_reason: str | None = Field(default=None, max_length=1000)
+    # Why the seller put the order in its state, e.g. what a rejected order lacked.
+    state_reason: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
@@ -571,6 +573,109 @@ def orders_query(
     return statement.order_by(col(Order.created_at).desc(), col(Order.id))
 
 
+class OrderField(StrEnum):
+    """The fields of an order that a list can filter on."""
+
+    ID = "id"
+    STATE = "state"
+    CHANNEL = "channel"
+    EXTERNAL_ID = "external_id"
+    DESCRIPTION = "description"
+    PARTY_ID = "party_id"
+    BILLING_ACCOUNT_ID = "billing_account_id"
+    QUOTE_ID = "quote_id"
+    CANCELLATION_REASON = "cancellation_reason"
+    CREATED_AT = "created_at"
+    REQUESTED_COMPLETION_AT = "requested_completion_at"
+    EXPECTED_COMPLETION_AT = "expected_completion_at"
+    COMPLETED_AT = "completed_at"
+
+
+_ORDER_COLUMNS = {field: col(getattr(Order, field.value)) for field in OrderField}
+# The states of an order whose cancellation the buyer asked for.
+CANCELLATION_STATES = {
+    OrderState.ASSESSING_CANCELLATION,
+    OrderState.PENDING_CANCELLATION,
+    OrderState.CANCELLED,
+}
+
+
+async def page_orders(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[OrderField]],
+    offset: int,
+    limit: int,
+    cancellation_asked: bool = False,
+) -> Page[Order]:
+    """One page of the caller's orders that meet every condition (and, with
+    `cancellation_asked`, whose cancellation was asked for), newest first, with the count of
+    all that do."""
+    statement = orders_query(principal=principal).where(*where(_ORDER_COLUMNS, conditions))
+    if cancellation_asked:
+        statement = statement.where(
+            or_(
+                col(Order.cancellation_reason).is_not(None),
+                col(Order.state).in_(sorted(CANCELLATION_STATES)),
+            )
+        )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+_ASKED = "asked_items"
+
+
+def asked_items(order: Order) -> list[tuple[str, ItemAction]]:
+    """The items a rejected order without core items was asked for: the buyer's id and action."""
+    return [(a["id"], ItemAction(a["action"])) for a in order.annotations.get(_ASKED, [])]
+
+
+async def reject(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    channel: Channel,
+    reason: str,
+    asked: list[tuple[str, ItemAction]],
+    external_id: str | None = None,
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Order:
+    """Record an order the seller cannot deliver as asked: acknowledged, then rejected with
+    `reason`, with no items; `asked` (the buyer's item id and action of each item) is kept, see
+    `asked_items`."""
+    party_id = await resolve_buyer(session, principal, None)
+    account = await billing.ensure_account(session, party_id=party_id)
+    order = Order(
+        party_id=party_id,
+        placed_by_party_id=principal.party_id,
+        channel=channel,
+        state=OrderState.ACKNOWLEDGED,
+        external_id=external_id,
+        description=description,
+        billing_account_id=account.id,
+        annotations=(annotations or {})
+        | {_ASKED: [{"id": item_id, "action": action.value} for item_id, action in asked]},
+    )
+    session.add(order)
+    await session.flush()
+    events.record(
+        session,
+        party_id=party_id,
+        entity=EntityKind.ORDER,
+        entity_id=order.id,
+        kind=EventKind.CREATED,
+        state=order.state,
+        channel=channel,
+        data=_order_event_data(order),
+    )
+    order.state_reason = reason[:1000]
+    transition(session, order, OrderState.REJECTED)
+    await commit(session)
+    return order
+
+
 async def list_orders(
     session: AsyncSession,
     *,
@@ -668,9 +773,10 @@ async def annotate(
     item_annotations: dict[str, dict[str, Any]] | None = None,
     external_id: str | None = None,
     project_id: str | None = None,
+    description: str | None = None,
 ) -> OrderWithItems:
-    """Merge the buyer's own annotations and references into an order and its items (not its
-    product or state)."""
+    """Merge the buyer's own annotations and references (external id, project, description)
+    into an order and its items (not its product or state)."""
     order = await get_scoped(session, Order, order_id, principal, what="order")
     items = await items_of(session, order.id)
     by_id = {i.id: i for i in items} | {i.external_id: i for i in items if i.external_id}
@@ -683,6 +789,8 @@ async def annotate(
         order.external_id = external_id
     if project_id is not None:
         order.project_id = project_id
+    if description is not None:
+        order.description = description
     for item_id, extra in (item_annotations or {}).items():
         item = by_id[item_id]
         item.annotations = {**item.annotations, **extra}
@@ -703,6 +811,7 @@ async def annotate(
                     *(annotations or {}),
                     *(["external_id"] if external_id is not None else []),
                     *(["project_id"] if project_id is not None else []),
+                    *(["description"] if description is not None else []),
                 }
             ),
             **_order_event_data(order),

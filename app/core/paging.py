@@ -1,15 +1,21 @@
-"""Pages of a scoped statement: the rows of one window and the total behind it."""
+"""Pages of a scoped statement: the rows of one window and the total behind it, and the
+conditions on an entity's own fields that narrow the statement first."""
 
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, false, func, or_
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
+F = TypeVar("F", bound=StrEnum)
 
 
 @dataclass
@@ -19,6 +25,47 @@ class Page(Generic[T]):
     items: list[T]
     total: int
     offset: int
+
+
+class Operator(StrEnum):
+    """How a condition compares a field with its values."""
+
+    EQ = "eq"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+
+
+_COMPARE: dict[Operator, Callable[[Any, Any], Any]] = {
+    Operator.EQ: operator.eq,
+    Operator.GT: operator.gt,
+    Operator.GTE: operator.ge,
+    Operator.LT: operator.lt,
+    Operator.LTE: operator.le,
+}
+
+
+@dataclass(frozen=True)
+class Condition(Generic[F]):
+    """A filterable `field` of an entity compared by `operator` with any of `values` (no
+    value matches no row). Values are of the field's own type (a state, a datetime, an id)."""
+
+    field: F
+    operator: Operator
+    values: tuple[Any, ...]
+
+
+def where(
+    columns: Mapping[F, ColumnElement[Any] | Mapped[Any]], conditions: Iterable[Condition[F]]
+) -> list[ColumnElement[bool]]:
+    """The SQL of conditions on the fields that `columns` maps to an entity's columns."""
+    clauses: list[ColumnElement[bool]] = []
+    for condition in conditions:
+        compare = _COMPARE[condition.operator]
+        column = columns[condition.field]
+        clauses.append(or_(false(), *(compare(column, value) for value in condition.values)))
+    return clauses
 
 
 async def count(session: AsyncSession, statement: SelectOfScalar[T]) -> int:

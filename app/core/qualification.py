@@ -1,34 +1,47 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, func
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Field, SQLModel, and_, col
+from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import (
+    ClassOfService,
     Offering,
     Price,
+    ProductKind,
     ProductSpec,
     check_characteristics,
     get_offering,
+    list_offerings,
     price,
+    terms_offered,
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
-from app.core.errors import CoreError, InvalidRequest
+from app.core.errors import Conflict, CoreError, InvalidRequest
 from app.core.events import Channel, EntityKind
-from app.core.geography import Location, Serviceability, get_locations, serviceability
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.geography import (
+    Location,
+    Serviceability,
+    get_locations,
+    serviceability,
+    serviceability_of,
+)
+from app.core.paging import Condition, Page, fetch_page, where
+from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
 OFF_NET_MAX_MBPS = 10000
 QUALIFICATION_VALID_DAYS = 30
+MAX_EXTERNAL_ID = 200
 _LEAD_TIME_DAYS = {
     Serviceability.ON_NET: 20,
     Serviceability.NEAR_NET: 45,
@@ -90,6 +103,13 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
                 f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
             )
     ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
+    return _judged(offering, spec, ends)
+
+
+def _judged(
+    offering: Offering, spec: ProductSpec, ends: list[tuple[Location, Serviceability]]
+) -> Assessment:
+    """The price, confidence and lead time of a checked spec whose ends are measured."""
     product_price = price(offering, spec, ends)
     weakest = max((level for _, level in ends), key=_RANK.__getitem__)
     alternatives: list[dict[str, Any]] = []
@@ -120,6 +140,44 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
         lead_time_days=_LEAD_TIME_DAYS[weakest],
         alternatives=alternatives,
     )
+
+
+async def available(
+    session: AsyncSession,
+    *,
+    kind: ProductKind,
+    locations: list[Location],
+    classes_of_service: Collection[ClassOfService] | None = None,
+) -> list[Assessment]:
+    """Every configuration (offering, bandwidth, class of service, of the classes named) of the
+    active offerings of a kind that can be delivered at these locations, assessed as a quote
+    would assess it, for the shortest standard term each offering sells."""
+    levels = await serviceability_of(session, locations)
+    ends = [(location, levels[location.id].level) for location in locations]
+    found: list[Assessment] = []
+    for offering in await list_offerings(session):
+        if offering.kind is not kind:
+            continue
+        for bandwidth in sorted(offering.bandwidths_mbps):
+            for class_of_service in offering.classes_of_service:
+                if classes_of_service is not None and class_of_service not in classes_of_service:
+                    continue
+                spec = ProductSpec(
+                    offering_id=offering.id,
+                    a_location_id=locations[0].id,
+                    z_location_id=locations[1].id if len(locations) > 1 else None,
+                    bandwidth_mbps=bandwidth,
+                    term_months=terms_offered(offering)[0],
+                    class_of_service=ClassOfService(class_of_service),
+                )
+                try:
+                    check_characteristics(offering, spec)
+                except InvalidRequest:
+                    continue
+                judged = _judged(offering, spec, ends)
+                if judged.qualified:
+                    found.append(judged)
+    return found
 
 
 @dataclass(frozen=True)
@@ -307,6 +365,85 @@ async def get_qualification(
     return qualification, list(items)
 
 
+async def update_qualification(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    qualification_id: str,
+    external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> tuple[Qualification, list[QualificationItem]]:
+    """Change what the buyer said about one of its qualifications (its own reference, when it
+    wanted the answer, what is kept as given); the answer itself stays as it was given."""
+    found = await get_scoped(
+        session, Qualification, qualification_id, principal, what="qualification"
+    )
+    if external_id is not None and len(external_id) > MAX_EXTERNAL_ID:
+        raise InvalidRequest(f"at most {MAX_EXTERNAL_ID} characters", field="external_id")
+    changed = []
+    for name, value in (
+        ("external_id", external_id),
+        ("requested_completion_at", requested_completion_at),
+    ):
+        if value is not None and getattr(found, name) != value:
+            setattr(found, name, value)
+            changed.append(name)
+    changed += [k for k, v in (annotations or {}).items() if found.annotations.get(k) != v]
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        found.annotations = {**found.annotations, **annotations}
+    if changed:
+        session.add(found)
+        events.record(
+            session,
+            party_id=found.party_id,
+            entity=EntityKind.QUALIFICATION,
+            entity_id=found.id,
+            kind=events.EventKind.ATTRIBUTE_CHANGED,
+            channel=found.channel,
+            data={"changed": changed},
+        )
+        await commit(session)
+    return await get_qualification(session, principal=principal, qualification_id=found.id)
+
+
+async def delete_qualification(
+    session: AsyncSession, *, principal: Principal, qualification_id: str
+) -> None:
+    """Remove one of the caller's qualifications and its items; one that a quote was priced
+    against is kept (Conflict)."""
+    found, items = await get_qualification(
+        session, principal=principal, qualification_id=qualification_id
+    )
+    # Every table that points at a qualification (quotes, ...) keeps it, except its own items.
+    for table in SQLModel.metadata.tables.values():
+        if table.name == QualificationItem.__tablename__:
+            continue
+        for key in table.foreign_keys:
+            if key.column.table.name != Qualification.__tablename__:
+                continue
+            uses = select(func.count()).select_from(table).where(key.parent == found.id)
+            if (await session.exec(uses)).one():
+                raise Conflict(
+                    f"qualification '{found.id}' is used by {table.name} rows",
+                    code="QUALIFICATION_IN_USE",
+                )
+    for item in items:
+        await session.delete(item)
+    await session.flush()
+    await session.delete(found)
+    events.record(
+        session,
+        party_id=found.party_id,
+        entity=EntityKind.QUALIFICATION,
+        entity_id=found.id,
+        kind=events.EventKind.DELETED,
+        channel=found.channel,
+    )
+    await commit(session)
+
+
 def qualifications_query(
     *,
     principal: Principal,
@@ -334,6 +471,56 @@ def qualifications_query(
     if requested_before is not None:
         statement = statement.where(requested < requested_before)
     return statement.order_by(col(Qualification.created_at).desc(), col(Qualification.id))
+
+
+class QualificationField(StrEnum):
+    """The fields of a qualification that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    CHANNEL = "channel"
+    EXTERNAL_ID = "external_id"
+    CREATED_AT = "created_at"
+    COMPLETED_AT = "completed_at"
+    VALID_UNTIL = "valid_until"
+    REQUESTED_COMPLETION_AT = "requested_completion_at"
+
+
+QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
+    QualificationField.ID: col(Qualification.id),
+    QualificationField.STATE: col(Qualification.state),
+    QualificationField.CHANNEL: col(Qualification.channel),
+    QualificationField.EXTERNAL_ID: col(Qualification.external_id),
+    QualificationField.CREATED_AT: col(Qualification.created_at),
+    QualificationField.COMPLETED_AT: col(Qualification.completed_at),
+    QualificationField.VALID_UNTIL: col(Qualification.valid_until),
+    QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
+}
+
+
+async def find_qualifications(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[QualificationField]] = (),
+    annotations: dict[str, str] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[tuple[Qualification, list[QualificationItem]]]:
+    """One page of the caller's qualifications that meet every condition (and hold the
+    `annotations` given), newest first, with their items and the count of all that meet them."""
+    statement = qualifications_query(principal=principal, annotations=annotations)
+    statement = statement.where(*where(QUALIFICATION_COLUMNS, conditions))
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    items = await children_scoped(
+        session,
+        QualificationItem,
+        "qualification_id",
+        [q.id for q in page.items],
+        principal,
+        order_by="position",
+    )
+    return Page([(q, items[q.id]) for q in page.items], page.total, page.offset)
 
 
 async def list_qualifications(

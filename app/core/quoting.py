@@ -1,6 +1,6 @@
 """Quotes: budgetary and firm prices with a validity period, and their lifecycle."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,7 +16,8 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EntityKind, EventKind
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.paging import Condition, Page, fetch_page, where
+from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
     ItemDetails,
@@ -396,6 +397,57 @@ def quotes_query(
     return statement.order_by(col(Quote.created_at).desc(), col(Quote.id))
 
 
+class QuoteField(StrEnum):
+    """The fields of a quote that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    KIND = "kind"
+    CHANNEL = "channel"
+    EXTERNAL_ID = "external_id"
+    DESCRIPTION = "description"
+    QUALIFICATION = "qualification"
+    VERSION = "version"
+    CREATED_AT = "created_at"
+    ANSWERED_AT = "answered_at"
+    VALID_UNTIL = "valid_until"
+    REQUESTED_COMPLETION_AT = "requested_completion_at"
+
+
+QUOTE_COLUMNS: dict[QuoteField, Any] = {
+    QuoteField.ID: col(Quote.id),
+    QuoteField.STATE: col(Quote.state),
+    QuoteField.KIND: col(Quote.kind),
+    QuoteField.CHANNEL: col(Quote.channel),
+    QuoteField.EXTERNAL_ID: col(Quote.external_id),
+    QuoteField.DESCRIPTION: col(Quote.description),
+    QuoteField.QUALIFICATION: col(Quote.qualification_id),
+    QuoteField.VERSION: col(Quote.version),
+    QuoteField.CREATED_AT: col(Quote.created_at),
+    QuoteField.ANSWERED_AT: col(Quote.answered_at),
+    QuoteField.VALID_UNTIL: col(Quote.valid_until),
+    QuoteField.REQUESTED_COMPLETION_AT: col(Quote.requested_completion_at),
+}
+
+
+async def find_quotes(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[QuoteField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[QuoteWithItems]:
+    """One page of the caller's quotes that meet every condition, newest first, with their
+    items and the count of all that meet them."""
+    statement = quotes_query(principal=principal).where(*where(QUOTE_COLUMNS, conditions))
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    items = await children_scoped(
+        session, QuoteItem, "quote_id", [q.id for q in page.items], principal, order_by="position"
+    )
+    return Page([QuoteWithItems(q, items[q.id]) for q in page.items], page.total, page.offset)
+
+
 async def list_quotes(
     session: AsyncSession,
     *,
@@ -407,6 +459,73 @@ async def list_quotes(
     """The caller's quotes, newest first."""
     statement = quotes_query(principal=principal, state=state)
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+# States after which a quote is a closed record that nothing changes any more.
+FINAL_STATES = {
+    QuoteState.ACCEPTED,
+    QuoteState.DECLINED,
+    QuoteState.CANCELLED,
+    QuoteState.EXPIRED,
+    QuoteState.REJECTED,
+    QuoteState.UNABLE_TO_PROVIDE,
+}
+MAX_DESCRIPTION = 1000
+MAX_EXTERNAL_ID = 200
+
+
+async def update_quote(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    quote_id: str,
+    description: str | None = None,
+    external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> QuoteWithItems:
+    """Change what the buyer said about a quote that is still open or answered: its
+    description, its own reference, when it wants the answer, and what is kept as given."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    await _expire_if_due(session, quote)
+    if quote.state in FINAL_STATES:
+        raise IllegalTransition(
+            f"a quote in state '{quote.state}' can no longer change", field="state"
+        )
+    for name, text, limit in (
+        ("description", description, MAX_DESCRIPTION),
+        ("external_id", external_id, MAX_EXTERNAL_ID),
+    ):
+        if text is not None and len(text) > limit:
+            raise InvalidRequest(f"at most {limit} characters", field=name)
+    changed = []
+    for name, value in (
+        ("description", description),
+        ("external_id", external_id),
+        ("requested_completion_at", requested_completion_at),
+    ):
+        if value is not None and getattr(quote, name) != value:
+            setattr(quote, name, value)
+            changed.append(name)
+    changed += [k for k, v in (annotations or {}).items() if quote.annotations.get(k) != v]
+    if annotations:
+        # A new dict, so that the JSON column is seen to change.
+        quote.annotations = {**quote.annotations, **annotations}
+    if changed:
+        quote.updated_at = clock.now()
+        session.add(quote)
+        events.record(
+            session,
+            party_id=quote.party_id,
+            entity=EntityKind.QUOTE,
+            entity_id=quote.id,
+            kind=EventKind.ATTRIBUTE_CHANGED,
+            # No state: the quote's state history (MEF `stateChange`) lists state changes only.
+            channel=quote.channel,
+            data={"changed": changed},
+        )
+        await commit(session)
+    return await get_quote(session, principal=principal, quote_id=quote.id)
 
 
 async def cancel_quote(

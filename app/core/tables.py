@@ -3,8 +3,10 @@
 from sqlmodel import SQLModel
 
 from app.core import (  # noqa: F401  (imported for their tables)
+    accounts,
     billing,
     catalog,
+    contacts,
     events,
     geography,
     idempotency,
@@ -15,6 +17,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     qualification,
     quoting,
     tickets,
+    workforce,
 )
 
 metadata = SQLModel.metadata

@@ -12,15 +12,15 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import clock, events
+from app.core import clock, events, workforce
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EntityKind, EventKind
-from app.core.inventory import get_product
+from app.core.inventory import ProductInstance, get_product
 
 # `Between` was defined here first; it is re-exported for the code that imports it from here.
 from app.core.paging import Between as Between
-from app.core.paging import within
+from app.core.paging import Condition, Page, fetch_page, where, within
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
@@ -360,6 +360,10 @@ async def update_ticket(
     priority: Priority | None = None,
     impact: Impact | None = None,
     external_id: str | None = None,
+    summary: str | None = None,
+    description: str | None = None,
+    ticket_type: TicketType | None = None,
+    product_id: str | None = None,
     notes: Sequence[NoteInput] = (),
     annotations: dict[str, Any] | None = None,
 ) -> TicketWithNotes:
@@ -370,6 +374,21 @@ async def update_ticket(
             f"a ticket in state '{ticket.state}' can no longer change", field="state"
         )
     _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
+    for name, text, limit in (("summary", summary, 300), ("description", description, MAX_TEXT)):
+        if text is not None and not text.strip():
+            raise InvalidRequest(f"a ticket's {name} cannot be empty", field=name)
+        _check_length(text.strip() if text else None, limit, name)
+    if product_id is not None and product_id != ticket.product_id:
+        if ticket.state is not TicketState.ACKNOWLEDGED:
+            # Work on the ticket is recorded against its product (see `_follow_incidents`).
+            raise IllegalTransition(
+                "the product of a ticket changes only before work starts", field="product_id"
+            )
+        product = await get_product(
+            session, principal=principal, product_id=product_id, field_name="product_id"
+        )
+        if product.party_id != ticket.party_id:
+            raise InvalidRequest("the product belongs to another buyer", field="product_id")
     added = _notes(ticket, principal, notes)
     changed = []
     for name, value in (
@@ -377,6 +396,10 @@ async def update_ticket(
         ("priority", priority),
         ("impact", impact),
         ("external_id", external_id),
+        ("summary", summary.strip() if summary else None),
+        ("description", description.strip() if description else None),
+        ("ticket_type", ticket_type),
+        ("product_id", product_id),
     ):
         if value is not None and getattr(ticket, name) != value:
             setattr(ticket, name, value)
@@ -550,8 +573,17 @@ async def change_state(
     # Read before the ticket changes: a read would flush the change, and a lost race must
     # surface at commit, as a Conflict.
     current = await _open_incidents(session, ticket.id) if ticket.product_id else []
+    dispatch = await _needs_dispatch(session, ticket, state)
     _move(session, ticket, state, principal, reason.strip() if reason else None)
     _follow_incidents(session, ticket, principal, current)
+    if dispatch is not None:
+        workforce.open_for_ticket(
+            session,
+            party_id=ticket.party_id,
+            ticket_id=ticket.id,
+            location_id=dispatch,
+            task=f"Repair on site: {ticket.description}",
+        )
     if state is TicketState.RESOLVED and resolution:
         # Set only once the move is known to be legal, so a refused move changes nothing.
         ticket.resolution = resolution.strip()
@@ -561,6 +593,22 @@ async def change_state(
         ticket.resolved_at = None
     await commit(session)
     return ticket
+
+
+async def _needs_dispatch(session: AsyncSession, ticket: Ticket, state: TicketState) -> str | None:
+    """Where a crew must go once work starts on a ticket whose product is down (its A end),
+    unless one is already sent; None when nobody needs to go."""
+    if state is not TicketState.IN_PROGRESS or ticket.impact is not Impact.DOWN:
+        return None
+    if ticket.product_id is None:
+        return None
+    sent = await session.exec(
+        select(workforce.WorkOrder.id).where(workforce.WorkOrder.ticket_id == ticket.id)
+    )
+    if sent.first() is not None:
+        return None
+    product = await session.get(ProductInstance, ticket.product_id)
+    return product.a_location_id if product is not None else None
 
 
 async def close(session: AsyncSession, *, principal: Principal, ticket_id: str) -> Ticket:
@@ -699,6 +747,63 @@ def tickets_query(
     statement = within(statement, Ticket.expected_resolution_at, expected_resolution)
     statement = within(statement, Ticket.resolved_at, resolved)
     return statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
+
+
+class TicketField(StrEnum):
+    """The fields of a ticket that a list may be narrowed by."""
+
+    ID = "id"
+    STATE = "state"
+    CHANNEL = "channel"
+    PARTY = "party"
+    EXTERNAL_ID = "external_id"
+    SEVERITY = "severity"
+    PRIORITY = "priority"
+    TICKET_TYPE = "ticket_type"
+    IMPACT = "impact"
+    PRODUCT = "product"
+    SUMMARY = "summary"
+    DESCRIPTION = "description"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    EXPECTED_RESOLUTION_AT = "expected_resolution_at"
+    RESOLVED_AT = "resolved_at"
+
+
+TICKET_COLUMNS: dict[TicketField, Any] = {
+    TicketField.ID: col(Ticket.id),
+    TicketField.STATE: col(Ticket.state),
+    TicketField.CHANNEL: col(Ticket.channel),
+    TicketField.PARTY: col(Ticket.party_id),
+    TicketField.EXTERNAL_ID: col(Ticket.external_id),
+    TicketField.SEVERITY: col(Ticket.severity),
+    TicketField.PRIORITY: col(Ticket.priority),
+    TicketField.TICKET_TYPE: col(Ticket.ticket_type),
+    TicketField.IMPACT: col(Ticket.impact),
+    TicketField.PRODUCT: col(Ticket.product_id),
+    TicketField.SUMMARY: col(Ticket.summary),
+    TicketField.DESCRIPTION: col(Ticket.description),
+    TicketField.CREATED_AT: col(Ticket.created_at),
+    TicketField.UPDATED_AT: col(Ticket.updated_at),
+    TicketField.EXPECTED_RESOLUTION_AT: col(Ticket.expected_resolution_at),
+    TicketField.RESOLVED_AT: col(Ticket.resolved_at),
+}
+
+
+async def find_tickets(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[TicketField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[TicketWithNotes]:
+    """One page of the caller's tickets that meet every condition, newest first, with their
+    notes and the count of all that meet them."""
+    statement = tickets_query(principal=principal).where(*where(TICKET_COLUMNS, conditions))
+    page = await fetch_page(session, statement, offset=offset, limit=limit)
+    notes = await notes_of(session, principal=principal, ticket_ids=[t.id for t in page.items])
+    return Page([TicketWithNotes(t, notes[t.id]) for t in page.items], page.total, page.offset)
 
 
 async def list_tickets(

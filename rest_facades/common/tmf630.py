@@ -1,9 +1,22 @@
-"""TM Forum TMF630 REST guidelines: attribute filters, attribute selection and merge patch."""
+"""TM Forum TMF630 REST guidelines: attribute filters, attribute selection and merge patch.
+
+A filter on an attribute that the core stores becomes a `Condition` of the core's own query
+(each API's mapping module names those attributes with an `Attribute`); any other filter is
+matched against the rendered resources of the page that was read.
+"""
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from app.core.paging import Condition, Operator
+
+F = TypeVar("F", bound=StrEnum)
+E = TypeVar("E", bound=StrEnum)
 
 # Query parameters with a meaning of their own; every other one filters.
 RESERVED = {"fields", "offset", "limit", "sort", "depth", "expand"}
@@ -32,6 +45,74 @@ def parse_filters(params: list[tuple[str, str]]) -> list[Filter]:
             operator = parts.pop()
         filters.append(Filter(tuple(parts), operator, tuple(v for v in value.split(",") if v)))
     return filters
+
+
+@dataclass(frozen=True)
+class Attribute(Generic[F]):
+    """A TMF attribute (dotted path) that the core can filter on: its core `field`, how one
+    query value becomes the field's values (ValueError for a bad one), and whether it also
+    takes `.gt/.gte/.lt/.lte` (dates and numbers)."""
+
+    field: F
+    values: Callable[[str], Iterable[Any]]
+    ordered: bool = False
+
+
+def conditions(
+    filters: Iterable[Filter], attributes: Mapping[str, Attribute[F]]
+) -> tuple[list[Condition[F]], list[Filter]]:
+    """The filters that `attributes` maps, as core conditions, and the rest (to match after
+    the page is read); ValueError names a value that its attribute cannot take."""
+    mapped: list[Condition[F]] = []
+    rest: list[Filter] = []
+    for found in filters:
+        name = ".".join(found.path)
+        attribute = attributes.get(name)
+        if attribute is None or (found.operator != "eq" and not attribute.ordered):
+            rest.append(found)
+            continue
+        values: list[Any] = []
+        for text in found.values:
+            try:
+                values += attribute.values(text)
+            except ValueError as exc:
+                raise ValueError(f"{name}: '{text}' {exc}") from exc
+        mapped.append(Condition(attribute.field, Operator(found.operator), tuple(values)))
+    return mapped, rest
+
+
+def as_text(text: str) -> tuple[str]:
+    """A filter value compared as it is given (ids, names)."""
+    return (text,)
+
+
+def as_date_time(text: str) -> tuple[datetime]:
+    """A filter value that is a date-time (a date alone is its midnight; no offset is UTC)."""
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        raise ValueError("is not a date-time (2026-05-01T09:00:00Z)")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError("is not a date-time (2026-05-01T09:00:00Z)") from exc
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC),)
+
+
+def by_name(names: Mapping[E, str]) -> Callable[[str], tuple[E, ...]]:
+    """Filter values that are the TMF names of a core enum: every member a name stands for
+    (a name no member has matches nothing, as no resource carries it)."""
+    return lambda text: tuple(member for member, name in names.items() if name == text)
+
+
+def as_cents(text: str) -> tuple[int]:
+    """A filter value that is an amount of money (`12.50`), in cents."""
+    try:
+        amount = Decimal(text)
+        # Bounded so that the cents fit a database integer.
+        if not amount.is_finite() or not -(10**12) < amount < 10**12:
+            raise ArithmeticError(text)
+        return (int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)),)
+    except ArithmeticError as exc:
+        raise ValueError("is not an amount (12.50) below a trillion") from exc
 
 
 def _values_at(item: Any, path: tuple[str, ...]) -> list[Any]:
@@ -141,3 +222,27 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def repeats(given: Any, current: Any) -> bool:
+    """Whether a value a client sent (e.g. in a patch) says what the resource already says
+    (every attribute it names, in every element of a list); date-times and numbers compare by
+    value."""
+    if isinstance(given, dict):
+        return isinstance(current, dict) and all(
+            repeats(v, current.get(k)) for k, v in given.items()
+        )
+    if isinstance(given, list):
+        return (
+            isinstance(current, list)
+            and len(given) == len(current)
+            and all(repeats(g, c) for g, c in zip(given, current, strict=True))
+        )
+    if isinstance(given, int | float) and isinstance(current, int | float):
+        return float(given) == float(current)
+    if isinstance(given, str) and isinstance(current, str) and given != current:
+        try:
+            return as_date_time(given) == as_date_time(current)
+        except ValueError:
+            return False
+    return bool(given == current)

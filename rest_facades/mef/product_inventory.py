@@ -3,7 +3,7 @@
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Query, Response
 from pydantic import BaseModel, Field
@@ -39,11 +39,19 @@ _STATE = {name: state for state, name in STATUS.items()}
 _ALWAYS = {"id", "href", "status", "startDate"}
 
 
+class Configurable(Protocol):
+    """What a product's configuration is built from: a product, or an order item for one."""
+
+    bandwidth_mbps: int
+    class_of_service: str
+    configuration: dict[str, Any]
+
+
 def _rate(mbps: int) -> dict[str, Any]:
     return {"irValue": mbps, "irUnits": "MBPS"}
 
 
-def _ethernet_line(product: ProductInstance, sonata: bool) -> dict[str, Any]:
+def _ethernet_line(product: Configurable, sonata: bool) -> dict[str, Any]:
     per_class = [
         {
             "classOfServiceName": product.class_of_service,
@@ -61,13 +69,13 @@ def _ethernet_line(product: ProductInstance, sonata: bool) -> dict[str, Any]:
     return {"listOfCosNames": [product.class_of_service], "evcEndPointA": end, "evcEndPointZ": end}
 
 
-def _ethernet_port(product: ProductInstance, sonata: bool) -> dict[str, Any]:
+def _ethernet_port(product: Configurable, sonata: bool) -> dict[str, Any]:
     if sonata:
         return {"ingressBandwidthProfile": [{"cir": _rate(product.bandwidth_mbps)}]}
     return {"instantiation": "PHYSICAL"}
 
 
-def _internet_access(product: ProductInstance, sonata: bool) -> dict[str, Any]:
+def _internet_access(product: Configurable, sonata: bool) -> dict[str, Any]:
     envelope = [{"cir": _rate(product.bandwidth_mbps)}]
     return {
         "ipUni": {},
@@ -82,16 +90,17 @@ def _internet_access(product: ProductInstance, sonata: bool) -> dict[str, Any]:
     }
 
 
-_BUILDERS: dict[ProductKind, Callable[[ProductInstance, bool], dict[str, Any]]] = {
+_BUILDERS: dict[ProductKind, Callable[[Configurable, bool], dict[str, Any]]] = {
     ProductKind.ETHERNET_LINE: _ethernet_line,
     ProductKind.ETHERNET_PORT: _ethernet_port,
     ProductKind.INTERNET_ACCESS: _internet_access,
 }
 
 
-def configuration(flavour: Flavour, kind: ProductKind, product: ProductInstance) -> dict[str, Any]:
+def configuration(flavour: Flavour, kind: ProductKind, product: Configurable) -> dict[str, Any]:
     """The product's configuration in this flavour: as the buyer ordered it when that is one of
-    this flavour's product types, otherwise built from what the product is."""
+    this flavour's product types, otherwise built from what the product is (e.g. for a product
+    ordered through TMF, which orders by characteristics)."""
     stored = product.configuration
     if isinstance(stored.get("@type"), str) and kind_of(flavour, stored["@type"]) is kind:
         return stored
@@ -151,7 +160,7 @@ class _Context:
         orders = await parties.get_many_scoped(
             session, Order, [p.order_id for p in products], principal
         )
-        return cls({o.id: o.kind for o in offerings}, items, orders)
+        return cls({o.id: o.kind for o in offerings if o.kind}, items, orders)
 
 
 def _view(

@@ -19,8 +19,14 @@ from rest_facades.mef.errors import mef_json, pointer, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
 from rest_facades.mef.generated.sonata import product_order as models
 from rest_facades.mef.hub import NotifyingAPI
+from rest_facades.mef.product_inventory import configuration
 from rest_facades.mef.products import product_types
-from rest_facades.mef.requested_products import DEFAULT_TERM_MONTHS, iso, requested_spec
+from rest_facades.mef.requested_products import (
+    DEFAULT_TERM_MONTHS,
+    iso,
+    kind_of_offering,
+    requested_spec,
+)
 from rest_facades.mef.requests import (
     Caller,
     FlavourDep,
@@ -161,9 +167,8 @@ def order_view(
         **{k: order.annotations[k] for k in ("note",) if k in order.annotations},
         "productOrderItem": [],
     }
-    for item in items:
-        kind_types = product_types(flavour)
-        configuration = item.configuration or {"@type": next(iter(kind_types.values()))}
+    configurations = [_configuration(flavour, item) for item in items]
+    for item, shown in zip(items, configurations, strict=True):
         changes = [
             e
             for e in history
@@ -174,7 +179,7 @@ def order_view(
         ]
         product: dict[str, Any] = {
             "productOffering": {"id": item.offering_id},
-            "productConfiguration": {"@type": configuration.get("@type")},
+            "productConfiguration": {"@type": shown.get("@type")},
             "place": item.annotations.get("place")
             or [
                 {"@type": "GeographicAddressRef", "role": role, "id": location}
@@ -210,14 +215,28 @@ def order_view(
                 **{k: v for k, v in item.annotations.items() if k in ITEM_ANNOTATIONS},
             }
         )
+    if not items:
+        # An order the seller rejected as it was asked (through TMF), before any item was taken.
+        body["productOrderItem"] = [
+            {"id": item_id, "action": action.value, "state": "rejected"}
+            for item_id, action in ordering.asked_items(order)
+        ]
     answer = dump(
         models.ProductOrder.model_validate({k: v for k, v in body.items() if v is not None})
     )
-    # The generated model keeps only `@type` of a configuration; return it whole, as ordered.
-    for view, item in zip(answer["productOrderItem"], items, strict=True):
-        if item.configuration:
-            view["product"]["productConfiguration"] = item.configuration
+    # The generated model keeps only `@type` of a configuration; return it whole.
+    for view, shown in zip(answer["productOrderItem"], configurations, strict=False):
+        view["product"]["productConfiguration"] = shown
     return answer
+
+
+def _configuration(flavour: Flavour, item: ordering.OrderItem) -> dict[str, Any]:
+    """An item's configuration as ordered, or, for an item ordered without one (through TMF,
+    by characteristics), built from what it orders, valid for the product schema it names."""
+    kind = kind_of_offering(item.offering_id)
+    if item.configuration or kind is None:
+        return item.configuration or {"@type": next(iter(product_types(flavour).values()))}
+    return configuration(flavour, kind, item)
 
 
 async def _history(

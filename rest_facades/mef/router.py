@@ -7,13 +7,18 @@ from fastapi import Depends, FastAPI
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef import (
+    appointment,
+    availability_and_pricing,
+    billing,
     geographic_address,
     geographic_site,
+    product_catalog,
     product_inventory,
     product_offering_qualification,
     product_order,
     quote,
     trouble_ticket,
+    work_order,
 )
 from rest_facades.mef.flavours import FLAVOURS
 from rest_facades.mef.hub import NotifyingAPI, register_transports
@@ -30,6 +35,11 @@ APIS: list[ModuleType] = [
     geographic_site,
     product_inventory,
     trouble_ticket,
+    availability_and_pricing,
+    product_catalog,
+    billing,
+    work_order,
+    appointment,
 ]
 
 

@@ -1,37 +1,110 @@
-"""TMF666 Account v4: the core's billing accounts (opened and renamed by their party), and the
-party, settlement and financial accounts, billing cycle, bill formats and media derived,
-read-only, from the core's parties and billing rules; changes to those are refused with 405."""
+"""TMF666 Account v4: the billing, party, financial and settlement accounts each party keeps, and
+the bill formats, presentation media and billing cycles: the platform's own, which everyone
+reads, and those a party adds, which only it reads and changes."""
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core import billing, parties
+from app.core import accounts, billing, parties
+from app.core.accounts import (
+    STANDARD_CYCLE_ID,
+    STANDARD_FORMAT_ID,
+    STANDARD_MEDIUM_ID,
+    Account,
+    AccountField,
+    AccountKind,
+    BillingCycle,
+    BillingOption,
+    BillingOptionKind,
+    NamedField,
+)
 from app.core.billing import AccountState, BillingAccount
-from app.core.errors import NotFound
 from app.core.events import Event
-from app.core.parties import Audience, Party, Principal
+from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, read_body
-from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
+from rest_facades.tmf.errors import TMFRoute, tmf_json
+from rest_facades.tmf.generated import account as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.records import (
+    add_resource_routes,
+    changes,
+    dumped,
+    from_core,
+    merge_patch_model,
+    one_of,
+    to_core,
+)
+
+if TYPE_CHECKING:
+    BillingAccountPatch = tmf.BillingAccountUpdate
+    PartyAccountPatch = tmf.PartyAccountUpdate
+    FinancialAccountPatch = tmf.FinancialAccountUpdate
+    SettlementAccountPatch = tmf.SettlementAccountUpdate
+    BillFormatPatch = tmf.BillFormatUpdate
+    BillPresentationMediaPatch = tmf.BillPresentationMediaUpdate
+    BillingCycleSpecificationPatch = tmf.BillingCycleSpecificationUpdate
+else:
+    # The official update schemas require `name` (and `relatedParty`), which a patch omits.
+    BillingAccountPatch = merge_patch_model(tmf.BillingAccountUpdate)
+    PartyAccountPatch = merge_patch_model(tmf.PartyAccountUpdate)
+    FinancialAccountPatch = merge_patch_model(tmf.FinancialAccountUpdate)
+    SettlementAccountPatch = merge_patch_model(tmf.SettlementAccountUpdate)
+    BillFormatPatch = merge_patch_model(tmf.BillFormatUpdate)
+    BillPresentationMediaPatch = merge_patch_model(tmf.BillPresentationMediaUpdate)
+    BillingCycleSpecificationPatch = merge_patch_model(tmf.BillingCycleSpecificationUpdate)
 
 BASE = "/tmf-api/accountManagement/v4"
 PARTY_BASE = "/tmf-api/party/v4"
-CYCLE_ID = "monthly-day-1"
-FORMATS = {"pdf": "PDF document", "json": "Machine-readable (TMF678 customer bill)"}
-MEDIA = {"email": "Sent by e-mail", "api": "Published through the APIs"}
-RESOURCES = (
-    "partyAccount",
-    "billingAccount",
-    "settlementAccount",
-    "financialAccount",
-    "billingCycleSpecification",
-    "billFormat",
-    "billPresentationMedia",
-)
+
+# Account attributes the core keeps in fields of its own, by their TMF names.
+ACCOUNT_FIELDS: dict[str, AccountField] = {
+    "name": AccountField.NAME,
+    "description": AccountField.DESCRIPTION,
+    "accountType": AccountField.ACCOUNT_TYPE,
+    "paymentStatus": AccountField.PAYMENT_STATUS,
+    "state": AccountField.STATE,
+}
+# The attributes the core stores and filters on; any other filter is matched against the
+# resources of the page read.
+ACCOUNT_FILTERS: dict[str, Attribute[AccountField]] = {
+    "id": Attribute(AccountField.ID, as_text),
+    **{name: Attribute(field, as_text) for name, field in ACCOUNT_FIELDS.items()},
+    "state": Attribute(AccountField.STATE, one_of(AccountState)),
+    "lastModified": Attribute(AccountField.LAST_MODIFIED, as_date_time, ordered=True),
+}
+NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
+NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
+    "id": Attribute(NamedField.ID, as_text),
+    **{name: Attribute(field, as_text) for name, field in NAMED_FIELDS.items()},
+}
+CYCLE_FIELDS = {
+    **NAMED_FIELDS,
+    "frequency": "frequency",
+    "billingPeriod": "billing_period",
+    "billingDateShift": "billing_date_shift",
+    "chargeDateOffset": "charge_date_offset",
+    "creditDateOffset": "credit_date_offset",
+    "mailingDateOffset": "mailing_date_offset",
+    "paymentDueDateOffset": "payment_due_date_offset",
+}
+# The TMF resource of each account kind.
+ACCOUNT_RESOURCES = {
+    AccountKind.PARTY: "partyAccount",
+    AccountKind.FINANCIAL: "financialAccount",
+    AccountKind.SETTLEMENT: "settlementAccount",
+}
+OPTION_RESOURCES = {
+    BillingOptionKind.FORMAT: "billFormat",
+    BillingOptionKind.MEDIUM: "billPresentationMedia",
+}
+
+
+def _type(resource: str) -> str:
+    return resource[0].upper() + resource[1:]
 
 
 def _owner(request: Request, party_id: str, name: str | None) -> dict[str, Any]:
@@ -50,101 +123,620 @@ def _ref(request: Request, resource: str, ref_id: str, name: str) -> dict[str, A
         "href": href(request, BASE, resource, ref_id),
         "name": name,
         "isRef": True,
-        "@referredType": resource[0].upper() + resource[1:],
+        "@referredType": _type(resource),
     }
 
 
-def billing_account_view(
-    request: Request, account: BillingAccount, owner_name: str | None
+def _cycle_to_core(body: dict[str, Any]) -> dict[str, Any]:
+    values = to_core({k: v for k, v in body.items() if k != "validFor"}, CYCLE_FIELDS)
+    if "validFor" in body:
+        period = body["validFor"] or {}
+        values["valid_from"] = period.get("startDateTime")
+        values["valid_until"] = period.get("endDateTime")
+    # The core keeps no further attributes of a cycle.
+    values.pop("extra")
+    return values
+
+
+def _named_to_core(body: dict[str, Any]) -> dict[str, Any]:
+    values = to_core(body, NAMED_FIELDS)
+    values.pop("extra")
+    return values
+
+
+def _account_to_core(body: dict[str, Any]) -> dict[str, Any]:
+    return to_core(body, ACCOUNT_FIELDS)
+
+
+def _related_party_ids(body: dict[str, Any]) -> list[str]:
+    return [p["id"] for p in body.get("relatedParty") or [] if isinstance(p, dict) and "id" in p]
+
+
+def account_view(
+    request: Request,
+    resource: str,
+    account: Account | BillingAccount,
+    owner_name: str | None,
 ) -> dict[str, Any]:
-    """A billing account as a TMF666 BillingAccount."""
+    """An account as a TMF666 PartyAccount, FinancialAccount, SettlementAccount or
+    BillingAccount: its stored fields, what the client gave beyond them, and its owner."""
+    view: dict[str, Any] = {**(account.extra or {}), **from_core(account, ACCOUNT_FIELDS)}
+    related = list(view.get("relatedParty") or [])
+    if account.party_id not in {p.get("id") for p in related if isinstance(p, dict)}:
+        related.append(_owner(request, account.party_id, owner_name))
+    view["relatedParty"] = related
+    view["lastModified"] = iso(account.updated_at or account.created_at)
+    if isinstance(account, BillingAccount):
+        view.setdefault("accountType", "default" if account.is_default else "additional")
+        view.setdefault(
+            "description",
+            f"Billed in {account.currency}, due {account.payment_terms_days} days after the "
+            "bill date",
+        )
+        view.setdefault(
+            "billStructure",
+            {
+                "cycleSpecification": _ref(
+                    request, "billingCycleSpecification", STANDARD_CYCLE_ID, "Monthly, day 1"
+                ),
+                "format": _ref(request, "billFormat", STANDARD_FORMAT_ID, "Machine-readable"),
+                "presentationMedia": [
+                    _ref(
+                        request,
+                        "billPresentationMedia",
+                        STANDARD_MEDIUM_ID,
+                        "Published through the APIs",
+                    )
+                ],
+            },
+        )
     return {
+        **view,
         "id": account.id,
-        "href": href(request, BASE, "billingAccount", account.id),
-        "@type": "BillingAccount",
-        "name": account.name,
-        "accountType": "default" if account.is_default else "additional",
-        "description": f"Billed in {account.currency}, due {account.payment_terms_days} days "
-        f"after the bill date",
-        "state": "active" if account.state is AccountState.ACTIVE else "closed",
-        "lastModified": iso(account.created_at),
-        "relatedParty": [_owner(request, account.party_id, owner_name)],
-        "billStructure": {
-            "cycleSpecification": _ref(
-                request, "billingCycleSpecification", CYCLE_ID, "Monthly, day 1"
-            ),
-            "format": _ref(request, "billFormat", "json", FORMATS["json"]),
-            "presentationMedia": [
-                _ref(request, "billPresentationMedia", "api", MEDIA["api"]),
-            ],
-        },
-        "financialAccount": {
-            "id": f"fin-{account.party_id}",
-            "href": href(request, BASE, "financialAccount", f"fin-{account.party_id}"),
-            "@referredType": "FinancialAccount",
-        },
+        "href": href(request, BASE, resource, account.id),
+        "@type": _type(resource),
     }
 
 
-def party_account_view(
-    request: Request, party: Party, resource: str, prefix: str
-) -> dict[str, Any]:
-    """A party as a TMF666 PartyAccount, SettlementAccount or FinancialAccount."""
-    account_id = f"{prefix}-{party.id}"
-    view: dict[str, Any] = {
-        "id": account_id,
-        "href": href(request, BASE, resource, account_id),
-        "@type": resource[0].upper() + resource[1:],
-        "name": f"{party.name} {resource.removesuffix('Account')} account",
-        "accountType": party.audience.value,
-        "state": "active",
-        "lastModified": iso(party.created_at),
-        "relatedParty": [_owner(request, party.id, party.name)],
-    }
-    return view
-
-
-def cycle_view(request: Request) -> dict[str, Any]:
-    """The one billing cycle: monthly, billed on the first day of the month."""
-    return {
-        "id": CYCLE_ID,
-        "href": href(request, BASE, "billingCycleSpecification", CYCLE_ID),
-        "@type": "BillingCycleSpecification",
-        "name": "Monthly, day 1",
-        "description": "Each calendar month is billed on the first day of the next",
-        "frequency": "monthly",
-        "billingPeriod": "month",
-        "billingDateShift": 0,
-        "chargeDateOffset": 0,
-        "mailingDateOffset": 0,
-        "paymentDueDateOffset": billing.PAYMENT_DAYS,
-    }
-
-
-def constant_view(request: Request, resource: str, item_id: str, name: str) -> dict[str, Any]:
+def option_view(request: Request, option: BillingOption) -> dict[str, Any]:
     """A bill format or presentation medium."""
+    resource = OPTION_RESOURCES[option.kind]
     return {
-        "id": item_id,
-        "href": href(request, BASE, resource, item_id),
-        "@type": resource[0].upper() + resource[1:],
-        "name": name,
+        **from_core(option, NAMED_FIELDS),
+        "id": option.id,
+        "href": href(request, BASE, resource, option.id),
+        "@type": _type(resource),
     }
 
 
-# Derived account kinds: the prefix of their ids, and which parties have one.
-def _any_party(party: Party) -> bool:
-    return True
+def cycle_view(request: Request, cycle: BillingCycle) -> dict[str, Any]:
+    """A billing cycle as a TMF666 BillingCycleSpecification."""
+    view = from_core(cycle, CYCLE_FIELDS)
+    period = {
+        key: iso(moment)
+        for key, moment in (("startDateTime", cycle.valid_from), ("endDateTime", cycle.valid_until))
+        if moment is not None
+    }
+    if period:
+        view["validFor"] = period
+    return {
+        **view,
+        "id": cycle.id,
+        "href": href(request, BASE, "billingCycleSpecification", cycle.id),
+        "@type": "BillingCycleSpecification",
+    }
 
 
-def _carrier(party: Party) -> bool:
-    return party.audience is Audience.CARRIER
+async def _names(session: Any, principal: Principal, party_ids: Iterable[str]) -> dict[str, str]:
+    return await parties.party_names(session, principal=principal, party_ids=party_ids)
 
 
-DERIVED: dict[str, tuple[str, Callable[[Party], bool]]] = {
-    "partyAccount": ("pa", _any_party),
-    "settlementAccount": ("settle", _carrier),
-    "financialAccount": ("fin", _any_party),
-}
+async def _account_views(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    resource: str,
+    found: Sequence[Account | BillingAccount],
+) -> list[dict[str, Any]]:
+    names = await _names(session, principal, [a.party_id for a in found])
+    return [account_view(request, resource, a, names.get(a.party_id)) for a in found]
+
+
+async def _list_accounts(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: AccountKind | None,
+) -> Response:
+    conditions, after = query.conditions(ACCOUNT_FILTERS)
+    page: Any
+    if kind is None:
+        page = await accounts.list_billing_accounts(
+            session,
+            principal=principal,
+            conditions=conditions,
+            offset=query.offset,
+            limit=query.limit,
+        )
+        resource = "billingAccount"
+    else:
+        page = await accounts.list_accounts(
+            session,
+            principal=principal,
+            kind=kind,
+            conditions=conditions,
+            offset=query.offset,
+            limit=query.limit,
+        )
+        resource = ACCOUNT_RESOURCES[kind]
+    views = await _account_views(request, session, principal, resource, page.items)
+    return listed(query, views, total=page.total, after=after)
+
+
+async def _account(
+    session: Any, principal: Principal, kind: AccountKind | None, account_id: str
+) -> Account | BillingAccount:
+    if kind is None:
+        return await billing.get_account(
+            session, principal=principal, account_id=account_id, field_name="id"
+        )
+    return await accounts.get_account(
+        session, principal=principal, kind=kind, account_id=account_id
+    )
+
+
+async def _account_response(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    kind: AccountKind | None,
+    account: Account | BillingAccount,
+    status: int = 200,
+) -> Response:
+    resource = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
+    [view] = await _account_views(request, session, principal, resource, [account])
+    if status == 201:
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
+    return tmf_json(view)
+
+
+async def _get_account(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: AccountKind | None,
+    id: str,
+) -> Response:
+    account = await _account(session, principal, kind, id)
+    resource_name = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
+    [view] = await _account_views(request, session, principal, resource_name, [account])
+    return resource(query, view)
+
+
+async def _open_account(
+    request: Request, session: Any, principal: Principal, kind: AccountKind | None, body: Any
+) -> Response:
+    given = dumped(body)
+    record = _account_to_core(given)
+    related = _related_party_ids(given)
+    account: Account | BillingAccount
+    if kind is None:
+        account = await accounts.open_billing_account(
+            session, principal=principal, record=record, related_party_ids=related
+        )
+    else:
+        account = await accounts.open_account(
+            session, principal=principal, kind=kind, record=record, related_party_ids=related
+        )
+    return await _account_response(request, session, principal, kind, account, status=201)
+
+
+async def _patch_account(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    kind: AccountKind | None,
+    id: str,
+    body: Any,
+) -> Response:
+    account = await _account(session, principal, kind, id)
+    resource = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
+    [current] = await _account_views(request, session, principal, resource, [account])
+    patched = changes(dumped(body), current, _account_to_core)
+    if kind is None:
+        account = await accounts.update_billing_account(
+            session, principal=principal, account_id=id, changes=patched
+        )
+    else:
+        account = await accounts.update_account(
+            session, principal=principal, kind=kind, account_id=id, changes=patched
+        )
+    return await _account_response(request, session, principal, kind, account)
+
+
+async def list_billing_accounts(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's billing accounts."""
+    return await _list_accounts(request, session, principal, query, None)
+
+
+async def get_billing_account(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's billing accounts."""
+    return await _get_account(request, session, principal, query, None, id)
+
+
+async def create_billing_account(
+    body: tmf.BillingAccountCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Open a further billing account: the caller's, or that of the related party it may open
+    one for (a buyer it acts for; any party, for operations staff)."""
+    return await _open_account(request, session, principal, None, body)
+
+
+async def patch_billing_account(
+    id: str,
+    body: BillingAccountPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change one of the caller's billing accounts, by merge patch."""
+    return await _patch_account(request, session, principal, None, id, body)
+
+
+async def delete_billing_account(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove one of the caller's further billing accounts that has no bills or products."""
+    await accounts.remove_billing_account(session, principal=principal, account_id=id)
+    return Response(status_code=204)
+
+
+async def list_party_accounts(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's party accounts."""
+    return await _list_accounts(request, session, principal, query, AccountKind.PARTY)
+
+
+async def get_party_account(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's party accounts."""
+    return await _get_account(request, session, principal, query, AccountKind.PARTY, id)
+
+
+async def create_party_account(
+    body: tmf.PartyAccountCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Open a party account."""
+    return await _open_account(request, session, principal, AccountKind.PARTY, body)
+
+
+async def patch_party_account(
+    id: str,
+    body: PartyAccountPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change one of the caller's party accounts, by merge patch."""
+    return await _patch_account(request, session, principal, AccountKind.PARTY, id, body)
+
+
+async def delete_party_account(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove one of the caller's party accounts."""
+    await accounts.close_account(
+        session, principal=principal, kind=AccountKind.PARTY, account_id=id
+    )
+    return Response(status_code=204)
+
+
+async def list_financial_accounts(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's financial accounts."""
+    return await _list_accounts(request, session, principal, query, AccountKind.FINANCIAL)
+
+
+async def get_financial_account(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's financial accounts."""
+    return await _get_account(request, session, principal, query, AccountKind.FINANCIAL, id)
+
+
+async def create_financial_account(
+    body: tmf.FinancialAccountCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Open a financial account."""
+    return await _open_account(request, session, principal, AccountKind.FINANCIAL, body)
+
+
+async def patch_financial_account(
+    id: str,
+    body: FinancialAccountPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change one of the caller's financial accounts, by merge patch."""
+    return await _patch_account(request, session, principal, AccountKind.FINANCIAL, id, body)
+
+
+async def delete_financial_account(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove one of the caller's financial accounts."""
+    await accounts.close_account(
+        session, principal=principal, kind=AccountKind.FINANCIAL, account_id=id
+    )
+    return Response(status_code=204)
+
+
+async def list_settlement_accounts(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's settlement accounts."""
+    return await _list_accounts(request, session, principal, query, AccountKind.SETTLEMENT)
+
+
+async def get_settlement_account(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's settlement accounts."""
+    return await _get_account(request, session, principal, query, AccountKind.SETTLEMENT, id)
+
+
+async def create_settlement_account(
+    body: tmf.SettlementAccountCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Open a settlement account."""
+    return await _open_account(request, session, principal, AccountKind.SETTLEMENT, body)
+
+
+async def patch_settlement_account(
+    id: str,
+    body: SettlementAccountPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change one of the caller's settlement accounts, by merge patch."""
+    return await _patch_account(request, session, principal, AccountKind.SETTLEMENT, id, body)
+
+
+async def delete_settlement_account(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove one of the caller's settlement accounts."""
+    await accounts.close_account(
+        session, principal=principal, kind=AccountKind.SETTLEMENT, account_id=id
+    )
+    return Response(status_code=204)
+
+
+async def _list_options(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: BillingOptionKind,
+) -> Response:
+    conditions, after = query.conditions(NAMED_FILTERS)
+    page = await accounts.list_options(
+        session,
+        principal=principal,
+        kind=kind,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    return listed(
+        query, [option_view(request, o) for o in page.items], total=page.total, after=after
+    )
+
+
+async def _get_option(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    query: TMFQuery,
+    kind: BillingOptionKind,
+    id: str,
+) -> Response:
+    option = await accounts.get_option(session, principal=principal, kind=kind, option_id=id)
+    return resource(query, option_view(request, option))
+
+
+async def _add_option(
+    request: Request, session: Any, principal: Principal, kind: BillingOptionKind, body: Any
+) -> Response:
+    option = await accounts.add_option(
+        session, principal=principal, kind=kind, record=_named_to_core(dumped(body))
+    )
+    view = option_view(request, option)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+async def _patch_option(
+    request: Request,
+    session: Any,
+    principal: Principal,
+    kind: BillingOptionKind,
+    id: str,
+    body: Any,
+) -> Response:
+    option = await accounts.get_option(session, principal=principal, kind=kind, option_id=id)
+    patched = changes(dumped(body), option_view(request, option), _named_to_core)
+    option = await accounts.update_option(
+        session, principal=principal, kind=kind, option_id=id, changes=patched
+    )
+    return tmf_json(option_view(request, option))
+
+
+async def list_bill_formats(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The platform's bill formats and the caller's own."""
+    return await _list_options(request, session, principal, query, BillingOptionKind.FORMAT)
+
+
+async def get_bill_format(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One bill format."""
+    return await _get_option(request, session, principal, query, BillingOptionKind.FORMAT, id)
+
+
+async def create_bill_format(
+    body: tmf.BillFormatCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Describe a bill format of the caller's."""
+    return await _add_option(request, session, principal, BillingOptionKind.FORMAT, body)
+
+
+async def patch_bill_format(
+    id: str,
+    body: BillFormatPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a bill format of the caller's (the platform's own: operations staff only)."""
+    return await _patch_option(request, session, principal, BillingOptionKind.FORMAT, id, body)
+
+
+async def delete_bill_format(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a bill format of the caller's (the platform's own: operations staff only)."""
+    await accounts.remove_option(
+        session, principal=principal, kind=BillingOptionKind.FORMAT, option_id=id
+    )
+    return Response(status_code=204)
+
+
+async def list_bill_media(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The platform's bill presentation media and the caller's own."""
+    return await _list_options(request, session, principal, query, BillingOptionKind.MEDIUM)
+
+
+async def get_bill_medium(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One bill presentation medium."""
+    return await _get_option(request, session, principal, query, BillingOptionKind.MEDIUM, id)
+
+
+async def create_bill_medium(
+    body: tmf.BillPresentationMediaCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Describe a bill presentation medium of the caller's."""
+    return await _add_option(request, session, principal, BillingOptionKind.MEDIUM, body)
+
+
+async def patch_bill_medium(
+    id: str,
+    body: BillPresentationMediaPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a bill presentation medium of the caller's."""
+    return await _patch_option(request, session, principal, BillingOptionKind.MEDIUM, id, body)
+
+
+async def delete_bill_medium(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a bill presentation medium of the caller's."""
+    await accounts.remove_option(
+        session, principal=principal, kind=BillingOptionKind.MEDIUM, option_id=id
+    )
+    return Response(status_code=204)
+
+
+async def list_cycles(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The platform's billing cycles and the caller's own."""
+    conditions, after = query.conditions(NAMED_FILTERS)
+    page = await accounts.list_cycles(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    return listed(
+        query, [cycle_view(request, c) for c in page.items], total=page.total, after=after
+    )
+
+
+async def get_cycle(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One billing cycle."""
+    cycle = await accounts.get_cycle(session, principal=principal, cycle_id=id)
+    return resource(query, cycle_view(request, cycle))
+
+
+async def create_cycle(
+    body: tmf.BillingCycleSpecificationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Describe a billing cycle of the caller's."""
+    cycle = await accounts.add_cycle(
+        session, principal=principal, record=_cycle_to_core(dumped(body))
+    )
+    view = cycle_view(request, cycle)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+async def patch_cycle(
+    id: str,
+    body: BillingCycleSpecificationPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a billing cycle of the caller's."""
+    cycle = await accounts.get_cycle(session, principal=principal, cycle_id=id)
+    patched = changes(dumped(body), cycle_view(request, cycle), _cycle_to_core)
+    cycle = await accounts.update_cycle(session, principal=principal, cycle_id=id, changes=patched)
+    return tmf_json(cycle_view(request, cycle))
+
+
+async def delete_cycle(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a billing cycle of the caller's."""
+    await accounts.remove_cycle(session, principal=principal, cycle_id=id)
+    return Response(status_code=204)
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -154,168 +746,78 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 NOTIFYING = NotifyingAPI("accountManagement", describe)
 
-
-def router() -> APIRouter:
-    """The TMF666 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF666 account"])
-
-    async def billing_views(
-        request: Request, session: Any, principal: Principal, account_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        if account_id is None:
-            accounts = await billing.list_accounts(session, principal=principal)
-        else:
-            accounts = [
-                await billing.get_account(
-                    session, principal=principal, account_id=account_id, field_name="id"
-                )
-            ]
-        names = await parties.party_names(
-            session, principal=principal, party_ids=[a.party_id for a in accounts]
-        )
-        return [billing_account_view(request, a, names.get(a.party_id)) for a in accounts]
-
-    @routes.get("/billingAccount")
-    async def list_billing_accounts(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's billing accounts."""
-        return listing(request, await billing_views(request, session, principal))
-
-    @routes.get("/billingAccount/{id}")
-    async def get_billing_account(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One of the caller's billing accounts."""
-        [view] = await billing_views(request, session, principal, id)
-        return one(request, view)
-
-    @routes.post("/billingAccount", status_code=201)
-    async def create_billing_account(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Open a further billing account for the caller (or a buyer it acts for)."""
-        body = await read_body(request)
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise TMFError(400, "MISSING_ATTRIBUTE", "name is mandatory")
-        related = body.get("relatedParty")
-        owners = [p for p in related or [] if isinstance(p, dict) and isinstance(p.get("id"), str)]
-        if not isinstance(related, list) or not owners:
-            raise TMFError(400, "MISSING_ATTRIBUTE", "relatedParty (the owner) is mandatory")
-        account = await billing.open_account(
-            session, principal=principal, name=name, buyer_party_id=owners[0]["id"]
-        )
-        [view] = await billing_views(request, session, principal, account.id)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.patch("/billingAccount/{id}")
-    async def patch_billing_account(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Rename a billing account, by merge patch; nothing else of it changes here."""
-        [before] = await billing_views(request, session, principal, id)
-        patch = await read_body(request)
-        merged = merge_patch(before, patch)
-        changed = sorted(k for k in merged if k != "name" and merged[k] != before.get(k))
-        changed += sorted(k for k in before if k not in merged)
-        if changed:
-            raise TMFError(400, "NOT_PATCHABLE", f"{', '.join(changed)} cannot be changed")
-        name = merged.get("name")
-        if not isinstance(name, str):
-            raise TMFError(400, "INVALID_VALUE", "name is a string")
-        await billing.rename_account(session, principal=principal, account_id=id, name=name)
-        [view] = await billing_views(request, session, principal, id)
-        return tmf_json(view)
-
-    def derived(resource: str) -> None:
-        prefix, has = DERIVED[resource]
-
-        async def list_derived(
-            request: Request, session: SessionDep, principal: CurrentPrincipal
-        ) -> Response:
-            found = await parties.list_parties(session, principal=principal)
-            return listing(
-                request,
-                [party_account_view(request, p, resource, prefix) for p in found if has(p)],
-            )
-
-        async def get_derived(
-            id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-        ) -> Response:
-            given, _, party_id = id.partition("-")
-            try:
-                party = await parties.get_party(session, principal=principal, party_id=party_id)
-            except NotFound as exc:
-                raise TMFError(404, "NOT_FOUND", f"no {resource} '{id}'") from exc
-            if given != prefix or not has(party):
-                raise TMFError(404, "NOT_FOUND", f"no {resource} '{id}'")
-            return one(request, party_account_view(request, party, resource, prefix))
-
-        routes.add_api_route(f"/{resource}", list_derived, methods=["GET"], summary=resource)
-        routes.add_api_route(
-            f"/{resource}/{{id}}", get_derived, methods=["GET"], summary=f"one {resource}"
-        )
-
-    for resource in DERIVED:
-        derived(resource)
-
-    @routes.get("/billingCycleSpecification")
-    async def list_cycles(request: Request, principal: CurrentPrincipal) -> Response:
-        """The billing cycles (one)."""
-        return listing(request, [cycle_view(request)])
-
-    @routes.get("/billingCycleSpecification/{id}")
-    async def get_cycle(id: str, request: Request, principal: CurrentPrincipal) -> Response:
-        """One billing cycle."""
-        if id != CYCLE_ID:
-            raise TMFError(404, "NOT_FOUND", f"no billing cycle specification '{id}'")
-        return one(request, cycle_view(request))
-
-    def constants(resource: str, items: dict[str, str]) -> None:
-        async def list_constants(request: Request, principal: CurrentPrincipal) -> Response:
-            return listing(
-                request, [constant_view(request, resource, k, v) for k, v in items.items()]
-            )
-
-        async def get_constant(id: str, request: Request, principal: CurrentPrincipal) -> Response:
-            if id not in items:
-                raise TMFError(404, "NOT_FOUND", f"no {resource} '{id}'")
-            return one(request, constant_view(request, resource, id, items[id]))
-
-        routes.add_api_route(f"/{resource}", list_constants, methods=["GET"], summary=resource)
-        routes.add_api_route(
-            f"/{resource}/{{id}}", get_constant, methods=["GET"], summary=f"one {resource}"
-        )
-
-    constants("billFormat", FORMATS)
-    constants("billPresentationMedia", MEDIA)
-
-    async def refuse(request: Request, principal: CurrentPrincipal) -> Response:
-        raise TMFError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "only billing accounts are opened and renamed here; the rest is derived",
-        )
-
-    for resource in RESOURCES:
-        writable = resource == "billingAccount"
-        if not writable:
-            routes.add_api_route(
-                f"/{resource}",
-                refuse,
-                methods=["POST"],
-                summary="not offered",
-                operation_id=f"refuse_create_{resource}",
-            )
-        for method in ["DELETE"] if writable else ["PATCH", "DELETE"]:
-            routes.add_api_route(
-                f"/{resource}/{{id}}",
-                refuse,
-                methods=[method],
-                summary="not offered",
-                operation_id=f"refuse_{method.lower()}_{resource}",
-            )
-
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF666 account"])
+add_resource_routes(
+    router,
+    "billingAccount",
+    tmf.BillingAccount,
+    list[tmf.BillingAccount],
+    (
+        list_billing_accounts,
+        get_billing_account,
+        create_billing_account,
+        patch_billing_account,
+        delete_billing_account,
+    ),
+)
+add_resource_routes(
+    router,
+    "partyAccount",
+    tmf.PartyAccount,
+    list[tmf.PartyAccount],
+    (
+        list_party_accounts,
+        get_party_account,
+        create_party_account,
+        patch_party_account,
+        delete_party_account,
+    ),
+)
+add_resource_routes(
+    router,
+    "financialAccount",
+    tmf.FinancialAccount,
+    list[tmf.FinancialAccount],
+    (
+        list_financial_accounts,
+        get_financial_account,
+        create_financial_account,
+        patch_financial_account,
+        delete_financial_account,
+    ),
+)
+add_resource_routes(
+    router,
+    "settlementAccount",
+    tmf.SettlementAccount,
+    list[tmf.SettlementAccount],
+    (
+        list_settlement_accounts,
+        get_settlement_account,
+        create_settlement_account,
+        patch_settlement_account,
+        delete_settlement_account,
+    ),
+)
+add_resource_routes(
+    router,
+    "billFormat",
+    tmf.BillFormat,
+    list[tmf.BillFormat],
+    (list_bill_formats, get_bill_format, create_bill_format, patch_bill_format, delete_bill_format),
+)
+add_resource_routes(
+    router,
+    "billPresentationMedia",
+    tmf.BillPresentationMedia,
+    list[tmf.BillPresentationMedia],
+    (list_bill_media, get_bill_medium, create_bill_medium, patch_bill_medium, delete_bill_medium),
+)
+add_resource_routes(
+    router,
+    "billingCycleSpecification",
+    tmf.BillingCycleSpecification,
+    list[tmf.BillingCycleSpecification],
+    (list_cycles, get_cycle, create_cycle, patch_cycle, delete_cycle),
+)
+add_hub_routes(router, NOTIFYING)

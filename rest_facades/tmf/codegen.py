@@ -92,6 +92,10 @@ def generate_models(definitions: dict[str, Any], target: Path) -> None:
                 "--use-annotated",
                 "--use-standard-collections",
                 "--use-union-operator",
+                # TMF extends a resource by `@type`/`@schemaLocation` with attributes of its
+                # own (an address value in a place): a model keeps them instead of dropping them.
+                "--extra-fields",
+                "allow",
                 "--disable-timestamp",
                 "--formatters",
                 "ruff-format",

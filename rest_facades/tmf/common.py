@@ -1,18 +1,29 @@
 """What every TMF API shares: absolute hrefs, ISO dates, TMF630 lists and JSON bodies."""
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.core.catalog import ClassOfService
+from app.core.paging import Condition
 from app.core.parties import Channel
 from app.deps import CurrentPrincipal, public_base_url
 from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
-from rest_facades.common.tmf630 import matches, parse_filters, select_fields
+from rest_facades.common.tmf630 import (
+    Attribute,
+    Filter,
+    conditions,
+    matches,
+    parse_filters,
+    select_fields,
+)
 from rest_facades.common.values import (
     bad_date_times,
     date_time_names,
@@ -24,6 +35,7 @@ from rest_facades.common.values import (
 from rest_facades.tmf.errors import TMFError, tmf_json
 
 _GENERATED = "rest_facades.tmf.generated"
+F = TypeVar("F", bound=StrEnum)
 
 
 def iso(moment: datetime) -> str:
@@ -78,37 +90,70 @@ def trimmed(item: dict[str, Any], fields: str | None) -> dict[str, Any]:
     return picked
 
 
-def listing(request: Request, items: list[dict[str, Any]]) -> Response:
-    """A TMF630 list: filtered, windowed, trimmed to `fields`, with the count headers."""
-    params = list(request.query_params.multi_items())
-    try:
-        offset = int(request.query_params.get("offset", "0"))
-        limit = int(request.query_params.get("limit", str(DEFAULT_LIMIT)))
-    except ValueError as exc:
-        raise TMFError(400, "INVALID_QUERY", "offset and limit are whole numbers") from exc
-    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise TMFError(400, "INVALID_QUERY", f"offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
-    kept = [i for i in items if matches(i, parse_filters(params))]
-    page = [trimmed(i, request.query_params.get("fields")) for i in kept[offset : offset + limit]]
-    return tmf_json(
-        page, headers={"X-Total-Count": str(len(kept)), "X-Result-Count": str(len(page))}
-    )
+@dataclass(frozen=True)
+class TMFQuery:
+    """What a TMF list or read asks for: a window, the attributes to keep (`fields`) and the
+    TMF630 filters (every other query parameter)."""
+
+    offset: int
+    limit: int
+    fields: str | None
+    filters: tuple[Filter, ...]
+
+    def conditions(
+        self, attributes: Mapping[str, Attribute[F]]
+    ) -> tuple[list[Condition[F]], list[Filter]]:
+        """The filters the core answers in SQL (those `attributes` maps), and those left to
+        match after the page is read; a TMF 400 names a value its attribute cannot take."""
+        try:
+            return conditions(self.filters, attributes)
+        except ValueError as exc:
+            raise TMFError(400, "INVALID_QUERY", f"invalid filter {exc}") from exc
 
 
-def one(request: Request, item: dict[str, Any]) -> Response:
+def tmf_query(
+    request: Request,
+    offset: Annotated[int, Query(ge=0, description="The first entry to return (0-based).")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="The most entries to return.")
+    ] = DEFAULT_LIMIT,
+    fields: Annotated[
+        str | None,
+        Query(description="Attributes to return, comma-separated (id, href, @type always)."),
+    ] = None,
+) -> TMFQuery:
+    """The paging, `fields` and filters of a TMF request (`attr=v1,v2`, `attr.gt=...`)."""
+    filters = parse_filters(list(request.query_params.multi_items()))
+    return TMFQuery(offset=offset, limit=limit, fields=fields, filters=tuple(filters))
+
+
+TMFQueryDep = Annotated[TMFQuery, Depends(tmf_query)]
+
+
+def listed(
+    query: TMFQuery, views: list[dict[str, Any]], *, total: int, after: list[Filter]
+) -> Response:
+    """One page of a TMF list the core already filtered and paged: the `after` filters (those
+    the core does not store) match the page's views, then `fields` trims them.
+    `X-Total-Count` is the core's count, before the `after` filters."""
+    page = [trimmed(v, query.fields) for v in views if matches(v, after)]
+    return tmf_json(page, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(page))})
+
+
+def resource(
+    query: TMFQuery, view: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A single resource, trimmed to `fields` if asked."""
-    return tmf_json(trimmed(item, request.query_params.get("fields")))
+    return tmf_json(trimmed(view, query.fields), status=status, headers=headers)
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object whose date-times are date-times and whose strings are
-    within their bounds, or a TMF 400."""
+def _checked(raw: bytes) -> Any:
+    """A body as JSON whose date-times are date-times and whose strings are within their
+    bounds, or a TMF 400."""
     try:
-        body = loads(await request.body())
+        body = loads(raw)
     except ValueError as exc:
         raise TMFError(400, "INVALID_BODY", f"the body is not JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise TMFError(400, "INVALID_BODY", "the body must be a JSON object")
     bad = bad_date_times(body, _date_time_names()) + overlong_texts(body)
     if bad:
         raise TMFError(
@@ -119,35 +164,12 @@ async def read_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def a_text(value: Any, where: str) -> str | None:
-    """A body attribute that must be a string (absent is `None`), or a TMF 400."""
-    if value is not None and not isinstance(value, str):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be a string")
-    return value
-
-
-def a_list(value: Any, where: str) -> list[Any]:
-    """A body attribute that must be a JSON array (absent is empty), or a TMF 400."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be an array")
-    return value
-
-
-def an_object(value: Any, where: str) -> dict[str, Any]:
-    """A body attribute that must be a JSON object (absent is empty), or a TMF 400."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be an object")
-    return value
-
-
-def a_reference(value: Any, where: str) -> str | None:
-    """The `id` of a body attribute that must be a reference object (absent is `None`), or a
-    TMF 400 when the reference is not an object or its id is not a string."""
-    return a_text(an_object(value, where).get("id"), f"{where}.id")
+async def checked_body(request: Request) -> None:
+    """The dependency of every TMF route that checks a body before its model reads it: JSON
+    numbers, date-times and string bounds (a TMF 400 names the attribute)."""
+    raw = await request.body()
+    if raw.strip():
+        _checked(raw)
 
 
 def product_characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:

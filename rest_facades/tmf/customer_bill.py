@@ -1,6 +1,10 @@
 """TMF678 Customer Bill v4: the core's bills and applied rates as customerBill and
 appliedCustomerBillingRate; an on-demand bill is both the customerBillOnDemand request and the
-customerBill it produced (one core bill of kind on_demand, one id)."""
+customerBill it produced (one core bill of kind on_demand, one id).
+
+A bill on demand is asked for one of the caller's billing accounts (`billingAccount.id`, as
+TMF666 lists them); a request that names none is refused, so that an empty body bills nothing.
+"""
 
 from decimal import Decimal
 from typing import Any
@@ -8,12 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.core import billing
-from app.core.billing import AppliedRate, Bill, BillKind, BillState, RateKind
+from app.core.billing import AppliedRate, Bill, BillField, BillKind, BillState, RateField, RateKind
 from app.core.events import Event
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import customer_bill as models
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/customerBillManagement/v4"
@@ -26,7 +31,9 @@ STATE = {
     BillState.SETTLED: "settled",
 }
 CORE_STATE = {name: state for state, name in STATE.items()}
+RUN_TYPE = {BillKind.CYCLE: "onCycle", BillKind.ON_DEMAND: "offCycle"}
 RATE_TYPE = {RateKind.RECURRING: "recurring", RateKind.ONE_TIME: "oneTime"}
+TAX_CATEGORY = "sales tax"
 
 
 def money(cents: int, currency: str) -> dict[str, Any]:
@@ -46,18 +53,31 @@ def _party_ref(party_id: str) -> dict[str, Any]:
     return {"id": party_id, "role": "customer", "@referredType": "Organization"}
 
 
+def _bill_ref(request: Request, bill_id: str) -> dict[str, Any]:
+    return {
+        "id": bill_id,
+        "href": href(request, BASE, "customerBill", bill_id),
+        "@referredType": "CustomerBill",
+    }
+
+
 def bill_view(request: Request, bill: Bill) -> dict[str, Any]:
-    """A core bill as a TMF678 CustomerBill."""
+    """A core bill as a TMF678 CustomerBill: its amounts add up (tax excluded plus its tax
+    items is tax included, which is the amount due)."""
     remaining = 0 if bill.state is BillState.SETTLED else bill.total_cents
+    excluded = bill.recurring_cents + bill.one_time_cents
+    link = href(request, BASE, "customerBill", bill.id)
     return {
         "id": bill.id,
-        "href": href(request, BASE, "customerBill", bill.id),
+        "href": link,
         "@type": "CustomerBill",
         "billNo": bill.id,
         "category": "normal",
-        "runType": "onCycle" if bill.kind is BillKind.CYCLE else "offCycle",
+        "runType": RUN_TYPE[bill.kind],
         "state": STATE[bill.state],
         "billDate": iso(bill.bill_date),
+        "lastUpdate": iso(bill.bill_date),
+        "nextBillDate": iso(billing.next_bill_date(bill)),
         "paymentDueDate": iso(bill.due_date),
         "billingPeriod": {
             "startDateTime": iso(bill.period_start),
@@ -67,8 +87,29 @@ def bill_view(request: Request, bill: Bill) -> dict[str, Any]:
         "relatedParty": [_party_ref(bill.party_id)],
         "amountDue": money(bill.total_cents, bill.currency),
         "remainingAmount": money(remaining, bill.currency),
-        "taxExcludedAmount": money(bill.recurring_cents + bill.one_time_cents, bill.currency),
-        "taxIncludedAmount": money(bill.total_cents, bill.currency),
+        "taxExcludedAmount": money(excluded, bill.currency),
+        "taxIncludedAmount": money(excluded + bill.tax_cents, bill.currency),
+        "taxItem": [
+            {
+                "taxCategory": TAX_CATEGORY,
+                "taxRate": round(bill.tax_cents / excluded, 4) if excluded else 0.0,
+                "taxAmount": money(bill.tax_cents, bill.currency),
+                "@type": "TaxItem",
+            }
+        ],
+        "appliedPayment": [],
+        # The bill's document is the bill itself, as this API renders it.
+        "billDocument": [
+            {
+                "id": bill.id,
+                "href": link,
+                "name": f"Bill {bill.id}",
+                "attachmentType": "bill",
+                "mimeType": "application/json",
+                "url": link,
+                "@type": "Attachment",
+            }
+        ],
     }
 
 
@@ -78,22 +119,19 @@ def on_demand_view(request: Request, bill: Bill) -> dict[str, Any]:
         "id": bill.id,
         "href": href(request, BASE, "customerBillOnDemand", bill.id),
         "@type": "CustomerBillOnDemand",
-        "name": "On-demand bill",
-        "description": "Charges from the start of the month to the request",
+        "name": bill.name or "On-demand bill",
+        "description": bill.description or "Charges from the start of the month to the request",
         "lastUpdate": iso(bill.bill_date),
-        "state": "done",
+        "state": models.StateValues.done.value,
         "billingAccount": _account_ref(request, bill.billing_account_id),
         "relatedParty": _party_ref(bill.party_id),
-        "customerBill": {
-            "id": bill.id,
-            "href": href(request, BASE, "customerBill", bill.id),
-            "@referredType": "CustomerBill",
-        },
+        "customerBill": _bill_ref(request, bill.id),
     }
 
 
 def rate_view(request: Request, rate: AppliedRate) -> dict[str, Any]:
-    """A core applied rate as a TMF678 AppliedCustomerBillingRate."""
+    """A core applied rate as a TMF678 AppliedCustomerBillingRate (the core taxes bills, not
+    their rates, so a rate's tax-included amount is its amount)."""
     amount = money(rate.amount_cents, rate.currency)
     return {
         "id": rate.id,
@@ -104,11 +142,7 @@ def rate_view(request: Request, rate: AppliedRate) -> dict[str, Any]:
         "type": RATE_TYPE[rate.kind],
         "date": iso(rate.applied_at),
         "isBilled": True,
-        "bill": {
-            "id": rate.bill_id,
-            "href": href(request, BASE, "customerBill", rate.bill_id),
-            "@referredType": "CustomerBill",
-        },
+        "bill": _bill_ref(request, rate.bill_id),
         "billingAccount": _account_ref(request, rate.billing_account_id),
         "product": {
             "id": rate.product_id,
@@ -119,6 +153,7 @@ def rate_view(request: Request, rate: AppliedRate) -> dict[str, Any]:
             "startDateTime": iso(rate.period_start),
             "endDateTime": iso(rate.period_end),
         },
+        "appliedTax": [],
         "taxExcludedAmount": amount,
         "taxIncludedAmount": amount,
     }
@@ -136,102 +171,169 @@ def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 NOTIFYING = NotifyingAPI("customerBill", _describe)
 
+# The attributes that the core stores and filters on; any other filter is matched against the
+# resources of the page read.
+BILL_FILTERS: dict[str, Attribute[BillField]] = {
+    "id": Attribute(BillField.ID, as_text),
+    "billNo": Attribute(BillField.ID, as_text),
+    "state": Attribute(BillField.STATE, by_name(STATE)),
+    "runType": Attribute(BillField.KIND, by_name(RUN_TYPE)),
+    "billingAccount.id": Attribute(BillField.BILLING_ACCOUNT_ID, as_text),
+    "relatedParty.id": Attribute(BillField.PARTY_ID, as_text),
+    "billDate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
+    "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
+    "paymentDueDate": Attribute(BillField.DUE_DATE, as_date_time, ordered=True),
+    "billingPeriod.startDateTime": Attribute(BillField.PERIOD_START, as_date_time, ordered=True),
+    "billingPeriod.endDateTime": Attribute(BillField.PERIOD_END, as_date_time, ordered=True),
+    "amountDue.value": Attribute(BillField.TOTAL_CENTS, as_cents, ordered=True),
+    "taxIncludedAmount.value": Attribute(BillField.TOTAL_CENTS, as_cents, ordered=True),
+}
+ON_DEMAND_FILTERS: dict[str, Attribute[BillField]] = {
+    "id": Attribute(BillField.ID, as_text),
+    "name": Attribute(BillField.NAME, as_text),
+    "billingAccount.id": Attribute(BillField.BILLING_ACCOUNT_ID, as_text),
+    "relatedParty.id": Attribute(BillField.PARTY_ID, as_text),
+    "customerBill.id": Attribute(BillField.ID, as_text),
+    "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
+}
+RATE_FILTERS: dict[str, Attribute[RateField]] = {
+    "id": Attribute(RateField.ID, as_text),
+    "name": Attribute(RateField.DESCRIPTION, as_text),
+    "description": Attribute(RateField.DESCRIPTION, as_text),
+    "type": Attribute(RateField.KIND, by_name(RATE_TYPE)),
+    "bill.id": Attribute(RateField.BILL_ID, as_text),
+    "billingAccount.id": Attribute(RateField.BILLING_ACCOUNT_ID, as_text),
+    "product.id": Attribute(RateField.PRODUCT_ID, as_text),
+    "date": Attribute(RateField.APPLIED_AT, as_date_time, ordered=True),
+    "periodCoverage.startDateTime": Attribute(RateField.PERIOD_START, as_date_time, ordered=True),
+    "periodCoverage.endDateTime": Attribute(RateField.PERIOD_END, as_date_time, ordered=True),
+    "taxExcludedAmount.value": Attribute(RateField.AMOUNT_CENTS, as_cents, ordered=True),
+    "taxIncludedAmount.value": Attribute(RateField.AMOUNT_CENTS, as_cents, ordered=True),
+}
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
-def router() -> APIRouter:
-    """The TMF678 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
-    @routes.get("/customerBill")
-    async def list_bills(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's bills, newest first."""
-        found = (await session.exec(billing.bills_query(principal=principal))).all()
-        return listing(request, [bill_view(request, b) for b in found])
+@router.get("/customerBill", response_model=list[models.CustomerBill])
+async def list_bills(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's bills, newest first."""
+    conditions, after = query.conditions(BILL_FILTERS)
+    page = await billing.page_bills(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [bill_view(request, b) for b in page.items]
+    return listed(query, views, total=page.total, after=after)
 
-    @routes.get("/customerBill/{id}")
-    async def get_bill(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One bill."""
-        found = await billing.get_bill(session, principal=principal, bill_id=id)
-        return one(request, bill_view(request, found.bill))
 
-    @routes.patch("/customerBill/{id}")
-    async def patch_bill(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Record that a bill was sent or paid (its state is all that changes)."""
-        current = bill_view(
-            request, (await billing.get_bill(session, principal=principal, bill_id=id)).bill
-        )
-        patch = await read_body(request)
-        extra = set(patch) - {"state", "@type", "@baseType", "@schemaLocation"}
-        if extra:
-            raise TMFError(400, "NOT_PATCHABLE", f"{', '.join(sorted(extra))} cannot be changed")
-        wanted = merge_patch(current, patch).get("state")
-        if wanted not in CORE_STATE:
-            raise TMFError(400, "INVALID_VALUE", "state must be one of " + ", ".join(CORE_STATE))
-        bill = await billing.change_bill_state(
-            session, principal=principal, bill_id=id, state=CORE_STATE[wanted]
-        )
-        return one(request, bill_view(request, bill))
+@router.get("/customerBill/{id}", response_model=models.CustomerBill)
+async def get_bill(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One bill."""
+    found = await billing.get_bill(session, principal=principal, bill_id=id)
+    return resource(query, bill_view(request, found.bill))
 
-    @routes.post("/customerBillOnDemand", status_code=201)
-    async def request_bill(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Bill this month's charges so far, now."""
-        body = await read_body(request)
-        account = body.get("billingAccount")
-        party = body.get("relatedParty")
-        if account is not None and not (isinstance(account, dict) and account.get("id")):
-            raise TMFError(400, "MISSING_ATTRIBUTE", "billingAccount.id is mandatory")
-        if party is not None and not (isinstance(party, dict) and party.get("id")):
-            raise TMFError(400, "MISSING_ATTRIBUTE", "relatedParty.id is mandatory")
-        made = await billing.bill_on_demand(
-            session,
-            principal=principal,
-            account_id=str(account["id"]) if account else None,
-            buyer_party_id=str(party["id"]) if party else None,
-        )
-        view = on_demand_view(request, made.bill)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
 
-    @routes.get("/customerBillOnDemand")
-    async def list_on_demand(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's on-demand bill requests, newest first."""
-        query = billing.bills_query(principal=principal, kind=BillKind.ON_DEMAND)
-        found = (await session.exec(query)).all()
-        return listing(request, [on_demand_view(request, b) for b in found])
+@router.patch("/customerBill/{id}", response_model=models.CustomerBill)
+async def patch_bill(
+    id: str,
+    body: models.CustomerBillUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Record that a bill was sent or paid (its state is all that changes)."""
+    current = (await billing.get_bill(session, principal=principal, bill_id=id)).bill
+    extra = body.model_fields_set - {
+        "state",
+        "field_type",
+        "field_baseType",
+        "field_schemaLocation",
+    }
+    if extra:
+        raise TMFError(400, "NOT_PATCHABLE", f"{', '.join(sorted(extra))} cannot be changed")
+    wanted = body.state.value if body.state is not None else STATE[current.state]
+    if wanted not in CORE_STATE:
+        raise TMFError(400, "INVALID_VALUE", "state must be one of " + ", ".join(CORE_STATE))
+    bill = await billing.change_bill_state(
+        session, principal=principal, bill_id=id, state=CORE_STATE[wanted]
+    )
+    return tmf_json(bill_view(request, bill))
 
-    @routes.get("/customerBillOnDemand/{id}")
-    async def get_on_demand(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One on-demand bill request."""
-        bill = (await billing.get_bill(session, principal=principal, bill_id=id)).bill
-        if bill.kind is not BillKind.ON_DEMAND:
-            raise TMFError(404, "NOT_FOUND", f"no customer bill on demand '{id}'")
-        return one(request, on_demand_view(request, bill))
 
-    @routes.get("/appliedCustomerBillingRate")
-    async def list_rates(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's applied rates, newest first."""
-        found = (await session.exec(billing.applied_rates_query(principal=principal))).all()
-        return listing(request, [rate_view(request, r) for r in found])
+@router.post("/customerBillOnDemand", status_code=201, response_model=models.CustomerBillOnDemand)
+async def request_bill(
+    body: models.CustomerBillOnDemandCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Bill this month's charges so far, now, for one of the caller's billing accounts."""
+    if body.billingAccount is None:
+        raise TMFError(400, "MISSING_ATTRIBUTE", "billingAccount is mandatory: the account to bill")
+    if body.state not in (None, models.StateValues.inProgress, models.StateValues.done):
+        raise TMFError(400, "INVALID_VALUE", "a new request's state is inProgress or done")
+    if body.customerBill is not None:
+        raise TMFError(400, "NOT_SETTABLE", "customerBill is the bill this request produces")
+    made = await billing.bill_on_demand(
+        session,
+        principal=principal,
+        account_id=body.billingAccount.id,
+        buyer_party_id=body.relatedParty.id if body.relatedParty else None,
+        name=body.name or "",
+        description=body.description or "",
+    )
+    view = on_demand_view(request, made.bill)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
 
-    @routes.get("/appliedCustomerBillingRate/{id}")
-    async def get_rate(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One applied rate."""
-        rate = await billing.get_applied_rate(session, principal=principal, rate_id=id)
-        return one(request, rate_view(request, rate))
 
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+@router.get("/customerBillOnDemand", response_model=list[models.CustomerBillOnDemand])
+async def list_on_demand(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's on-demand bill requests, newest first."""
+    conditions, after = query.conditions(ON_DEMAND_FILTERS)
+    page = await billing.page_bills(
+        session,
+        principal=principal,
+        conditions=[*conditions, billing.on_demand_only()],
+        offset=query.offset,
+        limit=query.limit,
+    )
+    views = [on_demand_view(request, b) for b in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@router.get("/customerBillOnDemand/{id}", response_model=models.CustomerBillOnDemand)
+async def get_on_demand(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One on-demand bill request."""
+    bill = await billing.get_on_demand_bill(session, principal=principal, bill_id=id)
+    return resource(query, on_demand_view(request, bill))
+
+
+@router.get("/appliedCustomerBillingRate", response_model=list[models.AppliedCustomerBillingRate])
+async def list_rates(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's applied rates, newest first."""
+    conditions, after = query.conditions(RATE_FILTERS)
+    page = await billing.page_applied_rates(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [rate_view(request, r) for r in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@router.get("/appliedCustomerBillingRate/{id}", response_model=models.AppliedCustomerBillingRate)
+async def get_rate(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One applied rate."""
+    rate = await billing.get_applied_rate(session, principal=principal, rate_id=id)
+    return resource(query, rate_view(request, rate))
+
+
+add_hub_routes(router, NOTIFYING)

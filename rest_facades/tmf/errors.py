@@ -18,6 +18,10 @@ from app.core.errors import (
     Unauthenticated,
 )
 from rest_facades.common.idempotency import IDEMPOTENCY_KEY, Refusals, idempotent
+from rest_facades.common.values import dotted
+
+# Every TMF API declares the same Error; one API's model documents them all.
+from rest_facades.tmf.generated.product_ordering import Error as ErrorBody
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json;charset=utf-8"
@@ -58,6 +62,31 @@ def from_core_error(error: CoreError) -> TMFError:
     return TMFError(400, error.code, error.message, message)
 
 
+def _attribute(loc: tuple[Any, ...]) -> str:
+    # Union members show in a location by their model's name, which the client never wrote.
+    kept = tuple(p for p in loc if isinstance(p, int) or (isinstance(p, str) and p[:1].islower()))
+    return dotted(kept) or "the body"
+
+
+def from_validation_error(error: RequestValidationError) -> TMFError:
+    """A request that its parameters or its body's model refused, as a TMF 400 that names the
+    attribute (`productOrderItem[0].action`) and says what is wrong with it."""
+    problems = error.errors()
+    first = problems[0] if problems else {}
+    where, *path = first.get("loc", ()) or ("body",)
+    attribute = _attribute(tuple(path))
+    message = "; ".join(
+        f"{_attribute(tuple(p.get('loc', ())[1:]))}: {p.get('msg', '')}" for p in problems
+    )
+    if first.get("type") == "json_invalid":
+        return TMFError(400, "INVALID_BODY", "the body is not JSON", message)
+    if where != "body":
+        return TMFError(400, "INVALID_QUERY", f"invalid {where} parameter {attribute}", message)
+    if first.get("type") == "missing":
+        return TMFError(400, "MISSING_ATTRIBUTE", f"{attribute} is mandatory", message)
+    return TMFError(400, "INVALID_VALUE", f"{attribute}: {first.get('msg', '')}", message)
+
+
 def _refusal(status: int, code: str) -> Callable[[str], Response]:
     return lambda reason: tmf_json(TMFError(status, code, reason).body, status=status)
 
@@ -74,6 +103,11 @@ class TMFRoute(APIRoute):
     `Idempotency-Key`."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # Every refusal is a TMF Error (never FastAPI's own 422 body): so the document says.
+        kwargs["responses"] = {
+            "4XX": {"model": ErrorBody, "description": "Refused: a TMF Error"},
+            **(kwargs.get("responses") or {}),
+        }
         if "POST" in (kwargs.get("methods") or ()):
             kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), IDEMPOTENCY_KEY]
         super().__init__(path, endpoint, **kwargs)
@@ -87,12 +121,8 @@ class TMFRoute(APIRoute):
             except TMFError as exc:
                 return tmf_json(exc.body, status=exc.status)
             except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                refused = TMFError(
-                    400, "INVALID_QUERY", f"invalid {where}", str(first.get("msg", ""))
-                )
-                return tmf_json(refused.body, status=400)
+                refused = from_validation_error(exc)
+                return tmf_json(refused.body, status=refused.status)
             except CoreError as exc:
                 refused = from_core_error(exc)
                 return tmf_json(refused.body, status=refused.status)

@@ -1,20 +1,39 @@
 """TMF673 Geographic Address v4: the address book as geographic addresses, and address
-validation kept per party so that it can be read back."""
+validation kept per party so that it can be read back.
+
+A PATCH of a validation that changes `submittedGeographicAddress` or `provideAlternative`
+validates the address again under the same id; the outcome (`state`, `validationDate`,
+`validationResult`, the valid and alternate addresses) is the seller's and may only be repeated."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography
 from app.core.events import Event
-from app.core.geography import AddressCheck, AddressInput, Location, MatchQuality
+from app.core.geography import (
+    AddressCheck,
+    AddressCheckField,
+    AddressInput,
+    Location,
+    LocationField,
+    MatchQuality,
+)
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import geographic_address as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 
 BASE = "/tmf-api/geographicAddressManagement/v4"
-RESULTS = {MatchQuality.EXACT: "success", MatchQuality.PARTIAL: "partial"}
+RESULTS = {
+    MatchQuality.EXACT: "success",
+    MatchQuality.PARTIAL: "partial",
+    MatchQuality.NONE: "fails",
+}
 ADDRESS_FIELDS = {
     "streetNr": "street_number",
     "streetName": "street_name",
@@ -53,10 +72,10 @@ def submitted_view(address: AddressInput) -> dict[str, Any]:
     view: dict[str, Any] = {"@type": "GeographicAddress"}
     if address.text:
         view["name"] = address.text
-    for tmf, core in ADDRESS_FIELDS.items():
+    for name, core in ADDRESS_FIELDS.items():
         value = getattr(address, core)
         if value:
-            view[tmf] = value
+            view[name] = value
     return view
 
 
@@ -71,7 +90,7 @@ def validation_view(
         "state": "done",
         "provideAlternative": check.provide_alternatives,
         "validationDate": iso(check.created_at),
-        "validationResult": RESULTS.get(check.quality, "fails"),
+        "validationResult": RESULTS[check.quality],
         "submittedGeographicAddress": submitted_view(check.query),
         "alternateGeographicAddress": [
             address_view(request, locations[i]) for i in check.alternates if i in locations
@@ -89,10 +108,10 @@ def _address_input(body: dict[str, Any]) -> AddressInput:
     if not isinstance(body.get("provideAlternative"), bool):
         raise TMFError(400, "MISSING_ATTRIBUTE", "provideAlternative is mandatory (a boolean)")
     values: dict[str, str | None] = {}
-    for tmf, core in ADDRESS_FIELDS.items():
-        value = submitted.get(tmf)
+    for name, core in ADDRESS_FIELDS.items():
+        value = submitted.get(name)
         if value is not None and not isinstance(value, str):
-            raise TMFError(400, "INVALID_VALUE", f"submittedGeographicAddress.{tmf} is a string")
+            raise TMFError(400, "INVALID_VALUE", f"submittedGeographicAddress.{name} is a string")
         values[core] = value
     # Our street names carry their type (`E Cermak Rd`); TMF may split it off.
     street_type = submitted.get("streetType")
@@ -115,95 +134,162 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("geographicAddress", describe)
 
 
-def router() -> APIRouter:
-    """The TMF673 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF673 geographic address"])
+def _flag(text: str) -> tuple[bool, ...]:
+    return {"true": (True,), "false": (False,)}.get(text.lower(), ())
 
-    async def book(session: Any, ids: set[str] | None = None) -> dict[str, Location]:
-        if ids is not None:
-            return await geography.get_locations(session, sorted(ids))
-        found = (await session.exec(geography.locations_query())).all()
-        return {loc.id: loc for loc in found}
 
-    @routes.get("/geographicAddress")
-    async def list_addresses(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The known addresses."""
-        found = await book(session)
-        return listing(request, [address_view(request, loc) for loc in found.values()])
+# TMF673 attributes that the core's queries answer; other filters match after paging.
+ADDRESS_FILTERS: dict[str, Attribute[LocationField]] = {
+    "id": Attribute(LocationField.ID, as_text),
+    "name": Attribute(LocationField.NAME, as_text),
+    "streetNr": Attribute(LocationField.STREET_NUMBER, as_text),
+    "streetName": Attribute(LocationField.STREET_NAME, as_text),
+    "city": Attribute(LocationField.CITY, as_text),
+    "stateOrProvince": Attribute(LocationField.STATE, as_text),
+    "postcode": Attribute(LocationField.POSTCODE, as_text, ordered=True),
+    "country": Attribute(LocationField.COUNTRY, as_text),
+}
+VALIDATION_FILTERS: dict[str, Attribute[AddressCheckField]] = {
+    "id": Attribute(AddressCheckField.ID, as_text),
+    "provideAlternative": Attribute(AddressCheckField.PROVIDE_ALTERNATIVES, _flag),
+    "validationResult": Attribute(AddressCheckField.QUALITY, by_name(RESULTS)),
+    "validationDate": Attribute(AddressCheckField.CREATED_AT, as_date_time, ordered=True),
+    "validGeographicAddress.id": Attribute(AddressCheckField.BEST_LOCATION, as_text),
+}
+# Attributes of GeographicAddressValidation_Update that the buyer may change.
+BUYERS = ("submittedGeographicAddress", "provideAlternative", "@type")
 
-    @routes.get("/geographicAddress/{id}")
-    async def get_address(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One known address."""
-        return one(request, address_view(request, await geography.get_location(session, id)))
 
-    @routes.get("/geographicAddress/{address_id}/geographicSubAddress")
-    async def list_sub_addresses(
-        address_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Sub-addresses of a known address (the address book keeps none)."""
-        await geography.get_location(session, address_id)
-        return listing(request, [])
+async def _located(session: AsyncSession, checks: list[AddressCheck]) -> dict[str, Location]:
+    """The address-book entries that validations name, in one read."""
+    ids = {i for c in checks for i in c.alternates} | {
+        c.best_location_id for c in checks if c.best_location_id
+    }
+    return await geography.get_locations(session, sorted(ids))
 
-    @routes.get("/geographicAddress/{address_id}/geographicSubAddress/{id}")
-    async def get_sub_address(
-        address_id: str, id: str, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One sub-address: there are none."""
-        await geography.get_location(session, address_id)
-        raise TMFError(404, "NOT_FOUND", f"no sub-address '{id}'")
 
-    @routes.post("/geographicAddressValidation", status_code=201)
-    async def create_validation(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Validate an address against the address book."""
-        body = await read_body(request)
-        address = _address_input(body)
-        check = await geography.check_address(
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF673 geographic address"])
+
+
+@routes.get("/geographicAddress", response_model=list[tmf.GeographicAddress])
+async def list_addresses(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The known addresses."""
+    conditions, after = query.conditions(ADDRESS_FILTERS)
+    page = await geography.find_locations(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [address_view(request, location) for location in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/geographicAddress/{id}", response_model=tmf.GeographicAddress)
+async def get_address(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One known address."""
+    return resource(query, address_view(request, await geography.get_location(session, id)))
+
+
+@routes.get(
+    "/geographicAddress/{geographicAddressId}/geographicSubAddress",
+    response_model=list[tmf.GeographicSubAddress],
+)
+async def list_sub_addresses(
+    geographicAddressId: str, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """Sub-addresses of a known address (the address book keeps none)."""
+    await geography.get_location(session, geographicAddressId)
+    return listed(query, [], total=0, after=[])
+
+
+@routes.get(
+    "/geographicAddress/{geographicAddressId}/geographicSubAddress/{id}",
+    response_model=tmf.GeographicSubAddress,
+)
+async def get_sub_address(
+    geographicAddressId: str, id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """One sub-address: there are none."""
+    await geography.get_location(session, geographicAddressId)
+    raise TMFError(404, "NOT_FOUND", f"no sub-address '{id}'")
+
+
+@routes.post(
+    "/geographicAddressValidation",
+    status_code=201,
+    response_model=tmf.GeographicAddressValidation,
+)
+async def create_validation(
+    body: tmf.GeographicAddressValidationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Validate an address against the address book."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    check = await geography.check_address(
+        session,
+        principal=principal,
+        address=_address_input(sent),
+        provide_alternatives=body.provideAlternative,
+    )
+    view = validation_view(request, check, await _located(session, [check]))
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.get("/geographicAddressValidation", response_model=list[tmf.GeographicAddressValidation])
+async def list_validations(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's address validations."""
+    conditions, after = query.conditions(VALIDATION_FILTERS)
+    page = await geography.find_address_checks(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    locations = await _located(session, page.items)
+    views = [validation_view(request, check, locations) for check in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/geographicAddressValidation/{id}", response_model=tmf.GeographicAddressValidation)
+async def get_validation(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's address validations."""
+    check = await geography.get_address_check(session, principal=principal, check_id=id)
+    return resource(query, validation_view(request, check, await _located(session, [check])))
+
+
+@routes.patch("/geographicAddressValidation/{id}", response_model=tmf.GeographicAddressValidation)
+async def patch_validation(
+    id: str,
+    body: tmf.GeographicAddressValidationUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Validate a changed address (or the same one, with or without alternatives) again."""
+    check = await geography.get_address_check(session, principal=principal, check_id=id)
+    current = validation_view(request, check, await _located(session, [check]))
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    merged = merge_patch(current, patch)
+    refuse_sellers_changes(patch, merged, current, BUYERS)
+    if any(merged.get(k) != current.get(k) for k in BUYERS):
+        check = await geography.recheck_address(
             session,
             principal=principal,
-            address=address,
-            provide_alternatives=body["provideAlternative"],
+            check_id=id,
+            address=_address_input(merged),
+            provide_alternatives=merged.get("provideAlternative") is True,
         )
-        ids = set(check.alternates) | (
-            {check.best_location_id} if check.best_location_id else set()
-        )
-        view = validation_view(request, check, await book(session, ids))
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
+    return tmf_json(validation_view(request, check, await _located(session, [check])))
 
-    @routes.get("/geographicAddressValidation")
-    async def list_validations(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's address validations."""
-        checks = (await session.exec(geography.address_checks_query(principal=principal))).all()
-        ids = {i for c in checks for i in c.alternates} | {
-            c.best_location_id for c in checks if c.best_location_id
-        }
-        locations = await book(session, ids)
-        return listing(request, [validation_view(request, c, locations) for c in checks])
 
-    @routes.get("/geographicAddressValidation/{id}")
-    async def get_validation(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One of the caller's address validations."""
-        check = await geography.get_address_check(session, principal=principal, check_id=id)
-        ids = set(check.alternates) | (
-            {check.best_location_id} if check.best_location_id else set()
-        )
-        return one(request, validation_view(request, check, await book(session, ids)))
+add_hub_routes(routes, NOTIFYING)
 
-    @routes.patch("/geographicAddressValidation/{id}")
-    async def patch_validation(id: str, principal: CurrentPrincipal) -> Response:
-        """Not offered: a validation is a finished record; submit a new one instead."""
-        raise TMFError(
-            405, "METHOD_NOT_ALLOWED", "a validation cannot be changed; submit a new one"
-        )
 
-    add_hub_routes(routes, NOTIFYING)
+def router() -> APIRouter:
+    """The TMF673 endpoints."""
     return routes

@@ -1,24 +1,37 @@
-"""TMF674 Geographic Site v4: a party's sites, each at one address of the address book."""
+"""TMF674 Geographic Site v4: a party's sites, each at one address of the address book.
+
+`code` (the site's id), `status` and `place` are the seller's: a PATCH may repeat them, and a site
+at another address is another site. The rest of GeographicSite_Update is the buyer's: `name`,
+`description` (access instructions), the `siteContact` and other related parties, `calendar` and
+`siteRelationship` (kept as given)."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, parties
+from app.core.contacts import SITE_CONTACT_SUFFIX
 from app.core.errors import NotFound
 from app.core.events import Event
-from app.core.geography import AddressInput, Location, Site
+from app.core.geography import AddressInput, Location, Site, SiteField
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_text, merge_patch
+from rest_facades.tmf.common import TMFQueryDep, href, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import geographic_site as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 
 BASE = "/tmf-api/geographicSiteManagement/v4"
 ADDRESS_BASE = "/tmf-api/geographicAddressManagement/v4"
 PARTY_BASE = "/tmf-api/party/v4"
 CONTACT_ROLE = "siteContact"
 OWNER_ROLES = {"customer", "owner", "buyer"}
+# What the buyer sent that the core keeps as given ("relatedParty": parties besides the owner and
+# the site contact).
+KEPT = ("calendar", "siteRelationship", "relatedParty")
+BUYERS = (*KEPT, "name", "description", "@type")
 ADDRESS_FIELDS = {
     "streetNr": "street_number",
     "streetName": "street_name",
@@ -31,7 +44,7 @@ ADDRESS_FIELDS = {
 
 def contact_id(site: Site) -> str:
     """The id under which a site's contact person is known (TMF632 `Individual`)."""
-    return f"{site.id}~contact"
+    return f"{site.id}{SITE_CONTACT_SUFFIX}"
 
 
 def site_view(
@@ -85,6 +98,8 @@ def site_view(
     }
     if site.instructions:
         view["description"] = site.instructions
+    view |= {k: site.annotations[k] for k in KEPT if site.annotations.get(k) is not None}
+    view["relatedParty"] = [*related, *(site.annotations.get("relatedParty") or [])]
     return view
 
 
@@ -109,7 +124,24 @@ def _buyer(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _address(session: Any, body: dict[str, Any]) -> AddressInput:
+def _others(parties: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The related parties besides the owner and the site contact (whom the site names)."""
+    return [
+        p
+        for p in parties or []
+        if p.get("role") != CONTACT_ROLE and p.get("role") not in OWNER_ROLES
+    ]
+
+
+def _kept(body: dict[str, Any]) -> dict[str, Any]:
+    """What the core keeps as given of a body (a `None` value removes what was kept)."""
+    kept = {k: body[k] for k in KEPT if k in body}
+    if "relatedParty" in kept:
+        kept["relatedParty"] = _others(kept["relatedParty"]) or None
+    return kept
+
+
+async def _address(session: AsyncSession, body: dict[str, Any]) -> AddressInput:
     places = body.get("place")
     if not isinstance(places, list) or not places or not isinstance(places[0], dict):
         raise TMFError(400, "MISSING_ATTRIBUTE", "place (the site's address) is mandatory")
@@ -134,89 +166,123 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("geographicSite", describe)
 
 
-def router() -> APIRouter:
-    """The TMF674 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF674 geographic site"])
+# TMF674 attributes that the core's site query answers; other filters match after paging.
+FILTERS: dict[str, Attribute[SiteField]] = {
+    "id": Attribute(SiteField.ID, as_text),
+    "code": Attribute(SiteField.ID, as_text),
+    "name": Attribute(SiteField.NAME, as_text),
+    "description": Attribute(SiteField.INSTRUCTIONS, as_text),
+    "place.id": Attribute(SiteField.LOCATION, as_text),
+    "place.streetNr": Attribute(SiteField.STREET_NUMBER, as_text),
+    "place.streetName": Attribute(SiteField.STREET_NAME, as_text),
+    "place.city": Attribute(SiteField.CITY, as_text),
+    "place.stateOrProvince": Attribute(SiteField.STATE, as_text),
+    "place.postcode": Attribute(SiteField.POSTCODE, as_text, ordered=True),
+    "place.country": Attribute(SiteField.COUNTRY, as_text),
+}
 
-    async def views(
-        request: Request, session: Any, principal: parties.Principal, sites: list[Site]
-    ) -> list[dict[str, Any]]:
-        locations = await geography.get_locations(session, [s.location_id for s in sites])
-        names = await parties.party_names(
-            session, principal=principal, party_ids=[s.party_id for s in sites]
-        )
-        return [
-            site_view(request, s, locations[s.location_id], names.get(s.party_id)) for s in sites
-        ]
 
-    @routes.get("/geographicSite")
-    async def list_sites(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's sites."""
-        sites = list((await session.exec(geography.sites_query(principal=principal))).all())
-        return listing(request, await views(request, session, principal, sites))
+async def _views(
+    request: Request, session: AsyncSession, principal: parties.Principal, sites: list[Site]
+) -> list[dict[str, Any]]:
+    locations = await geography.get_locations(session, [s.location_id for s in sites])
+    names = await parties.party_names(
+        session, principal=principal, party_ids=[s.party_id for s in sites]
+    )
+    return [site_view(request, s, locations[s.location_id], names.get(s.party_id)) for s in sites]
 
-    @routes.get("/geographicSite/{id}")
-    async def get_site(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One of the caller's sites."""
-        site = await geography.get_site(session, principal=principal, site_id=id)
-        [view] = await views(request, session, principal, [site])
-        return one(request, view)
 
-    @routes.post("/geographicSite", status_code=201)
-    async def create_site(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Register a site at an address of the address book."""
-        body = await read_body(request)
-        try:
-            address = await _address(session, body)
-            site = await geography.create_site(
-                session,
-                principal=principal,
-                address=address,
-                name=_text(body, "name"),
-                buyer_party_id=_buyer(body),
-                contact_name=_contact(body),
-                instructions=_text(body, "description"),
-            )
-        except NotFound as exc:
-            # The spec answers no 404 on create: what the body names is a bad value.
-            raise TMFError(400, "INVALID_VALUE", exc.message) from exc
-        [view] = await views(request, session, principal, [site])
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF674 geographic site"])
 
-    @routes.patch("/geographicSite/{id}")
-    async def patch_site(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Rename a site or change its description or contact, by merge patch."""
-        site = await geography.get_site(session, principal=principal, site_id=id)
-        [before] = await views(request, session, principal, [site])
-        patch = await read_body(request)
-        for fixed in ("id", "href", "@type", "code", "place", "status"):
-            if fixed in patch and patch[fixed] != before.get(fixed):
-                raise TMFError(400, "NOT_PATCHABLE", f"{fixed} cannot be changed")
-        merged = merge_patch(before, patch)
-        updated = await geography.update_site(
+
+@routes.get("/geographicSite", response_model=list[tmf.GeographicSite])
+async def list_sites(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's sites."""
+    conditions, after = query.conditions(FILTERS)
+    page = await geography.find_sites(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = await _views(request, session, principal, page.items)
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/geographicSite/{id}", response_model=tmf.GeographicSite)
+async def get_site(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's sites."""
+    site = await geography.get_site(session, principal=principal, site_id=id)
+    [view] = await _views(request, session, principal, [site])
+    return resource(query, view)
+
+
+@routes.post("/geographicSite", status_code=201, response_model=tmf.GeographicSite)
+async def create_site(
+    body: tmf.GeographicSiteCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Register a site at an address of the address book."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    try:
+        address = await _address(session, sent)
+        site = await geography.create_site(
             session,
             principal=principal,
-            site_id=id,
-            name=_text(merged, "name") or "",
-            contact_name=_contact(merged) or "",
-            instructions=_text(merged, "description") or "",
+            address=address,
+            name=body.name,
+            buyer_party_id=_buyer(sent),
+            contact_name=_contact(sent),
+            instructions=body.description,
+            annotations=_kept(sent),
         )
-        [view] = await views(request, session, principal, [updated])
-        return tmf_json(view)
+    except NotFound as exc:
+        # The spec answers no 404 on create: what the body names is a bad value.
+        raise TMFError(400, "INVALID_VALUE", exc.message) from exc
+    [view] = await _views(request, session, principal, [site])
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
 
-    @routes.delete("/geographicSite/{id}", status_code=204)
-    async def delete_site(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Remove a site that no order or product uses."""
-        await geography.delete_site(session, principal=principal, site_id=id)
-        return Response(status_code=204)
 
-    add_hub_routes(routes, NOTIFYING)
+@routes.patch("/geographicSite/{id}", response_model=tmf.GeographicSite)
+async def patch_site(
+    id: str,
+    body: tmf.GeographicSiteUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change what the buyer says about a site, by merge patch."""
+    site = await geography.get_site(session, principal=principal, site_id=id)
+    [before] = await _views(request, session, principal, [site])
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    merged = merge_patch(before, patch)
+    refuse_sellers_changes(patch, merged, before, BUYERS)
+    updated = await geography.update_site(
+        session,
+        principal=principal,
+        site_id=id,
+        name=_text(merged, "name") or "",
+        contact_name=_contact(merged) or "",
+        instructions=_text(merged, "description") or "",
+        annotations=_kept({k: merged.get(k) for k in KEPT if k in patch}),
+    )
+    [view] = await _views(request, session, principal, [updated])
+    return tmf_json(view)
+
+
+@routes.delete("/geographicSite/{id}", status_code=204)
+async def delete_site(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a site that no order or product uses."""
+    await geography.delete_site(session, principal=principal, site_id=id)
+    return Response(status_code=204)
+
+
+add_hub_routes(routes, NOTIFYING)
+
+
+def router() -> APIRouter:
+    """The TMF674 endpoints."""
     return routes

@@ -1,28 +1,162 @@
-"""TMF632 Party v4: the platform's parties as organizations, and the contact people of their
-sites as individuals (read-only here: they change with the site, through TMF674)."""
+"""TMF632 Party v4: the people and organisations each party keeps (created, changed and removed
+by it), the parties it is or acts for as organizations, and the contact people of its sites as
+individuals (read-only here: they change with the site, through TMF674)."""
 
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core import geography, parties
+from app.core import contacts, parties
+from app.core.contacts import (
+    SITE_CONTACT_SUFFIX,
+    Organization,
+    OrganizationField,
+    OrganizationState,
+    Person,
+    PersonField,
+    PersonState,
+)
 from app.core.errors import NotFound
 from app.core.events import Event
 from app.core.geography import Site
-from app.core.parties import Audience, Party
+from app.core.parties import Audience, Party, Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import party as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.records import (
+    add_resource_routes,
+    as_boolean,
+    changes,
+    dumped,
+    from_core,
+    one_of,
+    to_core,
+)
 
 BASE = "/tmf-api/party/v4"
-SITE_BASE = "/tmf-api/geographicSiteManagement/v4"
-CONTACT_SUFFIX = "~contact"
+
+# Individual attributes the core keeps in fields of its own, by their TMF names.
+PERSON_FIELDS: dict[str, PersonField] = {
+    "id": PersonField.ID,
+    "givenName": PersonField.GIVEN_NAME,
+    "familyName": PersonField.FAMILY_NAME,
+    "middleName": PersonField.MIDDLE_NAME,
+    "familyNamePrefix": PersonField.FAMILY_NAME_PREFIX,
+    "preferredGivenName": PersonField.PREFERRED_GIVEN_NAME,
+    "fullName": PersonField.FULL_NAME,
+    "formattedName": PersonField.FORMATTED_NAME,
+    "legalName": PersonField.LEGAL_NAME,
+    "title": PersonField.TITLE,
+    "aristocraticTitle": PersonField.ARISTOCRATIC_TITLE,
+    "generation": PersonField.GENERATION,
+    "gender": PersonField.GENDER,
+    "maritalStatus": PersonField.MARITAL_STATUS,
+    "nationality": PersonField.NATIONALITY,
+    "countryOfBirth": PersonField.COUNTRY_OF_BIRTH,
+    "placeOfBirth": PersonField.PLACE_OF_BIRTH,
+    "location": PersonField.LOCATION,
+    "birthDate": PersonField.BIRTH_DATE,
+    "deathDate": PersonField.DEATH_DATE,
+    "status": PersonField.STATE,
+}
+DATES = {PersonField.BIRTH_DATE, PersonField.DEATH_DATE}
+# The attributes of an individual that the core stores and filters on; any other filter is
+# matched against the individuals of the page read.
+PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
+    name: Attribute(field, as_date_time, ordered=True)
+    if field in DATES
+    else Attribute(field, one_of(PersonState) if field is PersonField.STATE else as_text)
+    for name, field in PERSON_FIELDS.items()
+}
+ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
+    "id": OrganizationField.ID,
+    "name": OrganizationField.NAME,
+    "tradingName": OrganizationField.TRADING_NAME,
+    "nameType": OrganizationField.NAME_TYPE,
+    "organizationType": OrganizationField.ORGANIZATION_TYPE,
+    "isLegalEntity": OrganizationField.IS_LEGAL_ENTITY,
+    "isHeadOffice": OrganizationField.IS_HEAD_OFFICE,
+    "status": OrganizationField.STATE,
+}
+# The attributes of an organization that the core stores and filters on.
+ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
+    "id": Attribute(OrganizationField.ID, as_text),
+    "name": Attribute(OrganizationField.NAME, as_text),
+    "tradingName": Attribute(OrganizationField.TRADING_NAME, as_text),
+    "nameType": Attribute(OrganizationField.NAME_TYPE, as_text),
+    "organizationType": Attribute(OrganizationField.ORGANIZATION_TYPE, as_text),
+    "isLegalEntity": Attribute(OrganizationField.IS_LEGAL_ENTITY, as_boolean),
+    "isHeadOffice": Attribute(OrganizationField.IS_HEAD_OFFICE, as_boolean),
+    "status": Attribute(OrganizationField.STATE, one_of(OrganizationState)),
+    "existsDuring.startDateTime": Attribute(
+        OrganizationField.EXISTS_FROM, as_date_time, ordered=True
+    ),
+    "existsDuring.endDateTime": Attribute(
+        OrganizationField.EXISTS_UNTIL, as_date_time, ordered=True
+    ),
+}
 
 
-def organization_view(request: Request, party: Party) -> dict[str, Any]:
-    """A party as a TMF632 Organization."""
+def individual_view(request: Request, person: Person) -> dict[str, Any]:
+    """A person the caller keeps as a TMF632 Individual."""
+    return {
+        **(person.extra or {}),
+        **from_core(person, PERSON_FIELDS),
+        "href": href(request, BASE, "individual", person.id),
+        "@type": "Individual",
+    }
+
+
+def site_contact_view(request: Request, site: Site) -> dict[str, Any]:
+    """The contact person of a site as a TMF632 Individual."""
+    individual_id = f"{site.id}{SITE_CONTACT_SUFFIX}"
+    name = site.contact_name or ""
+    given, family = contacts.split_contact_name(name)
+    view: dict[str, Any] = {
+        "id": individual_id,
+        "href": href(request, BASE, "individual", individual_id),
+        "@type": "Individual",
+        "fullName": name,
+        "formattedName": name,
+        "givenName": given,
+        "familyName": family,
+        "status": PersonState.VALIDATED.value,
+        "relatedParty": [
+            {
+                "id": site.party_id,
+                "href": href(request, BASE, "organization", site.party_id),
+                "role": "employer",
+                "@referredType": "Organization",
+            },
+        ],
+        "partyCharacteristic": [
+            {"name": "siteContactOf", "value": site.id, "valueType": "string"},
+        ],
+    }
+    if site.contact_phone:
+        view["contactMedium"] = [
+            {
+                "mediumType": "phone",
+                "preferred": True,
+                "characteristic": {"contactType": "phone", "phoneNumber": site.contact_phone},
+            }
+        ]
+    return view
+
+
+def _individual(request: Request, found: Person | Site) -> dict[str, Any]:
+    return (
+        site_contact_view(request, found)
+        if isinstance(found, Site)
+        else individual_view(request, found)
+    )
+
+
+def party_view(request: Request, party: Party) -> dict[str, Any]:
+    """A party of the platform as a TMF632 Organization."""
     view: dict[str, Any] = {
         "id": party.id,
         "href": href(request, BASE, "organization", party.id),
@@ -32,7 +166,7 @@ def organization_view(request: Request, party: Party) -> dict[str, Any]:
         "isLegalEntity": True,
         "isHeadOffice": True,
         "organizationType": party.audience.value,
-        "status": "validated",
+        "status": OrganizationState.VALIDATED.value,
         "existsDuring": {"startDateTime": iso(party.created_at)},
         "partyCharacteristic": [
             {"name": "country", "value": party.country, "valueType": "string"},
@@ -49,42 +183,41 @@ def organization_view(request: Request, party: Party) -> dict[str, Any]:
     return view
 
 
-def individual_view(request: Request, site: Site) -> dict[str, Any]:
-    """The contact person of a site as a TMF632 Individual."""
-    individual_id = f"{site.id}{CONTACT_SUFFIX}"
-    name = site.contact_name or ""
-    given, _, family = name.partition(" ")
-    view: dict[str, Any] = {
-        "id": individual_id,
-        "href": href(request, BASE, "individual", individual_id),
-        "@type": "Individual",
-        "fullName": name,
-        "formattedName": name,
-        "givenName": given,
-        "status": "validated",
-        "relatedParty": [
-            {
-                "id": site.party_id,
-                "href": href(request, BASE, "organization", site.party_id),
-                "role": "employer",
-                "@referredType": "Organization",
-            },
-        ],
-        "partyCharacteristic": [
-            {"name": "siteContactOf", "value": site.id, "valueType": "string"},
-        ],
+def organization_view(request: Request, organization: Organization) -> dict[str, Any]:
+    """An organisation the caller keeps as a TMF632 Organization."""
+    view = {**(organization.extra or {}), **from_core(organization, ORGANIZATION_FIELDS)}
+    during = {
+        key: iso(moment)
+        for key, moment in (
+            ("startDateTime", organization.exists_from),
+            ("endDateTime", organization.exists_until),
+        )
+        if moment is not None
     }
-    if family:
-        view["familyName"] = family
-    if site.contact_phone:
-        view["contactMedium"] = [
-            {
-                "mediumType": "phone",
-                "preferred": True,
-                "characteristic": {"contactType": "phone", "phoneNumber": site.contact_phone},
-            }
-        ]
-    return view
+    if during:
+        view["existsDuring"] = during
+    return {
+        **view,
+        "href": href(request, BASE, "organization", organization.id),
+        "@type": "Organization",
+    }
+
+
+def _organization(request: Request, found: Organization | Party) -> dict[str, Any]:
+    return (
+        party_view(request, found)
+        if isinstance(found, Party)
+        else organization_view(request, found)
+    )
+
+
+def _organization_to_core(body: dict[str, Any]) -> dict[str, Any]:
+    values = to_core({k: v for k, v in body.items() if k != "existsDuring"}, ORGANIZATION_FIELDS)
+    if "existsDuring" in body:
+        during = body["existsDuring"] or {}
+        values["exists_from"] = during.get("startDateTime")
+        values["exists_until"] = during.get("endDateTime")
+    return values
 
 
 def _email(body: dict[str, Any]) -> str | None:
@@ -96,20 +229,215 @@ def _email(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _not_here(what: str) -> TMFError:
+async def _party(session: Any, principal: Principal, party_id: str) -> Party | None:
+    """A party of the platform the caller may see, if the id names one."""
+    try:
+        return await parties.get_party(session, principal=principal, party_id=party_id)
+    except NotFound:
+        return None
+
+
+async def list_individuals(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The contact people of the caller's sites, then the people it keeps."""
+    conditions, after = query.conditions(PERSON_FILTERS)
+    page = await contacts.list_people(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    views = [_individual(request, found) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+async def get_individual(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One of the caller's people, or the contact person of one of its sites."""
+    found = await contacts.get_person_or_contact(session, principal=principal, person_id=id)
+    return resource(query, _individual(request, found))
+
+
+async def create_individual(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: tmf.IndividualCreate,
+) -> Response:
+    """Record a person the caller deals with."""
+    person = await contacts.create_person(
+        session, principal=principal, person=to_core(dumped(body), PERSON_FIELDS)
+    )
+    view = individual_view(request, person)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+async def patch_individual(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: tmf.IndividualUpdate,
+) -> Response:
+    """Change a person the caller keeps, by merge patch."""
+    if id.endswith(SITE_CONTACT_SUFFIX):
+        raise _site_contact()
+    person = await contacts.get_person(session, principal=principal, person_id=id)
+    patched = changes(
+        dumped(body),
+        individual_view(request, person),
+        lambda view: to_core(view, PERSON_FIELDS),
+    )
+    updated = await contacts.update_person(
+        session, principal=principal, person_id=id, changes=patched
+    )
+    return tmf_json(individual_view(request, updated))
+
+
+async def delete_individual(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Forget a person the caller keeps."""
+    if id.endswith(SITE_CONTACT_SUFFIX):
+        raise _site_contact()
+    await contacts.delete_person(session, principal=principal, person_id=id)
+    return Response(status_code=204)
+
+
+def _site_contact() -> TMFError:
     return TMFError(
         405,
         "METHOD_NOT_ALLOWED",
-        f"{what}: individuals are the contacts of sites; change them through geographicSite",
+        "the contact person of a site changes with the site, through geographicSite",
     )
 
 
-async def _party(session: Any, principal: parties.Principal, party_id: str) -> Party:
-    """A party the caller may see, or a TMF 404."""
-    try:
-        return await parties.get_party(session, principal=principal, party_id=party_id)
-    except NotFound as exc:
-        raise TMFError(404, "NOT_FOUND", exc.message) from exc
+async def list_organizations(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The parties the caller is or acts for (every party, for operations staff), then the
+    organisations it keeps."""
+    conditions, after = query.conditions(ORGANIZATION_FILTERS)
+    page = await contacts.list_organizations(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    views = [_organization(request, found) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+async def get_organization(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """A party the caller is or acts for, or an organisation it keeps."""
+    party = await _party(session, principal, id)
+    if party is not None:
+        return resource(query, party_view(request, party))
+    kept = await contacts.get_organization(session, principal=principal, organization_id=id)
+    return resource(query, organization_view(request, kept))
+
+
+async def create_organization(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: tmf.OrganizationCreate,
+) -> Response:
+    """Record an organisation the caller deals with; operations staff register a party of the
+    platform (a customer or partner, its `organizationType` the party's audience)."""
+    given = dumped(body)
+    if principal.is_ops:
+        view = party_view(request, await _register_party(session, given))
+    else:
+        kept = await contacts.create_organization(
+            session, principal=principal, organization=_organization_to_core(given)
+        )
+        view = organization_view(request, kept)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+async def _register_party(session: Any, body: dict[str, Any]) -> Party:
+    trading = body["tradingName"]
+    if not trading.strip():
+        raise TMFError(400, "MISSING_ATTRIBUTE", "tradingName is mandatory")
+    kind = body.get("organizationType") or Audience.ENTERPRISE.value
+    if kind not in set(Audience):
+        raise TMFError(
+            400,
+            "INVALID_VALUE",
+            "organizationType must be one of " + ", ".join(a.value for a in Audience),
+        )
+    name = body.get("name") or trading
+    return await parties.create_party(
+        session, name=name, audience=Audience(kind), email=_email(body)
+    )
+
+
+async def patch_organization(
+    id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: tmf.OrganizationUpdate,
+) -> Response:
+    """Change an organisation the caller keeps, by merge patch; operations staff rename a party
+    of the platform or change its e-mail."""
+    patch = dumped(body)
+    party = await _party(session, principal, id)
+    if party is not None:
+        principal.require_ops()
+        return tmf_json(party_view(request, await _patch_party(session, principal, party, patch)))
+    kept = await contacts.get_organization(session, principal=principal, organization_id=id)
+    patched = changes(patch, organization_view(request, kept), _organization_to_core)
+    updated = await contacts.update_organization(
+        session, principal=principal, organization_id=id, changes=patched
+    )
+    return tmf_json(organization_view(request, updated))
+
+
+async def _patch_party(
+    session: Any, principal: Principal, party: Party, patch: dict[str, Any]
+) -> Party:
+    before = party_view_fields(party)
+    for fixed in ("organizationType", "existsDuring"):
+        if fixed in patch and patch[fixed] != before.get(fixed):
+            raise TMFError(400, "NOT_PATCHABLE", f"{fixed} cannot be changed")
+    name = patch.get("name")
+    if "tradingName" in patch and "name" not in patch:
+        name = patch.get("tradingName")
+    email = _email(patch) if "contactMedium" in patch else None
+    return await parties.update_party(
+        session,
+        principal=principal,
+        party_id=party.id,
+        name=name if isinstance(name, str) else None,
+        email=(email or "") if "contactMedium" in patch else None,
+    )
+
+
+def party_view_fields(party: Party) -> dict[str, Any]:
+    """The attributes of a party's Organization that a patch cannot change."""
+    return {
+        "organizationType": party.audience.value,
+        "existsDuring": {"startDateTime": iso(party.created_at)},
+    }
+
+
+async def delete_organization(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Forget an organisation the caller keeps; operations staff remove a party of the
+    platform that nothing refers to."""
+    if await _party(session, principal, id) is not None:
+        principal.require_ops()
+        await parties.delete_party(session, principal=principal, party_id=id)
+    else:
+        await contacts.delete_organization(session, principal=principal, organization_id=id)
+    return Response(status_code=204)
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -120,124 +448,25 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("party", describe)
 
 
-def router() -> APIRouter:
-    """The TMF632 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF632 party"])
-
-    @routes.get("/organization")
-    async def list_organizations(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The parties the caller is, acts for, or (operations staff) all of them."""
-        found = await parties.list_parties(session, principal=principal)
-        return listing(request, [organization_view(request, p) for p in found])
-
-    @routes.get("/organization/{id}")
-    async def get_organization(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One party."""
-        party = await _party(session, principal, id)
-        return one(request, organization_view(request, party))
-
-    @routes.post("/organization", status_code=201)
-    async def create_organization(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Register a customer organization (operations staff)."""
-        principal.require_ops()
-        body = await read_body(request)
-        trading = body.get("tradingName")
-        if not isinstance(trading, str) or not trading.strip():
-            raise TMFError(400, "MISSING_ATTRIBUTE", "tradingName is mandatory")
-        kind = body.get("organizationType") or Audience.ENTERPRISE.value
-        if kind not in {a.value for a in Audience}:
-            raise TMFError(
-                400,
-                "INVALID_VALUE",
-                "organizationType must be one of " + ", ".join(a.value for a in Audience),
-            )
-        given = body.get("name")
-        name = given if isinstance(given, str) and given.strip() else trading
-        party = await parties.create_party(
-            session, name=name, audience=Audience(kind), email=_email(body)
-        )
-        view = organization_view(request, party)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.patch("/organization/{id}")
-    async def patch_organization(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Rename an organization or change its e-mail, by merge patch (operations staff)."""
-        principal.require_ops()
-        before = organization_view(request, await _party(session, principal, id))
-        patch = await read_body(request)
-        for fixed in ("id", "href", "@type", "organizationType", "existsDuring"):
-            if fixed in patch and patch[fixed] != before.get(fixed):
-                raise TMFError(400, "NOT_PATCHABLE", f"{fixed} cannot be changed")
-        merged = merge_patch(before, patch)
-        name = merged.get("name")
-        if "tradingName" in patch and "name" not in patch:
-            name = merged.get("tradingName")
-        updated = await parties.update_party(
-            session,
-            principal=principal,
-            party_id=id,
-            name=name if isinstance(name, str) else "",
-            email=_email(merged) or "",
-        )
-        return tmf_json(organization_view(request, updated))
-
-    @routes.delete("/organization/{id}", status_code=204)
-    async def delete_organization(
-        id: str, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Remove an organization that nothing refers to (operations staff)."""
-        principal.require_ops()
-        await _party(session, principal, id)
-        await parties.delete_party(session, principal=principal, party_id=id)
-        return Response(status_code=204)
-
-    async def contacts(session: Any, principal: parties.Principal) -> list[Site]:
-        sites = (await session.exec(geography.sites_query(principal=principal))).all()
-        return [s for s in sites if s.contact_name]
-
-    @routes.get("/individual")
-    async def list_individuals(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The contact people of the caller's sites."""
-        found = await contacts(session, principal)
-        return listing(request, [individual_view(request, s) for s in found])
-
-    @routes.get("/individual/{id}")
-    async def get_individual(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The contact person of one of the caller's sites."""
-        site_id, suffix, rest = id.partition(CONTACT_SUFFIX)
-        if not suffix or rest:
-            raise TMFError(404, "NOT_FOUND", f"no individual '{id}'")
-        site = await geography.get_site(session, principal=principal, site_id=site_id)
-        if not site.contact_name:
-            raise TMFError(404, "NOT_FOUND", f"no individual '{id}'")
-        return one(request, individual_view(request, site))
-
-    @routes.post("/individual")
-    async def create_individual(principal: CurrentPrincipal) -> Response:
-        """Not offered: name a contact on a site instead."""
-        raise _not_here("creating an individual")
-
-    @routes.patch("/individual/{id}")
-    async def patch_individual(id: str, principal: CurrentPrincipal) -> Response:
-        """Not offered: change the site's contact instead."""
-        raise _not_here("changing an individual")
-
-    @routes.delete("/individual/{id}")
-    async def delete_individual(id: str, principal: CurrentPrincipal) -> Response:
-        """Not offered: change the site's contact instead."""
-        raise _not_here("removing an individual")
-
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF632 party"])
+add_resource_routes(
+    router,
+    "individual",
+    tmf.Individual,
+    list[tmf.Individual],
+    (list_individuals, get_individual, create_individual, patch_individual, delete_individual),
+)
+add_resource_routes(
+    router,
+    "organization",
+    tmf.Organization,
+    list[tmf.Organization],
+    (
+        list_organizations,
+        get_organization,
+        create_organization,
+        patch_organization,
+        delete_organization,
+    ),
+)
+add_hub_routes(router, NOTIFYING)

@@ -1,76 +1,153 @@
-"""TMF620 Product Catalog v4: the core catalog as catalogs, categories, offerings, prices and
-specifications; reads for every caller, changes to offerings for operations staff."""
+"""TMF620 Product Catalog v4: the core catalog's specifications, categories, catalogs, offerings
+and list prices; every caller reads them, operations staff create, change and withdraw them."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog
-from app.core.catalog import ClassOfService, Offering, OfferingBase, OfferingUpdate, ProductKind
+from app.core.catalog import (
+    CatalogDetail,
+    CategoryDetail,
+    CharacteristicDetail,
+    CharacteristicInput,
+    LifecycleStatus,
+    OfferingDetail,
+    OfferingPrice,
+    PriceKind,
+    SpecificationDetail,
+    ValueType,
+)
 from app.core.db import new_id
-from app.core.errors import InvalidRequest, NotFound
-from app.core.geography import Location, Serviceability
+from app.core.errors import NotFound
+from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch, select_fields
-from rest_facades.tmf.common import href, iso, listing, read_body
+from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import product_catalog as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productCatalogManagement/v4"
-CATALOG_ID = "lumen-connectivity"
-SPEC_NAMES = {
-    ProductKind.ETHERNET_LINE: "Ethernet virtual connection, point to point",
-    ProductKind.ETHERNET_PORT: "Ethernet port (UNI)",
-    ProductKind.INTERNET_ACCESS: "Dedicated Internet access",
+LIFECYCLE = {
+    LifecycleStatus.IN_DESIGN: "In design",
+    LifecycleStatus.ACTIVE: "Active",
+    LifecycleStatus.RETIRED: "Retired",
 }
+# TMF620's lifecycle names, by what they mean to the core (lower case).
+CORE_LIFECYCLE = {
+    "in study": LifecycleStatus.IN_DESIGN,
+    "in design": LifecycleStatus.IN_DESIGN,
+    "in test": LifecycleStatus.IN_DESIGN,
+    "rejected": LifecycleStatus.IN_DESIGN,
+    "active": LifecycleStatus.ACTIVE,
+    "launched": LifecycleStatus.ACTIVE,
+    "retired": LifecycleStatus.RETIRED,
+    "obsolete": LifecycleStatus.RETIRED,
+}
+PRICE_TYPE = {
+    PriceKind.RECURRING: "recurring",
+    PriceKind.ONE_TIME: "oneTime",
+    PriceKind.USAGE: "usage",
+}
+CORE_PRICE_TYPE = {name.lower(): kind for kind, name in PRICE_TYPE.items()}
+MINIMUM_TERM, MAXIMUM_TERM = "minimum term", "maximum term"
+
+# Listeners may register; the core records no events of this API's resources yet, so none are
+# delivered (see the README).
+NOTIFYING = NotifyingAPI("productOffering", lambda _event: None)
 
 
-def _list_price(offering: Offering) -> tuple[int, int]:
-    """Monthly and one-time charges at the lowest speed, on-net, metro, 12 months."""
-    here = Location(
-        id="loc_list",
-        name="on-net",
-        street_number="",
-        street_name="",
-        city="",
-        state="",
-        postcode="",
-        latitude=0.0,
-        longitude=0.0,
-        on_net=True,
-    )
-    there = Location(
-        id="loc_list2",
-        name="on-net",
-        street_number="",
-        street_name="",
-        city="",
-        state="",
-        postcode="",
-        latitude=0.0,
-        longitude=0.0001,
-        on_net=True,
-    )
-    ends = [(here, Serviceability.ON_NET)] + (
-        [(there, Serviceability.ON_NET)] if offering.needs_two_ends else []
-    )
-    spec = catalog.ProductSpec(
-        offering_id=offering.id,
-        a_location_id=here.id,
-        z_location_id=there.id if offering.needs_two_ends else None,
-        bandwidth_mbps=min(offering.bandwidths_mbps),
-        term_months=max(12, offering.min_term_months),
-        class_of_service=ClassOfService(offering.classes_of_service[0]),
-    )
-    price = catalog.price(offering, spec, ends)
-    return price.monthly_cents, price.one_time_cents
-
-
-def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
-    """An offering as a TMF620 ProductOffering."""
-    active = offering.status is catalog.OfferingStatus.ACTIVE
+def _ref(
+    request: Request, resource: str, object_id: str, name: str, referred: str
+) -> dict[str, Any]:
     return {
+        "id": object_id,
+        "href": href(request, BASE, resource, object_id),
+        "name": name,
+        "@referredType": referred,
+    }
+
+
+def _typed(value: str, value_type: ValueType) -> Any:
+    """A stored characteristic value as its value type has it in JSON."""
+    if value_type is ValueType.INTEGER:
+        return int(value)
+    if value_type is ValueType.NUMBER:
+        return float(value)
+    if value_type is ValueType.BOOLEAN:
+        return value.lower() == "true"
+    return value
+
+
+def _characteristic_view(detail: CharacteristicDetail) -> dict[str, Any]:
+    characteristic = detail.characteristic
+    value_type = characteristic.value_type
+    unit = {"unitOfMeasure": characteristic.unit} if characteristic.unit else {}
+    values = [
+        {
+            "value": _typed(v.value, value_type),
+            "valueType": value_type.value,
+            "isDefault": v.is_default,
+        }
+        | unit
+        for v in detail.values
+    ]
+    if characteristic.value_from is not None or characteristic.value_to is not None:
+        values.append(
+            {
+                "valueType": value_type.value,
+                "isDefault": False,
+                **(
+                    {"valueFrom": characteristic.value_from}
+                    if characteristic.value_from is not None
+                    else {}
+                ),
+                **(
+                    {"valueTo": characteristic.value_to}
+                    if characteristic.value_to is not None
+                    else {}
+                ),
+                **unit,
+            }
+        )
+    return {
+        "name": characteristic.name,
+        "description": characteristic.description,
+        "valueType": value_type.value,
+        "configurable": True,
+        "minCardinality": 1,
+        "maxCardinality": 1,
+        "@type": "ProductSpecificationCharacteristic",
+        "productSpecCharacteristicValue": values,
+    }
+
+
+def specification_view(request: Request, detail: SpecificationDetail) -> dict[str, Any]:
+    """A core specification as a TMF620 ProductSpecification."""
+    spec = detail.specification
+    return {
+        "id": spec.id,
+        "href": href(request, BASE, "productSpecification", spec.id),
+        "@type": "ProductSpecification",
+        "name": spec.name,
+        "description": spec.description,
+        "brand": spec.brand,
+        "version": spec.version,
+        "lastUpdate": iso(spec.updated_at),
+        "lifecycleStatus": LIFECYCLE[spec.status],
+        "isBundle": False,
+        "productSpecCharacteristic": [_characteristic_view(c) for c in detail.characteristics],
+    }
+
+
+def offering_view(request: Request, detail: OfferingDetail) -> dict[str, Any]:
+    """A core offering as a TMF620 ProductOffering."""
+    offering = detail.offering
+    view: dict[str, Any] = {
         "id": offering.id,
         "href": href(request, BASE, "productOffering", offering.id),
         "@type": "ProductOffering",
@@ -78,38 +155,24 @@ def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
         "description": offering.description,
         "version": str(offering.version),
         "lastUpdate": iso(offering.updated_at),
-        "lifecycleStatus": "Active" if active else "Retired",
+        "lifecycleStatus": LIFECYCLE[offering.status],
         "isBundle": False,
-        "isSellable": active,
+        "isSellable": offering.status is LifecycleStatus.ACTIVE,
         "validFor": {"startDateTime": iso(offering.created_at)},
-        "category": [
-            {
-                "id": offering.category,
-                "name": offering.category,
-                "href": href(request, BASE, "category", offering.category),
-                "@referredType": "Category",
-            }
-        ],
-        "productSpecification": {
-            "id": offering.kind.value,
-            "name": SPEC_NAMES[offering.kind],
-            "href": href(request, BASE, "productSpecification", offering.kind.value),
-            "@referredType": "ProductSpecification",
-        },
         "productOfferingTerm": [
             {
-                "name": "minimum term",
+                "name": MINIMUM_TERM,
                 "duration": {"amount": offering.min_term_months, "units": "month"},
             },
             {
-                "name": "maximum term",
+                "name": MAXIMUM_TERM,
                 "duration": {"amount": offering.max_term_months, "units": "month"},
             },
         ],
         "prodSpecCharValueUse": [
             {
-                "name": "bandwidth",
-                "valueType": "integer",
+                "name": catalog.BANDWIDTH,
+                "valueType": ValueType.INTEGER.value,
                 "minCardinality": 1,
                 "maxCardinality": 1,
                 "productSpecCharacteristicValue": [
@@ -123,8 +186,8 @@ def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
                 ],
             },
             {
-                "name": "classOfService",
-                "valueType": "string",
+                "name": catalog.CLASS_OF_SERVICE,
+                "valueType": ValueType.STRING.value,
                 "minCardinality": 1,
                 "maxCardinality": 1,
                 "productSpecCharacteristicValue": [
@@ -134,294 +197,891 @@ def offering_view(request: Request, offering: Offering) -> dict[str, Any]:
             },
         ],
         "productOfferingPrice": [
-            {
-                "id": f"{offering.id}~{kind}",
-                "name": f"{offering.name}, {kind} from",
-                "href": href(request, BASE, "productOfferingPrice", f"{offering.id}~{kind}"),
-                "@referredType": "ProductOfferingPrice",
-            }
-            for kind in ("recurring", "oneTime")
+            _ref(request, "productOfferingPrice", p.id, p.name, "ProductOfferingPrice")
+            for p in detail.prices
         ],
     }
+    if offering.status_reason:
+        view["statusReason"] = offering.status_reason
+    if detail.category is not None:
+        view["category"] = [
+            _ref(request, "category", detail.category.id, detail.category.name, "Category")
+        ]
+    if detail.specification is not None:
+        view["productSpecification"] = _ref(
+            request,
+            "productSpecification",
+            detail.specification.id,
+            detail.specification.name,
+            "ProductSpecification",
+        )
+    return view
 
 
-def price_view(request: Request, offering: Offering, kind: str) -> dict[str, Any]:
-    """The list price of an offering, as a TMF620 ProductOfferingPrice."""
-    monthly, one_time = _list_price(offering)
-    cents = monthly if kind == "recurring" else one_time
-    price_id = f"{offering.id}~{kind}"
-    return {
-        "id": price_id,
-        "href": href(request, BASE, "productOfferingPrice", price_id),
+def price_view(request: Request, price: OfferingPrice) -> dict[str, Any]:
+    """A core list price as a TMF620 ProductOfferingPrice."""
+    view: dict[str, Any] = {
+        "id": price.id,
+        "href": href(request, BASE, "productOfferingPrice", price.id),
         "@type": "ProductOfferingPrice",
-        "name": f"{offering.name}, {kind} from",
-        "priceType": kind,
-        "lifecycleStatus": "Active",
-        "version": str(offering.version),
-        "lastUpdate": iso(offering.updated_at),
+        "name": price.name,
+        "description": price.description,
+        "priceType": PRICE_TYPE[price.kind],
+        "lifecycleStatus": LIFECYCLE[price.status],
+        "version": price.version,
+        "lastUpdate": iso(price.updated_at),
         "isBundle": False,
-        **(
-            {"recurringChargePeriodType": "month", "recurringChargePeriodLength": 1}
-            if kind == "recurring"
-            else {}
-        ),
-        "price": {"unit": "USD", "value": float(Decimal(cents) / 100)},
+        "price": {"unit": price.currency, "value": float(Decimal(price.amount_cents) / 100)},
     }
+    if price.period_months is not None:
+        view |= {
+            "recurringChargePeriodType": "month",
+            "recurringChargePeriodLength": price.period_months,
+        }
+    if price.unit_of_measure:
+        view["unitOfMeasure"] = {"amount": 1, "units": price.unit_of_measure}
+    return view
 
 
-def spec_view(request: Request, kind: ProductKind) -> dict[str, Any]:
-    """A kind of product as a TMF620 ProductSpecification."""
-    return {
-        "id": kind.value,
-        "href": href(request, BASE, "productSpecification", kind.value),
-        "@type": "ProductSpecification",
-        "name": SPEC_NAMES[kind],
-        "version": "1",
-        "lifecycleStatus": "Active",
-        "isBundle": False,
-        "brand": "Lumen",
-    }
-
-
-def category_view(request: Request, name: str, offerings: list[Offering]) -> dict[str, Any]:
-    """An offering category as a TMF620 Category."""
-    return {
-        "id": name,
-        "href": href(request, BASE, "category", name),
+def category_view(request: Request, detail: CategoryDetail) -> dict[str, Any]:
+    """A core category as a TMF620 Category."""
+    category = detail.category
+    view: dict[str, Any] = {
+        "id": category.id,
+        "href": href(request, BASE, "category", category.id),
         "@type": "Category",
-        "name": name,
-        "version": "1",
-        "lifecycleStatus": "Active",
-        "isRoot": True,
+        "name": category.name,
+        "description": category.description,
+        "version": category.version,
+        "lastUpdate": iso(category.updated_at),
+        "lifecycleStatus": LIFECYCLE[category.status],
+        "isRoot": category.parent_id is None,
         "productOffering": [
             {"id": o.id, "name": o.name, "href": href(request, BASE, "productOffering", o.id)}
-            for o in offerings
-            if o.category == name
+            for o in detail.offerings
+        ],
+        "subCategory": [
+            {"id": c.id, "name": c.name, "href": href(request, BASE, "category", c.id)}
+            for c in detail.subcategories
         ],
     }
+    if category.parent_id is not None:
+        view["parentId"] = category.parent_id
+    return view
 
 
-def catalog_view(request: Request, names: list[str]) -> dict[str, Any]:
-    """The one catalog of the platform as a TMF620 Catalog."""
+def catalog_view(request: Request, detail: CatalogDetail) -> dict[str, Any]:
+    """A core catalog as a TMF620 Catalog."""
+    found = detail.catalog
     return {
-        "id": CATALOG_ID,
-        "href": href(request, BASE, "catalog", CATALOG_ID),
+        "id": found.id,
+        "href": href(request, BASE, "catalog", found.id),
         "@type": "Catalog",
-        "name": "Lumen connectivity",
-        "version": "1",
-        "lifecycleStatus": "Active",
-        "catalogType": "ProductCatalog",
+        "name": found.name,
+        "description": found.description,
+        "catalogType": found.catalog_type,
+        "version": found.version,
+        "lastUpdate": iso(found.updated_at),
+        "lifecycleStatus": LIFECYCLE[found.status],
         "category": [
-            {"id": n, "name": n, "href": href(request, BASE, "category", n)} for n in names
+            {"id": c.id, "name": c.name, "href": href(request, BASE, "category", c.id)}
+            for c in detail.categories
         ],
     }
 
 
-def _characteristics(body: dict[str, Any]) -> dict[str, Any]:
-    """Bandwidths, classes of service and terms from TMF characteristic uses and terms."""
+_Input = TypeVar("_Input", bound=BaseModel)
+
+
+def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
+    """A core input from a body's attributes, or a TMF 400 naming what the core refuses."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise TMFError(
+            400, "INVALID_VALUE", f"{where + ': ' if where else ''}{field}: {first['msg']}"
+        ) from exc
+
+
+def _unsupported(body: BaseModel, stored: set[str]) -> None:
+    """Refuse attributes that the platform would not keep, rather than drop them silently."""
+    ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
+    declared = type(body).model_fields
+    # Attributes of `@type` extensions are not the API's own: they are left to the extension.
+    given = {declared[n].alias or n for n in body.model_fields_set if n in declared}
+    extra = sorted(given - stored - ignored)
+    if extra:
+        raise TMFError(400, "UNSUPPORTED_ATTRIBUTE", f"{', '.join(extra)} cannot be set here")
+
+
+def _status(text: str | None, where: str = "lifecycleStatus") -> LifecycleStatus | None:
+    if text is None:
+        return None
+    status = CORE_LIFECYCLE.get(text.lower())
+    if status is None:
+        raise TMFError(
+            400, "INVALID_VALUE", f"{where} must be one of {', '.join(LIFECYCLE.values())}"
+        )
+    return status
+
+
+def _changes(body: BaseModel, names: dict[str, str]) -> dict[str, Any]:
+    """Core fields from the TMF attributes that the body sets, by TMF name -> core name."""
+    return {
+        core: getattr(body, tmf_name)
+        for tmf_name, core in names.items()
+        if tmf_name in body.model_fields_set
+    }
+
+
+def _characteristic_input(
+    characteristic: tmf.ProductSpecificationCharacteristic, index: int
+) -> CharacteristicInput:
+    where = f"productSpecCharacteristic[{index}]"
+    if not characteristic.name:
+        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.name is mandatory")
+    type_name = (characteristic.valueType or ValueType.STRING.value).lower()
+    if type_name not in set(ValueType):
+        raise TMFError(
+            400, "INVALID_VALUE", f"{where}.valueType must be one of {', '.join(ValueType)}"
+        )
+    values, default, unit = [], None, None
+    value_from = value_to = None
+    for entry in characteristic.productSpecCharacteristicValue or []:
+        unit = unit or entry.unitOfMeasure
+        if entry.valueFrom is not None or entry.valueTo is not None:
+            value_from, value_to = entry.valueFrom, entry.valueTo
+        if entry.value is not None and entry.value.root is not None:
+            text = (
+                str(entry.value.root).lower()
+                if isinstance(entry.value.root, bool)
+                else str(entry.value.root)
+            )
+            values.append(text)
+            if entry.isDefault:
+                default = text
+    return _core(
+        CharacteristicInput,
+        {
+            "name": characteristic.name,
+            "description": characteristic.description or "",
+            "value_type": ValueType(type_name),
+            "unit": unit,
+            "value_from": value_from,
+            "value_to": value_to,
+            "values": values,
+            "default_value": default,
+        },
+        where,
+    )
+
+
+def _characteristic_inputs(
+    characteristics: list[tmf.ProductSpecificationCharacteristic] | None,
+) -> list[CharacteristicInput]:
+    return [_characteristic_input(c, i) for i, c in enumerate(characteristics or [])]
+
+
+def _offering_characteristics(
+    uses: list[tmf.ProductSpecificationCharacteristicValueUse] | None,
+    terms: list[tmf.ProductOfferingTerm] | None,
+) -> dict[str, Any]:
+    """Speeds, classes of service and terms from TMF characteristic value uses and terms."""
     found: dict[str, Any] = {}
-    for use in body.get("prodSpecCharValueUse") or []:
-        values = [v.get("value") for v in use.get("productSpecCharacteristicValue") or []]
-        if use.get("name") == "bandwidth":
-            found["bandwidths_mbps"] = [int(v) for v in values if str(v).isdigit()]
-        if use.get("name") == "classOfService":
+    for index, use in enumerate(uses or []):
+        values = [
+            v.value.root
+            for v in use.productSpecCharacteristicValue or []
+            if v.value is not None and v.value.root is not None
+        ]
+        if use.name == catalog.BANDWIDTH:
+            if not all(str(v).isdigit() for v in values):
+                raise TMFError(
+                    400,
+                    "INVALID_VALUE",
+                    f"prodSpecCharValueUse[{index}] ('{catalog.BANDWIDTH}'): values are whole Mbps",
+                )
+            found["bandwidths_mbps"] = [int(v) for v in values]
+        elif use.name == catalog.CLASS_OF_SERVICE:
             found["classes_of_service"] = [str(v) for v in values]
-    for term in body.get("productOfferingTerm") or []:
-        amount = (term.get("duration") or {}).get("amount")
-        if isinstance(amount, int) and term.get("name") == "minimum term":
+        else:
+            raise TMFError(
+                400,
+                "INVALID_VALUE",
+                f"prodSpecCharValueUse[{index}].name must be '{catalog.BANDWIDTH}' or "
+                f"'{catalog.CLASS_OF_SERVICE}'",
+            )
+    for term in terms or []:
+        amount = term.duration.amount if term.duration else None
+        if amount is not None and term.name == MINIMUM_TERM:
             found["min_term_months"] = amount
-        if isinstance(amount, int) and term.get("name") == "maximum term":
+        if amount is not None and term.name == MAXIMUM_TERM:
             found["max_term_months"] = amount
     return found
 
 
-async def _offering(session: Any, offering_id: str) -> Offering:
-    """An offering on sale by id, or a TMF 404."""
+def _price_ids(prices: list[tmf.ProductOfferingPriceRefOrValue] | None) -> list[str] | None:
+    if prices is None:
+        return None
+    ids = []
+    for index, entry in enumerate(prices):
+        if not entry.id:
+            raise TMFError(
+                400,
+                "MISSING_ATTRIBUTE",
+                f"productOfferingPrice[{index}].id is mandatory: create prices with "
+                "POST /productOfferingPrice, then refer to them",
+            )
+        ids.append(entry.id)
+    return ids
+
+
+def _category_id(categories: list[tmf.CategoryRef] | None) -> str | None:
+    if not categories:
+        return None
+    if len(categories) > 1:
+        raise TMFError(400, "INVALID_VALUE", "an offering is in one category")
+    return categories[0].id
+
+
+def _cents(money: tmf.Money | None) -> dict[str, Any]:
+    if money is None:
+        return {}
+    found: dict[str, Any] = {}
+    if money.value is not None:
+        try:
+            found["amount_cents"] = as_cents(str(money.value))[0]
+        except ValueError as exc:
+            raise TMFError(400, "INVALID_VALUE", f"price.value {exc}") from exc
+    if money.unit is not None:
+        found["currency"] = money.unit
+    return found
+
+
+def _price_fields(
+    body: tmf.ProductOfferingPriceCreate | tmf.ProductOfferingPriceUpdate,
+) -> dict[str, Any]:
+    fields = _changes(body, {"name": "name", "description": "description", "version": "version"})
+    if "priceType" in body.model_fields_set and body.priceType is not None:
+        kind = CORE_PRICE_TYPE.get(body.priceType.lower())
+        if kind is None:
+            raise TMFError(
+                400, "INVALID_VALUE", f"priceType must be one of {', '.join(PRICE_TYPE.values())}"
+            )
+        fields["kind"] = kind
+    if body.recurringChargePeriodType not in (None, "month", "months", "monthly"):
+        raise TMFError(400, "INVALID_VALUE", "recurringChargePeriodType must be 'month'")
+    if "recurringChargePeriodLength" in body.model_fields_set:
+        fields["period_months"] = body.recurringChargePeriodLength
+    if body.unitOfMeasure is not None:
+        fields["unit_of_measure"] = body.unitOfMeasure.units
+    fields |= _cents(body.price)
+    status = _status(body.lifecycleStatus)
+    if status is not None:
+        fields["status"] = status
+    return fields
+
+
+PRICE_ATTRIBUTES = {
+    "name",
+    "description",
+    "version",
+    "priceType",
+    "recurringChargePeriodType",
+    "recurringChargePeriodLength",
+    "unitOfMeasure",
+    "price",
+    "lifecycleStatus",
+    "isBundle",
+}
+SPECIFICATION_ATTRIBUTES = {
+    "name",
+    "description",
+    "brand",
+    "version",
+    "lifecycleStatus",
+    "isBundle",
+    "productSpecCharacteristic",
+}
+OFFERING_ATTRIBUTES = {
+    "name",
+    "description",
+    "version",
+    "lifecycleStatus",
+    "isBundle",
+    "isSellable",
+    "category",
+    "productSpecification",
+    "prodSpecCharValueUse",
+    "productOfferingTerm",
+    "productOfferingPrice",
+}
+CATEGORY_ATTRIBUTES = {"name", "description", "version", "lifecycleStatus", "parentId", "isRoot"}
+CATALOG_ATTRIBUTES = {
+    "name",
+    "description",
+    "version",
+    "lifecycleStatus",
+    "catalogType",
+    "category",
+}
+
+
+async def _one_offering(
+    request: Request, session: AsyncSession, offering: catalog.Offering
+) -> dict[str, Any]:
+    [detail] = await catalog.offering_details(session, [offering])
+    return offering_view(request, detail)
+
+
+async def _one_specification(
+    request: Request, session: AsyncSession, spec: catalog.Specification
+) -> dict[str, Any]:
+    [detail] = await catalog.specification_details(session, [spec])
+    return specification_view(request, detail)
+
+
+def _created(view: dict[str, Any]) -> Response:
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+def _flag(text: str) -> tuple[bool]:
+    if text.lower() not in {"true", "false"}:
+        raise ValueError("is not true or false")
+    return (text.lower() == "true",)
+
+
+def _whole(text: str) -> tuple[int]:
+    if not text.isdigit() or len(text) > 9:
+        raise ValueError("is not a whole number")
+    return (int(text),)
+
+
+# The attributes of each resource that the core stores and filters on; any other filter is
+# matched against the resources of the page read.
+SPECIFICATION_FILTERS: dict[str, Attribute[catalog.SpecificationField]] = {
+    "id": Attribute(catalog.SpecificationField.ID, as_text),
+    "name": Attribute(catalog.SpecificationField.NAME, as_text),
+    "description": Attribute(catalog.SpecificationField.DESCRIPTION, as_text),
+    "brand": Attribute(catalog.SpecificationField.BRAND, as_text),
+    "version": Attribute(catalog.SpecificationField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.SpecificationField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.SpecificationField.UPDATED_AT, as_date_time, ordered=True),
+    "productSpecCharacteristic.name": Attribute(catalog.SpecificationField.CHARACTERISTIC, as_text),
+}
+OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
+    "id": Attribute(catalog.OfferingField.ID, as_text),
+    "name": Attribute(catalog.OfferingField.NAME, as_text),
+    "description": Attribute(catalog.OfferingField.DESCRIPTION, as_text),
+    "lifecycleStatus": Attribute(catalog.OfferingField.STATUS, by_name(LIFECYCLE)),
+    "isSellable": Attribute(catalog.OfferingField.ON_SALE, _flag),
+    "category.id": Attribute(catalog.OfferingField.CATEGORY, as_text),
+    "productSpecification.id": Attribute(catalog.OfferingField.SPECIFICATION_ID, as_text),
+    "productOfferingPrice.id": Attribute(catalog.OfferingField.PRICE_ID, as_text),
+    "validFor.startDateTime": Attribute(
+        catalog.OfferingField.CREATED_AT, as_date_time, ordered=True
+    ),
+    "lastUpdate": Attribute(catalog.OfferingField.UPDATED_AT, as_date_time, ordered=True),
+}
+PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
+    "id": Attribute(catalog.PriceField.ID, as_text),
+    "name": Attribute(catalog.PriceField.NAME, as_text),
+    "description": Attribute(catalog.PriceField.DESCRIPTION, as_text),
+    "priceType": Attribute(catalog.PriceField.KIND, by_name(PRICE_TYPE)),
+    "price.value": Attribute(catalog.PriceField.AMOUNT_CENTS, as_cents, ordered=True),
+    "price.unit": Attribute(catalog.PriceField.CURRENCY, as_text),
+    "recurringChargePeriodLength": Attribute(
+        catalog.PriceField.PERIOD_MONTHS, _whole, ordered=True
+    ),
+    "version": Attribute(catalog.PriceField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.PriceField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.PriceField.UPDATED_AT, as_date_time, ordered=True),
+}
+CATEGORY_FILTERS: dict[str, Attribute[catalog.CategoryField]] = {
+    "id": Attribute(catalog.CategoryField.ID, as_text),
+    "name": Attribute(catalog.CategoryField.NAME, as_text),
+    "description": Attribute(catalog.CategoryField.DESCRIPTION, as_text),
+    "parentId": Attribute(catalog.CategoryField.PARENT_ID, as_text),
+    "isRoot": Attribute(catalog.CategoryField.IS_ROOT, _flag),
+    "version": Attribute(catalog.CategoryField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.CategoryField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.CategoryField.UPDATED_AT, as_date_time, ordered=True),
+}
+CATALOG_FILTERS: dict[str, Attribute[catalog.CatalogField]] = {
+    "id": Attribute(catalog.CatalogField.ID, as_text),
+    "name": Attribute(catalog.CatalogField.NAME, as_text),
+    "description": Attribute(catalog.CatalogField.DESCRIPTION, as_text),
+    "catalogType": Attribute(catalog.CatalogField.CATALOG_TYPE, as_text),
+    "version": Attribute(catalog.CatalogField.VERSION, as_text),
+    "lifecycleStatus": Attribute(catalog.CatalogField.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(catalog.CatalogField.UPDATED_AT, as_date_time, ordered=True),
+    "category.id": Attribute(catalog.CatalogField.CATEGORY_ID, as_text),
+}
+
+
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF620 product catalog"])
+
+
+@routes.get("/productSpecification", response_model=list[tmf.ProductSpecification])
+async def list_specifications(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """Product specifications and the characteristics they take."""
+    conditions, after = query.conditions(SPECIFICATION_FILTERS)
+    page = await catalog.page_specifications(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.specification_details(session, page.items)
+    views = [specification_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/productSpecification/{id}", response_model=tmf.ProductSpecification)
+async def get_specification(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One product specification."""
+    spec = await catalog.get_specification(session, id)
+    return resource(query, await _one_specification(request, session, spec))
+
+
+@routes.post("/productSpecification", status_code=201, response_model=tmf.ProductSpecification)
+async def create_specification(
+    body: tmf.ProductSpecificationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Describe a product specification (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, SPECIFICATION_ATTRIBUTES)
+    fields = _changes(
+        body, {"name": "name", "description": "description", "brand": "brand", "version": "version"}
+    )
+    spec = await catalog.create_specification(
+        session,
+        principal=principal,
+        data=_core(
+            catalog.SpecificationInput,
+            fields
+            | {
+                "status": _status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
+                "characteristics": _characteristic_inputs(body.productSpecCharacteristic),
+            },
+        ),
+    )
+    return _created(await _one_specification(request, session, spec))
+
+
+@routes.patch("/productSpecification/{id}", response_model=tmf.ProductSpecification)
+async def patch_specification(
+    id: str,
+    body: tmf.ProductSpecificationUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a product specification by merge patch (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, SPECIFICATION_ATTRIBUTES)
+    changes = _changes(
+        body, {"name": "name", "description": "description", "brand": "brand", "version": "version"}
+    )
+    if "productSpecCharacteristic" in body.model_fields_set:
+        changes["characteristics"] = _characteristic_inputs(body.productSpecCharacteristic)
+    status = _status(body.lifecycleStatus)
+    if status is not None:
+        changes["status"] = status
+    spec = await catalog.update_specification(
+        session,
+        principal=principal,
+        specification_id=id,
+        changes=_core(catalog.SpecificationUpdate, changes),
+    )
+    return tmf_json(await _one_specification(request, session, spec))
+
+
+@routes.delete("/productSpecification/{id}", status_code=204)
+async def delete_specification(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Withdraw a product specification that no offering uses (operations staff)."""
+    principal.require_ops()
+    await catalog.retire_specification(session, principal=principal, specification_id=id)
+    return Response(status_code=204)
+
+
+@routes.get("/productOffering", response_model=list[tmf.ProductOffering])
+async def list_offerings(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """Offerings on sale (and, for operations staff, those in design)."""
+    conditions, after = query.conditions(OFFERING_FILTERS)
+    page = await catalog.page_offerings(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    details = await catalog.offering_details(session, page.items)
+    views = [offering_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/productOffering/{id}", response_model=tmf.ProductOffering)
+async def get_offering(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One offering."""
+    offering = await catalog.browse_offering(session, principal=principal, offering_id=id)
+    return resource(query, await _one_offering(request, session, offering))
+
+
+async def _offering_fields(
+    session: AsyncSession, body: tmf.ProductOfferingCreate | tmf.ProductOfferingUpdate
+) -> dict[str, Any]:
+    fields = _changes(body, {"name": "name", "description": "description"})
+    if "productSpecification" in body.model_fields_set:
+        fields["specification_id"] = (
+            body.productSpecification.id if body.productSpecification else None
+        )
+    if "category" in body.model_fields_set:
+        fields["category"] = _category_id(body.category) or catalog.STANDARD_CATEGORY
+    return fields | _offering_characteristics(body.prodSpecCharValueUse, body.productOfferingTerm)
+
+
+async def _defaults_of(session: AsyncSession, specification_id: str | None) -> dict[str, Any]:
+    """What an offering sells unless it says otherwise: every value its specification allows."""
+    if specification_id is None:
+        return {"bandwidths_mbps": catalog.LINE_BANDWIDTHS_MBPS}
     try:
-        return await catalog.get_offering(session, offering_id)
-    except NotFound as exc:
-        raise TMFError(404, "NOT_FOUND", exc.message) from exc
+        spec = await catalog.get_specification(session, specification_id)
+    except NotFound:
+        return {"bandwidths_mbps": catalog.LINE_BANDWIDTHS_MBPS}
+    [detail] = await catalog.specification_details(session, [spec])
+    allowed = {c.characteristic.name: [v.value for v in c.values] for c in detail.characteristics}
+    defaults: dict[str, Any] = {"bandwidths_mbps": catalog.LINE_BANDWIDTHS_MBPS}
+    if allowed.get(catalog.BANDWIDTH):
+        defaults["bandwidths_mbps"] = [int(v) for v in allowed[catalog.BANDWIDTH]]
+    if allowed.get(catalog.CLASS_OF_SERVICE):
+        defaults["classes_of_service"] = allowed[catalog.CLASS_OF_SERVICE]
+    return defaults
 
 
-# Listeners may register; the core records no events of this API's resources yet, so none are
-# delivered (see the README).
-NOTIFYING = NotifyingAPI("productOffering", lambda _event: None)
+@routes.post("/productOffering", status_code=201, response_model=tmf.ProductOffering)
+async def create_offering(
+    body: tmf.ProductOfferingCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Add an offering (operations staff); it goes on sale once it has a specification that the
+    platform delivers and a price."""
+    principal.require_ops()
+    _unsupported(body, OFFERING_ATTRIBUTES)
+    fields = await _offering_fields(session, body)
+    data = await _defaults_of(session, fields.get("specification_id")) | fields
+    offering = await catalog.create_offering(
+        session,
+        principal=principal,
+        offering_id=new_id("off"),
+        data=_core(catalog.OfferingBase, data),
+        price_ids=_price_ids(body.productOfferingPrice),
+        status=_status(body.lifecycleStatus) or LifecycleStatus.ACTIVE,
+    )
+    return _created(await _one_offering(request, session, offering))
+
+
+@routes.patch("/productOffering/{id}", response_model=tmf.ProductOffering)
+async def patch_offering(
+    id: str,
+    body: tmf.ProductOfferingUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change an offering by merge patch (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, OFFERING_ATTRIBUTES)
+    await catalog.browse_offering(session, principal=principal, offering_id=id)
+    changes = await _offering_fields(session, body)
+    status = _status(body.lifecycleStatus)
+    if status is not None:
+        changes["status"] = status
+    updated = await catalog.update_offering(
+        session,
+        principal=principal,
+        offering_id=id,
+        changes=_core(catalog.OfferingUpdate, changes),
+        price_ids=_price_ids(body.productOfferingPrice),
+    )
+    return tmf_json(await _one_offering(request, session, updated))
+
+
+@routes.delete("/productOffering/{id}", status_code=204)
+async def delete_offering(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw an offering from sale (operations staff)."""
+    principal.require_ops()
+    await catalog.browse_offering(session, principal=principal, offering_id=id)
+    await catalog.retire_offering(session, principal=principal, offering_id=id)
+    return Response(status_code=204)
+
+
+@routes.get("/productOfferingPrice", response_model=list[tmf.ProductOfferingPrice])
+async def list_prices(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """List prices."""
+    conditions, after = query.conditions(PRICE_FILTERS)
+    page = await catalog.page_prices(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [price_view(request, p) for p in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/productOfferingPrice/{id}", response_model=tmf.ProductOfferingPrice)
+async def get_price(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One list price."""
+    return resource(query, price_view(request, await catalog.get_price(session, id)))
+
+
+@routes.post("/productOfferingPrice", status_code=201, response_model=tmf.ProductOfferingPrice)
+async def create_price(
+    body: tmf.ProductOfferingPriceCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Publish a list price (operations staff); offerings refer to it."""
+    principal.require_ops()
+    _unsupported(body, PRICE_ATTRIBUTES)
+    created = await catalog.create_price(
+        session, principal=principal, data=_core(catalog.PriceInput, _price_fields(body))
+    )
+    return _created(price_view(request, created))
+
+
+@routes.patch("/productOfferingPrice/{id}", response_model=tmf.ProductOfferingPrice)
+async def patch_price(
+    id: str,
+    body: tmf.ProductOfferingPriceUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a list price by merge patch (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, PRICE_ATTRIBUTES)
+    updated = await catalog.update_price(
+        session,
+        principal=principal,
+        price_id=id,
+        changes=_core(catalog.PriceUpdate, _price_fields(body)),
+    )
+    return tmf_json(price_view(request, updated))
+
+
+@routes.delete("/productOfferingPrice/{id}", status_code=204)
+async def delete_price(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw a list price that no offering on sale depends on (operations staff)."""
+    principal.require_ops()
+    await catalog.retire_price(session, principal=principal, price_id=id)
+    return Response(status_code=204)
+
+
+async def _one_category(
+    request: Request, session: AsyncSession, principal: Principal, category: catalog.Category
+) -> dict[str, Any]:
+    [detail] = await catalog.category_details(session, principal=principal, categories=[category])
+    return category_view(request, detail)
+
+
+def _category_fields(body: tmf.CategoryCreate | tmf.CategoryUpdate) -> dict[str, Any]:
+    fields = _changes(
+        body,
+        {
+            "name": "name",
+            "description": "description",
+            "version": "version",
+            "parentId": "parent_id",
+        },
+    )
+    if body.isRoot and body.parentId:
+        raise TMFError(400, "INVALID_VALUE", "a root category has no parentId")
+    if body.isRoot:
+        fields["parent_id"] = None
+    status = _status(body.lifecycleStatus)
+    if status is not None:
+        fields["status"] = status
+    return fields
+
+
+@routes.get("/category", response_model=list[tmf.Category])
+async def list_categories(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """Categories of offerings."""
+    conditions, after = query.conditions(CATEGORY_FILTERS)
+    page = await catalog.page_categories(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.category_details(session, principal=principal, categories=page.items)
+    views = [category_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/category/{id}", response_model=tmf.Category)
+async def get_category(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One category."""
+    category = await catalog.get_category(session, id)
+    return resource(query, await _one_category(request, session, principal, category))
+
+
+@routes.post("/category", status_code=201, response_model=tmf.Category)
+async def create_category(
+    body: tmf.CategoryCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Add a category (operations staff); offerings join it through their own `category`."""
+    principal.require_ops()
+    _unsupported(body, CATEGORY_ATTRIBUTES)
+    created = await catalog.create_category(
+        session,
+        principal=principal,
+        data=_core(catalog.CategoryInput, _category_fields(body)),
+    )
+    return _created(await _one_category(request, session, principal, created))
+
+
+@routes.patch("/category/{id}", response_model=tmf.Category)
+async def patch_category(
+    id: str,
+    body: tmf.CategoryUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a category by merge patch (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, CATEGORY_ATTRIBUTES)
+    updated = await catalog.update_category(
+        session,
+        principal=principal,
+        category_id=id,
+        changes=_core(catalog.CategoryUpdate, _category_fields(body)),
+    )
+    return tmf_json(await _one_category(request, session, principal, updated))
+
+
+@routes.delete("/category/{id}", status_code=204)
+async def delete_category(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw a category that holds no offering (operations staff)."""
+    principal.require_ops()
+    await catalog.retire_category(session, principal=principal, category_id=id)
+    return Response(status_code=204)
+
+
+async def _one_catalog(
+    request: Request, session: AsyncSession, found: catalog.Catalog
+) -> dict[str, Any]:
+    [detail] = await catalog.catalog_details(session, [found])
+    return catalog_view(request, detail)
+
+
+def _catalog_fields(body: tmf.CatalogCreate | tmf.CatalogUpdate) -> dict[str, Any]:
+    fields = _changes(
+        body,
+        {
+            "name": "name",
+            "description": "description",
+            "version": "version",
+            "catalogType": "catalog_type",
+        },
+    )
+    if "category" in body.model_fields_set:
+        fields["category_ids"] = [c.id for c in body.category or []]
+    status = _status(body.lifecycleStatus)
+    if status is not None:
+        fields["status"] = status
+    return fields
+
+
+@routes.get("/catalog", response_model=list[tmf.Catalog])
+async def list_catalogs(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """Catalogs."""
+    conditions, after = query.conditions(CATALOG_FILTERS)
+    page = await catalog.page_catalogs(
+        session, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    details = await catalog.catalog_details(session, page.items)
+    views = [catalog_view(request, d) for d in details]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/catalog/{id}", response_model=tmf.Catalog)
+async def get_catalog(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One catalog."""
+    found = await catalog.get_catalog(session, id)
+    return resource(query, await _one_catalog(request, session, found))
+
+
+@routes.post("/catalog", status_code=201, response_model=tmf.Catalog)
+async def create_catalog(
+    body: tmf.CatalogCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Publish a catalog of categories (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, CATALOG_ATTRIBUTES)
+    created = await catalog.create_catalog(
+        session,
+        principal=principal,
+        data=_core(catalog.CatalogInput, _catalog_fields(body)),
+    )
+    return _created(await _one_catalog(request, session, created))
+
+
+@routes.patch("/catalog/{id}", response_model=tmf.Catalog)
+async def patch_catalog(
+    id: str,
+    body: tmf.CatalogUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a catalog by merge patch (operations staff)."""
+    principal.require_ops()
+    _unsupported(body, CATALOG_ATTRIBUTES)
+    updated = await catalog.update_catalog(
+        session,
+        principal=principal,
+        catalog_id=id,
+        changes=_core(catalog.CatalogUpdate, _catalog_fields(body)),
+    )
+    return tmf_json(await _one_catalog(request, session, updated))
+
+
+@routes.delete("/catalog/{id}", status_code=204)
+async def delete_catalog(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw a catalog (operations staff)."""
+    principal.require_ops()
+    await catalog.retire_catalog(session, principal=principal, catalog_id=id)
+    return Response(status_code=204)
+
+
+add_hub_routes(routes, NOTIFYING)
 
 
 def router() -> APIRouter:
     """The TMF620 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF620 product catalog"])
-
-    async def offerings(session: Any) -> list[Offering]:
-        return await catalog.list_offerings(session)
-
-    @routes.get("/productOffering")
-    async def list_offerings(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Offerings on sale."""
-        return listing(request, [offering_view(request, o) for o in await offerings(session)])
-
-    @routes.get("/productOffering/{id}")
-    async def get_offering(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One offering."""
-        offering = await _offering(session, id)
-        return tmf_json(
-            select_fields(offering_view(request, offering), request.query_params.get("fields"))
-        )
-
-    @routes.post("/productOffering", status_code=201)
-    async def create_offering(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Add an offering (operations staff)."""
-        principal.require_ops()
-        body = await read_body(request)
-        if not isinstance(body.get("name"), str) or not body["name"].strip():
-            raise TMFError(400, "MISSING_ATTRIBUTE", "name is mandatory")
-        spec = (body.get("productSpecification") or {}).get("id")
-        if spec not in {k.value for k in ProductKind}:
-            raise TMFError(
-                400,
-                "INVALID_VALUE",
-                "productSpecification.id must be one of " + ", ".join(k.value for k in ProductKind),
-            )
-        data = {
-            "name": body["name"],
-            "kind": ProductKind(spec),
-            "description": body.get("description") or "",
-            "bandwidths_mbps": catalog.LINE_BANDWIDTHS_MBPS,
-            "classes_of_service": [ClassOfService.STANDARD],
-        } | _characteristics(body)
-        try:
-            offering = await catalog.create_offering(
-                session,
-                principal=principal,
-                offering_id=new_id("off"),
-                data=OfferingBase.model_validate(data),
-            )
-        except InvalidRequest:
-            raise
-        view = offering_view(request, offering)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.patch("/productOffering/{id}")
-    async def patch_offering(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Change an offering by merge patch (operations staff)."""
-        principal.require_ops()
-        offering = await _offering(session, id)
-        patch = await read_body(request)
-        for forbidden in ("id", "href", "@type", "lastUpdate", "version"):
-            if forbidden in patch:
-                raise TMFError(400, "NOT_PATCHABLE", f"{forbidden} cannot be changed")
-        merged = merge_patch(offering_view(request, offering), patch)
-        changes = {"name": merged.get("name"), "description": merged.get("description")}
-        changes |= _characteristics(merged)
-        if merged.get("lifecycleStatus") == "Retired":
-            changes["status"] = catalog.OfferingStatus.RETIRED
-        updated = await catalog.update_offering(
-            session,
-            principal=principal,
-            offering_id=id,
-            changes=OfferingUpdate.model_validate(changes),
-        )
-        return tmf_json(offering_view(request, updated))
-
-    @routes.delete("/productOffering/{id}", status_code=204)
-    async def delete_offering(
-        id: str, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Withdraw an offering from sale (operations staff)."""
-        principal.require_ops()
-        await _offering(session, id)
-        await catalog.retire_offering(session, principal=principal, offering_id=id)
-        return Response(status_code=204)
-
-    @routes.get("/productOfferingPrice")
-    async def list_prices(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """List prices of the offerings on sale."""
-        return listing(
-            request,
-            [
-                price_view(request, o, kind)
-                for o in await offerings(session)
-                for kind in ("recurring", "oneTime")
-            ],
-        )
-
-    @routes.get("/productOfferingPrice/{id}")
-    async def get_price(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One list price."""
-        offering_id, _, kind = id.rpartition("~")
-        if kind not in {"recurring", "oneTime"}:
-            raise NotFound(f"no product offering price '{id}'")
-        offering = await _offering(session, offering_id)
-        return tmf_json(
-            select_fields(price_view(request, offering, kind), request.query_params.get("fields"))
-        )
-
-    @routes.get("/productSpecification")
-    async def list_specifications(request: Request, principal: CurrentPrincipal) -> Response:
-        """The kinds of product sold."""
-        return listing(request, [spec_view(request, k) for k in ProductKind])
-
-    @routes.get("/productSpecification/{id}")
-    async def get_specification(id: str, request: Request, principal: CurrentPrincipal) -> Response:
-        """One kind of product."""
-        if id not in {k.value for k in ProductKind}:
-            raise NotFound(f"no product specification '{id}'")
-        return tmf_json(
-            select_fields(spec_view(request, ProductKind(id)), request.query_params.get("fields"))
-        )
-
-    @routes.get("/category")
-    async def list_categories(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Offering categories."""
-        found = await offerings(session)
-        names = sorted({o.category for o in found})
-        return listing(request, [category_view(request, n, found) for n in names])
-
-    @routes.get("/category/{id}")
-    async def get_category(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One category."""
-        found = await offerings(session)
-        if id not in {o.category for o in found}:
-            raise NotFound(f"no category '{id}'")
-        return tmf_json(
-            select_fields(category_view(request, id, found), request.query_params.get("fields"))
-        )
-
-    @routes.get("/catalog")
-    async def list_catalogs(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The catalogs (one)."""
-        names = sorted({o.category for o in await offerings(session)})
-        return listing(request, [catalog_view(request, names)])
-
-    @routes.get("/catalog/{id}")
-    async def get_catalog(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One catalog."""
-        if id != CATALOG_ID:
-            raise NotFound(f"no catalog '{id}'")
-        names = sorted({o.category for o in await offerings(session)})
-        return tmf_json(
-            select_fields(catalog_view(request, names), request.query_params.get("fields"))
-        )
-
-    add_hub_routes(routes, NOTIFYING)
     return routes

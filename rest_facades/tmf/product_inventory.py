@@ -2,7 +2,8 @@
 
 Products come into being by orders (TMF622 or any other face), so `POST` and `DELETE` answer 405
 with a TMF Error (a product is ended by a `delete` order item). `PATCH` lets operations staff
-suspend (`status: suspended`) and resume (`status: active`) a product; nothing else is patchable.
+suspend (`status: suspended`) and resume (`status: active`) a product; every other attribute of
+`Product_Update` may be repeated as the product shows it, not changed (an order changes it).
 """
 
 from decimal import Decimal
@@ -14,12 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import inventory, ordering
 from app.core.errors import NotFound
 from app.core.events import Event
-from app.core.inventory import ProductInstance, ProductState
+from app.core.inventory import ProductField, ProductInstance, ProductState
 from app.core.ordering import OrderItem
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import product_inventory as models
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productInventory/v4"
@@ -139,56 +142,93 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 
 NOTIFYING = NotifyingAPI("productInventory", describe)
+# The attributes of a product that the core stores and filters on; any other filter is matched
+# against the products of the page read.
+FILTERS: dict[str, Attribute[ProductField]] = {
+    "id": Attribute(ProductField.ID, as_text),
+    "name": Attribute(ProductField.NAME, as_text),
+    "status": Attribute(ProductField.STATE, by_name(STATUSES)),
+    "productOffering.id": Attribute(ProductField.OFFERING_ID, as_text),
+    "billingAccount.id": Attribute(ProductField.BILLING_ACCOUNT_ID, as_text),
+    "relatedParty.id": Attribute(ProductField.PARTY_ID, as_text),
+    "productOrderItem.productOrderId": Attribute(ProductField.ORDER_ID, as_text),
+    "orderDate": Attribute(ProductField.CREATED_AT, as_date_time, ordered=True),
+    "startDate": Attribute(ProductField.ACTIVATED_AT, as_date_time, ordered=True),
+    "terminationDate": Attribute(ProductField.TERMINATED_AT, as_date_time, ordered=True),
+}
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF637 product inventory"])
 
 
-def router() -> APIRouter:
-    """The TMF637 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF637 product inventory"])
+@router.get("/product", response_model=list[models.Product])
+async def list_products(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's products, newest first."""
+    conditions, after = query.conditions(FILTERS)
+    page = await inventory.page_products(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    items = await ordering.delivering_items(session, principal=principal, products=page.items)
+    views = [product_view(request, p, items.get(p.id)) for p in page.items]
+    return listed(query, views, total=page.total, after=after)
 
-    @routes.get("/product")
-    async def list_products(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's products, newest first."""
-        found = list((await session.exec(inventory.products_query(principal=principal))).all())
-        items = await ordering.delivering_items(session, principal=principal, products=found)
-        return listing(request, [product_view(request, p, items.get(p.id)) for p in found])
 
-    @routes.get("/product/{id}")
-    async def get_product(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One product."""
-        return one(request, await _view(request, session, principal, id))
+@router.get("/product/{id}", response_model=models.Product)
+async def get_product(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One product."""
+    return resource(query, await _view(request, session, principal, id))
 
-    @routes.post("/product", status_code=201)
-    async def create_product(principal: CurrentPrincipal) -> Response:
-        """Refused: products are created by product orders."""
-        raise TMFError(405, "METHOD_NOT_ALLOWED", "products are created by orders (TMF622)")
 
-    @routes.patch("/product/{id}")
-    async def patch_product(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Suspend or resume a product (operations staff)."""
-        principal.require_ops()
-        product = await _product(session, principal, id)
-        patch = await read_body(request)
-        if set(patch) != {"status"} or patch["status"] not in {"suspended", "active"}:
-            raise TMFError(400, "NOT_PATCHABLE", "only status (suspended or active) can change")
-        if patch["status"] == "suspended" and product.state is not ProductState.SUSPENDED:
-            product = await inventory.suspend(session, principal=principal, product_id=id)
-        elif patch["status"] == "active" and product.state is ProductState.SUSPENDED:
-            product = await inventory.resume(session, principal=principal, product_id=id)
-        return tmf_json(await _view(request, session, principal, product.id))
+@router.post("/product", status_code=201, response_model=models.Product)
+async def create_product(principal: CurrentPrincipal) -> Response:
+    """Refused: products are created by product orders."""
+    raise TMFError(405, "METHOD_NOT_ALLOWED", "products are created by orders (TMF622)")
 
-    @routes.delete("/product/{id}", status_code=204)
-    async def delete_product(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Refused: a product is ended by a `delete` item of a product order."""
-        await _product(session, principal, id)
+
+@router.patch("/product/{id}", response_model=models.Product)
+async def patch_product(
+    id: str,
+    body: models.ProductUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Suspend or resume a product (operations staff); every other attribute of
+    `Product_Update` may be repeated as the product shows it, not changed (orders change
+    products)."""
+    principal.require_ops()
+    current = await _view(request, session, principal, id)
+    given = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    status = given.pop("status", None)
+    changed = sorted(name for name, value in given.items() if not repeats(value, current.get(name)))
+    if changed:
         raise TMFError(
-            405, "METHOD_NOT_ALLOWED", "end a product with a delete item of a product order"
+            400,
+            "NOT_PATCHABLE",
+            f"{', '.join(changed)}: a product changes by an order (TMF622); "
+            "only status (suspended or active) changes here",
         )
+    if status not in {None, "suspended", "active"}:
+        raise TMFError(400, "NOT_PATCHABLE", "status changes to suspended or active only")
+    product = await _product(session, principal, id)
+    if status == "suspended" and product.state is not ProductState.SUSPENDED:
+        product = await inventory.suspend(session, principal=principal, product_id=id)
+    elif status == "active" and product.state is ProductState.SUSPENDED:
+        product = await inventory.resume(session, principal=principal, product_id=id)
+    return tmf_json(await _view(request, session, principal, product.id))
 
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+
+@router.delete("/product/{id}", status_code=204)
+async def delete_product(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Refused: a product is ended by a `delete` item of a product order."""
+    await _product(session, principal, id)
+    raise TMFError(405, "METHOD_NOT_ALLOWED", "end a product with a delete item of a product order")
+
+
+add_hub_routes(router, NOTIFYING)

@@ -6,8 +6,13 @@ and `classOfService` characteristics). A qualification is answered in the call t
 `qualificationItemResult` is `qualified` (green or yellow), `alternate` (red, with an
 `alternateProductOfferingProposal`: the same offering at a speed that can be delivered) or
 `unqualified`; red items carry an `eligibilityUnavailabilityReason`. `qualificationResult` is the
-overall confidence: `green`, `yellow` or `red`. A qualification is a record of an answer:
-`PATCH` and `DELETE` are refused with 405.
+overall confidence: `green`, `yellow` or `red`. An item without places is at the qualification's
+`place`; one without `bandwidth` asks for its offering's lowest speed.
+
+A qualification is the record of an answer: `PATCH` changes what the buyer said about it
+(description, category, channel, notes, related parties, places, the `provide...` flags,
+`requestedPOQCompletionDate`) and may repeat the answer unchanged; `DELETE` removes it, unless a
+quote was priced against it (409).
 """
 
 from datetime import timedelta
@@ -15,28 +20,28 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import qualification
+from app.core import catalog, qualification
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel, Event
-from app.core.parties import Principal, children_scoped
+from app.core.parties import Principal
 from app.core.qualification import (
     Confidence,
     ItemDetails,
     Qualification,
+    QualificationField,
     QualificationItem,
     QualificationState,
 )
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
-from rest_facades.tmf.generated.product_offering_qualification import (
-    ProductOfferingQualificationCreate,
-)
+from rest_facades.tmf.generated import product_offering_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import offering_ref, product_spec, product_view
 
 BASE = "/tmf-api/productOfferingQualification/v4"
@@ -55,10 +60,14 @@ KEPT = (
     "channel",
     "note",
     "relatedParty",
+    "place",
     "provideAlternative",
     "provideOnlyAvailable",
     "provideUnavailabilityReason",
 )
+# Attributes of ProductOfferingQualification_Update that the buyer may change.
+BUYERS = (*KEPT, "requestedPOQCompletionDate")
+CUSTOMER = "customer"
 ITEM_KEPT = ("note",)
 
 
@@ -159,7 +168,10 @@ def poq_view(
         view["expirationDate"] = iso(poq.valid_until)
     if poq.requested_completion_at is not None:
         view["requestedPOQCompletionDate"] = iso(poq.requested_completion_at)
-    return view | {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+    view |= {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+    customer = {"id": poq.party_id, "role": CUSTOMER, "@referredType": "Organization"}
+    view["relatedParty"] = [customer, *(poq.annotations.get("relatedParty") or [])]
+    return view
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -175,6 +187,28 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("productOfferingQualification", describe)
 
 
+def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[dict[str, Any]]:
+    """The related parties besides the customer (whom the qualification names itself)."""
+    return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
+
+
+# TMF679 attributes that the core's qualification query answers; others match after paging.
+FILTERS: dict[str, Attribute[QualificationField]] = {
+    "id": Attribute(QualificationField.ID, as_text),
+    "state": Attribute(QualificationField.STATE, by_name(STATES)),
+    "productOfferingQualificationDate": Attribute(
+        QualificationField.CREATED_AT, as_date_time, ordered=True
+    ),
+    "effectiveQualificationDate": Attribute(
+        QualificationField.COMPLETED_AT, as_date_time, ordered=True
+    ),
+    "expirationDate": Attribute(QualificationField.VALID_UNTIL, as_date_time, ordered=True),
+    "requestedPOQCompletionDate": Attribute(
+        QualificationField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
+    ),
+}
+
+
 async def _load(
     session: AsyncSession, principal: Principal, poq_id: str
 ) -> tuple[Qualification, list[QualificationItem]]:
@@ -186,92 +220,140 @@ async def _load(
         raise TMFError(404, "NOT_FOUND", exc.message) from exc
 
 
+async def _item_spec(
+    session: AsyncSession,
+    principal: Principal,
+    item: dict[str, Any],
+    places: list[dict[str, Any]],
+    where: str,
+) -> ProductSpec:
+    """The product an item asks for; places and speed it leaves out come from the
+    qualification's `place` and its offering's lowest speed."""
+    product = dict(item.get("product") or {})
+    if not product.get("place"):
+        product["place"] = places
+    offered = product.get("productOffering") or item.get("productOffering") or {}
+    named = [c.get("name") for c in product.get("productCharacteristic") or []]
+    if "bandwidth" not in named and isinstance(offered.get("id"), str):
+        try:
+            offering = await catalog.get_offering(session, offered["id"])
+        except NotFound as exc:
+            raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+        product["productCharacteristic"] = [
+            *(product.get("productCharacteristic") or []),
+            {"name": "bandwidth", "value": min(offering.bandwidths_mbps)},
+        ]
+    return await product_spec(session, principal, item | {"product": product}, where)
+
+
+routes = APIRouter(
+    prefix=BASE, route_class=TMFRoute, tags=["TMF679 product offering qualification"]
+)
+
+
+@routes.get(f"/{RESOURCE}", response_model=list[tmf.ProductOfferingQualification])
+async def list_qualifications(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's qualifications, newest first."""
+    conditions, after = query.conditions(FILTERS)
+    page = await qualification.find_qualifications(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [poq_view(request, poq, items) for poq, items in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get(f"/{RESOURCE}/{{id}}", response_model=tmf.ProductOfferingQualification)
+async def get_qualification(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One qualification with its items."""
+    poq, items = await _load(session, principal, id)
+    return resource(query, poq_view(request, poq, items))
+
+
+@routes.post(f"/{RESOURCE}", status_code=201, response_model=tmf.ProductOfferingQualification)
+async def create_qualification(
+    body: tmf.ProductOfferingQualificationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Ask whether products can be delivered; answered in this call."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    items = sent.get("productOfferingQualificationItem") or []
+    if not items:
+        raise TMFError(400, "MISSING_ATTRIBUTE", "productOfferingQualificationItem is mandatory")
+    qualification.check_item_count(len(items), field_name="productOfferingQualificationItem")
+    specs = [
+        await _item_spec(session, principal, item, sent.get("place") or [], f"{RESOURCE}Item[{i}]")
+        for i, item in enumerate(items)
+    ]
+    # Related parties are kept as given (the caller is the customer, whom the answer names).
+    annotations = {k: sent[k] for k in KEPT if k in sent}
+    if "relatedParty" in annotations:
+        annotations["relatedParty"] = _others(annotations["relatedParty"], principal.party_id)
+    poq, found = await qualification.qualify(
+        session,
+        principal=principal,
+        specs=specs,
+        channel=Channel.TMF,
+        requested_completion_at=body.requestedPOQCompletionDate,
+        annotations=annotations,
+        details=[
+            ItemDetails(
+                external_id=str(item["id"]) if item.get("id") is not None else None,
+                annotations={k: item[k] for k in ITEM_KEPT if k in item},
+            )
+            for item in items
+        ],
+    )
+    view = poq_view(request, poq, found)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.patch(f"/{RESOURCE}/{{id}}", response_model=tmf.ProductOfferingQualification)
+async def patch_qualification(
+    id: str,
+    body: tmf.ProductOfferingQualificationUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change what the buyer said about a qualification; its answer may only be repeated."""
+    poq, items = await _load(session, principal, id)
+    current = poq_view(request, poq, items)
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    merged = merge_patch(current, patch)
+    refuse_sellers_changes(patch, merged, current, (*BUYERS, "@type"))
+    if "requestedPOQCompletionDate" in patch and patch["requestedPOQCompletionDate"] is None:
+        raise TMFError(400, "INVALID_VALUE", "requestedPOQCompletionDate cannot be removed")
+    kept = {k: merged.get(k) for k in KEPT if k in patch}
+    if "relatedParty" in kept:
+        kept["relatedParty"] = _others(kept["relatedParty"], poq.party_id) or None
+    poq, items = await qualification.update_qualification(
+        session,
+        principal=principal,
+        qualification_id=id,
+        requested_completion_at=body.requestedPOQCompletionDate,
+        annotations=kept or None,
+    )
+    return tmf_json(poq_view(request, poq, items))
+
+
+@routes.delete(f"/{RESOURCE}/{{id}}", status_code=204)
+async def delete_qualification(
+    id: str, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove a qualification that no quote was priced against."""
+    await qualification.delete_qualification(session, principal=principal, qualification_id=id)
+    return Response(status_code=204)
+
+
+add_hub_routes(routes, NOTIFYING)
+
+
 def router() -> APIRouter:
     """The TMF679 endpoints."""
-    routes = APIRouter(
-        prefix=BASE, route_class=TMFRoute, tags=["TMF679 product offering qualification"]
-    )
-
-    @routes.get(f"/{RESOURCE}")
-    async def list_qualifications(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's qualifications, newest first."""
-        statement = qualification.qualifications_query(principal=principal)
-        found = list((await session.exec(statement)).all())
-        items = await children_scoped(
-            session,
-            QualificationItem,
-            "qualification_id",
-            [q.id for q in found],
-            principal,
-            order_by="position",
-        )
-        return listing(request, [poq_view(request, q, items[q.id]) for q in found])
-
-    @routes.get(f"/{RESOURCE}/{{id}}")
-    async def get_qualification(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One qualification with its items."""
-        poq, items = await _load(session, principal, id)
-        return one(request, poq_view(request, poq, items))
-
-    @routes.post(f"/{RESOURCE}", status_code=201)
-    async def create_qualification(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Ask whether products can be delivered; answered in this call."""
-        body = await read_body(request)
-        try:
-            parsed = ProductOfferingQualificationCreate.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise TMFError(400, "INVALID_VALUE", f"{where}: {first['msg']}") from exc
-        sent = body.get("productOfferingQualificationItem") or []
-        if not sent:
-            raise TMFError(
-                400, "MISSING_ATTRIBUTE", "productOfferingQualificationItem is mandatory"
-            )
-        qualification.check_item_count(len(sent), field_name="productOfferingQualificationItem")
-        specs = [
-            await product_spec(session, principal, item, f"productOfferingQualificationItem[{i}]")
-            for i, item in enumerate(sent)
-        ]
-        poq, items = await qualification.qualify(
-            session,
-            principal=principal,
-            specs=specs,
-            channel=Channel.TMF,
-            requested_completion_at=parsed.requestedPOQCompletionDate,
-            annotations={k: body[k] for k in KEPT if k in body},
-            details=[
-                ItemDetails(
-                    external_id=str(item["id"]) if item.get("id") is not None else None,
-                    annotations={k: item[k] for k in ITEM_KEPT if k in item},
-                )
-                for item in sent
-            ],
-        )
-        view = poq_view(request, poq, items)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.patch(f"/{RESOURCE}/{{id}}")
-    async def patch_qualification(
-        id: str, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Refused: a qualification is the record of an answer."""
-        await _load(session, principal, id)
-        raise TMFError(405, "METHOD_NOT_ALLOWED", "a qualification cannot be changed")
-
-    @routes.delete(f"/{RESOURCE}/{{id}}")
-    async def delete_qualification(
-        id: str, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Refused: a qualification is the record of an answer."""
-        await _load(session, principal, id)
-        raise TMFError(405, "METHOD_NOT_ALLOWED", "a qualification cannot be deleted")
-
-    add_hub_routes(routes, NOTIFYING)
     return routes

@@ -13,6 +13,12 @@ Mapping of a `productOrderItem` to a core item:
   `classOfService` (standard, priority, real_time) give the characteristics.
 - the item `id` is the buyer's, kept as the core item's external id.
 A cancelProductOrder is the cancellation request of an order; its id is the order's id.
+
+An order is acknowledged when it is posted. An item that lacks what the core needs to deliver it
+(an `add` without offering, characteristics or place; a `modify` or `delete` without `product.id`)
+does not make the request fail: the order is recorded and rejected at once, the reason in a
+`note` by the seller and its items as they were asked for, each `rejected`.
+What the buyer gives that the core does not interpret (`KEPT`) is kept and returned as given.
 """
 
 from datetime import datetime
@@ -20,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, ordering
@@ -27,24 +34,29 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel, Event
 from app.core.inventory import get_product
-from app.core.ordering import ItemAction, ItemRequest, Order, OrderItem, OrderState
+from app.core.ordering import (
+    ItemAction,
+    ItemRequest,
+    Order,
+    OrderField,
+    OrderItem,
+    OrderState,
+)
 from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
 from rest_facades.common.values import parse_date_time
 from rest_facades.tmf.common import (
-    a_list,
-    a_reference,
-    a_text,
-    an_object,
+    TMFQueryDep,
     href,
     iso,
-    listing,
-    one,
+    listed,
     product_characteristics,
-    read_body,
+    resource,
 )
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import product_ordering as models
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productOrderingManagement/v4"
@@ -68,7 +80,35 @@ CANCELLATION_STATES = {
     OrderState.PENDING_CANCELLATION: "inProgress",
     OrderState.CANCELLED: "done",
 }
-PATCHABLE = {"externalId", "requestedCompletionDate"}
+# A request the seller declined leaves the order as it was.
+CANCELLATION_VIEW_STATES = {
+    state: CANCELLATION_STATES.get(state, "terminatedWithError") for state in OrderState
+}
+# Attributes of an order that the buyer owns and the core does not interpret: kept as given.
+KEPT = (
+    "category",
+    "priority",
+    "notificationContact",
+    "requestedStartDate",
+    "note",
+    "agreement",
+    "payment",
+    "productOfferingQualification",
+    "relatedParty",
+)
+# Attributes that the seller sets: a PATCH may repeat them, not change them.
+SELLER_OWNED = (
+    "state",
+    "completionDate",
+    "expectedCompletionDate",
+    "cancellationDate",
+    "cancellationReason",
+    "orderTotalPrice",
+    "billingAccount",
+    "quote",
+    "channel",
+    "productOrderItem",
+)
 
 
 def _money(cents: int, currency: str) -> dict[str, Any]:
@@ -133,23 +173,42 @@ def item_view(request: Request, order: Order, item: OrderItem) -> dict[str, Any]
     return view
 
 
+def _kept(order: Order) -> dict[str, Any]:
+    kept: dict[str, Any] = order.annotations.get("tmf", {})
+    return kept
+
+
+def _asked_items(order: Order) -> list[dict[str, Any]]:
+    """The items of an order that the core did not take, as the buyer asked for them."""
+    return [item | {"state": "rejected"} for item in _kept(order).get("productOrderItem", [])]
+
+
 def order_view(request: Request, placed: ordering.OrderWithItems) -> dict[str, Any]:
     """A core order as a TMF622 ProductOrder."""
     order = placed.order
-    view: dict[str, Any] = {
+    kept = _kept(order)
+    customer = {"id": order.party_id, "role": "customer", "@referredType": "Organization"}
+    notes = list(kept.get("note", []))
+    if order.state_reason:
+        notes.append(
+            {"author": "seller", "date": iso(order.updated_at), "text": order.state_reason}
+        )
+    view: dict[str, Any] = {name: kept[name] for name in KEPT if name in kept}
+    view |= {
         "id": order.id,
         "href": href(request, BASE, "productOrder", order.id),
         "@type": "ProductOrder",
         "state": ORDER_STATES[order.state],
         "orderDate": iso(order.created_at),
         "channel": [{"id": order.channel.value, "name": order.channel.value, "role": "placed"}],
-        "relatedParty": [
-            {"id": order.party_id, "role": "customer", "@referredType": "Organization"}
-        ],
+        "relatedParty": [customer, *(p for p in kept.get("relatedParty", []) if p != customer)],
         "billingAccount": {"id": order.billing_account_id, "@referredType": "BillingAccount"},
         "orderTotalPrice": _prices(order.monthly_cents, order.one_time_cents, order.currency),
-        "productOrderItem": [item_view(request, order, i) for i in placed.items],
+        "productOrderItem": [item_view(request, order, i) for i in placed.items]
+        or _asked_items(order),
     }
+    if notes:
+        view["note"] = notes
     optional = {
         "externalId": order.external_id,
         "description": order.description,
@@ -172,8 +231,7 @@ def cancellation_view(request: Request, order: Order) -> dict[str, Any]:
         "id": order.id,
         "href": href(request, BASE, "cancelProductOrder", order.id),
         "@type": "CancelProductOrder",
-        # A request the seller declined leaves the order as it was.
-        "state": CANCELLATION_STATES.get(order.state, "terminatedWithError"),
+        "state": CANCELLATION_VIEW_STATES[order.state],
         "productOrder": {
             "id": order.id,
             "href": href(request, BASE, "productOrder", order.id),
@@ -194,67 +252,83 @@ def _date(value: Any, name: str) -> datetime:
         raise TMFError(400, "INVALID_VALUE", f"{name} {exc}") from exc
 
 
+def _extra_text(model: BaseModel, name: str, where: str) -> str | None:
+    """An attribute that a `@type` extension adds to a model (e.g. an address), as text."""
+    value = (model.model_extra or {}).get(name)
+    if value is not None and not isinstance(value, str):
+        raise TMFError(400, "INVALID_VALUE", f"{where}.{name} must be a string")
+    return value
+
+
 async def _location(
-    session: AsyncSession, principal: Principal, place: dict[str, Any], where: str
+    session: AsyncSession, principal: Principal, place: models.RelatedPlaceRefOrValue, where: str
 ) -> str:
-    if place.get("id"):
+    if place.id:
         # A GeographicSite of the caller or a GeographicAddress, whatever `@referredType` says.
-        place_id = str(place["id"])
         try:
-            site = await geography.get_site(session, principal=principal, site_id=place_id)
+            site = await geography.get_site(session, principal=principal, site_id=place.id)
             return site.location_id
         except NotFound:
             pass
         try:
-            return (await geography.get_location(session, place_id)).id
+            return (await geography.get_location(session, place.id)).id
         except NotFound as exc:
             raise TMFError(
-                400, "INVALID_VALUE", f"{where}: no site or address '{place_id}'"
+                400, "INVALID_VALUE", f"{where}: no site or address '{place.id}'"
             ) from exc
+    street_name = _extra_text(place, "streetName", where)
     address = geography.AddressInput(
-        text=place.get("name") if not place.get("streetName") else None,
-        street_number=place.get("streetNr"),
-        street_name=place.get("streetName"),
-        city=place.get("city"),
-        state=place.get("stateOrProvince"),
-        postcode=place.get("postcode"),
-        country=place.get("country"),
+        text=place.name if not street_name else None,
+        street_number=_extra_text(place, "streetNr", where),
+        street_name=street_name,
+        city=_extra_text(place, "city", where),
+        state=_extra_text(place, "stateOrProvince", where),
+        postcode=_extra_text(place, "postcode", where),
+        country=_extra_text(place, "country", where),
     )
     if not address.as_text().strip():
         raise TMFError(400, "MISSING_ATTRIBUTE", f"{where} needs an id or an address")
     return (await geography.resolve_address(session, address, field_name=where)).id
 
 
-async def _item_request(
-    session: AsyncSession, principal: Principal, raw: Any, index: int
-) -> ItemRequest:
-    where = f"productOrderItem[{index}]"
-    if not isinstance(raw, dict):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be an object")
-    if not raw.get("id") or not raw.get("action"):
-        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.id and {where}.action are mandatory")
+def _characteristics(product: models.ProductRefOrValue | None, where: str) -> dict[str, Any]:
+    given = (product.productCharacteristic or []) if product else []
+    return product_characteristics(
+        {"productCharacteristic": [{"name": c.name, "value": c.value.root} for c in given]}, where
+    )
+
+
+def _action(item: models.ProductOrderItem, index: int) -> ItemAction:
     try:
-        action = ItemAction(raw["action"])
+        return ItemAction(item.action.value)
     except ValueError as exc:
         raise TMFError(
-            400, "INVALID_VALUE", f"{where}.action must be add, modify or delete"
+            400, "INVALID_VALUE", f"productOrderItem[{index}].action must be add, modify or delete"
         ) from exc
-    product = an_object(raw.get("product"), f"{where}.product")
-    requested = raw.get("requestedCompletionDate")
+
+
+async def _item_request(
+    session: AsyncSession, principal: Principal, item: models.ProductOrderItem, index: int
+) -> ItemRequest | str:
+    """The core item a TMF item asks for, or what it lacks for the core to deliver it."""
+    where = f"productOrderItem[{index}]"
+    action = _action(item, index)
+    product = item.product
+    requested = item.model_extra.get("requestedCompletionDate") if item.model_extra else None
     common: dict[str, Any] = {
-        "external_id": str(raw["id"]),
+        "external_id": item.id,
         "requested_completion_at": (
             _date(requested, f"{where}.requestedCompletionDate") if requested else None
         ),
     }
-    found = product_characteristics(product, f"{where}.product")
+    found = _characteristics(product, f"{where}.product")
     if action is not ItemAction.ADD:
-        if not product.get("id"):
-            raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.id is mandatory")
+        if product is None or not product.id:
+            return f"{where} ({action.value}) lacks product.id, the product it changes"
         if action is ItemAction.DELETE:
-            return ItemRequest(action=action, product_id=str(product["id"]), **common)
+            return ItemRequest(action=action, product_id=product.id, **common)
         current = await get_product(
-            session, principal=principal, product_id=str(product["id"]), field_name=where
+            session, principal=principal, product_id=product.id, field_name=where
         )
         spec = current.spec()
         return ItemRequest(
@@ -270,27 +344,22 @@ async def _item_request(
             ),
             **common,
         )
-    offering = a_text(
-        (
-            an_object(raw.get("productOffering"), f"{where}.productOffering")
-            or an_object(product.get("productOffering"), f"{where}.product.productOffering")
-        ).get("id"),
-        f"{where}.productOffering.id",
+    offering = item.productOffering or (product.productOffering if product else None)
+    places = sorted(
+        (product.place or []) if product else [],
+        key=lambda p: {"a": 0, "z": 1}.get(p.role.lower()[:1], 2),
     )
-    if not offering:
-        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.productOffering.id is mandatory")
-    if "bandwidth_mbps" not in found or "term_months" not in found:
-        raise TMFError(
-            400,
-            "MISSING_ATTRIBUTE",
-            f"{where}.product.productCharacteristic needs 'bandwidth' and 'termMonths'",
-        )
-    places = [
-        p for p in a_list(product.get("place"), f"{where}.product.place") if isinstance(p, dict)
+    lacking = [
+        *([] if offering else ["productOffering.id"]),
+        *(
+            []
+            if {"bandwidth_mbps", "term_months"} <= set(found)
+            else ["product.productCharacteristic 'bandwidth' and 'termMonths'"]
+        ),
+        *([] if places else ["product.place"]),
     ]
-    places.sort(key=lambda p: {"a": 0, "z": 1}.get(str(p.get("role", "")).lower()[:1], 2))
-    if not places:
-        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.place is mandatory")
+    if offering is None or lacking:
+        return f"{where} (add) lacks {', '.join(lacking)}"
     ends = [
         await _location(session, principal, p, f"{where}.product.place[{i}]")
         for i, p in enumerate(places[:2])
@@ -298,7 +367,7 @@ async def _item_request(
     return ItemRequest(
         action=action,
         spec=ProductSpec(
-            offering_id=str(offering),
+            offering_id=offering.id,
             a_location_id=ends[0],
             z_location_id=ends[1] if len(ends) > 1 else None,
             bandwidth_mbps=found["bandwidth_mbps"],
@@ -329,146 +398,220 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 
 NOTIFYING = NotifyingAPI("productOrdering", describe)
+# The attributes of an order that the core stores and filters on; any other filter (e.g.
+# `relatedParty.id`, `productOrderItem.*`, `note.*`) is matched against the orders of the page.
+FILTERS: dict[str, Attribute[OrderField]] = {
+    "id": Attribute(OrderField.ID, as_text),
+    "state": Attribute(OrderField.STATE, by_name(ORDER_STATES)),
+    "externalId": Attribute(OrderField.EXTERNAL_ID, as_text),
+    "description": Attribute(OrderField.DESCRIPTION, as_text),
+    "channel.id": Attribute(OrderField.CHANNEL, by_name({c: c.value for c in Channel})),
+    "billingAccount.id": Attribute(OrderField.BILLING_ACCOUNT_ID, as_text),
+    "quote.id": Attribute(OrderField.QUOTE_ID, as_text),
+    "cancellationReason": Attribute(OrderField.CANCELLATION_REASON, as_text),
+    "orderDate": Attribute(OrderField.CREATED_AT, as_date_time, ordered=True),
+    "requestedCompletionDate": Attribute(
+        OrderField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
+    ),
+    "expectedCompletionDate": Attribute(
+        OrderField.EXPECTED_COMPLETION_AT, as_date_time, ordered=True
+    ),
+    "completionDate": Attribute(OrderField.COMPLETED_AT, as_date_time, ordered=True),
+}
+CANCELLATION_FILTERS: dict[str, Attribute[OrderField]] = {
+    "id": Attribute(OrderField.ID, as_text),
+    "productOrder.id": Attribute(OrderField.ID, as_text),
+    "state": Attribute(OrderField.STATE, by_name(CANCELLATION_VIEW_STATES)),
+    "cancellationReason": Attribute(OrderField.CANCELLATION_REASON, as_text),
+}
 
 
-def router() -> APIRouter:
-    """The TMF622 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF622 product ordering"])
+class ProductOrderPatch(models.ProductOrderUpdate):
+    """`ProductOrder_Update` as a merge patch: no attribute is mandatory."""
 
-    async def all_orders(session: AsyncSession, principal: Principal) -> list[Order]:
-        return list((await session.exec(ordering.orders_query(principal=principal))).all())
+    productOrderItem: list[models.ProductOrderItem] | None = None  # type: ignore[assignment]  # optional in a patch
 
-    @routes.post("/productOrder", status_code=201)
-    async def create_order(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Place an order."""
-        body = await read_body(request)
-        raw_items = body.get("productOrderItem")
-        if not isinstance(raw_items, list) or not raw_items:
-            raise TMFError(400, "MISSING_ATTRIBUTE", "productOrderItem is mandatory")
-        check_item_count(len(raw_items), field_name="productOrderItem")
-        items = [await _item_request(session, principal, raw, i) for i, raw in enumerate(raw_items)]
-        requested = body.get("requestedCompletionDate")
-        quotes = [an_object(q, "quote[]") for q in a_list(body.get("quote"), "quote")]
-        billing = a_reference(body.get("billingAccount"), "billingAccount")
+
+router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF622 product ordering"])
+
+
+@router.post("/productOrder", status_code=201, response_model=models.ProductOrder)
+async def create_order(
+    body: models.ProductOrderCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Place an order (rejected at once, with the reason, when an item lacks what the seller
+    needs to deliver it)."""
+    check_item_count(len(body.productOrderItem), field_name="productOrderItem")
+    asked = [
+        await _item_request(session, principal, item, i)
+        for i, item in enumerate(body.productOrderItem)
+    ]
+    given = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    kept = {name: given[name] for name in KEPT if given.get(name) is not None}
+    lacking = [a for a in asked if isinstance(a, str)]
+    if lacking:
+        order = await ordering.reject(
+            session,
+            principal=principal,
+            channel=Channel.TMF,
+            reason="; ".join(lacking),
+            asked=[(item.id, _action(item, i)) for i, item in enumerate(body.productOrderItem)],
+            external_id=body.externalId,
+            description=body.description,
+            annotations={"tmf": kept | {"productOrderItem": given["productOrderItem"]}},
+        )
+        placed = ordering.OrderWithItems(order, [])
+    else:
         placed = await ordering.place(
             session,
             principal=principal,
-            items=items,
+            items=[a for a in asked if isinstance(a, ItemRequest)],
             channel=Channel.TMF,
-            external_id=a_text(body.get("externalId"), "externalId"),
-            description=a_text(body.get("description"), "description"),
-            quote_id=a_text(quotes[0].get("id"), "quote[0].id") if quotes else None,
-            billing_account_id=billing,
-            requested_completion_at=(
-                _date(requested, "requestedCompletionDate") if requested else None
-            ),
+            external_id=body.externalId,
+            description=body.description,
+            quote_id=body.quote[0].id if body.quote else None,
+            billing_account_id=body.billingAccount.id if body.billingAccount else None,
+            requested_completion_at=body.requestedCompletionDate,
+            annotations={"tmf": kept} if kept else None,
         )
-        view = order_view(request, placed)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
+    view = order_view(request, placed)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
 
-    @routes.get("/productOrder")
-    async def list_orders(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's orders, newest first."""
-        orders = await all_orders(session, principal)
-        items = await ordering.items_by_order(
-            session, principal=principal, order_ids=[o.id for o in orders]
+
+@router.get("/productOrder", response_model=list[models.ProductOrder])
+async def list_orders(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's orders, newest first."""
+    conditions, after = query.conditions(FILTERS)
+    page = await ordering.page_orders(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    items = await ordering.items_by_order(
+        session, principal=principal, order_ids=[o.id for o in page.items]
+    )
+    views = [order_view(request, ordering.OrderWithItems(o, items[o.id])) for o in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@router.get("/productOrder/{id}", response_model=models.ProductOrder)
+async def get_order(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One order."""
+    return resource(query, order_view(request, await _order(session, principal, id)))
+
+
+@router.patch("/productOrder/{id}", response_model=models.ProductOrder)
+async def patch_order(
+    id: str,
+    body: ProductOrderPatch,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change what the buyer owns of an order (merge patch): its external id, description,
+    requested completion date and the attributes kept as given; what the seller sets may be
+    repeated, not changed."""
+    placed = await _order(session, principal, id)
+    given = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    current = order_view(request, placed)
+    changed = [n for n in SELLER_OWNED if n in given and not repeats(given[n], current.get(n))]
+    if changed:
+        raise TMFError(
+            400,
+            "NOT_PATCHABLE",
+            f"{', '.join(changed)} are set by the seller (cancel an order with cancelProductOrder)",
         )
-        views = [order_view(request, ordering.OrderWithItems(o, items[o.id])) for o in orders]
-        return listing(request, views)
-
-    @routes.get("/productOrder/{id}")
-    async def get_order(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One order."""
-        return one(request, order_view(request, await _order(session, principal, id)))
-
-    @routes.patch("/productOrder/{id}")
-    async def patch_order(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Change the external id or the requested completion date of an order (merge patch)."""
-        placed = await _order(session, principal, id)
-        patch = await read_body(request)
-        refused = sorted(set(patch) - PATCHABLE)
-        if refused:
-            raise TMFError(400, "NOT_PATCHABLE", f"{', '.join(refused)} cannot be changed")
-        if "externalId" in patch:
-            placed = await ordering.annotate(
+    kept = {
+        name: value
+        for name, value in (_kept(placed.order) | {n: given[n] for n in KEPT if n in given}).items()
+        if value is not None
+    }
+    if {"externalId", "description"} & set(given) or kept != _kept(placed.order):
+        await ordering.annotate(
+            session,
+            principal=principal,
+            order_id=id,
+            annotations={"tmf": kept} if kept != _kept(placed.order) else None,
+            external_id=(body.externalId or "") if "externalId" in given else None,
+            description=(body.description or "") if "description" in given else None,
+        )
+    if body.requestedCompletionDate is not None:
+        for item in placed.items:
+            await ordering.change_requested_completion(
                 session,
                 principal=principal,
                 order_id=id,
-                external_id=a_text(patch["externalId"], "externalId") or "",
+                item_id=item.id,
+                requested_completion_at=body.requestedCompletionDate,
             )
-        if patch.get("requestedCompletionDate"):
-            when = _date(patch["requestedCompletionDate"], "requestedCompletionDate")
-            for item in placed.items:
-                placed = await ordering.change_requested_completion(
-                    session,
-                    principal=principal,
-                    order_id=id,
-                    item_id=item.id,
-                    requested_completion_at=when,
-                )
-        return tmf_json(order_view(request, await _order(session, principal, id)))
+    return tmf_json(order_view(request, await _order(session, principal, id)))
 
-    @routes.delete("/productOrder/{id}", status_code=204)
-    async def delete_order(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Orders are kept for the record: refused with 405 (cancel with cancelProductOrder)."""
-        await _order(session, principal, id)
-        raise TMFError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "orders are kept for the record; ask for a cancellation with cancelProductOrder",
-        )
 
-    @routes.post("/cancelProductOrder", status_code=201)
-    async def create_cancellation(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Ask for an order to be cancelled."""
-        body = await read_body(request)
-        order_id = a_reference(body.get("productOrder"), "productOrder")
-        if not order_id:
-            raise TMFError(400, "MISSING_ATTRIBUTE", "productOrder.id is mandatory")
-        reason = a_text(body.get("cancellationReason"), "cancellationReason")
-        try:
-            await _order(session, principal, order_id)
-        except TMFError as exc:
-            # TMF622 documents no 404 on create: an order the caller cannot see (another
-            # party's, like a missing one) is a bad value of the body.
-            raise TMFError(400, "INVALID_VALUE", f"no product order '{order_id}'") from exc
-        order = await ordering.request_cancellation(
-            session, principal=principal, order_id=order_id, reason=reason or ""
-        )
-        view = cancellation_view(request, order)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
+@router.delete("/productOrder/{id}", status_code=204)
+async def delete_order(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Orders are kept for the record: refused with 405 (cancel with cancelProductOrder)."""
+    await _order(session, principal, id)
+    raise TMFError(
+        405,
+        "METHOD_NOT_ALLOWED",
+        "orders are kept for the record; ask for a cancellation with cancelProductOrder",
+    )
 
-    @routes.get("/cancelProductOrder")
-    async def list_cancellations(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The cancellation requests of the caller's orders."""
-        asked = [
-            o
-            for o in await all_orders(session, principal)
-            if o.cancellation_reason is not None or o.state in CANCELLATION_STATES
-        ]
-        return listing(request, [cancellation_view(request, o) for o in asked])
 
-    @routes.get("/cancelProductOrder/{id}")
-    async def get_cancellation(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One cancellation request."""
-        order = (await _order(session, principal, id)).order
-        if order.cancellation_reason is None and order.state not in CANCELLATION_STATES:
-            raise TMFError(404, "NOT_FOUND", f"no cancellation request '{id}'")
-        return one(request, cancellation_view(request, order))
+@router.post("/cancelProductOrder", status_code=201, response_model=models.CancelProductOrder)
+async def create_cancellation(
+    body: models.CancelProductOrderCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Ask for an order to be cancelled."""
+    order_id = body.productOrder.id
+    try:
+        await _order(session, principal, order_id)
+    except TMFError as exc:
+        # TMF622 documents no 404 on create: an order the caller cannot see (another party's,
+        # like a missing one) is a bad value of the body.
+        raise TMFError(400, "INVALID_VALUE", f"no product order '{order_id}'") from exc
+    order = await ordering.request_cancellation(
+        session, principal=principal, order_id=order_id, reason=body.cancellationReason or ""
+    )
+    view = cancellation_view(request, order)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
 
-    add_hub_routes(routes, NOTIFYING)
-    return routes
+
+@router.get("/cancelProductOrder", response_model=list[models.CancelProductOrder])
+async def list_cancellations(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The cancellation requests of the caller's orders."""
+    conditions, after = query.conditions(CANCELLATION_FILTERS)
+    page = await ordering.page_orders(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+        cancellation_asked=True,
+    )
+    views = [cancellation_view(request, o) for o in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@router.get("/cancelProductOrder/{id}", response_model=models.CancelProductOrder)
+async def get_cancellation(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One cancellation request."""
+    order = (await _order(session, principal, id)).order
+    if order.cancellation_reason is None and order.state not in CANCELLATION_STATES:
+        raise TMFError(404, "NOT_FOUND", f"no cancellation request '{id}'")
+    return resource(query, cancellation_view(request, order))
+
+
+add_hub_routes(router, NOTIFYING)

@@ -17,27 +17,40 @@ order is placed against it. `DELETE` withdraws the quote (cancelled or declined,
 the record stays readable.
 """
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, geography, quoting
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel, Event
-from app.core.parties import Principal, children_scoped
+from app.core.parties import Principal
 from app.core.qualification import ItemDetails, check_item_count
-from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
+from app.core.quoting import (
+    Quote,
+    QuoteField,
+    QuoteItem,
+    QuoteItemState,
+    QuoteKind,
+    QuoteState,
+)
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import href, iso, listing, one, product_characteristics, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.tmf.common import (
+    TMFQueryDep,
+    href,
+    iso,
+    listed,
+    product_characteristics,
+    resource,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
-from rest_facades.tmf.generated.quote_management import QuoteCreate
+from rest_facades.tmf.generated import quote_management as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 
 BASE = "/tmf-api/quoteManagement/v4"
 CATALOG_BASE = "/tmf-api/productCatalogManagement/v4"
@@ -70,7 +83,15 @@ ITEM_STATES = {
     QuoteItemState.UNABLE_TO_PROVIDE: "rejected",
 }
 # What the buyer sends that the core keeps as given and this face returns unchanged.
-KEPT = ("note", "contactMedium", "relatedParty", "agreement", "billingAccount", "authorization")
+KEPT = (
+    "note",
+    "contactMedium",
+    "relatedParty",
+    "agreement",
+    "billingAccount",
+    "authorization",
+    "expectedFulfillmentStartDate",
+)
 ITEM_KEPT = ("note", "relatedParty", "appointment")
 
 
@@ -310,123 +331,156 @@ async def _withdraw(
         await quoting.decline_quote(session, principal=principal, quote_id=quote.id, reason=reason)
 
 
-def _with_items(request: Request, answer: Response, views: list[dict[str, Any]]) -> Response:
-    """`quoteItem` is mandatory in a TMF648 Quote: `fields=` never drops it."""
-    if not request.query_params.get("fields"):
-        return answer
-    page = json.loads(bytes(answer.body))
-    items = {v["id"]: v["quoteItem"] for v in views}
-    for quote in page if isinstance(page, list) else [page]:
-        quote.setdefault("quoteItem", items[quote["id"]])
-    counts = {k: v for k, v in answer.headers.items() if k.startswith("x-")}
-    return tmf_json(page, status=answer.status_code, headers=counts)
+def _version(text: str) -> tuple[int, ...]:
+    return (int(text),) if text.isdigit() else ()
+
+
+# TMF648 attributes that the core's quote query answers; other filters match after paging.
+FILTERS: dict[str, Attribute[QuoteField]] = {
+    "id": Attribute(QuoteField.ID, as_text),
+    "category": Attribute(QuoteField.KIND, by_name({k: k.value for k in QuoteKind})),
+    "state": Attribute(QuoteField.STATE, by_name(STATES)),
+    "externalId": Attribute(QuoteField.EXTERNAL_ID, as_text),
+    "description": Attribute(QuoteField.DESCRIPTION, as_text),
+    "version": Attribute(QuoteField.VERSION, _version),
+    "productOfferingQualification.id": Attribute(QuoteField.QUALIFICATION, as_text),
+    "quoteDate": Attribute(QuoteField.CREATED_AT, as_date_time, ordered=True),
+    "effectiveQuoteCompletionDate": Attribute(QuoteField.ANSWERED_AT, as_date_time, ordered=True),
+    "validFor.startDateTime": Attribute(QuoteField.ANSWERED_AT, as_date_time, ordered=True),
+    "validFor.endDateTime": Attribute(QuoteField.VALID_UNTIL, as_date_time, ordered=True),
+    "requestedQuoteCompletionDate": Attribute(
+        QuoteField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
+    ),
+}
+# Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except
+# the three the core stores); the others are the seller's answer, repeated unchanged or refused.
+BUYERS = ("description", "externalId", "requestedQuoteCompletionDate", *KEPT)
+
+
+class QuotePatch(tmf.QuoteUpdate):
+    """Quote_Update as a merge patch reads it: `quoteItem`, mandatory in the official file, may
+    be left out like every other attribute."""
+
+    quoteItem: list[tmf.QuoteItem] | None = None  # type: ignore[assignment]  # optional in a patch
+
+
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF648 quote management"])
+
+
+@routes.get("/quote", response_model=list[tmf.Quote])
+async def list_quotes(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's quotes, newest first."""
+    conditions, after = query.conditions(FILTERS)
+    page = await quoting.find_quotes(
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+    )
+    views = [quote_view(request, found.quote, found.items) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/quote/{id}", response_model=tmf.Quote)
+async def get_quote(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One quote with its items."""
+    loaded = await _load(session, principal, id)
+    return resource(query, quote_view(request, loaded.quote, loaded.items))
+
+
+@routes.post("/quote", status_code=201, response_model=tmf.Quote)
+async def create_quote(
+    body: tmf.QuoteCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Ask for a quote; answered in this call unless `instantSyncQuote` is false."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    category = body.category or QuoteKind.FIRM.value
+    if category not in {k.value for k in QuoteKind}:
+        raise TMFError(400, "INVALID_VALUE", "category must be 'budgetary' or 'firm'")
+    check_item_count(len(sent["quoteItem"]), field_name="quoteItem")
+    specs = [
+        await product_spec(session, principal, item, f"quoteItem[{i}]")
+        for i, item in enumerate(sent["quoteItem"])
+    ]
+    qualifications = body.productOfferingQualification or []
+    created = await quoting.request_quote(
+        session,
+        principal=principal,
+        specs=specs,
+        kind=QuoteKind(category),
+        channel=Channel.TMF,
+        external_id=body.externalId,
+        description=body.description,
+        answer_now=body.instantSyncQuote is not False,
+        qualification_id=qualifications[0].id if qualifications else None,
+        requested_completion_at=body.requestedQuoteCompletionDate,
+        annotations={k: sent[k] for k in KEPT if k in sent},
+        details=[
+            ItemDetails(
+                external_id=str(item["id"]) if item.get("id") is not None else None,
+                annotations={k: item[k] for k in ITEM_KEPT if k in item},
+            )
+            for item in sent["quoteItem"]
+        ],
+    )
+    view = quote_view(request, created.quote, created.items)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.patch("/quote/{id}", response_model=tmf.Quote)
+async def patch_quote(
+    id: str, body: QuotePatch, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Change what the buyer said about a quote, or cancel or reject it by its `state`."""
+    loaded = await _load(session, principal, id)
+    current = quote_view(request, loaded.quote, loaded.items)
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    merged = merge_patch(current, patch)
+    refuse_sellers_changes(patch, merged, current, (*BUYERS, "state", "@type"))
+    for name in ("description", "externalId", "requestedQuoteCompletionDate"):
+        if name in patch and patch[name] is None:
+            raise TMFError(400, "INVALID_VALUE", f"{name} cannot be removed")
+    kept = {k: merged.get(k) for k in KEPT if k in patch}
+    if any(name in patch for name in BUYERS):
+        await quoting.update_quote(
+            session,
+            principal=principal,
+            quote_id=id,
+            description=body.description,
+            external_id=body.externalId,
+            requested_completion_at=body.requestedQuoteCompletionDate,
+            annotations=kept or None,
+        )
+    wanted = merged.get("state")
+    if wanted != current["state"]:
+        if wanted == "cancelled":
+            await quoting.cancel_quote(session, principal=principal, quote_id=id)
+        elif wanted == "rejected":
+            await quoting.decline_quote(session, principal=principal, quote_id=id)
+        elif wanted == "accepted":
+            raise TMFError(
+                409,
+                "ILLEGAL_TRANSITION",
+                "a quote is accepted by placing a product order (TMF622) that refers to it",
+            )
+        else:
+            raise TMFError(409, "ILLEGAL_TRANSITION", f"a quote cannot be moved to '{wanted}'")
+    loaded = await _load(session, principal, id)
+    return tmf_json(quote_view(request, loaded.quote, loaded.items))
+
+
+@routes.delete("/quote/{id}", status_code=204)
+async def delete_quote(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw a quote: cancel it if unanswered, decline it if answered."""
+    loaded = await _load(session, principal, id)
+    await _withdraw(session, principal, loaded.quote, "withdrawn by DELETE")
+    return Response(status_code=204)
+
+
+add_hub_routes(routes, NOTIFYING)
 
 
 def router() -> APIRouter:
     """The TMF648 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF648 quote management"])
-
-    @routes.get("/quote")
-    async def list_quotes(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's quotes, newest first."""
-        found = list((await session.exec(quoting.quotes_query(principal=principal))).all())
-        items = await children_scoped(
-            session, QuoteItem, "quote_id", [q.id for q in found], principal, order_by="position"
-        )
-        views = [quote_view(request, q, items[q.id]) for q in found]
-        return _with_items(request, listing(request, views), views)
-
-    @routes.get("/quote/{id}")
-    async def get_quote(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One quote with its items."""
-        loaded = await _load(session, principal, id)
-        view = quote_view(request, loaded.quote, loaded.items)
-        return _with_items(request, one(request, view), [view])
-
-    @routes.post("/quote", status_code=201)
-    async def create_quote(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Ask for a quote; answered in this call unless `instantSyncQuote` is false."""
-        body = await read_body(request)
-        try:
-            parsed = QuoteCreate.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            code = "MISSING_ATTRIBUTE" if first["type"] == "missing" else "INVALID_VALUE"
-            raise TMFError(400, code, f"{where}: {first['msg']}") from exc
-        category = body.get("category") or QuoteKind.FIRM.value
-        if category not in {k.value for k in QuoteKind}:
-            raise TMFError(400, "INVALID_VALUE", "category must be 'budgetary' or 'firm'")
-        check_item_count(len(body["quoteItem"]), field_name="quoteItem")
-        specs = [
-            await product_spec(session, principal, item, f"quoteItem[{i}]")
-            for i, item in enumerate(body["quoteItem"])
-        ]
-        qualifications = body.get("productOfferingQualification") or []
-        created = await quoting.request_quote(
-            session,
-            principal=principal,
-            specs=specs,
-            kind=QuoteKind(category),
-            channel=Channel.TMF,
-            external_id=body.get("externalId"),
-            description=body.get("description"),
-            answer_now=body.get("instantSyncQuote") is not False,
-            qualification_id=qualifications[0]["id"] if qualifications else None,
-            requested_completion_at=parsed.requestedQuoteCompletionDate,
-            annotations={k: body[k] for k in KEPT if k in body},
-            details=[
-                ItemDetails(
-                    external_id=str(item["id"]) if item.get("id") is not None else None,
-                    annotations={k: item[k] for k in ITEM_KEPT if k in item},
-                )
-                for item in body["quoteItem"]
-            ],
-        )
-        view = quote_view(request, created.quote, created.items)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.patch("/quote/{id}")
-    async def patch_quote(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Cancel or reject a quote by merge patch of its `state`."""
-        loaded = await _load(session, principal, id)
-        current = quote_view(request, loaded.quote, loaded.items)
-        patch = await read_body(request)
-        merged = merge_patch(current, patch)
-        for name in patch:
-            if name != "state" and merged.get(name) != current.get(name):
-                raise TMFError(400, "NOT_PATCHABLE", f"{name} cannot be changed; only state")
-        wanted = merged.get("state")
-        if wanted != current["state"]:
-            if wanted == "cancelled":
-                await quoting.cancel_quote(session, principal=principal, quote_id=id)
-            elif wanted == "rejected":
-                await quoting.decline_quote(session, principal=principal, quote_id=id)
-            elif wanted == "accepted":
-                raise TMFError(
-                    409,
-                    "ILLEGAL_TRANSITION",
-                    "a quote is accepted by placing a product order (TMF622) that refers to it",
-                )
-            else:
-                raise TMFError(409, "ILLEGAL_TRANSITION", f"a quote cannot be moved to '{wanted}'")
-            loaded = await _load(session, principal, id)
-        return tmf_json(quote_view(request, loaded.quote, loaded.items))
-
-    @routes.delete("/quote/{id}", status_code=204)
-    async def delete_quote(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Withdraw a quote: cancel it if unanswered, decline it if answered."""
-        loaded = await _load(session, principal, id)
-        await _withdraw(session, principal, loaded.quote, "withdrawn by DELETE")
-        return Response(status_code=204)
-
-    add_hub_routes(routes, NOTIFYING)
     return routes

@@ -21,10 +21,11 @@ from rest_facades.tmf import (
     service_qualification,
     trouble_ticket,
 )
-from rest_facades.tmf.common import tmf_access
+from rest_facades.tmf.common import checked_body, tmf_access
 from rest_facades.tmf.hub import NotifyingAPI, register_transport
 
-# Each module has `router()`; those with notifications also have `NOTIFYING`.
+# Each module has its `router` (an APIRouter of module-level handlers, or a function that
+# builds one); those with notifications also have `NOTIFYING`.
 APIS: list[ModuleType] = [
     product_catalog,
     geographic_address,
@@ -44,14 +45,17 @@ APIS: list[ModuleType] = [
 @cache
 def _router(api: ModuleType) -> APIRouter:
     # Built once per process: routes hold no per-application state.
-    router: APIRouter = api.router()
+    router: APIRouter = api.router if isinstance(api.router, APIRouter) else api.router()
     return router
 
 
 def include_tmf(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each TMF API at its v4 base path and register the delivery of its events."""
     for api in APIS:
-        app.include_router(_router(api), dependencies=[Depends(tmf_access)])
+        app.include_router(
+            _router(api),
+            dependencies=[Depends(tmf_access), Depends(checked_body)],
+        )
         notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
         if notifying is not None:
             register_transport(dispatcher, notifying, sender)

@@ -12,30 +12,37 @@ lowest speed when absent), `termMonths` and `classOfService`.
   `yellow` near- or off-net) as a service characteristic.
 
 Both are answered at once and recorded as core qualifications (so they are also productOffering
-qualifications in TMF679); `PATCH` and `DELETE` are refused with 405.
+qualifications in TMF679). `PATCH` changes what the buyer said (description, externalId, related
+parties, `expectedQualificationDate`, the `provide...` flags of a check) and may repeat the answer
+unchanged; `DELETE` removes the record unless a quote was priced against it (409).
 """
 
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import catalog, qualification
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
 from app.core.events import Channel
-from app.core.parties import Principal, children_scoped
-from app.core.qualification import ItemDetails, Qualification, QualificationItem, check_item_count
-from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.tmf.common import href, iso, listing, one, read_body
-from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
-from rest_facades.tmf.generated.service_qualification import (
-    CheckServiceQualificationCreate,
-    QueryServiceQualificationCreate,
+from app.core.parties import Principal
+from app.core.qualification import (
+    ItemDetails,
+    Qualification,
+    QualificationField,
+    QualificationItem,
+    QualificationState,
+    check_item_count,
 )
+from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
+from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated import service_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import (
     ends_in_order,
     location_of,
@@ -48,7 +55,19 @@ CHECK = "checkServiceQualification"
 QUERY = "queryServiceQualification"
 # The annotation that tells this face's qualifications apart (kept as given by the core).
 MARK = "tmf645"
-KEPT = ("description", "relatedParty", "provideAlternative", "provideUnavailabilityReason")
+KEPT = (
+    "description",
+    "relatedParty",
+    "provideAlternative",
+    "provideUnavailabilityReason",
+    "expectedQualificationDate",
+)
+# Attributes of the `_Update` definitions that the buyer may change, by kind.
+BUYERS = {
+    "check": (*KEPT, "externalId", "@type"),
+    "query": ("description", "relatedParty", "expectedQualificationDate", "externalId", "@type"),
+}
+CUSTOMER = "customer"
 DEFAULT_TERM_MONTHS = 12
 
 
@@ -148,7 +167,10 @@ def _common(request: Request, poq: Qualification, resource: str, dated: str) -> 
         view["effectiveQualificationDate"] = iso(poq.completed_at)
     if poq.valid_until is not None:
         view["expirationDate"] = iso(poq.valid_until)
-    return view | {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+    view |= {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+    customer = {"id": poq.party_id, "role": CUSTOMER, "@referredType": "Organization"}
+    view["relatedParty"] = [customer, *(poq.annotations.get("relatedParty") or [])]
+    return view
 
 
 def check_view(
@@ -183,16 +205,6 @@ def query_view(
         "searchCriteria": poq.annotations.get("searchCriteria", {}),
         "serviceQualificationItem": found,
     }
-
-
-def _parse(model: type[BaseModel], body: dict[str, Any]) -> None:
-    try:
-        model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        code = "MISSING_ATTRIBUTE" if first["type"] == "missing" else "INVALID_VALUE"
-        raise TMFError(400, code, f"{where}: {first['msg']}") from exc
 
 
 def _as_product(service: Any) -> dict[str, Any]:
@@ -239,161 +251,264 @@ async def _stored(
     return poq, items
 
 
-async def _all(
-    session: AsyncSession, principal: Principal, kind: str
-) -> list[tuple[Qualification, list[QualificationItem]]]:
-    statement = qualification.qualifications_query(principal=principal, annotations={MARK: kind})
-    found = list((await session.exec(statement)).all())
-    items = await children_scoped(
+def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[dict[str, Any]]:
+    """The related parties besides the customer (whom the qualification names itself)."""
+    return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
+
+
+def _annotations(sent: dict[str, Any], kind: str, party_id: str) -> dict[str, Any]:
+    """What the core keeps of a new check or query: its kind and what the buyer sent."""
+    kept = {MARK: kind} | {k: sent[k] for k in KEPT if k in sent}
+    if "relatedParty" in kept:
+        kept["relatedParty"] = _others(kept["relatedParty"], party_id)
+    return kept
+
+
+# TMF645 attributes that the core's qualification query answers; others match after paging.
+_SHARED: dict[str, Attribute[QualificationField]] = {
+    "id": Attribute(QualificationField.ID, as_text),
+    "externalId": Attribute(QualificationField.EXTERNAL_ID, as_text),
+    "state": Attribute(
+        QualificationField.STATE, by_name(dict.fromkeys(QualificationState, "done"))
+    ),
+    "effectiveQualificationDate": Attribute(
+        QualificationField.COMPLETED_AT, as_date_time, ordered=True
+    ),
+    "expirationDate": Attribute(QualificationField.VALID_UNTIL, as_date_time, ordered=True),
+}
+FILTERS = {
+    "check": _SHARED
+    | {
+        "checkServiceQualificationDate": Attribute(
+            QualificationField.CREATED_AT, as_date_time, ordered=True
+        )
+    },
+    "query": _SHARED
+    | {
+        "queryServiceQualificationDate": Attribute(
+            QualificationField.CREATED_AT, as_date_time, ordered=True
+        )
+    },
+}
+VIEWS = {"check": check_view, "query": query_view}
+
+
+async def _page(
+    request: Request, session: AsyncSession, principal: Principal, query: TMFQuery, kind: str
+) -> Response:
+    conditions, after = query.conditions(FILTERS[kind])
+    page = await qualification.find_qualifications(
         session,
-        QualificationItem,
-        "qualification_id",
-        [q.id for q in found],
-        principal,
-        order_by="position",
+        principal=principal,
+        conditions=conditions,
+        annotations={MARK: kind},
+        offset=query.offset,
+        limit=query.limit,
     )
-    return [(q, items[q.id]) for q in found]
+    views = [VIEWS[kind](request, poq, items) for poq, items in page.items]
+    return listed(query, views, total=page.total, after=after)
 
 
-def _refusal(kind: str) -> Any:
-    async def refuse_change(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Refused: a service qualification is the record of an answer."""
-        await _stored(session, principal, id, kind)
-        raise TMFError(405, "METHOD_NOT_ALLOWED", "a service qualification cannot change")
+async def _patch(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    poq_id: str,
+    kind: str,
+    patch: dict[str, Any],
+) -> Response:
+    poq, items = await _stored(session, principal, poq_id, kind)
+    current = VIEWS[kind](request, poq, items)
+    merged = merge_patch(current, patch)
+    refuse_sellers_changes(patch, merged, current, BUYERS[kind])
+    if "externalId" in patch and patch["externalId"] is None:
+        raise TMFError(400, "INVALID_VALUE", "externalId cannot be removed")
+    kept = {k: merged.get(k) for k in KEPT if k in patch}
+    if "relatedParty" in kept:
+        kept["relatedParty"] = _others(kept["relatedParty"], poq.party_id) or None
+    poq, items = await qualification.update_qualification(
+        session,
+        principal=principal,
+        qualification_id=poq_id,
+        external_id=patch.get("externalId"),
+        annotations=kept or None,
+    )
+    return tmf_json(VIEWS[kind](request, poq, items))
 
-    return refuse_change
+
+async def _delete(session: AsyncSession, principal: Principal, poq_id: str, kind: str) -> Response:
+    await _stored(session, principal, poq_id, kind)
+    await qualification.delete_qualification(session, principal=principal, qualification_id=poq_id)
+    return Response(status_code=204)
 
 
 # Listeners may register; the core records no events of this API's resources yet, so none are
 # delivered (see the README).
 NOTIFYING = NotifyingAPI("checkServiceQualification", lambda _event: None)
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF645 service qualification"])
+
+
+@routes.get(f"/{CHECK}", response_model=list[tmf.CheckServiceQualification])
+async def list_checks(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's service checks, newest first."""
+    return await _page(request, session, principal, query, "check")
+
+
+@routes.get(f"/{CHECK}/{{id}}", response_model=tmf.CheckServiceQualification)
+async def get_check(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One service check."""
+    poq, items = await _stored(session, principal, id, "check")
+    return resource(query, check_view(request, poq, items))
+
+
+@routes.post(f"/{CHECK}", status_code=201, response_model=tmf.CheckServiceQualification)
+async def create_check(
+    body: tmf.CheckServiceQualificationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Check whether services can be delivered at their places; answered at once."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    items = sent["serviceQualificationItem"]
+    if not items:
+        raise TMFError(400, "MISSING_ATTRIBUTE", "serviceQualificationItem is mandatory")
+    check_item_count(len(items), field_name="serviceQualificationItem")
+    specs = [
+        await _check_spec(
+            session, principal, item.get("service"), f"serviceQualificationItem[{n}].service"
+        )
+        for n, item in enumerate(items)
+    ]
+    poq, found = await qualification.qualify(
+        session,
+        principal=principal,
+        specs=specs,
+        channel=Channel.TMF,
+        external_id=body.externalId,
+        annotations=_annotations(sent, "check", principal.party_id),
+        details=[
+            ItemDetails(external_id=str(i["id"]) if i.get("id") is not None else None)
+            for i in items
+        ],
+    )
+    view = check_view(request, poq, found)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.patch(f"/{CHECK}/{{id}}", response_model=tmf.CheckServiceQualification)
+async def patch_check(
+    id: str,
+    body: tmf.CheckServiceQualificationUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change what the buyer said about a service check; its answer may only be repeated."""
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return await _patch(request, session, principal, id, "check", patch)
+
+
+@routes.delete(f"/{CHECK}/{{id}}", status_code=204)
+async def delete_check(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a service check that no quote was priced against."""
+    return await _delete(session, principal, id, "check")
+
+
+@routes.get(f"/{QUERY}", response_model=list[tmf.QueryServiceQualification])
+async def list_queries(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's service queries, newest first."""
+    return await _page(request, session, principal, query, "query")
+
+
+@routes.get(f"/{QUERY}/{{id}}", response_model=tmf.QueryServiceQualification)
+async def get_query(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One service query."""
+    poq, items = await _stored(session, principal, id, "query")
+    return resource(query, query_view(request, poq, items))
+
+
+@routes.post(f"/{QUERY}", status_code=201, response_model=tmf.QueryServiceQualification)
+async def create_query(
+    body: tmf.QueryServiceQualificationCreate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """List the services that can be delivered at a place; answered at once."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    service = sent["searchCriteria"].get("service") or {}
+    places = ends_in_order(service.get("place") or [])
+    if not 1 <= len(places) <= 2:
+        raise TMFError(
+            400, "MISSING_ATTRIBUTE", "searchCriteria.service.place needs one or two places"
+        )
+    ends = [
+        await location_of(session, principal, p, f"searchCriteria.service.place[{n}]")
+        for n, p in enumerate(places)
+    ]
+    wanted = (service.get("serviceSpecification") or {}).get("id")
+    offerings = [
+        o
+        for o in await catalog.list_offerings(session)
+        if (wanted is None or o.id == wanted) and (o.needs_two_ends == (len(ends) == 2))
+    ]
+    if not offerings:
+        raise TMFError(400, "INVALID_VALUE", "no service of that specification serves these places")
+    specs = [
+        ProductSpec(
+            offering_id=o.id,
+            a_location_id=ends[0],
+            z_location_id=ends[1] if o.needs_two_ends else None,
+            bandwidth_mbps=min(o.bandwidths_mbps),
+            term_months=min(max(DEFAULT_TERM_MONTHS, o.min_term_months), o.max_term_months),
+            class_of_service=ClassOfService(o.classes_of_service[0]),
+        )
+        for o in offerings
+    ]
+    poq, found = await qualification.qualify(
+        session,
+        principal=principal,
+        specs=specs,
+        channel=Channel.TMF,
+        external_id=body.externalId,
+        annotations=_annotations(sent, "query", principal.party_id)
+        | {"searchCriteria": sent["searchCriteria"]},
+    )
+    view = query_view(request, poq, found)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.patch(f"/{QUERY}/{{id}}", response_model=tmf.QueryServiceQualification)
+async def patch_query(
+    id: str,
+    body: tmf.QueryServiceQualificationUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change what the buyer said about a service query; its answer may only be repeated."""
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return await _patch(request, session, principal, id, "query", patch)
+
+
+@routes.delete(f"/{QUERY}/{{id}}", status_code=204)
+async def delete_query(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove a service query that no quote was priced against."""
+    return await _delete(session, principal, id, "query")
+
+
+add_hub_routes(routes, NOTIFYING)
 
 
 def router() -> APIRouter:
     """The TMF645 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF645 service qualification"])
-
-    @routes.get(f"/{CHECK}")
-    async def list_checks(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's service checks, newest first."""
-        found = await _all(session, principal, "check")
-        return listing(request, [check_view(request, q, i) for q, i in found])
-
-    @routes.get(f"/{CHECK}/{{id}}")
-    async def get_check(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One service check."""
-        poq, items = await _stored(session, principal, id, "check")
-        return one(request, check_view(request, poq, items))
-
-    @routes.post(f"/{CHECK}", status_code=201)
-    async def create_check(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Check whether services can be delivered at their places; answered at once."""
-        body = await read_body(request)
-        _parse(CheckServiceQualificationCreate, body)
-        sent = body.get("serviceQualificationItem") or []
-        if not sent:
-            raise TMFError(400, "MISSING_ATTRIBUTE", "serviceQualificationItem is mandatory")
-        check_item_count(len(sent), field_name="serviceQualificationItem")
-        specs = [
-            await _check_spec(
-                session, principal, item.get("service"), f"serviceQualificationItem[{n}].service"
-            )
-            for n, item in enumerate(sent)
-        ]
-        poq, items = await qualification.qualify(
-            session,
-            principal=principal,
-            specs=specs,
-            channel=Channel.TMF,
-            external_id=body.get("externalId"),
-            annotations={MARK: "check"} | {k: body[k] for k in KEPT if k in body},
-            details=[
-                ItemDetails(external_id=str(i["id"]) if i.get("id") is not None else None)
-                for i in sent
-            ],
-        )
-        view = check_view(request, poq, items)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.get(f"/{QUERY}")
-    async def list_queries(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's service queries, newest first."""
-        found = await _all(session, principal, "query")
-        return listing(request, [query_view(request, q, i) for q, i in found])
-
-    @routes.get(f"/{QUERY}/{{id}}")
-    async def get_query(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One service query."""
-        poq, items = await _stored(session, principal, id, "query")
-        return one(request, query_view(request, poq, items))
-
-    @routes.post(f"/{QUERY}", status_code=201)
-    async def create_query(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """List the services that can be delivered at a place; answered at once."""
-        body = await read_body(request)
-        _parse(QueryServiceQualificationCreate, body)
-        service = (body.get("searchCriteria") or {}).get("service") or {}
-        places = ends_in_order(service.get("place") or [])
-        if not 1 <= len(places) <= 2:
-            raise TMFError(
-                400, "MISSING_ATTRIBUTE", "searchCriteria.service.place needs one or two places"
-            )
-        ends = [
-            await location_of(session, principal, p, f"searchCriteria.service.place[{n}]")
-            for n, p in enumerate(places)
-        ]
-        wanted = (service.get("serviceSpecification") or {}).get("id")
-        offerings = [
-            o
-            for o in await catalog.list_offerings(session)
-            if (wanted is None or o.id == wanted) and (o.needs_two_ends == (len(ends) == 2))
-        ]
-        if not offerings:
-            raise TMFError(
-                400, "INVALID_VALUE", "no service of that specification serves these places"
-            )
-        specs = [
-            ProductSpec(
-                offering_id=o.id,
-                a_location_id=ends[0],
-                z_location_id=ends[1] if o.needs_two_ends else None,
-                bandwidth_mbps=min(o.bandwidths_mbps),
-                term_months=min(max(DEFAULT_TERM_MONTHS, o.min_term_months), o.max_term_months),
-                class_of_service=ClassOfService(o.classes_of_service[0]),
-            )
-            for o in offerings
-        ]
-        poq, items = await qualification.qualify(
-            session,
-            principal=principal,
-            specs=specs,
-            channel=Channel.TMF,
-            external_id=body.get("externalId"),
-            annotations={MARK: "query", "searchCriteria": body["searchCriteria"]}
-            | {k: body[k] for k in KEPT if k in body},
-        )
-        view = query_view(request, poq, items)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    for resource, kind in ((CHECK, "check"), (QUERY, "query")):
-        for method in ("PATCH", "DELETE"):
-            routes.add_api_route(
-                f"/{resource}/{{id}}",
-                _refusal(kind),
-                methods=[method],
-                operation_id=f"refuse_{method.lower()}_{resource}",
-            )
-    add_hub_routes(routes, NOTIFYING)
     return routes

@@ -1,19 +1,41 @@
-"""TMF621 Trouble Ticket v4: the core's tickets, their notes and lifecycle, as troubleTicket."""
+"""TMF621 Trouble Ticket v4: the core's tickets, their notes and lifecycle, as troubleTicket.
+
+The buyer may restate a ticket by PATCH (name, description, type, severity, priority, the affected
+product while no work has started, related parties, attachments, notes) and move it by its
+`status`; `channel`, `expectedResolutionDate` and `resolutionDate` are the seller's.
+"""
 
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import tickets
 from app.core.events import Channel, Event, EventKind
-from app.core.tickets import NoteInput, Priority, Severity, Ticket, TicketNote, TicketState
+from app.core.parties import Principal
+from app.core.tickets import (
+    NoteInput,
+    Priority,
+    Severity,
+    Ticket,
+    TicketField,
+    TicketNote,
+    TicketState,
+)
 from app.core.tickets import TicketType as CoreTicketType
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import merge_patch
-from rest_facades.tmf.common import a_text, href, iso, listing, one, read_body
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
+from rest_facades.tmf.generated.trouble_ticket import (
+    RelatedEntity,
+    TroubleTicket,
+    TroubleTicketCreate,
+    TroubleTicketUpdate,
+)
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
+from rest_facades.tmf.patching import refuse_sellers_changes
 
 BASE = "/tmf-api/troubleTicket/v4"
 INVENTORY_BASE = "/tmf-api/productInventory/v4"
@@ -48,11 +70,66 @@ SEVERITY_ALIASES = {
     "high": Severity.SIGNIFICANT,
     "critical": Severity.EXTENSIVE,
 }
+# What the buyer sent that the core keeps as given ("relatedParty": the parties besides the
+# customer, such as contacts).
+KEPT = (
+    "attachment",
+    "requestedResolutionDate",
+    "troubleTicketRelationship",
+    "statusChangeReason",
+    "relatedParty",
+)
+# Attributes of TroubleTicket_Update that the buyer may change; the others (`channel`,
+# `expectedResolutionDate`, `resolutionDate`) are the seller's: a PATCH may repeat them unchanged.
+BUYERS = (
+    *KEPT,
+    "name",
+    "description",
+    "externalId",
+    "severity",
+    "priority",
+    "ticketType",
+    "note",
+    "relatedEntity",
+    "status",
+    "@type",
+)
+CUSTOMER = "customer"
 
 
 def _name(value: str) -> str:
     """A core enum value as TMF621 writes free-text classifications (`Minor`)."""
     return value.capitalize()
+
+
+def _names(kind: type[E]) -> dict[E, str]:
+    return {member: _name(member.value) for member in kind}
+
+
+def _channels(text: str) -> tuple[Channel, ...]:
+    return tuple(c for c in Channel if c.value == text)
+
+
+# TMF621 attributes that the core's ticket query answers; other filters match after paging.
+FILTERS: dict[str, Attribute[TicketField]] = {
+    "id": Attribute(TicketField.ID, as_text),
+    "name": Attribute(TicketField.SUMMARY, as_text),
+    "description": Attribute(TicketField.DESCRIPTION, as_text),
+    "externalId": Attribute(TicketField.EXTERNAL_ID, as_text),
+    "severity": Attribute(TicketField.SEVERITY, by_name(_names(Severity))),
+    "priority": Attribute(TicketField.PRIORITY, by_name(_names(Priority))),
+    "ticketType": Attribute(TicketField.TICKET_TYPE, by_name(_names(CoreTicketType))),
+    "status": Attribute(TicketField.STATE, by_name(STATUS)),
+    "channel.id": Attribute(TicketField.CHANNEL, _channels),
+    "channel.name": Attribute(TicketField.CHANNEL, _channels),
+    "relatedEntity.id": Attribute(TicketField.PRODUCT, as_text),
+    "creationDate": Attribute(TicketField.CREATED_AT, as_date_time, ordered=True),
+    "lastUpdate": Attribute(TicketField.UPDATED_AT, as_date_time, ordered=True),
+    "expectedResolutionDate": Attribute(
+        TicketField.EXPECTED_RESOLUTION_AT, as_date_time, ordered=True
+    ),
+    "resolutionDate": Attribute(TicketField.RESOLVED_AT, as_date_time, ordered=True),
+}
 
 
 def _enum(kind: type[E], value: Any, field: str, aliases: dict[str, E] | None = None) -> E:
@@ -77,6 +154,10 @@ def note_view(note: TicketNote) -> dict[str, Any]:
     }
 
 
+def _customer(ticket: Ticket) -> dict[str, Any]:
+    return {"id": ticket.party_id, "role": CUSTOMER, "@referredType": "Organization"}
+
+
 def ticket_view(request: Request, ticket: Ticket, notes: list[TicketNote]) -> dict[str, Any]:
     """A core ticket as a TMF621 TroubleTicket."""
     view: dict[str, Any] = {
@@ -92,9 +173,6 @@ def ticket_view(request: Request, ticket: Ticket, notes: list[TicketNote]) -> di
         "creationDate": iso(ticket.created_at),
         "lastUpdate": iso(ticket.updated_at),
         "channel": {"id": ticket.channel.value, "name": ticket.channel.value, "@type": "Channel"},
-        "relatedParty": [
-            {"id": ticket.party_id, "role": "customer", "@referredType": "Organization"}
-        ],
         "note": [note_view(n) for n in notes],
     }
     if ticket.external_id:
@@ -114,20 +192,15 @@ def ticket_view(request: Request, ticket: Ticket, notes: list[TicketNote]) -> di
         ]
     # What the buyer sent that the core keeps as given.
     view |= {k: v for k, v in ticket.annotations.items() if k in KEPT and v is not None}
+    view["relatedParty"] = [_customer(ticket), *(ticket.annotations.get("relatedParty") or [])]
     return view
 
 
-KEPT = ("attachment", "requestedResolutionDate", "troubleTicketRelationship")
-
-
-def _notes(body: dict[str, Any], known: set[str]) -> list[NoteInput]:
-    """New notes of a body: those without the id of a note the ticket already has."""
-    found = body.get("note") or []
-    if not isinstance(found, list):
-        raise TMFError(400, "INVALID_VALUE", "note must be a list")
+def _new_notes(notes: list[dict[str, Any]] | None, known: set[str]) -> list[NoteInput]:
+    """New notes: those without the id of a note the ticket already has."""
     added = []
-    for note in found:
-        if not isinstance(note, dict) or note.get("id") in known:
+    for note in notes or []:
+        if note.get("id") in known:
             continue
         if not isinstance(note.get("text"), str):
             raise TMFError(400, "MISSING_ATTRIBUTE", "note.text is mandatory")
@@ -135,11 +208,24 @@ def _notes(body: dict[str, Any], known: set[str]) -> list[NoteInput]:
     return added
 
 
-def _product_id(body: dict[str, Any]) -> str | None:
-    for entity in body.get("relatedEntity") or []:
-        if isinstance(entity, dict) and entity.get("@referredType") == "Product":
-            return a_text(entity.get("id"), "relatedEntity.id")
+def _product_id(entities: list[RelatedEntity] | list[dict[str, Any]] | None) -> str | None:
+    for entity in entities or []:
+        found = entity if isinstance(entity, dict) else entity.model_dump(by_alias=True)
+        if found.get("@referredType") == "Product":
+            return str(found["id"])
     return None
+
+
+def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[dict[str, Any]]:
+    """The related parties besides the customer (whom the ticket names itself)."""
+    return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
+
+
+async def _view(
+    request: Request, session: AsyncSession, principal: Principal, ticket_id: str
+) -> dict[str, Any]:
+    found = await tickets.get_ticket(session, principal=principal, ticket_id=ticket_id)
+    return ticket_view(request, found.ticket, found.notes)
 
 
 def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -155,143 +241,154 @@ def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI(
     "troubleTicket", _describe, suffixes={EventKind.STATE_CHANGED: "StatusChangeEvent"}
 )
+routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF621 trouble ticket"])
+
+
+@routes.post("/troubleTicket", status_code=201, response_model=TroubleTicket)
+async def create_ticket(
+    body: TroubleTicketCreate, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Report a problem."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    summary = body.name if body.name and body.name.strip() else body.description
+    buyer = next((p.id for p in body.relatedParty or [] if p.role == CUSTOMER), None)
+    annotations = {k: sent[k] for k in KEPT if k in sent}
+    if "relatedParty" in annotations:
+        annotations["relatedParty"] = _others(annotations["relatedParty"], buyer)
+    ticket = await tickets.open_ticket(
+        session,
+        principal=principal,
+        channel=Channel.TMF,
+        summary=summary.strip()[:300],
+        description=body.description,
+        severity=_enum(Severity, body.severity, "severity", SEVERITY_ALIASES),
+        priority=_enum(Priority, body.priority or "medium", "priority"),
+        ticket_type=_enum(CoreTicketType, body.ticketType, "ticketType"),
+        product_id=_product_id(body.relatedEntity),
+        buyer_party_id=buyer,
+        external_id=body.externalId,
+        notes=_new_notes(sent.get("note"), set()),
+        annotations=annotations,
+    )
+    view = await _view(request, session, principal, ticket.id)
+    return tmf_json(view, status=201, headers={"Location": view["href"]})
+
+
+@routes.get("/troubleTicket", response_model=list[TroubleTicket])
+async def list_tickets(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """The caller's tickets, newest first."""
+    conditions, after = query.conditions(FILTERS)
+    page = await tickets.find_tickets(
+        session,
+        principal=principal,
+        conditions=conditions,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    views = [ticket_view(request, found.ticket, found.notes) for found in page.items]
+    return listed(query, views, total=page.total, after=after)
+
+
+@routes.get("/troubleTicket/{id}", response_model=TroubleTicket)
+async def get_ticket(
+    id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
+) -> Response:
+    """One ticket."""
+    return resource(query, await _view(request, session, principal, id))
+
+
+@routes.patch("/troubleTicket/{id}", response_model=TroubleTicket)
+async def patch_ticket(
+    id: str,
+    body: TroubleTicketUpdate,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Change a ticket by merge patch: what the buyer says about it, new notes, its status."""
+    current = await _view(request, session, principal, id)
+    patch = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    merged = merge_patch(current, patch)
+    refuse_sellers_changes(patch, merged, current, BUYERS)
+    for needed in ("name", "description", "ticketType", "severity", "priority"):
+        if needed in patch and merged.get(needed) is None:
+            raise TMFError(400, "INVALID_VALUE", f"{needed} cannot be removed")
+    changes: dict[str, Any] = {}
+    if merged["name"] != current["name"]:
+        changes["summary"] = merged["name"]
+    if merged["description"] != current["description"]:
+        changes["description"] = merged["description"]
+    if merged["ticketType"] != current["ticketType"]:
+        changes["ticket_type"] = _enum(CoreTicketType, merged["ticketType"], "ticketType")
+    if merged["severity"] != current["severity"]:
+        changes["severity"] = _enum(Severity, merged["severity"], "severity", SEVERITY_ALIASES)
+    if merged["priority"] != current["priority"]:
+        changes["priority"] = _enum(Priority, merged["priority"], "priority")
+    if merged.get("externalId") != current.get("externalId"):
+        changes["external_id"] = str(merged.get("externalId") or "")
+    if "relatedEntity" in patch:
+        product_id = _product_id(merged.get("relatedEntity"))
+        if product_id is None and "relatedEntity" in current:
+            raise TMFError(400, "INVALID_VALUE", "the affected product cannot be removed")
+        changes["product_id"] = product_id
+    annotations = {k: merged.get(k) for k in KEPT if k in patch}
+    if "relatedParty" in annotations:
+        customer = current["relatedParty"][0]["id"]
+        annotations["relatedParty"] = _others(annotations["relatedParty"], customer) or None
+    added = _new_notes(patch.get("note"), {n["id"] for n in current["note"]})
+    if changes or annotations or added:
+        await tickets.update_ticket(
+            session,
+            principal=principal,
+            ticket_id=id,
+            notes=added,
+            annotations=annotations or None,
+            **changes,
+        )
+    status = merged.get("status")
+    if status != current["status"]:
+        await _move(session, principal, id, current["status"], status, merged)
+    return tmf_json(await _view(request, session, principal, id))
+
+
+async def _move(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: str,
+    now: str,
+    wanted: Any,
+    merged: dict[str, Any],
+) -> None:
+    reason = merged.get("statusChangeReason")
+    reason = reason if isinstance(reason, str) and reason.strip() else None
+    if now == "resolved" and wanted in {"acknowledged", "inProgress"}:
+        # The buyer says the problem persists.
+        await tickets.reopen(session, principal=principal, ticket_id=ticket_id, reason=reason)
+        return
+    if wanted not in MOVES:
+        raise TMFError(400, "INVALID_VALUE", f"status cannot become '{wanted}' from '{now}'")
+    await tickets.change_state(
+        session,
+        principal=principal,
+        ticket_id=ticket_id,
+        state=MOVES[wanted],
+        resolution=reason,
+        reason=reason,
+    )
+
+
+@routes.delete("/troubleTicket/{id}", status_code=204)
+async def delete_ticket(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Withdraw a ticket: the core keeps tickets, so this cancels it (or asks to)."""
+    await tickets.cancel(session, principal=principal, ticket_id=id)
+    return Response(status_code=204)
+
+
+add_hub_routes(routes, NOTIFYING)
 
 
 def router() -> APIRouter:
     """The TMF621 endpoints."""
-    routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF621 trouble ticket"])
-
-    async def view_of(
-        request: Request, session: Any, principal: CurrentPrincipal, ticket_id: str
-    ) -> dict[str, Any]:
-        found = await tickets.get_ticket(session, principal=principal, ticket_id=ticket_id)
-        return ticket_view(request, found.ticket, found.notes)
-
-    @routes.post("/troubleTicket", status_code=201)
-    async def create_ticket(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Report a problem."""
-        body = await read_body(request)
-        for required in ("description", "severity", "ticketType"):
-            if not isinstance(body.get(required), str) or not body[required].strip():
-                raise TMFError(400, "MISSING_ATTRIBUTE", f"{required} is mandatory")
-        name = body.get("name")
-        summary = name if isinstance(name, str) and name.strip() else body["description"]
-        buyer = next(
-            (
-                str(p.get("id"))
-                for p in body.get("relatedParty") or []
-                if isinstance(p, dict) and p.get("role") == "customer"
-            ),
-            None,
-        )
-        ticket = await tickets.open_ticket(
-            session,
-            principal=principal,
-            channel=Channel.TMF,
-            summary=summary.strip()[:300],
-            description=body["description"],
-            severity=_enum(Severity, body["severity"], "severity", SEVERITY_ALIASES),
-            priority=_enum(Priority, body.get("priority") or "medium", "priority"),
-            ticket_type=_enum(CoreTicketType, body["ticketType"], "ticketType"),
-            product_id=_product_id(body),
-            buyer_party_id=buyer,
-            external_id=body.get("externalId") if isinstance(body.get("externalId"), str) else None,
-            notes=_notes(body, set()),
-            annotations={k: body[k] for k in KEPT if k in body},
-        )
-        view = await view_of(request, session, principal, ticket.id)
-        return tmf_json(view, status=201, headers={"Location": view["href"]})
-
-    @routes.get("/troubleTicket")
-    async def list_tickets(
-        request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """The caller's tickets, newest first."""
-        found = list((await session.exec(tickets.tickets_query(principal=principal))).all())
-        notes = await tickets.notes_of(
-            session, principal=principal, ticket_ids=[t.id for t in found]
-        )
-        return listing(request, [ticket_view(request, t, notes[t.id]) for t in found])
-
-    @routes.get("/troubleTicket/{id}")
-    async def get_ticket(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """One ticket."""
-        return one(request, await view_of(request, session, principal, id))
-
-    @routes.patch("/troubleTicket/{id}")
-    async def patch_ticket(
-        id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
-    ) -> Response:
-        """Change a ticket by merge patch: severity, priority, externalId, notes, status."""
-        current = await view_of(request, session, principal, id)
-        patch = await read_body(request)
-        for fixed in ("id", "href", "@type", "creationDate", "lastUpdate", "channel"):
-            if fixed in patch:
-                raise TMFError(400, "NOT_PATCHABLE", f"{fixed} cannot be changed")
-        merged = merge_patch(current, patch)
-        for fixed in ("name", "description", "ticketType", "relatedEntity", "relatedParty"):
-            if merged.get(fixed) != current.get(fixed):
-                raise TMFError(400, "NOT_PATCHABLE", f"{fixed} cannot be changed")
-        known = {n["id"] for n in current["note"]}
-        changes: dict[str, Any] = {}
-        if merged.get("severity") != current["severity"]:
-            changes["severity"] = _enum(
-                Severity, merged.get("severity"), "severity", SEVERITY_ALIASES
-            )
-        if merged.get("priority") != current["priority"]:
-            changes["priority"] = _enum(Priority, merged.get("priority"), "priority")
-        if merged.get("externalId") != current.get("externalId"):
-            changes["external_id"] = str(merged.get("externalId") or "")
-        annotations = {k: merged.get(k) for k in KEPT if k in patch}
-        added = _notes(patch, known)
-        if changes or annotations or added:
-            await tickets.update_ticket(
-                session,
-                principal=principal,
-                ticket_id=id,
-                notes=added,
-                annotations=annotations or None,
-                **changes,
-            )
-        status = merged.get("status")
-        if status != current["status"]:
-            await _move(session, principal, id, current["status"], status, merged)
-        return one(request, await view_of(request, session, principal, id))
-
-    async def _move(
-        session: Any,
-        principal: CurrentPrincipal,
-        ticket_id: str,
-        now: str,
-        wanted: Any,
-        merged: dict[str, Any],
-    ) -> None:
-        reason = merged.get("statusChangeReason")
-        reason = reason if isinstance(reason, str) and reason.strip() else None
-        if now == "resolved" and wanted in {"acknowledged", "inProgress"}:
-            # The buyer says the problem persists.
-            await tickets.reopen(session, principal=principal, ticket_id=ticket_id, reason=reason)
-            return
-        if wanted not in MOVES:
-            raise TMFError(400, "INVALID_VALUE", f"status cannot become '{wanted}' from '{now}'")
-        await tickets.change_state(
-            session,
-            principal=principal,
-            ticket_id=ticket_id,
-            state=MOVES[wanted],
-            resolution=reason,
-            reason=reason,
-        )
-
-    @routes.delete("/troubleTicket/{id}", status_code=204)
-    async def delete_ticket(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-        """Withdraw a ticket: the core keeps tickets, so this cancels it (or asks to)."""
-        await tickets.cancel(session, principal=principal, ticket_id=id)
-        return Response(status_code=204)
-
-    add_hub_routes(routes, NOTIFYING)
     return routes

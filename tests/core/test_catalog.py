@@ -15,9 +15,9 @@ from app.core.catalog import (
     LINE_BANDWIDTHS_MBPS,
     STANDARD_OFFERINGS,
     ClassOfService,
+    LifecycleStatus,
     Offering,
     OfferingBase,
-    OfferingStatus,
     OfferingUpdate,
     Price,
     ProductKind,
@@ -123,7 +123,7 @@ async def test_the_catalog_lists_the_standard_offerings(session: AsyncSession) -
     offerings = await list_offerings(session)
     assert [o.id for o in offerings] == ["ethernet-line", "ethernet-port", "internet-access"]
     assert {o.kind for o in offerings} == set(ProductKind)
-    assert all(o.status is OfferingStatus.ACTIVE and o.version == 1 for o in offerings)
+    assert all(o.status is LifecycleStatus.ACTIVE and o.version == 1 for o in offerings)
     line_offering = await get_offering(session, "ethernet-line")
     assert line_offering.bandwidths_mbps == LINE_BANDWIDTHS_MBPS
     assert line_offering.needs_two_ends
@@ -342,9 +342,13 @@ def _new_offering(**overrides: object) -> OfferingBase:
 
 async def test_ops_add_an_offering_to_the_catalog(session: AsyncSession, ops: Caller) -> None:
     created = await create_offering(
-        session, principal=ops.principal, offering_id="wavelength", data=_new_offering()
+        session,
+        principal=ops.principal,
+        offering_id="wavelength",
+        data=_new_offering(),
+        price_ids=["ethernet-line-monthly"],
     )
-    assert created.status is OfferingStatus.ACTIVE
+    assert created.status is LifecycleStatus.ACTIVE
     assert created.version == 1
     # No class of service named: standard.
     assert created.classes_of_service == [ClassOfService.STANDARD]
@@ -419,7 +423,11 @@ async def test_an_update_changes_the_offering_and_bumps_its_version(
     created_at = datetime(2025, 1, 1, tzinfo=UTC)
     clock.set_clock(frozen(created_at))
     await create_offering(
-        session, principal=ops.principal, offering_id="wavelength", data=_new_offering()
+        session,
+        principal=ops.principal,
+        offering_id="wavelength",
+        data=_new_offering(),
+        price_ids=["ethernet-line-monthly"],
     )
     clock.set_clock(frozen(created_at + timedelta(days=3)))
     updated = await update_offering(
@@ -481,14 +489,14 @@ async def test_a_retired_offering_is_hidden_from_the_catalog(
         await get_offering(session, "ethernet-port")
     # Still there for the inventory that refers to it.
     retired = await get_offering(session, "ethernet-port", active_only=False)
-    assert (retired.status, retired.version) == (OfferingStatus.RETIRED, 2)
+    assert (retired.status, retired.version) == (LifecycleStatus.RETIRED, 2)
     assert "ethernet-port" in [o.id for o in await list_offerings(session, include_retired=True)]
     # And ops can put it back on sale.
     restored = await update_offering(
         session,
         principal=ops.principal,
         offering_id="ethernet-port",
-        changes=OfferingUpdate(status=OfferingStatus.ACTIVE),
+        changes=OfferingUpdate(status=LifecycleStatus.ACTIVE),
     )
     assert restored.version == 3
-    assert (await get_offering(session, "ethernet-port")).status is OfferingStatus.ACTIVE
+    assert (await get_offering(session, "ethernet-port")).status is LifecycleStatus.ACTIVE

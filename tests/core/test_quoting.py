@@ -28,6 +28,7 @@ from app.core.quoting import (
     quotes_query,
     request_quote,
     take_for_order,
+    update_quote,
 )
 from tests.factories import CHICAGO, LA_NEAR_NET, LAS_VEGAS, NEW_YORK, Caller, line_spec
 
@@ -522,3 +523,36 @@ async def test_quotes_are_filtered_by_what_the_buyer_sent_and_when(
     assert await found(requested_before=NOW + timedelta(days=4)) == []
     assert await found(answered_after=NOW) == [plain.quote.id]
     assert await found(answered_before=NOW + timedelta(hours=1)) == []
+
+
+async def test_the_buyer_restates_an_open_or_answered_quote_but_not_a_closed_one(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    quoted = await quote_for(session, developer)
+    wanted = NOW + timedelta(days=9)
+    updated = await update_quote(
+        session,
+        principal=developer.principal,
+        quote_id=quoted.quote.id,
+        description="two sites",
+        external_id="PO-1",
+        requested_completion_at=wanted,
+        annotations={"note": [{"text": "call first"}]},
+    )
+    assert (updated.quote.description, updated.quote.external_id) == ("two sites", "PO-1")
+    assert updated.quote.requested_completion_at == wanted
+    assert updated.quote.annotations == {"note": [{"text": "call first"}]}
+    assert (await history(session, quoted.quote))[-1] == (EventKind.ATTRIBUTE_CHANGED, None, None)
+    with pytest.raises(InvalidRequest):
+        await update_quote(
+            session, principal=developer.principal, quote_id=quoted.quote.id, external_id="x" * 201
+        )
+    with pytest.raises(NotFound):
+        await update_quote(
+            session, principal=other_developer.principal, quote_id=quoted.quote.id, description="x"
+        )
+    await decline_quote(session, principal=developer.principal, quote_id=quoted.quote.id)
+    with pytest.raises(IllegalTransition):
+        await update_quote(
+            session, principal=developer.principal, quote_id=quoted.quote.id, description="y"
+        )

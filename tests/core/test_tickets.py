@@ -11,6 +11,7 @@ from app.core import tickets
 from app.core.db import Database
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotAuthorized, NotFound
 from app.core.events import Channel, EventKind, list_events
+from app.core.paging import Condition, Operator
 from app.core.parties import Principal
 from app.core.tickets import TicketState
 from tests.factories import Caller, make_caller, make_product, make_ticket
@@ -979,3 +980,70 @@ async def test_notes_of_several_tickets_are_read_at_once_within_tenancy(
     assert [n.text for n in found[first.id]] == ["one", "two"]
     assert found[second.id] == []
     assert found[theirs.id] == []
+
+
+async def test_the_buyer_restates_a_ticket_and_names_its_product_before_work_starts(
+    session: AsyncSession, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    ticket = await make_ticket(session, developer)
+    product = await make_product(session, developer)
+    updated = await tickets.update_ticket(
+        session,
+        principal=developer.principal,
+        ticket_id=ticket.id,
+        summary=" Port flaps ",
+        description="Port 1 flaps every minute.",
+        ticket_type=tickets.TicketType.MAINTENANCE,
+        product_id=product.id,
+    )
+    assert (updated.ticket.summary, updated.ticket.description) == (
+        "Port flaps",
+        "Port 1 flaps every minute.",
+    )
+    assert updated.ticket.ticket_type is tickets.TicketType.MAINTENANCE
+    assert updated.ticket.product_id == product.id
+    cases: list[tuple[dict[str, Any], type[Exception]]] = [
+        ({"summary": " "}, InvalidRequest),
+        ({"description": "x" * (tickets.MAX_TEXT + 1)}, InvalidRequest),
+        ({"product_id": (await make_product(session, other_developer)).id}, NotFound),
+    ]
+    for changes, error in cases:
+        with pytest.raises(error):
+            await tickets.update_ticket(
+                session, principal=developer.principal, ticket_id=ticket.id, **changes
+            )
+    await tickets.change_state(
+        session, principal=ops.principal, ticket_id=ticket.id, state=TicketState.IN_PROGRESS
+    )
+    with pytest.raises(IllegalTransition):
+        await tickets.update_ticket(
+            session,
+            principal=developer.principal,
+            ticket_id=ticket.id,
+            product_id=(await make_product(session, developer)).id,
+        )
+
+
+async def test_find_tickets_meets_every_condition_and_counts_them_all(
+    session: AsyncSession, developer: Caller, other_developer: Caller
+) -> None:
+    found = [await make_ticket(session, developer, external_id=f"E{n}") for n in range(3)]
+    await make_ticket(session, other_developer, external_id="E0")
+    field = tickets.TicketField
+    page = await tickets.find_tickets(
+        session,
+        principal=developer.principal,
+        conditions=[
+            Condition(field.EXTERNAL_ID, Operator.EQ, ("E0", "E2")),
+            Condition(field.CREATED_AT, Operator.GTE, (found[0].created_at,)),
+        ],
+        limit=1,
+    )
+    assert page.total == 2
+    assert [t.ticket.id for t in page.items] == [found[2].id]
+    nothing = await tickets.find_tickets(
+        session,
+        principal=developer.principal,
+        conditions=[Condition(field.CREATED_AT, Operator.GT, (found[2].created_at,))],
+    )
+    assert (nothing.total, nothing.items) == (0, [])

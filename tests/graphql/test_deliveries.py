@@ -7,7 +7,7 @@ from app.core.db import Database
 from app.core.events import Channel, Delivery, DeliveryStatus
 from tests.factories import Caller
 from tests.graphql.conftest import Post, data
-from tests.graphql.test_statement_count import counting
+from tests.statements import counting
 
 FAILED = """query($first: Int) { ops { failedDeliveries(first: $first) { totalCount nodes {
     id eventId receiver subscriptionId status attempts lastError lastAttemptAt } } } }"""

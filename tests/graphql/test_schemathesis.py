@@ -14,6 +14,8 @@ from app.main import create_app
 from app.settings import Settings
 from tests.fuzzing import bounded_run, fuzz_key
 
+pytestmark = pytest.mark.once
+
 EXAMPLES_PER_FIELD = 4
 MASKED = "Unexpected error"
 

@@ -1,15 +1,11 @@
 """Relations load in batches: a page of 50 orders costs as many statements as a page of 5."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
 from tests.factories import Caller, make_product, make_ticket
 from tests.graphql.conftest import Post, data
+from tests.statements import counting
 
 ORDERS = """
 query Orders($first: Int!) {
@@ -31,21 +27,6 @@ query Orders($first: Int!) {
   }
 }
 """
-
-
-@contextmanager
-def counting(database: Database) -> Iterator[list[str]]:
-    """Every SQL statement the database runs inside the block."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _statements_for(gql: Post, database: Database, caller: Caller, first: int) -> int:

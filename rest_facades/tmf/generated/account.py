@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Model(RootModel[Any]):
@@ -11,6 +11,9 @@ class Model(RootModel[Any]):
 
 
 class AccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -22,6 +25,9 @@ class AccountRef(BaseModel):
 
 
 class BillFormat(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -32,6 +38,9 @@ class BillFormat(BaseModel):
 
 
 class BillFormatCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -40,6 +49,9 @@ class BillFormatCreate(BaseModel):
 
 
 class BillFormatUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -48,6 +60,9 @@ class BillFormatUpdate(BaseModel):
 
 
 class BillFormatRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -58,6 +73,9 @@ class BillFormatRef(BaseModel):
 
 
 class BillFormatRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -70,6 +88,9 @@ class BillFormatRefOrValue(BaseModel):
 
 
 class BillPresentationMedia(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -80,6 +101,9 @@ class BillPresentationMedia(BaseModel):
 
 
 class BillPresentationMediaCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -88,6 +112,9 @@ class BillPresentationMediaCreate(BaseModel):
 
 
 class BillPresentationMediaUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -96,6 +123,9 @@ class BillPresentationMediaUpdate(BaseModel):
 
 
 class BillPresentationMediaRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -106,6 +136,9 @@ class BillPresentationMediaRef(BaseModel):
 
 
 class BillPresentationMediaRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -118,6 +151,9 @@ class BillPresentationMediaRefOrValue(BaseModel):
 
 
 class BillingCycleSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     dateShift: int | None = None
@@ -130,6 +166,9 @@ class BillingCycleSpecificationRef(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -140,6 +179,9 @@ class EntityRef(BaseModel):
 
 
 class MediumCharacteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     city: str | None = None
     contactType: str | None = None
     country: str | None = None
@@ -157,11 +199,17 @@ class MediumCharacteristic(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class PaymentMethodRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -172,6 +220,9 @@ class PaymentMethodRef(BaseModel):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str
@@ -183,22 +234,34 @@ class RelatedParty(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -210,6 +273,9 @@ class Error(BaseModel):
 
 
 class AccountBalance(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     balanceType: str
     amount: Money
     validFor: TimePeriod
@@ -219,6 +285,9 @@ class AccountBalance(BaseModel):
 
 
 class AccountRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     account: AccountRef | None = None
     validFor: TimePeriod
@@ -228,6 +297,9 @@ class AccountRelationship(BaseModel):
 
 
 class AccountTaxExemption(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     certificateNumber: str | None = None
     issuingJurisdiction: str
     reason: str | None = None
@@ -238,6 +310,9 @@ class AccountTaxExemption(BaseModel):
 
 
 class BillingCycleSpecification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     billingDateShift: int | None = None
@@ -256,6 +331,9 @@ class BillingCycleSpecification(BaseModel):
 
 
 class BillingCycleSpecificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     billingDateShift: int | None = None
     billingPeriod: str | None = None
     chargeDateOffset: int | None = None
@@ -272,6 +350,9 @@ class BillingCycleSpecificationCreate(BaseModel):
 
 
 class BillingCycleSpecificationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     billingDateShift: int | None = None
     billingPeriod: str | None = None
     chargeDateOffset: int | None = None
@@ -288,6 +369,9 @@ class BillingCycleSpecificationUpdate(BaseModel):
 
 
 class BillingCycleSpecificationRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     billingDateShift: int | None = None
@@ -309,6 +393,9 @@ class BillingCycleSpecificationRefOrValue(BaseModel):
 
 
 class ContactMedium(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     mediumType: str | None = None
     preferred: bool | None = None
     characteristic: MediumCharacteristic | None = None
@@ -319,6 +406,9 @@ class ContactMedium(BaseModel):
 
 
 class FinancialAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -330,6 +420,9 @@ class FinancialAccountRef(BaseModel):
 
 
 class PaymentPlan(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     numberOfPayments: int | None = None
     paymentFrequency: str | None = None
     planType: str | None = None
@@ -344,6 +437,9 @@ class PaymentPlan(BaseModel):
 
 
 class BillStructure(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cycleSpecification: BillingCycleSpecificationRefOrValue | None = None
     format: BillFormatRefOrValue | None = None
     presentationMedia: list[BillPresentationMediaRefOrValue] | None = None
@@ -353,6 +449,9 @@ class BillStructure(BaseModel):
 
 
 class Contact(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     contactName: str | None = None
     contactType: str
     partyRoleType: str | None = None
@@ -365,6 +464,9 @@ class Contact(BaseModel):
 
 
 class FinancialAccount(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     accountType: str | None = None
@@ -384,6 +486,9 @@ class FinancialAccount(BaseModel):
 
 
 class FinancialAccountCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -401,6 +506,9 @@ class FinancialAccountCreate(BaseModel):
 
 
 class FinancialAccountUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     name: str
@@ -417,6 +525,9 @@ class FinancialAccountUpdate(BaseModel):
 
 
 class PartyAccount(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     accountType: str | None = None
@@ -441,6 +552,9 @@ class PartyAccount(BaseModel):
 
 
 class PartyAccountCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -463,6 +577,9 @@ class PartyAccountCreate(BaseModel):
 
 
 class PartyAccountUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -484,6 +601,9 @@ class PartyAccountUpdate(BaseModel):
 
 
 class SettlementAccount(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     accountType: str | None = None
@@ -508,6 +628,9 @@ class SettlementAccount(BaseModel):
 
 
 class SettlementAccountCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -530,6 +653,9 @@ class SettlementAccountCreate(BaseModel):
 
 
 class SettlementAccountUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -551,38 +677,65 @@ class SettlementAccountUpdate(BaseModel):
 
 
 class PartyAccountAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     partyAccount: PartyAccount | None = None
 
 
 class PartyAccountStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     partyAccount: PartyAccount | None = None
 
 
 class SettlementAccountAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     settlementAccount: SettlementAccount | None = None
 
 
 class SettlementAccountStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     settlementAccount: SettlementAccount | None = None
 
 
 class FinancialAccountCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     financialAccount: FinancialAccount | None = None
 
 
 class FinancialAccountAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     financialAccount: FinancialAccount | None = None
 
 
 class FinancialAccountStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     financialAccount: FinancialAccount | None = None
 
 
 class FinancialAccountDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     financialAccount: FinancialAccount | None = None
 
 
 class Account(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     accountType: str | None = None
@@ -602,6 +755,9 @@ class Account(BaseModel):
 
 
 class BillingAccount(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     accountType: str | None = None
@@ -626,6 +782,9 @@ class BillingAccount(BaseModel):
 
 
 class BillingAccountCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -648,6 +807,9 @@ class BillingAccountCreate(BaseModel):
 
 
 class BillingAccountUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     accountType: str | None = None
     description: str | None = None
     lastModified: AwareDatetime | None = None
@@ -669,6 +831,9 @@ class BillingAccountUpdate(BaseModel):
 
 
 class PartyAccountAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -683,6 +848,9 @@ class PartyAccountAttributeValueChangeEvent(BaseModel):
 
 
 class PartyAccountStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -698,14 +866,23 @@ class PartyAccountStateChangeEvent(BaseModel):
 
 
 class BillingAccountAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     billingAccount: BillingAccount | None = None
 
 
 class BillingAccountStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     billingAccount: BillingAccount | None = None
 
 
 class SettlementAccountAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -720,6 +897,9 @@ class SettlementAccountAttributeValueChangeEvent(BaseModel):
 
 
 class SettlementAccountStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -735,6 +915,9 @@ class SettlementAccountStateChangeEvent(BaseModel):
 
 
 class FinancialAccountCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -750,6 +933,9 @@ class FinancialAccountCreateEvent(BaseModel):
 
 
 class FinancialAccountAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -764,6 +950,9 @@ class FinancialAccountAttributeValueChangeEvent(BaseModel):
 
 
 class FinancialAccountStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -779,6 +968,9 @@ class FinancialAccountStateChangeEvent(BaseModel):
 
 
 class FinancialAccountDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -794,6 +986,9 @@ class FinancialAccountDeleteEvent(BaseModel):
 
 
 class BillingAccountAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -808,6 +1003,9 @@ class BillingAccountAttributeValueChangeEvent(BaseModel):
 
 
 class BillingAccountStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None

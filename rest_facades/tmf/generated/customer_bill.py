@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -16,6 +16,9 @@ class AnyModel(RootModel[Any]):
 
 
 class AppliedBillingRateCharacteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -25,6 +28,9 @@ class AppliedBillingRateCharacteristic(BaseModel):
 
 
 class AttachmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -37,6 +43,9 @@ class AttachmentRef(BaseModel):
 
 
 class BillRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -46,6 +55,9 @@ class BillRef(BaseModel):
 
 
 class BillingAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -56,6 +68,9 @@ class BillingAccountRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -65,6 +80,9 @@ class Characteristic(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -75,11 +93,17 @@ class EntityRef(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class PaymentMethodRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -90,6 +114,9 @@ class PaymentMethodRef(BaseModel):
 
 
 class PaymentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -100,6 +127,9 @@ class PaymentRef(BaseModel):
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -110,11 +140,17 @@ class ProductRef(BaseModel):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class Reference(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -124,6 +160,9 @@ class Reference(BaseModel):
 
 
 class RelatedPartyRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -142,6 +181,9 @@ class StateValues(StrEnum):
 
 
 class TaxItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     taxCategory: str | None = None
     taxRate: float | None = None
     taxAmount: Money | None = None
@@ -151,6 +193,9 @@ class TaxItem(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
@@ -165,17 +210,26 @@ class StateValue(StrEnum):
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -187,6 +241,9 @@ class Error(BaseModel):
 
 
 class AccountBalance(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     balanceType: str
     amount: Money
     validFor: TimePeriod
@@ -196,6 +253,9 @@ class AccountBalance(BaseModel):
 
 
 class AppliedBillingTaxRate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     taxCategory: str | None = None
     taxRate: float | None = None
     taxAmount: Money | None = None
@@ -205,6 +265,9 @@ class AppliedBillingTaxRate(BaseModel):
 
 
 class AppliedCustomerBillingRate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     date: AwareDatetime | None = None
@@ -226,6 +289,9 @@ class AppliedCustomerBillingRate(BaseModel):
 
 
 class AppliedPayment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     appliedAmount: Money | None = None
     payment: PaymentRef | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -234,6 +300,9 @@ class AppliedPayment(BaseModel):
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -250,6 +319,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -267,6 +339,9 @@ class AttachmentRefOrValue(BaseModel):
 
 
 class CustomerBillUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     state: StateValue | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = None
@@ -274,6 +349,9 @@ class CustomerBillUpdate(BaseModel):
 
 
 class CustomerBillOnDemand(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -289,6 +367,9 @@ class CustomerBillOnDemand(BaseModel):
 
 
 class CustomerBillOnDemandCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     lastUpdate: str | None = None
     name: str | None = None
@@ -302,6 +383,9 @@ class CustomerBillOnDemandCreate(BaseModel):
 
 
 class FinancialAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -313,6 +397,9 @@ class FinancialAccountRef(BaseModel):
 
 
 class CustomerBill(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     billDate: AwareDatetime | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class Addressable(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -20,6 +23,9 @@ class Addressable(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -30,6 +36,9 @@ class EntityRef(BaseModel):
 
 
 class Extensible(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = None
     field_type: Annotated[str | None, Field(alias="@type")] = None
@@ -44,6 +53,9 @@ class FieldType(StrEnum):
 
 
 class GeographicLocation(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     field_type: Annotated[FieldType, Field(alias="@type")]
@@ -51,6 +63,9 @@ class GeographicLocation(BaseModel):
 
 
 class GeographicLocationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -61,6 +76,9 @@ class GeographicLocationRef(BaseModel):
 
 
 class GeographicLocationRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -72,6 +90,9 @@ class GeographicLocationRefOrValue(BaseModel):
 
 
 class GeographicSubAddress(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     buildingName: str | None = None
@@ -89,6 +110,9 @@ class GeographicSubAddress(BaseModel):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -105,12 +129,18 @@ class TaskStateType(StrEnum):
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
@@ -136,6 +166,9 @@ class Polygon(RootModel[list[LinearRing]]):
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -147,6 +180,9 @@ class Error(BaseModel):
 
 
 class GeographicAddress(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     city: str | None = None
@@ -170,6 +206,9 @@ class GeographicAddress(BaseModel):
 
 
 class GeographicAddressValidation(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     provideAlternative: bool | None = None
@@ -185,6 +224,9 @@ class GeographicAddressValidation(BaseModel):
 
 
 class GeographicAddressValidationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     provideAlternative: bool
     submittedGeographicAddress: GeographicAddress
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -193,6 +235,9 @@ class GeographicAddressValidationCreate(BaseModel):
 
 
 class GeographicAddressValidationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     provideAlternative: bool | None = None
     validationDate: AwareDatetime | None = None
     validationResult: str | None = None
@@ -206,10 +251,16 @@ class GeographicAddressValidationUpdate(BaseModel):
 
 
 class GeographicAddressValidationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geographicAddressValidation: GeographicAddressValidation | None = None
 
 
 class LineStringModel(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     coordinates: LineString
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = None
@@ -217,6 +268,9 @@ class LineStringModel(BaseModel):
 
 
 class MultiLineString(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: str
     coordinates: Annotated[list[LineString], Field(min_length=1)]
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -225,6 +279,9 @@ class MultiLineString(BaseModel):
 
 
 class MultiPoint(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: str
     coordinates: PositionArray
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -233,6 +290,9 @@ class MultiPoint(BaseModel):
 
 
 class Point(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: str
     coordinates: Position
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -241,6 +301,9 @@ class Point(BaseModel):
 
 
 class PolygonModel(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: str
     coordinates: Polygon
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -249,6 +312,9 @@ class PolygonModel(BaseModel):
 
 
 class GeographicAddressValidationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: GeographicAddressValidationStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -262,20 +328,35 @@ class GeographicAddressValidationStateChangeEvent(BaseModel):
 
 
 class GeoJsonLineString(GeographicLocation):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geoJson: LineStringModel | None = None
 
 
 class GeoJsonMultiLineString(GeographicLocation):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geoJson: MultiLineString | None = None
 
 
 class GeoJsonMultiPoint(GeographicLocation):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geoJson: MultiPoint | None = None
 
 
 class GeoJsonPoint(GeographicLocation):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geoJson: Point | None = None
 
 
 class GeoJsonPolygon(GeographicLocation):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geoJson: PolygonModel | None = None

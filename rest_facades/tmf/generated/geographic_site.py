@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Model(RootModel[Any]):
@@ -11,6 +11,9 @@ class Model(RootModel[Any]):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -21,6 +24,9 @@ class EntityRef(BaseModel):
 
 
 class HourPeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endHour: str | None = None
     startHour: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -29,6 +35,9 @@ class HourPeriod(BaseModel):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -38,6 +47,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -48,6 +60,9 @@ class PlaceRef(BaseModel):
 
 
 class PlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -58,6 +73,9 @@ class PlaceRefOrValue(BaseModel):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -69,22 +87,34 @@ class RelatedParty(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -96,6 +126,9 @@ class Error(BaseModel):
 
 
 class CalendarPeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     day: str | None = None
     status: str | None = None
     timeZone: str | None = None
@@ -106,6 +139,9 @@ class CalendarPeriod(BaseModel):
 
 
 class GeographicSiteRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     relationshipType: str
@@ -117,6 +153,9 @@ class GeographicSiteRelationship(BaseModel):
 
 
 class GeographicSite(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     code: str | None = None
@@ -133,6 +172,9 @@ class GeographicSite(BaseModel):
 
 
 class GeographicSiteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str | None = None
     description: str | None = None
     name: str | None = None
@@ -147,6 +189,9 @@ class GeographicSiteCreate(BaseModel):
 
 
 class GeographicSiteUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str | None = None
     description: str | None = None
     name: str | None = None
@@ -161,22 +206,37 @@ class GeographicSiteUpdate(BaseModel):
 
 
 class GeographicSiteCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geographicSite: GeographicSite | None = None
 
 
 class GeographicSiteAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geographicSite: GeographicSite | None = None
 
 
 class GeographicSiteStatusChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geographicSite: GeographicSite | None = None
 
 
 class GeographicSiteDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     geographicSite: GeographicSite | None = None
 
 
 class GeographicSiteCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -192,6 +252,9 @@ class GeographicSiteCreateEvent(BaseModel):
 
 
 class GeographicSiteAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -206,6 +269,9 @@ class GeographicSiteAttributeValueChangeEvent(BaseModel):
 
 
 class GeographicSiteStatusChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -221,6 +287,9 @@ class GeographicSiteStatusChangeEvent(BaseModel):
 
 
 class GeographicSiteDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -16,6 +16,9 @@ class AnyModel(RootModel[Any]):
 
 
 class AttachmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -28,6 +31,9 @@ class AttachmentRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -37,6 +43,9 @@ class Characteristic(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -47,6 +56,9 @@ class EntityRef(BaseModel):
 
 
 class ExternalReference(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     externalReferenceType: str | None = None
     name: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -61,6 +73,9 @@ class IndividualStateType(StrEnum):
 
 
 class MediumCharacteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     city: str | None = None
     contactType: str | None = None
     country: str | None = None
@@ -78,6 +93,9 @@ class MediumCharacteristic(BaseModel):
 
 
 class OrganizationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -94,11 +112,17 @@ class OrganizationStateType(StrEnum):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -110,6 +134,9 @@ class RelatedParty(BaseModel):
 
 
 class TaxDefinition(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     name: str | None = None
     taxType: str | None = None
@@ -120,22 +147,34 @@ class TaxDefinition(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -147,6 +186,9 @@ class Error(BaseModel):
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -163,6 +205,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -180,6 +225,9 @@ class AttachmentRefOrValue(BaseModel):
 
 
 class ContactMedium(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     mediumType: str | None = None
     preferred: bool | None = None
     characteristic: MediumCharacteristic | None = None
@@ -190,6 +238,9 @@ class ContactMedium(BaseModel):
 
 
 class Disability(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     disabilityCode: str | None = None
     disabilityName: str | None = None
     validFor: TimePeriod | None = None
@@ -199,6 +250,9 @@ class Disability(BaseModel):
 
 
 class IndividualIdentification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     identificationId: str | None = None
     identificationType: str | None = None
     issuingAuthority: str | None = None
@@ -211,6 +265,9 @@ class IndividualIdentification(BaseModel):
 
 
 class LanguageAbility(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     isFavouriteLanguage: bool | None = None
     languageCode: str | None = None
     languageName: str | None = None
@@ -225,6 +282,9 @@ class LanguageAbility(BaseModel):
 
 
 class OrganizationChildRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str | None = None
     organization: OrganizationRef | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -233,6 +293,9 @@ class OrganizationChildRelationship(BaseModel):
 
 
 class OrganizationIdentification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     identificationId: str | None = None
     identificationType: str | None = None
     issuingAuthority: str | None = None
@@ -245,6 +308,9 @@ class OrganizationIdentification(BaseModel):
 
 
 class OrganizationParentRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str | None = None
     organization: OrganizationRef | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -253,6 +319,9 @@ class OrganizationParentRelationship(BaseModel):
 
 
 class OtherNameIndividual(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     aristocraticTitle: str | None = None
     familyName: str | None = None
     familyNamePrefix: str | None = None
@@ -271,6 +340,9 @@ class OtherNameIndividual(BaseModel):
 
 
 class OtherNameOrganization(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str | None = None
     nameType: str | None = None
     tradingName: str | None = None
@@ -281,6 +353,9 @@ class OtherNameOrganization(BaseModel):
 
 
 class PartyCreditProfile(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     creditAgencyName: str | None = None
     creditAgencyType: str | None = None
     ratingReference: str | None = None
@@ -292,6 +367,9 @@ class PartyCreditProfile(BaseModel):
 
 
 class Skill(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     comment: str | None = None
     evaluatedLevel: str | None = None
     skillCode: str | None = None
@@ -303,6 +381,9 @@ class Skill(BaseModel):
 
 
 class TaxExemptionCertificate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     attachment: AttachmentRefOrValue | None = None
     taxDefinition: list[TaxDefinition] | None = None
@@ -313,6 +394,9 @@ class TaxExemptionCertificate(BaseModel):
 
 
 class Individual(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     aristocraticTitle: str | None = None
@@ -352,6 +436,9 @@ class Individual(BaseModel):
 
 
 class IndividualCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     aristocraticTitle: str | None = None
     birthDate: AwareDatetime | None = None
     countryOfBirth: str | None = None
@@ -389,6 +476,9 @@ class IndividualCreate(BaseModel):
 
 
 class IndividualUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     aristocraticTitle: str | None = None
     birthDate: AwareDatetime | None = None
     countryOfBirth: str | None = None
@@ -426,6 +516,9 @@ class IndividualUpdate(BaseModel):
 
 
 class Organization(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     isHeadOffice: bool | None = None
@@ -452,6 +545,9 @@ class Organization(BaseModel):
 
 
 class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     isHeadOffice: bool | None = None
     isLegalEntity: bool | None = None
     name: str | None = None
@@ -476,6 +572,9 @@ class OrganizationCreate(BaseModel):
 
 
 class OrganizationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     isHeadOffice: bool | None = None
     isLegalEntity: bool | None = None
     name: str | None = None
@@ -500,6 +599,9 @@ class OrganizationUpdate(BaseModel):
 
 
 class Party(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     contactMedium: list[ContactMedium] | None = None
@@ -514,38 +616,65 @@ class Party(BaseModel):
 
 
 class OrganizationCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     organization: Organization | None = None
 
 
 class OrganizationAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     organization: Organization | None = None
 
 
 class OrganizationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     organization: Organization | None = None
 
 
 class OrganizationDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     organization: Organization | None = None
 
 
 class IndividualCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     individual: Individual | None = None
 
 
 class IndividualAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     individual: Individual | None = None
 
 
 class IndividualStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     individual: Individual | None = None
 
 
 class IndividualDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     individual: Individual | None = None
 
 
 class OrganizationCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None
@@ -561,6 +690,9 @@ class OrganizationCreateEvent(BaseModel):
 
 
 class OrganizationAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     fieldPath: str | None = None
     eventTime: AwareDatetime | None = None
@@ -575,6 +707,9 @@ class OrganizationAttributeValueChangeEvent(BaseModel):
 
 
 class OrganizationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None
@@ -590,6 +725,9 @@ class OrganizationStateChangeEvent(BaseModel):
 
 
 class OrganizationDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None
@@ -605,6 +743,9 @@ class OrganizationDeleteEvent(BaseModel):
 
 
 class IndividualCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None
@@ -620,6 +761,9 @@ class IndividualCreateEvent(BaseModel):
 
 
 class IndividualAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     fieldPath: str | None = None
     eventTime: AwareDatetime | None = None
@@ -634,6 +778,9 @@ class IndividualAttributeValueChangeEvent(BaseModel):
 
 
 class IndividualStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None
@@ -649,6 +796,9 @@ class IndividualStateChangeEvent(BaseModel):
 
 
 class IndividualDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     description: str | None = None

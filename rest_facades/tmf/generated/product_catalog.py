@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,11 +12,17 @@ class Model(RootModel[Any]):
 
 
 class Addressable(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
 
 
 class AgreementRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -31,6 +37,9 @@ class AnyModel(RootModel[Any]):
 
 
 class AttachmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     description: str | None = None
@@ -43,6 +52,9 @@ class AttachmentRef(BaseModel):
 
 
 class BundledProductOfferingOption(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     numberRelOfferDefault: int | None = None
     numberRelOfferLowerLimit: int | None = None
     numberRelOfferUpperLimit: int | None = None
@@ -52,6 +64,9 @@ class BundledProductOfferingOption(BaseModel):
 
 
 class BundledProductOfferingPriceRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -61,6 +76,9 @@ class BundledProductOfferingPriceRelationship(BaseModel):
 
 
 class BundledProductSpecification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     lifecycleStatus: str | None = None
@@ -71,6 +89,9 @@ class BundledProductSpecification(BaseModel):
 
 
 class CategoryRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -82,6 +103,9 @@ class CategoryRef(BaseModel):
 
 
 class ChannelRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -92,6 +116,9 @@ class ChannelRef(BaseModel):
 
 
 class ConstraintRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -103,11 +130,17 @@ class ConstraintRef(BaseModel):
 
 
 class Duration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: int | None = None
     units: str | None = None
 
 
 class Entity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -116,6 +149,9 @@ class Entity(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -126,6 +162,9 @@ class EntityRef(BaseModel):
 
 
 class Extensible(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = None
     field_type: Annotated[str | None, Field(alias="@type")] = None
@@ -139,6 +178,9 @@ class JobStateType(StrEnum):
 
 
 class MarketSegmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -149,11 +191,17 @@ class MarketSegmentRef(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -164,6 +212,9 @@ class PlaceRef(BaseModel):
 
 
 class ProductOfferingPriceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -174,6 +225,9 @@ class ProductOfferingPriceRef(BaseModel):
 
 
 class ProductOfferingPriceRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     name: str | None = None
@@ -186,6 +240,9 @@ class ProductOfferingPriceRelationship(BaseModel):
 
 
 class ProductOfferingRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -196,6 +253,9 @@ class ProductOfferingRef(BaseModel):
 
 
 class ProductPriceValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     percentage: float | None = None
     taxCategory: str | None = None
     taxRate: float | None = None
@@ -207,11 +267,17 @@ class ProductPriceValue(BaseModel):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -223,6 +289,9 @@ class RelatedParty(BaseModel):
 
 
 class ResourceCandidateRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -234,6 +303,9 @@ class ResourceCandidateRef(BaseModel):
 
 
 class ResourceSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -245,6 +317,9 @@ class ResourceSpecificationRef(BaseModel):
 
 
 class SLARef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -255,6 +330,9 @@ class SLARef(BaseModel):
 
 
 class ServiceCandidateRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -266,6 +344,9 @@ class ServiceCandidateRef(BaseModel):
 
 
 class ServiceSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -277,11 +358,17 @@ class ServiceSpecificationRef(BaseModel):
 
 
 class TargetProductSchema(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_schemaLocation: Annotated[AnyUrl, Field(alias="@schemaLocation")]
     field_type: Annotated[str, Field(alias="@type")]
 
 
 class TaxItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     taxCategory: str | None = None
@@ -293,22 +380,34 @@ class TaxItem(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -320,6 +419,9 @@ class Error(BaseModel):
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     attachmentType: str | None = None
@@ -336,6 +438,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     attachmentType: str | None = None
@@ -353,6 +458,9 @@ class AttachmentRefOrValue(BaseModel):
 
 
 class BundledProductOffering(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     lifecycleStatus: str | None = None
@@ -364,6 +472,9 @@ class BundledProductOffering(BaseModel):
 
 
 class Catalog(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     catalogType: str | None = None
@@ -381,6 +492,9 @@ class Catalog(BaseModel):
 
 
 class CatalogCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalogType: str | None = None
     description: str | None = None
     lastUpdate: AwareDatetime | None = None
@@ -396,6 +510,9 @@ class CatalogCreate(BaseModel):
 
 
 class CatalogUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalogType: str | None = None
     description: str | None = None
     lifecycleStatus: str | None = None
@@ -408,6 +525,9 @@ class CatalogUpdate(BaseModel):
 
 
 class Category(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -426,6 +546,9 @@ class Category(BaseModel):
 
 
 class CategoryCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isRoot: bool | None = None
     lastUpdate: AwareDatetime | None = None
@@ -442,6 +565,9 @@ class CategoryCreate(BaseModel):
 
 
 class CategoryUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isRoot: bool | None = None
     lifecycleStatus: str | None = None
@@ -455,6 +581,9 @@ class CategoryUpdate(BaseModel):
 
 
 class CharacteristicSpecificationBase(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     configurable: bool | None = None
     description: str | None = None
@@ -473,6 +602,9 @@ class CharacteristicSpecificationBase(BaseModel):
 
 
 class CharacteristicValueSpecification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     isDefault: bool | None = None
     rangeInterval: str | None = None
     regex: str | None = None
@@ -488,6 +620,9 @@ class CharacteristicValueSpecification(BaseModel):
 
 
 class ExportJob(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     completionDate: AwareDatetime | None = None
@@ -504,6 +639,9 @@ class ExportJob(BaseModel):
 
 
 class ExportJobCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     completionDate: AwareDatetime | None = None
     contentType: str | None = None
     creationDate: AwareDatetime | None = None
@@ -518,6 +656,9 @@ class ExportJobCreate(BaseModel):
 
 
 class ImportJob(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     completionDate: AwareDatetime | None = None
@@ -533,6 +674,9 @@ class ImportJob(BaseModel):
 
 
 class ImportJobCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     completionDate: AwareDatetime | None = None
     contentType: str | None = None
     creationDate: AwareDatetime | None = None
@@ -546,6 +690,9 @@ class ImportJobCreate(BaseModel):
 
 
 class POPAlteration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     description: str | None = None
@@ -563,6 +710,9 @@ class POPAlteration(BaseModel):
 
 
 class POPCharge(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     description: str | None = None
@@ -584,6 +734,9 @@ class POPCharge(BaseModel):
 
 
 class PricingLogicAlgorithm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     description: str | None = None
@@ -596,6 +749,9 @@ class PricingLogicAlgorithm(BaseModel):
 
 
 class ProductOfferingPriceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     description: str | None = None
@@ -618,6 +774,9 @@ class ProductOfferingPriceRefOrValue(BaseModel):
 
 
 class ProductOfferingRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     name: str | None = None
@@ -631,6 +790,9 @@ class ProductOfferingRelationship(BaseModel):
 
 
 class ProductOfferingTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Duration | None = None
@@ -641,6 +803,9 @@ class ProductOfferingTerm(BaseModel):
 
 
 class ProductSpecificationCharacteristicRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     charSpecSeq: int | None = None
@@ -653,6 +818,9 @@ class ProductSpecificationCharacteristicRelationship(BaseModel):
 
 
 class ProductSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -665,6 +833,9 @@ class ProductSpecificationRef(BaseModel):
 
 
 class ProductSpecificationRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     name: str | None = None
@@ -677,42 +848,72 @@ class ProductSpecificationRelationship(BaseModel):
 
 
 class CatalogCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalog: Catalog | None = None
 
 
 class CatalogAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalog: Catalog | None = None
 
 
 class CatalogStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalog: Catalog | None = None
 
 
 class CatalogDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalog: Catalog | None = None
 
 
 class CatalogBatchEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     catalog: Catalog | None = None
 
 
 class CategoryCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     category: Category | None = None
 
 
 class CategoryAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     category: Category | None = None
 
 
 class CategoryStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     category: Category | None = None
 
 
 class CategoryDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     category: Category | None = None
 
 
 class ProductSpecificationCharacteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     configurable: bool | None = None
     description: str | None = None
@@ -733,6 +934,9 @@ class ProductSpecificationCharacteristic(BaseModel):
 
 
 class ProductSpecificationCharacteristicValueUse(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     description: str | None = None
     maxCardinality: int | None = None
@@ -748,6 +952,9 @@ class ProductSpecificationCharacteristicValueUse(BaseModel):
 
 
 class CatalogCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CatalogCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -761,6 +968,9 @@ class CatalogCreateEvent(BaseModel):
 
 
 class CatalogAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -775,6 +985,9 @@ class CatalogAttributeValueChangeEvent(BaseModel):
 
 
 class CatalogStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CatalogStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -788,6 +1001,9 @@ class CatalogStateChangeEvent(BaseModel):
 
 
 class CatalogDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CatalogDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -801,6 +1017,9 @@ class CatalogDeleteEvent(BaseModel):
 
 
 class CatalogBatchEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CatalogBatchEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -814,6 +1033,9 @@ class CatalogBatchEvent(BaseModel):
 
 
 class CategoryCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CategoryCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -827,6 +1049,9 @@ class CategoryCreateEvent(BaseModel):
 
 
 class CategoryAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -841,6 +1066,9 @@ class CategoryAttributeValueChangeEvent(BaseModel):
 
 
 class CategoryStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CategoryStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -854,6 +1082,9 @@ class CategoryStateChangeEvent(BaseModel):
 
 
 class CategoryDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CategoryDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -867,6 +1098,9 @@ class CategoryDeleteEvent(BaseModel):
 
 
 class ProductOffering(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -899,6 +1133,9 @@ class ProductOffering(BaseModel):
 
 
 class ProductOfferingCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     isSellable: bool | None = None
@@ -929,6 +1166,9 @@ class ProductOfferingCreate(BaseModel):
 
 
 class ProductOfferingUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     isSellable: bool | None = None
@@ -956,6 +1196,9 @@ class ProductOfferingUpdate(BaseModel):
 
 
 class ProductOfferingPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -985,6 +1228,9 @@ class ProductOfferingPrice(BaseModel):
 
 
 class ProductOfferingPriceCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     lastUpdate: AwareDatetime | None = None
@@ -1012,6 +1258,9 @@ class ProductOfferingPriceCreate(BaseModel):
 
 
 class ProductOfferingPriceUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     lifecycleStatus: str | None = None
@@ -1036,6 +1285,9 @@ class ProductOfferingPriceUpdate(BaseModel):
 
 
 class ProductSpecification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     brand: str | None = None
@@ -1061,6 +1313,9 @@ class ProductSpecification(BaseModel):
 
 
 class ProductSpecificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     brand: str | None = None
     description: str | None = None
     isBundle: bool | None = None
@@ -1084,6 +1339,9 @@ class ProductSpecificationCreate(BaseModel):
 
 
 class ProductSpecificationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     brand: str | None = None
     description: str | None = None
     isBundle: bool | None = None
@@ -1104,54 +1362,93 @@ class ProductSpecificationUpdate(BaseModel):
 
 
 class ProductOfferingCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOffering: ProductOffering | None = None
 
 
 class ProductOfferingAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOffering: ProductOffering | None = None
 
 
 class ProductOfferingStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOffering: ProductOffering | None = None
 
 
 class ProductOfferingDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOffering: ProductOffering | None = None
 
 
 class ProductOfferingPriceCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingPrice: ProductOfferingPrice | None = None
 
 
 class ProductOfferingPriceAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingPrice: ProductOfferingPrice | None = None
 
 
 class ProductOfferingPriceStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingPrice: ProductOfferingPrice | None = None
 
 
 class ProductOfferingPriceDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingPrice: ProductOfferingPrice | None = None
 
 
 class ProductSpecificationCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productSpecification: ProductSpecification | None = None
 
 
 class ProductSpecificationAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productSpecification: ProductSpecification | None = None
 
 
 class ProductSpecificationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productSpecification: ProductSpecification | None = None
 
 
 class ProductSpecificationDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productSpecification: ProductSpecification | None = None
 
 
 class ProductOfferingCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1165,6 +1462,9 @@ class ProductOfferingCreateEvent(BaseModel):
 
 
 class ProductOfferingAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -1179,6 +1479,9 @@ class ProductOfferingAttributeValueChangeEvent(BaseModel):
 
 
 class ProductOfferingStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1192,6 +1495,9 @@ class ProductOfferingStateChangeEvent(BaseModel):
 
 
 class ProductOfferingDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1205,6 +1511,9 @@ class ProductOfferingDeleteEvent(BaseModel):
 
 
 class ProductOfferingPriceCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingPriceCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1218,6 +1527,9 @@ class ProductOfferingPriceCreateEvent(BaseModel):
 
 
 class ProductOfferingPriceAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -1232,6 +1544,9 @@ class ProductOfferingPriceAttributeValueChangeEvent(BaseModel):
 
 
 class ProductOfferingPriceStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingPriceStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1245,6 +1560,9 @@ class ProductOfferingPriceStateChangeEvent(BaseModel):
 
 
 class ProductOfferingPriceDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductOfferingPriceDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1258,6 +1576,9 @@ class ProductOfferingPriceDeleteEvent(BaseModel):
 
 
 class ProductSpecificationCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductSpecificationCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1271,6 +1592,9 @@ class ProductSpecificationCreateEvent(BaseModel):
 
 
 class ProductSpecificationAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -1285,6 +1609,9 @@ class ProductSpecificationAttributeValueChangeEvent(BaseModel):
 
 
 class ProductSpecificationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductSpecificationStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -1298,6 +1625,9 @@ class ProductSpecificationStateChangeEvent(BaseModel):
 
 
 class ProductSpecificationDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: ProductSpecificationDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None

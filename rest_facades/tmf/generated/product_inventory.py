@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class AgreementItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     agreementItemId: str | None = None
@@ -27,6 +30,9 @@ class AnyModel(RootModel[Any]):
 
 
 class BillingAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -37,6 +43,9 @@ class BillingAccountRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -46,6 +55,9 @@ class Characteristic(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -56,11 +68,17 @@ class EntityRef(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -70,6 +88,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -80,6 +101,9 @@ class PlaceRef(BaseModel):
 
 
 class Price(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     percentage: float | None = None
     taxRate: float | None = None
     dutyFreeAmount: Money | None = None
@@ -90,6 +114,9 @@ class Price(BaseModel):
 
 
 class ProductOfferingPriceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -100,6 +127,9 @@ class ProductOfferingPriceRef(BaseModel):
 
 
 class ProductOfferingRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -110,6 +140,9 @@ class ProductOfferingRef(BaseModel):
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -131,11 +164,17 @@ class ProductStatusType(StrEnum):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -147,6 +186,9 @@ class RelatedParty(BaseModel):
 
 
 class RelatedPlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -158,6 +200,9 @@ class RelatedPlaceRefOrValue(BaseModel):
 
 
 class RelatedProductOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     orderItemAction: str | None = None
     orderItemId: str
     productOrderHref: str | None = None
@@ -170,6 +215,9 @@ class RelatedProductOrderItem(BaseModel):
 
 
 class ResourceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -181,6 +229,9 @@ class ResourceRef(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -191,28 +242,43 @@ class ServiceRef(BaseModel):
 
 
 class TargetProductSchema(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[str, Field(alias="@schemaLocation")]
     field_type: Annotated[str, Field(alias="@type")]
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -224,6 +290,9 @@ class Error(BaseModel):
 
 
 class PriceAlteration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     applicationDuration: int | None = None
     description: str | None = None
     name: str | None = None
@@ -239,6 +308,9 @@ class PriceAlteration(BaseModel):
 
 
 class ProductPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str
@@ -254,6 +326,9 @@ class ProductPrice(BaseModel):
 
 
 class ProductSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -266,6 +341,9 @@ class ProductSpecificationRef(BaseModel):
 
 
 class ProductTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Quantity | None = None
@@ -276,6 +354,9 @@ class ProductTerm(BaseModel):
 
 
 class Product(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -307,6 +388,9 @@ class Product(BaseModel):
 
 
 class ProductCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     isCustomerVisible: bool | None = None
@@ -336,6 +420,9 @@ class ProductCreate(BaseModel):
 
 
 class ProductUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     isBundle: bool | None = None
     isCustomerVisible: bool | None = None
@@ -365,6 +452,9 @@ class ProductUpdate(BaseModel):
 
 
 class ProductRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -397,6 +487,9 @@ class ProductRefOrValue(BaseModel):
 
 
 class ProductRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     product: ProductRefOrValue
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -405,6 +498,9 @@ class ProductRelationship(BaseModel):
 
 
 class ProductCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -420,10 +516,16 @@ class ProductCreateEvent(BaseModel):
 
 
 class ProductCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     product: Product | None = None
 
 
 class ProductAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -438,10 +540,16 @@ class ProductAttributeValueChangeEvent(BaseModel):
 
 
 class ProductAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     product: Product | None = None
 
 
 class ProductStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -457,10 +565,16 @@ class ProductStateChangeEvent(BaseModel):
 
 
 class ProductStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     product: Product | None = None
 
 
 class ProductBatchEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -476,10 +590,16 @@ class ProductBatchEvent(BaseModel):
 
 
 class ProductBatchEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     product: Product | None = None
 
 
 class ProductDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -495,6 +615,9 @@ class ProductDeleteEvent(BaseModel):
 
 
 class ProductDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     product: Product | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class AgreementItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     agreementItemId: str | None = None
@@ -27,6 +30,9 @@ class AnyModel(RootModel[Any]):
 
 
 class BillingAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -37,6 +43,9 @@ class BillingAccountRef(BaseModel):
 
 
 class CategoryRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -48,6 +57,9 @@ class CategoryRef(BaseModel):
 
 
 class ChannelRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -58,6 +70,9 @@ class ChannelRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -67,6 +82,9 @@ class Characteristic(BaseModel):
 
 
 class EligibilityUnavailabilityReason(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str | None = None
     label: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -75,6 +93,9 @@ class EligibilityUnavailabilityReason(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -85,11 +106,17 @@ class EntityRef(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class Note(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     author: str | None = None
     date: AwareDatetime | None = None
@@ -100,6 +127,9 @@ class Note(BaseModel):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -109,6 +139,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -119,6 +152,9 @@ class PlaceRef(BaseModel):
 
 
 class Price(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     percentage: float | None = None
     taxRate: float | None = None
     dutyFreeAmount: Money | None = None
@@ -136,6 +172,9 @@ class ProductActionType(StrEnum):
 
 
 class ProductOfferingPriceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -146,6 +185,9 @@ class ProductOfferingPriceRef(BaseModel):
 
 
 class ProductOfferingRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -156,6 +198,9 @@ class ProductOfferingRef(BaseModel):
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -177,6 +222,9 @@ class ProductStatusType(StrEnum):
 
 
 class QualificationItemRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -185,11 +233,17 @@ class QualificationItemRelationship(BaseModel):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -201,6 +255,9 @@ class RelatedParty(BaseModel):
 
 
 class RelatedPlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -212,6 +269,9 @@ class RelatedPlaceRefOrValue(BaseModel):
 
 
 class RelatedProductOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     orderItemAction: str | None = None
     orderItemId: str
     productOrderHref: str | None = None
@@ -224,6 +284,9 @@ class RelatedProductOrderItem(BaseModel):
 
 
 class ResourceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -235,6 +298,9 @@ class ResourceRef(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -245,6 +311,9 @@ class ServiceRef(BaseModel):
 
 
 class TargetProductSchema(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[str, Field(alias="@schemaLocation")]
     field_type: Annotated[str, Field(alias="@type")]
@@ -258,6 +327,9 @@ class TaskStateType(StrEnum):
 
 
 class TerminationError(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     value: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -266,22 +338,34 @@ class TerminationError(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -293,6 +377,9 @@ class Error(BaseModel):
 
 
 class PriceAlteration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     applicationDuration: int | None = None
     description: str | None = None
     name: str | None = None
@@ -308,6 +395,9 @@ class PriceAlteration(BaseModel):
 
 
 class ProductPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str
@@ -323,6 +413,9 @@ class ProductPrice(BaseModel):
 
 
 class ProductSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -335,6 +428,9 @@ class ProductSpecificationRef(BaseModel):
 
 
 class ProductTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Quantity | None = None
@@ -345,6 +441,9 @@ class ProductTerm(BaseModel):
 
 
 class AlternateProductOfferingProposal(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     alternateActivationDate: AwareDatetime | None = None
     alternateProduct: ProductRefOrValue | None = None
@@ -355,6 +454,9 @@ class AlternateProductOfferingProposal(BaseModel):
 
 
 class Product(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -386,6 +488,9 @@ class Product(BaseModel):
 
 
 class ProductOfferingQualification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -412,6 +517,9 @@ class ProductOfferingQualification(BaseModel):
 
 
 class ProductOfferingQualificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     instantSyncQualification: bool | None = None
     provideAlternative: bool | None = None
@@ -430,6 +538,9 @@ class ProductOfferingQualificationCreate(BaseModel):
 
 
 class ProductOfferingQualificationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     effectiveQualificationDate: AwareDatetime | None = None
     expectedPOQCompletionDate: AwareDatetime | None = None
@@ -453,6 +564,9 @@ class ProductOfferingQualificationUpdate(BaseModel):
 
 
 class ProductOfferingQualificationItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     expectedActivationDate: AwareDatetime | None = None
     qualificationItemResult: str | None = None
@@ -471,6 +585,9 @@ class ProductOfferingQualificationItem(BaseModel):
 
 
 class ProductRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -503,6 +620,9 @@ class ProductRefOrValue(BaseModel):
 
 
 class ProductRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     product: ProductRefOrValue
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -511,6 +631,9 @@ class ProductRelationship(BaseModel):
 
 
 class ProductOfferingQualificationCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -526,10 +649,16 @@ class ProductOfferingQualificationCreateEvent(BaseModel):
 
 
 class ProductOfferingQualificationCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingQualification: ProductOfferingQualification | None = None
 
 
 class ProductOfferingQualificationAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -544,10 +673,16 @@ class ProductOfferingQualificationAttributeValueChangeEvent(BaseModel):
 
 
 class ProductOfferingQualificationAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingQualification: ProductOfferingQualification | None = None
 
 
 class ProductOfferingQualificationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -563,10 +698,16 @@ class ProductOfferingQualificationStateChangeEvent(BaseModel):
 
 
 class ProductOfferingQualificationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingQualification: ProductOfferingQualification | None = None
 
 
 class ProductOfferingQualificationDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -582,10 +723,16 @@ class ProductOfferingQualificationDeleteEvent(BaseModel):
 
 
 class ProductOfferingQualificationDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingQualification: ProductOfferingQualification | None = None
 
 
 class ProductOfferingQualificationInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -600,6 +747,9 @@ class ProductOfferingQualificationInformationRequiredEvent(BaseModel):
 
 
 class ProductOfferingQualificationInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOfferingQualification: ProductOfferingQualification | None = None
 
 

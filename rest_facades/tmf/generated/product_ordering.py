@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class AgreementItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     agreementItemId: str | None = None
@@ -23,6 +26,9 @@ class AgreementItemRef(BaseModel):
 
 
 class AgreementRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -37,6 +43,9 @@ class AnyModel(RootModel[Any]):
 
 
 class AppointmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -47,6 +56,9 @@ class AppointmentRef(BaseModel):
 
 
 class BillingAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -57,6 +69,9 @@ class BillingAccountRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -66,6 +81,9 @@ class Characteristic(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -76,11 +94,17 @@ class EntityRef(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class Note(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     author: str | None = None
     date: AwareDatetime | None = None
@@ -98,6 +122,9 @@ class OrderItemActionType(StrEnum):
 
 
 class OrderItemRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -106,6 +133,9 @@ class OrderItemRelationship(BaseModel):
 
 
 class PaymentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -116,6 +146,9 @@ class PaymentRef(BaseModel):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -125,6 +158,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -135,6 +171,9 @@ class PlaceRef(BaseModel):
 
 
 class Price(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     percentage: float | None = None
     taxRate: float | None = None
     dutyFreeAmount: Money | None = None
@@ -145,6 +184,9 @@ class Price(BaseModel):
 
 
 class ProductOfferingPriceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -155,6 +197,9 @@ class ProductOfferingPriceRef(BaseModel):
 
 
 class ProductOfferingQualificationItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -168,6 +213,9 @@ class ProductOfferingQualificationItemRef(BaseModel):
 
 
 class ProductOfferingQualificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -178,6 +226,9 @@ class ProductOfferingQualificationRef(BaseModel):
 
 
 class ProductOfferingRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -201,6 +252,9 @@ class ProductOrderItemStateType(StrEnum):
 
 
 class ProductOrderRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -225,6 +279,9 @@ class ProductOrderStateType(StrEnum):
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -246,11 +303,17 @@ class ProductStatusType(StrEnum):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class QuoteItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -264,6 +327,9 @@ class QuoteItemRef(BaseModel):
 
 
 class QuoteRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -274,6 +340,9 @@ class QuoteRef(BaseModel):
 
 
 class RelatedChannel(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -285,6 +354,9 @@ class RelatedChannel(BaseModel):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -296,6 +368,9 @@ class RelatedParty(BaseModel):
 
 
 class RelatedPlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -307,6 +382,9 @@ class RelatedPlaceRefOrValue(BaseModel):
 
 
 class RelatedProductOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     orderItemAction: str | None = None
     orderItemId: str
     productOrderHref: str | None = None
@@ -319,6 +397,9 @@ class RelatedProductOrderItem(BaseModel):
 
 
 class ResourceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -330,6 +411,9 @@ class ResourceRef(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -340,6 +424,9 @@ class ServiceRef(BaseModel):
 
 
 class TargetProductSchema(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[str, Field(alias="@schemaLocation")]
     field_type: Annotated[str, Field(alias="@type")]
@@ -353,22 +440,34 @@ class TaskStateType(StrEnum):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -380,6 +479,9 @@ class Error(BaseModel):
 
 
 class CancelOrder(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     cancellationReason: str | None = None
@@ -392,6 +494,9 @@ class CancelOrder(BaseModel):
 
 
 class CancelProductOrder(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     cancellationReason: str | None = None
@@ -405,6 +510,9 @@ class CancelProductOrder(BaseModel):
 
 
 class CancelProductOrderCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancellationReason: str | None = None
     requestedCancellationDate: AwareDatetime | None = None
     productOrder: ProductOrderRef
@@ -414,6 +522,9 @@ class CancelProductOrderCreate(BaseModel):
 
 
 class OrderTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Quantity | None = None
@@ -423,6 +534,9 @@ class OrderTerm(BaseModel):
 
 
 class PriceAlteration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     applicationDuration: int | None = None
     description: str | None = None
     name: str | None = None
@@ -438,6 +552,9 @@ class PriceAlteration(BaseModel):
 
 
 class ProductPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str
@@ -453,6 +570,9 @@ class ProductPrice(BaseModel):
 
 
 class ProductSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -465,6 +585,9 @@ class ProductSpecificationRef(BaseModel):
 
 
 class ProductTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Quantity | None = None
@@ -475,18 +598,30 @@ class ProductTerm(BaseModel):
 
 
 class CancelProductOrderCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancelProductOrder: CancelProductOrder | None = None
 
 
 class CancelProductOrderStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancelProductOrder: CancelProductOrder | None = None
 
 
 class CancelProductOrderInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancelProductOrder: CancelProductOrder | None = None
 
 
 class OrderPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str | None = None
@@ -502,6 +637,9 @@ class OrderPrice(BaseModel):
 
 
 class CancelProductOrderCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -517,6 +655,9 @@ class CancelProductOrderCreateEvent(BaseModel):
 
 
 class CancelProductOrderStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -532,6 +673,9 @@ class CancelProductOrderStateChangeEvent(BaseModel):
 
 
 class CancelProductOrderInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -546,6 +690,9 @@ class CancelProductOrderInformationRequiredEvent(BaseModel):
 
 
 class Product(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -577,6 +724,9 @@ class Product(BaseModel):
 
 
 class ProductOrder(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     cancellationDate: AwareDatetime | None = None
@@ -608,6 +758,9 @@ class ProductOrder(BaseModel):
 
 
 class ProductOrderCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancellationDate: AwareDatetime | None = None
     cancellationReason: str | None = None
     category: str | None = None
@@ -633,6 +786,9 @@ class ProductOrderCreate(BaseModel):
 
 
 class ProductOrderUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     cancellationDate: AwareDatetime | None = None
     cancellationReason: str | None = None
     category: str | None = None
@@ -661,6 +817,9 @@ class ProductOrderUpdate(BaseModel):
 
 
 class ProductOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     quantity: int | None = None
     action: OrderItemActionType
@@ -684,6 +843,9 @@ class ProductOrderItem(BaseModel):
 
 
 class ProductRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -716,6 +878,9 @@ class ProductRefOrValue(BaseModel):
 
 
 class ProductRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     product: ProductRefOrValue
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -724,6 +889,9 @@ class ProductRelationship(BaseModel):
 
 
 class ProductOrderCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -739,10 +907,16 @@ class ProductOrderCreateEvent(BaseModel):
 
 
 class ProductOrderCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOrder: ProductOrder | None = None
 
 
 class ProductOrderAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -757,10 +931,16 @@ class ProductOrderAttributeValueChangeEvent(BaseModel):
 
 
 class ProductOrderAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOrder: ProductOrder | None = None
 
 
 class ProductOrderDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -776,10 +956,16 @@ class ProductOrderDeleteEvent(BaseModel):
 
 
 class ProductOrderDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOrder: ProductOrder | None = None
 
 
 class ProductOrderStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -795,10 +981,16 @@ class ProductOrderStateChangeEvent(BaseModel):
 
 
 class ProductOrderStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOrder: ProductOrder | None = None
 
 
 class ProductOrderInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -813,6 +1005,9 @@ class ProductOrderInformationRequiredEvent(BaseModel):
 
 
 class ProductOrderInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     productOrder: ProductOrder | None = None
 
 

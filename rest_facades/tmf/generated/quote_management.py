@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class AgreementItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     agreementItemId: str | None = None
@@ -23,6 +26,9 @@ class AgreementItemRef(BaseModel):
 
 
 class AgreementRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -37,6 +43,9 @@ class AnyModel(RootModel[Any]):
 
 
 class AppointmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -47,6 +56,9 @@ class AppointmentRef(BaseModel):
 
 
 class AttachmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -59,6 +71,9 @@ class AttachmentRef(BaseModel):
 
 
 class BillingAccountRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -69,6 +84,9 @@ class BillingAccountRef(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     valueType: str | None = None
     value: AnyModel
@@ -78,6 +96,9 @@ class Characteristic(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -88,6 +109,9 @@ class EntityRef(BaseModel):
 
 
 class MediumCharacteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     city: str | None = None
     contactType: str | None = None
     country: str | None = None
@@ -105,11 +129,17 @@ class MediumCharacteristic(BaseModel):
 
 
 class Money(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     unit: str | None = None
     value: float | None = None
 
 
 class Note(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     author: str | None = None
     date: AwareDatetime | None = None
@@ -120,6 +150,9 @@ class Note(BaseModel):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -129,6 +162,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -139,6 +175,9 @@ class PlaceRef(BaseModel):
 
 
 class Price(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     percentage: float | None = None
     taxRate: float | None = None
     dutyFreeAmount: Money | None = None
@@ -149,6 +188,9 @@ class Price(BaseModel):
 
 
 class ProductOfferingPriceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -159,6 +201,9 @@ class ProductOfferingPriceRef(BaseModel):
 
 
 class ProductOfferingQualificationItemRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -172,6 +217,9 @@ class ProductOfferingQualificationItemRef(BaseModel):
 
 
 class ProductOfferingQualificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -182,6 +230,9 @@ class ProductOfferingQualificationRef(BaseModel):
 
 
 class ProductOfferingRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -192,6 +243,9 @@ class ProductOfferingRef(BaseModel):
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -213,11 +267,17 @@ class ProductStatusType(StrEnum):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class QuoteItemRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -235,6 +295,9 @@ class QuoteStateType(StrEnum):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -246,6 +309,9 @@ class RelatedParty(BaseModel):
 
 
 class RelatedPlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -257,6 +323,9 @@ class RelatedPlaceRefOrValue(BaseModel):
 
 
 class RelatedProductOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     orderItemAction: str | None = None
     orderItemId: str
     productOrderHref: str | None = None
@@ -269,6 +338,9 @@ class RelatedProductOrderItem(BaseModel):
 
 
 class ResourceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -280,6 +352,9 @@ class ResourceRef(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -290,28 +365,43 @@ class ServiceRef(BaseModel):
 
 
 class TargetProductSchema(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[str, Field(alias="@schemaLocation")]
     field_type: Annotated[str, Field(alias="@type")]
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -323,6 +413,9 @@ class Error(BaseModel):
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -339,6 +432,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -356,6 +452,9 @@ class AttachmentRefOrValue(BaseModel):
 
 
 class Authorization(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     givenDate: AwareDatetime | None = None
     name: str | None = None
     requestedDate: AwareDatetime | None = None
@@ -368,6 +467,9 @@ class Authorization(BaseModel):
 
 
 class ContactMedium(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     mediumType: str | None = None
     preferred: bool | None = None
     characteristic: MediumCharacteristic | None = None
@@ -378,6 +480,9 @@ class ContactMedium(BaseModel):
 
 
 class PriceAlteration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     applicationDuration: int | None = None
     description: str | None = None
     name: str | None = None
@@ -393,6 +498,9 @@ class PriceAlteration(BaseModel):
 
 
 class ProductPrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str
@@ -408,6 +516,9 @@ class ProductPrice(BaseModel):
 
 
 class ProductSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -420,6 +531,9 @@ class ProductSpecificationRef(BaseModel):
 
 
 class ProductTerm(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     duration: Quantity | None = None
@@ -430,6 +544,9 @@ class ProductTerm(BaseModel):
 
 
 class QuotePrice(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     name: str | None = None
     priceType: str | None = None
@@ -444,6 +561,9 @@ class QuotePrice(BaseModel):
 
 
 class Product(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -475,6 +595,9 @@ class Product(BaseModel):
 
 
 class ProductRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -507,6 +630,9 @@ class ProductRefOrValue(BaseModel):
 
 
 class ProductRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     product: ProductRefOrValue
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -515,6 +641,9 @@ class ProductRelationship(BaseModel):
 
 
 class Quote(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     category: str | None = None
@@ -544,6 +673,9 @@ class Quote(BaseModel):
 
 
 class QuoteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     category: str | None = None
     description: str | None = None
@@ -566,6 +698,9 @@ class QuoteCreate(BaseModel):
 
 
 class QuoteUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     category: str | None = None
     description: str | None = None
     effectiveQuoteCompletionDate: AwareDatetime | None = None
@@ -592,6 +727,9 @@ class QuoteUpdate(BaseModel):
 
 
 class QuoteItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     action: str | None = None
     quantity: int | None = None
@@ -613,6 +751,9 @@ class QuoteItem(BaseModel):
 
 
 class QuoteCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -628,10 +769,16 @@ class QuoteCreateEvent(BaseModel):
 
 
 class QuoteCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     quote: Quote | None = None
 
 
 class QuoteStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -647,10 +794,16 @@ class QuoteStateChangeEvent(BaseModel):
 
 
 class QuoteStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     quote: Quote | None = None
 
 
 class QuoteDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -666,10 +819,16 @@ class QuoteDeleteEvent(BaseModel):
 
 
 class QuoteDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     quote: Quote | None = None
 
 
 class QuoteInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -684,10 +843,16 @@ class QuoteInformationRequiredEvent(BaseModel):
 
 
 class QuoteInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     quote: Quote | None = None
 
 
 class QuoteAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -702,6 +867,9 @@ class QuoteAttributeValueChangeEvent(BaseModel):
 
 
 class QuoteAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     quote: Quote | None = None
 
 

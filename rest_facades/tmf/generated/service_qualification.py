@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class Addressable(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: AnyUrl | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -24,6 +27,9 @@ class AnyModel(RootModel[Any]):
 
 
 class CharacteristicRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -32,6 +38,9 @@ class CharacteristicRelationship(BaseModel):
 
 
 class ConstraintRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -43,6 +52,9 @@ class ConstraintRef(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -53,6 +65,9 @@ class EntityRef(BaseModel):
 
 
 class EntityValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -61,12 +76,18 @@ class EntityValue(BaseModel):
 
 
 class Extensible(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
     field_schemaLocation: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = None
     field_type: Annotated[str | None, Field(alias="@type")] = None
 
 
 class Note(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     author: str | None = None
     date: AwareDatetime | None = None
@@ -84,6 +105,9 @@ class OrderItemActionType(StrEnum):
 
 
 class Place(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -93,6 +117,9 @@ class Place(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -103,6 +130,9 @@ class PlaceRef(BaseModel):
 
 
 class RelatedEntityRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -114,6 +144,9 @@ class RelatedEntityRefOrValue(BaseModel):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -125,6 +158,9 @@ class RelatedParty(BaseModel):
 
 
 class RelatedPlaceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -136,6 +172,9 @@ class RelatedPlaceRefOrValue(BaseModel):
 
 
 class RelatedServiceOrderItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     itemId: str
     role: str | None = None
     serviceOrderHref: str | None = None
@@ -148,6 +187,9 @@ class RelatedServiceOrderItem(BaseModel):
 
 
 class ResourceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -158,6 +200,9 @@ class ResourceRef(BaseModel):
 
 
 class ServiceCategoryRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -169,6 +214,9 @@ class ServiceCategoryRef(BaseModel):
 
 
 class ServiceEligibilityUnavailabilityReason(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str | None = None
     label: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -177,6 +225,9 @@ class ServiceEligibilityUnavailabilityReason(BaseModel):
 
 
 class ServiceQualificationItemRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -185,6 +236,9 @@ class ServiceQualificationItemRelationship(BaseModel):
 
 
 class ServiceQualificationRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     relationshipType: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -193,6 +247,9 @@ class ServiceQualificationRelationship(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -203,6 +260,9 @@ class ServiceRef(BaseModel):
 
 
 class ServiceSpecificationRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: AnyUrl | None = None
     name: str | None = None
@@ -230,6 +290,9 @@ class TaskStateType(StrEnum):
 
 
 class TerminationError(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     value: str | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -238,6 +301,9 @@ class TerminationError(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
     field_baseType: Annotated[str | None, Field(alias="@baseType")] = None
@@ -246,17 +312,26 @@ class TimePeriod(BaseModel):
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -268,6 +343,9 @@ class Error(BaseModel):
 
 
 class Characteristic(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     name: str
     valueType: str | None = None
@@ -279,6 +357,9 @@ class Characteristic(BaseModel):
 
 
 class FeatureRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     name: str
     relationshipType: str
@@ -289,6 +370,9 @@ class FeatureRelationship(BaseModel):
 
 
 class ServiceQualification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -306,6 +390,9 @@ class ServiceQualification(BaseModel):
 
 
 class Feature(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     isBundle: bool | None = None
     isEnabled: bool | None = None
@@ -319,6 +406,9 @@ class Feature(BaseModel):
 
 
 class AlternateServiceProposal(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     alternateServiceAvailabilityDate: AwareDatetime | None = None
     alternateService: ServiceRefOrValue | None = None
@@ -328,6 +418,9 @@ class AlternateServiceProposal(BaseModel):
 
 
 class CheckServiceQualification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     checkServiceQualificationDate: AwareDatetime | None = None
@@ -350,6 +443,9 @@ class CheckServiceQualification(BaseModel):
 
 
 class CheckServiceQualificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     expectedQualificationDate: AwareDatetime | None = None
     externalId: str | None = None
@@ -364,6 +460,9 @@ class CheckServiceQualificationCreate(BaseModel):
 
 
 class CheckServiceQualificationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     effectiveQualificationDate: AwareDatetime | None = None
     estimatedResponseDate: AwareDatetime | None = None
@@ -383,6 +482,9 @@ class CheckServiceQualificationUpdate(BaseModel):
 
 
 class CheckServiceQualificationItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     expectedActivationDate: AwareDatetime | None = None
     expectedServiceAvailabilityDate: AwareDatetime | None = None
@@ -402,6 +504,9 @@ class CheckServiceQualificationItem(BaseModel):
 
 
 class QueryServiceQualification(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     description: str | None = None
@@ -422,6 +527,9 @@ class QueryServiceQualification(BaseModel):
 
 
 class QueryServiceQualificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     expectedQualificationDate: AwareDatetime | None = None
     externalId: str | None = None
@@ -434,6 +542,9 @@ class QueryServiceQualificationCreate(BaseModel):
 
 
 class QueryServiceQualificationUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     effectiveQualificationDate: AwareDatetime | None = None
     estimatedResponseDate: AwareDatetime | None = None
@@ -451,6 +562,9 @@ class QueryServiceQualificationUpdate(BaseModel):
 
 
 class Service(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     category: str | None = None
@@ -483,6 +597,9 @@ class Service(BaseModel):
 
 
 class ServiceQualificationItem(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     expectedActivationDate: AwareDatetime | None = None
     expectedServiceAvailabilityDate: AwareDatetime | None = None
@@ -495,6 +612,9 @@ class ServiceQualificationItem(BaseModel):
 
 
 class ServiceRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     category: str | None = None
@@ -528,6 +648,9 @@ class ServiceRefOrValue(BaseModel):
 
 
 class ServiceRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     relationshipType: str
     service: ServiceRefOrValue | None = None
     serviceRelationshipCharacteristic: list[Characteristic] | None = None
@@ -537,6 +660,9 @@ class ServiceRelationship(BaseModel):
 
 
 class CheckServiceQualificationCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CheckServiceQualificationCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -550,10 +676,16 @@ class CheckServiceQualificationCreateEvent(BaseModel):
 
 
 class CheckServiceQualificationCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     checkServiceQualification: CheckServiceQualification | None = None
 
 
 class CheckServiceQualificationAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -568,10 +700,16 @@ class CheckServiceQualificationAttributeValueChangeEvent(BaseModel):
 
 
 class CheckServiceQualificationAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     checkServiceQualification: CheckServiceQualification | None = None
 
 
 class CheckServiceQualificationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CheckServiceQualificationStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -585,10 +723,16 @@ class CheckServiceQualificationStateChangeEvent(BaseModel):
 
 
 class CheckServiceQualificationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     checkServiceQualification: CheckServiceQualification | None = None
 
 
 class CheckServiceQualificationDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: CheckServiceQualificationDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -602,10 +746,16 @@ class CheckServiceQualificationDeleteEvent(BaseModel):
 
 
 class CheckServiceQualificationDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     checkServiceQualification: CheckServiceQualification | None = None
 
 
 class CheckServiceQualificationInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -620,10 +770,16 @@ class CheckServiceQualificationInformationRequiredEvent(BaseModel):
 
 
 class CheckServiceQualificationInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     checkServiceQualification: CheckServiceQualification | None = None
 
 
 class QueryServiceQualificationCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: QueryServiceQualificationCreateEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -637,10 +793,16 @@ class QueryServiceQualificationCreateEvent(BaseModel):
 
 
 class QueryServiceQualificationCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     queryServiceQualification: QueryServiceQualification | None = None
 
 
 class QueryServiceQualificationStateChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: QueryServiceQualificationStateChangeEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -654,10 +816,16 @@ class QueryServiceQualificationStateChangeEvent(BaseModel):
 
 
 class QueryServiceQualificationStateChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     queryServiceQualification: QueryServiceQualification | None = None
 
 
 class QueryServiceQualificationDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     event: QueryServiceQualificationDeleteEventPayload | None = None
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
@@ -671,6 +839,9 @@ class QueryServiceQualificationDeleteEvent(BaseModel):
 
 
 class QueryServiceQualificationDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     queryServiceQualification: QueryServiceQualification | None = None
 
 

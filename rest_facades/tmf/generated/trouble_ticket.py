@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from enum import StrEnum
 
 
@@ -12,6 +12,9 @@ class Model(RootModel[Any]):
 
 
 class AttachmentRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     description: str | None = None
@@ -24,6 +27,9 @@ class AttachmentRef(BaseModel):
 
 
 class ChannelRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -34,6 +40,9 @@ class ChannelRef(BaseModel):
 
 
 class EntityRef(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -44,6 +53,9 @@ class EntityRef(BaseModel):
 
 
 class Note(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     author: str | None = None
     date: AwareDatetime | None = None
@@ -54,11 +66,17 @@ class Note(BaseModel):
 
 
 class Quantity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     amount: float | None = 1
     units: str | None = None
 
 
 class RelatedEntity(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -70,6 +88,9 @@ class RelatedEntity(BaseModel):
 
 
 class RelatedParty(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     href: str | None = None
     name: str | None = None
@@ -81,6 +102,9 @@ class RelatedParty(BaseModel):
 
 
 class StatusChange(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     changeDate: AwareDatetime | None = None
     changeReason: str | None = None
     status: str | None = None
@@ -90,11 +114,17 @@ class StatusChange(BaseModel):
 
 
 class TimePeriod(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     endDateTime: AwareDatetime | None = None
     startDateTime: AwareDatetime | None = None
 
 
 class TroubleTicketRelationship(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     name: str | None = None
@@ -116,17 +146,26 @@ class TroubleTicketStatusType(StrEnum):
 
 
 class EventSubscription(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str
     callback: str
     query: str | None = None
 
 
 class EventSubscriptionInput(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     callback: str
     query: str | None = None
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: str
     reason: str
     message: str | None = None
@@ -138,6 +177,9 @@ class Error(BaseModel):
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -154,6 +196,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentRefOrValue(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     attachmentType: str | None = None
@@ -171,6 +216,9 @@ class AttachmentRefOrValue(BaseModel):
 
 
 class TroubleTicket(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     creationDate: AwareDatetime | None = None
@@ -200,6 +248,9 @@ class TroubleTicket(BaseModel):
 
 
 class TroubleTicketCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     creationDate: AwareDatetime | None = None
     description: str
     expectedResolutionDate: AwareDatetime | None = None
@@ -227,6 +278,9 @@ class TroubleTicketCreate(BaseModel):
 
 
 class TroubleTicketUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     description: str | None = None
     expectedResolutionDate: AwareDatetime | None = None
     externalId: str | None = None
@@ -250,30 +304,51 @@ class TroubleTicketUpdate(BaseModel):
 
 
 class TroubleTicketCreateEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketAttributeValueChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketStatusChangeEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketDeleteEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketResolvedEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketInformationRequiredEventPayload(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     troubleTicket: TroubleTicket | None = None
 
 
 class TroubleTicketCreateEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -289,6 +364,9 @@ class TroubleTicketCreateEvent(BaseModel):
 
 
 class TroubleTicketAttributeValueChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None
@@ -303,6 +381,9 @@ class TroubleTicketAttributeValueChangeEvent(BaseModel):
 
 
 class TroubleTicketStatusChangeEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -318,6 +399,9 @@ class TroubleTicketStatusChangeEvent(BaseModel):
 
 
 class TroubleTicketDeleteEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -333,6 +417,9 @@ class TroubleTicketDeleteEvent(BaseModel):
 
 
 class TroubleTicketResolvedEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: str | None = None
     href: str | None = None
     eventId: str | None = None
@@ -348,6 +435,9 @@ class TroubleTicketResolvedEvent(BaseModel):
 
 
 class TroubleTicketInformationRequiredEvent(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     eventId: str | None = None
     eventTime: AwareDatetime | None = None
     eventType: str | None = None

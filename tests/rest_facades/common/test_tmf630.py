@@ -1,11 +1,25 @@
 """TMF630 filters, attribute selection and merge patch."""
 
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rest_facades.common.tmf630 import matches, merge_patch, parse_filters, select_fields
+from app.core.paging import Condition, Operator
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    conditions,
+    matches,
+    merge_patch,
+    parse_filters,
+    select_fields,
+)
 
 ORDER: dict[str, Any] = {
     "id": "ord_1",
@@ -80,3 +94,50 @@ json_values = st.recursive(
 def test_merge_patch_is_idempotent(document: dict[str, Any], patch: dict[str, Any]) -> None:
     once = merge_patch(document, patch)
     assert merge_patch(once, patch) == once
+
+
+class Field(StrEnum):
+    STATE = "state"
+    CREATED_AT = "created_at"
+    EXTERNAL_ID = "external_id"
+
+
+class State(StrEnum):
+    OPEN = "open"
+    OPEN_AGAIN = "open_again"
+    DONE = "done"
+
+
+ATTRIBUTES = {
+    "state": Attribute(
+        Field.STATE,
+        by_name(
+            {State.OPEN: "inProgress", State.OPEN_AGAIN: "inProgress", State.DONE: "completed"}
+        ),
+    ),
+    "orderDate": Attribute(Field.CREATED_AT, as_date_time, ordered=True),
+    "externalId": Attribute(Field.EXTERNAL_ID, as_text),
+}
+
+
+def _split(query: str) -> tuple[list[Condition[Field]], list[str]]:
+    pairs = [tuple(p.split("=", 1)) for p in query.split("&")]
+    mapped, rest = conditions(parse_filters(pairs), ATTRIBUTES)  # type: ignore[arg-type]
+    return mapped, [".".join(f.path) for f in rest]
+
+
+def test_stored_attributes_become_core_conditions_and_the_rest_wait() -> None:
+    mapped, rest = _split(
+        "state=inProgress,unknown&orderDate.gte=2026-11-01&externalId.gt=a&note.text=x"
+    )
+    assert mapped == [
+        Condition(Field.STATE, Operator.EQ, (State.OPEN, State.OPEN_AGAIN)),
+        Condition(Field.CREATED_AT, Operator.GTE, (datetime(2026, 11, 1, tzinfo=UTC),)),
+    ]
+    # Text takes no order in the core; an attribute the core lacks is matched on the page.
+    assert rest == ["externalId", "note.text"]
+
+
+def test_a_bad_date_names_the_filter() -> None:
+    with pytest.raises(ValueError, match="orderDate: 'yesterday'"):
+        _split("orderDate.gt=yesterday")

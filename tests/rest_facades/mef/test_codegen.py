@@ -7,6 +7,8 @@ import pytest
 
 from rest_facades.mef.codegen import DEFAULT_OUTPUT, DEFAULT_SPECS, generate
 
+pytestmark = pytest.mark.once
+
 # Only the drift tests need the official files; the checks of the committed files do not.
 requires_specs = pytest.mark.skipif(
     not (DEFAULT_SPECS / "sonata").is_dir(),

@@ -18,7 +18,7 @@ from app.core.quoting import QuoteKind
 from app.core.tickets import IncidentType
 from rest_facades.mef.flavours import SONATA
 from tests.factories import CHICAGO, Caller, line_spec, make_order, make_product, make_ticket
-from tests.graphql.test_statement_count import counting
+from tests.statements import counting
 
 PAGE = 50
 # A template row made through the core, for one list; the test copies it in bulk.

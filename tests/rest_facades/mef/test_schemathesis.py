@@ -21,7 +21,7 @@ from app.settings import Settings
 from rest_facades.mef.codegen import DEFAULT_SPECS, find_api_files
 from tests.rest_facades.mef.conformance import requires_specs
 
-pytestmark = requires_specs
+pytestmark = [requires_specs, pytest.mark.once]
 # Fewer on the PostgreSQL run: there the database, not the faces' conformance, is under test.
 EXAMPLES_PER_OPERATION = 3 if os.environ.get("LUMEN_TEST_DATABASE_URL") else 8
 CHECKS = [
@@ -38,7 +38,12 @@ MANAGEMENT_APIS = [
     "product_order",
     "product_inventory",
     "trouble_ticket",
+    "availability_and_pricing",
+    "billing",
+    "appointment",
 ]
+# Not run: the Grace files of MEF W142 (which schemathesis cannot read as OpenAPI) and of MEF 137
+# work orders (whose list schema is a single object); their tests check each answer instead.
 
 
 def _official(flavour: str, api: str) -> Path:

@@ -8,6 +8,8 @@ import pytest
 
 from rest_facades.tmf.codegen import APIS, DEFAULT_OUTPUT, DEFAULT_SPECS, find_api_files, generate
 
+pytestmark = pytest.mark.once
+
 # Only the drift tests need the official files; the checks of the committed files do not.
 requires_specs = pytest.mark.skipif(
     not DEFAULT_SPECS.is_dir(),

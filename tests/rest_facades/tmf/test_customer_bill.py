@@ -1,6 +1,6 @@
 """TMF678 Customer Bill v4 through the ASGI app, checked against the official file."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -8,10 +8,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import billing, clock
 from app.core.billing import BillKind, BillState
+from app.core.db import Database
 from app.core.events import list_events
 from rest_facades.tmf.customer_bill import NOTIFYING
 from tests.factories import Caller, make_product
 from tests.rest_facades.tmf.conformance import check_response
+from tests.statements import copies, counting
 
 SPEC = "TMF678-CustomerBill-v4"
 BASE = "/tmf-api/customerBillManagement/v4"
@@ -67,6 +69,20 @@ async def test_on_demand_bills_are_requested_and_read(
 ) -> None:
     await _billed(session, customer, ops)
     _at(2026, 4, 16)
+    # Without the account to bill there is nothing to bill.
+    empties: list[dict[str, Any]] = [{}, {"name": "mid-month"}, {"billingAccount": {}}]
+    for empty in empties:
+        refused = await _call(
+            client,
+            customer,
+            "POST",
+            "/customerBillOnDemand",
+            "/customerBillOnDemand",
+            400,
+            body=empty,
+        )
+        assert "billingAccount" in refused.json()["reason"]
+    [account] = await billing.list_accounts(session, principal=customer.principal)
     made = await _call(
         client,
         customer,
@@ -74,11 +90,42 @@ async def test_on_demand_bills_are_requested_and_read(
         "/customerBillOnDemand",
         "/customerBillOnDemand",
         201,
-        body={"name": "mid-month", "@type": "CustomerBillOnDemand"},
+        body={
+            "name": "mid-month",
+            "description": "before the audit",
+            "billingAccount": {"id": account.id},
+            "@type": "CustomerBillOnDemand",
+        },
     )
     request = made.json()
     assert made.headers["location"] == request["href"]
     assert request["state"] == "done"
+    assert (request["name"], request["description"]) == ("mid-month", "before the audit")
+    read = await _call(
+        client,
+        customer,
+        "GET",
+        f"/customerBillOnDemand/{request['id']}",
+        "/customerBillOnDemand/{id}",
+        200,
+    )
+    assert read.json() == request
+    for attribute, value in (
+        ("id", request["id"]),
+        ("name", "mid-month"),
+        ("billingAccount.id", account.id),
+        ("lastUpdate.gte", "2026-04-16T00:00:00Z"),
+    ):
+        found = await _call(
+            client,
+            customer,
+            "GET",
+            "/customerBillOnDemand",
+            "/customerBillOnDemand",
+            200,
+            params={attribute: value},
+        )
+        assert [r["id"] for r in found.json()] == [request["id"]], attribute
     # The request and the bill it produced are one core bill.
     assert request["customerBill"]["id"] == request["id"]
     core = await billing.get_bill(session, principal=customer.principal, bill_id=request["id"])
@@ -290,3 +337,172 @@ async def test_the_hub(client: httpx.AsyncClient, customer: Caller) -> None:
         body={"callback": "https://listener.example.com"},
     )
     await _call(client, customer, "DELETE", f"/hub/{hub.json()['id']}", "/hub/{id}", 204)
+
+
+async def test_a_bill_carries_what_the_conformance_profile_asks_and_adds_up(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
+) -> None:
+    await _billed(session, customer, ops)
+    [bill] = (await _call(client, customer, "GET", "/customerBill", "/customerBill", 200)).json()
+    for name in (
+        "billNo",
+        "billDate",
+        "lastUpdate",
+        "nextBillDate",
+        "paymentDueDate",
+        "billingAccount",
+        "billingPeriod",
+        "amountDue",
+        "remainingAmount",
+        "taxExcludedAmount",
+        "taxIncludedAmount",
+        "taxItem",
+        "billDocument",
+        "relatedParty",
+        "state",
+        "runType",
+        "category",
+    ):
+        assert bill[name] not in (None, "", []), name
+    assert bill["nextBillDate"] == "2026-05-01T00:00:00Z"
+    assert bill["billDocument"][0]["url"] == bill["href"]
+    rates = await _call(
+        client,
+        customer,
+        "GET",
+        "/appliedCustomerBillingRate",
+        "/appliedCustomerBillingRate",
+        200,
+        params={"bill.id": bill["id"]},
+    )
+    excluded = sum(_cents(r["taxExcludedAmount"]) for r in rates.json())
+    taxes = sum(_cents(t["taxAmount"]) for r in rates.json() for t in r["appliedTax"])
+    assert _cents(bill["taxExcludedAmount"]) == excluded
+    assert sum(_cents(t["taxAmount"]) for t in bill["taxItem"]) == taxes
+    assert _cents(bill["taxIncludedAmount"]) == excluded + taxes == _cents(bill["amountDue"])
+    for attribute, value in (
+        ("id", bill["id"]),
+        ("billNo", bill["billNo"]),
+        ("state", "new"),
+        ("runType", "onCycle"),
+        ("billingAccount.id", bill["billingAccount"]["id"]),
+        ("relatedParty.id", customer.principal.party_id),
+        ("billDate.gte", "2026-04-02T00:00:00Z"),
+        ("paymentDueDate.lt", "2026-06-01T00:00:00Z"),
+        ("amountDue.value.gt", "0"),
+        ("category", "normal"),
+    ):
+        found = await _call(
+            client,
+            customer,
+            "GET",
+            "/customerBill",
+            "/customerBill",
+            200,
+            params={attribute: value},
+        )
+        assert [b["id"] for b in found.json()] == [bill["id"]], attribute
+    for attribute, value in (
+        ("state", "settled"),
+        ("runType", "offCycle"),
+        ("billDate.lt", "2026-01-01"),
+    ):
+        found = await _call(
+            client,
+            customer,
+            "GET",
+            "/customerBill",
+            "/customerBill",
+            200,
+            params={attribute: value},
+        )
+        assert found.json() == [], attribute
+    bad = await client.get(
+        f"{BASE}/customerBill", headers=customer.headers, params={"amountDue.value.gt": "lots"}
+    )
+    assert bad.status_code == 400
+    assert "amountDue.value" in bad.json()["reason"]
+
+
+async def test_a_bill_on_demand_is_for_an_account_of_the_party_it_names(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
+) -> None:
+    mine = await billing.ensure_account(session, party_id=customer.principal.party_id)
+    theirs = await billing.ensure_account(session, party_id=other_customer.principal.party_id)
+    await session.commit()
+    for body in (
+        {"billingAccount": {"id": theirs.id}},
+        {
+            "billingAccount": {"id": mine.id},
+            "relatedParty": {"id": other_customer.principal.party_id},
+        },
+        {"billingAccount": {"id": mine.id}, "state": "rejected"},
+        {"billingAccount": {"id": mine.id}, "customerBill": {"id": "bill_x"}},
+    ):
+        await _call(
+            client,
+            customer,
+            "POST",
+            "/customerBillOnDemand",
+            "/customerBillOnDemand",
+            400,
+            body=body,
+        )
+    made = await _call(
+        client,
+        customer,
+        "POST",
+        "/customerBillOnDemand",
+        "/customerBillOnDemand",
+        201,
+        body={
+            "billingAccount": {"id": mine.id},
+            "relatedParty": {"id": customer.principal.party_id},
+        },
+    )
+    assert made.json()["relatedParty"]["id"] == customer.principal.party_id
+    hidden = await client.get(
+        f"{BASE}/customerBillOnDemand/{made.json()['id']}", headers=other_customer.headers
+    )
+    assert hidden.status_code == 404
+
+
+async def test_a_bill_page_costs_the_same_statements_for_10_and_1000_bills(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    ops: Caller,
+) -> None:
+    await _billed(session, customer, ops)
+    [bill] = (await session.exec(billing.bills_query(principal=customer.principal))).all()
+    [rate, *_] = (
+        await session.exec(billing.applied_rates_query(principal=customer.principal))
+    ).all()
+
+    async def cost() -> list[int]:
+        counts = []
+        for path, params in (
+            ("/customerBill", {"state": "new", "billDate.gte": "2000-01-01"}),
+            ("/customerBillOnDemand", {}),
+            ("/appliedCustomerBillingRate", {"type": "recurring,oneTime"}),
+        ):
+            with counting(database) as statements:
+                listed = await client.get(
+                    f"{BASE}{path}", headers=customer.headers, params={"limit": "20", **params}
+                )
+            assert listed.status_code == 200, listed.text
+            assert len(listed.json()) == min(20, int(listed.headers["x-total-count"]))
+            counts.append(len(statements))
+        return counts
+
+    def new_period(n: int) -> dict[str, Any]:
+        return {"period_start": bill.period_start - timedelta(days=n + 1)}
+
+    await copies(session, bill, 9, lambda n: {"id": f"bill_few{n}"} | new_period(n))
+    await copies(session, rate, 9, lambda n: {"id": f"rate_few{n}"})
+    few = await cost()
+    await copies(session, bill, 990, lambda n: {"id": f"bill_many{n}"} | new_period(n + 9))
+    await copies(session, rate, 990, lambda n: {"id": f"rate_many{n}"})
+    many = await cost()
+    assert many == few

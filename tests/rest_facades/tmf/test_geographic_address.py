@@ -5,8 +5,13 @@ from typing import Any
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import geography
+from app.core.db import Database
+from app.core.geography import Location
 from tests.factories import CHICAGO, Caller, location_id
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF673-GeographicAddress-v4"
 BASE = "/tmf-api/geographicAddressManagement/v4"
@@ -209,6 +214,13 @@ async def test_validation_is_kept_read_back_and_private(
         "/geographicAddressValidation/{id}",
         404,
     )
+    patched = await client.patch(
+        f"{BASE}/geographicAddressValidation/{found['id']}",
+        headers=other_customer.headers,
+        json={"provideAlternative": not found["provideAlternative"]},
+    )
+    assert patched.status_code == 404
+    check_response(SPEC, "/geographicAddressValidation/{id}", "patch", 404, patched.json())
 
 
 async def test_validation_refuses_bodies_without_mandatory_attributes(
@@ -240,16 +252,106 @@ async def test_listeners_register_and_unregister_at_the_hub(
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())
 
 
-async def test_a_validation_cannot_be_patched(client: httpx.AsyncClient, customer: Caller) -> None:
+async def test_a_patched_validation_is_validated_again(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
     created = await _validate(
         client,
         customer,
         {"provideAlternative": False, "submittedGeographicAddress": {"name": CHICAGO}},
     )
-    refused = await client.patch(
-        f"{BASE}/geographicAddressValidation/{created.json()['id']}",
+    path = f"{BASE}/geographicAddressValidation/{created.json()['id']}"
+    again = await client.patch(
+        path,
         headers=customer.headers,
-        json={"provideAlternative": True},
+        json={"submittedGeographicAddress": {"name": "1950 N Stemmons Fwy, Dallas, TX 75207"}},
     )
-    assert refused.status_code == 405
-    check_response(SPEC, "/geographicAddressValidation/{id}", "patch", 405, refused.json())
+    assert again.status_code == 200, again.text
+    check_response(SPEC, "/geographicAddressValidation/{id}", "patch", 200, again.json())
+    assert again.json()["id"] == created.json()["id"]
+    assert again.json()["validGeographicAddress"]["city"] == "Dallas"
+    refused = await client.patch(path, headers=customer.headers, json={"validationResult": "fails"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "NOT_PATCHABLE"
+    check_response(SPEC, "/geographicAddressValidation/{id}", "patch", 400, refused.json())
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    addresses = Kit(client, customer, SPEC, BASE, "geographicAddress", mandatory=("id", "href"))
+    known = await location_id(session, CHICAGO)
+    address = (await addresses.call("GET", f"/geographicAddress/{known}", 200)).json()
+    await addresses.filters_and_fields(address)
+    await addresses.unknown_is_404()
+
+    validations = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "geographicAddressValidation",
+        mandatory=("id", "href", "provideAlternative", "submittedGeographicAddress", "state"),
+    )
+    created = await validations.create(
+        {
+            "provideAlternative": False,
+            "submittedGeographicAddress": {"streetNr": "350", "streetName": "E Cermak Rd"},
+        }
+    )
+    await validations.filters_and_fields(created)
+    patched = await validations.patch(
+        created,
+        {
+            "provideAlternative": True,
+            "submittedGeographicAddress": {"city": "Chicago", "postcode": "60616"},
+        },
+    )
+    outcome = ("state", "validationResult", "validGeographicAddress", "alternateGeographicAddress")
+    await validations.patch(patched, {k: patched[k] for k in outcome})
+    await validations.unknown_is_404()
+
+
+async def test_lists_cost_the_same_statements_for_ten_and_a_thousand_rows(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    location = await session.get(Location, await location_id(session, CHICAGO))
+    assert location is not None
+    check = await geography.check_address(
+        session, principal=customer.principal, address=geography.AddressInput(text=CHICAGO)
+    )
+
+    async def statements() -> tuple[int, str, str]:
+        with counting(database) as seen:
+            addresses = await _get(
+                client,
+                customer,
+                "/geographicAddress",
+                "/geographicAddress",
+                **{"city": "Chicago", "postcode.gte": "60000"},
+                limit="5",
+            )
+            checks = await _get(
+                client,
+                customer,
+                "/geographicAddressValidation",
+                "/geographicAddressValidation",
+                validationResult="success",
+                limit="5",
+            )
+        assert addresses.headers["x-result-count"] == checks.headers["x-result-count"] == "5"
+        assert sum("LIMIT" in statement.upper() for statement in seen) >= 2
+        return len(seen), addresses.headers["x-total-count"], checks.headers["x-total-count"]
+
+    await copies(session, location, 10, lambda n: {"id": f"loc_few{n}", "street_number": f"{n}"})
+    await copies(session, check, 9, lambda n: {"id": f"adv_few{n}"})
+    few, *counted = await statements()
+    await copies(
+        session, location, 990, lambda n: {"id": f"loc_many{n}", "street_number": f"9{n:03d}"}
+    )
+    await copies(session, check, 990, lambda n: {"id": f"adv_many{n}"})
+    many, *recounted = await statements()
+    chicago = int(counted[0]) - 10
+    assert counted == [str(chicago + 10), "10"]
+    assert recounted == [str(chicago + 1000), "1000"]
+    assert many == few

@@ -6,8 +6,12 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography
+from app.core.db import Database
+from app.core.geography import Location
 from tests.factories import CHICAGO, DALLAS, NEW_YORK, Caller, location_id, make_order
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF674-GeographicSite-v4"
 BASE = "/tmf-api/geographicSiteManagement/v4"
@@ -229,3 +233,87 @@ async def test_listeners_register_and_unregister_at_the_hub(
     again = await client.delete(f"{BASE}/hub/{hub_id}", headers=customer.headers)
     assert again.status_code == 404
     check_response(SPEC, "/hub/{id}", "delete", 404, again.json())
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "geographicSite",
+        mandatory=("id", "href", "code", "name", "place", "relatedParty", "status"),
+    )
+    created = await kit.create(
+        {"name": "HQ", "place": [{"id": await location_id(session, CHICAGO)}]}
+    )
+    await kit.filters_and_fields(created)
+    patched = await kit.patch(
+        created,
+        {
+            "name": "Head office",
+            "description": "Ring at gate 2",
+            "relatedParty": [
+                # The site's contact is the Individual the site names (see TMF632).
+                {
+                    "id": f"{created['id']}~contact",
+                    "name": "Dana",
+                    "role": "siteContact",
+                    "@referredType": "Individual",
+                },
+                {
+                    "id": "o1",
+                    "name": "Facilities",
+                    "role": "manager",
+                    "@referredType": "Individual",
+                },
+            ],
+            "calendar": [{"day": "weekdays", "hourPeriod": [{"startHour": "08:00"}]}],
+            "siteRelationship": [{"id": "site_other", "relationshipType": "adjacentTo"}],
+            "@type": "GeographicSite",
+        },
+    )
+    await kit.patch(patched, {k: patched[k] for k in ("code", "status", "place")})
+    await kit.delete(patched)
+    await kit.unknown_is_404()
+
+
+async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_sites(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    site = await geography.create_site(
+        session, principal=customer.principal, address=geography.AddressInput(text=CHICAGO)
+    )
+    location = await session.get(Location, site.location_id)
+    assert location is not None
+    # A party has one site per address: each copy of the site is at a copy of the address.
+    await copies(
+        session, location, 999, lambda n: {"id": f"loc_copy{n}", "street_number": f"9{n:03d}"}
+    )
+
+    async def statements() -> tuple[int, str]:
+        with counting(database) as seen:
+            listed = await _call(
+                client,
+                customer,
+                "get",
+                "/geographicSite",
+                "/geographicSite",
+                200,
+                **{"place.city": "Chicago", "name.gte": "A"},
+                limit="5",
+            )
+        assert listed.headers["x-result-count"] == "5"
+        assert any("LIMIT" in statement.upper() for statement in seen)
+        return len(seen), listed.headers["x-total-count"]
+
+    await copies(session, site, 9, lambda n: {"id": f"site_few{n}", "location_id": f"loc_copy{n}"})
+    few, ten = await statements()
+    await copies(
+        session, site, 990, lambda n: {"id": f"site_many{n}", "location_id": f"loc_copy{n + 9}"}
+    )
+    many, thousand = await statements()
+    assert (ten, thousand) == ("10", "1000")
+    assert many == few

@@ -6,6 +6,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import inventory, ordering
+from app.core.db import Database
 from app.core.events import EntityKind, Event, EventKind
 from app.core.inventory import ProductState
 from rest_facades.tmf.product_inventory import describe
@@ -19,6 +20,7 @@ from tests.factories import (
     make_product,
 )
 from tests.rest_facades.tmf.conformance import check_response
+from tests.statements import copies, counting
 
 SPEC = "TMF637-ProductInventory-v4"
 BASE = "/tmf-api/productInventory/v4"
@@ -138,7 +140,14 @@ async def test_changes_are_for_operations_staff_only(
             assert patched.json()["status"] == status
     bad = await client.patch(url, headers=ops.headers, json={"name": "x"})
     assert bad.status_code == 400
+    assert "name" in bad.json()["reason"]
     check_response(SPEC, "/product/{id}", "patch", 400, bad.json())
+    # Every attribute of Product_Update is taken: what the product already says may be repeated.
+    whole = (await client.get(url, headers=ops.headers)).json()
+    repeated = await client.patch(url, headers=ops.headers, json=whole | {"status": "suspended"})
+    assert repeated.status_code == 200, repeated.text
+    assert repeated.json()["status"] == "suspended"
+    check_response(SPEC, "/product/{id}", "patch", 200, repeated.json())
     created = await client.post(f"{BASE}/product", headers=ops.headers, json={"status": "active"})
     assert created.status_code == 405
     check_response(SPEC, "/product", "post", 405, created.json())
@@ -186,3 +195,55 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         party_id="p", entity=EntityKind.ORDER, entity_id="o", kind=EventKind.CREATED
     )
     assert describe(order_event) is None
+
+
+async def test_a_page_costs_the_same_statements_for_10_and_1000_products(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    product = await make_product(session, customer)
+
+    async def page() -> int:
+        with counting(database) as statements:
+            listed = await client.get(
+                f"{BASE}/product",
+                headers=customer.headers,
+                params={"limit": "20", "status": "active", "orderDate.gte": "2000-01-01"},
+            )
+        assert listed.status_code == 200, listed.text
+        assert len(listed.json()) == min(20, int(listed.headers["x-total-count"]))
+        return len(statements)
+
+    await copies(session, product, 9, lambda n: {"id": f"prd_few{n}"})
+    few = await page()
+    await copies(session, product, 990, lambda n: {"id": f"prd_many{n}"})
+    many = await page()
+    assert many == few
+
+
+async def test_filters_on_stored_attributes_count_in_the_database(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    product = await make_product(session, customer)
+    await copies(session, product, 4, lambda n: {"id": f"prd_same{n}"})
+    await copies(
+        session, product, 3, lambda n: {"id": f"prd_gone{n}", "state": ProductState.TERMINATED}
+    )
+    active = await _get(client, customer, "/product", "/product", status="active", limit="2")
+    assert active.headers["x-total-count"] == "5"
+    assert active.headers["x-result-count"] == "2"
+    ended = await _get(client, customer, "/product", "/product", status="terminated,suspended")
+    assert {p["status"] for p in ended.json()} == {"terminated"}
+    assert ended.headers["x-total-count"] == "3"
+    later = await _get(
+        client, customer, "/product", "/product", **{"orderDate.gt": "2999-01-01T00:00:00Z"}
+    )
+    assert later.json() == []
+    bad = await client.get(
+        f"{BASE}/product", headers=customer.headers, params={"orderDate.gt": "soon"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["@type"] == "Error"
+    assert "orderDate" in bad.json()["reason"]
+    too_many = await client.get(f"{BASE}/product", headers=customer.headers, params={"limit": "x"})
+    assert too_many.status_code == 400
+    assert "limit" in too_many.json()["reason"]

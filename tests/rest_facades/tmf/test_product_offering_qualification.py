@@ -6,11 +6,15 @@ from typing import Any
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import qualification
+from app.core import qualification, quoting
+from app.core.db import Database
 from app.core.events import Channel, EntityKind, Event, EventKind
+from app.core.quoting import QuoteKind
 from rest_facades.tmf.product_offering_qualification import describe
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF679-ProductOfferingQualification-v4"
 BASE = "/tmf-api/productOfferingQualification/v4"
@@ -93,15 +97,27 @@ async def test_green_and_red_items(
     )
     assert missing.status_code == 400
     check_response(SPEC, PATH, "post", 400, missing.json())
-    no_speed = _item("c", "internet-access", [{"id": chicago, "role": "aEnd"}], 100)
-    no_speed["product"]["productCharacteristic"] = []
-    refused = await client.post(
-        f"{BASE}{PATH}",
-        json={"productOfferingQualificationItem": [no_speed]},
-        headers=customer.headers,
+    # An item without a speed or places asks for the offering's lowest speed at the
+    # qualification's place.
+    bare = {"id": "c", "productOffering": {"id": "internet-access"}}
+    lowest = await _create(
+        client,
+        customer,
+        {"place": [{"id": chicago, "role": "aEnd"}], "productOfferingQualificationItem": [bare]},
     )
-    assert refused.status_code == 400
-    check_response(SPEC, PATH, "post", 400, refused.json())
+    [item] = lowest["productOfferingQualificationItem"]
+    assert item["product"]["place"][0]["id"] == chicago
+    assert {"name": "bandwidth", "valueType": "integer", "value": 10} in item["product"][
+        "productCharacteristic"
+    ]
+    for wrong in (bare, {**bare, "productOffering": {"id": "no-such-offering"}}):
+        refused = await client.post(
+            f"{BASE}{PATH}",
+            json={"productOfferingQualificationItem": [wrong]},
+            headers=customer.headers,
+        )
+        assert refused.status_code == 400, refused.text
+        check_response(SPEC, PATH, "post", 400, refused.json())
 
 
 async def test_list_filter_fields_tenancy_and_refused_changes(
@@ -166,15 +182,13 @@ async def test_list_filter_fields_tenancy_and_refused_changes(
         )
         assert response.status_code == 404, (method, response.text)
         check_response(SPEC, f"{PATH}/{{id}}", method, 404, response.json())
-    for method in ("patch", "delete"):
-        response = await client.request(
-            method,
-            f"{BASE}{PATH}/{mine['id']}",
-            headers=customer.headers,
-            json={"description": "x"} if method == "patch" else None,
-        )
-        assert response.status_code == 405
-        check_response(SPEC, f"{PATH}/{{id}}", method, 405, response.json())
+    # The answer is the seller's: a patch may repeat it, not change it.
+    answer = await client.patch(
+        f"{BASE}{PATH}/{mine['id']}", headers=customer.headers, json={"state": "inProgress"}
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "NOT_PATCHABLE"
+    check_response(SPEC, f"{PATH}/{{id}}", "patch", 400, answer.json())
 
 
 async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: Caller) -> None:
@@ -200,3 +214,96 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         party_id=customer.party_id, entity=EntityKind.QUOTE, entity_id="q", kind=EventKind.CREATED
     )
     assert describe(other) is None
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "productOfferingQualification",
+        mandatory=("id", "href", "productOfferingQualificationItem", "relatedParty", "state"),
+    )
+    chicago = await location_id(session, CHICAGO)
+    body = {
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "productOfferingQualificationItem": [
+            {"id": "1", "productOffering": {"id": "internet-access"}}
+        ],
+    }
+    created = await kit.create(body)
+    await kit.filters_and_fields(created)
+    patched = await kit.patch(
+        created,
+        {
+            "description": "head office",
+            "category": {"id": "cat-1", "name": "business"},
+            "channel": {"id": "ch-1", "name": "portal"},
+            "note": [{"id": "n1", "text": "urgent"}],
+            "relatedParty": [{"id": "ind-1", "role": "contact", "@referredType": "Individual"}],
+            "place": [{"id": chicago, "role": "aEnd", "name": "head office"}],
+            "provideAlternative": True,
+            "provideOnlyAvailable": False,
+            "provideUnavailabilityReason": True,
+            "requestedPOQCompletionDate": "2031-01-01T00:00:00Z",
+        },
+    )
+    answer = (
+        "effectiveQualificationDate",
+        "expirationDate",
+        "instantSyncQualification",
+        "qualificationResult",
+        "state",
+        "productOfferingQualificationItem",
+    )
+    await kit.patch(patched, {k: patched[k] for k in answer})
+    await kit.delete(patched)
+    # One that a quote was priced against stays.
+    kept = await kit.create(body)
+    await quoting.request_quote(
+        session,
+        principal=customer.principal,
+        specs=[await line_spec(session)],
+        kind=QuoteKind.FIRM,
+        channel=Channel.TMF,
+        qualification_id=kept["id"],
+    )
+    in_use = await kit.call("DELETE", f"/productOfferingQualification/{kept['id']}", 409)
+    assert in_use.json()["code"] == "QUALIFICATION_IN_USE"
+    await kit.unknown_is_404()
+
+
+async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_qualifications(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    made, _items = await qualification.qualify(
+        session,
+        principal=customer.principal,
+        specs=[await line_spec(session)],
+        channel=Channel.TMF,
+    )
+
+    async def statements() -> tuple[int, str]:
+        with counting(database) as seen:
+            listed = await _get(
+                client,
+                customer,
+                PATH,
+                PATH,
+                state="done",
+                **{"productOfferingQualificationDate.gte": "2020-01-01"},
+                limit="5",
+            )
+        assert listed.headers["x-result-count"] == "5"
+        assert any("LIMIT" in statement.upper() for statement in seen)
+        return len(seen), listed.headers["x-total-count"]
+
+    await copies(session, made, 9, lambda n: {"id": f"poq_few{n}"})
+    few, ten = await statements()
+    await copies(session, made, 990, lambda n: {"id": f"poq_many{n}"})
+    many, thousand = await statements()
+    assert (ten, thousand) == ("10", "1000")
+    assert many == few

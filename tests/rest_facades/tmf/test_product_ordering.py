@@ -8,8 +8,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.relay import to_base64
 
 from app.core import clock, ordering
+from app.core.catalog import ProductKind
+from app.core.db import Database
 from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.ordering import OrderState
+from rest_facades.mef.flavours import CANTATA
+from rest_facades.mef.products import check_configuration, product_types
 from rest_facades.tmf.common import iso
 from rest_facades.tmf.product_ordering import describe
 from tests.factories import (
@@ -17,11 +21,14 @@ from tests.factories import (
     NEW_YORK,
     Caller,
     complete,
+    line_spec,
     location_id,
     make_order,
     make_product,
 )
+from tests.rest_facades.mef.configurations import minimal_configuration
 from tests.rest_facades.tmf.conformance import check_response
+from tests.statements import copies, counting
 
 SPEC = "TMF622-ProductOrdering-v4"
 BASE = "/tmf-api/productOrderingManagement/v4"
@@ -157,7 +164,7 @@ async def test_bad_orders_are_refused_with_a_tmf_error(
     cases: list[dict[str, Any]] = [
         {},
         {"productOrderItem": [{"id": "1"}]},
-        {"productOrderItem": [{"id": "1", "action": "add", "product": {}}]},
+        {"productOrderItem": []},
         {"productOrderItem": [{"id": "1", "action": "bogus"}]},
         _line(site, {"id": "loc_nowhere"}),
         _line(site, {"city": "Atlantis", "streetName": "Nowhere"}),
@@ -319,3 +326,171 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         )
         is None
     )
+
+
+async def test_an_order_the_seller_cannot_deliver_as_asked_is_rejected_with_the_reason(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, ops: Caller
+) -> None:
+    asked = {
+        "productOrderItem": [{"id": "123", "action": "add"}],
+        "relatedParty": [{"id": "456-dd-df45", "@referredType": "Individual"}],
+        "priority": "1",
+    }
+    order = await _post(client, customer, asked)
+    assert order["state"] == "rejected"
+    assert order["productOrderItem"] == [{"id": "123", "action": "add", "state": "rejected"}]
+    [reason] = order["note"]
+    assert "productOffering.id" in reason["text"]
+    assert "product.place" in reason["text"]
+    assert order["relatedParty"][1] == asked["relatedParty"][0]
+    assert order["priority"] == "1"
+    read = await _get(client, customer, f"/productOrder/{order['id']}", "/productOrder/{id}")
+    assert read.json() == order
+    rejected = await _get(client, customer, "/productOrder", "/productOrder", state="rejected")
+    assert [o["id"] for o in rejected.json()] == [order["id"]]
+    by_date = await _get(
+        client, customer, "/productOrder", "/productOrder", orderDate=order["orderDate"]
+    )
+    assert [o["id"] for o in by_date.json()] == [order["id"]]
+    # Nothing is delivered: the order is not waiting for fulfilment.
+    core = await ordering.get_order(session, principal=customer.principal, order_id=order["id"])
+    assert (core.order.state, core.items, core.order.next_step_at) == (
+        OrderState.REJECTED,
+        [],
+        None,
+    )
+    answer = await client.post(
+        "/graphql",
+        headers=ops.headers,
+        json={
+            "query": "query($id: ID!) { node(id: $id) { ... on Order { state items { id } } } }",
+            "variables": {"id": to_base64("Order", order["id"])},
+        },
+    )
+    assert answer.json()["data"]["node"] == {"state": "REJECTED", "items": []}
+
+
+async def test_patch_takes_every_attribute_of_the_update_schema(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    placed = await make_order(session, customer)
+    url = f"{BASE}/productOrder/{placed.order.id}"
+    current = (await client.get(url, headers=customer.headers)).json()
+    later = iso(clock.now() + timedelta(days=60))
+    patch = {
+        "category": "enterprise",
+        "description": "two sites",
+        "priority": "2",
+        "notificationContact": "noc@example.com",
+        "requestedStartDate": later,
+        "note": [{"text": "call first"}],
+        "agreement": [{"id": "agr-1"}],
+        "payment": [{"id": "pay-1"}],
+        "productOfferingQualification": [{"id": "poq-1"}],
+        "relatedParty": [{"id": "ind-1", "@referredType": "Individual"}],
+        # What the seller sets may be repeated as it is.
+        "state": current["state"],
+        "billingAccount": current["billingAccount"],
+        "orderTotalPrice": current["orderTotalPrice"],
+        "productOrderItem": current["productOrderItem"],
+    }
+    patched = await client.patch(url, headers=customer.headers, json=patch)
+    assert patched.status_code == 200, patched.text
+    check_response(SPEC, "/productOrder/{id}", "patch", 200, patched.json())
+    for name in ("category", "description", "priority", "notificationContact", "agreement"):
+        assert patched.json()[name] == patch[name]
+    assert patched.json()["requestedStartDate"] == later
+    assert patched.json()["relatedParty"][1]["id"] == "ind-1"
+    removed = await client.patch(url, headers=customer.headers, json={"priority": None})
+    assert "priority" not in removed.json()
+    assert removed.json()["category"] == "enterprise"
+    for changed in ({"state": "completed"}, {"billingAccount": {"id": "ba-other"}}):
+        refused = await client.patch(url, headers=customer.headers, json=changed)
+        assert refused.status_code == 400, refused.text
+        assert next(iter(changed)) in refused.json()["reason"]
+    bad = await client.patch(url, headers=customer.headers, json={"note": [{"author": "me"}]})
+    assert (bad.status_code, bad.json()["code"]) == (400, "MISSING_ATTRIBUTE")
+    assert bad.json()["reason"].startswith("note[0].text")
+
+
+async def test_a_page_costs_the_same_statements_for_10_and_1000_orders(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    placed = await make_order(session, customer)
+    item = placed.items[0]
+
+    async def more(count: int, prefix: str) -> None:
+        await copies(session, placed.order, count, lambda n: {"id": f"ord_{prefix}{n}"})
+        await copies(
+            session,
+            item,
+            count,
+            lambda n: {"id": f"oi_{prefix}{n}", "order_id": f"ord_{prefix}{n}"},
+        )
+
+    async def page() -> int:
+        with counting(database) as statements:
+            listed = await client.get(
+                f"{BASE}/productOrder",
+                headers=customer.headers,
+                params={"limit": "20", "state": "acknowledged", "orderDate.lte": "2999-01-01"},
+            )
+        assert listed.status_code == 200, listed.text
+        assert len(listed.json()) == min(20, int(listed.headers["x-total-count"]))
+        return len(statements)
+
+    await more(9, "few")
+    few = await page()
+    await more(990, "many")
+    many = await page()
+    assert many == few
+    counted = await client.get(
+        f"{BASE}/productOrder", headers=customer.headers, params={"limit": "1"}
+    )
+    assert counted.headers["x-total-count"] == "1000"
+
+
+async def test_tmf_orders_show_on_cantata_with_valid_configurations(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    site = {"id": await location_id(session, CHICAGO), "@referredType": "GeographicAddress"}
+    other = {"id": await location_id(session, NEW_YORK), "@referredType": "GeographicAddress"}
+    placed = await _post(client, customer, _line(site, other))
+    rejected = await _post(client, customer, {"productOrderItem": [{"id": "9", "action": "add"}]})
+    cantata = "/mefApi/cantata/productOrderingManagement/v5/productOrder"
+    seen = await client.get(f"{cantata}/{placed['id']}", headers=customer.headers)
+    assert seen.status_code == 200, seen.text
+    [item] = seen.json()["productOrderItem"]
+    configuration = item["product"]["productConfiguration"]
+    assert check_configuration(CANTATA, configuration, "") == []
+    assert configuration["evcEndPointA"]["ingressBandwidthProfilePerClassofServiceName"][0][
+        "bwpFlow"
+    ]["cir"] == {"irValue": 1000, "irUnits": "MBPS"}
+    refused = await client.get(f"{cantata}/{rejected['id']}", headers=customer.headers)
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["state"] == "rejected"
+    [asked] = refused.json()["productOrderItem"]
+    assert (asked["id"], asked["action"], asked["state"]) == ("9", "add", "rejected")
+
+
+async def test_a_cantata_order_shows_on_tmf_with_the_characteristics_it_configured(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    own_type = product_types(CANTATA)[ProductKind.ETHERNET_LINE]
+    placed = await ordering.place(
+        session,
+        principal=customer.principal,
+        channel=Channel.CANTATA,
+        items=[
+            ordering.ItemRequest(
+                spec=await line_spec(session, mbps=2000),
+                configuration=minimal_configuration(own_type),
+                external_id="c-1",
+            )
+        ],
+    )
+    seen = await _get(client, customer, f"/productOrder/{placed.order.id}", "/productOrder/{id}")
+    [item] = seen.json()["productOrderItem"]
+    assert item["id"] == "c-1"
+    characteristics = {c["name"]: c["value"] for c in item["product"]["productCharacteristic"]}
+    assert characteristics["bandwidth"] == 2000

@@ -6,11 +6,14 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, ordering, qualification, quoting
+from app.core.db import Database
 from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.quoting import QuoteKind
 from rest_facades.tmf.quote_management import describe
 from tests.factories import CHICAGO, NEW_YORK, Caller, line_spec, location_id
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF648-QuoteManagement-v4"
 BASE = "/tmf-api/quoteManagement/v4"
@@ -199,10 +202,16 @@ async def test_patch_and_delete_move_the_core_quote(
     assert pending["state"] == "inProgress"
     assert "quoteTotalPrice" not in pending
 
-    not_patchable = await client.patch(
+    # The buyer's own words change; the seller's answer does not.
+    described = await client.patch(
         f"{BASE}/quote/{answered['id']}", json={"description": "x"}, headers=customer.headers
     )
+    assert described.json()["description"] == "x"
+    not_patchable = await client.patch(
+        f"{BASE}/quote/{answered['id']}", json={"category": "budgetary"}, headers=customer.headers
+    )
     assert not_patchable.status_code == 400
+    assert not_patchable.json()["code"] == "NOT_PATCHABLE"
     check_response(SPEC, "/quote/{id}", "patch", 400, not_patchable.json())
     accept = await client.patch(
         f"{BASE}/quote/{answered['id']}", json={"state": "accepted"}, headers=customer.headers
@@ -323,3 +332,81 @@ async def test_a_quote_refers_to_a_qualification(
     foreign = await client.post(f"{BASE}/quote", json=body, headers=other_customer.headers)
     assert foreign.status_code == 400
     check_response(SPEC, "/quote", "post", 400, foreign.json())
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "quote",
+        mandatory=("id", "href", "quoteItem", "state", "quoteDate"),
+    )
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    created = await kit.create({"quoteItem": [_line({"id": chicago}, {"id": new_york})]})
+    await kit.filters_and_fields(created)
+    patched = await kit.patch(
+        created,
+        {
+            "description": "two data centres",
+            "externalId": "PO-9",
+            "requestedQuoteCompletionDate": "2031-01-01T00:00:00Z",
+            "expectedFulfillmentStartDate": "2031-02-01T00:00:00Z",
+            "note": [{"id": "n1", "text": "call first"}],
+            "contactMedium": [{"mediumType": "email", "characteristic": {"emailAddress": "a@b.c"}}],
+            "relatedParty": [{"id": "ind-1", "role": "buyer", "@referredType": "Individual"}],
+            "agreement": [{"id": "agr-1"}],
+            "billingAccount": [{"id": "ba-1"}],
+            "authorization": [{"name": "budget", "state": "approved"}],
+            "@type": "Quote",
+        },
+    )
+    seller = ("category", "version", "quoteItem", "quoteTotalPrice", "validFor")
+    # The seller's answer may be repeated as it is; `version` counts the changes of the quote.
+    again = await kit.patch(
+        patched, {k: patched[k] for k in (*seller, "effectiveQuoteCompletionDate")}
+    )
+    await kit.patch(again, {"state": "rejected"})
+    other = await kit.create({"quoteItem": [_line({"id": chicago}, {"id": new_york})]})
+
+    async def withdrawn(path: str) -> None:
+        got = await kit.call("GET", path, 200)
+        assert got.json()["state"] == "rejected"
+
+    await kit.delete(other, then=withdrawn)
+    await kit.unknown_is_404()
+
+
+async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_quotes(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    made = await quoting.request_quote(
+        session,
+        principal=customer.principal,
+        specs=[await line_spec(session)],
+        kind=QuoteKind.FIRM,
+        channel=Channel.TMF,
+    )
+
+    async def statements() -> tuple[int, str]:
+        with counting(database) as seen:
+            # The copies have no items: the answer is not checked against the schema here.
+            listed = await client.get(
+                f"{BASE}/quote",
+                headers=customer.headers,
+                params={"state": "approved", "category": "firm", "limit": "5"},
+            )
+        assert listed.headers["x-result-count"] == "5"
+        assert any("LIMIT" in statement.upper() for statement in seen)
+        return len(seen), listed.headers["x-total-count"]
+
+    await copies(session, made.quote, 9, lambda n: {"id": f"quo_few{n}"})
+    few, ten = await statements()
+    await copies(session, made.quote, 990, lambda n: {"id": f"quo_many{n}"})
+    many, thousand = await statements()
+    assert (ten, thousand) == ("10", "1000")
+    assert many == few

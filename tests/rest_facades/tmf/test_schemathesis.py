@@ -21,7 +21,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.rest_facades.tmf.conformance import SPECS, requires_specs
 
-pytestmark = requires_specs
+pytestmark = [requires_specs, pytest.mark.once]
 # Fewer on the PostgreSQL run: there the database, not the faces' conformance, is under test.
 EXAMPLES_PER_OPERATION = 3 if os.environ.get("LUMEN_TEST_DATABASE_URL") else 8
 CHECKS = [

@@ -1,14 +1,18 @@
 """TMF645 Service Qualification v4 through the ASGI app, checked against the official file."""
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import qualification
+from app.core.db import Database
 from app.core.events import Channel
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF645-ServiceQualification-v4"
 BASE = "/tmf-api/serviceQualificationManagement/v4"
@@ -130,11 +134,19 @@ async def test_check_service_qualification(
         response = await client.get(f"{BASE}{CHECK}/{unknown}", headers=customer.headers)
         assert response.status_code == 404
         check_response(SPEC, f"{CHECK}/{{id}}", "get", 404, response.json())
-    refused = await client.patch(
+    # The buyer's words change; the answer is the seller's.
+    described = await client.patch(
         f"{BASE}{CHECK}/{check['id']}", json={"description": "x"}, headers=customer.headers
     )
-    assert refused.status_code == 405
-    check_response(SPEC, f"{CHECK}/{{id}}", "patch", 405, refused.json())
+    assert described.json()["description"] == "x"
+    refused = await client.patch(
+        f"{BASE}{CHECK}/{check['id']}",
+        json={"qualificationResult": "qualified"},
+        headers=customer.headers,
+    )
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "NOT_PATCHABLE"
+    check_response(SPEC, f"{CHECK}/{{id}}", "patch", 400, refused.json())
     bad = await client.post(
         f"{BASE}{CHECK}",
         json={"serviceQualificationItem": [{"service": _service("teleport", [])}]},
@@ -193,9 +205,17 @@ async def test_query_service_qualification(
     assert [q["id"] for q in by_spec.json()] == [lines["id"]]
     fetched = await _get(client, customer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
     assert fetched.json() == query
-    hidden = await client.get(f"{BASE}{QUERY}/{query['id']}", headers=other_customer.headers)
-    assert hidden.status_code == 404
-    check_response(SPEC, f"{QUERY}/{{id}}", "get", 404, hidden.json())
+    for method in ("get", "patch", "delete"):
+        hidden = await client.request(
+            method,
+            f"{BASE}{QUERY}/{query['id']}",
+            headers=other_customer.headers,
+            json={"description": "theirs now"} if method == "patch" else None,
+        )
+        assert hidden.status_code == 404
+        check_response(SPEC, f"{QUERY}/{{id}}", method, 404, hidden.json())
+    kept = await _get(client, customer, f"{QUERY}/{query['id']}", f"{QUERY}/{{id}}")
+    assert "description" not in kept.json()
     not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=customer.headers)
     assert not_a_check.status_code == 404
     missing = await client.post(
@@ -203,3 +223,73 @@ async def test_query_service_qualification(
     )
     assert missing.status_code == 400
     check_response(SPEC, QUERY, "post", 400, missing.json())
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    place = [{"id": chicago, "role": "aEnd"}]
+    answers: dict[str, dict[str, Any]] = {
+        "checkServiceQualification": {
+            "serviceQualificationItem": [{"id": "1", "service": _service("internet-access", place)}]
+        },
+        "queryServiceQualification": {"searchCriteria": {"service": {"place": place}}},
+    }
+    for name, body in answers.items():
+        kit = Kit(
+            client,
+            customer,
+            SPEC,
+            BASE,
+            name,
+            mandatory=("id", "href", "state", "serviceQualificationItem"),
+        )
+        created = await kit.create(body)
+        await kit.filters_and_fields(created)
+        buyers: dict[str, Any] = {
+            "description": "head office",
+            "externalId": "sq-1",
+            "expectedQualificationDate": "2031-01-01T00:00:00Z",
+            "relatedParty": [{"id": "ind-1", "role": "contact", "@referredType": "Individual"}],
+        }
+        if name == "checkServiceQualification":
+            buyers |= {"provideAlternative": True, "provideUnavailabilityReason": False}
+        patched = await kit.patch(created, buyers)
+        seller = ("state", "serviceQualificationItem", "instantSyncQualification", "expirationDate")
+        await kit.patch(patched, {k: patched[k] for k in seller})
+        await kit.delete(patched)
+        await kit.unknown_is_404()
+
+
+def _ids(prefix: str) -> Callable[[int], dict[str, Any]]:
+    return lambda n: {"id": f"{prefix}{n}"}
+
+
+async def test_lists_cost_the_same_statements_for_ten_and_a_thousand_qualifications(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    place = [{"id": chicago, "role": "aEnd"}]
+    bodies = {
+        CHECK: {"serviceQualificationItem": [{"service": _service("internet-access", place)}]},
+        QUERY: {"searchCriteria": {"service": {"place": place}}},
+    }
+    for path, body in bodies.items():
+        made = await _create(client, customer, path, body)
+        row = await session.get(qualification.Qualification, made["id"])
+        assert row is not None
+
+        async def statements(path: str = path) -> tuple[int, str]:
+            with counting(database) as seen:
+                listed = await _get(client, customer, path, path, state="done", limit="5")
+            assert listed.headers["x-result-count"] == "5"
+            assert any("LIMIT" in statement.upper() for statement in seen)
+            return len(seen), listed.headers["x-total-count"]
+
+        await copies(session, row, 9, _ids(f"sq{path[1]}_few"))
+        few, ten = await statements()
+        await copies(session, row, 990, _ids(f"sq{path[1]}_many"))
+        many, thousand = await statements()
+        assert (ten, thousand) == ("10", "1000")
+        assert many == few

@@ -6,11 +6,14 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import tickets
+from app.core.db import Database
 from app.core.events import Channel, list_events
 from app.core.tickets import TicketState
 from rest_facades.tmf.trouble_ticket import NOTIFYING
 from tests.factories import Caller, make_product, make_ticket
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
+from tests.statements import copies, counting
 
 SPEC = "TMF621-TroubleTicket-v4"
 BASE = "/tmf-api/troubleTicket/v4"
@@ -213,6 +216,7 @@ async def test_a_patch_merges_attributes_and_notes(
     )
     assert "requestedResolutionDate" not in cleared.json()
     assert cleared.json()["externalId"] == "INC-42"
+    # The seller's attributes may be repeated, not changed.
     refused = await _call(
         client,
         customer,
@@ -220,9 +224,18 @@ async def test_a_patch_merges_attributes_and_notes(
         f"/troubleTicket/{ticket['id']}",
         ONE,
         400,
-        body={"description": "something else"},
+        body={"channel": {"id": "sonata"}},
     )
     assert refused.json()["code"] == "NOT_PATCHABLE"
+    await _call(
+        client,
+        customer,
+        "PATCH",
+        f"/troubleTicket/{ticket['id']}",
+        ONE,
+        200,
+        body={"expectedResolutionDate": cleared.json()["expectedResolutionDate"]},
+    )
 
 
 async def test_the_buyer_moves_a_ticket_by_its_status(
@@ -377,3 +390,88 @@ async def test_the_hub_and_the_events_it_reports(
     product_events = await list_events(session, principal=customer.principal, entity="product")
     assert product_events
     assert all(NOTIFYING.describe(e) is None for e in product_events)
+
+
+async def test_the_api_answers_as_a_conformance_kit_checks_it(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "troubleTicket",
+        mandatory=("id", "href", "creationDate", "description", "severity", "status", "ticketType"),
+    )
+    created = await kit.create(
+        {"description": "Packet loss", "severity": "Minor", "ticketType": "Assistance"}
+    )
+    await kit.filters_and_fields(created)
+    product = await make_product(session, customer)
+    patched = await kit.patch(
+        created,
+        {
+            "name": "Loss on port 2",
+            "description": "2% packet loss on port 2",
+            "externalId": "NOC-7",
+            "priority": "High",
+            "severity": "Significant",
+            "ticketType": "Maintenance",
+            "requestedResolutionDate": "2031-01-01T00:00:00Z",
+            "statusChangeReason": "more detail",
+            "attachment": [{"name": "trace.pcap", "url": "https://files.example.com/t.pcap"}],
+            "note": [{"author": "Ana", "text": "Trace attached."}],
+            "relatedEntity": [
+                {"id": product.id, "role": "affectedProduct", "@referredType": "Product"}
+            ],
+            "relatedParty": [
+                {"id": "ind-1", "name": "Ana", "role": "contact", "@referredType": "Individual"}
+            ],
+            "troubleTicketRelationship": [{"id": "tt_other", "relationshipType": "isRelatedTo"}],
+            "@type": "TroubleTicket",
+        },
+    )
+    assert patched["relatedParty"][0]["role"] == "customer"
+    await kit.patch(
+        patched,
+        {k: patched[k] for k in ("channel", "expectedResolutionDate")} | {"status": "cancelled"},
+    )
+    other = await kit.create(
+        {"description": "Jitter", "severity": "Moderate", "ticketType": "Information"}
+    )
+
+    async def cancelled(path: str) -> None:
+        got = await kit.call("GET", path, 200)
+        assert got.json()["status"] == "cancelled"
+
+    await kit.delete(other, then=cancelled)
+    await kit.unknown_is_404()
+
+
+async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_tickets(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    ticket = await make_ticket(session, customer)
+
+    async def statements() -> tuple[int, str]:
+        with counting(database) as seen:
+            listed = await _call(
+                client,
+                customer,
+                "GET",
+                "/troubleTicket",
+                "/troubleTicket",
+                200,
+                params={"severity": "Moderate", "creationDate.gte": "2020-01-01", "limit": "5"},
+            )
+        assert listed.headers["x-result-count"] == "5"
+        # The window is the database's: only a page of rows is read.
+        assert any("LIMIT" in statement.upper() for statement in seen)
+        return len(seen), listed.headers["x-total-count"]
+
+    await copies(session, ticket, 9, lambda n: {"id": f"tt_few{n}"})
+    few, ten = await statements()
+    await copies(session, ticket, 990, lambda n: {"id": f"tt_many{n}"})
+    many, thousand = await statements()
+    assert (ten, thousand) == ("10", "1000")
+    assert many == few

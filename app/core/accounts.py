@@ -1,0 +1,510 @@
+"""Accounts beyond billing: the party, financial and settlement accounts a party keeps, the
+billing accounts' own records, and the bill formats, presentation media and billing cycles that
+the platform offers everyone and that each party may add to."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, func, or_
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core import billing, clock
+from app.core.billing import AccountState, BillingAccount
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
+from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.inventory import ProductInstance
+from app.core.paging import Condition, Page, fetch_page, where
+from app.core.parties import Party, Principal, get_scoped, scoped
+
+
+class AccountKind(StrEnum):
+    """What an account (other than a billing account) is for."""
+
+    PARTY = "party"
+    FINANCIAL = "financial"
+    SETTLEMENT = "settlement"
+
+
+class AccountRecord(SQLModel):
+    """What a party records about any of its accounts; `extra` holds further attributes (credit
+    limit, contacts, payment plans, related parties) kept as given."""
+
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    account_type: str | None = Field(default=None, max_length=100)
+    payment_status: str | None = Field(default=None, max_length=100)
+    state: AccountState = Field(default=AccountState.ACTIVE, sa_type=StrEnumType(AccountState, 12))
+    extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Account(AccountRecord, table=True):
+    """A party, financial or settlement account of a party."""
+
+    id: str = Field(default_factory=lambda: new_id("acct"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    kind: AccountKind = Field(sa_type=StrEnumType(AccountKind, 16), index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccountField(StrEnum):
+    """The fields accounts can be listed by."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    ACCOUNT_TYPE = "account_type"
+    PAYMENT_STATUS = "payment_status"
+    STATE = "state"
+    PARTY = "party_id"
+    # When the account last changed (or was opened).
+    LAST_MODIFIED = "last_modified"
+
+
+class BillingOptionKind(StrEnum):
+    """A bill's format, or the medium through which it is presented."""
+
+    FORMAT = "format"
+    MEDIUM = "medium"
+
+
+class BillingOptionRecord(SQLModel):
+    """A named format or presentation medium of bills."""
+
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class BillingOption(BillingOptionRecord, table=True):
+    """A bill format or presentation medium: the platform's own (no party) or a party's."""
+
+    id: str = Field(default_factory=lambda: new_id("bopt"), primary_key=True, max_length=40)
+    party_id: str | None = Field(default=None, foreign_key="party.id", index=True, max_length=40)
+    kind: BillingOptionKind = Field(sa_type=StrEnumType(BillingOptionKind, 12), index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class BillingCycleRecord(SQLModel):
+    """When bills of a cycle are made, sent and due, as offsets in days."""
+
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    frequency: str | None = Field(default=None, max_length=100)
+    billing_period: str | None = Field(default=None, max_length=100)
+    billing_date_shift: int | None = None
+    charge_date_offset: int | None = None
+    credit_date_offset: int | None = None
+    mailing_date_offset: int | None = None
+    payment_due_date_offset: int | None = None
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BillingCycle(BillingCycleRecord, table=True):
+    """A billing cycle: the platform's own (no party) or one a party describes."""
+
+    id: str = Field(default_factory=lambda: new_id("cyc"), primary_key=True, max_length=40)
+    party_id: str | None = Field(default=None, foreign_key="party.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class NamedField(StrEnum):
+    """The fields bill formats, media and billing cycles can be listed by."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+
+
+# The platform's own bill formats, media and cycle, which every party may read.
+STANDARD_OPTIONS = [
+    ("pdf", BillingOptionKind.FORMAT, "PDF document"),
+    ("json", BillingOptionKind.FORMAT, "Machine-readable (customer bill API)"),
+    ("email", BillingOptionKind.MEDIUM, "Sent by e-mail"),
+    ("api", BillingOptionKind.MEDIUM, "Published through the APIs"),
+]
+STANDARD_CYCLE_ID = "monthly-day-1"
+STANDARD_FORMAT_ID = "json"
+STANDARD_MEDIUM_ID = "api"
+
+
+async def seed_billing_standards(session: AsyncSession) -> None:
+    """The platform's own bill formats, presentation media and monthly cycle (once)."""
+    for option_id, kind, name in STANDARD_OPTIONS:
+        if await session.get(BillingOption, option_id) is None:
+            session.add(BillingOption(id=option_id, kind=kind, name=name))
+    if await session.get(BillingCycle, STANDARD_CYCLE_ID) is None:
+        session.add(
+            BillingCycle(
+                id=STANDARD_CYCLE_ID,
+                name="Monthly, day 1",
+                description="Each calendar month is billed on the first day of the next",
+                frequency="monthly",
+                billing_period="month",
+                billing_date_shift=0,
+                charge_date_offset=0,
+                mailing_date_offset=0,
+                payment_due_date_offset=billing.PAYMENT_DAYS,
+            )
+        )
+    await commit(session)
+
+
+Shared = TypeVar("Shared", BillingOption, BillingCycle)
+
+
+def _shared_scope(model: type[Shared], principal: Principal) -> SelectOfScalar[Shared]:
+    """The platform's own rows and the rows of the parties the caller may see."""
+    statement = select(model)
+    if principal.is_ops:
+        return statement
+    owner: Any = model.party_id
+    return statement.where(
+        or_(col(owner).is_(None), col(owner).in_(sorted(principal.visible_party_ids)))
+    )
+
+
+def _named_columns(model: type[SQLModel]) -> dict[NamedField, Any]:
+    return {field: getattr(model, field.value) for field in NamedField}
+
+
+async def owner_for(
+    session: AsyncSession, principal: Principal, related_party_ids: Iterable[str]
+) -> str:
+    """The party a new account belongs to: the first related party the caller may open an
+    account for (itself, a buyer it acts for, or, for operations staff, any existing party);
+    any other related party is only a reference, and the account is the caller's."""
+    for party_id in related_party_ids:
+        if party_id == principal.party_id or party_id in principal.acting_for:
+            return party_id
+        if principal.is_ops and await session.get(Party, party_id) is not None:
+            return party_id
+    return principal.party_id
+
+
+def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[AccountField, Any]:
+    columns: dict[AccountField, Any] = {
+        field: getattr(model, field.value)
+        for field in AccountField
+        if field is not AccountField.LAST_MODIFIED
+    }
+    columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
+    return columns
+
+
+async def list_accounts(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: AccountKind,
+    conditions: Sequence[Condition[AccountField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Account]:
+    """The caller's accounts of one kind, oldest first: one page and how many match."""
+    columns = _account_columns(Account)
+    statement = (
+        scoped(Account, principal)
+        .where(Account.kind == kind, *where(columns, conditions))
+        .order_by(col(Account.created_at), col(Account.id))
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def get_account(
+    session: AsyncSession, *, principal: Principal, kind: AccountKind, account_id: str
+) -> Account:
+    """One of the caller's accounts of one kind."""
+    account = await get_scoped(session, Account, account_id, principal, what=f"{kind} account")
+    if account.kind is not kind:
+        raise NotFound(f"no {kind} account '{account_id}'", field="id")
+    return account
+
+
+def _checked_name(name: str | None) -> None:
+    if name is None or not name.strip():
+        raise InvalidRequest("a name cannot be empty", field="name")
+
+
+async def open_account(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: AccountKind,
+    record: dict[str, Any],
+    related_party_ids: Iterable[str] = (),
+) -> Account:
+    """Open an account of one kind for the caller (or a party it may open one for)."""
+    account = Account(
+        **_checked(AccountRecord, record).model_dump(),
+        kind=kind,
+        party_id=await owner_for(session, principal, related_party_ids),
+    )
+    session.add(account)
+    await commit(session)
+    return account
+
+
+async def update_account(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: AccountKind,
+    account_id: str,
+    changes: dict[str, Any],
+) -> Account:
+    """Change what the caller records about one of its accounts."""
+    account = await get_account(session, principal=principal, kind=kind, account_id=account_id)
+    _apply(account, AccountRecord, changes)
+    account.updated_at = clock.now()
+    session.add(account)
+    await commit(session)
+    return account
+
+
+async def close_account(
+    session: AsyncSession, *, principal: Principal, kind: AccountKind, account_id: str
+) -> None:
+    """Remove one of the caller's accounts."""
+    account = await get_account(session, principal=principal, kind=kind, account_id=account_id)
+    await session.delete(account)
+    await commit(session)
+
+
+Record = TypeVar("Record", AccountRecord, BillingOptionRecord, BillingCycleRecord)
+
+
+def _checked(record: type[Record], values: dict[str, Any]) -> Record:
+    """A whole record, checked, with a name that is not blank."""
+    checked = validated(record, values)
+    _checked_name(checked.name)
+    return checked
+
+
+def _apply(row: SQLModel, record: type[Record], changes: dict[str, Any]) -> None:
+    """Set the changed fields of a row, checked as a whole record first."""
+    merged = _checked(record, row.model_dump(include=set(record.model_fields)) | changes)
+    for field_name in changes:
+        setattr(row, field_name, getattr(merged, field_name))
+
+
+async def list_billing_accounts(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[AccountField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[BillingAccount]:
+    """The caller's billing accounts, oldest first: one page and how many match."""
+    columns = _account_columns(BillingAccount)
+    statement = (
+        scoped(BillingAccount, principal)
+        .where(*where(columns, conditions))
+        .order_by(col(BillingAccount.created_at), col(BillingAccount.id))
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def open_billing_account(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    record: dict[str, Any],
+    related_party_ids: Iterable[str] = (),
+) -> BillingAccount:
+    """Open a further billing account for the caller (or a party it may open one for)."""
+    account = BillingAccount(
+        **_checked(AccountRecord, record).model_dump(),
+        party_id=await owner_for(session, principal, related_party_ids),
+        is_default=False,
+    )
+    session.add(account)
+    await commit(session)
+    return account
+
+
+async def update_billing_account(
+    session: AsyncSession, *, principal: Principal, account_id: str, changes: dict[str, Any]
+) -> BillingAccount:
+    """Change what the caller records about one of its billing accounts."""
+    account = await billing.get_account(
+        session, principal=principal, account_id=account_id, field_name="id"
+    )
+    _apply(account, AccountRecord, changes)
+    account.updated_at = clock.now()
+    session.add(account)
+    await commit(session)
+    return account
+
+
+async def remove_billing_account(
+    session: AsyncSession, *, principal: Principal, account_id: str
+) -> None:
+    """Remove one of the caller's further billing accounts that nothing was billed or
+    delivered to; the others are closed instead (state `closed`)."""
+    account = await billing.get_account(
+        session, principal=principal, account_id=account_id, field_name="id"
+    )
+    if account.is_default:
+        raise Conflict("a party's default billing account stays; it can be closed", field="id")
+    for model in (billing.Bill, ProductInstance):
+        used: Any = model.billing_account_id
+        if (await session.exec(select(model).where(used == account.id).limit(1))).first():
+            raise Conflict(
+                "the account has bills or products; close it instead (state 'closed')",
+                field="id",
+                code="ACCOUNT_IN_USE",
+            )
+    await session.delete(account)
+    await commit(session)
+
+
+async def list_options(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: BillingOptionKind,
+    conditions: Sequence[Condition[NamedField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[BillingOption]:
+    """The platform's bill formats (or media) and the caller's own: one page, how many match."""
+    statement = (
+        _shared_scope(BillingOption, principal)
+        .where(
+            BillingOption.kind == kind,
+            *where(_named_columns(BillingOption), conditions),
+        )
+        .order_by(col(BillingOption.created_at), col(BillingOption.id))
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def get_option(
+    session: AsyncSession, *, principal: Principal, kind: BillingOptionKind, option_id: str
+) -> BillingOption:
+    """One of the platform's or the caller's bill formats (or media)."""
+    found = (
+        await session.exec(
+            _shared_scope(BillingOption, principal).where(
+                BillingOption.id == option_id, BillingOption.kind == kind
+            )
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no bill {kind} '{option_id}'", field="id")
+    return found
+
+
+def _own(row: BillingOption | BillingCycle, principal: Principal) -> None:
+    """Refuse to change the platform's own rows, unless the caller is operations staff."""
+    if row.party_id is None:
+        principal.require_ops()
+
+
+async def add_option(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: BillingOptionKind,
+    record: dict[str, Any],
+) -> BillingOption:
+    """Describe a further bill format (or medium) of the caller's."""
+    values = _checked(BillingOptionRecord, record).model_dump()
+    option = BillingOption(**values, kind=kind, party_id=principal.party_id)
+    session.add(option)
+    await commit(session)
+    return option
+
+
+async def update_option(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: BillingOptionKind,
+    option_id: str,
+    changes: dict[str, Any],
+) -> BillingOption:
+    """Change one of the caller's bill formats (or media)."""
+    option = await get_option(session, principal=principal, kind=kind, option_id=option_id)
+    _own(option, principal)
+    _apply(option, BillingOptionRecord, changes)
+    session.add(option)
+    await commit(session)
+    return option
+
+
+async def remove_option(
+    session: AsyncSession, *, principal: Principal, kind: BillingOptionKind, option_id: str
+) -> None:
+    """Remove one of the caller's bill formats (or media)."""
+    option = await get_option(session, principal=principal, kind=kind, option_id=option_id)
+    _own(option, principal)
+    await session.delete(option)
+    await commit(session)
+
+
+async def list_cycles(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[NamedField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[BillingCycle]:
+    """The platform's billing cycles and the caller's own: one page and how many match."""
+    statement = (
+        _shared_scope(BillingCycle, principal)
+        .where(*where(_named_columns(BillingCycle), conditions))
+        .order_by(col(BillingCycle.created_at), col(BillingCycle.id))
+    )
+    return await fetch_page(session, statement, offset=offset, limit=limit)
+
+
+async def get_cycle(session: AsyncSession, *, principal: Principal, cycle_id: str) -> BillingCycle:
+    """One of the platform's or the caller's billing cycles."""
+    found = (
+        await session.exec(
+            _shared_scope(BillingCycle, principal).where(BillingCycle.id == cycle_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no billing cycle '{cycle_id}'", field="id")
+    return found
+
+
+async def add_cycle(
+    session: AsyncSession, *, principal: Principal, record: dict[str, Any]
+) -> BillingCycle:
+    """Describe a further billing cycle of the caller's."""
+    cycle = BillingCycle(
+        **_checked(BillingCycleRecord, record).model_dump(), party_id=principal.party_id
+    )
+    session.add(cycle)
+    await commit(session)
+    return cycle
+
+
+async def update_cycle(
+    session: AsyncSession, *, principal: Principal, cycle_id: str, changes: dict[str, Any]
+) -> BillingCycle:
+    """Change one of the caller's billing cycles."""
+    cycle = await get_cycle(session, principal=principal, cycle_id=cycle_id)
+    _own(cycle, principal)
+    _apply(cycle, BillingCycleRecord, changes)
+    session.add(cycle)
+    await commit(session)
+    return cycle
+
+
+async def remove_cycle(session: AsyncSession, *, principal: Principal, cycle_id: str) -> None:
+    """Remove one of the caller's billing cycles."""
+    cycle = await get_cycle(session, principal=principal, cycle_id=cycle_id)
+    _own(cycle, principal)
+    await session.delete(cycle)
+    await commit(session)

@@ -1,0 +1,424 @@
+"""Contacts: the people and organisations a party deals with, kept by that party, listed with
+the parties it is or acts for and with the contact people of its sites."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Integer,
+    String,
+    case,
+    func,
+    literal,
+    null,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import (
+    select as sql_select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock
+from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
+from app.core.errors import InvalidRequest, NotFound
+from app.core.geography import Site
+from app.core.paging import Condition, Page, where
+from app.core.parties import Party, Principal, get_many_scoped, get_scoped
+
+# The id of a site's contact person is the site's id with this suffix.
+SITE_CONTACT_SUFFIX = "~contact"
+
+
+class PersonState(StrEnum):
+    """Whether a person's identity was checked."""
+
+    INITIALIZED = "initialized"
+    VALIDATED = "validated"
+    DECEASED = "deceased"
+
+
+class OrganizationState(StrEnum):
+    """Whether an organisation's identity was checked, or it has closed."""
+
+    INITIALIZED = "initialized"
+    VALIDATED = "validated"
+    CLOSED = "closed"
+
+
+class PersonBase(SQLModel):
+    """What a party records about a person; `extra` holds further attributes kept as given."""
+
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    middle_name: str | None = Field(default=None, max_length=200)
+    family_name_prefix: str | None = Field(default=None, max_length=100)
+    preferred_given_name: str | None = Field(default=None, max_length=200)
+    full_name: str | None = Field(default=None, max_length=400)
+    formatted_name: str | None = Field(default=None, max_length=400)
+    legal_name: str | None = Field(default=None, max_length=400)
+    title: str | None = Field(default=None, max_length=100)
+    aristocratic_title: str | None = Field(default=None, max_length=100)
+    generation: str | None = Field(default=None, max_length=100)
+    gender: str | None = Field(default=None, max_length=100)
+    marital_status: str | None = Field(default=None, max_length=100)
+    nationality: str | None = Field(default=None, max_length=100)
+    country_of_birth: str | None = Field(default=None, max_length=100)
+    place_of_birth: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    birth_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    death_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    state: PersonState = Field(
+        default=PersonState.INITIALIZED, sa_type=StrEnumType(PersonState, 16)
+    )
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Person(PersonBase, table=True):
+    """A person a party deals with (a contact, an employee), kept by that party."""
+
+    id: str = Field(default_factory=lambda: new_id("ind"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class OrganizationBase(SQLModel):
+    """What a party records about an organisation; `extra` holds further attributes as given."""
+
+    trading_name: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    name_type: str | None = Field(default=None, max_length=100)
+    organization_type: str | None = Field(default=None, max_length=100)
+    is_legal_entity: bool | None = None
+    is_head_office: bool | None = None
+    exists_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    exists_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    state: OrganizationState = Field(
+        default=OrganizationState.INITIALIZED, sa_type=StrEnumType(OrganizationState, 16)
+    )
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Organization(OrganizationBase, table=True):
+    """An organisation a party deals with (a supplier, a subsidiary), kept by that party."""
+
+    id: str = Field(default_factory=lambda: new_id("org"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class PersonField(StrEnum):
+    """The fields people can be listed by."""
+
+    ID = "id"
+    GIVEN_NAME = "given_name"
+    FAMILY_NAME = "family_name"
+    MIDDLE_NAME = "middle_name"
+    FAMILY_NAME_PREFIX = "family_name_prefix"
+    PREFERRED_GIVEN_NAME = "preferred_given_name"
+    FULL_NAME = "full_name"
+    FORMATTED_NAME = "formatted_name"
+    LEGAL_NAME = "legal_name"
+    TITLE = "title"
+    ARISTOCRATIC_TITLE = "aristocratic_title"
+    GENERATION = "generation"
+    GENDER = "gender"
+    MARITAL_STATUS = "marital_status"
+    NATIONALITY = "nationality"
+    COUNTRY_OF_BIRTH = "country_of_birth"
+    PLACE_OF_BIRTH = "place_of_birth"
+    LOCATION = "location"
+    BIRTH_DATE = "birth_date"
+    DEATH_DATE = "death_date"
+    STATE = "state"
+    # The party the person is kept by (or whose site the person is the contact of).
+    PARTY = "party_id"
+
+
+class OrganizationField(StrEnum):
+    """The fields organisations can be listed by."""
+
+    ID = "id"
+    NAME = "name"
+    TRADING_NAME = "trading_name"
+    NAME_TYPE = "name_type"
+    ORGANIZATION_TYPE = "organization_type"
+    IS_LEGAL_ENTITY = "is_legal_entity"
+    IS_HEAD_OFFICE = "is_head_office"
+    EXISTS_FROM = "exists_from"
+    EXISTS_UNTIL = "exists_until"
+    STATE = "state"
+
+
+class _FirstSpace(FunctionElement[int]):
+    """The 1-based position of the first space in a text, 0 if none (SQLite and PostgreSQL)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_FirstSpace)
+def _first_space_sqlite(element: _FirstSpace, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)}, ' ')"
+
+
+@compiles(_FirstSpace, "postgresql")
+def _first_space_postgresql(element: _FirstSpace, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)}, ' ')"
+
+
+def _people(principal: Principal) -> Any:
+    """Every person the caller may see, as one selectable: its own people and the contact
+    people of its sites, whose contact name splits at its first space into given and family
+    name, as in `split_contact_name`."""
+    people_columns: dict[str, Any] = {field: getattr(Person, field) for field in PersonField}
+    kept: Any = sql_select(
+        *(col(c).label(f) for f, c in people_columns.items()),
+        literal(False).label("is_site"),
+        col(Person.created_at).label("created_at"),
+    )
+    name: Any = col(Site.contact_name)
+    space = _FirstSpace(name)
+    site_columns: dict[str, Any] = {field: null() for field in PersonField}
+    site_columns |= {
+        PersonField.ID: col(Site.id) + SITE_CONTACT_SUFFIX,
+        PersonField.GIVEN_NAME: case((space == 0, name), else_=func.substr(name, 1, space - 1)),
+        PersonField.FAMILY_NAME: case((space == 0, ""), else_=func.substr(name, space + 1)),
+        PersonField.FULL_NAME: name,
+        PersonField.FORMATTED_NAME: name,
+        PersonField.STATE: literal(PersonState.VALIDATED.value, String),
+        PersonField.PARTY: col(Site.party_id),
+    }
+    contacts: Any = sql_select(
+        *(c.label(f) for f, c in site_columns.items()),
+        literal(True, Boolean).label("is_site"),
+        col(Site.created_at).label("created_at"),
+    ).where(col(Site.contact_name).is_not(None), col(Site.contact_name) != "")
+    if not principal.is_ops:
+        visible = sorted(principal.visible_party_ids)
+        kept = kept.where(col(Person.party_id).in_(visible))
+        contacts = contacts.where(col(Site.party_id).in_(visible))
+    return union_all(kept, contacts).subquery("people")
+
+
+def split_contact_name(name: str) -> tuple[str, str]:
+    """The given and family name of a site's contact: split at the first space."""
+    given, _, family = name.partition(" ")
+    return given, family
+
+
+async def list_people(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[PersonField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Person | Site]:
+    """The caller's people and the contact people of its sites, oldest first, one page of
+    them and how many meet the conditions."""
+    people = _people(principal)
+    columns = {field: people.c[field.value] for field in PersonField}
+    matching = select(people.c.id, people.c.is_site).where(*where(columns, conditions))
+    total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
+    if limit <= 0 or offset >= total:
+        return Page([], total, offset)
+    rows = (
+        await session.exec(
+            matching.order_by(people.c.created_at, people.c.id).offset(offset).limit(limit)
+        )
+    ).all()
+    site_ids = [
+        str(row_id).removesuffix(SITE_CONTACT_SUFFIX) for row_id, is_site in rows if is_site
+    ]
+    person_ids = [str(row_id) for row_id, is_site in rows if not is_site]
+    sites = await get_many_scoped(session, Site, site_ids, principal)
+    kept = await get_many_scoped(session, Person, person_ids, principal)
+    items: list[Person | Site] = [
+        sites[str(row_id).removesuffix(SITE_CONTACT_SUFFIX)] if is_site else kept[str(row_id)]
+        for row_id, is_site in rows
+    ]
+    return Page(items, total, offset)
+
+
+async def get_person_or_contact(
+    session: AsyncSession, *, principal: Principal, person_id: str
+) -> Person | Site:
+    """One of the caller's people, or the contact person of one of its sites."""
+    site_id, suffix, rest = person_id.partition(SITE_CONTACT_SUFFIX)
+    if suffix and not rest:
+        site = (await get_many_scoped(session, Site, [site_id], principal)).get(site_id)
+        if site is None or not site.contact_name:
+            raise NotFound(f"no individual '{person_id}'", field="id")
+        return site
+    return await get_person(session, principal=principal, person_id=person_id)
+
+
+async def get_person(session: AsyncSession, *, principal: Principal, person_id: str) -> Person:
+    """One of the caller's people."""
+    if person_id.endswith(SITE_CONTACT_SUFFIX):
+        raise InvalidRequest(
+            "the contact person of a site changes with the site", field="id", code="SITE_CONTACT"
+        )
+    return await get_scoped(session, Person, person_id, principal, what="individual")
+
+
+async def create_person(
+    session: AsyncSession, *, principal: Principal, person: dict[str, Any]
+) -> Person:
+    """Record a person the caller deals with."""
+    row = Person(**validated(PersonBase, person).model_dump(), party_id=principal.party_id)
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def update_person(
+    session: AsyncSession, *, principal: Principal, person_id: str, changes: dict[str, Any]
+) -> Person:
+    """Change what the caller records about one of its people (fields named in `changes`)."""
+    row = await get_person(session, principal=principal, person_id=person_id)
+    merged = validated(PersonBase, row.model_dump(include=set(PersonBase.model_fields)) | changes)
+    for field_name in changes:
+        setattr(row, field_name, getattr(merged, field_name))
+    row.updated_at = clock.now()
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def delete_person(session: AsyncSession, *, principal: Principal, person_id: str) -> None:
+    """Forget one of the caller's people."""
+    row = await get_person(session, principal=principal, person_id=person_id)
+    await session.delete(row)
+    await commit(session)
+
+
+def _organizations(principal: Principal) -> Any:
+    """Every organisation the caller may see, as one selectable: the parties it is or acts
+    for (every party, for operations staff) and the organisations it keeps."""
+    kept_columns: dict[str, Any] = {f: getattr(Organization, f.value) for f in OrganizationField}
+    kept: Any = sql_select(
+        *(col(c).label(f) for f, c in kept_columns.items()),
+        literal(False).label("is_party"),
+        col(Organization.created_at).label("created_at"),
+    )
+    party_columns: dict[str, Any] = {
+        OrganizationField.ID: col(Party.id),
+        OrganizationField.NAME: col(Party.name),
+        OrganizationField.TRADING_NAME: col(Party.name),
+        OrganizationField.NAME_TYPE: null(),
+        # As text: the party's audience is stored as an enum that knows no other values.
+        OrganizationField.ORGANIZATION_TYPE: type_coerce(col(Party.audience), String),
+        OrganizationField.IS_LEGAL_ENTITY: literal(True, Boolean),
+        OrganizationField.IS_HEAD_OFFICE: literal(True, Boolean),
+        OrganizationField.EXISTS_FROM: col(Party.created_at),
+        OrganizationField.EXISTS_UNTIL: null(),
+        OrganizationField.STATE: literal(OrganizationState.VALIDATED.value, String),
+    }
+    parties: Any = sql_select(
+        *(c.label(f) for f, c in party_columns.items()),
+        literal(True, Boolean).label("is_party"),
+        col(Party.created_at).label("created_at"),
+    )
+    if not principal.is_ops:
+        visible = sorted(principal.visible_party_ids)
+        kept = kept.where(col(Organization.party_id).in_(visible))
+        parties = parties.where(col(Party.id).in_(visible))
+    return union_all(parties, kept).subquery("organizations")
+
+
+async def list_organizations(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: Sequence[Condition[OrganizationField]] = (),
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Organization | Party]:
+    """The parties the caller is or acts for and the organisations it keeps (parties first,
+    then oldest first): one page of them and how many meet the conditions."""
+    found = _organizations(principal)
+    columns = {field: found.c[field.value] for field in OrganizationField}
+    matching = select(found.c.id, found.c.is_party).where(*where(columns, conditions))
+    total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
+    if limit <= 0 or offset >= total:
+        return Page([], total, offset)
+    ordered = matching.order_by(found.c.is_party.desc(), found.c.created_at, found.c.id)
+    rows = (await session.exec(ordered.offset(offset).limit(limit))).all()
+    party_ids = [str(row_id) for row_id, is_party in rows if is_party]
+    kept_ids = [str(row_id) for row_id, is_party in rows if not is_party]
+    parties = {
+        p.id: p
+        for p in (await session.exec(select(Party).where(col(Party.id).in_(party_ids)))).all()
+    }
+    kept = await get_many_scoped(session, Organization, kept_ids, principal)
+    items: list[Organization | Party] = [
+        parties[str(row_id)] if is_party else kept[str(row_id)] for row_id, is_party in rows
+    ]
+    return Page(items, total, offset)
+
+
+async def get_organization(
+    session: AsyncSession, *, principal: Principal, organization_id: str
+) -> Organization:
+    """One of the organisations the caller keeps."""
+    return await get_scoped(session, Organization, organization_id, principal, what="organization")
+
+
+def _checked_organization(values: dict[str, Any]) -> OrganizationBase:
+    checked = validated(OrganizationBase, values)
+    if not checked.trading_name.strip():
+        raise InvalidRequest("an organization's trading name cannot be empty", field="trading_name")
+    return checked
+
+
+async def create_organization(
+    session: AsyncSession, *, principal: Principal, organization: dict[str, Any]
+) -> Organization:
+    """Record an organisation the caller deals with."""
+    row = Organization(
+        **_checked_organization(organization).model_dump(), party_id=principal.party_id
+    )
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def update_organization(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: str,
+    changes: dict[str, Any],
+) -> Organization:
+    """Change what the caller records about one of its organisations."""
+    row = await get_organization(session, principal=principal, organization_id=organization_id)
+    merged = _checked_organization(
+        row.model_dump(include=set(OrganizationBase.model_fields)) | changes
+    )
+    for field_name in changes:
+        setattr(row, field_name, getattr(merged, field_name))
+    row.updated_at = clock.now()
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def delete_organization(
+    session: AsyncSession, *, principal: Principal, organization_id: str
+) -> None:
+    """Forget one of the caller's organisations."""
+    row = await get_organization(session, principal=principal, organization_id=organization_id)
+    await session.delete(row)
+    await commit(session)

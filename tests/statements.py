@@ -1,0 +1,41 @@
+"""What proves that a list's cost does not grow with its table: counting the SQL statements
+of a call, and seeding many rows with one bulk insert."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import Database
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    """Every SQL statement the database runs inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def copies(
+    session: AsyncSession,
+    row: SQLModel,
+    count: int,
+    vary: Callable[[int], dict[str, Any]],
+) -> None:
+    """`count` copies of a stored row in one INSERT, copy `n` changed by `vary(n)` (which
+    must give at least a new primary key)."""
+    table = type(row).__table__  # type: ignore[attr-defined]  # SQLModel tables have one
+    values = {column.key: getattr(row, column.key) for column in table.columns}
+    await session.exec(insert(table), params=[values | vary(n) for n in range(count)])
+    await session.commit()
