@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
 from app.core.paging import Condition, Operator, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -253,7 +253,7 @@ async def _build_bill(
     events.record(
         session,
         party_id=account.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.CREATED,
         state=bill.state,
@@ -519,7 +519,7 @@ async def change_bill_state(
     events.record(
         session,
         party_id=bill.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.STATE_CHANGED,
         state=state,

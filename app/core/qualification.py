@@ -27,7 +27,7 @@ from app.core.catalog import (
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, CoreError, InvalidRequest
-from app.core.events import Channel
+from app.core.events import Channel, EntityKind
 from app.core.geography import (
     Location,
     Serviceability,
@@ -230,6 +230,8 @@ class Qualification(SQLModel, table=True):
     channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
     state: QualificationState = Field(sa_type=StrEnumType(QualificationState, 32))
     external_id: str | None = Field(default=None, max_length=200)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -273,6 +275,7 @@ async def qualify(
     buyer_party_id: str | None = None,
     external_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> tuple[Qualification, list[QualificationItem]]:
@@ -296,6 +299,7 @@ async def qualify(
         party_id=party_id,
         channel=channel,
         external_id=external_id,
+        project_id=project_id,
         state=QualificationState.DONE_READY
         if any_ready
         else QualificationState.DONE_UNABLE_TO_PROVIDE,
@@ -334,7 +338,7 @@ async def qualify(
     events.record(
         session,
         party_id=party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=qualification.id,
         kind=events.EventKind.CREATED,
         state=qualification.state,
@@ -394,7 +398,7 @@ async def update_qualification(
         events.record(
             session,
             party_id=found.party_id,
-            entity="qualification",
+            entity=EntityKind.QUALIFICATION,
             entity_id=found.id,
             kind=events.EventKind.ATTRIBUTE_CHANGED,
             channel=found.channel,
@@ -432,7 +436,7 @@ async def delete_qualification(
     events.record(
         session,
         party_id=found.party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=found.id,
         kind=events.EventKind.DELETED,
         channel=found.channel,
@@ -445,6 +449,7 @@ def qualifications_query(
     principal: Principal,
     state: QualificationState | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     requested_after: datetime | None = None,
     requested_before: datetime | None = None,
@@ -455,6 +460,8 @@ def qualifications_query(
         statement = statement.where(Qualification.state == state)
     if external_id is not None:
         statement = statement.where(Qualification.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Qualification.project_id == project_id)
     matching = annotated(Qualification.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)
