@@ -109,7 +109,6 @@ async def test_refusals_are_tmf_errors(
     for body in (
         {"description": "no items"},
         {"quoteItem": [_line({"id": chicago}, {"id": new_york}, mbps="fast")]},
-        {"quoteItem": [_line({"id": chicago}, {"id": "nowhere"})]},
         {"quoteItem": [_line({"id": chicago}, {"name": "1 Nowhere Lane, Springfield"})]},
     ):
         response = await client.post(f"{BASE}/quote", json=body, headers=customer.headers)
@@ -407,3 +406,53 @@ async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_quotes(
     many, thousand = await statements()
     assert (ten, thousand) == ("10", "1000")
     assert many == few
+
+
+async def test_a_minimal_conformance_body_is_recorded_and_rejected_with_the_reason(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "quote",
+        mandatory=("id", "href", "quoteItem", "state", "quoteDate"),
+    )
+    created = await kit.create({"quoteItem": [{"id": "1", "action": "add"}]})
+    assert created["state"] == "rejected"
+    assert created["quoteItem"] == [{"id": "1", "action": "add", "state": "rejected"}]
+    reason = "quoteItem[0] lacks product.productOffering.id"
+    assert created["note"][-1]["text"] == reason
+    # Nothing is priced.
+    assert "quoteTotalPrice" not in created
+    core = await quoting.get_quote(session, principal=customer.principal, quote_id=created["id"])
+    assert (core.quote.state_reason, core.quote.monthly_cents, core.items) == (reason, 0, [])
+    await kit.filters_and_fields(created)
+    await kit.patch(created, {"description": "retry with an offering", "note": created["note"]})
+    await kit.delete(created)
+    # An unknown offering or a made-up place is answered the same way, every item named.
+    chicago = await location_id(session, CHICAGO)
+    made_up = await kit.create(
+        {
+            "quoteItem": [
+                {"id": "a", "action": "add", "productOffering": {"id": "no-such-offering"}},
+                _line({"id": chicago}, {"id": "made-up-place"}),
+            ]
+        }
+    )
+    assert made_up["state"] == "rejected"
+    text = made_up["note"][-1]["text"]
+    assert "no-such-offering" in text
+    assert "made-up-place" in text
+    assert [i["state"] for i in made_up["quoteItem"]] == ["rejected", "rejected"]
+    # A rejected quote cannot be ordered.
+    order = await client.post(
+        "/tmf-api/productOrderingManagement/v4/productOrder",
+        json={
+            "quote": [{"id": made_up["id"]}],
+            "productOrderItem": [{"id": "1", "action": "add", "quoteItem": {"id": "a"}}],
+        },
+        headers=customer.headers,
+    )
+    assert order.status_code in {400, 409}, order.text
