@@ -523,7 +523,8 @@ async def create_query(
             principal=principal,
             channel=Channel.TMF,
             reason=exc.reason,
-            asked=[],
+            # The search is the one thing asked (by its own id, when it has one).
+            asked=[str(sent["searchCriteria"].get("id") or 1)],
             external_id=body.externalId,
             annotations=annotations,
         )

@@ -327,6 +327,16 @@ async def test_minimal_conformance_bodies_are_recorded_and_terminated_with_the_r
             session, principal=customer.principal, qualification_id=created["id"]
         )
         assert (core.state_reason, items) == (reason, [])
+        # Cantata shows it as a terminated qualification, with the reason.
+        mef = await client.get(
+            "/mefApi/cantata/productOfferingQualification/v1/productOfferingQualification/"
+            + created["id"],
+            headers=customer.headers,
+        )
+        assert mef.status_code == 200, mef.text
+        assert mef.json()["state"] == "terminatedWithError"
+        [asked] = mef.json()["productOfferingQualificationItem"]
+        assert (asked["id"], asked["terminationError"][0]["value"]) == ("1", reason)
         await kit.filters_and_fields(created)
         await kit.patch(created, {"description": "retry with a place"})
         await kit.delete(created)
