@@ -236,6 +236,8 @@ class Qualification(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the seller put the qualification in its state, e.g. what a terminated one lacked.
+    state_reason: str | None = Field(default=None, max_length=1000)
     # What the buyer sent that the core does not interpret (contacts, project ids, flags), kept
     # as given so that the face it came through can return it.
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -346,6 +348,67 @@ async def qualify(
     )
     await commit(session)
     return qualification, items
+
+
+# The buyer's ids of the items of a terminated qualification, which has no core items.
+_ASKED = "asked_items"
+
+
+def asked_items(qualification: Qualification) -> list[str]:
+    """The buyer's ids of the items a qualification without core items was asked for."""
+    return [str(i) for i in qualification.annotations.get(_ASKED, [])]
+
+
+async def terminate(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    channel: Channel,
+    reason: str,
+    asked: list[str],
+    external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Qualification:
+    """Record a qualification the seller cannot answer (its items lack what the core needs):
+    acknowledged, then terminated with `reason`, with no items; `asked` (the buyer's item ids)
+    is kept, see `asked_items`. Nothing is priced."""
+    party_id = await resolve_buyer(session, principal, None)
+    qualification = Qualification(
+        party_id=party_id,
+        channel=channel,
+        external_id=external_id,
+        state=QualificationState.ACKNOWLEDGED,
+        requested_completion_at=requested_completion_at,
+        annotations=(annotations or {}) | {_ASKED: asked},
+    )
+    session.add(qualification)
+    await session.flush()
+    events.record(
+        session,
+        party_id=party_id,
+        entity="qualification",
+        entity_id=qualification.id,
+        kind=events.EventKind.CREATED,
+        state=qualification.state,
+        channel=channel,
+    )
+    qualification.state = QualificationState.TERMINATED_WITH_ERROR
+    qualification.state_reason = reason[:1000]
+    qualification.completed_at = clock.now()
+    events.record(
+        session,
+        party_id=party_id,
+        entity="qualification",
+        entity_id=qualification.id,
+        kind=events.EventKind.STATE_CHANGED,
+        state=qualification.state,
+        previous_state=QualificationState.ACKNOWLEDGED,
+        channel=channel,
+        data={"reason": qualification.state_reason},
+    )
+    await commit(session)
+    return qualification
 
 
 async def get_qualification(

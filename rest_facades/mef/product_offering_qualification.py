@@ -143,11 +143,25 @@ def poq_view(
         ],
         ITEMS: [_item_view(flavour, caller, poq, item) for item in items],
     }
+    if not items:
+        # A qualification the seller could not answer as it was asked (through TMF).
+        body[ITEMS] = [
+            {
+                "id": item_id,
+                "action": "add",
+                "product": {},
+                "state": "terminatedWithError",
+                "terminationError": [{"code": "otherIssue", "value": poq.state_reason}],
+            }
+            for item_id in qualification.asked_items(poq)
+        ]
     answer = dump(
         models.ProductOfferingQualification.model_validate(
             {k: v for k, v in body.items() if v is not None}
         )
     )
+    if not items:
+        return answer
     # The generated models keep only a configuration's `@type`: return them whole.
     for shown, built, item in zip(answer[ITEMS], body[ITEMS], items, strict=True):
         configuration = configuration_of(flavour, item.configuration, item.offering_id)

@@ -211,7 +211,20 @@ def quote_view(
         ],
         ITEMS: [_item_view(flavour, caller, quote, item, i) for i, item in enumerate(items)],
     }
+    if not items:
+        # A quote the seller rejected as it was asked (through TMF), before any item was priced.
+        body[ITEMS] = [
+            {
+                "id": item_id,
+                "action": "add",
+                "state": "rejected",
+                "terminationError": [{"code": "otherIssue", "value": quote.state_reason}],
+            }
+            for item_id in quoting.asked_items(quote)
+        ]
     answer = dump(models.Quote.model_validate({k: v for k, v in body.items() if v is not None}))
+    if not items:
+        return answer
     # The generated models keep only a configuration's `@type`: return them whole.
     for shown, item in zip(answer[ITEMS], items, strict=True):
         configuration = configuration_of(flavour, item.configuration, item.offering_id)
