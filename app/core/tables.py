@@ -15,6 +15,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     parties,
     qualification,
     quoting,
+    relations,
     tickets,
 )
 
