@@ -224,15 +224,24 @@ def _account_conditions(
     return [*where(_account_columns(model), own), *related]
 
 
+def _data(account: Account | BillingAccount) -> dict[str, Any]:
+    """What an account's events carry: its name and (beyond billing accounts) its kind."""
+    data: dict[str, Any] = {"name": account.name}
+    if isinstance(account, Account):
+        data["kind"] = account.kind.value
+    return data
+
+
 def _record(session: AsyncSession, account: Account | BillingAccount, kind: EventKind) -> None:
-    """An event about an account (its kind in `data`), in the caller's unit of work."""
+    """An event about an account, in the caller's unit of work."""
     events.record(
         session,
         party_id=account.party_id,
         entity=_holder(account).value,
         entity_id=account.id,
         kind=kind,
-        data={"kind": account.kind} if isinstance(account, Account) else None,
+        state=account.state.value,
+        data=_data(account),
     )
 
 
@@ -314,11 +323,21 @@ async def _change(
     session: AsyncSession, account: Account | BillingAccount, changes: dict[str, Any]
 ) -> None:
     own, named = relations.taken(changes)
+    before = account.model_dump(include=set(AccountRecord.model_fields))
     _apply(account, AccountRecord, own)
     account.updated_at = clock.now()
     session.add(account)
     await relations.keep(session, _holder(account), account.id, named)
-    _record(session, account, EventKind.ATTRIBUTE_CHANGED)
+    events.record_change(
+        session,
+        party_id=account.party_id,
+        entity=_holder(account).value,
+        entity_id=account.id,
+        before=before,
+        after=account.model_dump(include=set(before)),
+        also_changed=bool(named),
+        data=_data(account),
+    )
     await commit(session)
 
 

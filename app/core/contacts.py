@@ -357,19 +357,39 @@ def _record(
     events.record(session, party_id=party_id, entity=holder.value, entity_id=row_id, kind=kind)
 
 
+def _record_change(
+    session: AsyncSession,
+    row: Person | Organization,
+    holder: Holder,
+    before: dict[str, Any],
+    relations_changed: bool,
+) -> None:
+    """The events of a change of a kept person or organisation."""
+    events.record_change(
+        session,
+        party_id=row.party_id,
+        entity=holder.value,
+        entity_id=row.id,
+        before=before,
+        after=row.model_dump(include=set(before)),
+        also_changed=relations_changed,
+    )
+
+
 async def update_person(
     session: AsyncSession, *, principal: Principal, person_id: str, changes: dict[str, Any]
 ) -> Person:
     """Change what the caller records about one of its people (fields named in `changes`)."""
     row = await get_person(session, principal=principal, person_id=person_id)
     own, named = relations.taken(changes)
-    merged = validated(PersonBase, row.model_dump(include=set(PersonBase.model_fields)) | own)
+    before = row.model_dump(include=set(PersonBase.model_fields))
+    merged = validated(PersonBase, before | own)
     for field_name in own:
         setattr(row, field_name, getattr(merged, field_name))
     row.updated_at = clock.now()
     session.add(row)
     await relations.keep(session, Holder.PERSON, row.id, named)
-    _record(session, row.party_id, Holder.PERSON, row.id, EventKind.ATTRIBUTE_CHANGED)
+    _record_change(session, row, Holder.PERSON, before, bool(named))
     await commit(session)
     return row
 
@@ -501,13 +521,14 @@ async def update_organization(
     """Change what the caller records about one of its organisations."""
     row = await get_organization(session, principal=principal, organization_id=organization_id)
     own, named = relations.taken(changes)
-    merged = _checked_organization(row.model_dump(include=set(OrganizationBase.model_fields)) | own)
+    before = row.model_dump(include=set(OrganizationBase.model_fields))
+    merged = _checked_organization(before | own)
     for field_name in own:
         setattr(row, field_name, getattr(merged, field_name))
     row.updated_at = clock.now()
     session.add(row)
     await relations.keep(session, Holder.ORGANIZATION, row.id, named)
-    _record(session, row.party_id, Holder.ORGANIZATION, row.id, EventKind.ATTRIBUTE_CHANGED)
+    _record_change(session, row, Holder.ORGANIZATION, before, bool(named))
     await commit(session)
     return row
 

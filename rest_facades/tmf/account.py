@@ -21,7 +21,7 @@ from app.core.accounts import (
     NamedField,
 )
 from app.core.billing import AccountState, BillingAccount
-from app.core.events import Event
+from app.core.events import Event, EventKind
 from app.core.parties import Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
@@ -758,15 +758,40 @@ async def delete_cycle(id: str, session: SessionDep, principal: CurrentPrincipal
     return Response(status_code=204)
 
 
+# The events TMF666 v4 defines: every account's changes, and only a financial account's
+# creation and deletion.
+ANNOUNCED = {EventKind.ATTRIBUTE_CHANGED, EventKind.STATE_CHANGED}
+ANNOUNCED_FINANCIAL = ANNOUNCED | {EventKind.CREATED, EventKind.DELETED}
+
+
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    """A core event about an account as the account it notifies about."""
+    """A core event about an account as the account it notifies about (its id, name, state
+    and owner), if TMF666 defines such an event."""
     if event.entity == Holder.BILLING_ACCOUNT:
         found = "billingAccount"
     elif event.entity == Holder.ACCOUNT and event.data.get("kind") in set(AccountKind):
         found = ACCOUNT_RESOURCES[AccountKind(event.data["kind"])]
     else:
         return None
-    return found, {"id": event.entity_id, "@type": _type(found)}
+    if event.kind not in (ANNOUNCED_FINANCIAL if found == "financialAccount" else ANNOUNCED):
+        return None
+    view: dict[str, Any] = {
+        "id": event.entity_id,
+        "@type": _type(found),
+        "name": event.data.get("name") or event.entity_id,
+        "relatedParty": [
+            # The owner by id (its name is not part of the event).
+            {
+                "id": event.party_id,
+                "name": event.party_id,
+                "role": "owner",
+                "@referredType": "Organization",
+            },
+        ],
+    }
+    if event.state:
+        view["state"] = event.state
+    return found, view
 
 
 NOTIFYING = NotifyingAPI("accountManagement", describe)

@@ -483,7 +483,10 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     found = RESOURCES.get(event.entity)
     if found is None:
         return None
-    return found, {"id": event.entity_id, "@type": found[0].upper() + found[1:]}
+    view = {"id": event.entity_id, "@type": found[0].upper() + found[1:]}
+    if event.state:
+        view["status"] = event.state
+    return found, view
 
 
 NOTIFYING = NotifyingAPI("party", describe)
