@@ -5,6 +5,7 @@ Revises: 0009
 Create Date: 2026-11-30 09:36:34.451400
 """
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import sqlmodel
@@ -68,6 +69,79 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('credit_limit_value', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('credit_limit_unit', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True))
 
+    _move_out_of_extra()
+
+
+# What a TMF related party, contact medium and medium characteristic keep in columns, by name.
+_REF = {'id': 'ref_id', 'role': 'role', '@referredType': 'referred_type', 'name': 'name', 'href': 'href'}
+_MEDIUM = {'mediumType': 'medium_type', 'preferred': 'preferred'}
+_CHARACTERISTIC = {
+    'contactType': 'contact_type', 'emailAddress': 'email_address', 'phoneNumber': 'phone_number',
+    'faxNumber': 'fax_number', 'street1': 'street1', 'street2': 'street2', 'city': 'city',
+    'stateOrProvince': 'state_or_province', 'postCode': 'post_code', 'country': 'country',
+}
+
+
+def _split(given: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    values = {names[k]: v for k, v in given.items() if k in names}
+    values['extra'] = {k: v for k, v in given.items() if k not in names}
+    return values
+
+
+def _medium(given: dict[str, Any]) -> dict[str, Any]:
+    # A validity period stays in `extra`, as given (nothing filters on it).
+    values = _split({k: v for k, v in given.items() if k != 'characteristic'}, _MEDIUM)
+    characteristic = given.get('characteristic')
+    if isinstance(characteristic, dict):
+        found = _split(characteristic, _CHARACTERISTIC)
+        values['extra']['characteristic'] = found.pop('extra')
+        values |= found
+    return values
+
+
+def _move_out_of_extra() -> None:
+    """Rows written before this revision kept related parties, contact media and credit limits
+    in `extra`: move them to their tables and columns."""
+    bind = op.get_bind()
+    owned = ('holder', 'holder_id', 'position')
+    refs = sa.table(
+        'relatedpartyref', *(sa.column(c) for c in _REF.values()),
+        sa.column('extra', sa.JSON()), *(sa.column(c) for c in owned),
+    )
+    media = sa.table(
+        'contactmedium', *(sa.column(c) for c in (*_MEDIUM.values(), *_CHARACTERISTIC.values())),
+        sa.column('extra', sa.JSON()), *(sa.column(c) for c in owned),
+    )
+    for name, holder, with_media, with_credit in (
+        ('person', 'person', True, False),
+        ('organization', 'organization', True, False),
+        ('account', 'account', False, True),
+        ('billingaccount', 'billing_account', False, True),
+    ):
+        table = sa.table(
+            name, sa.column('id'), sa.column('extra', sa.JSON()),
+            sa.column('credit_limit_value'), sa.column('credit_limit_unit'),
+        )
+        for row_id, extra in bind.execute(sa.select(table.c.id, table.c.extra)).all():
+            if not isinstance(extra, dict):
+                continue
+            kept = dict(extra)
+            of = {'holder': holder, 'holder_id': row_id}
+            related = kept.pop('relatedParty', None) or []
+            given = [r for r in related if isinstance(r, dict) and r.get('id')]
+            for position, ref in enumerate(given):
+                bind.execute(sa.insert(refs).values(**_split(ref, _REF), **of, position=position))
+            if with_media:
+                reached = [m for m in kept.pop('contactMedium', None) or [] if isinstance(m, dict)]
+                for position, medium in enumerate(reached):
+                    bind.execute(sa.insert(media).values(**_medium(medium), **of, position=position))
+            changes: dict[str, Any] = {}
+            limit = kept.get('creditLimit') if with_credit else None
+            if isinstance(limit, dict):
+                del kept['creditLimit']
+                changes = {'credit_limit_value': limit.get('value'), 'credit_limit_unit': limit.get('unit')}
+            if kept != extra:
+                bind.execute(sa.update(table).where(table.c.id == row_id).values(extra=kept, **changes))
 
 
 def downgrade() -> None:
