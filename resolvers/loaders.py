@@ -6,7 +6,7 @@ from aiodataloader import DataLoader
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import billing, catalog, geography, inventory, ordering, quoting, tickets
+from app.core import billing, catalog, geography, inventory, ordering, quoting, tickets, workforce
 from app.core.parties import (
     Audience,
     Party,
@@ -114,6 +114,12 @@ class AppliedRatesByBillIdLoader(_ChildrenLoader[billing.AppliedRate]):
     parent_field = "bill_id"
 
 
+class AppointmentsByWorkOrderIdLoader(_ChildrenLoader[workforce.Appointment]):
+    model = workforce.Appointment
+    parent_field = "work_order_id"
+    order_by = "starts_at"
+
+
 class LocationByIdLoader(DataLoader[str, geography.Location | None]):
     """Address-book locations by id (public reference data)."""
 
@@ -188,3 +194,4 @@ class Loaders:
         self.notes_by_ticket_id = TicketNotesByTicketIdLoader(session, caller)
         self.bill_by_id = BillByIdLoader(session, caller)
         self.rates_by_bill_id = AppliedRatesByBillIdLoader(session, caller)
+        self.appointments_by_work_order_id = AppointmentsByWorkOrderIdLoader(session, caller)

@@ -15,6 +15,7 @@ from app.core import (
     qualification,
     quoting,
     tickets,
+    workforce,
 )
 
 Audience = parties.Audience
@@ -41,6 +42,9 @@ TicketImpact = tickets.Impact
 InvoiceKind = billing.BillKind
 InvoiceState = billing.BillState
 ChargeKind = billing.RateKind
+WorkOrderState = workforce.WorkOrderState
+WorkReason = workforce.WorkReason
+AppointmentState = workforce.AppointmentState
 
 for _enum, _name in (
     (Audience, "Audience"),
@@ -67,5 +71,8 @@ for _enum, _name in (
     (InvoiceKind, "InvoiceKind"),
     (InvoiceState, "InvoiceState"),
     (ChargeKind, "ChargeKind"),
+    (WorkOrderState, "WorkOrderState"),
+    (WorkReason, "WorkReason"),
+    (AppointmentState, "AppointmentState"),
 ):
     strawberry.enum(_enum, name=_name)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import strawberry
 from strawberry import relay
 
-from app.core import billing, events, geography, inventory, ordering, quoting, tickets
+from app.core import billing, events, geography, inventory, ordering, quoting, tickets, workforce
 from app.core.parties import Party as PartyRow
 from resolvers.context import Info
 from resolvers.loaders import load_required
@@ -19,6 +19,7 @@ from schema.inventory import Service
 from schema.ordering import Order
 from schema.quoting import Quote
 from schema.tickets import Ticket
+from schema.workforce import WorkOrder
 
 
 @strawberry.type(description="An organization: a customer, a partner carrier, or us.")
@@ -66,6 +67,12 @@ class Viewer:
         Invoice.from_row,
         lambda info: billing.bills_query(principal=info.context.caller()),
         description="Your invoices, newest first.",
+    )
+    work_orders: Connection[WorkOrder] = connection_field(
+        WorkOrder,
+        WorkOrder.from_row,
+        lambda info: workforce.work_orders_query(principal=info.context.caller()),
+        description="Visits of our field crews to your places, newest first.",
     )
     events: Connection[Event] = connection_field(
         Event,

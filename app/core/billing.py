@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
 from app.core.paging import Condition, Operator, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -255,7 +255,7 @@ async def _build_bill(
     events.record(
         session,
         party_id=account.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.CREATED,
         state=bill.state,
@@ -359,11 +359,38 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
     return BillWithRates(bill, list(rates))
 
 
-def bills_query(*, principal: Principal, kind: BillKind | None = None) -> SelectOfScalar[Bill]:
-    """The caller's bills (of one kind, when named), newest first, to page through."""
+@dataclass(frozen=True)
+class BillFilter:
+    """Criteria of a bill search; each one given must hold (periods compare strictly)."""
+
+    billing_account_id: str | None = None
+    states: frozenset[BillState] | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    ends_after: datetime | None = None
+    ends_before: datetime | None = None
+
+
+def bills_query(
+    *, principal: Principal, kind: BillKind | None = None, where: BillFilter | None = None
+) -> SelectOfScalar[Bill]:
+    """The caller's bills (of one kind, when named, meeting `where`), newest first, to page
+    through."""
     statement = scoped(Bill, principal)
     if kind is not None:
         statement = statement.where(Bill.kind == kind)
+    if where is not None:
+        conditions = [
+            Bill.billing_account_id == where.billing_account_id
+            if where.billing_account_id is not None
+            else None,
+            col(Bill.state).in_(where.states) if where.states is not None else None,
+            col(Bill.period_start) > where.starts_after if where.starts_after else None,
+            col(Bill.period_start) < where.starts_before if where.starts_before else None,
+            col(Bill.period_end) > where.ends_after if where.ends_after else None,
+            col(Bill.period_end) < where.ends_before if where.ends_before else None,
+        ]
+        statement = statement.where(*(c for c in conditions if c is not None))
     return statement.order_by(col(Bill.bill_date).desc(), col(Bill.id))
 
 
@@ -494,7 +521,7 @@ async def change_bill_state(
     events.record(
         session,
         party_id=bill.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.STATE_CHANGED,
         state=state,

@@ -23,6 +23,8 @@ CURRENCY = "USD"
 LINE_BANDWIDTHS_MBPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
 PORT_SPEEDS_MBPS = [1000, 10000, 100000]
 MIN_TERM_MONTHS, MAX_TERM_MONTHS = 1, 60
+# The terms a price list shows; an offering sells those within its own bounds.
+STANDARD_TERMS_MONTHS = (12, 24, 36, 60)
 # Amounts stay within a database integer.
 MAX_CENTS = 10**14
 _Entry = TypeVar("_Entry", bound=SQLModel)
@@ -80,6 +82,9 @@ class OfferingBase(SQLModel):
     min_term_months: int = MIN_TERM_MONTHS
     max_term_months: int = MAX_TERM_MONTHS
     category: str = Field(default="connectivity", max_length=100)
+    # When the entry is valid, as operations staff publish it.
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
     specification_id: str | None = Field(
         default=None, foreign_key="specification.id", index=True, max_length=40
     )
@@ -123,6 +128,8 @@ class OfferingUpdate(SQLModel):
     category: str | None = None
     specification_id: str | None = None
     status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class Specification(SQLModel, table=True):
@@ -141,6 +148,9 @@ class Specification(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # When the entry is valid, as operations staff publish it.
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SpecCharacteristic(SQLModel, table=True):
@@ -180,6 +190,9 @@ class Category(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # When the entry is valid, as operations staff publish it.
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Catalog(SQLModel, table=True):
@@ -195,6 +208,9 @@ class Catalog(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # When the entry is valid, as operations staff publish it.
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CatalogCategory(SQLModel, table=True):
@@ -223,6 +239,9 @@ class OfferingPrice(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+    # When the entry is valid, as operations staff publish it.
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OfferingPriceLink(SQLModel, table=True):
@@ -253,6 +272,8 @@ class SpecificationInput(SQLModel):
     brand: str = Field(default="", max_length=100)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
     characteristics: list[CharacteristicInput] = Field(default_factory=list)
 
 
@@ -264,6 +285,8 @@ class SpecificationUpdate(SQLModel):
     brand: str | None = Field(default=None, max_length=100)
     version: str | None = Field(default=None, max_length=20)
     status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
     characteristics: list[CharacteristicInput] | None = None
 
 
@@ -275,6 +298,8 @@ class CategoryInput(SQLModel):
     parent_id: str | None = Field(default=None, max_length=40)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class CategoryUpdate(SQLModel):
@@ -285,6 +310,8 @@ class CategoryUpdate(SQLModel):
     parent_id: str | None = Field(default=None, max_length=40)
     version: str | None = Field(default=None, max_length=20)
     status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class CatalogInput(SQLModel):
@@ -295,6 +322,8 @@ class CatalogInput(SQLModel):
     catalog_type: str = Field(default="ProductCatalog", max_length=60)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
     category_ids: list[str] = Field(default_factory=list)
 
 
@@ -306,6 +335,8 @@ class CatalogUpdate(SQLModel):
     catalog_type: str | None = Field(default=None, max_length=60)
     version: str | None = Field(default=None, max_length=20)
     status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
     category_ids: list[str] | None = None
 
 
@@ -321,6 +352,8 @@ class PriceInput(SQLModel):
     unit_of_measure: str | None = Field(default=None, max_length=40)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class PriceUpdate(SQLModel):
@@ -335,6 +368,8 @@ class PriceUpdate(SQLModel):
     unit_of_measure: str | None = Field(default=None, max_length=40)
     version: str | None = Field(default=None, max_length=20)
     status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 @dataclass
@@ -579,7 +614,9 @@ def list_price(offering: Offering) -> tuple[int, int]:
         z_location_id=there.id if offering.needs_two_ends else None,
         bandwidth_mbps=min(offering.bandwidths_mbps),
         term_months=max(12, offering.min_term_months),
-        class_of_service=ClassOfService(offering.classes_of_service[0]),
+        class_of_service=ClassOfService(
+            (offering.classes_of_service or [ClassOfService.STANDARD])[0]
+        ),
     )
     found = price(offering, spec, ends)
     return found.monthly_cents, found.one_time_cents
@@ -609,14 +646,18 @@ async def seed_catalog(session: AsyncSession) -> int:
         await session.flush()
         session.add(CatalogCategory(catalog_id=STANDARD_CATALOG, category_id=STANDARD_CATEGORY))
         added += 1
+    fresh = []
     for entry in STANDARD_OFFERINGS:
         if await session.get(Offering, entry["id"]) is None:
-            session.add(Offering.model_validate({**entry, "specification_id": entry["kind"]}))
+            session.add(Offering.model_validate(entry))
+            fresh.append(entry["id"])
             added += 1
     await session.flush()
+    # New standard offerings, and those from before specifications (none named), get theirs
+    # and their list prices; an offering that operations staff keep in design is left alone.
     unpriced = select(Offering).where(
         col(Offering.kind).is_not(None),
-        ~select(OfferingPriceLink).where(OfferingPriceLink.offering_id == Offering.id).exists(),
+        col(Offering.specification_id).is_(None) | col(Offering.id).in_(fresh),
     )
     for offering in (await session.exec(unpriced)).all():
         offering.specification_id = offering.specification_id or str(offering.kind)
@@ -667,9 +708,15 @@ def _live_query(model: type[_Entry]) -> SelectOfScalar[_Entry]:
     return select(model).where(status != LifecycleStatus.RETIRED).order_by(key)
 
 
+def _check_validity(entry: Any) -> None:
+    if None not in (entry.valid_from, entry.valid_to) and entry.valid_from > entry.valid_to:
+        raise InvalidRequest("the validity ends before it starts", field="valid_for")
+
+
 def _apply(entry: Any, updates: dict[str, Any]) -> None:
     for name, value in updates.items():
         setattr(entry, name, value)
+    _check_validity(entry)
     entry.updated_at = clock.now()
 
 
@@ -856,6 +903,7 @@ async def create_offering(
     offering = Offering.model_validate({**data.model_dump(), "id": offering_id})
     offering.classes_of_service = offering.classes_of_service or [ClassOfService.STANDARD]
     _validate_offering_fields(offering)
+    _check_validity(offering)
     specification = await _offering_specification(session, offering)
     await _check_against_specification(session, offering, specification)
     await _referenced(session, Category, offering.category, "category", "category")
@@ -888,6 +936,7 @@ async def update_offering(
     # Check a detached copy first: a refused change must not linger in the session's row.
     copy = Offering.model_validate({**offering.model_dump(), **updates})
     _validate_offering_fields(copy)
+    _check_validity(copy)
     specification = await _offering_specification(session, copy)
     await _check_against_specification(session, copy, specification)
     await _referenced(session, Category, copy.category, "category", "category")
@@ -975,6 +1024,7 @@ async def create_specification(
     principal.require_ops()
     _check_characteristics_input(data.characteristics)
     specification = Specification(id=new_id("spec"), **data.model_dump(exclude={"characteristics"}))
+    _check_validity(specification)
     session.add(specification)
     await session.flush()
     await _add_characteristics(session, specification.id, data.characteristics)
@@ -1098,6 +1148,7 @@ async def create_category(
     """Add a category (operations staff only)."""
     principal.require_ops()
     category = Category(id=new_id("cat"), **data.model_dump())
+    _check_validity(category)
     await _check_parent(session, category.id, category.parent_id)
     session.add(category)
     await commit(session)
@@ -1180,6 +1231,7 @@ async def create_catalog(
     """Publish a catalog of categories (operations staff only)."""
     principal.require_ops()
     catalog = Catalog(id=new_id("ctl"), **data.model_dump(exclude={"category_ids"}))
+    _check_validity(catalog)
     session.add(catalog)
     await session.flush()
     await _link_categories(session, catalog.id, data.category_ids)
@@ -1238,6 +1290,7 @@ async def create_price(
     principal.require_ops()
     created = OfferingPrice(id=new_id("pop"), **data.model_dump())
     _check_price(created)
+    _check_validity(created)
     session.add(created)
     await commit(session)
     return created
@@ -1500,6 +1553,16 @@ def check_characteristics(offering: Offering, spec: ProductSpec) -> None:
         raise InvalidRequest("the A and Z ends must be different sites", field="z_end")
     if not offering.needs_two_ends and spec.z_location_id:
         raise InvalidRequest(f"{offering.name} has one end only", field="z_end")
+
+
+def terms_offered(offering: Offering) -> list[int]:
+    """The standard terms an offering sells, shortest first (its shortest term if none)."""
+    terms = [
+        t
+        for t in STANDARD_TERMS_MONTHS
+        if offering.min_term_months <= t <= offering.max_term_months
+    ]
+    return terms or [offering.min_term_months]
 
 
 def _mbps_list(values: list[int]) -> str:

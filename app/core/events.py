@@ -40,6 +40,22 @@ class EventKind(StrEnum):
     DELETED = "deleted"
 
 
+class EntityKind(StrEnum):
+    """What kind of core object an event is about; faces compare `Event.entity` with these."""
+
+    ORDER = "order"
+    ORDER_ITEM = "order_item"
+    QUALIFICATION = "qualification"
+    QUOTE = "quote"
+    QUOTE_ITEM = "quote_item"
+    PRODUCT = "product"
+    TICKET = "ticket"
+    INCIDENT = "incident"
+    BILL = "bill"
+    WORK_ORDER = "work_order"
+    APPOINTMENT = "appointment"
+
+
 class DeliveryStatus(StrEnum):
     """Where one event stands with one receiver."""
 
@@ -60,12 +76,12 @@ class Event(SQLModel, table=True):
     )
     id: str = Field(default_factory=lambda: new_id("evt"), unique=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
-    entity: str = Field(max_length=40)
+    entity: EntityKind = Field(sa_type=StrEnumType(EntityKind, 40))
     entity_id: str = Field(index=True, max_length=40)
     kind: EventKind = Field(sa_type=StrEnumType(EventKind, 20))
     state: str | None = Field(default=None, max_length=40)
     previous_state: str | None = Field(default=None, max_length=40)
-    channel: str | None = Field(default=None, max_length=12)
+    channel: Channel | None = Field(default=None, sa_type=StrEnumType(Channel, 12))
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     occurred_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     # Set once deliveries exist for it; a flag, not a cursor, because on PostgreSQL a lower
@@ -115,12 +131,12 @@ def record(
     session: AsyncSession,
     *,
     party_id: str,
-    entity: str,
+    entity: EntityKind,
     entity_id: str,
     kind: EventKind,
     state: str | None = None,
     previous_state: str | None = None,
-    channel: str | None = None,
+    channel: Channel | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Add an event to the caller's unit of work; it commits with the change it describes."""

@@ -1,6 +1,6 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,17 +14,27 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
 from app.core.catalog import (
+    ClassOfService,
     Offering,
     Price,
+    ProductKind,
     ProductSpec,
     check_characteristics,
     get_offering,
+    list_offerings,
     price,
+    terms_offered,
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, CoreError, InvalidRequest
-from app.core.events import Channel
-from app.core.geography import Location, Serviceability, get_locations, serviceability
+from app.core.events import Channel, EntityKind
+from app.core.geography import (
+    Location,
+    Serviceability,
+    get_locations,
+    serviceability,
+    serviceability_of,
+)
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
@@ -93,6 +103,13 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
                 f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
             )
     ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
+    return _judged(offering, spec, ends)
+
+
+def _judged(
+    offering: Offering, spec: ProductSpec, ends: list[tuple[Location, Serviceability]]
+) -> Assessment:
+    """The price, confidence and lead time of a checked spec whose ends are measured."""
     product_price = price(offering, spec, ends)
     weakest = max((level for _, level in ends), key=_RANK.__getitem__)
     alternatives: list[dict[str, Any]] = []
@@ -123,6 +140,44 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
         lead_time_days=_LEAD_TIME_DAYS[weakest],
         alternatives=alternatives,
     )
+
+
+async def available(
+    session: AsyncSession,
+    *,
+    kind: ProductKind,
+    locations: list[Location],
+    classes_of_service: Collection[ClassOfService] | None = None,
+) -> list[Assessment]:
+    """Every configuration (offering, bandwidth, class of service, of the classes named) of the
+    active offerings of a kind that can be delivered at these locations, assessed as a quote
+    would assess it, for the shortest standard term each offering sells."""
+    levels = await serviceability_of(session, locations)
+    ends = [(location, levels[location.id].level) for location in locations]
+    found: list[Assessment] = []
+    for offering in await list_offerings(session):
+        if offering.kind is not kind:
+            continue
+        for bandwidth in sorted(offering.bandwidths_mbps):
+            for class_of_service in offering.classes_of_service:
+                if classes_of_service is not None and class_of_service not in classes_of_service:
+                    continue
+                spec = ProductSpec(
+                    offering_id=offering.id,
+                    a_location_id=locations[0].id,
+                    z_location_id=locations[1].id if len(locations) > 1 else None,
+                    bandwidth_mbps=bandwidth,
+                    term_months=terms_offered(offering)[0],
+                    class_of_service=ClassOfService(class_of_service),
+                )
+                try:
+                    check_characteristics(offering, spec)
+                except InvalidRequest:
+                    continue
+                judged = _judged(offering, spec, ends)
+                if judged.qualified:
+                    found.append(judged)
+    return found
 
 
 @dataclass(frozen=True)
@@ -175,6 +230,8 @@ class Qualification(SQLModel, table=True):
     channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
     state: QualificationState = Field(sa_type=StrEnumType(QualificationState, 32))
     external_id: str | None = Field(default=None, max_length=200)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -218,6 +275,7 @@ async def qualify(
     buyer_party_id: str | None = None,
     external_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> tuple[Qualification, list[QualificationItem]]:
@@ -241,6 +299,7 @@ async def qualify(
         party_id=party_id,
         channel=channel,
         external_id=external_id,
+        project_id=project_id,
         state=QualificationState.DONE_READY
         if any_ready
         else QualificationState.DONE_UNABLE_TO_PROVIDE,
@@ -279,7 +338,7 @@ async def qualify(
     events.record(
         session,
         party_id=party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=qualification.id,
         kind=events.EventKind.CREATED,
         state=qualification.state,
@@ -339,7 +398,7 @@ async def update_qualification(
         events.record(
             session,
             party_id=found.party_id,
-            entity="qualification",
+            entity=EntityKind.QUALIFICATION,
             entity_id=found.id,
             kind=events.EventKind.ATTRIBUTE_CHANGED,
             channel=found.channel,
@@ -377,7 +436,7 @@ async def delete_qualification(
     events.record(
         session,
         party_id=found.party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=found.id,
         kind=events.EventKind.DELETED,
         channel=found.channel,
@@ -390,6 +449,7 @@ def qualifications_query(
     principal: Principal,
     state: QualificationState | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     requested_after: datetime | None = None,
     requested_before: datetime | None = None,
@@ -400,6 +460,8 @@ def qualifications_query(
         statement = statement.where(Qualification.state == state)
     if external_id is not None:
         statement = statement.where(Qualification.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Qualification.project_id == project_id)
     matching = annotated(Qualification.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)

@@ -15,7 +15,7 @@ from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
-from app.core.events import Channel, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
@@ -90,6 +90,8 @@ class Quote(SQLModel, table=True):
     state: QuoteState = Field(sa_type=StrEnumType(QuoteState, 32), index=True)
     external_id: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     qualification_id: str | None = Field(
         default=None, foreign_key="qualification.id", max_length=40
     )
@@ -162,7 +164,7 @@ def _set_state(
     events.record(
         session,
         party_id=quote.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -181,7 +183,7 @@ def _set_item_state(
     events.record(
         session,
         party_id=item.party_id,
-        entity="quote_item",
+        entity=EntityKind.QUOTE_ITEM,
         entity_id=item.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -204,6 +206,7 @@ async def request_quote(
     answer_now: bool = True,
     qualification_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> QuoteWithItems:
@@ -238,6 +241,7 @@ async def request_quote(
         kind=kind,
         external_id=external_id,
         description=description,
+        project_id=project_id,
         state=QuoteState.ACKNOWLEDGED,
         qualification_id=qualification_id,
         requested_completion_at=requested_completion_at,
@@ -271,7 +275,7 @@ async def request_quote(
     events.record(
         session,
         party_id=party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.CREATED,
         state=quote.state,
@@ -357,6 +361,7 @@ def quotes_query(
     states: Collection[QuoteState] | None = None,
     kind: QuoteKind | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -375,6 +380,8 @@ def quotes_query(
         statement = statement.where(Quote.kind == kind)
     if external_id is not None:
         statement = statement.where(Quote.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Quote.project_id == project_id)
     matching = annotated(Quote.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)
@@ -510,7 +517,7 @@ async def update_quote(
         events.record(
             session,
             party_id=quote.party_id,
-            entity="quote",
+            entity=EntityKind.QUOTE,
             entity_id=quote.id,
             kind=EventKind.ATTRIBUTE_CHANGED,
             # No state: the quote's state history (MEF `stateChange`) lists state changes only.

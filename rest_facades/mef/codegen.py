@@ -41,6 +41,15 @@ APIS = {
     "MEF116-productInventoryManagement": "product_inventory",
     "MEF124-troubleTicketManagement": "trouble_ticket",
     "MEF124-troubleTicketNotification": "trouble_ticket_notification",
+    "MEF160-productOfferingAvailabilityAndPricingDiscovery": "availability_and_pricing",
+    "MEFW142-productCatalog": "product_catalog",
+    "MEFW142-productCatalogNotification": "product_catalog_notification",
+    "MEF141-billingManagement": "billing",
+    "MEF141-billingNotification": "billing_notification",
+    "MEF137-appointmentManagement": "appointment",
+    "MEF137-appointmentNotification": "appointment_notification",
+    "MEF137-workorderManagement": "work_order",
+    "MEF137-workorderNotification": "work_order_notification",
 }
 
 
@@ -62,7 +71,8 @@ def find_api_files(specs: Path, flavour: str) -> dict[str, Path]:
     """The API files of a flavour by module name."""
     found: dict[str, Path] = {}
     for path in sorted((specs / flavour).glob("*.api.yaml")):
-        stem = re.sub(r"-v\d+\.\d+\.\d+\.api\.yaml$", "", path.name)
+        # Release candidates carry a suffix: `-v2.0.0-RC.api.yaml`.
+        stem = re.sub(r"-v\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?\.api\.yaml$", "", path.name)
         if stem in APIS:
             found[APIS[stem]] = path
     return found

@@ -1,13 +1,11 @@
-"""MEF error bodies (Error400/401/403/404/409/422/500) and the route class that renders them."""
+"""MEF error bodies (Error400/401/403/404/409/422/500) and the refusals that make them."""
 
-import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from app.core.errors import (
@@ -18,9 +16,7 @@ from app.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from rest_facades.common.idempotency import IDEMPOTENCY_KEY, Refusals, idempotent
 
-log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/json;charset=utf-8"
 
 
@@ -33,9 +29,15 @@ class MEFError(Exception):
         self.body = body
 
 
+class MEFJSONResponse(JSONResponse):
+    """JSON with the media type the MEF APIs declare."""
+
+    media_type = MEDIA_TYPE
+
+
 def mef_json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with the media type the MEF APIs declare."""
-    return JSONResponse(content, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+    return MEFJSONResponse(content, status_code=status, headers=headers)
 
 
 def bad_request(code: str, reason: str, message: str | None = None) -> MEFError:
@@ -76,20 +78,92 @@ _PYDANTIC_CODES = {
 
 
 def _location(loc: tuple[Any, ...]) -> list[Any]:
-    # Discriminated unions add the chosen type's tag to the path; it is not a property.
-    return [p for p in loc if not (isinstance(p, str) and (p[:1].isupper() or ":" in p))]
+    # Unions add the chosen (or tried) type's name or tag to the path; it is not a property.
+    return [p for p in loc if not _is_type_name(p)]
 
 
-def from_validation_error(error: ValidationError, *, root: tuple[Any, ...] = ()) -> MEFError:
+def _is_type_name(part: Any) -> bool:
+    return isinstance(part, str) and (part[:1].isupper() or ":" in part)
+
+
+def _at(document: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        if isinstance(document, dict) and isinstance(part, str):
+            document = document.get(part)
+        elif isinstance(document, list) and isinstance(part, int) and part < len(document):
+            document = document[part]
+        else:
+            return None
+    return document
+
+
+def _named_members(issues: Sequence[Mapping[str, Any]], body: Any) -> list[Mapping[str, Any]]:
+    """The issues of a union member that the value's `@type` names, in place of every member's
+    complaints (the generated place unions are not discriminated; `@type` says what was meant);
+    a value whose `@type` names no member gets one issue of its own."""
+    kept: list[Mapping[str, Any]] = []
+    unnamed: dict[tuple[Any, ...], Any] = {}
+    named: set[tuple[Any, ...]] = set()
+    for issue in issues:
+        loc = tuple(issue["loc"])
+        at = next((i for i, p in enumerate(loc) if _is_type_name(p) and ":" not in p), None)
+        value = _at(body, loc[:at]) if at is not None else None
+        if at is None or not isinstance(value, dict):
+            kept.append(issue)
+            continue
+        if value.get("@type") == loc[at]:
+            kept.append(issue)
+            named.add(loc[:at])
+        else:
+            unnamed[loc[:at]] = value.get("@type")
+    for where, kind in unnamed.items():
+        if where not in named:
+            kept.append(
+                {"type": "enum", "loc": (*where, "@type"), "msg": f"unknown @type '{kind}'"}
+            )
+    return kept
+
+
+def from_validation_error(
+    error: ValidationError, *, root: tuple[Any, ...] = (), body: Any = None
+) -> MEFError:
     """A pydantic refusal of a request body as MEF Error422s with property paths."""
+    return from_issues(error.errors(), root=root, body=body)
+
+
+def from_issues(
+    issues: Sequence[Mapping[str, Any]], *, root: tuple[Any, ...] = (), body: Any = None
+) -> MEFError:
+    """Pydantic issues with a body (locations relative to it) as MEF Error422s."""
     problems = []
-    for issue in error.errors():
+    for issue in _named_members(issues, body):
         kind = issue["type"]
         code = _PYDANTIC_CODES.get(
             kind, "invalidFormat" if kind.endswith(("_type", "_parsing")) else "invalidValue"
         )
         problems.append((code, str(issue["msg"]), pointer((*root, *_location(issue["loc"])))))
     return unprocessable(problems)
+
+
+def from_request_validation(error: RequestValidationError) -> MEFError:
+    """FastAPI's refusal of a request's parameters or body in MEF form: a body that is not a
+    JSON object is an Error400 `invalidBody`, a body the model refuses Error422s with property
+    paths, a bad query parameter an Error400."""
+    issues = list(error.errors())
+    in_body = [i for i in issues if tuple(i.get("loc", ()))[:1] == ("body",)]
+    whole = [i for i in in_body if i["type"] == "json_invalid" or len(i["loc"]) == 1]
+    if whole:
+        why = "is not JSON" if whole[0]["type"] == "json_invalid" else "must be a JSON object"
+        return bad_request("invalidBody", f"the body {why}")
+    if in_body:
+        return from_issues([{**i, "loc": tuple(i["loc"])[1:]} for i in in_body], body=error.body)
+    first = issues[0] if issues else {}
+    where = ".".join(str(p) for p in first.get("loc", ())[1:])
+    if first.get("type") == "missing":
+        return bad_request("missingQueryParameter", f"the query parameter '{where}' is required")
+    if first.get("input") == "":
+        return bad_request("missingQueryValue", f"the query parameter '{where}' has no value")
+    return bad_request("invalidQuery", f"invalid {where}: {first.get('msg', 'bad request')}")
 
 
 def from_core_error(error: CoreError, *, field_pointer: Callable[[str | None], str]) -> MEFError:
@@ -111,58 +185,3 @@ def from_core_error(error: CoreError, *, field_pointer: Callable[[str | None], s
             for e in error.all()
         ]
     )
-
-
-def _internal() -> Response:
-    return mef_json({"code": "internalError", "reason": "Unexpected error"}, status=500)
-
-
-IDEMPOTENCY_REFUSALS = Refusals(
-    bad_key=lambda reason: mef_json(bad_request("invalidQuery", reason).body, status=400),
-    reused=lambda reason: mef_json(unprocessable([("otherIssue", reason, "")]).body, status=422),
-    in_use=lambda reason: mef_json({"code": "conflict", "reason": reason[:255]}, status=409),
-)
-
-
-class MEFRoute(APIRoute):
-    """Renders every refusal of its endpoint in the MEF error format, never a bare 500; a POST
-    takes an `Idempotency-Key`."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if "POST" in (kwargs.get("methods") or ()):
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), IDEMPOTENCY_KEY]
-        super().__init__(path, endpoint, **kwargs)
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except MEFError as exc:
-                return mef_json(exc.body, status=exc.status)
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                return mef_json(
-                    bad_request(
-                        "invalidQuery", f"invalid {where}: {first.get('msg', 'bad request')}"
-                    ).body,
-                    status=400,
-                )
-            except CoreError as exc:
-                refused = from_core_error(
-                    exc,
-                    field_pointer=lambda f: pointer(
-                        tuple((f or "").replace("]", "").replace("[", ".").split(".")) if f else ()
-                    ),
-                )
-                return mef_json(refused.body, status=refused.status)
-            except Exception:
-                log.exception("unexpected error on %s %s", request.method, request.url.path)
-                return _internal()
-
-        async def handle_once(request: Request) -> Response:
-            return await idempotent(request, handle, IDEMPOTENCY_REFUSALS)
-
-        return handle_once

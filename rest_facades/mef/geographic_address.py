@@ -2,16 +2,19 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Response
 
 from app.core import geography
 from app.core.errors import CoreError
 from app.core.geography import AddressInput, Location, MatchQuality
-from rest_facades.mef.errors import MEFRoute, from_core_error, mef_json
+from rest_facades.mef.errors import from_core_error, mef_json
 from rest_facades.mef.flavours import Flavour
-from rest_facades.mef.requests import Caller, MEFCaller, dump, parse_body
+from rest_facades.mef.generated.sonata import geographic_address as models
+from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, dump
+from rest_facades.mef.routing import mef_router
 
 API = "geographic_address"
+TAG = "address validation (MEF 121)"
 # A point given as coordinates matches a building within this distance.
 POINT_MATCH_KM = 0.5
 _RESULT = {
@@ -69,9 +72,8 @@ def submitted_pointer(field: str | None) -> str:
     return "/submittedGeographicAddress" + (f"/{name}" if name else "")
 
 
-def fielded(flavour: Flavour, caller: Caller, location: Location) -> Any:
+def fielded(flavour: Flavour, caller: Caller, location: Location) -> models.FieldedAddress:
     """A known location as a MEF FieldedAddress."""
-    models = flavour.models(API)
     number, _, name = f"{location.street_number} {location.street_name}".partition(" ")
     return models.FieldedAddress.model_validate(
         {
@@ -121,37 +123,35 @@ def _point(latitude_longitude: tuple[float, float]) -> Location:
     )
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 121 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: address validation (MEF 121)"],
+routes = mef_router()
+
+
+@routes.post(
+    "/geographicAddressValidation",
+    status_code=200,
+    response_model=models.GeographicAddressValidation,
+)
+async def validate_address(
+    body: models.GeographicAddressValidationCreate, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Validate an address: the best match known to the seller and alternates."""
+    submitted = body.submittedGeographicAddress
+    try:
+        result, best, alternates = await match(caller, to_core(submitted))
+    except CoreError as exc:
+        raise from_core_error(exc, field_pointer=submitted_pointer) from exc
+    answer = models.GeographicAddressValidation(
+        provideAlternative=body.provideAlternative,
+        submittedGeographicAddress=submitted,
+        validationResult=result,
+        bestMatchGeographicAddress=fielded(flavour, caller, best) if best else None,
+        alternateGeographicAddress=[fielded(flavour, caller, a) for a in alternates],
     )
-    models = flavour.models(API)
+    return mef_json(dump(answer))
 
-    @routes.post("/geographicAddressValidation", status_code=200)
-    async def validate_address(request: Request, caller: MEFCaller) -> Response:
-        """Validate an address: the best match known to the seller and alternates."""
-        body, _ = await parse_body(request, models.GeographicAddressValidationCreate)
-        submitted = body.submittedGeographicAddress
-        try:
-            result, best, alternates = await match(caller, to_core(submitted))
-        except CoreError as exc:
-            raise from_core_error(exc, field_pointer=submitted_pointer) from exc
-        answer = models.GeographicAddressValidation(
-            provideAlternative=body.provideAlternative,
-            submittedGeographicAddress=submitted,
-            validationResult=result,
-            bestMatchGeographicAddress=fielded(flavour, caller, best) if best else None,
-            alternateGeographicAddress=[fielded(flavour, caller, a) for a in alternates],
-        )
-        return mef_json(dump(answer))
 
-    @routes.get("/geographicAddress/{id}")
-    async def get_address(id: str, caller: MEFCaller) -> Response:
-        """A known address by id."""
-        location = await geography.get_location(caller.session, id)
-        return mef_json(dump(fielded(flavour, caller, location)))
-
-    return routes
+@routes.get("/geographicAddress/{id}", response_model=models.FieldedAddress)
+async def get_address(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """A known address by id."""
+    location = await geography.get_location(caller.session, id)
+    return mef_json(dump(fielded(flavour, caller, location)))

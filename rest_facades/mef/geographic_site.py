@@ -1,19 +1,23 @@
 """MEF 122 Geographic Site: the buyer's sites, `geographicSite` and `geographicSite/{id}`."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
 
 from app.core import geography, parties
 from app.core.errors import NotFound
 from app.core.geography import LocationKind, Site, SiteFilter
 from app.core.paging import fetch_page
 from rest_facades.mef import geographic_address
-from rest_facades.mef.errors import MEFRoute, bad_request, mef_json
+from rest_facades.mef.errors import bad_request, mef_json
 from rest_facades.mef.flavours import Flavour
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing
+from rest_facades.mef.generated.sonata import geographic_site as models
+from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.routing import mef_router
 
 API = "geographic_site"
+TAG = "geographic sites (MEF 122)"
 # A site in a carrier hotel or data centre is where parties meet: its existence is public.
 _PUBLIC = frozenset({LocationKind.CARRIER_HOTEL, LocationKind.DATA_CENTER})
 _KINDS = {"public": _PUBLIC, "private": frozenset({LocationKind.BUILDING})}
@@ -39,7 +43,6 @@ def owned_by_buyer(caller: Caller, party_id: str, what: str, object_id: str) -> 
 
 
 async def _views(flavour: Flavour, caller: Caller, sites: list[Site]) -> list[Any]:
-    models = flavour.models(API)
     session = caller.session
     locations = await geography.get_locations(session, [s.location_id for s in sites])
     names = await parties.party_names(
@@ -64,82 +67,65 @@ async def _views(flavour: Flavour, caller: Caller, sites: list[Site]) -> list[An
     return views
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 122 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: geographic sites (MEF 122)"],
+class SiteQuery(BaseModel):
+    """The criteria of a MEF 122 site list; every one given must hold."""
+
+    companyName: str | None = None
+    customerName: str | None = None
+    description: str | None = None
+    siteType: Literal["public", "private"] | None = None
+    name: str | None = None
+    serviceSiteContactName: str | None = None
+    geographicAddress_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
+    streetNr: str | None = None
+    streetName: str | None = None
+    streetType: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+
+routes = mef_router()
+
+
+@routes.get("/geographicSite", response_model=list[models.GeographicSite])
+async def list_sites(
+    query: MEFList, criteria: Annotated[SiteQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The buyer's sites that meet every criterion given, oldest first."""
+    sent = given(**criteria.model_dump(by_alias=True))
+    if "companyName" in sent:
+        # The administrative authority of a building is not known here: no site has one.
+        return listing([], total=0)
+    caller = query.caller
+    where = SiteFilter(
+        party_id=caller.buyer_id,
+        name=criteria.name,
+        instructions=criteria.description,
+        contact_name=criteria.serviceSiteContactName,
+        party_name=criteria.customerName,
+        location_id=criteria.geographicAddress_id,
+        location_kinds=_KINDS[criteria.siteType] if criteria.siteType else None,
+        street_number=criteria.streetNr,
+        street_name=criteria.streetName,
+        street_type=criteria.streetType,
+        city=criteria.city,
+        postcode=criteria.postcode,
+        country=criteria.country,
     )
+    page = await fetch_page(
+        caller.session,
+        geography.sites_query(principal=caller.principal, where=where),
+        offset=query.window.offset,
+        limit=query.window.limit,
+    )
+    return listing(await _views(flavour, caller, page.items), total=page.total)
 
-    @routes.get("/geographicSite")
-    async def list_sites(
-        caller: MEFCaller,
-        window: ListWindow,
-        company_name: Annotated[str | None, Query(alias="companyName")] = None,
-        customer_name: Annotated[str | None, Query(alias="customerName")] = None,
-        description: str | None = None,
-        site_type: Annotated[str | None, Query(alias="siteType")] = None,
-        name: str | None = None,
-        contact_name: Annotated[str | None, Query(alias="serviceSiteContactName")] = None,
-        address_id: Annotated[str | None, Query(alias="geographicAddress.id")] = None,
-        street_nr: Annotated[str | None, Query(alias="streetNr")] = None,
-        street_name: Annotated[str | None, Query(alias="streetName")] = None,
-        street_type: Annotated[str | None, Query(alias="streetType")] = None,
-        city: str | None = None,
-        postcode: str | None = None,
-        country: str | None = None,
-    ) -> Response:
-        """The buyer's sites that meet every criterion given, oldest first."""
-        sent = given(
-            companyName=company_name,
-            customerName=customer_name,
-            description=description,
-            siteType=site_type,
-            name=name,
-            serviceSiteContactName=contact_name,
-            streetNr=street_nr,
-            streetName=street_name,
-            streetType=street_type,
-            city=city,
-            postcode=postcode,
-            country=country,
-            **{"geographicAddress.id": address_id},
-        )
-        if site_type is not None and site_type not in _KINDS:
-            raise bad_request("invalidQuery", "siteType must be 'public' or 'private'")
-        if "companyName" in sent:
-            # The administrative authority of a building is not known here: no site has one.
-            return listing([], total=0)
-        where = SiteFilter(
-            party_id=caller.buyer_id,
-            name=name,
-            instructions=description,
-            contact_name=contact_name,
-            party_name=customer_name,
-            location_id=address_id,
-            location_kinds=_KINDS[site_type] if site_type else None,
-            street_number=street_nr,
-            street_name=street_name,
-            street_type=street_type,
-            city=city,
-            postcode=postcode,
-            country=country,
-        )
-        page = await fetch_page(
-            caller.session,
-            geography.sites_query(principal=caller.principal, where=where),
-            offset=window.offset,
-            limit=window.limit,
-        )
-        return listing(await _views(flavour, caller, page.items), total=page.total)
 
-    @routes.get("/geographicSite/{id}")
-    async def get_site(id: str, caller: MEFCaller) -> Response:
-        """One of the buyer's sites."""
-        site = await geography.get_site(caller.session, principal=caller.principal, site_id=id)
-        owned_by_buyer(caller, site.party_id, "site", id)
-        (view,) = await _views(flavour, caller, [site])
-        return mef_json(view)
-
-    return routes
+@routes.get("/geographicSite/{id}", response_model=models.GeographicSite)
+async def get_site(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One of the buyer's sites."""
+    site = await geography.get_site(caller.session, principal=caller.principal, site_id=id)
+    owned_by_buyer(caller, site.party_id, "site", id)
+    (view,) = await _views(flavour, caller, [site])
+    return mef_json(view)

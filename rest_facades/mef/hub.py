@@ -3,9 +3,9 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Depends, Request, Response
 
 from app.core import events
 from app.core.errors import InvalidRequest
@@ -13,7 +13,11 @@ from app.core.events import Dispatcher, Event, Subscription
 from rest_facades.common.notifications import SECRET_HEADER, WebhookSender, query_event_types
 from rest_facades.mef.errors import MEFError, bad_request, mef_json, pointer
 from rest_facades.mef.flavours import SELLER_ID, Flavour
-from rest_facades.mef.requests import MEFCaller, dump, parse_body
+
+# Every API's generated module has the same subscription models (see flavours.py).
+from rest_facades.mef.generated.sonata import product_order as models
+from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, dump, route_path
+from rest_facades.mef.routing import HubRoute, mef_router
 
 log = logging.getLogger(__name__)
 
@@ -31,70 +35,90 @@ class NotifyingAPI:
 
     def transport(self, flavour: Flavour) -> str:
         """The name under which its subscriptions are delivered."""
-        return f"mef:{flavour.name}:{self.api}"
+        return transport(flavour, self.api)
 
 
-def add_hub_routes(routes: APIRouter, flavour: Flavour, notifying: NotifyingAPI) -> None:
-    """`POST /hub`, `GET /hub/{id}` and `DELETE /hub/{id}` for one API of one flavour."""
-    models = flavour.models(notifying.api)
+def transport(flavour: Flavour, api: str) -> str:
+    """The name under which the subscriptions to one API of one flavour are delivered."""
+    return f"mef:{flavour.name}:{api}"
 
-    @routes.post("/hub", status_code=201)
-    async def register_listener(request: Request, caller: MEFCaller) -> Response:
-        """Register a listener for this API's events."""
-        # The hub answers no 422: every refusal of its body is an Error400 `invalidBody`.
-        try:
-            body, _ = await parse_body(request, models.EventSubscriptionInput)
-        except MEFError as exc:
-            if exc.status != 422:
-                raise
-            raise bad_request("invalidBody", exc.body[0]["reason"]) from exc
-        try:
-            subscription = await events.subscribe(
-                caller.session,
-                principal=caller.principal,
-                transport=notifying.transport(flavour),
-                callback=body.callback,
-                query=body.query,
-                buyer_party_id=caller.buyer_id,
-                allow_private=request.app.state.settings.webhook_allow_private,
-            )
-        except InvalidRequest as exc:
-            if exc.field != "callback":
-                raise
-            refusal = bad_request("invalidBody", exc.message)
-            refusal.body["propertyPath"] = pointer(["callback"])
-            raise refusal from exc
-        # The signing secret is shown this once: in the body (the schema allows more
-        # properties) and in a header, for clients that keep only the schema's fields.
-        return mef_json(
-            {**dump(_view(models, subscription)), "secret": subscription.secret},
-            status=201,
-            headers={SECRET_HEADER: subscription.secret},
+
+async def mounted_api(request: Request, flavour: FlavourDep) -> str:
+    """The API whose base path the requested hub lies under."""
+    return flavour.api_at(route_path(request))
+
+
+MountedAPI = Annotated[str, Depends(mounted_api)]
+# Included by every API with notifications, under its base path.
+routes = mef_router(HubRoute)
+
+
+@routes.post(
+    "/hub",
+    status_code=201,
+    response_model=models.EventSubscription,
+)
+async def register_listener(
+    body: models.EventSubscriptionInput,
+    caller: MEFCaller,
+    flavour: FlavourDep,
+    api: MountedAPI,
+    request: Request,
+) -> Response:
+    """Register a listener for this API's events."""
+    try:
+        subscription = await events.subscribe(
+            caller.session,
+            principal=caller.principal,
+            transport=transport(flavour, api),
+            callback=body.callback,
+            query=body.query,
+            buyer_party_id=caller.buyer_id,
+            allow_private=request.app.state.settings.webhook_allow_private,
         )
-
-    @routes.get("/hub/{id}")
-    async def get_listener(id: str, caller: MEFCaller) -> Response:
-        """A listener registration."""
-        subscription = await events.get_subscription(
-            caller.session, principal=caller.principal, subscription_id=id
-        )
-        if subscription.transport != notifying.transport(flavour):
-            raise MEFError(404, {"code": "notFound", "reason": f"no listener '{id}'"})
-        return mef_json(dump(_view(models, subscription)))
-
-    @routes.delete("/hub/{id}", status_code=204)
-    async def unregister_listener(id: str, caller: MEFCaller) -> Response:
-        """Remove a listener registration."""
-        subscription = await events.get_subscription(
-            caller.session, principal=caller.principal, subscription_id=id
-        )
-        if subscription.transport != notifying.transport(flavour):
-            raise MEFError(404, {"code": "notFound", "reason": f"no listener '{id}'"})
-        await events.unsubscribe(caller.session, principal=caller.principal, subscription_id=id)
-        return Response(status_code=204)
+    except InvalidRequest as exc:
+        if exc.field != "callback":
+            raise
+        refusal = bad_request("invalidBody", exc.message)
+        refusal.body["propertyPath"] = pointer(["callback"])
+        raise refusal from exc
+    # The signing secret is shown this once: in the body (the schema allows more
+    # properties) and in a header, for clients that keep only the schema's fields.
+    return mef_json(
+        {**dump(_view(subscription)), "secret": subscription.secret},
+        status=201,
+        headers={SECRET_HEADER: subscription.secret},
+    )
 
 
-def _view(models: Any, subscription: Subscription) -> Any:
+async def _listener(caller: Caller, flavour: Flavour, api: str, id: str) -> Subscription:
+    subscription = await events.get_subscription(
+        caller.session, principal=caller.principal, subscription_id=id
+    )
+    if subscription.transport != transport(flavour, api):
+        raise MEFError(404, {"code": "notFound", "reason": f"no listener '{id}'"})
+    return subscription
+
+
+@routes.get("/hub/{id}", response_model=models.EventSubscription)
+async def get_listener(
+    id: str, caller: MEFCaller, flavour: FlavourDep, api: MountedAPI
+) -> Response:
+    """A listener registration."""
+    return mef_json(dump(_view(await _listener(caller, flavour, api, id))))
+
+
+@routes.delete("/hub/{id}", status_code=204, response_class=Response)
+async def unregister_listener(
+    id: str, caller: MEFCaller, flavour: FlavourDep, api: MountedAPI
+) -> Response:
+    """Remove a listener registration."""
+    await _listener(caller, flavour, api, id)
+    await events.unsubscribe(caller.session, principal=caller.principal, subscription_id=id)
+    return Response(status_code=204)
+
+
+def _view(subscription: Subscription) -> models.EventSubscription:
     return models.EventSubscription(
         id=subscription.id, callback=subscription.callback, query=subscription.query
     )

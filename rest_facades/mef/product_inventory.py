@@ -5,21 +5,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
 
 from app.core import catalog, events, inventory, parties
 from app.core.catalog import ProductKind
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductFilter, ProductInstance, ProductState
 from app.core.ordering import Order, OrderItem
 from app.core.paging import fetch_page
-from rest_facades.mef.errors import MEFRoute, bad_request, mef_json
+from rest_facades.mef.errors import bad_request, mef_json
 from rest_facades.mef.flavours import Flavour
+from rest_facades.mef.generated.sonata import product_inventory as models
 from rest_facades.mef.geographic_site import given, owned_by_buyer, site_href
 from rest_facades.mef.products import kind_of, product_types
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing
+from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.routing import mef_router
 
 API = "product_inventory"
+TAG = "product inventory (MEF 116)"
 STATUS = {
     ProductState.PENDING_ACTIVE: "pendingActive",
     ProductState.ACTIVE: "active",
@@ -168,7 +172,6 @@ def _view(
     history: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The MEF form of a product: as listed, or (given its history) as retrieved."""
-    models = flavour.models(API)
     kind = context.kinds[product.offering_id]
     shown = configuration(flavour, kind, product)
     order = context.orders.get(product.order_id)
@@ -266,87 +269,82 @@ async def _filter(
     )
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 116 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: product inventory (MEF 116)"],
+class ProductQuery(BaseModel):
+    """The criteria of a MEF 116 product list; every one given must hold."""
+
+    status: str | None = None
+    productSpecificationId: str | None = None
+    productOfferingId: str | None = None
+    externalId: str | None = None
+    geographicalSiteId: str | None = None
+    relatedProductId: str | None = None
+    billingAccountId: str | None = None
+    productOrderId: str | None = None
+    startDate_lt: Annotated[datetime | None, Field(alias="startDate.lt")] = None
+    startDate_gt: Annotated[datetime | None, Field(alias="startDate.gt")] = None
+    lastUpdateDate_lt: Annotated[datetime | None, Field(alias="lastUpdateDate.lt")] = None
+    lastUpdateDate_gt: Annotated[datetime | None, Field(alias="lastUpdateDate.gt")] = None
+
+
+_DATES = {"startDate_lt", "startDate_gt", "lastUpdateDate_lt", "lastUpdateDate_gt"}
+routes = mef_router()
+
+
+@routes.get("/product", response_model=list[models.MEFProductFind])
+async def list_products(
+    query: MEFList, criteria: Annotated[ProductQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The buyer's products that meet every criterion given, newest first."""
+    sent = given(**criteria.model_dump(by_alias=True, exclude=_DATES))
+    status = criteria.status
+    if status is not None and status not in _STATE:
+        raise bad_request("invalidQuery", f"status must be one of {', '.join(_STATE)}")
+    caller = query.caller
+    where = await _filter(
+        flavour,
+        caller,
+        sent,
+        {
+            "startDate.lt": criteria.startDate_lt,
+            "startDate.gt": criteria.startDate_gt,
+            "lastUpdateDate.lt": criteria.lastUpdateDate_lt,
+            "lastUpdateDate.gt": criteria.lastUpdateDate_gt,
+        },
     )
+    statement = inventory.products_query(
+        principal=caller.principal,
+        states={_STATE[status]} if status else None,
+        where=where,
+    )
+    window = query.window
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    context = await _Context.load(caller, page.items)
+    views = [_view(flavour, caller, p, context) for p in page.items]
+    return listing(views, total=page.total)
 
-    @routes.get("/product")
-    async def list_products(
-        caller: MEFCaller,
-        window: ListWindow,
-        status: str | None = None,
-        specification_id: Annotated[str | None, Query(alias="productSpecificationId")] = None,
-        offering_id: Annotated[str | None, Query(alias="productOfferingId")] = None,
-        external_id: Annotated[str | None, Query(alias="externalId")] = None,
-        site_id: Annotated[str | None, Query(alias="geographicalSiteId")] = None,
-        related_product_id: Annotated[str | None, Query(alias="relatedProductId")] = None,
-        billing_account_id: Annotated[str | None, Query(alias="billingAccountId")] = None,
-        order_id: Annotated[str | None, Query(alias="productOrderId")] = None,
-        started_before: Annotated[datetime | None, Query(alias="startDate.lt")] = None,
-        started_after: Annotated[datetime | None, Query(alias="startDate.gt")] = None,
-        updated_before: Annotated[datetime | None, Query(alias="lastUpdateDate.lt")] = None,
-        updated_after: Annotated[datetime | None, Query(alias="lastUpdateDate.gt")] = None,
-    ) -> Response:
-        """The buyer's products that meet every criterion given, newest first."""
-        sent = given(
-            status=status,
-            productSpecificationId=specification_id,
-            productOfferingId=offering_id,
-            externalId=external_id,
-            geographicalSiteId=site_id,
-            relatedProductId=related_product_id,
-            billingAccountId=billing_account_id,
-            productOrderId=order_id,
-        )
-        if status is not None and status not in _STATE:
-            raise bad_request("invalidQuery", f"status must be one of {', '.join(_STATE)}")
-        where = await _filter(
-            flavour,
-            caller,
-            sent,
-            {
-                "startDate.lt": started_before,
-                "startDate.gt": started_after,
-                "lastUpdateDate.lt": updated_before,
-                "lastUpdateDate.gt": updated_after,
-            },
-        )
-        statement = inventory.products_query(
-            principal=caller.principal,
-            states={_STATE[status]} if status else None,
-            where=where,
-        )
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        context = await _Context.load(caller, page.items)
-        views = [_view(flavour, caller, p, context) for p in page.items]
-        return listing(views, total=page.total)
 
-    @routes.get("/product/{id}")
-    async def get_product(id: str, caller: MEFCaller, fields: str | None = None) -> Response:
-        """One of the buyer's products, with its configuration, prices, term and history."""
-        wanted = given(fields=fields).get("fields")
-        session = caller.session
-        product = await inventory.get_product(
-            session, principal=caller.principal, product_id=id, field_name="id"
-        )
-        owned_by_buyer(caller, product.party_id, "product", id)
-        events_of = await events.list_events(
-            session, principal=caller.principal, entity="product", entity_id=id, limit=1000
-        )
-        history = [
-            {"status": STATUS[ProductState(e.state)], "changeDate": e.occurred_at}
-            for e in events_of
-            if e.kind is EventKind.STATE_CHANGED and e.state in STATUS
-        ]
-        context = await _Context.load(caller, [product])
-        view = _view(flavour, caller, product, context, history=history)
-        if wanted is not None:
-            keep = _ALWAYS | {f.strip() for f in wanted.split(",")}
-            view = {k: v for k, v in view.items() if k in keep}
-        return mef_json(view)
-
-    return routes
+@routes.get("/product/{id}", response_model=models.MEFProduct)
+async def get_product(
+    id: str, caller: MEFCaller, flavour: FlavourDep, fields: str | None = None
+) -> Response:
+    """One of the buyer's products, with its configuration, prices, term and history."""
+    wanted = given(fields=fields).get("fields")
+    session = caller.session
+    product = await inventory.get_product(
+        session, principal=caller.principal, product_id=id, field_name="id"
+    )
+    owned_by_buyer(caller, product.party_id, "product", id)
+    events_of = await events.list_events(
+        session, principal=caller.principal, entity=EntityKind.PRODUCT, entity_id=id, limit=1000
+    )
+    history = [
+        {"status": STATUS[ProductState(e.state)], "changeDate": e.occurred_at}
+        for e in events_of
+        if e.kind is EventKind.STATE_CHANGED and e.state in STATUS
+    ]
+    context = await _Context.load(caller, [product])
+    view = _view(flavour, caller, product, context, history=history)
+    if wanted is not None:
+        keep = _ALWAYS | {f.strip() for f in wanted.split(",")}
+        view = {k: v for k, v in view.items() if k in keep}
+    return mef_json(view)

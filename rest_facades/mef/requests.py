@@ -1,14 +1,14 @@
 """What every MEF endpoint shares: the caller, `buyerId`/`sellerId`, bodies and responses."""
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, ValidationError
+from fastapi import Depends, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotAuthorized, NotFound
@@ -20,14 +20,14 @@ from rest_facades.common.values import bad_date_times, date_time_names, loads, o
 from rest_facades.mef.errors import (
     MEFError,
     bad_request,
-    from_validation_error,
     mef_json,
     pointer,
     unprocessable,
 )
-from rest_facades.mef.flavours import SELLER_ID, Flavour
+from rest_facades.mef.flavours import FLAVOURS_BY_NAME, SELLER_ID, Flavour
 
-Model = TypeVar("Model", bound=BaseModel)
+# The item lists of a request that the core bounds (`check_item_count`).
+ITEM_LISTS = ("productOrderItem", "quoteItem", "productOfferingQualificationItem")
 
 
 @dataclass
@@ -69,18 +69,35 @@ async def mef_caller(
 MEFCaller = Annotated[Caller, Depends(mef_caller)]
 
 
-def flavour_access(flavour: Flavour) -> Callable[[Principal], Awaitable[None]]:
-    """The dependency of every route of a flavour: only audiences that may use it get in."""
+def route_path(request: Request) -> str:
+    """The path of a request below the application's `root_path`, as routes match it."""
+    path: str = request.scope["path"]
+    root: str = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
-    async def require_flavour(principal: CurrentPrincipal) -> None:
-        try:
-            principal.require_channel(flavour.channel)
-        except NotAuthorized as exc:
-            raise MEFError(
-                403, {"code": "forbiddenRequester", "reason": exc.message[:255]}
-            ) from exc
 
-    return require_flavour
+async def mounted_flavour(request: Request) -> Flavour:
+    """The flavour whose mount point (`/mefApi/<flavour>/...`) serves the request."""
+    return FLAVOURS_BY_NAME[route_path(request).split("/")[2]]
+
+
+FlavourDep = Annotated[Flavour, Depends(mounted_flavour)]
+# Shows the API key scheme in the OpenAPI document; `CurrentPrincipal` does the checking.
+BEARER_KEY = HTTPBearer(
+    auto_error=False, scheme_name="bearerKey", description="An API key: `Bearer <key>`."
+)
+
+
+async def require_flavour(
+    principal: CurrentPrincipal,
+    flavour: FlavourDep,
+    _key: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)],
+) -> None:
+    """The dependency of every MEF route: only audiences that may use its flavour get in."""
+    try:
+        principal.require_channel(flavour.channel)
+    except NotAuthorized as exc:
+        raise MEFError(403, {"code": "forbiddenRequester", "reason": exc.message[:255]}) from exc
 
 
 async def read_json(request: Request) -> Any:
@@ -109,24 +126,30 @@ def _date_time_names() -> frozenset[str]:
     )
 
 
-async def parse_body(
-    request: Request, model: type[Model], *, items: str | None = None
-) -> tuple[Model, Any]:
-    """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it; a
-    date-time must be an RFC 3339 string with its offset, as the specs' `format` says. The
-    array named by `items` is counted against the core's bound before anything else."""
+async def checked_body(request: Request) -> dict[str, Any] | None:
+    """The body as raw JSON once it passes the checks its generated model cannot make; `None`
+    when there is none (the model then reports it missing).
+
+    `MEFRoute` runs this before FastAPI validates the body parameter: an item list is counted
+    against the core's bound before anything else, and a date-time must be an RFC 3339 string
+    with its offset, as the specs' `format` says."""
+    if not await request.body():
+        return None
     raw = await read_json(request)
     if not isinstance(raw, dict):
         raise bad_request("invalidBody", "the body must be a JSON object")
-    if items is not None and isinstance(raw.get(items), list):
-        check_item_count(len(raw[items]), field_name=items)
+    for items in ITEM_LISTS:
+        if isinstance(raw.get(items), list):
+            check_item_count(len(raw[items]), field_name=items)
     bad = bad_date_times(raw, _date_time_names())
     if bad:
         raise unprocessable([("invalidFormat", f"{why}", pointer(path)) for path, why in bad])
-    try:
-        return model.model_validate(raw), raw
-    except ValidationError as exc:
-        raise from_validation_error(exc) from exc
+    return raw
+
+
+# The raw JSON of a body, for what its generated model does not keep (`productConfiguration`
+# beyond its `@type`, which members were sent).
+RawBody = Annotated[dict[str, Any], Depends(checked_body)]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
@@ -143,6 +166,22 @@ async def list_window(
 
 
 ListWindow = Annotated[Window, Depends(list_window)]
+
+
+@dataclass
+class ListQuery:
+    """What every MEF list request gives: the caller (with its `buyerId`) and the page."""
+
+    caller: Caller
+    window: Window
+
+
+async def list_query(caller: MEFCaller, window: ListWindow) -> ListQuery:
+    """The caller and page of a list; each list adds its own criteria (a query model)."""
+    return ListQuery(caller=caller, window=window)
+
+
+MEFList = Annotated[ListQuery, Depends(list_query)]
 
 
 def listing(items: list[Any], *, total: int) -> Response:

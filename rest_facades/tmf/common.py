@@ -90,28 +90,6 @@ def trimmed(item: dict[str, Any], fields: str | None) -> dict[str, Any]:
     return picked
 
 
-def listing(request: Request, items: list[dict[str, Any]]) -> Response:
-    """A TMF630 list: filtered, windowed, trimmed to `fields`, with the count headers."""
-    params = list(request.query_params.multi_items())
-    try:
-        offset = int(request.query_params.get("offset", "0"))
-        limit = int(request.query_params.get("limit", str(DEFAULT_LIMIT)))
-    except ValueError as exc:
-        raise TMFError(400, "INVALID_QUERY", "offset and limit are whole numbers") from exc
-    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise TMFError(400, "INVALID_QUERY", f"offset >= 0 and 1 <= limit <= {MAX_LIMIT}")
-    kept = [i for i in items if matches(i, parse_filters(params))]
-    page = [trimmed(i, request.query_params.get("fields")) for i in kept[offset : offset + limit]]
-    return tmf_json(
-        page, headers={"X-Total-Count": str(len(kept)), "X-Result-Count": str(len(page))}
-    )
-
-
-def one(request: Request, item: dict[str, Any]) -> Response:
-    """A single resource, trimmed to `fields` if asked."""
-    return tmf_json(trimmed(item, request.query_params.get("fields")))
-
-
 @dataclass(frozen=True)
 class TMFQuery:
     """What a TMF list or read asks for: a window, the attributes to keep (`fields`) and the
@@ -192,45 +170,6 @@ async def checked_body(request: Request) -> None:
     raw = await request.body()
     if raw.strip():
         _checked(raw)
-
-
-async def read_body(request: Request) -> dict[str, Any]:
-    """The request body as a checked JSON object, or a TMF 400."""
-    body = _checked(await request.body())
-    if not isinstance(body, dict):
-        raise TMFError(400, "INVALID_BODY", "the body must be a JSON object")
-    return body
-
-
-def a_text(value: Any, where: str) -> str | None:
-    """A body attribute that must be a string (absent is `None`), or a TMF 400."""
-    if value is not None and not isinstance(value, str):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be a string")
-    return value
-
-
-def a_list(value: Any, where: str) -> list[Any]:
-    """A body attribute that must be a JSON array (absent is empty), or a TMF 400."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be an array")
-    return value
-
-
-def an_object(value: Any, where: str) -> dict[str, Any]:
-    """A body attribute that must be a JSON object (absent is empty), or a TMF 400."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TMFError(400, "INVALID_VALUE", f"{where} must be an object")
-    return value
-
-
-def a_reference(value: Any, where: str) -> str | None:
-    """The `id` of a body attribute that must be a reference object (absent is `None`), or a
-    TMF 400 when the reference is not an object or its id is not a string."""
-    return a_text(an_object(value, where).get("id"), f"{where}.id")
 
 
 def product_characteristics(product: dict[str, Any], where: str) -> dict[str, Any]:

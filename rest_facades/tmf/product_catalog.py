@@ -1,6 +1,7 @@
 """TMF620 Product Catalog v4: the core catalog's specifications, categories, catalogs, offerings
 and list prices; every caller reads them, operations staff create, change and withdraw them."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -141,6 +142,7 @@ def specification_view(request: Request, detail: SpecificationDetail) -> dict[st
         "lifecycleStatus": LIFECYCLE[spec.status],
         "isBundle": False,
         "productSpecCharacteristic": [_characteristic_view(c) for c in detail.characteristics],
+        **_valid_for(spec.valid_from, spec.valid_to),
     }
 
 
@@ -158,7 +160,7 @@ def offering_view(request: Request, detail: OfferingDetail) -> dict[str, Any]:
         "lifecycleStatus": LIFECYCLE[offering.status],
         "isBundle": False,
         "isSellable": offering.status is LifecycleStatus.ACTIVE,
-        "validFor": {"startDateTime": iso(offering.created_at)},
+        **_valid_for(offering.valid_from or offering.created_at, offering.valid_to),
         "productOfferingTerm": [
             {
                 "name": MINIMUM_TERM,
@@ -232,6 +234,7 @@ def price_view(request: Request, price: OfferingPrice) -> dict[str, Any]:
         "lastUpdate": iso(price.updated_at),
         "isBundle": False,
         "price": {"unit": price.currency, "value": float(Decimal(price.amount_cents) / 100)},
+        **_valid_for(price.valid_from, price.valid_to),
     }
     if price.period_months is not None:
         view |= {
@@ -264,6 +267,7 @@ def category_view(request: Request, detail: CategoryDetail) -> dict[str, Any]:
             {"id": c.id, "name": c.name, "href": href(request, BASE, "category", c.id)}
             for c in detail.subcategories
         ],
+        **_valid_for(category.valid_from, category.valid_to),
     }
     if category.parent_id is not None:
         view["parentId"] = category.parent_id
@@ -287,6 +291,7 @@ def catalog_view(request: Request, detail: CatalogDetail) -> dict[str, Any]:
             {"id": c.id, "name": c.name, "href": href(request, BASE, "category", c.id)}
             for c in detail.categories
         ],
+        **_valid_for(found.valid_from, found.valid_to),
     }
 
 
@@ -307,6 +312,8 @@ def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
 
 def _unsupported(body: BaseModel, stored: set[str]) -> None:
     """Refuse attributes that the platform would not keep, rather than drop them silently."""
+    if getattr(body, "isBundle", None):
+        raise TMFError(400, "INVALID_VALUE", "the catalog has no bundles: isBundle is false")
     ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
     declared = type(body).model_fields
     # Attributes of `@type` extensions are not the API's own: they are left to the extension.
@@ -316,24 +323,39 @@ def _unsupported(body: BaseModel, stored: set[str]) -> None:
         raise TMFError(400, "UNSUPPORTED_ATTRIBUTE", f"{', '.join(extra)} cannot be set here")
 
 
-def _status(text: str | None, where: str = "lifecycleStatus") -> LifecycleStatus | None:
+def _status(text: str | None) -> LifecycleStatus | None:
     if text is None:
         return None
     status = CORE_LIFECYCLE.get(text.lower())
     if status is None:
         raise TMFError(
-            400, "INVALID_VALUE", f"{where} must be one of {', '.join(LIFECYCLE.values())}"
+            400,
+            "INVALID_VALUE",
+            f"lifecycleStatus must be one of {', '.join(n.capitalize() for n in CORE_LIFECYCLE)}",
         )
     return status
 
 
 def _changes(body: BaseModel, names: dict[str, str]) -> dict[str, Any]:
-    """Core fields from the TMF attributes that the body sets, by TMF name -> core name."""
-    return {
+    """Core fields from the TMF attributes that the body sets, by TMF name -> core name, and
+    its `validFor`."""
+    found = {
         core: getattr(body, tmf_name)
         for tmf_name, core in names.items()
         if tmf_name in body.model_fields_set
     }
+    if "validFor" in body.model_fields_set:
+        period: tmf.TimePeriod | None = getattr(body, "validFor", None)
+        found["valid_from"] = period.startDateTime if period else None
+        found["valid_to"] = period.endDateTime if period else None
+    return found
+
+
+def _valid_for(start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    period = {"startDateTime": iso(start)} if start else {}
+    if end:
+        period["endDateTime"] = iso(end)
+    return {"validFor": period} if period else {}
 
 
 def _characteristic_input(
@@ -484,7 +506,11 @@ def _price_fields(
     return fields
 
 
+# The attributes of each resource that the platform keeps (`isBundle` only as false). An
+# offering's `version` is counted by the core and its `isSellable` follows from its lifecycle,
+# so both are read only.
 PRICE_ATTRIBUTES = {
+    "validFor",
     "name",
     "description",
     "version",
@@ -497,6 +523,7 @@ PRICE_ATTRIBUTES = {
     "isBundle",
 }
 SPECIFICATION_ATTRIBUTES = {
+    "validFor",
     "name",
     "description",
     "brand",
@@ -506,6 +533,7 @@ SPECIFICATION_ATTRIBUTES = {
     "productSpecCharacteristic",
 }
 OFFERING_ATTRIBUTES = {
+    "validFor",
     "name",
     "description",
     "version",
@@ -518,8 +546,17 @@ OFFERING_ATTRIBUTES = {
     "productOfferingTerm",
     "productOfferingPrice",
 }
-CATEGORY_ATTRIBUTES = {"name", "description", "version", "lifecycleStatus", "parentId", "isRoot"}
+CATEGORY_ATTRIBUTES = {
+    "name",
+    "description",
+    "version",
+    "lifecycleStatus",
+    "parentId",
+    "isRoot",
+    "validFor",
+}
 CATALOG_ATTRIBUTES = {
+    "validFor",
     "name",
     "description",
     "version",
@@ -580,9 +617,6 @@ OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
     "category.id": Attribute(catalog.OfferingField.CATEGORY, as_text),
     "productSpecification.id": Attribute(catalog.OfferingField.SPECIFICATION_ID, as_text),
     "productOfferingPrice.id": Attribute(catalog.OfferingField.PRICE_ID, as_text),
-    "validFor.startDateTime": Attribute(
-        catalog.OfferingField.CREATED_AT, as_date_time, ordered=True
-    ),
     "lastUpdate": Attribute(catalog.OfferingField.UPDATED_AT, as_date_time, ordered=True),
 }
 PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {

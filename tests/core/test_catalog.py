@@ -26,8 +26,10 @@ from app.core.catalog import (
     create_offering,
     get_offering,
     list_offerings,
+    offering_details,
     price,
     retire_offering,
+    seed_catalog,
     update_offering,
 )
 from app.core.errors import Conflict, InvalidRequest, NotAuthorized, NotFound
@@ -500,3 +502,31 @@ async def test_a_retired_offering_is_hidden_from_the_catalog(
     )
     assert restored.version == 3
     assert (await get_offering(session, "ethernet-port")).status is LifecycleStatus.ACTIVE
+
+
+async def test_the_seed_prices_older_offerings_and_leaves_drafts_alone(
+    session: AsyncSession, ops: Caller
+) -> None:
+    # An offering from before specifications and prices, and one that ops keep in design.
+    session.add(
+        Offering.model_validate(
+            {**_new_offering().model_dump(), "id": "older", "specification_id": None}
+        )
+    )
+    await session.commit()
+    draft = await create_offering(
+        session, principal=ops.principal, offering_id="draft", data=_new_offering()
+    )
+    assert draft.status is LifecycleStatus.IN_DESIGN
+    assert "price" in draft.status_reason
+    await seed_catalog(session)
+    older = await get_offering(session, "older")
+    assert older.specification_id == "ethernet_line"
+    [detail] = await offering_details(session, [older])
+    assert {p.id for p in detail.prices} == {"older-monthly", "older-installation"}
+    assert all(p.amount_cents >= 0 for p in detail.prices)
+    [untouched] = await offering_details(
+        session, [await get_offering(session, "draft", active_only=False)]
+    )
+    assert untouched.prices == []
+    assert await seed_catalog(session) == 0

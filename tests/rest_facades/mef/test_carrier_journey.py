@@ -1,5 +1,6 @@
 """A carrier's whole journey through Sonata, end to end, as an integration built on the MEF SDK
-would make it: address, qualification, firm quote, order, notifications, inventory, ticket."""
+would make it: address, availability and price, qualification, firm quote, order, installation
+visit, notifications, inventory, ticket, bill."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import tickets
+from app.core import billing, tickets
 from app.core.db import Database
 from app.main import create_app
 from app.settings import Settings
@@ -114,6 +115,37 @@ async def test_the_carrier_journey(
     }
     product = {"productConfiguration": configuration, "place": [a_end, z_end]}
 
+    discovery = "productOfferingAvailabilityAndPricingDiscovery/v2"
+    available = await call(
+        http,
+        carrier,
+        "POST",
+        "availability_and_pricing",
+        discovery,
+        "/productOfferingAvailability",
+        json={"action": "add", "productSpecification": {"id": LINE}, "place": [a_end, z_end]},
+    )
+    gigabit = next(
+        c
+        for c in available["availableProductOfferingConfigurations"]
+        if c["productConfigurationIdentifier"].split("~")[1] == "1000"
+    )
+    pricing = await call(
+        http,
+        carrier,
+        "POST",
+        "availability_and_pricing",
+        discovery,
+        "/pricingDiscovery",
+        json={
+            "action": "add",
+            "productConfigurationIdentifier": gigabit["productConfigurationIdentifier"],
+            "place": [a_end, z_end],
+        },
+    )
+    yearly = next(p for p in pricing["pricingAndTerms"] if p["term"]["duration"]["amount"] == 12)
+    listed_price = {p["priceType"]: p["price"] for p in yearly["price"]}
+
     poq = await call(
         http,
         carrier,
@@ -146,6 +178,9 @@ async def test_the_carrier_journey(
         },
     )
     assert quote["state"] == "approved.orderable"
+    # The quote (of the default twelve-month term) gives the prices discovery gave.
+    quoted = {p["priceType"]: p["price"] for p in quote["quoteItem"][0]["quoteItemPrice"]}
+    assert quoted == listed_price
 
     async with listening() as listener:
         await call(
@@ -180,8 +215,53 @@ async def test_the_carrier_journey(
             },
         )
         assert order["state"] == "acknowledged"
+        # Fulfilment starts the order: the new line needs an installation visit, booked by
+        # the carrier in the first free window.
+        await app.state.fulfilment.tick()
+        visits = await http.get(
+            f"{SONATA}/workOrderManagement/v2/workorder",
+            headers=carrier.headers,
+            params={"relatedEntityType": "ProductOrder", "relatedEntityId": order["id"]},
+        )
+        [visit] = visits.json()
+        assert visit["state"] == "open"
+        free = await call(
+            http,
+            carrier,
+            "POST",
+            "appointment",
+            "appointment/v2",
+            "/searchTimeSlot",
+            status=201,
+            json={"workOrder": {"id": visit["id"]}, "requestedTimeSlot": []},
+        )
+        appointment = await call(
+            http,
+            carrier,
+            "POST",
+            "appointment",
+            "appointment/v2",
+            "/appointment",
+            status=201,
+            json={
+                "workOrder": {"id": visit["id"]},
+                "validFor": free["availableTimeSlot"][0]["validFor"],
+                "relatedContactInformation": [{**CONTACT, "role": "siteContact"}],
+            },
+        )
         await app.state.fulfilment.run_until_idle()
         await app.state.dispatcher.run_once()
+    visited = await call(
+        http,
+        carrier,
+        "GET",
+        "work_order",
+        "workOrderManagement/v2",
+        f"/workorder/{visit['id']}",
+        template="/workorder/{id}",
+    )
+    assert visited["state"] == "completed"
+    assert [a["id"] for a in visited["appointment"]] == [appointment["id"]]
     order_events = [
         body
         for path, body in listener.received
@@ -249,6 +329,41 @@ async def test_the_carrier_journey(
         template="/troubleTicket/{id}",
     )
     assert resolved["status"] == "resolved"
+
+    # The carrier's bill so far shows the new line's installation at the price it was quoted.
+    await billing.bill_on_demand(session, principal=carrier.principal)
+    bills_base = "customerBillManagement/v2"
+    bills = await call(http, carrier, "GET", "billing", bills_base, "/customerBill")
+    # MEF 141 answers a retrieval by id with an array of the one object.
+    [bill] = await call(
+        http,
+        carrier,
+        "GET",
+        "billing",
+        bills_base,
+        f"/customerBill/{bills[0]['id']}",
+        template="/customerBill/{id}",
+    )
+    charges = [
+        (
+            await call(
+                http,
+                carrier,
+                "GET",
+                "billing",
+                bills_base,
+                f"/customerBillItem/{ref['id']}",
+                template="/customerBillItem/{id}",
+            )
+        )[0]
+        for ref in bill["customerBillItem"]
+    ]
+    installation = next(c for c in charges if c["customerBillItemType"] == "nonRecurring")
+    assert installation["product"]["id"] == product_id
+    assert installation["productOrderItem"]["productOrderId"] == order["id"]
+    assert installation["taxExcludedAmount"] == listed_price["nonRecurring"]["dutyFreeAmount"]
+    total = sum(round(c["taxExcludedAmount"]["value"] * 100) for c in charges)
+    assert total == round(bill["taxExcludedAmount"]["value"] * 100)
 
     # Operations see the carrier's order among every channel's; another carrier does not.
     dashboard = (

@@ -46,3 +46,16 @@ def test_no_prose_is_copied_from_the_specs() -> None:
             # A property may be called `description`; a description text may not be kept.
             assert '"description": "' not in text, path
             assert "description=" not in text, path
+
+
+def test_both_flavours_share_one_model_per_api() -> None:
+    # Handlers of both mounts are typed with the Sonata module (see rest_facades/mef/flavours.py).
+    sonata = {p.name for p in (DEFAULT_OUTPUT / "sonata").glob("*.py") if p.stem != "__init__"}
+    cantata = {p.name for p in (DEFAULT_OUTPUT / "cantata").glob("*.py") if p.stem != "__init__"}
+    assert sonata == cantata
+    differing = [
+        name
+        for name in sorted(sonata)
+        if not _same(DEFAULT_OUTPUT / "sonata" / name, DEFAULT_OUTPUT / "cantata" / name)
+    ]
+    assert differing == [], "these APIs need a handler per flavour"

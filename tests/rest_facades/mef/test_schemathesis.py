@@ -38,7 +38,12 @@ MANAGEMENT_APIS = [
     "product_order",
     "product_inventory",
     "trouble_ticket",
+    "availability_and_pricing",
+    "billing",
+    "appointment",
 ]
+# Not run: the Grace files of MEF W142 (which schemathesis cannot read as OpenAPI) and of MEF 137
+# work orders (whose list schema is a single object); their tests check each answer instead.
 
 
 def _official(flavour: str, api: str) -> Path:

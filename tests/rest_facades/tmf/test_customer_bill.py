@@ -506,3 +506,15 @@ async def test_a_bill_page_costs_the_same_statements_for_10_and_1000_bills(
     await copies(session, rate, 990, lambda n: {"id": f"rate_many{n}"})
     many = await cost()
     assert many == few
+
+
+async def test_the_served_document_describes_every_bill_body(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    on_demand = paths[f"{BASE}/customerBillOnDemand"]
+    assert "requestBody" in on_demand["post"]
+    assert "schema" in on_demand["post"]["responses"]["201"]["content"]["application/json"]
+    assert "requestBody" in paths[f"{BASE}/customerBill/{{id}}"]["patch"]
+    for path in ("/customerBill", "/customerBillOnDemand", "/appliedCustomerBillingRate"):
+        listed = paths[f"{BASE}{path}"]["get"]
+        assert "schema" in listed["responses"]["200"]["content"]["application/json"], path
+        assert {p["name"] for p in listed["parameters"]} >= {"offset", "limit", "fields"}

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.catalog import Offering, OfferingPrice
+from app.core.catalog import Catalog, Category, Offering, OfferingPrice, Specification
 from app.core.db import Database
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
 from tests.rest_facades.tmf.conformance import check_response
@@ -186,13 +186,23 @@ RESOURCES: dict[str, tuple[dict[str, Any], list[str], dict[str, Any]]] = {
                     ],
                 }
             ],
+            "validFor": {
+                "startDateTime": "2026-01-01T00:00:00Z",
+                "endDateTime": "2030-01-01T00:00:00Z",
+            },
             "@type": "ProductSpecification",
         },
         ["id", "name", "description", "brand", "version", "lifecycleStatus"],
         {"description": "A dedicated wave, 100G", "brand": "Lumen Optical"},
     ),
     "/category": (
-        {"name": "Optical", "description": "Waves", "version": "1.1", "isRoot": True},
+        {
+            "name": "Optical",
+            "description": "Waves",
+            "version": "1.1",
+            "isRoot": True,
+            "validFor": {"startDateTime": "2026-02-01T00:00:00Z"},
+        },
         ["id", "name", "description", "version", "lifecycleStatus", "isRoot"],
         {"description": "Waves and dark fibre"},
     ),
@@ -253,7 +263,7 @@ async def test_each_resource_is_created_read_listed_filtered_patched_and_deleted
     check_response(SPEC, path, "post", 201, created.json())
     made = created.json()
     assert created.headers["location"] == made["href"]
-    for name in ("name", "description", "version", "brand", "catalogType", "priceType"):
+    for name in ("name", "description", "version", "brand", "catalogType", "priceType", "validFor"):
         if name in body:
             assert made[name] == body[name], name
     read = await _get(client, ops, f"{path}/{made['id']}", f"{path}/{{id}}")
@@ -305,7 +315,14 @@ async def test_a_name_is_all_a_resource_needs_and_none_is_refused(
     created = await client.post(f"{BASE}{path}", json={"name": "Minimal"}, headers=ops.headers)
     assert created.status_code == 201, created.text
     check_response(SPEC, path, "post", 201, created.json())
-    for bad in ({}, {"name": 7}, {"name": "x", "lifecycleStatus": "Sleeping"}):
+    backwards = {"startDateTime": "2027-01-01T00:00:00Z", "endDateTime": "2026-01-01T00:00:00Z"}
+    for bad in (
+        {},
+        {"name": 7},
+        {"name": "x", "lifecycleStatus": "Sleeping"},
+        {"name": "x", "validFor": backwards},
+        {"name": "x", "isBundle": True},
+    ):
         refused = await client.post(f"{BASE}{path}", json=bad, headers=ops.headers)
         assert refused.status_code == 400, (bad, refused.text)
         check_response(SPEC, path, "post", 400, refused.json())
@@ -532,13 +549,28 @@ async def test_a_catalog_page_costs_the_same_statements_for_10_and_1000_entries(
         return [
             await page("/productOffering", lifecycleStatus="Active"),
             await page("/productOfferingPrice", **{"price.value.gte": "0"}),
+            await page("/productSpecification", brand="Lumen"),
+            await page("/category", isRoot="true"),
+            await page("/catalog", **{"lastUpdate.gte": "2000-01-01"}),
         ]
 
-    await copies(session, offering, 7, lambda n: {"id": f"off_few{n}"})
-    await copies(session, price, 7, lambda n: {"id": f"pop_few{n}"})
+    entries = [
+        (offering, "off"),
+        (price, "pop"),
+        (await session.get(Specification, "ethernet_port"), "spec"),
+        (await session.get(Category, "connectivity"), "cat"),
+        (await session.get(Catalog, "lumen-connectivity"), "ctl"),
+    ]
+
+    async def seed(count: int, batch: str) -> None:
+        for row, prefix in entries:
+            assert row is not None
+            ids = [{"id": f"{prefix}_{batch}{n}"} for n in range(count)]
+            await copies(session, row, count, ids.__getitem__)
+
+    await seed(7, "few")
     few = await cost()
-    await copies(session, offering, 990, lambda n: {"id": f"off_many{n}"})
-    await copies(session, price, 990, lambda n: {"id": f"pop_many{n}"})
+    await seed(990, "many")
     many = await cost()
     assert many == few
     total = await client.get(

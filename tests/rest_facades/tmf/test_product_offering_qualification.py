@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import qualification, quoting
 from app.core.db import Database
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.quoting import QuoteKind
 from rest_facades.tmf.product_offering_qualification import describe
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
@@ -201,7 +201,7 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
     assert removed.status_code == 204
     event = Event(
         party_id=customer.party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id="poq_1",
         kind=EventKind.CREATED,
         state="done_ready",
@@ -210,7 +210,9 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         "productOfferingQualification",
         {"id": "poq_1", "@type": "ProductOfferingQualification", "state": "done"},
     )
-    other = Event(party_id=customer.party_id, entity="quote", entity_id="q", kind=EventKind.CREATED)
+    other = Event(
+        party_id=customer.party_id, entity=EntityKind.QUOTE, entity_id="q", kind=EventKind.CREATED
+    )
     assert describe(other) is None
 
 

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, ordering, qualification, quoting
 from app.core.db import Database
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.quoting import QuoteKind
 from rest_facades.tmf.quote_management import describe
 from tests.factories import CHICAGO, NEW_YORK, Caller, line_spec, location_id
@@ -293,14 +293,17 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
 
     event = Event(
         party_id=customer.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id="quo_1",
         kind=EventKind.STATE_CHANGED,
         state="approved_orderable",
     )
     assert describe(event) == ("quote", {"id": "quo_1", "@type": "Quote", "state": "approved"})
     item_event = Event(
-        party_id=customer.party_id, entity="order", entity_id="ord_1", kind=EventKind.CREATED
+        party_id=customer.party_id,
+        entity=EntityKind.ORDER,
+        entity_id="ord_1",
+        kind=EventKind.CREATED,
     )
     assert describe(item_event) is None
 

@@ -28,6 +28,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_from', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('category',
@@ -39,6 +41,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_from', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['parent_id'], ['category.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -55,6 +59,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_from', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('specification',
@@ -67,6 +73,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_from', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('catalogcategory',
@@ -118,6 +126,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False, server_default=''))
 
     with op.batch_alter_table('offering', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('valid_from', app.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('valid_to', app.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('specification_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
         batch_op.add_column(sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False, server_default=''))
         batch_op.alter_column('kind',
@@ -136,6 +146,8 @@ def downgrade() -> None:
                existing_type=sa.VARCHAR(length=20),
                nullable=False)
         batch_op.drop_column('status_reason')
+        batch_op.drop_column('valid_to')
+        batch_op.drop_column('valid_from')
         batch_op.drop_column('specification_id')
 
     with op.batch_alter_table('bill', schema=None) as batch_op:
