@@ -16,7 +16,7 @@ from app.core import billing, clock, events, relations
 from app.core.billing import AccountState, BillingAccount
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import Conflict, InvalidRequest, NotFound
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, scoped
@@ -237,7 +237,7 @@ def _record(session: AsyncSession, account: Account | BillingAccount, kind: Even
     events.record(
         session,
         party_id=account.party_id,
-        entity=_holder(account).value,
+        entity=EntityKind(_holder(account)),
         entity_id=account.id,
         kind=kind,
         state=account.state.value,
@@ -331,7 +331,7 @@ async def _change(
     events.record_change(
         session,
         party_id=account.party_id,
-        entity=_holder(account).value,
+        entity=EntityKind(_holder(account)),
         entity_id=account.id,
         before=before,
         after=account.model_dump(include=set(before)),

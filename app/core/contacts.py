@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import clock, events, relations
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import InvalidRequest, NotFound
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.geography import Site
 from app.core.paging import Condition, Page, where
 from app.core.parties import Party, Principal, get_many_scoped, get_scoped
@@ -354,7 +354,9 @@ def _record(
     session: AsyncSession, party_id: str, holder: Holder, row_id: str, kind: EventKind
 ) -> None:
     """An event about a kept record, in the caller's unit of work."""
-    events.record(session, party_id=party_id, entity=holder.value, entity_id=row_id, kind=kind)
+    events.record(
+        session, party_id=party_id, entity=EntityKind(holder), entity_id=row_id, kind=kind
+    )
 
 
 def _record_change(
@@ -368,7 +370,7 @@ def _record_change(
     events.record_change(
         session,
         party_id=row.party_id,
-        entity=holder.value,
+        entity=EntityKind(holder),
         entity_id=row.id,
         before=before,
         after=row.model_dump(include=set(before)),

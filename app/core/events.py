@@ -54,6 +54,11 @@ class EntityKind(StrEnum):
     BILL = "bill"
     WORK_ORDER = "work_order"
     APPOINTMENT = "appointment"
+    # The people, organisations and accounts a party keeps (as `relations.Holder` names them).
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    ACCOUNT = "account"
+    BILLING_ACCOUNT = "billing_account"
 
 
 class DeliveryStatus(StrEnum):
@@ -158,7 +163,7 @@ def record_change(
     session: AsyncSession,
     *,
     party_id: str,
-    entity: str,
+    entity: EntityKind,
     entity_id: str,
     before: dict[str, Any],
     after: dict[str, Any],

@@ -21,7 +21,7 @@ from app.core.accounts import (
     NamedField,
 )
 from app.core.billing import AccountState, BillingAccount
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.parties import Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
@@ -767,9 +767,9 @@ ANNOUNCED_FINANCIAL = ANNOUNCED | {EventKind.CREATED, EventKind.DELETED}
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core event about an account as the account it notifies about (its id, name, state
     and owner), if TMF666 defines such an event."""
-    if event.entity == Holder.BILLING_ACCOUNT:
+    if event.entity is EntityKind.BILLING_ACCOUNT:
         found = "billingAccount"
-    elif event.entity == Holder.ACCOUNT and event.data.get("kind") in set(AccountKind):
+    elif event.entity is EntityKind.ACCOUNT and event.data.get("kind") in set(AccountKind):
         found = ACCOUNT_RESOURCES[AccountKind(event.data["kind"])]
     else:
         return None

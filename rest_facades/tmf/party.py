@@ -17,7 +17,7 @@ from app.core.contacts import (
     PersonState,
 )
 from app.core.errors import NotFound
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.core.geography import Site
 from app.core.parties import Audience, Party, Principal
 from app.core.relations import Holder, Relations
@@ -475,7 +475,7 @@ async def delete_organization(
 
 
 # The TMF632 resource of each kind of kept record the core has events about.
-RESOURCES = {Holder.PERSON.value: "individual", Holder.ORGANIZATION.value: "organization"}
+RESOURCES = {EntityKind.PERSON: "individual", EntityKind.ORGANIZATION: "organization"}
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
