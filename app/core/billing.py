@@ -70,6 +70,8 @@ class BillingAccount(SQLModel, table=True):
     account_type: str | None = Field(default=None, max_length=100)
     payment_status: str | None = Field(default=None, max_length=100)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    credit_limit_value: float | None = None
+    credit_limit_unit: str | None = Field(default=None, max_length=10)
     extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 

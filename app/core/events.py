@@ -54,6 +54,11 @@ class EntityKind(StrEnum):
     BILL = "bill"
     WORK_ORDER = "work_order"
     APPOINTMENT = "appointment"
+    # The people, organisations and accounts a party keeps (as `relations.Holder` names them).
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    ACCOUNT = "account"
+    BILLING_ACCOUNT = "billing_account"
 
 
 class DeliveryStatus(StrEnum):
@@ -152,6 +157,36 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    party_id: str,
+    entity: EntityKind,
+    entity_id: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    also_changed: bool = False,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Add the events of a change of a row's fields (`before` and `after` it, a `state` among
+    them) to the caller's unit of work: a state change if its state moved, an attribute change
+    if any other field did (or `also_changed`, for what lives beyond the row)."""
+    common: dict[str, Any] = {"party_id": party_id, "entity": entity, "entity_id": entity_id}
+    state, previous = after.get("state"), before.get("state")
+    if state != previous:
+        record(
+            session,
+            **common,
+            kind=EventKind.STATE_CHANGED,
+            state=state,
+            previous_state=previous,
+            data=data,
+        )
+    others = {k for k in before.keys() | after.keys() if k != "state"}
+    if also_changed or any(before.get(k) != after.get(k) for k in others):
+        record(session, **common, kind=EventKind.ATTRIBUTE_CHANGED, state=state, data=data)
 
 
 def events_query(*, principal: Principal) -> SelectOfScalar[Event]:

@@ -16,6 +16,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     parties,
     qualification,
     quoting,
+    relations,
     tickets,
     workforce,
 )
