@@ -387,7 +387,7 @@ async def terminate(
     events.record(
         session,
         party_id=party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=qualification.id,
         kind=events.EventKind.CREATED,
         state=qualification.state,
@@ -399,7 +399,7 @@ async def terminate(
     events.record(
         session,
         party_id=party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=qualification.id,
         kind=events.EventKind.STATE_CHANGED,
         state=qualification.state,

@@ -330,7 +330,7 @@ async def reject(
     events.record(
         session,
         party_id=party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.CREATED,
         state=quote.state,
@@ -598,7 +598,7 @@ async def delete_rejected(session: AsyncSession, *, principal: Principal, quote_
     events.record(
         session,
         party_id=quote.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.DELETED,
         channel=quote.channel,

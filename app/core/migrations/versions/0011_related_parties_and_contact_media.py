@@ -1,7 +1,7 @@
 """related parties, contact media and credit limits kept in tables and columns the core owns
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 Create Date: 2026-11-30 09:36:34.451400
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import app.core.db
 
 revision: str = '0011'
-down_revision: str | None = '0006'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """order cancellations and date changes are core entities; project ids and list dates are columns
 
-Revision ID: 0006
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.core.db
 
-revision: str = '0006'
-down_revision: str | None = '0007'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
