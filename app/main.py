@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core import billing, demo, idempotency
-from app.core.db import Database
+from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
-    database = Database.connect(settings.database_url)
+    database = Database.connect(
+        settings.database_url, config=CoreConfig(near_net_km=settings.near_net_km)
+    )
     dispatcher = Dispatcher(
         database,
         max_attempts=settings.events_max_attempts,

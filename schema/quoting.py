@@ -74,6 +74,9 @@ class Quote(relay.Node):
     created_at: datetime
     answered_at: datetime | None
     valid_until: datetime | None
+    state_reason: str | None = strawberry.field(
+        description="Why the seller put the quote in its state, e.g. what a rejected one lacked."
+    )
 
     @classmethod
     def from_row(cls, row: core.Quote) -> "Quote":
@@ -87,6 +90,7 @@ class Quote(relay.Node):
             created_at=row.created_at,
             answered_at=row.answered_at,
             valid_until=row.valid_until,
+            state_reason=row.state_reason,
         )
 
     @strawberry.field

@@ -7,18 +7,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, func, or_
+from sqlalchemy import JSON, String, func, literal, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import billing, clock
+from app.core import billing, clock, events, relations
 from app.core.billing import AccountState, BillingAccount
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, scoped
+from app.core.relations import Holder, RelationField
 
 
 class AccountKind(StrEnum):
@@ -30,14 +32,17 @@ class AccountKind(StrEnum):
 
 
 class AccountRecord(SQLModel):
-    """What a party records about any of its accounts; `extra` holds further attributes (credit
-    limit, contacts, payment plans, related parties) kept as given."""
+    """What a party records about any of its accounts (the parties it names are relations of
+    its own); `extra` holds further attributes (contacts, payment plans, ...) kept as given."""
 
     name: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     account_type: str | None = Field(default=None, max_length=100)
     payment_status: str | None = Field(default=None, max_length=100)
     state: AccountState = Field(default=AccountState.ACTIVE, sa_type=StrEnumType(AccountState, 12))
+    # How much the party may owe, in `credit_limit_unit` (a currency).
+    credit_limit_value: float | None = None
+    credit_limit_unit: str | None = Field(default=None, max_length=10)
     extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
@@ -61,8 +66,14 @@ class AccountField(StrEnum):
     PAYMENT_STATUS = "payment_status"
     STATE = "state"
     PARTY = "party_id"
+    CREDIT_LIMIT_VALUE = "credit_limit_value"
+    CREDIT_LIMIT_UNIT = "credit_limit_unit"
     # When the account last changed (or was opened).
     LAST_MODIFIED = "last_modified"
+    RELATED_PARTY_ID = RelationField.PARTY_ID.value
+    RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
+    RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
+    RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
 
 
 class BillingOptionKind(StrEnum):
@@ -190,10 +201,52 @@ def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[Accoun
     columns: dict[AccountField, Any] = {
         field: getattr(model, field.value)
         for field in AccountField
-        if field is not AccountField.LAST_MODIFIED
+        if field is not AccountField.LAST_MODIFIED and field.value not in set(RelationField)
     }
     columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
     return columns
+
+
+def _account_conditions(
+    model: type[Account] | type[BillingAccount],
+    holder: Holder,
+    conditions: Sequence[Condition[AccountField]],
+) -> list[Any]:
+    """The SQL of conditions on accounts, their owner counting as a related party."""
+    owner_name = select(Party.name).where(Party.id == model.party_id).scalar_subquery()
+    owner = {
+        RelationField.PARTY_ID: col(model.party_id),
+        RelationField.PARTY_ROLE: literal("owner", String),
+        RelationField.PARTY_TYPE: literal("Organization", String),
+        RelationField.PARTY_NAME: owner_name,
+    }
+    related, own = relations.relation_clauses(holder, col(model.id), conditions, inline=owner)
+    return [*where(_account_columns(model), own), *related]
+
+
+def _data(account: Account | BillingAccount) -> dict[str, Any]:
+    """What an account's events carry: its name and (beyond billing accounts) its kind."""
+    data: dict[str, Any] = {"name": account.name}
+    if isinstance(account, Account):
+        data["kind"] = account.kind.value
+    return data
+
+
+def _record(session: AsyncSession, account: Account | BillingAccount, kind: EventKind) -> None:
+    """An event about an account, in the caller's unit of work."""
+    events.record(
+        session,
+        party_id=account.party_id,
+        entity=EntityKind(_holder(account)),
+        entity_id=account.id,
+        kind=kind,
+        state=account.state.value,
+        data=_data(account),
+    )
+
+
+def _holder(account: Account | BillingAccount) -> Holder:
+    return Holder.ACCOUNT if isinstance(account, Account) else Holder.BILLING_ACCOUNT
 
 
 async def list_accounts(
@@ -206,10 +259,9 @@ async def list_accounts(
     limit: int = 100,
 ) -> Page[Account]:
     """The caller's accounts of one kind, oldest first: one page and how many match."""
-    columns = _account_columns(Account)
     statement = (
         scoped(Account, principal)
-        .where(Account.kind == kind, *where(columns, conditions))
+        .where(Account.kind == kind, *_account_conditions(Account, Holder.ACCOUNT, conditions))
         .order_by(col(Account.created_at), col(Account.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)
@@ -238,13 +290,17 @@ async def open_account(
     record: dict[str, Any],
     related_party_ids: Iterable[str] = (),
 ) -> Account:
-    """Open an account of one kind for the caller (or a party it may open one for)."""
+    """Open an account of one kind for the caller (or a party it may open one for), with the
+    parties it names under `relations.RELATED_PARTIES`."""
+    own, named = relations.taken(record)
     account = Account(
-        **_checked(AccountRecord, record).model_dump(),
+        **_checked(AccountRecord, own).model_dump(),
         kind=kind,
         party_id=await owner_for(session, principal, related_party_ids),
     )
     session.add(account)
+    await relations.keep(session, Holder.ACCOUNT, account.id, named)
+    _record(session, account, EventKind.CREATED)
     await commit(session)
     return account
 
@@ -259,11 +315,37 @@ async def update_account(
 ) -> Account:
     """Change what the caller records about one of its accounts."""
     account = await get_account(session, principal=principal, kind=kind, account_id=account_id)
-    _apply(account, AccountRecord, changes)
+    await _change(session, account, changes)
+    return account
+
+
+async def _change(
+    session: AsyncSession, account: Account | BillingAccount, changes: dict[str, Any]
+) -> None:
+    own, named = relations.taken(changes)
+    before = account.model_dump(include=set(AccountRecord.model_fields))
+    _apply(account, AccountRecord, own)
     account.updated_at = clock.now()
     session.add(account)
+    await relations.keep(session, _holder(account), account.id, named)
+    events.record_change(
+        session,
+        party_id=account.party_id,
+        entity=EntityKind(_holder(account)),
+        entity_id=account.id,
+        before=before,
+        after=account.model_dump(include=set(before)),
+        also_changed=bool(named),
+        data=_data(account),
+    )
     await commit(session)
-    return account
+
+
+async def _remove(session: AsyncSession, account: Account | BillingAccount) -> None:
+    await relations.forget(session, _holder(account), account.id)
+    _record(session, account, EventKind.DELETED)
+    await session.delete(account)
+    await commit(session)
 
 
 async def close_account(
@@ -271,8 +353,7 @@ async def close_account(
 ) -> None:
     """Remove one of the caller's accounts."""
     account = await get_account(session, principal=principal, kind=kind, account_id=account_id)
-    await session.delete(account)
-    await commit(session)
+    await _remove(session, account)
 
 
 Record = TypeVar("Record", AccountRecord, BillingOptionRecord, BillingCycleRecord)
@@ -301,10 +382,9 @@ async def list_billing_accounts(
     limit: int = 100,
 ) -> Page[BillingAccount]:
     """The caller's billing accounts, oldest first: one page and how many match."""
-    columns = _account_columns(BillingAccount)
     statement = (
         scoped(BillingAccount, principal)
-        .where(*where(columns, conditions))
+        .where(*_account_conditions(BillingAccount, Holder.BILLING_ACCOUNT, conditions))
         .order_by(col(BillingAccount.created_at), col(BillingAccount.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)
@@ -318,12 +398,15 @@ async def open_billing_account(
     related_party_ids: Iterable[str] = (),
 ) -> BillingAccount:
     """Open a further billing account for the caller (or a party it may open one for)."""
+    own, named = relations.taken(record)
     account = BillingAccount(
-        **_checked(AccountRecord, record).model_dump(),
+        **_checked(AccountRecord, own).model_dump(),
         party_id=await owner_for(session, principal, related_party_ids),
         is_default=False,
     )
     session.add(account)
+    await relations.keep(session, Holder.BILLING_ACCOUNT, account.id, named)
+    _record(session, account, EventKind.CREATED)
     await commit(session)
     return account
 
@@ -335,10 +418,7 @@ async def update_billing_account(
     account = await billing.get_account(
         session, principal=principal, account_id=account_id, field_name="id"
     )
-    _apply(account, AccountRecord, changes)
-    account.updated_at = clock.now()
-    session.add(account)
-    await commit(session)
+    await _change(session, account, changes)
     return account
 
 
@@ -360,8 +440,7 @@ async def remove_billing_account(
                 field="id",
                 code="ACCOUNT_IN_USE",
             )
-    await session.delete(account)
-    await commit(session)
+    await _remove(session, account)
 
 
 async def list_options(

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
 from app.core.paging import Condition, Operator, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -70,6 +70,8 @@ class BillingAccount(SQLModel, table=True):
     account_type: str | None = Field(default=None, max_length=100)
     payment_status: str | None = Field(default=None, max_length=100)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    credit_limit_value: float | None = None
+    credit_limit_unit: str | None = Field(default=None, max_length=10)
     extra: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
@@ -253,7 +255,7 @@ async def _build_bill(
     events.record(
         session,
         party_id=account.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.CREATED,
         state=bill.state,
@@ -519,7 +521,7 @@ async def change_bill_state(
     events.record(
         session,
         party_id=bill.party_id,
-        entity="bill",
+        entity=EntityKind.BILL,
         entity_id=bill.id,
         kind=EventKind.STATE_CHANGED,
         state=state,

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
-from app.core.events import EventAudience, EventKind, record
+from app.core.events import EntityKind, EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal
@@ -718,16 +718,6 @@ async def seed_catalog(session: AsyncSession) -> int:
     return added
 
 
-class CatalogEntity(StrEnum):
-    """The kinds of catalog entry that events are about."""
-
-    OFFERING = "offering"
-    SPECIFICATION = "specification"
-    CATEGORY = "category"
-    CATALOG = "catalog"
-    PRICE = "price"
-
-
 # Bookkeeping that changes with every write: not news to a listener by itself.
 _UNANNOUNCED = {"status", "status_reason", "kind", "version", "created_at", "updated_at"}
 
@@ -735,7 +725,7 @@ _UNANNOUNCED = {"status", "status_reason", "kind", "version", "created_at", "upd
 def _announce(
     session: AsyncSession,
     principal: Principal,
-    entity: CatalogEntity,
+    entity: EntityKind,
     entry: Any,
     before: dict[str, Any] | None,
     also_changed: tuple[str, ...] = (),
@@ -759,7 +749,7 @@ def _announce(
         kinds = [EventKind.STATE_CHANGED] if status is not previous else []
         kinds += [EventKind.ATTRIBUTE_CHANGED] if changed else []
     audience = EventAudience.EVERYONE
-    if entity is CatalogEntity.OFFERING and LifecycleStatus.ACTIVE not in (previous, status):
+    if entity is EntityKind.OFFERING and LifecycleStatus.ACTIVE not in (previous, status):
         audience = EventAudience.OPS
     for kind in kinds:
         record(
@@ -1014,7 +1004,7 @@ async def create_offering(
     session.add(offering)
     await session.flush()
     session.add_all(OfferingPriceLink(offering_id=offering_id, price_id=p.id) for p in prices)
-    _announce(session, principal, CatalogEntity.OFFERING, offering, None)
+    _announce(session, principal, EntityKind.OFFERING, offering, None)
     await commit(session)
     return offering
 
@@ -1068,7 +1058,7 @@ async def update_offering(
     offering.updated_at = clock.now()
     session.add(offering)
     prices_changed = ("prices",) if price_ids is not None else ()
-    _announce(session, principal, CatalogEntity.OFFERING, offering, before, prices_changed)
+    _announce(session, principal, EntityKind.OFFERING, offering, before, prices_changed)
     await commit(session)
     return offering
 
@@ -1136,7 +1126,7 @@ async def create_specification(
     session.add(specification)
     await session.flush()
     await _add_characteristics(session, specification.id, data.characteristics)
-    _announce(session, principal, CatalogEntity.SPECIFICATION, specification, None)
+    _announce(session, principal, EntityKind.SPECIFICATION, specification, None)
     await commit(session)
     return specification
 
@@ -1194,7 +1184,7 @@ async def update_specification(
     _apply(specification, {k: v for k, v in updates.items() if v is not None})
     session.add(specification)
     also = ("characteristics",) if changes.characteristics is not None else ()
-    _announce(session, principal, CatalogEntity.SPECIFICATION, specification, before, also)
+    _announce(session, principal, EntityKind.SPECIFICATION, specification, before, also)
     await commit(session)
     return specification
 
@@ -1263,7 +1253,7 @@ async def create_category(
     _check_validity(category)
     await _check_parent(session, category.id, category.parent_id)
     session.add(category)
-    _announce(session, principal, CatalogEntity.CATEGORY, category, None)
+    _announce(session, principal, EntityKind.CATEGORY, category, None)
     await commit(session)
     return category
 
@@ -1287,7 +1277,7 @@ async def update_category(
         {k: v for k, v in updates.items() if v is not None or k == "parent_id"},
     )
     session.add(category)
-    _announce(session, principal, CatalogEntity.CATEGORY, category, before)
+    _announce(session, principal, EntityKind.CATEGORY, category, before)
     await commit(session)
     return category
 
@@ -1350,7 +1340,7 @@ async def create_catalog(
     session.add(catalog)
     await session.flush()
     await _link_categories(session, catalog.id, data.category_ids)
-    _announce(session, principal, CatalogEntity.CATALOG, catalog, None)
+    _announce(session, principal, EntityKind.CATALOG, catalog, None)
     await commit(session)
     return catalog
 
@@ -1368,7 +1358,7 @@ async def update_catalog(
     _apply(catalog, {k: v for k, v in updates.items() if v is not None})
     session.add(catalog)
     also = ("categories",) if changes.category_ids is not None else ()
-    _announce(session, principal, CatalogEntity.CATALOG, catalog, before, also)
+    _announce(session, principal, EntityKind.CATALOG, catalog, before, also)
     await commit(session)
     return catalog
 
@@ -1411,7 +1401,7 @@ async def create_price(
     _check_price(created)
     _check_validity(created)
     session.add(created)
-    _announce(session, principal, CatalogEntity.PRICE, created, None)
+    _announce(session, principal, EntityKind.PRICE, created, None)
     await commit(session)
     return created
 
@@ -1430,7 +1420,7 @@ async def update_price(
         await _keep_a_price(session, price_id)
     _apply(found, {**updates, "period_months": copy.period_months})
     session.add(found)
-    _announce(session, principal, CatalogEntity.PRICE, found, before)
+    _announce(session, principal, EntityKind.PRICE, found, before)
     await commit(session)
     return found
 

@@ -27,12 +27,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import clock
+from app.core import clock, events, relations
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import InvalidRequest, NotFound
+from app.core.events import EntityKind, EventKind
 from app.core.geography import Site
 from app.core.paging import Condition, Page, where
 from app.core.parties import Party, Principal, get_many_scoped, get_scoped
+from app.core.relations import Holder, RelationField
 
 # The id of a site's contact person is the site's id with this suffix.
 SITE_CONTACT_SUFFIX = "~contact"
@@ -143,6 +145,17 @@ class PersonField(StrEnum):
     STATE = "state"
     # The party the person is kept by (or whose site the person is the contact of).
     PARTY = "party_id"
+    RELATED_PARTY_ID = RelationField.PARTY_ID.value
+    RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
+    RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
+    RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
+    MEDIUM_TYPE = RelationField.MEDIUM_TYPE.value
+    MEDIUM_PREFERRED = RelationField.MEDIUM_PREFERRED.value
+    EMAIL = RelationField.EMAIL.value
+    PHONE = RelationField.PHONE.value
+    CITY = RelationField.CITY.value
+    POST_CODE = RelationField.POST_CODE.value
+    COUNTRY = RelationField.COUNTRY.value
 
 
 class OrganizationField(StrEnum):
@@ -158,6 +171,38 @@ class OrganizationField(StrEnum):
     EXISTS_FROM = "exists_from"
     EXISTS_UNTIL = "exists_until"
     STATE = "state"
+    RELATED_PARTY_ID = RelationField.PARTY_ID.value
+    RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
+    RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
+    RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
+    MEDIUM_TYPE = RelationField.MEDIUM_TYPE.value
+    MEDIUM_PREFERRED = RelationField.MEDIUM_PREFERRED.value
+    EMAIL = RelationField.EMAIL.value
+    PHONE = RelationField.PHONE.value
+    CITY = RelationField.CITY.value
+    POST_CODE = RelationField.POST_CODE.value
+    COUNTRY = RelationField.COUNTRY.value
+
+
+# The fields of people and organisations that are columns of their own rows.
+PERSON_COLUMNS = [f for f in PersonField if f.value not in set(RelationField)]
+ORGANIZATION_COLUMNS = [f for f in OrganizationField if f.value not in set(RelationField)]
+# What the contact person of a site is related to and reached by, as columns of `_people`:
+# its site's party as employer, and the site's contact phone.
+_SITE_RELATIONS = {
+    RelationField.PARTY_ID: "site_party",
+    RelationField.PARTY_ROLE: "site_role",
+    RelationField.PARTY_TYPE: "site_referred",
+    RelationField.MEDIUM_TYPE: "site_medium",
+    RelationField.MEDIUM_PREFERRED: "site_preferred",
+    RelationField.PHONE: "site_phone",
+}
+# How a party of the platform is reached, as columns of `_organizations`: its e-mail.
+_PARTY_RELATIONS = {
+    RelationField.MEDIUM_TYPE: "party_medium",
+    RelationField.MEDIUM_PREFERRED: "party_preferred",
+    RelationField.EMAIL: "party_email",
+}
 
 
 class _FirstSpace(FunctionElement[int]):
@@ -181,15 +226,16 @@ def _people(principal: Principal) -> Any:
     """Every person the caller may see, as one selectable: its own people and the contact
     people of its sites, whose contact name splits at its first space into given and family
     name, as in `split_contact_name`."""
-    people_columns: dict[str, Any] = {field: getattr(Person, field) for field in PersonField}
+    people_columns: dict[str, Any] = {field: getattr(Person, field) for field in PERSON_COLUMNS}
     kept: Any = sql_select(
         *(col(c).label(f) for f, c in people_columns.items()),
+        *(null().label(name) for name in _SITE_RELATIONS.values()),
         literal(False).label("is_site"),
         col(Person.created_at).label("created_at"),
     )
     name: Any = col(Site.contact_name)
     space = _FirstSpace(name)
-    site_columns: dict[str, Any] = {field: null() for field in PersonField}
+    site_columns: dict[str, Any] = {field: null() for field in PERSON_COLUMNS}
     site_columns |= {
         PersonField.ID: col(Site.id) + SITE_CONTACT_SUFFIX,
         PersonField.GIVEN_NAME: case((space == 0, name), else_=func.substr(name, 1, space - 1)),
@@ -199,8 +245,19 @@ def _people(principal: Principal) -> Any:
         PersonField.STATE: literal(PersonState.VALIDATED.value, String),
         PersonField.PARTY: col(Site.party_id),
     }
+    phone: Any = col(Site.contact_phone)
+    has_phone = phone.is_not(None) & (phone != "")
+    site_relations: dict[RelationField, Any] = {
+        RelationField.PARTY_ID: col(Site.party_id),
+        RelationField.PARTY_ROLE: literal("employer", String),
+        RelationField.PARTY_TYPE: literal("Organization", String),
+        RelationField.MEDIUM_TYPE: case((has_phone, "phone"), else_=null()),
+        RelationField.MEDIUM_PREFERRED: case((has_phone, literal(True, Boolean)), else_=null()),
+        RelationField.PHONE: case((has_phone, phone), else_=null()),
+    }
     contacts: Any = sql_select(
         *(c.label(f) for f, c in site_columns.items()),
+        *(site_relations[f].label(name) for f, name in _SITE_RELATIONS.items()),
         literal(True, Boolean).label("is_site"),
         col(Site.created_at).label("created_at"),
     ).where(col(Site.contact_name).is_not(None), col(Site.contact_name) != "")
@@ -228,8 +285,14 @@ async def list_people(
     """The caller's people and the contact people of its sites, oldest first, one page of
     them and how many meet the conditions."""
     people = _people(principal)
-    columns = {field: people.c[field.value] for field in PersonField}
-    matching = select(people.c.id, people.c.is_site).where(*where(columns, conditions))
+    columns = {field: people.c[field.value] for field in PERSON_COLUMNS}
+    related, own = relations.relation_clauses(
+        Holder.PERSON,
+        people.c.id,
+        conditions,
+        inline={f: people.c[name] for f, name in _SITE_RELATIONS.items()},
+    )
+    matching = select(people.c.id, people.c.is_site).where(*where(columns, own), *related)
     total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
     if limit <= 0 or offset >= total:
         return Page([], total, offset)
@@ -276,11 +339,43 @@ async def get_person(session: AsyncSession, *, principal: Principal, person_id: 
 async def create_person(
     session: AsyncSession, *, principal: Principal, person: dict[str, Any]
 ) -> Person:
-    """Record a person the caller deals with."""
-    row = Person(**validated(PersonBase, person).model_dump(), party_id=principal.party_id)
+    """Record a person the caller deals with (and the parties it names and its contact
+    media, under `relations.RELATED_PARTIES` and `relations.CONTACT_MEDIA`)."""
+    own, named = relations.taken(person)
+    row = Person(**validated(PersonBase, own).model_dump(), party_id=principal.party_id)
     session.add(row)
+    await relations.keep(session, Holder.PERSON, row.id, named)
+    _record(session, row.party_id, Holder.PERSON, row.id, EventKind.CREATED)
     await commit(session)
     return row
+
+
+def _record(
+    session: AsyncSession, party_id: str, holder: Holder, row_id: str, kind: EventKind
+) -> None:
+    """An event about a kept record, in the caller's unit of work."""
+    events.record(
+        session, party_id=party_id, entity=EntityKind(holder), entity_id=row_id, kind=kind
+    )
+
+
+def _record_change(
+    session: AsyncSession,
+    row: Person | Organization,
+    holder: Holder,
+    before: dict[str, Any],
+    relations_changed: bool,
+) -> None:
+    """The events of a change of a kept person or organisation."""
+    events.record_change(
+        session,
+        party_id=row.party_id,
+        entity=EntityKind(holder),
+        entity_id=row.id,
+        before=before,
+        after=row.model_dump(include=set(before)),
+        also_changed=relations_changed,
+    )
 
 
 async def update_person(
@@ -288,11 +383,15 @@ async def update_person(
 ) -> Person:
     """Change what the caller records about one of its people (fields named in `changes`)."""
     row = await get_person(session, principal=principal, person_id=person_id)
-    merged = validated(PersonBase, row.model_dump(include=set(PersonBase.model_fields)) | changes)
-    for field_name in changes:
+    own, named = relations.taken(changes)
+    before = row.model_dump(include=set(PersonBase.model_fields))
+    merged = validated(PersonBase, before | own)
+    for field_name in own:
         setattr(row, field_name, getattr(merged, field_name))
     row.updated_at = clock.now()
     session.add(row)
+    await relations.keep(session, Holder.PERSON, row.id, named)
+    _record_change(session, row, Holder.PERSON, before, bool(named))
     await commit(session)
     return row
 
@@ -300,6 +399,8 @@ async def update_person(
 async def delete_person(session: AsyncSession, *, principal: Principal, person_id: str) -> None:
     """Forget one of the caller's people."""
     row = await get_person(session, principal=principal, person_id=person_id)
+    await relations.forget(session, Holder.PERSON, row.id)
+    _record(session, row.party_id, Holder.PERSON, row.id, EventKind.DELETED)
     await session.delete(row)
     await commit(session)
 
@@ -307,9 +408,10 @@ async def delete_person(session: AsyncSession, *, principal: Principal, person_i
 def _organizations(principal: Principal) -> Any:
     """Every organisation the caller may see, as one selectable: the parties it is or acts
     for (every party, for operations staff) and the organisations it keeps."""
-    kept_columns: dict[str, Any] = {f: getattr(Organization, f.value) for f in OrganizationField}
+    kept_columns: dict[str, Any] = {f: getattr(Organization, f.value) for f in ORGANIZATION_COLUMNS}
     kept: Any = sql_select(
         *(col(c).label(f) for f, c in kept_columns.items()),
+        *(null().label(name) for name in _PARTY_RELATIONS.values()),
         literal(False).label("is_party"),
         col(Organization.created_at).label("created_at"),
     )
@@ -326,8 +428,16 @@ def _organizations(principal: Principal) -> Any:
         OrganizationField.EXISTS_UNTIL: null(),
         OrganizationField.STATE: literal(OrganizationState.VALIDATED.value, String),
     }
+    email: Any = col(Party.email)
+    has_email = email.is_not(None) & (email != "")
+    party_relations: dict[RelationField, Any] = {
+        RelationField.MEDIUM_TYPE: case((has_email, "email"), else_=null()),
+        RelationField.MEDIUM_PREFERRED: case((has_email, literal(True, Boolean)), else_=null()),
+        RelationField.EMAIL: case((has_email, email), else_=null()),
+    }
     parties: Any = sql_select(
         *(c.label(f) for f, c in party_columns.items()),
+        *(party_relations[f].label(name) for f, name in _PARTY_RELATIONS.items()),
         literal(True, Boolean).label("is_party"),
         col(Party.created_at).label("created_at"),
     )
@@ -349,8 +459,14 @@ async def list_organizations(
     """The parties the caller is or acts for and the organisations it keeps (parties first,
     then oldest first): one page of them and how many meet the conditions."""
     found = _organizations(principal)
-    columns = {field: found.c[field.value] for field in OrganizationField}
-    matching = select(found.c.id, found.c.is_party).where(*where(columns, conditions))
+    columns = {field: found.c[field.value] for field in ORGANIZATION_COLUMNS}
+    related, own = relations.relation_clauses(
+        Holder.ORGANIZATION,
+        found.c.id,
+        conditions,
+        inline={f: found.c[name] for f, name in _PARTY_RELATIONS.items()},
+    )
+    matching = select(found.c.id, found.c.is_party).where(*where(columns, own), *related)
     total = int((await session.exec(select(func.count()).select_from(matching.subquery()))).one())
     if limit <= 0 or offset >= total:
         return Page([], total, offset)
@@ -386,11 +502,13 @@ def _checked_organization(values: dict[str, Any]) -> OrganizationBase:
 async def create_organization(
     session: AsyncSession, *, principal: Principal, organization: dict[str, Any]
 ) -> Organization:
-    """Record an organisation the caller deals with."""
-    row = Organization(
-        **_checked_organization(organization).model_dump(), party_id=principal.party_id
-    )
+    """Record an organisation the caller deals with (and the parties it names and its contact
+    media, as for a person)."""
+    own, named = relations.taken(organization)
+    row = Organization(**_checked_organization(own).model_dump(), party_id=principal.party_id)
     session.add(row)
+    await relations.keep(session, Holder.ORGANIZATION, row.id, named)
+    _record(session, row.party_id, Holder.ORGANIZATION, row.id, EventKind.CREATED)
     await commit(session)
     return row
 
@@ -404,13 +522,15 @@ async def update_organization(
 ) -> Organization:
     """Change what the caller records about one of its organisations."""
     row = await get_organization(session, principal=principal, organization_id=organization_id)
-    merged = _checked_organization(
-        row.model_dump(include=set(OrganizationBase.model_fields)) | changes
-    )
-    for field_name in changes:
+    own, named = relations.taken(changes)
+    before = row.model_dump(include=set(OrganizationBase.model_fields))
+    merged = _checked_organization(before | own)
+    for field_name in own:
         setattr(row, field_name, getattr(merged, field_name))
     row.updated_at = clock.now()
     session.add(row)
+    await relations.keep(session, Holder.ORGANIZATION, row.id, named)
+    _record_change(session, row, Holder.ORGANIZATION, before, bool(named))
     await commit(session)
     return row
 
@@ -420,5 +540,7 @@ async def delete_organization(
 ) -> None:
     """Forget one of the caller's organisations."""
     row = await get_organization(session, principal=principal, organization_id=organization_id)
+    await relations.forget(session, Holder.ORGANIZATION, row.id)
+    _record(session, row.party_id, Holder.ORGANIZATION, row.id, EventKind.DELETED)
     await session.delete(row)
     await commit(session)

@@ -127,6 +127,24 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+@dataclass(frozen=True)
+class CoreConfig:
+    """What the application configures in the core: `Database.connect` takes it and every
+    session carries it (see `config_of`), so no core function reads the settings itself."""
+
+    # Within this distance of an on-net building a place is near-net: a short build reaches it.
+    near_net_km: float = 2.0
+
+
+_CONFIG = "lumen.core_config"
+
+
+def config_of(session: AsyncSession) -> CoreConfig:
+    """The core configuration that came with a session's database."""
+    found = session.info.get(_CONFIG)
+    return found if isinstance(found, CoreConfig) else CoreConfig()
+
+
 @dataclass
 class Database:
     """One engine and its session factory, owned by the running application."""
@@ -135,10 +153,18 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, **engine_kwargs: Any) -> "Database":
-        """Open (lazily) a database by URL."""
+    def connect(
+        cls, url: str, *, config: CoreConfig | None = None, **engine_kwargs: Any
+    ) -> "Database":
+        """Open (lazily) a database by URL; its sessions carry `config`."""
         engine = make_engine(url, **engine_kwargs)
-        return cls(engine, async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False))
+        sessions = async_sessionmaker(
+            engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            info={_CONFIG: config or CoreConfig()},
+        )
+        return cls(engine, sessions)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -51,6 +51,33 @@ class EventAudience(StrEnum):
     OPS = "ops"
 
 
+class EntityKind(StrEnum):
+    """What kind of core object an event is about; faces compare `Event.entity` with these."""
+
+    ORDER = "order"
+    ORDER_ITEM = "order_item"
+    QUALIFICATION = "qualification"
+    QUOTE = "quote"
+    QUOTE_ITEM = "quote_item"
+    PRODUCT = "product"
+    TICKET = "ticket"
+    INCIDENT = "incident"
+    BILL = "bill"
+    WORK_ORDER = "work_order"
+    APPOINTMENT = "appointment"
+    # The people, organisations and accounts a party keeps (as `relations.Holder` names them).
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    ACCOUNT = "account"
+    BILLING_ACCOUNT = "billing_account"
+    # Entries of the public catalog.
+    OFFERING = "offering"
+    SPECIFICATION = "specification"
+    CATEGORY = "category"
+    CATALOG = "catalog"
+    PRICE = "price"
+
+
 class DeliveryStatus(StrEnum):
     """Where one event stands with one receiver."""
 
@@ -71,12 +98,12 @@ class Event(SQLModel, table=True):
     )
     id: str = Field(default_factory=lambda: new_id("evt"), unique=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
-    entity: str = Field(max_length=40)
+    entity: EntityKind = Field(sa_type=StrEnumType(EntityKind, 40))
     entity_id: str = Field(index=True, max_length=40)
     kind: EventKind = Field(sa_type=StrEnumType(EventKind, 20))
     state: str | None = Field(default=None, max_length=40)
     previous_state: str | None = Field(default=None, max_length=40)
-    channel: str | None = Field(default=None, max_length=12)
+    channel: Channel | None = Field(default=None, sa_type=StrEnumType(Channel, 12))
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     audience: EventAudience = Field(
         default=EventAudience.OWNER, sa_type=StrEnumType(EventAudience, 12)
@@ -129,12 +156,12 @@ def record(
     session: AsyncSession,
     *,
     party_id: str,
-    entity: str,
+    entity: EntityKind,
     entity_id: str,
     kind: EventKind,
     state: str | None = None,
     previous_state: str | None = None,
-    channel: str | None = None,
+    channel: Channel | None = None,
     data: dict[str, Any] | None = None,
     audience: EventAudience = EventAudience.OWNER,
 ) -> Event:
@@ -153,6 +180,36 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    party_id: str,
+    entity: EntityKind,
+    entity_id: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    also_changed: bool = False,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Add the events of a change of a row's fields (`before` and `after` it, a `state` among
+    them) to the caller's unit of work: a state change if its state moved, an attribute change
+    if any other field did (or `also_changed`, for what lives beyond the row)."""
+    common: dict[str, Any] = {"party_id": party_id, "entity": entity, "entity_id": entity_id}
+    state, previous = after.get("state"), before.get("state")
+    if state != previous:
+        record(
+            session,
+            **common,
+            kind=EventKind.STATE_CHANGED,
+            state=state,
+            previous_state=previous,
+            data=data,
+        )
+    others = {k for k in before.keys() | after.keys() if k != "state"}
+    if also_changed or any(before.get(k) != after.get(k) for k in others):
+        record(session, **common, kind=EventKind.ATTRIBUTE_CHANGED, state=state, data=data)
 
 
 def events_query(*, principal: Principal) -> SelectOfScalar[Event]:

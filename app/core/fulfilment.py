@@ -2,8 +2,9 @@
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,6 +12,7 @@ from app.core import clock, quoting, workforce
 from app.core.db import Database, commit
 from app.core.errors import Conflict, IllegalTransition
 from app.core.inventory import ProductInstance, ProductState, set_state
+from app.core.order_changes import ChangeState
 from app.core.ordering import (
     ItemAction,
     ItemState,
@@ -18,6 +20,7 @@ from app.core.ordering import (
     OrderItem,
     OrderState,
     items_of,
+    move_cancellation,
     transition,
     transition_item,
 )
@@ -32,6 +35,8 @@ ACTIVE_STATES = [
     OrderState.ASSESSING_CANCELLATION,
     OrderState.PENDING_CANCELLATION,
 ]
+# Active states whose `next_step_at` is the moment of the step itself.
+_TIMED_STATES = [s for s in ACTIVE_STATES if s is not OrderState.ACKNOWLEDGED]
 
 
 async def step(session: AsyncSession, order: Order, *, complete_after: timedelta) -> bool:
@@ -53,6 +58,7 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
         order.next_step_at = None
     elif order.state is OrderState.ASSESSING_CANCELLATION:
         transition(session, order, OrderState.PENDING_CANCELLATION)
+        await move_cancellation(session, order, ChangeState.ASSESSING_CHARGE)
         order.next_step_at = now
     elif order.state is OrderState.PENDING_CANCELLATION:
         for item in items:
@@ -61,6 +67,7 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
                 await _release(session, item)
         await workforce.finish_for_items(session, [i.id for i in items], done=False)
         transition(session, order, OrderState.CANCELLED)
+        await move_cancellation(session, order, ChangeState.DONE)
         order.next_step_at = None
     else:
         return False
@@ -138,6 +145,15 @@ class FulfilmentEngine:
         self.complete_after = complete_after
         self.quote_after = quote_after if quote_after is not None else ack_after
 
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        """Orders whose next step has come: an acknowledged order `ack_after` after it was
+        acknowledged (its `next_step_at`), the others at their `next_step_at`."""
+        step_at = col(Order.next_step_at)
+        return or_(
+            and_(col(Order.state) == OrderState.ACKNOWLEDGED, step_at <= now - self.ack_after),
+            and_(col(Order.state).in_(_TIMED_STATES), step_at <= now),
+        )
+
     async def tick(self) -> int:
         """Advance everything that is due now; returns the number of steps taken."""
         steps = 0
@@ -145,11 +161,7 @@ class FulfilmentEngine:
             await quoting.answer_pending(session, older_than=self.quote_after)
             due = (
                 await session.exec(
-                    select(Order.id)
-                    .where(
-                        col(Order.state).in_(ACTIVE_STATES), col(Order.next_step_at) <= clock.now()
-                    )
-                    .order_by(col(Order.next_step_at))
+                    select(Order.id).where(self._due(clock.now())).order_by(col(Order.next_step_at))
                 )
             ).all()
         for order_id in due:
@@ -159,11 +171,7 @@ class FulfilmentEngine:
                 order = (
                     await session.exec(
                         select(Order)
-                        .where(
-                            Order.id == order_id,
-                            col(Order.state).in_(ACTIVE_STATES),
-                            col(Order.next_step_at) <= clock.now(),
-                        )
+                        .where(Order.id == order_id, self._due(clock.now()))
                         .with_for_update(skip_locked=True)
                     )
                 ).first()

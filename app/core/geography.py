@@ -18,12 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
-from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
-from app.settings import get_settings
 
 
 class LocationKind(StrEnum):
@@ -323,11 +322,13 @@ def distance_km(a: Location, b: Location) -> float:
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
-def _classify(location: Location, on_net: list[Location]) -> ServiceabilityResult:
+def _classify(
+    location: Location, on_net: list[Location], near_net_km: float
+) -> ServiceabilityResult:
     if location.on_net:
         return ServiceabilityResult(Serviceability.ON_NET, 0.0)
     nearest = min((distance_km(location, other) for other in on_net), default=math.inf)
-    if nearest <= get_settings().near_net_km:
+    if nearest <= near_net_km:
         return ServiceabilityResult(Serviceability.NEAR_NET, round(nearest, 3))
     return ServiceabilityResult(Serviceability.OFF_NET, round(nearest, 3))
 
@@ -337,10 +338,10 @@ async def _on_net(session: AsyncSession) -> list[Location]:
 
 
 async def serviceability(session: AsyncSession, location: Location) -> ServiceabilityResult:
-    """On-net, near-net (within `LUMEN_NEAR_NET_KM` of an on-net building) or off-net."""
+    """On-net, near-net (within the configured distance of an on-net building) or off-net."""
     if location.on_net:
         return ServiceabilityResult(Serviceability.ON_NET, 0.0)
-    return _classify(location, await _on_net(session))
+    return _classify(location, await _on_net(session), config_of(session).near_net_km)
 
 
 async def serviceability_of(
@@ -348,7 +349,8 @@ async def serviceability_of(
 ) -> dict[str, ServiceabilityResult]:
     """Serviceability of many locations, measured against one read of the network."""
     on_net = await _on_net(session) if any(not loc.on_net for loc in locations) else []
-    return {loc.id: _classify(loc, on_net) for loc in locations}
+    near_net_km = config_of(session).near_net_km
+    return {loc.id: _classify(loc, on_net, near_net_km) for loc in locations}
 
 
 async def search_locations(

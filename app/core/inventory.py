@@ -15,7 +15,7 @@ from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, get_scoped, scoped
 
@@ -122,7 +122,7 @@ def set_state(session: AsyncSession, instance: ProductInstance, state: ProductSt
     events.record(
         session,
         party_id=instance.party_id,
-        entity="product",
+        entity=EntityKind.PRODUCT,
         entity_id=instance.id,
         kind=EventKind.STATE_CHANGED,
         state=state,

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, or_
+from sqlalchemy import JSON, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,13 +15,19 @@ from app.core import billing, clock, events, quoting
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidRequest, NotFound
-from app.core.events import Channel, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.geography import Serviceability, ensure_site
 from app.core.inventory import ProductInstance, ProductState, get_product, set_state
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.order_changes import (
+    OPEN_CHANGE_STATES,
+    Cancellation,
+    CancellationReasonKind,
+    ChangeState,
+    DateChange,
+)
+from app.core.paging import Between, Condition, Page, fetch_page, where, within
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess, check_item_count
-from app.settings import get_settings
 
 
 class OrderState(StrEnum):
@@ -141,7 +147,9 @@ class Order(SQLModel, table=True):
     channel: Channel = Field(sa_type=StrEnumType(Channel, 12), index=True)
     state: OrderState = Field(sa_type=StrEnumType(OrderState, 40), index=True)
     previous_state: OrderState | None = Field(default=None, sa_type=StrEnumType(OrderState, 40))
-    external_id: str | None = Field(default=None, max_length=200)
+    external_id: str | None = Field(default=None, max_length=200, index=True)
+    # The buyer's project the order belongs to; buyers list their orders by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     description: str | None = Field(default=None, max_length=1000)
     quote_id: str | None = Field(default=None, foreign_key="quote.id", max_length=40)
     billing_account_id: str = Field(foreign_key="billingaccount.id", max_length=40)
@@ -155,10 +163,11 @@ class Order(SQLModel, table=True):
     state_reason: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
-    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    # What the buyer sent that the core does not interpret (contacts, notes, project ids, the
-    # record of its requests), kept as given so that the face it came through can return it.
+    # What the buyer sent that the core does not interpret (contacts, notes), kept as given so
+    # that the face it came through can return it; nothing in it is searched.
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     version: int = Field(default=1, sa_column=_ORDER_VERSION)
 
@@ -246,11 +255,13 @@ def transition(
     order.updated_at = clock.now()
     if state is OrderState.COMPLETED:
         order.completed_at = order.updated_at
+    if state is OrderState.CANCELLED:
+        order.cancelled_at = order.updated_at
     session.add(order)
     events.record(
         session,
         party_id=order.party_id,
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id=order.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -274,7 +285,7 @@ def transition_item(session: AsyncSession, order: Order, item: OrderItem, state:
     events.record(
         session,
         party_id=item.party_id,
-        entity="order_item",
+        entity=EntityKind.ORDER_ITEM,
         entity_id=item.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -398,6 +409,7 @@ async def place(
     description: str | None = None,
     billing_account_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
 ) -> OrderWithItems:
     """Place an order: validate every item, price it, and store it acknowledged, or store nothing.
@@ -435,7 +447,6 @@ async def place(
     targets = [inst.id for _, inst in built if inst is not None]
     if len(targets) != len(set(targets)):
         raise InvalidRequest("a product may appear in one item of an order only", field="items")
-    settings = get_settings()
     now = clock.now()
     order = Order(
         party_id=party_id,
@@ -443,6 +454,7 @@ async def place(
         channel=channel,
         state=OrderState.ACKNOWLEDGED,
         external_id=external_id,
+        project_id=project_id,
         description=description,
         quote_id=quote_id,
         billing_account_id=account.id,
@@ -451,7 +463,9 @@ async def place(
         expected_completion_at=max(i.expected_completion_at or now for i, _ in built),
         monthly_cents=sum(i.monthly_cents for i, _ in built),
         one_time_cents=sum(i.one_time_cents for i, _ in built),
-        next_step_at=now + timedelta(seconds=settings.fulfilment_ack_seconds),
+        # Acknowledged now: the fulfilment engine takes the first step once its own delay
+        # (`FulfilmentEngine.ack_after`) has passed since then.
+        next_step_at=now,
     )
     try:
         session.add(order)
@@ -470,7 +484,7 @@ async def place(
         events.record(
             session,
             party_id=party_id,
-            entity="order",
+            entity=EntityKind.ORDER,
             entity_id=order.id,
             kind=EventKind.CREATED,
             state=order.state,
@@ -522,13 +536,40 @@ def orders_query(
     principal: Principal,
     states: set[OrderState] | None = None,
     channel: Channel | None = None,
+    party_id: str | None = None,
+    external_id: str | None = None,
+    project_id: str | None = None,
+    created: Between | None = None,
+    completed: Between | None = None,
+    cancelled: Between | None = None,
+    item_requested: Between | None = None,
+    item_expected: Between | None = None,
 ) -> SelectOfScalar[Order]:
-    """The caller's orders, newest first, as a statement to page through."""
+    """The caller's orders, newest first, filtered, as a statement to page through; an item
+    date matches when any item of the order has it."""
     statement = scoped(Order, principal)
     if states:
         statement = statement.where(col(Order.state).in_(sorted(states)))
-    if channel:
-        statement = statement.where(Order.channel == channel)
+    for column, value in (
+        (Order.channel, channel),
+        (Order.party_id, party_id),
+        (Order.external_id, external_id),
+        (Order.project_id, project_id),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    statement = within(statement, Order.created_at, created)
+    statement = within(statement, Order.completed_at, completed)
+    statement = within(statement, Order.cancelled_at, cancelled)
+    for item_date, period in (
+        (OrderItem.requested_completion_at, item_requested),
+        (OrderItem.expected_completion_at, item_expected),
+    ):
+        if period is not None:
+            items = within(select(OrderItem.id), item_date, period)
+            statement = statement.where(
+                items.where(col(OrderItem.order_id) == col(Order.id)).exists()
+            )
     return statement.order_by(col(Order.created_at).desc(), col(Order.id))
 
 
@@ -622,7 +663,7 @@ async def reject(
     events.record(
         session,
         party_id=party_id,
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id=order.id,
         kind=EventKind.CREATED,
         state=order.state,
@@ -649,10 +690,26 @@ async def list_orders(
     return list((await session.exec(statement.offset(offset).limit(limit))).all())
 
 
-async def request_cancellation(
-    session: AsyncSession, *, principal: Principal, order_id: str, reason: str | None = None
-) -> Order:
-    """Ask to cancel an order; the seller assesses it and cancels (see `fulfilment`)."""
+@dataclass
+class CancellationWithOrder:
+    """A cancellation request and the order it is about."""
+
+    cancellation: Cancellation
+    order: Order
+
+
+async def ask_to_cancel(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    order_id: str,
+    reason: str | None = None,
+    reason_kind: CancellationReasonKind | None = None,
+    contacts: list[dict[str, Any]] | None = None,
+    channel: Channel | None = None,
+) -> CancellationWithOrder:
+    """Ask to cancel an order: the request and the order's move to assessing it are stored
+    together; the seller assesses it and cancels (see `fulfilment`)."""
     order = await get_scoped(session, Order, order_id, principal, what="order")
     if order.state not in CANCELLABLE_STATES:
         raise IllegalTransition(
@@ -661,9 +718,50 @@ async def request_cancellation(
         )
     order.cancellation_reason = reason
     order.next_step_at = clock.now()
+    cancellation = Cancellation(
+        order_id=order.id,
+        party_id=order.party_id,
+        channel=channel or order.channel,
+        state=ChangeState.ACKNOWLEDGED,
+        reason=reason,
+        reason_kind=reason_kind,
+        contacts=contacts or [],
+    )
+    session.add(cancellation)
     transition(session, order, OrderState.ASSESSING_CANCELLATION)
     await commit(session)
-    return order
+    return CancellationWithOrder(cancellation, order)
+
+
+async def request_cancellation(
+    session: AsyncSession, *, principal: Principal, order_id: str, reason: str | None = None
+) -> Order:
+    """Ask to cancel an order (see `ask_to_cancel`); the order as it now stands."""
+    asked = await ask_to_cancel(session, principal=principal, order_id=order_id, reason=reason)
+    return asked.order
+
+
+async def move_cancellation(session: AsyncSession, order: Order, state: ChangeState) -> None:
+    """Move the open cancellation request of an order along with the order."""
+    await session.exec(
+        update(Cancellation)
+        .where(
+            col(Cancellation.order_id) == order.id,
+            col(Cancellation.state).in_(sorted(OPEN_CHANGE_STATES)),
+        )
+        .values(state=state, updated_at=clock.now())
+    )
+
+
+async def get_cancellation(
+    session: AsyncSession, *, principal: Principal, cancellation_id: str
+) -> CancellationWithOrder:
+    """One of the caller's cancellation requests and its order."""
+    cancellation = await get_scoped(
+        session, Cancellation, cancellation_id, principal, what="cancellation request"
+    )
+    order = await get_scoped(session, Order, cancellation.order_id, principal, what="order")
+    return CancellationWithOrder(cancellation, order)
 
 
 async def annotate(
@@ -674,10 +772,11 @@ async def annotate(
     annotations: dict[str, Any] | None = None,
     item_annotations: dict[str, dict[str, Any]] | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     description: str | None = None,
 ) -> OrderWithItems:
-    """Merge the buyer's own annotations, external id and description into an order and its
-    items (not its product or state)."""
+    """Merge the buyer's own annotations and references (external id, project, description)
+    into an order and its items (not its product or state)."""
     order = await get_scoped(session, Order, order_id, principal, what="order")
     items = await items_of(session, order.id)
     by_id = {i.id: i for i in items} | {i.external_id: i for i in items if i.external_id}
@@ -688,6 +787,8 @@ async def annotate(
         order.annotations = {**order.annotations, **annotations}
     if external_id is not None:
         order.external_id = external_id
+    if project_id is not None:
+        order.project_id = project_id
     if description is not None:
         order.description = description
     for item_id, extra in (item_annotations or {}).items():
@@ -699,7 +800,7 @@ async def annotate(
     events.record(
         session,
         party_id=order.party_id,
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id=order.id,
         kind=EventKind.ATTRIBUTE_CHANGED,
         state=order.state,
@@ -709,6 +810,7 @@ async def annotate(
                 {
                     *(annotations or {}),
                     *(["external_id"] if external_id is not None else []),
+                    *(["project_id"] if project_id is not None else []),
                     *(["description"] if description is not None else []),
                 }
             ),
@@ -719,15 +821,27 @@ async def annotate(
     return OrderWithItems(order, items)
 
 
-async def change_requested_completion(
+@dataclass
+class DateChangeWithOrder:
+    """A requested-date change and the order (with its items) as it now stands."""
+
+    change: DateChange
+    order: Order
+    items: list[OrderItem]
+
+
+async def ask_to_move_date(
     session: AsyncSession,
     *,
     principal: Principal,
     order_id: str,
     item_id: str,
     requested_completion_at: datetime,
-) -> OrderWithItems:
-    """Move the date a buyer asked an item to be delivered by, while the order is open."""
+    expedite: bool = False,
+    channel: Channel | None = None,
+) -> DateChangeWithOrder:
+    """Move the date a buyer asked an item to be delivered by, while the order is open; the
+    change is recorded with the item's new date, in one transaction."""
     order = await get_scoped(session, Order, order_id, principal, what="order")
     if order.state not in MODIFIABLE_STATES:
         raise IllegalTransition(
@@ -743,11 +857,21 @@ async def change_requested_completion(
         raise NotFound(f"no item '{item_id}' in order '{order.id}'", field="item_id")
     item.requested_completion_at = requested_completion_at
     order.updated_at = clock.now()
-    session.add_all([item, order])
+    # The seller takes any date it is asked for: the change is done once it is recorded.
+    change = DateChange(
+        order_id=order.id,
+        order_item_id=item.id,
+        party_id=order.party_id,
+        channel=channel or order.channel,
+        state=ChangeState.DONE,
+        requested_completion_at=requested_completion_at,
+        expedite=expedite,
+    )
+    session.add_all([item, order, change])
     events.record(
         session,
         party_id=order.party_id,
-        entity="order_item",
+        entity=EntityKind.ORDER_ITEM,
         entity_id=item.id,
         kind=EventKind.ATTRIBUTE_CHANGED,
         state=item.state,
@@ -759,7 +883,33 @@ async def change_requested_completion(
         },
     )
     await commit(session)
-    return OrderWithItems(order, items)
+    return DateChangeWithOrder(change, order, items)
+
+
+async def change_requested_completion(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    order_id: str,
+    item_id: str,
+    requested_completion_at: datetime,
+) -> OrderWithItems:
+    """Move the date an item is wanted by (see `ask_to_move_date`); the order as it stands."""
+    moved = await ask_to_move_date(
+        session,
+        principal=principal,
+        order_id=order_id,
+        item_id=item_id,
+        requested_completion_at=requested_completion_at,
+    )
+    return OrderWithItems(moved.order, moved.items)
+
+
+async def get_date_change(
+    session: AsyncSession, *, principal: Principal, change_id: str
+) -> DateChange:
+    """One of the caller's requested-date changes."""
+    return await get_scoped(session, DateChange, change_id, principal, what="date change")
 
 
 async def items_by_order(

@@ -4,12 +4,13 @@ conditions on an entity's own fields that narrow the statement first."""
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, false, func, or_
 from sqlalchemy.orm import Mapped
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -88,3 +89,20 @@ async def fetch_page(
         return Page([], total, offset)
     rows = (await session.exec(statement.offset(offset).limit(limit))).all()
     return Page(list(rows), total, offset)
+
+
+@dataclass(frozen=True)
+class Between:
+    """Bounds of a time filter: strictly after `after` and strictly before `before`."""
+
+    after: datetime | None = None
+    before: datetime | None = None
+
+
+def within(statement: SelectOfScalar[T], column: Any, period: Between | None) -> SelectOfScalar[T]:
+    """The statement limited to rows whose `column` lies in `period` (if one is given)."""
+    if period is not None and period.after is not None:
+        statement = statement.where(col(column) > period.after)
+    if period is not None and period.before is not None:
+        statement = statement.where(col(column) < period.before)
+    return statement

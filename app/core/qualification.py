@@ -27,7 +27,7 @@ from app.core.catalog import (
 )
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, CoreError, InvalidRequest
-from app.core.events import Channel
+from app.core.events import Channel, EntityKind
 from app.core.geography import (
     Location,
     Serviceability,
@@ -230,10 +230,14 @@ class Qualification(SQLModel, table=True):
     channel: Channel = Field(sa_type=StrEnumType(Channel, 12))
     state: QualificationState = Field(sa_type=StrEnumType(QualificationState, 32))
     external_id: str | None = Field(default=None, max_length=200)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the seller put the qualification in its state, e.g. what a terminated one lacked.
+    state_reason: str | None = Field(default=None, max_length=1000)
     # What the buyer sent that the core does not interpret (contacts, project ids, flags), kept
     # as given so that the face it came through can return it.
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -273,6 +277,7 @@ async def qualify(
     buyer_party_id: str | None = None,
     external_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> tuple[Qualification, list[QualificationItem]]:
@@ -296,6 +301,7 @@ async def qualify(
         party_id=party_id,
         channel=channel,
         external_id=external_id,
+        project_id=project_id,
         state=QualificationState.DONE_READY
         if any_ready
         else QualificationState.DONE_UNABLE_TO_PROVIDE,
@@ -334,7 +340,7 @@ async def qualify(
     events.record(
         session,
         party_id=party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=qualification.id,
         kind=events.EventKind.CREATED,
         state=qualification.state,
@@ -342,6 +348,67 @@ async def qualify(
     )
     await commit(session)
     return qualification, items
+
+
+# The buyer's ids of the items of a terminated qualification, which has no core items.
+_ASKED = "asked_items"
+
+
+def asked_items(qualification: Qualification) -> list[str]:
+    """The buyer's ids of the items a qualification without core items was asked for."""
+    return [str(i) for i in qualification.annotations.get(_ASKED, [])]
+
+
+async def terminate(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    channel: Channel,
+    reason: str,
+    asked: list[str],
+    external_id: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> Qualification:
+    """Record a qualification the seller cannot answer (its items lack what the core needs):
+    acknowledged, then terminated with `reason`, with no items; `asked` (the buyer's item ids)
+    is kept, see `asked_items`. Nothing is priced."""
+    party_id = await resolve_buyer(session, principal, None)
+    qualification = Qualification(
+        party_id=party_id,
+        channel=channel,
+        external_id=external_id,
+        state=QualificationState.ACKNOWLEDGED,
+        requested_completion_at=requested_completion_at,
+        annotations=(annotations or {}) | {_ASKED: asked},
+    )
+    session.add(qualification)
+    await session.flush()
+    events.record(
+        session,
+        party_id=party_id,
+        entity=EntityKind.QUALIFICATION,
+        entity_id=qualification.id,
+        kind=events.EventKind.CREATED,
+        state=qualification.state,
+        channel=channel,
+    )
+    qualification.state = QualificationState.TERMINATED_WITH_ERROR
+    qualification.state_reason = reason[:1000]
+    qualification.completed_at = clock.now()
+    events.record(
+        session,
+        party_id=party_id,
+        entity=EntityKind.QUALIFICATION,
+        entity_id=qualification.id,
+        kind=events.EventKind.STATE_CHANGED,
+        state=qualification.state,
+        previous_state=QualificationState.ACKNOWLEDGED,
+        channel=channel,
+        data={"reason": qualification.state_reason},
+    )
+    await commit(session)
+    return qualification
 
 
 async def get_qualification(
@@ -394,7 +461,7 @@ async def update_qualification(
         events.record(
             session,
             party_id=found.party_id,
-            entity="qualification",
+            entity=EntityKind.QUALIFICATION,
             entity_id=found.id,
             kind=events.EventKind.ATTRIBUTE_CHANGED,
             channel=found.channel,
@@ -432,7 +499,7 @@ async def delete_qualification(
     events.record(
         session,
         party_id=found.party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id=found.id,
         kind=events.EventKind.DELETED,
         channel=found.channel,
@@ -445,6 +512,7 @@ def qualifications_query(
     principal: Principal,
     state: QualificationState | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     requested_after: datetime | None = None,
     requested_before: datetime | None = None,
@@ -455,6 +523,8 @@ def qualifications_query(
         statement = statement.where(Qualification.state == state)
     if external_id is not None:
         statement = statement.where(Qualification.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Qualification.project_id == project_id)
     matching = annotated(Qualification.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)

@@ -15,7 +15,7 @@ from app.core import clock, events
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
-from app.core.events import Channel, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
@@ -90,6 +90,8 @@ class Quote(SQLModel, table=True):
     state: QuoteState = Field(sa_type=StrEnumType(QuoteState, 32), index=True)
     external_id: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
+    # The buyer's project the request belongs to; buyers list their requests by it.
+    project_id: str | None = Field(default=None, max_length=200, index=True)
     qualification_id: str | None = Field(
         default=None, foreign_key="qualification.id", max_length=40
     )
@@ -101,6 +103,8 @@ class Quote(SQLModel, table=True):
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     requested_completion_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the seller put the quote in its state, e.g. what a rejected quote lacked.
+    state_reason: str | None = Field(default=None, max_length=1000)
     # What the buyer sent that the core does not interpret (contacts, notes, project ids), kept
     # as given so that the face it came through can return it.
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -162,7 +166,7 @@ def _set_state(
     events.record(
         session,
         party_id=quote.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -181,7 +185,7 @@ def _set_item_state(
     events.record(
         session,
         party_id=item.party_id,
-        entity="quote_item",
+        entity=EntityKind.QUOTE_ITEM,
         entity_id=item.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -204,6 +208,7 @@ async def request_quote(
     answer_now: bool = True,
     qualification_id: str | None = None,
     requested_completion_at: datetime | None = None,
+    project_id: str | None = None,
     annotations: dict[str, Any] | None = None,
     details: list[ItemDetails] | None = None,
 ) -> QuoteWithItems:
@@ -238,6 +243,7 @@ async def request_quote(
         kind=kind,
         external_id=external_id,
         description=description,
+        project_id=project_id,
         state=QuoteState.ACKNOWLEDGED,
         qualification_id=qualification_id,
         requested_completion_at=requested_completion_at,
@@ -271,7 +277,7 @@ async def request_quote(
     events.record(
         session,
         party_id=party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id=quote.id,
         kind=EventKind.CREATED,
         state=quote.state,
@@ -281,6 +287,59 @@ async def request_quote(
         _answer(session, quote, items)
     await commit(session)
     return QuoteWithItems(quote, items)
+
+
+# The buyer's ids of the items of a rejected quote, which has no core items.
+_ASKED = "asked_items"
+
+
+def asked_items(quote: Quote) -> list[str]:
+    """The buyer's ids of the items a quote without core items was asked for."""
+    return [str(i) for i in quote.annotations.get(_ASKED, [])]
+
+
+async def reject(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    kind: QuoteKind,
+    channel: Channel,
+    reason: str,
+    asked: list[str],
+    external_id: str | None = None,
+    description: str | None = None,
+    requested_completion_at: datetime | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> QuoteWithItems:
+    """Record a quote the seller cannot price (its items lack what the core needs):
+    acknowledged, then rejected with `reason`, with no items and no price; `asked` (the buyer's
+    item ids) is kept, see `asked_items`."""
+    party_id = await resolve_buyer(session, principal, None)
+    quote = Quote(
+        party_id=party_id,
+        channel=channel,
+        kind=kind,
+        external_id=external_id,
+        description=description,
+        state=QuoteState.ACKNOWLEDGED,
+        requested_completion_at=requested_completion_at,
+        annotations=(annotations or {}) | {_ASKED: asked},
+    )
+    session.add(quote)
+    await session.flush()
+    events.record(
+        session,
+        party_id=party_id,
+        entity=EntityKind.QUOTE,
+        entity_id=quote.id,
+        kind=EventKind.CREATED,
+        state=quote.state,
+        channel=channel,
+    )
+    quote.state_reason = reason[:1000]
+    _set_state(quote, QuoteState.REJECTED, session, reason=quote.state_reason)
+    await commit(session)
+    return QuoteWithItems(quote, [])
 
 
 def _answer(session: AsyncSession, quote: Quote, items: list[QuoteItem]) -> None:
@@ -357,6 +416,7 @@ def quotes_query(
     states: Collection[QuoteState] | None = None,
     kind: QuoteKind | None = None,
     external_id: str | None = None,
+    project_id: str | None = None,
     annotations: dict[str, str] | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
@@ -375,6 +435,8 @@ def quotes_query(
         statement = statement.where(Quote.kind == kind)
     if external_id is not None:
         statement = statement.where(Quote.external_id == external_id)
+    if project_id is not None:
+        statement = statement.where(Quote.project_id == project_id)
     matching = annotated(Quote.annotations, annotations)
     if matching is not None:
         statement = statement.where(matching)
@@ -477,11 +539,12 @@ async def update_quote(
     requested_completion_at: datetime | None = None,
     annotations: dict[str, Any] | None = None,
 ) -> QuoteWithItems:
-    """Change what the buyer said about a quote that is still open or answered: its
-    description, its own reference, when it wants the answer, and what is kept as given."""
+    """Change what the buyer said about a quote that is still open or answered (or that the
+    seller rejected at once, see `reject`): its description, its own reference, when it wants
+    the answer, and what is kept as given."""
     quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
     await _expire_if_due(session, quote)
-    if quote.state in FINAL_STATES:
+    if quote.state in FINAL_STATES and not _rejected_at_once(quote):
         raise IllegalTransition(
             f"a quote in state '{quote.state}' can no longer change", field="state"
         )
@@ -510,7 +573,7 @@ async def update_quote(
         events.record(
             session,
             party_id=quote.party_id,
-            entity="quote",
+            entity=EntityKind.QUOTE,
             entity_id=quote.id,
             kind=EventKind.ATTRIBUTE_CHANGED,
             # No state: the quote's state history (MEF `stateChange`) lists state changes only.
@@ -519,6 +582,29 @@ async def update_quote(
         )
         await commit(session)
     return await get_quote(session, principal=principal, quote_id=quote.id)
+
+
+def _rejected_at_once(quote: Quote) -> bool:
+    return quote.state is QuoteState.REJECTED and quote.state_reason is not None
+
+
+async def delete_rejected(session: AsyncSession, *, principal: Principal, quote_id: str) -> bool:
+    """Remove a quote of the caller's that the seller rejected at once (it has no items, no
+    price, and nothing refers to it); False, and nothing changes, for any other quote."""
+    quote = await get_scoped(session, Quote, quote_id, principal, what="quote")
+    if not _rejected_at_once(quote) or await _items(session, quote):
+        return False
+    await session.delete(quote)
+    events.record(
+        session,
+        party_id=quote.party_id,
+        entity=EntityKind.QUOTE,
+        entity_id=quote.id,
+        kind=EventKind.DELETED,
+        channel=quote.channel,
+    )
+    await commit(session)
+    return True
 
 
 async def cancel_quote(

@@ -11,10 +11,12 @@ from app.core import (  # noqa: F401  (imported for their tables)
     geography,
     idempotency,
     inventory,
+    order_changes,
     ordering,
     parties,
     qualification,
     quoting,
+    relations,
     tickets,
     workforce,
 )

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel, col, select
@@ -15,9 +15,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock, events, workforce
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition, InvalidRequest, NotFound
-from app.core.events import Channel, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.inventory import ProductInstance, get_product
-from app.core.paging import Condition, Page, fetch_page, where
+
+# `Between` was defined here first; it is re-exported for the code that imports it from here.
+from app.core.paging import Between as Between
+from app.core.paging import Condition, Page, fetch_page, where, within
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
@@ -248,14 +251,6 @@ class NoteInput:
     author: str
 
 
-@dataclass(frozen=True)
-class Between:
-    """Bounds of a time filter: strictly after `after` and strictly before `before`."""
-
-    after: datetime | None = None
-    before: datetime | None = None
-
-
 def _check_length(value: str | None, limit: int, field: str) -> None:
     if value is not None and len(value) > limit:
         raise InvalidRequest(f"at most {limit} characters", field=field)
@@ -345,7 +340,7 @@ async def open_ticket(
     events.record(
         session,
         party_id=party_id,
-        entity="ticket",
+        entity=EntityKind.TICKET,
         entity_id=ticket.id,
         kind=EventKind.CREATED,
         state=ticket.state,
@@ -426,7 +421,7 @@ async def update_ticket(
         events.record(
             session,
             party_id=ticket.party_id,
-            entity="ticket",
+            entity=EntityKind.TICKET,
             entity_id=ticket.id,
             kind=EventKind.ATTRIBUTE_CHANGED,
             state=ticket.state,
@@ -460,7 +455,7 @@ def _move(
     events.record(
         session,
         party_id=ticket.party_id,
-        entity="ticket",
+        entity=EntityKind.TICKET,
         entity_id=ticket.id,
         kind=EventKind.STATE_CHANGED,
         state=state,
@@ -482,14 +477,14 @@ def _record_incident(
     incident: Incident,
     kind: EventKind,
     *,
-    channel: str | None,
+    channel: Channel | None,
     previous: IncidentState | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
     events.record(
         session,
         party_id=incident.party_id,
-        entity="incident",
+        entity=EntityKind.INCIDENT,
         entity_id=incident.id,
         kind=kind,
         state=incident.state,
@@ -504,7 +499,7 @@ def _move_incident(
     incident: Incident,
     state: IncidentState,
     *,
-    channel: str | None,
+    channel: Channel | None,
     data: dict[str, Any],
 ) -> None:
     if state not in INCIDENT_TRANSITIONS[incident.state]:
@@ -668,7 +663,7 @@ async def add_note(
     events.record(
         session,
         party_id=ticket.party_id,
-        entity="ticket",
+        entity=EntityKind.TICKET,
         entity_id=ticket.id,
         kind=EventKind.ATTRIBUTE_CHANGED,
         state=ticket.state,
@@ -716,19 +711,6 @@ async def notes_of(
     return found
 
 
-Row = TypeVar("Row", bound=SQLModel)
-
-
-def _between(
-    statement: SelectOfScalar[Row], column: Any, period: Between | None
-) -> SelectOfScalar[Row]:
-    if period is not None and period.after is not None:
-        statement = statement.where(col(column) > period.after)
-    if period is not None and period.before is not None:
-        statement = statement.where(col(column) < period.before)
-    return statement
-
-
 def tickets_query(
     *,
     principal: Principal,
@@ -761,9 +743,9 @@ def tickets_query(
     ):
         if value is not None:
             statement = statement.where(col(column) == value)
-    statement = _between(statement, Ticket.created_at, created)
-    statement = _between(statement, Ticket.expected_resolution_at, expected_resolution)
-    statement = _between(statement, Ticket.resolved_at, resolved)
+    statement = within(statement, Ticket.created_at, created)
+    statement = within(statement, Ticket.expected_resolution_at, expected_resolution)
+    statement = within(statement, Ticket.resolved_at, resolved)
     return statement.order_by(col(Ticket.created_at).desc(), col(Ticket.id))
 
 
@@ -960,8 +942,8 @@ def incidents_query(
     ):
         if value is not None:
             statement = statement.where(col(column) == value)
-    statement = _between(statement, Incident.created_at, created)
-    statement = _between(statement, Incident.situation_started_at, situation_started)
-    statement = _between(statement, Incident.expected_closed_at, expected_closed)
-    statement = _between(statement, Incident.closed_at, closed)
+    statement = within(statement, Incident.created_at, created)
+    statement = within(statement, Incident.situation_started_at, situation_started)
+    statement = within(statement, Incident.expected_closed_at, expected_closed)
+    statement = within(statement, Incident.closed_at, closed)
     return statement.order_by(col(Incident.created_at).desc(), col(Incident.id))

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.core import clock, events
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.ordering import ItemAction, Order, OrderItem
 from app.core.parties import Principal, get_scoped, scoped
 
@@ -120,7 +120,7 @@ class Contact:
 
 def _record(
     session: AsyncSession,
-    entity: str,
+    entity: EntityKind,
     row: WorkOrder | Appointment,
     kind: EventKind,
     previous_state: str | None = None,
@@ -141,7 +141,9 @@ def _set_work_state(session: AsyncSession, work: WorkOrder, state: WorkOrderStat
     work.state = state
     work.updated_at = clock.now()
     session.add(work)
-    _record(session, "work_order", work, kind=EventKind.STATE_CHANGED, previous_state=previous)
+    _record(
+        session, EntityKind.WORK_ORDER, work, kind=EventKind.STATE_CHANGED, previous_state=previous
+    )
 
 
 def _set_appointment_state(
@@ -152,13 +154,17 @@ def _set_appointment_state(
     appointment.updated_at = clock.now()
     session.add(appointment)
     _record(
-        session, "appointment", appointment, kind=EventKind.STATE_CHANGED, previous_state=previous
+        session,
+        EntityKind.APPOINTMENT,
+        appointment,
+        kind=EventKind.STATE_CHANGED,
+        previous_state=previous,
     )
 
 
 def _open(session: AsyncSession, work: WorkOrder) -> WorkOrder:
     session.add(work)
-    _record(session, "work_order", work, kind=EventKind.CREATED)
+    _record(session, EntityKind.WORK_ORDER, work, kind=EventKind.CREATED)
     return work
 
 
@@ -443,7 +449,7 @@ async def book(
         contact_number=contact.number,
     )
     session.add(appointment)
-    _record(session, "appointment", appointment, kind=EventKind.CREATED)
+    _record(session, EntityKind.APPOINTMENT, appointment, kind=EventKind.CREATED)
     work.planned_at = slot.starts_at
     _set_work_state(session, work, WorkOrderState.PLANNED)
     await commit(session)
@@ -483,7 +489,7 @@ async def reschedule(
         appointment.contact_number = contact.number
     appointment.updated_at = clock.now()
     session.add(appointment)
-    _record(session, "appointment", appointment, kind=EventKind.ATTRIBUTE_CHANGED)
+    _record(session, EntityKind.APPOINTMENT, appointment, kind=EventKind.ATTRIBUTE_CHANGED)
     await commit(session)
     return appointment
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Response
 
 from app.core import parties, workforce
 from app.core.errors import Conflict, CoreError, IllegalTransition
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.paging import fetch_page
 from app.core.workforce import (
     Appointment,
@@ -252,7 +252,7 @@ routes.include_router(hub.routes)
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF 137 event for a core appointment event."""
-    if event.entity != "appointment":
+    if event.entity != EntityKind.APPOINTMENT:
         return None
     if event.kind is EventKind.STATE_CHANGED:
         return "appointmentStatusChangeEvent", {"id": event.entity_id}

@@ -13,7 +13,6 @@ from fastapi import Depends, Query
 
 from app.core import catalog, catalog_search
 from app.core.catalog import (
-    CatalogEntity,
     Category,
     CategoryDetail,
     LifecycleStatus,
@@ -21,7 +20,7 @@ from app.core.catalog import (
     ProductKind,
 )
 from app.core.catalog_search import OfferingFilter
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.paging import Page, fetch_page
 from rest_facades.mef import hub
 from rest_facades.mef.errors import MEFError, bad_request, mef_json
@@ -344,13 +343,13 @@ routes.include_router(hub.routes)
 # changed its status (to `endOfSale`), since W142 has no delete events. The official file posts
 # the state changes to listener paths named `...StatusChangeEvent`.
 _EVENTS = {
-    CatalogEntity.OFFERING: {
+    EntityKind.OFFERING: {
         EventKind.CREATED: "productOfferingCreateEvent",
         EventKind.ATTRIBUTE_CHANGED: "productOfferingAttributeValueChangeEvent",
         EventKind.STATE_CHANGED: "productOfferingStateChangeEvent",
         EventKind.DELETED: "productOfferingStateChangeEvent",
     },
-    CatalogEntity.CATEGORY: {
+    EntityKind.CATEGORY: {
         EventKind.CREATED: "categoryCreateEvent",
         EventKind.ATTRIBUTE_CHANGED: "categoryAttributeValueChangeEvent",
         EventKind.STATE_CHANGED: "categoryStateChangeEvent",
@@ -362,10 +361,7 @@ _EVENTS = {
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF W142 event for a core event about an offering or a category. The product
     specifications W142 shows are the published schemas, not core entries: no events."""
-    try:
-        by_kind = _EVENTS.get(CatalogEntity(event.entity), {})
-    except ValueError:
-        return None
+    by_kind = _EVENTS.get(event.entity, {})
     if event.kind not in by_kind:
         return None
     return by_kind[event.kind], {"id": event.entity_id}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.core import catalog, events, inventory, parties
 from app.core.catalog import ProductKind
-from app.core.events import EventKind
+from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductFilter, ProductInstance, ProductState
 from app.core.ordering import Order, OrderItem
 from app.core.paging import fetch_page
@@ -335,7 +335,7 @@ async def get_product(
     )
     owned_by_buyer(caller, product.party_id, "product", id)
     events_of = await events.list_events(
-        session, principal=caller.principal, entity="product", entity_id=id, limit=1000
+        session, principal=caller.principal, entity=EntityKind.PRODUCT, entity_id=id, limit=1000
     )
     history = [
         {"status": STATUS[ProductState(e.state)], "changeDate": e.occurred_at}

@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
 
 from app.core import events, qualification
 from app.core.errors import CoreError
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.paging import fetch_page
 from app.core.qualification import (
     Confidence,
@@ -16,8 +17,9 @@ from app.core.qualification import (
     QualificationState,
 )
 from rest_facades.mef import hub
-from rest_facades.mef.errors import bad_request, from_core_error, mef_json, unprocessable
+from rest_facades.mef.errors import from_core_error, mef_json, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
+from rest_facades.mef.generated.sonata import product_offering_qualification as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import (
     Problems,
@@ -27,16 +29,24 @@ from rest_facades.mef.requested_products import (
     iso,
     item_pointer,
     kept_item,
-    parse_items_body,
     product_view,
     requested_spec,
     with_bandwidth,
 )
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing
-from rest_facades.mef.routing import MEFRoute
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    RawBody,
+    dump,
+    listing,
+)
+from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "product_offering_qualification"
+TAG = "product offering qualification (MEF 87)"
 RESOURCE = "productOfferingQualification"
 ITEMS = "productOfferingQualificationItem"
 # A POQ item carries no term: the default term cannot be refused, but a pointer is needed.
@@ -113,7 +123,6 @@ def poq_view(
     history: list[Event],
 ) -> dict[str, Any]:
     """A core qualification as a MEF ProductOfferingQualification."""
-    models = flavour.models(API)
     states = models.MEFPOQTaskStateType
     notes = poq.annotations
     body: dict[str, Any] = {
@@ -123,7 +132,7 @@ def poq_view(
         "externalId": poq.external_id,
         "instantSyncQualification": notes.get("instantSyncQualification", True),
         "provideAlternative": notes.get("provideAlternative", False),
-        "projectId": notes.get("projectId"),
+        "projectId": poq.project_id,
         "requestedPOQCompletionDate": iso(poq.requested_completion_at),
         "relatedContactInformation": contacts(notes.get("relatedContactInformation")),
         "effectiveQualificationDate": iso(poq.completed_at) if poq.state in _DONE else None,
@@ -134,11 +143,25 @@ def poq_view(
         ],
         ITEMS: [_item_view(flavour, caller, poq, item) for item in items],
     }
+    if not items:
+        # A qualification the seller could not answer as it was asked (through TMF).
+        body[ITEMS] = [
+            {
+                "id": item_id,
+                "action": "add",
+                "product": {},
+                "state": "terminatedWithError",
+                "terminationError": [{"code": "otherIssue", "value": poq.state_reason}],
+            }
+            for item_id in qualification.asked_items(poq)
+        ]
     answer = dump(
         models.ProductOfferingQualification.model_validate(
             {k: v for k, v in body.items() if v is not None}
         )
     )
+    if not items:
+        return answer
     # The generated models keep only a configuration's `@type`: return them whole.
     for shown, built, item in zip(answer[ITEMS], body[ITEMS], items, strict=True):
         configuration = configuration_of(flavour, item.configuration, item.offering_id)
@@ -156,14 +179,13 @@ def poq_view(
 
 
 def _find_view(flavour: Flavour, poq: Qualification) -> dict[str, Any]:
-    models = flavour.models(API)
     requested = poq.requested_completion_at
     return dump(
         models.ProductOfferingQualificationFind(
             id=poq.id,
             externalId=poq.external_id,
             state=to_mef(poq.state, models.MEFPOQTaskStateType),
-            projectId=poq.annotations.get("projectId"),
+            projectId=poq.project_id,
             requestedPOQCompletionDate=requested.date() if requested else None,
         )
     )
@@ -174,135 +196,135 @@ async def _view(flavour: Flavour, caller: Caller, poq_id: str) -> dict[str, Any]
         caller.session, principal=caller.principal, qualification_id=poq_id
     )
     history = await events.list_events(
-        caller.session, principal=caller.principal, entity="qualification", entity_id=poq.id
+        caller.session,
+        principal=caller.principal,
+        entity=EntityKind.QUALIFICATION,
+        entity_id=poq.id,
     )
     return poq_view(flavour, caller, poq, items, history)
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 87 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: product offering qualification (MEF 87)"],
-    )
-    models = flavour.models(API)
+routes = mef_router()
 
-    @routes.post(f"/{RESOURCE}", status_code=201)
-    async def create_poq(request: Request, caller: MEFCaller) -> Response:
-        """Ask whether products can be delivered where the buyer wants them; answered at once."""
-        body, raw = await parse_items_body(
-            request, flavour, API, models.ProductOfferingQualificationCreate, ITEMS
+
+@routes.post(f"/{RESOURCE}", status_code=201, response_model=models.ProductOfferingQualification)
+async def create_poq(
+    body: models.ProductOfferingQualificationCreate,
+    raw: RawBody,
+    caller: MEFCaller,
+    flavour: FlavourDep,
+) -> Response:
+    """Ask whether products can be delivered where the buyer wants them; answered at once."""
+    buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
+    problems: Problems = []
+    if not body.instantSyncQualification and body.requestedPOQCompletionDate is None:
+        problems.append(
+            (
+                "missingProperty",
+                "requestedPOQCompletionDate is required when instantSyncQualification is false",
+                "/requestedPOQCompletionDate",
+            )
         )
-        buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
-        problems: Problems = []
-        if not body.instantSyncQualification and body.requestedPOQCompletionDate is None:
-            problems.append(
-                (
-                    "missingProperty",
-                    "requestedPOQCompletionDate is required when instantSyncQualification is false",
-                    "/requestedPOQCompletionDate",
-                )
+    if not any(c.role == "buyerContactInformation" for c in body.relatedContactInformation):
+        problems.append(
+            (
+                "missingProperty",
+                "the buyer's contact (role buyerContactInformation) is required",
+                "/relatedContactInformation",
             )
-        if not any(c.role == "buyerContactInformation" for c in body.relatedContactInformation):
-            problems.append(
-                (
-                    "missingProperty",
-                    "the buyer's contact (role buyerContactInformation) is required",
-                    "/relatedContactInformation",
-                )
-            )
-        sent_items: list[dict[str, Any]] = raw[ITEMS]
-        if len({item["id"] for item in sent_items}) != len(sent_items):
-            problems.append(("invalidValue", "item ids must be unique in a POQ", f"/{ITEMS}"))
-        specs, details = [], []
-        for index, item in enumerate(sent_items):
-            spec, item_problems = await requested_spec(
-                flavour,
-                API,
-                caller,
-                action=item["action"],
-                product=item.get("product"),
-                where=f"/{ITEMS}/{index}",
-                buyer=buyer,
-                term_months=None,
-            )
-            problems += item_problems
-            if spec is not None:
-                specs.append(spec)
-            details.append(kept_item(item, ITEM_ANNOTATIONS))
-        if problems:
-            raise unprocessable(problems)
-        try:
-            poq, _ = await qualification.qualify(
-                caller.session,
-                principal=caller.principal,
-                specs=specs,
-                channel=flavour.channel,
-                buyer_party_id=caller.buyer_id,
-                external_id=body.externalId,
-                requested_completion_at=body.requestedPOQCompletionDate,
-                annotations={
-                    "instantSyncQualification": bool(body.instantSyncQualification),
-                    "provideAlternative": bool(body.provideAlternative),
-                    "relatedContactInformation": raw["relatedContactInformation"],
-                    **({"projectId": body.projectId} if body.projectId is not None else {}),
-                },
-                details=details,
-            )
-        except CoreError as exc:
-            raise from_core_error(
-                exc,
-                field_pointer=lambda f: item_pointer(
-                    ITEMS, f, term="/product/productConfiguration"
-                ),
-            ) from exc
-        answer = await _view(flavour, caller, poq.id)
-        return mef_json(answer, status=201, headers={"Location": answer["href"]})
-
-    @routes.get(f"/{RESOURCE}")
-    async def list_poqs(
-        caller: MEFCaller,
-        window: ListWindow,
-        state: str | None = None,
-        external_id: Annotated[str | None, Query(alias="externalId")] = None,
-        project_id: Annotated[str | None, Query(alias="projectId")] = None,
-        requested_gt: Annotated[
-            datetime | None, Query(alias="requestedPOQCompletionDate.gt")
-        ] = None,
-        requested_lt: Annotated[
-            datetime | None, Query(alias="requestedPOQCompletionDate.lt")
-        ] = None,
-    ) -> Response:
-        """The caller's POQs, newest first, filtered as the spec allows."""
-        core_state = None
-        if state is not None:
-            if state not in {s.value for s in models.MEFPOQTaskStateType}:
-                raise bad_request("invalidQuery", f"'{state}' is not a POQ state")
-            core_state = QualificationState(from_mef(state, QualificationState))
-        statement = qualification.qualifications_query(
+        )
+    sent_items: list[dict[str, Any]] = raw[ITEMS]
+    if len({item["id"] for item in sent_items}) != len(sent_items):
+        problems.append(("invalidValue", "item ids must be unique in a POQ", f"/{ITEMS}"))
+    specs, details = [], []
+    for index, item in enumerate(sent_items):
+        spec, item_problems = await requested_spec(
+            flavour,
+            API,
+            caller,
+            action=item["action"],
+            product=item.get("product"),
+            where=f"/{ITEMS}/{index}",
+            buyer=buyer,
+            term_months=None,
+        )
+        problems += item_problems
+        if spec is not None:
+            specs.append(spec)
+        details.append(kept_item(item, ITEM_ANNOTATIONS))
+    if problems:
+        raise unprocessable(problems)
+    try:
+        poq, _ = await qualification.qualify(
+            caller.session,
             principal=caller.principal,
-            state=core_state,
-            external_id=external_id,
-            annotations={"projectId": project_id} if project_id is not None else None,
-            requested_after=requested_gt,
-            requested_before=requested_lt,
+            specs=specs,
+            channel=flavour.channel,
+            buyer_party_id=caller.buyer_id,
+            external_id=body.externalId,
+            requested_completion_at=body.requestedPOQCompletionDate,
+            project_id=body.projectId,
+            annotations={
+                "instantSyncQualification": bool(body.instantSyncQualification),
+                "provideAlternative": bool(body.provideAlternative),
+                "relatedContactInformation": raw["relatedContactInformation"],
+            },
+            details=details,
         )
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        return listing([_find_view(flavour, poq) for poq in page.items], total=page.total)
+    except CoreError as exc:
+        raise from_core_error(
+            exc,
+            field_pointer=lambda f: item_pointer(ITEMS, f, term="/product/productConfiguration"),
+        ) from exc
+    answer = await _view(flavour, caller, poq.id)
+    return mef_json(answer, status=201, headers={"Location": answer["href"]})
 
-    @routes.get(f"/{RESOURCE}/{{id}}")
-    async def get_poq(id: str, caller: MEFCaller) -> Response:
-        """One POQ with its items' results."""
-        return mef_json(await _view(flavour, caller, id))
 
-    routes.include_router(hub.routes)
-    return routes
+class POQQuery(BaseModel):
+    """The criteria of a MEF 87 POQ list; every one given must hold."""
+
+    state: models.MEFPOQTaskStateType | None = None
+    externalId: str | None = None
+    projectId: str | None = None
+    requestedPOQCompletionDate_gt: Annotated[
+        datetime | None, Field(alias="requestedPOQCompletionDate.gt")
+    ] = None
+    requestedPOQCompletionDate_lt: Annotated[
+        datetime | None, Field(alias="requestedPOQCompletionDate.lt")
+    ] = None
+
+
+@routes.get(f"/{RESOURCE}", response_model=list[models.ProductOfferingQualificationFind])
+async def list_poqs(
+    query: MEFList, criteria: Annotated[POQQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The caller's POQs, newest first, filtered as the spec allows."""
+    state = criteria.state
+    caller, window = query.caller, query.window
+    statement = qualification.qualifications_query(
+        principal=caller.principal,
+        state=QualificationState(from_mef(state, QualificationState)) if state else None,
+        external_id=criteria.externalId,
+        project_id=criteria.projectId,
+        requested_after=criteria.requestedPOQCompletionDate_gt,
+        requested_before=criteria.requestedPOQCompletionDate_lt,
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing([_find_view(flavour, poq) for poq in page.items], total=page.total)
+
+
+@routes.get(f"/{RESOURCE}/{{id}}", response_model=models.ProductOfferingQualification)
+async def get_poq(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One POQ with its items' results."""
+    return mef_json(await _view(flavour, caller, id))
+
+
+routes.include_router(hub.routes)
 
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF 87 event for a core qualification event."""
-    if event.entity != "qualification":
+    if event.entity != EntityKind.QUALIFICATION:
         return None
     kind = {
         EventKind.CREATED: "poqCreateEvent",

@@ -2,20 +2,22 @@
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import col
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
 
-from app.core import clock, events, ordering, quoting
+from app.core import events, order_changes, ordering, quoting
 from app.core.errors import NotFound
-from app.core.events import Event, EventKind
-from app.core.paging import fetch_page
+from app.core.events import EntityKind, Event, EventKind
+from app.core.order_changes import Cancellation, CancellationReasonKind, ChangeState, DateChange
+from app.core.paging import Between, fetch_page
 from app.core.parties import Party
 from rest_facades.common.values import parse_date_time
 from rest_facades.mef import hub
-from rest_facades.mef.errors import MEFError, mef_json, pointer, unprocessable
+from rest_facades.mef.errors import mef_json, pointer, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
+from rest_facades.mef.generated.sonata import product_order as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.product_inventory import configuration
 from rest_facades.mef.products import product_types
@@ -25,11 +27,20 @@ from rest_facades.mef.requested_products import (
     kind_of_offering,
     requested_spec,
 )
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
-from rest_facades.mef.routing import MEFRoute
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    RawBody,
+    dump,
+    listing,
+)
+from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "product_order"
+TAG = "product ordering (MEF 123)"
 # Item attributes the core does not interpret; kept as sent and returned as they were.
 ITEM_ANNOTATIONS = (
     "agreementName",
@@ -46,7 +57,7 @@ ITEM_ANNOTATIONS = (
     "requestedItemTerm",
     "tspRestorationPriority",
 )
-ORDER_ANNOTATIONS = ("note", "projectId", "relatedContactInformation")
+ORDER_ANNOTATIONS = ("note", "relatedContactInformation")
 _DAYS_PER_UNIT = {
     "calendarMonths": 30.0,
     "calendarDays": 1.0,
@@ -125,14 +136,13 @@ def order_view(
     buyer: Party | None,
 ) -> dict[str, Any]:
     """A core order as a MEF ProductOrder (validated by the generated model)."""
-    models = flavour.models(API)
     href = caller.href(flavour.base_path(API), "productOrder", order.id)
     order_states = models.MEFProductOrderStateType
     item_states = models.MEFProductOrderItemStateType
     order_changes = [
         e
         for e in history
-        if e.entity == "order"
+        if e.entity == EntityKind.ORDER
         and e.state
         and e.kind in {EventKind.CREATED, EventKind.STATE_CHANGED}
     ]
@@ -153,7 +163,8 @@ def order_view(
             for e in order_changes
             if e.state
         ],
-        **{k: order.annotations[k] for k in ("note", "projectId") if k in order.annotations},
+        "projectId": order.project_id,
+        **{k: order.annotations[k] for k in ("note",) if k in order.annotations},
         "productOrderItem": [],
     }
     configurations = [_configuration(flavour, item) for item in items]
@@ -161,7 +172,7 @@ def order_view(
         changes = [
             e
             for e in history
-            if e.entity == "order_item"
+            if e.entity == EntityKind.ORDER_ITEM
             and e.entity_id == item.id
             and e.kind == EventKind.STATE_CHANGED
             and e.state
@@ -240,7 +251,6 @@ async def _history(
 
 
 def _find_view(flavour: Flavour, order: ordering.Order) -> Any:
-    models = flavour.models(API)
     return dump(
         models.ProductOrderFind(
             id=order.id,
@@ -248,7 +258,7 @@ def _find_view(flavour: Flavour, order: ordering.Order) -> Any:
             orderDate=order.created_at,
             completionDate=order.completed_at,
             state=to_mef(order.state, models.MEFProductOrderStateType),
-            projectId=order.annotations.get("projectId"),
+            projectId=order.project_id,
         )
     )
 
@@ -299,370 +309,415 @@ async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | No
     return quote_id
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 123 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: product ordering (MEF 123)"],
-    )
-    models = flavour.models(API)
+async def _view(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, Any]:
+    found = await ordering.get_order(caller.session, principal=caller.principal, order_id=order_id)
+    buyer = await caller.session.get(Party, found.order.party_id)
+    history = await _history(caller, found.order, found.items)
+    return order_view(flavour, caller, found.order, found.items, history, buyer)
 
-    async def view(caller: Caller, order_id: str) -> dict[str, Any]:
-        found = await ordering.get_order(
-            caller.session, principal=caller.principal, order_id=order_id
+
+routes = mef_router()
+
+
+@routes.post("/productOrder", status_code=201, response_model=models.ProductOrder)
+async def create_order(
+    body: models.ProductOrderCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Place an order."""
+    requests: list[ordering.ItemRequest] = []
+    problems: list[tuple[str, str, str]] = []
+    ids = [item["id"] for item in raw["productOrderItem"]]
+    if len(set(ids)) != len(ids):
+        problems.append(
+            ("invalidValue", "item ids must be unique in an order", "/productOrderItem")
         )
-        buyer = await caller.session.get(Party, found.order.party_id)
-        history = await _history(caller, found.order, found.items)
-        return order_view(flavour, caller, found.order, found.items, history, buyer)
+    for index, item in enumerate(raw["productOrderItem"]):
+        built, item_problems = await _item_request(flavour, caller, item, index)
+        problems += item_problems
+        if built is not None:
+            requests.append(built)
+    if problems:
+        raise unprocessable(problems)
+    quote_id = await _quote_of(caller, raw["productOrderItem"])
+    placed = await ordering.place(
+        caller.session,
+        principal=caller.principal,
+        items=requests,
+        channel=flavour.channel,
+        buyer_party_id=caller.buyer_id,
+        quote_id=quote_id,
+        external_id=body.externalId,
+        project_id=body.projectId,
+        annotations={k: raw[k] for k in ORDER_ANNOTATIONS if k in raw},
+    )
+    answer = await _view(flavour, caller, placed.order.id)
+    return mef_json(answer, status=201, headers={"Location": answer["href"]})
 
-    @routes.post("/productOrder", status_code=201)
-    async def create_order(request: Request, caller: MEFCaller) -> Response:
-        """Place an order."""
-        body, raw = await parse_body(request, models.ProductOrderCreate, items="productOrderItem")
-        requests: list[ordering.ItemRequest] = []
-        problems: list[tuple[str, str, str]] = []
-        ids = [item["id"] for item in raw["productOrderItem"]]
-        if len(set(ids)) != len(ids):
-            problems.append(
-                ("invalidValue", "item ids must be unique in an order", "/productOrderItem")
-            )
-        for index, item in enumerate(raw["productOrderItem"]):
-            built, item_problems = await _item_request(flavour, caller, item, index)
-            problems += item_problems
-            if built is not None:
-                requests.append(built)
-        if problems:
-            raise unprocessable(problems)
-        quote_id = await _quote_of(caller, raw["productOrderItem"])
-        placed = await ordering.place(
+
+def _period(after: datetime | None, before: datetime | None) -> Between | None:
+    return Between(after, before) if after or before else None
+
+
+class OrderQuery(BaseModel):
+    """The criteria of a MEF 123 order list; every one given must hold."""
+
+    state: models.MEFProductOrderStateType | None = None
+    externalId: str | None = None
+    projectId: str | None = None
+    orderDate_gt: Annotated[datetime | None, Field(alias="orderDate.gt")] = None
+    orderDate_lt: Annotated[datetime | None, Field(alias="orderDate.lt")] = None
+    completionDate_gt: Annotated[datetime | None, Field(alias="completionDate.gt")] = None
+    completionDate_lt: Annotated[datetime | None, Field(alias="completionDate.lt")] = None
+    itemRequested_gt: Annotated[datetime | None, Field(alias="itemRequestedCompletionDate.gt")] = (
+        None
+    )
+    itemRequested_lt: Annotated[datetime | None, Field(alias="itemRequestedCompletionDate.lt")] = (
+        None
+    )
+    itemExpected_gt: Annotated[datetime | None, Field(alias="itemExpectedCompletionDate.gt")] = None
+    itemExpected_lt: Annotated[datetime | None, Field(alias="itemExpectedCompletionDate.lt")] = None
+    cancellationDate_gt: Annotated[datetime | None, Field(alias="cancellationDate.gt")] = None
+    cancellationDate_lt: Annotated[datetime | None, Field(alias="cancellationDate.lt")] = None
+
+
+@routes.get("/productOrder", response_model=list[models.ProductOrderFind])
+async def list_orders(
+    query: MEFList, criteria: Annotated[OrderQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The caller's orders, newest first, filtered as the spec allows."""
+    caller, window = query.caller, query.window
+    state = criteria.state
+    statement = ordering.orders_query(
+        principal=caller.principal,
+        states={ordering.OrderState(from_mef(state, ordering.OrderState))} if state else None,
+        party_id=caller.buyer_id,
+        external_id=criteria.externalId,
+        project_id=criteria.projectId,
+        created=_period(criteria.orderDate_gt, criteria.orderDate_lt),
+        completed=_period(criteria.completionDate_gt, criteria.completionDate_lt),
+        cancelled=_period(criteria.cancellationDate_gt, criteria.cancellationDate_lt),
+        item_requested=_period(criteria.itemRequested_gt, criteria.itemRequested_lt),
+        item_expected=_period(criteria.itemExpected_gt, criteria.itemExpected_lt),
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing([_find_view(flavour, o) for o in page.items], total=page.total)
+
+
+@routes.get("/productOrder/{id}", response_model=models.ProductOrder)
+async def get_order(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One order."""
+    return mef_json(await _view(flavour, caller, id))
+
+
+@routes.patch("/productOrder/{id}", response_model=models.ProductOrder)
+async def update_order(
+    id: str,
+    body: models.ProductOrderUpdate,
+    raw: RawBody,
+    caller: MEFCaller,
+    flavour: FlavourDep,
+) -> Response:
+    """Change the buyer's references of an order (not what it buys)."""
+    # A merge patch's null removes a member; nothing the buyer gave an order can be removed.
+    nulls = [name for name, value in raw.items() if value is None]
+    if nulls:
+        raise unprocessable(
+            [("invalidValue", f"'{n}' may not be null", pointer([n])) for n in nulls]
+        )
+    try:
+        await ordering.annotate(
             caller.session,
             principal=caller.principal,
-            items=requests,
-            channel=flavour.channel,
-            buyer_party_id=caller.buyer_id,
-            quote_id=quote_id,
-            external_id=body.externalId,
+            order_id=id,
             annotations={k: raw[k] for k in ORDER_ANNOTATIONS if k in raw},
+            item_annotations={
+                i["id"]: {k: i[k] for k in ITEM_ANNOTATIONS if k in i}
+                for i in raw.get("productOrderItem", [])
+            },
+            external_id=body.externalId,
+            project_id=body.projectId,
         )
-        answer = await view(caller, placed.order.id)
-        return mef_json(answer, status=201, headers={"Location": answer["href"]})
-
-    @routes.get("/productOrder")
-    async def list_orders(
-        caller: MEFCaller,
-        window: ListWindow,
-        state: str | None = None,
-        external_id: str | None = Query(None, alias="externalId"),
-        project_id: str | None = Query(None, alias="projectId"),
-        order_date_gt: datetime | None = Query(None, alias="orderDate.gt"),
-        order_date_lt: datetime | None = Query(None, alias="orderDate.lt"),
-    ) -> Response:
-        """The caller's orders, newest first, filtered as the spec allows."""
-        states: set[ordering.OrderState] | None = None
-        if state is not None:
-            try:
-                states = {ordering.OrderState(from_mef(state, ordering.OrderState))}
-            except KeyError:
-                raise MEFError(
-                    400, {"code": "invalidQuery", "reason": f"'{state}' is not an order state"}
-                ) from None
-        statement = ordering.orders_query(principal=caller.principal, states=states)
-        if external_id is not None:
-            statement = statement.where(ordering.Order.external_id == external_id)
-        if order_date_gt is not None:
-            statement = statement.where(col(ordering.Order.created_at) > order_date_gt)
-        if order_date_lt is not None:
-            statement = statement.where(col(ordering.Order.created_at) < order_date_lt)
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        found = [
-            o
-            for o in page.items
-            if project_id is None or o.annotations.get("projectId") == project_id
-        ]
-        return listing([_find_view(flavour, o) for o in found], total=page.total)
-
-    @routes.get("/productOrder/{id}")
-    async def get_order(id: str, caller: MEFCaller) -> Response:
-        """One order."""
-        return mef_json(await view(caller, id))
-
-    @routes.patch("/productOrder/{id}")
-    async def update_order(id: str, request: Request, caller: MEFCaller) -> Response:
-        """Change the buyer's references of an order (not what it buys)."""
-        body, raw = await parse_body(request, models.ProductOrderUpdate)
-        # A merge patch's null removes a member; nothing the buyer gave an order can be removed.
-        nulls = [name for name, value in raw.items() if value is None]
-        if nulls:
-            raise unprocessable(
-                [("invalidValue", f"'{n}' may not be null", pointer([n])) for n in nulls]
-            )
-        try:
-            await ordering.annotate(
-                caller.session,
-                principal=caller.principal,
-                order_id=id,
-                annotations={k: raw[k] for k in ORDER_ANNOTATIONS if k in raw},
-                item_annotations={
-                    i["id"]: {k: i[k] for k in ITEM_ANNOTATIONS if k in i}
-                    for i in raw.get("productOrderItem", [])
-                },
-                external_id=body.externalId,
-            )
-        except NotFound as exc:
-            if exc.field == "item_id":
-                raise unprocessable(
-                    [("referenceNotFound", exc.message, "/productOrderItem")]
-                ) from exc
-            raise
-        return mef_json(await view(caller, id))
-
-    add_cancellation_routes(routes, flavour, view)
-    routes.include_router(hub.routes)
-    return routes
+    except NotFound as exc:
+        if exc.field == "item_id":
+            raise unprocessable([("referenceNotFound", exc.message, "/productOrderItem")]) from exc
+        raise
+    return mef_json(await _view(flavour, caller, id))
 
 
-def _cancellation_view(flavour: Flavour, caller: Caller, order: ordering.Order) -> dict[str, Any]:
-    """The buyer's cancellation request of an order, as MEF CancelProductOrder."""
-    models = flavour.models(API)
-    request = order.annotations["cancellation"]
-    if order.state is ordering.OrderState.CANCELLED:
-        state = "done"
-    elif order.state in {
-        ordering.OrderState.ASSESSING_CANCELLATION,
-        ordering.OrderState.PENDING_CANCELLATION,
-    }:
-        state = (
-            "inProgress.assessingCharge"
-            if order.state is ordering.OrderState.PENDING_CANCELLATION
-            else "acknowledged"
-        )
-    else:
-        state = "done.declined"
+_CHANGE_STATES = {
+    ChangeState.ACKNOWLEDGED: models.MEFChargeableTaskStateType.acknowledged,
+    ChangeState.ASSESSING_CHARGE: models.MEFChargeableTaskStateType.inProgress_assessingCharge,
+    ChangeState.DONE: models.MEFChargeableTaskStateType.done,
+    ChangeState.DECLINED: models.MEFChargeableTaskStateType.done_declined,
+    ChangeState.REJECTED: models.MEFChargeableTaskStateType.rejected,
+}
+_CORE_CHANGE_STATES = {mef: core for core, mef in _CHANGE_STATES.items()}
+
+
+def _order_ref(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, str]:
+    return {
+        "productOrderId": order_id,
+        "productOrderHref": caller.href(flavour.base_path(API), "productOrder", order_id),
+    }
+
+
+def _cancellation_find(
+    flavour: Flavour, caller: Caller, cancellation: Cancellation
+) -> models.CancelProductOrderFind:
+    return models.CancelProductOrderFind.model_validate(
+        {
+            "id": cancellation.id,
+            "productOrder": _order_ref(flavour, caller, cancellation.order_id),
+            "state": _CHANGE_STATES[cancellation.state],
+            # Cancellations asked for elsewhere (GraphQL, TMF) give no kind: a business one.
+            "cancellationReasonType": (
+                cancellation.reason_kind or CancellationReasonKind.COMMERCIAL
+            ).value,
+        }
+    )
+
+
+def _cancellation_view(
+    flavour: Flavour, caller: Caller, cancellation: Cancellation, order: ordering.Order
+) -> dict[str, Any]:
+    """A buyer's cancellation request as MEF CancelProductOrder."""
+    href = caller.href(flavour.base_path(API), "cancelProductOrder", cancellation.id)
     return dump(
         models.CancelProductOrder.model_validate(
             {
-                "id": request["id"],
-                "href": caller.href(flavour.base_path(API), "cancelProductOrder", request["id"]),
-                "productOrder": {
-                    "productOrderId": order.id,
-                    "productOrderHref": caller.href(
-                        flavour.base_path(API), "productOrder", order.id
-                    ),
-                },
-                "state": state,
-                **{k: v for k, v in request.items() if k not in {"id"}},
+                "id": cancellation.id,
+                "href": href,
+                "productOrder": _order_ref(flavour, caller, cancellation.order_id),
+                "state": _CHANGE_STATES[cancellation.state],
+                "cancellationReason": cancellation.reason,
+                "cancellationReasonType": cancellation.reason_kind,
+                "relatedContactInformation": cancellation.contacts or _contacts(order, None),
             }
         )
     )
 
 
-def add_cancellation_routes(routes: APIRouter, flavour: Flavour, view: Any) -> None:
-    """`cancelProductOrder`, `modifyProductOrderItemRequestedDeliveryDate` and `charge`."""
-    models = flavour.models(API)
-
-    async def cancelled_orders(caller: Caller) -> list[ordering.Order]:
-        orders = await ordering.list_orders(caller.session, principal=caller.principal, limit=1000)
-        return [o for o in orders if "cancellation" in o.annotations]
-
-    @routes.post("/cancelProductOrder", status_code=201)
-    async def cancel_order(request: Request, caller: MEFCaller) -> Response:
-        """Ask to cancel an order; the seller assesses and answers through its state."""
-        body, raw = await parse_body(request, models.CancelProductOrderCreate)
-        order_id = body.productOrder.productOrderId
-        try:
-            await ordering.get_order(caller.session, principal=caller.principal, order_id=order_id)
-        except NotFound as exc:
-            raise unprocessable(
-                [("referenceNotFound", exc.message, "/productOrder/productOrderId")]
-            ) from exc
-        record = {
-            "id": f"{order_id}-cancel",
-            **{
-                k: raw[k]
-                for k in (
-                    "cancellationReason",
-                    "cancellationReasonType",
-                    "relatedContactInformation",
-                )
-                if k in raw
-            },
-        }
-        order = await ordering.request_cancellation(
+@routes.post("/cancelProductOrder", status_code=201, response_model=models.CancelProductOrder)
+async def cancel_order(
+    body: models.CancelProductOrderCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Ask to cancel an order; the seller assesses and answers through its state."""
+    reason_kind = body.cancellationReasonType
+    try:
+        asked = await ordering.ask_to_cancel(
             caller.session,
             principal=caller.principal,
-            order_id=order_id,
+            order_id=body.productOrder.productOrderId,
             reason=body.cancellationReason,
+            reason_kind=CancellationReasonKind(reason_kind.value) if reason_kind else None,
+            contacts=raw["relatedContactInformation"],
+            channel=flavour.channel,
         )
-        await ordering.annotate(
-            caller.session,
-            principal=caller.principal,
-            order_id=order.id,
-            annotations={"cancellation": record},
-        )
-        answer = _cancellation_view(flavour, caller, order)
-        return mef_json(answer, status=201, headers={"Location": answer["href"]})
+    except NotFound as exc:
+        raise unprocessable(
+            [("referenceNotFound", exc.message, "/productOrder/productOrderId")]
+        ) from exc
+    answer = _cancellation_view(flavour, caller, asked.cancellation, asked.order)
+    return mef_json(answer, status=201, headers={"Location": answer["href"]})
 
-    @routes.get("/cancelProductOrder")
-    async def list_cancellations(
-        caller: MEFCaller,
-        window: ListWindow,
-        product_order_id: str | None = Query(None, alias="productOrderId"),
-        state: str | None = None,
-    ) -> Response:
-        """The caller's cancellation requests."""
-        views = [
-            _cancellation_view(flavour, caller, o)
-            for o in await cancelled_orders(caller)
-            if product_order_id in (None, o.id)
-        ]
-        views = [v for v in views if state in (None, v["state"])]
-        found = views[window.offset : window.offset + window.limit]
-        return listing(
+
+class CancellationQuery(BaseModel):
+    """The criteria of a list of cancellation requests; every one given must hold."""
+
+    productOrderId: str | None = None
+    state: models.MEFChargeableTaskStateType | None = None
+    cancellationReasonType: models.CancellationReasonType | None = None
+
+
+@routes.get("/cancelProductOrder", response_model=list[models.CancelProductOrderFind])
+async def list_cancellations(
+    query: MEFList, criteria: Annotated[CancellationQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The caller's cancellation requests, newest first."""
+    caller, window = query.caller, query.window
+    kind = criteria.cancellationReasonType
+    statement = order_changes.cancellations_query(
+        principal=caller.principal,
+        party_id=caller.buyer_id,
+        order_id=criteria.productOrderId,
+        states=frozenset({_CORE_CHANGE_STATES[criteria.state]}) if criteria.state else None,
+        reason_kind=CancellationReasonKind(kind.value) if kind else None,
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing(
+        [dump(_cancellation_find(flavour, caller, c)) for c in page.items], total=page.total
+    )
+
+
+@routes.get("/cancelProductOrder/{id}", response_model=models.CancelProductOrder)
+async def get_cancellation(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One cancellation request."""
+    found = await ordering.get_cancellation(
+        caller.session, principal=caller.principal, cancellation_id=id
+    )
+    return mef_json(_cancellation_view(flavour, caller, found.cancellation, found.order))
+
+
+def _date_change_view(flavour: Flavour, caller: Caller, change: DateChange, item_ref: str) -> Any:
+    href = caller.href(
+        flavour.base_path(API), "modifyProductOrderItemRequestedDeliveryDate", change.id
+    )
+    return dump(
+        models.MEFModifyProductOrderItemRequestedDeliveryDate(
+            id=change.id,
+            href=href,
+            creationDate=change.created_at,
+            requestedCompletionDate=change.requested_completion_at,
+            expediteIndicator=change.expedite,
+            productOrderItem=models.MEFProductOrderItemRef(
+                productOrderId=change.order_id,
+                productOrderHref=caller.href(
+                    flavour.base_path(API), "productOrder", change.order_id
+                ),
+                productOrderItemId=item_ref,
+            ),
+            state=_CHANGE_STATES[change.state],
+        )
+    )
+
+
+async def _item_refs(caller: Caller, changes: list[DateChange]) -> dict[str, str]:
+    """The buyer's name of each changed item (its id in the order, or its position)."""
+    items = await ordering.items_by_order(
+        caller.session, principal=caller.principal, order_ids=[c.order_id for c in changes]
+    )
+    return {
+        item.id: item.external_id or str(item.position)
+        for found in items.values()
+        for item in found
+    }
+
+
+@routes.post(
+    "/modifyProductOrderItemRequestedDeliveryDate",
+    status_code=201,
+    response_model=models.MEFModifyProductOrderItemRequestedDeliveryDate,
+)
+async def change_date(
+    body: models.MEFModifyProductOrderItemRequestedDeliveryDateCreate,
+    caller: MEFCaller,
+    flavour: FlavourDep,
+) -> Response:
+    """Move the date an item was asked for."""
+    ref = body.productOrderItem
+    if body.requestedCompletionDate is None:
+        raise unprocessable(
             [
-                dump(
-                    models.CancelProductOrderFind.model_validate(
-                        {
-                            **v,
-                            "cancellationReasonType": v.get("cancellationReasonType", "commercial"),
-                        }
-                    )
+                (
+                    "missingProperty",
+                    "say which date the item is now wanted by",
+                    "/requestedCompletionDate",
                 )
-                for v in found
-            ],
-            total=len(views),
+            ]
         )
-
-    @routes.get("/cancelProductOrder/{id}")
-    async def get_cancellation(id: str, caller: MEFCaller) -> Response:
-        """One cancellation request."""
-        order_id = id.removesuffix("-cancel")
+    try:
         found = await ordering.get_order(
-            caller.session, principal=caller.principal, order_id=order_id
+            caller.session, principal=caller.principal, order_id=ref.productOrderId
         )
-        if "cancellation" not in found.order.annotations or not id.endswith("-cancel"):
-            raise NotFound(f"no cancellation request '{id}'")
-        return mef_json(_cancellation_view(flavour, caller, found.order))
-
-    @routes.post("/modifyProductOrderItemRequestedDeliveryDate", status_code=201)
-    async def change_date(request: Request, caller: MEFCaller) -> Response:
-        """Move the date an item was asked for."""
-        body, raw = await parse_body(
-            request, models.MEFModifyProductOrderItemRequestedDeliveryDateCreate
+        # The buyer names an item as MEF shows it: its own id, or its position in the order.
+        item_id = next(
+            (
+                i.id
+                for i in found.items
+                if (i.external_id or str(i.position)) == ref.productOrderItemId
+            ),
+            ref.productOrderItemId,
         )
-        ref = body.productOrderItem
-        if body.requestedCompletionDate is None:
-            raise unprocessable(
-                [
-                    (
-                        "missingProperty",
-                        "say which date the item is now wanted by",
-                        "/requestedCompletionDate",
-                    )
-                ]
-            )
-        try:
-            changed = await ordering.change_requested_completion(
-                caller.session,
-                principal=caller.principal,
-                order_id=ref.productOrderId,
-                item_id=ref.productOrderItemId,
-                requested_completion_at=body.requestedCompletionDate,
-            )
-        except NotFound as exc:
-            if exc.field in {"id", "item_id"}:
-                raise unprocessable(
-                    [("referenceNotFound", exc.message, "/productOrderItem")]
-                ) from exc
-            raise
-        record_id = (
-            f"{changed.order.id}-date-{len(changed.order.annotations.get('dateChanges', [])) + 1}"
-        )
-        record = {
-            "id": record_id,
-            "creationDate": iso(clock.now()),
-            "requestedCompletionDate": raw["requestedCompletionDate"],
-            "expediteIndicator": bool(raw.get("expediteIndicator", False)),
-            "productOrderItem": {
-                "productOrderId": ref.productOrderId,
-                "productOrderItemId": ref.productOrderItemId,
-            },
-            "state": "done",
-        }
-        await ordering.annotate(
+        moved = await ordering.ask_to_move_date(
             caller.session,
             principal=caller.principal,
-            order_id=changed.order.id,
-            annotations={
-                "dateChanges": [*changed.order.annotations.get("dateChanges", []), record]
-            },
+            order_id=ref.productOrderId,
+            item_id=item_id,
+            requested_completion_at=body.requestedCompletionDate,
+            expedite=bool(body.expediteIndicator),
+            channel=flavour.channel,
         )
-        answer = dump(
-            models.MEFModifyProductOrderItemRequestedDeliveryDate.model_validate(
-                {
-                    **record,
-                    "href": caller.href(
-                        flavour.base_path(API),
-                        "modifyProductOrderItemRequestedDeliveryDate",
-                        record_id,
-                    ),
-                }
-            )
-        )
-        return mef_json(answer, status=201, headers={"Location": answer["href"]})
+    except NotFound as exc:
+        if exc.field in {"id", "item_id"}:
+            raise unprocessable([("referenceNotFound", exc.message, "/productOrderItem")]) from exc
+        raise
+    answer = _date_change_view(flavour, caller, moved.change, ref.productOrderItemId)
+    return mef_json(answer, status=201, headers={"Location": answer["href"]})
 
-    def date_change_view(caller: Caller, record: dict[str, Any]) -> dict[str, Any]:
-        href = caller.href(
-            flavour.base_path(API), "modifyProductOrderItemRequestedDeliveryDate", record["id"]
-        )
-        return dump(
-            models.MEFModifyProductOrderItemRequestedDeliveryDate.model_validate(
-                {**record, "href": href}
-            )
-        )
 
-    async def date_changes(caller: Caller) -> list[dict[str, Any]]:
-        orders = await ordering.list_orders(caller.session, principal=caller.principal, limit=1000)
-        return [r for o in orders for r in o.annotations.get("dateChanges", [])]
+class DateChangeQuery(BaseModel):
+    """The criteria of a list of requested-date changes; every one given must hold."""
 
-    @routes.get("/modifyProductOrderItemRequestedDeliveryDate")
-    async def list_date_changes(
-        caller: MEFCaller,
-        window: ListWindow,
-        product_order_id: str | None = Query(None, alias="productOrderId"),
-    ) -> Response:
-        """The caller's requested-date changes."""
-        found = [
-            r
-            for r in await date_changes(caller)
-            if product_order_id in (None, r["productOrderItem"]["productOrderId"])
-        ]
-        page = found[window.offset : window.offset + window.limit]
-        return listing([date_change_view(caller, r) for r in page], total=len(found))
+    productOrderId: str | None = None
+    state: models.MEFChargeableTaskStateType | None = None
+    expediteIndicator: bool | None = None
+    requested_gt: Annotated[datetime | None, Field(alias="requestedCompletionDate.gt")] = None
+    requested_lt: Annotated[datetime | None, Field(alias="requestedCompletionDate.lt")] = None
+    creationDate_gt: Annotated[datetime | None, Field(alias="creationDate.gt")] = None
+    creationDate_lt: Annotated[datetime | None, Field(alias="creationDate.lt")] = None
 
-    @routes.get("/modifyProductOrderItemRequestedDeliveryDate/{id}")
-    async def get_date_change(id: str, caller: MEFCaller) -> Response:
-        """One requested-date change."""
-        for record in await date_changes(caller):
-            if record["id"] == id:
-                return mef_json(date_change_view(caller, record))
-        raise NotFound(f"no requested-date change '{id}'")
 
-    # This seller raises no charges: every order is priced up front (quote or catalog).
-    @routes.get("/charge")
-    async def list_charges(caller: MEFCaller, window: ListWindow) -> Response:
-        """Charges awaiting the buyer (none: prices are agreed before ordering)."""
-        return listing([], total=0)
+@routes.get(
+    "/modifyProductOrderItemRequestedDeliveryDate",
+    response_model=list[models.MEFModifyProductOrderItemRequestedDeliveryDate],
+)
+async def list_date_changes(
+    query: MEFList, criteria: Annotated[DateChangeQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The caller's requested-date changes, newest first."""
+    caller, window = query.caller, query.window
+    statement = order_changes.date_changes_query(
+        principal=caller.principal,
+        party_id=caller.buyer_id,
+        order_id=criteria.productOrderId,
+        states=frozenset({_CORE_CHANGE_STATES[criteria.state]}) if criteria.state else None,
+        expedite=criteria.expediteIndicator,
+        requested=_period(criteria.requested_gt, criteria.requested_lt),
+        created=_period(criteria.creationDate_gt, criteria.creationDate_lt),
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    refs = await _item_refs(caller, page.items)
+    return listing(
+        [_date_change_view(flavour, caller, c, refs[c.order_item_id]) for c in page.items],
+        total=page.total,
+    )
 
-    @routes.get("/charge/{id}")
-    async def get_charge(id: str, caller: MEFCaller) -> Response:
-        """One charge."""
-        raise NotFound(f"no charge '{id}'")
 
-    @routes.patch("/charge/{id}")
-    async def answer_charge(id: str, caller: MEFCaller) -> Response:
-        """Accept or decline a charge."""
-        raise NotFound(f"no charge '{id}'")
+@routes.get(
+    "/modifyProductOrderItemRequestedDeliveryDate/{id}",
+    response_model=models.MEFModifyProductOrderItemRequestedDeliveryDate,
+)
+async def get_date_change(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One requested-date change."""
+    change = await ordering.get_date_change(
+        caller.session, principal=caller.principal, change_id=id
+    )
+    refs = await _item_refs(caller, [change])
+    return mef_json(_date_change_view(flavour, caller, change, refs[change.order_item_id]))
+
+
+# This seller raises no charges: every order is priced up front (quote or catalog).
+@routes.get("/charge", response_model=list[models.MEFProductOrderChargeFind])
+async def list_charges(query: MEFList) -> Response:
+    """Charges awaiting the buyer (none: prices are agreed before ordering)."""
+    return listing([], total=0)
+
+
+@routes.get("/charge/{id}", response_model=models.MEFProductOrderCharge)
+async def get_charge(id: str, caller: MEFCaller) -> Response:
+    """One charge."""
+    raise NotFound(f"no charge '{id}'")
+
+
+@routes.patch("/charge/{id}", response_model=models.MEFProductOrderCharge)
+async def answer_charge(
+    id: str, body: models.MEFProductOrderChargeUpdate, caller: MEFCaller
+) -> Response:
+    """Accept or decline a charge."""
+    raise NotFound(f"no charge '{id}'")
+
+
+routes.include_router(hub.routes)
 
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -674,13 +729,13 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         if event.data.get("placed_by_party_id") not in (None, event.party_id)
         else {}
     )
-    if event.entity == "order":
+    if event.entity == EntityKind.ORDER:
         return "productOrderStateChangeEvent", {
             "id": event.entity_id,
             **buyer,
             "sellerId": SELLER_ID,
         }
-    if event.entity == "order_item" and "order_id" in event.data:
+    if event.entity == EntityKind.ORDER_ITEM and "order_id" in event.data:
         return "productOrderItemStateChangeEvent", {
             "id": event.data["order_id"],
             "orderItemId": event.data.get("item_ref", event.entity_id),

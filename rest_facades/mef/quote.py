@@ -3,23 +3,24 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Response
+from pydantic import BaseModel, Field
 
 from app.core import events, qualification, quoting
 from app.core.errors import CoreError, IllegalTransition, NotFound
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.paging import fetch_page
 from app.core.qualification import Confidence
 from app.core.quoting import Quote, QuoteItem, QuoteItemState, QuoteKind, QuoteState
 from rest_facades.mef import hub
 from rest_facades.mef.errors import (
     MEFError,
-    bad_request,
     from_core_error,
     mef_json,
     unprocessable,
 )
 from rest_facades.mef.flavours import SELLER_ID, Flavour
+from rest_facades.mef.generated.sonata import quote as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import (
     Problems,
@@ -29,18 +30,26 @@ from rest_facades.mef.requested_products import (
     iso,
     item_pointer,
     kept_item,
-    parse_items_body,
     product_view,
     requested_spec,
 )
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
-from rest_facades.mef.routing import MEFRoute
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    RawBody,
+    dump,
+    listing,
+)
+from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "quote"
+TAG = "quotes (MEF 115)"
 ITEMS = "quoteItem"
 # What the buyer sends that the core keeps as given and this face returns.
-QUOTE_ANNOTATIONS = ("buyerRequestedQuoteLevel", "instantSyncQuote", "note", "projectId")
+QUOTE_ANNOTATIONS = ("buyerRequestedQuoteLevel", "instantSyncQuote", "note")
 ITEM_ANNOTATIONS = (
     "action",
     "agreementName",
@@ -129,7 +138,7 @@ def _item_view(
             offering_id=item.offering_id,
             locations=[item.a_location_id, item.z_location_id],
         ),
-        "state": to_mef(item.state, flavour.models(API).MEFQuoteItemStateType),
+        "state": to_mef(item.state, models.MEFQuoteItemStateType),
         **{k: notes[k] for k in ITEM_ANNOTATIONS[1:] if k in notes},
     }
     if item.state in PRICED:
@@ -170,7 +179,6 @@ def quote_view(
     history: list[Event],
 ) -> dict[str, Any]:
     """A core quote as a MEF Quote."""
-    models = flavour.models(API)
     states = models.MEFQuoteStateType
     notes = quote.annotations
     body: dict[str, Any] = {
@@ -183,7 +191,7 @@ def quote_view(
         "instantSyncQuote": notes.get("instantSyncQuote", True),
         "externalId": quote.external_id,
         "description": quote.description,
-        "projectId": notes.get("projectId"),
+        "projectId": quote.project_id,
         "note": notes.get("note"),
         "requestedQuoteCompletionDate": iso(quote.requested_completion_at),
         "expectedQuoteCompletionDate": iso(quote.requested_completion_at)
@@ -203,7 +211,20 @@ def quote_view(
         ],
         ITEMS: [_item_view(flavour, caller, quote, item, i) for i, item in enumerate(items)],
     }
+    if not items:
+        # A quote the seller rejected as it was asked (through TMF), before any item was priced.
+        body[ITEMS] = [
+            {
+                "id": item_id,
+                "action": "add",
+                "state": "rejected",
+                "terminationError": [{"code": "otherIssue", "value": quote.state_reason}],
+            }
+            for item_id in quoting.asked_items(quote)
+        ]
     answer = dump(models.Quote.model_validate({k: v for k, v in body.items() if v is not None}))
+    if not items:
+        return answer
     # The generated models keep only a configuration's `@type`: return them whole.
     for shown, item in zip(answer[ITEMS], items, strict=True):
         configuration = configuration_of(flavour, item.configuration, item.offering_id)
@@ -213,14 +234,13 @@ def quote_view(
 
 
 def _find_view(flavour: Flavour, quote: Quote) -> dict[str, Any]:
-    models = flavour.models(API)
     return dump(
         models.QuoteFind(
             id=quote.id,
             state=to_mef(quote.state, models.MEFQuoteStateType),
             quoteLevel=quote.kind.value,
             externalId=quote.external_id,
-            projectId=quote.annotations.get("projectId"),
+            projectId=quote.project_id,
             quoteDate=quote.created_at,
             requestedQuoteCompletionDate=quote.requested_completion_at,
             expectedQuoteCompletionDate=quote.requested_completion_at
@@ -234,7 +254,10 @@ def _find_view(flavour: Flavour, quote: Quote) -> dict[str, Any]:
 async def _view(flavour: Flavour, caller: Caller, quote_id: str) -> dict[str, Any]:
     found = await quoting.get_quote(caller.session, principal=caller.principal, quote_id=quote_id)
     history = await events.list_events(
-        caller.session, principal=caller.principal, entity="quote", entity_id=found.quote.id
+        caller.session,
+        principal=caller.principal,
+        entity=EntityKind.QUOTE,
+        entity_id=found.quote.id,
     )
     return quote_view(flavour, caller, found.quote, found.items, history)
 
@@ -280,201 +303,186 @@ async def _refused(flavour: Flavour, caller: Caller, error: CoreError, quote_id:
     if not isinstance(error, IllegalTransition):  # e.g. a concurrent change won
         return unprocessable([("otherIssue", error.message, "/quoteId")])
     found = await quoting.get_quote(caller.session, principal=caller.principal, quote_id=quote_id)
-    state = to_mef(found.quote.state, flavour.models(API).MEFQuoteStateType)
+    state = to_mef(found.quote.state, models.MEFQuoteStateType)
     return unprocessable([("otherIssue", f"the quote is '{state}': {_ALLOWED}", "/quoteId")])
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 115 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: quotes (MEF 115)"],
-    )
-    models = flavour.models(API)
+routes = mef_router()
 
-    @routes.post("/quote", status_code=201)
-    async def create_quote(request: Request, caller: MEFCaller) -> Response:
-        """Ask for prices; answered in the response when `instantSyncQuote` is true."""
-        body, raw = await parse_items_body(request, flavour, API, models.QuoteCreate, ITEMS)
-        buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
-        sent_items: list[dict[str, Any]] = raw[ITEMS]
-        problems: Problems = []
-        if not body.instantSyncQuote:
-            # A deferred quote needs people to talk to (MEF 80).
-            problems += _missing_contact(
-                raw.get("relatedContactInformation"),
-                "buyerContactInformation",
-                "/relatedContactInformation",
-            )
-            for index, item in enumerate(sent_items):
-                where = f"/{ITEMS}/{index}/relatedContactInformation"
-                sent = item.get("relatedContactInformation")
-                problems += _missing_contact(sent, "quoteItemTechnicalContact", where)
-                if item["action"] == "add":
-                    problems += _missing_contact(sent, "quoteItemLocationContact", where)
-        if len({item["id"] for item in sent_items}) != len(sent_items):
-            problems.append(("invalidValue", "item ids must be unique in a quote", f"/{ITEMS}"))
-        poq_id, poq_problems = await _qualification_of(caller, sent_items)
-        problems += poq_problems
-        specs, details = [], []
+
+@routes.post("/quote", status_code=201, response_model=models.Quote)
+async def create_quote(
+    body: models.QuoteCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Ask for prices; answered in the response when `instantSyncQuote` is true."""
+    buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
+    sent_items: list[dict[str, Any]] = raw[ITEMS]
+    problems: Problems = []
+    if not body.instantSyncQuote:
+        # A deferred quote needs people to talk to (MEF 80).
+        problems += _missing_contact(
+            raw.get("relatedContactInformation"),
+            "buyerContactInformation",
+            "/relatedContactInformation",
+        )
         for index, item in enumerate(sent_items):
-            where = f"/{ITEMS}/{index}"
-            term, term_problems = _term_months(item, where)
-            spec, item_problems = await requested_spec(
-                flavour,
-                API,
-                caller,
-                action=item["action"],
-                product=item.get("product"),
-                where=where,
-                buyer=buyer,
-                term_months=term,
-            )
-            problems += term_problems + item_problems
-            if spec is not None:
-                specs.append(spec)
-            details.append(kept_item(item, ITEM_ANNOTATIONS))
-        if problems:
-            raise unprocessable(problems)
-        try:
-            created = await quoting.request_quote(
-                caller.session,
-                principal=caller.principal,
-                specs=specs,
-                kind=QuoteKind(body.buyerRequestedQuoteLevel.value),
-                channel=flavour.channel,
-                buyer_party_id=caller.buyer_id,
-                external_id=body.externalId,
-                description=body.description,
-                answer_now=body.instantSyncQuote,
-                qualification_id=poq_id,
-                requested_completion_at=body.requestedQuoteCompletionDate,
-                annotations={
-                    **{k: raw[k] for k in QUOTE_ANNOTATIONS if k in raw},
-                    "relatedContactInformation": raw.get("relatedContactInformation", []),
-                },
-                details=details,
-            )
-        except CoreError as exc:
-            raise from_core_error(
-                exc, field_pointer=lambda f: item_pointer(ITEMS, f, term=TERM)
-            ) from exc
-        answer = await _view(flavour, caller, created.quote.id)
-        return mef_json(answer, status=201, headers={"Location": answer["href"]})
-
-    @routes.get("/quote")
-    async def list_quotes(
-        caller: MEFCaller,
-        window: ListWindow,
-        state: str | None = None,
-        quote_level: Annotated[str | None, Query(alias="quoteLevel")] = None,
-        external_id: Annotated[str | None, Query(alias="externalId")] = None,
-        project_id: Annotated[str | None, Query(alias="projectId")] = None,
-        quote_date_gt: Annotated[datetime | None, Query(alias="quoteDate.gt")] = None,
-        quote_date_lt: Annotated[datetime | None, Query(alias="quoteDate.lt")] = None,
-        requested_gt: Annotated[
-            datetime | None, Query(alias="requestedQuoteCompletionDate.gt")
-        ] = None,
-        requested_lt: Annotated[
-            datetime | None, Query(alias="requestedQuoteCompletionDate.lt")
-        ] = None,
-        expected_gt: Annotated[
-            datetime | None, Query(alias="expectedQuoteCompletionDate.gt")
-        ] = None,
-        expected_lt: Annotated[
-            datetime | None, Query(alias="expectedQuoteCompletionDate.lt")
-        ] = None,
-        effective_gt: Annotated[
-            datetime | None, Query(alias="effectiveQuoteCompletionDate.gt")
-        ] = None,
-        effective_lt: Annotated[
-            datetime | None, Query(alias="effectiveQuoteCompletionDate.lt")
-        ] = None,
-    ) -> Response:
-        """The caller's quotes, newest first, filtered as the spec allows."""
-        core_state = None
-        if state is not None:
-            if state not in {s.value for s in models.MEFQuoteStateType}:
-                raise bad_request("invalidQuery", f"'{state}' is not a quote state")
-            core_state = QuoteState(from_mef(state, QuoteState))
-        if quote_level is not None and quote_level not in {
-            s.value for s in models.MEFSellerQuoteLevel
-        }:
-            raise bad_request("invalidQuery", f"'{quote_level}' is not a quote level")
-        # Only open quotes have an expected completion date (the one the buyer asked for).
-        expected = expected_gt is not None or expected_lt is not None
-        # This seller's levels are budgetary and firm: no quote is `firmSubjectToFeasibilityCheck`.
-        states = (
-            set()
-            if quote_level == "firmSubjectToFeasibilityCheck"
-            else (quoting.OPEN_STATES if expected else None)
+            where = f"/{ITEMS}/{index}/relatedContactInformation"
+            sent = item.get("relatedContactInformation")
+            problems += _missing_contact(sent, "quoteItemTechnicalContact", where)
+            if item["action"] == "add":
+                problems += _missing_contact(sent, "quoteItemLocationContact", where)
+    if len({item["id"] for item in sent_items}) != len(sent_items):
+        problems.append(("invalidValue", "item ids must be unique in a quote", f"/{ITEMS}"))
+    poq_id, poq_problems = await _qualification_of(caller, sent_items)
+    problems += poq_problems
+    specs, details = [], []
+    for index, item in enumerate(sent_items):
+        where = f"/{ITEMS}/{index}"
+        term, term_problems = _term_months(item, where)
+        spec, item_problems = await requested_spec(
+            flavour,
+            API,
+            caller,
+            action=item["action"],
+            product=item.get("product"),
+            where=where,
+            buyer=buyer,
+            term_months=term,
         )
-        requested_after = max((d for d in (requested_gt, expected_gt) if d), default=None)
-        requested_before = min((d for d in (requested_lt, expected_lt) if d), default=None)
-        statement = quoting.quotes_query(
+        problems += term_problems + item_problems
+        if spec is not None:
+            specs.append(spec)
+        details.append(kept_item(item, ITEM_ANNOTATIONS))
+    if problems:
+        raise unprocessable(problems)
+    try:
+        created = await quoting.request_quote(
+            caller.session,
             principal=caller.principal,
-            state=core_state,
-            states=states,
-            kind=QuoteKind(quote_level) if quote_level in {"firm", "budgetary"} else None,
-            external_id=external_id,
-            annotations={"projectId": project_id} if project_id is not None else None,
-            created_after=quote_date_gt,
-            created_before=quote_date_lt,
-            requested_after=requested_after,
-            requested_before=requested_before,
-            answered_after=effective_gt,
-            answered_before=effective_lt,
+            specs=specs,
+            kind=QuoteKind(body.buyerRequestedQuoteLevel.value),
+            channel=flavour.channel,
+            buyer_party_id=caller.buyer_id,
+            external_id=body.externalId,
+            description=body.description,
+            answer_now=body.instantSyncQuote,
+            qualification_id=poq_id,
+            requested_completion_at=body.requestedQuoteCompletionDate,
+            project_id=body.projectId,
+            annotations={
+                **{k: raw[k] for k in QUOTE_ANNOTATIONS if k in raw},
+                "relatedContactInformation": raw.get("relatedContactInformation", []),
+            },
+            details=details,
         )
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        return listing([_find_view(flavour, quote) for quote in page.items], total=page.total)
+    except CoreError as exc:
+        raise from_core_error(
+            exc, field_pointer=lambda f: item_pointer(ITEMS, f, term=TERM)
+        ) from exc
+    answer = await _view(flavour, caller, created.quote.id)
+    return mef_json(answer, status=201, headers={"Location": answer["href"]})
 
-    @routes.get("/quote/{id}")
-    async def get_quote(id: str, caller: MEFCaller) -> Response:
-        """One quote with its priced items."""
-        return mef_json(await _view(flavour, caller, id))
 
-    @routes.post("/cancelQuote", status_code=200)
-    async def cancel_quote(request: Request, caller: MEFCaller) -> Response:
-        """Withdraw a quote request that has not been answered yet."""
-        body, _ = await parse_body(request, models.QuoteOperationData)
-        try:
-            await quoting.cancel_quote(
-                caller.session,
-                principal=caller.principal,
-                quote_id=body.quoteId,
-                reason=body.reason,
-            )
-        except CoreError as exc:
-            raise await _refused(flavour, caller, exc, body.quoteId) from exc
-        return mef_json(dump(body))
+class QuoteQuery(BaseModel):
+    """The criteria of a MEF 115 quote list; every one given must hold."""
 
-    @routes.post("/rejectQuote", status_code=200)
-    async def reject_quote(request: Request, caller: MEFCaller) -> Response:
-        """Decline an answered quote."""
-        body, _ = await parse_body(request, models.QuoteOperationData)
-        try:
-            await quoting.decline_quote(
-                caller.session,
-                principal=caller.principal,
-                quote_id=body.quoteId,
-                reason=body.reason,
-            )
-        except CoreError as exc:
-            raise await _refused(flavour, caller, exc, body.quoteId) from exc
-        return mef_json(dump(body))
+    state: models.MEFQuoteStateType | None = None
+    quoteLevel: models.MEFSellerQuoteLevel | None = None
+    externalId: str | None = None
+    projectId: str | None = None
+    quoteDate_gt: Annotated[datetime | None, Field(alias="quoteDate.gt")] = None
+    quoteDate_lt: Annotated[datetime | None, Field(alias="quoteDate.lt")] = None
+    requested_gt: Annotated[datetime | None, Field(alias="requestedQuoteCompletionDate.gt")] = None
+    requested_lt: Annotated[datetime | None, Field(alias="requestedQuoteCompletionDate.lt")] = None
+    expected_gt: Annotated[datetime | None, Field(alias="expectedQuoteCompletionDate.gt")] = None
+    expected_lt: Annotated[datetime | None, Field(alias="expectedQuoteCompletionDate.lt")] = None
+    effective_gt: Annotated[datetime | None, Field(alias="effectiveQuoteCompletionDate.gt")] = None
+    effective_lt: Annotated[datetime | None, Field(alias="effectiveQuoteCompletionDate.lt")] = None
 
-    routes.include_router(hub.routes)
-    return routes
+
+@routes.get("/quote", response_model=list[models.QuoteFind])
+async def list_quotes(
+    query: MEFList, criteria: Annotated[QuoteQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The caller's quotes, newest first, filtered as the spec allows."""
+    level = criteria.quoteLevel.value if criteria.quoteLevel else None
+    # Only open quotes have an expected completion date (the one the buyer asked for).
+    expected = criteria.expected_gt is not None or criteria.expected_lt is not None
+    # This seller's levels are budgetary and firm: no quote is `firmSubjectToFeasibilityCheck`.
+    states = (
+        set()
+        if level == "firmSubjectToFeasibilityCheck"
+        else (quoting.OPEN_STATES if expected else None)
+    )
+    requested_after = max(
+        (d for d in (criteria.requested_gt, criteria.expected_gt) if d), default=None
+    )
+    requested_before = min(
+        (d for d in (criteria.requested_lt, criteria.expected_lt) if d), default=None
+    )
+    caller, window = query.caller, query.window
+    statement = quoting.quotes_query(
+        principal=caller.principal,
+        state=QuoteState(from_mef(criteria.state, QuoteState)) if criteria.state else None,
+        states=states,
+        kind=QuoteKind(level) if level in {"firm", "budgetary"} else None,
+        external_id=criteria.externalId,
+        project_id=criteria.projectId,
+        created_after=criteria.quoteDate_gt,
+        created_before=criteria.quoteDate_lt,
+        requested_after=requested_after,
+        requested_before=requested_before,
+        answered_after=criteria.effective_gt,
+        answered_before=criteria.effective_lt,
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing([_find_view(flavour, quote) for quote in page.items], total=page.total)
+
+
+@routes.get("/quote/{id}", response_model=models.Quote)
+async def get_quote(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One quote with its priced items."""
+    return mef_json(await _view(flavour, caller, id))
+
+
+@routes.post("/cancelQuote", status_code=200, response_model=models.QuoteOperationData)
+async def cancel_quote(
+    body: models.QuoteOperationData, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Withdraw a quote request that has not been answered yet."""
+    try:
+        await quoting.cancel_quote(
+            caller.session, principal=caller.principal, quote_id=body.quoteId, reason=body.reason
+        )
+    except CoreError as exc:
+        raise await _refused(flavour, caller, exc, body.quoteId) from exc
+    return mef_json(dump(body))
+
+
+@routes.post("/rejectQuote", status_code=200, response_model=models.QuoteOperationData)
+async def reject_quote(
+    body: models.QuoteOperationData, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Decline an answered quote."""
+    try:
+        await quoting.decline_quote(
+            caller.session, principal=caller.principal, quote_id=body.quoteId, reason=body.reason
+        )
+    except CoreError as exc:
+        raise await _refused(flavour, caller, exc, body.quoteId) from exc
+    return mef_json(dump(body))
+
+
+routes.include_router(hub.routes)
 
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF 115 event for a core quote or quote item state change."""
     if event.kind is not EventKind.STATE_CHANGED:
         return None
-    if event.entity == "quote":
+    if event.entity == EntityKind.QUOTE:
         return "quoteStateChangeEvent", {"id": event.entity_id, "sellerId": SELLER_ID}
-    if event.entity == "quote_item" and "quote_id" in event.data:
+    if event.entity == EntityKind.QUOTE_ITEM and "quote_id" in event.data:
         return "quoteItemStateChangeEvent", {
             "id": event.data["quote_id"],
             "quoteItemId": event.data.get("external_id") or str(event.data.get("position")),

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.core import catalog, geography
@@ -16,12 +15,12 @@ from app.core.errors import NotFound
 from app.core.geography import Location
 from app.core.inventory import get_product
 from app.core.journeys import OFFERING_FOR_KIND
-from app.core.qualification import ItemDetails, check_item_count
+from app.core.qualification import ItemDetails
 from rest_facades.mef import geographic_address
-from rest_facades.mef.errors import bad_request, from_validation_error, unprocessable
+from rest_facades.mef.errors import from_validation_error
 from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.products import bandwidth_mbps, check_configuration, kind_of, product_types
-from rest_facades.mef.requests import Caller, read_json
+from rest_facades.mef.requests import Caller
 
 Problems = list[tuple[str, str, str]]
 Model = TypeVar("Model", bound=BaseModel)
@@ -53,7 +52,6 @@ SELLER_CONTACT = {
 }
 _KIND_OF_OFFERING = {offering: kind for kind, offering in OFFERING_FOR_KIND.items()}
 _ITEM_FIELD = re.compile(r"items\[(\d+)\](?:\.(\w+))?$")
-_IN_PLACE = re.compile(r"/product/place/\d+(/|$)")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -105,35 +103,6 @@ def _place_problems(flavour: Flavour, api: str, place: Any, where: str) -> Probl
     except ValidationError as exc:
         return _parse_problems(exc, where)
     return []
-
-
-async def parse_items_body(
-    request: Request, flavour: Flavour, api: str, model: type[Model], items: str
-) -> tuple[Model, dict[str, Any]]:
-    """A POQ or quote request parsed by its generated model, or its MEF refusal. Places are
-    checked against the type their `@type` names (the generated union of place types would
-    report every type's complaints)."""
-    raw = await read_json(request)
-    if not isinstance(raw, dict):
-        raise bad_request("invalidBody", "the body must be a JSON object")
-    problems: Problems = []
-    sent = raw.get(items)
-    if isinstance(sent, list):
-        check_item_count(len(sent), field_name=items)
-    for index, item in enumerate(sent if isinstance(sent, list) else []):
-        product = item.get("product") if isinstance(item, dict) else None
-        places = product.get("place") if isinstance(product, dict) else None
-        for p, place in enumerate(places if isinstance(places, list) else []):
-            problems += _place_problems(flavour, api, place, f"/{items}/{index}/product/place/{p}")
-    try:
-        parsed = model.model_validate(raw)
-    except ValidationError as exc:
-        problems += [
-            problem for problem in _parse_problems(exc, "") if not _IN_PLACE.search(problem[2])
-        ]
-    if problems:
-        raise unprocessable(problems)
-    return parsed, raw
 
 
 async def resolve_place(

@@ -4,11 +4,11 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import NotAuthorized, NotFound
@@ -20,7 +20,6 @@ from rest_facades.common.values import bad_date_times, date_time_names, loads, o
 from rest_facades.mef.errors import (
     MEFError,
     bad_request,
-    from_validation_error,
     mef_json,
     pointer,
     unprocessable,
@@ -29,7 +28,6 @@ from rest_facades.mef.flavours import FLAVOURS_BY_NAME, SELLER_ID, Flavour
 
 # The item lists of a request that the core bounds (`check_item_count`).
 ITEM_LISTS = ("productOrderItem", "quoteItem", "productOfferingQualificationItem")
-Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
@@ -152,19 +150,6 @@ async def checked_body(request: Request) -> dict[str, Any] | None:
 # The raw JSON of a body, for what its generated model does not keep (`productConfiguration`
 # beyond its `@type`, which members were sent).
 RawBody = Annotated[dict[str, Any], Depends(checked_body)]
-
-
-async def parse_body(
-    request: Request, model: type[Model], *, items: str | None = None
-) -> tuple[Model, Any]:
-    """The body parsed by a generated model (and as raw JSON), or the MEF refusal of it."""
-    raw = await checked_body(request)
-    if raw is None:
-        raise bad_request("invalidBody", "the body must be a JSON object")
-    try:
-        return model.model_validate(raw), raw
-    except ValidationError as exc:
-        raise from_validation_error(exc) from exc
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -48,20 +48,13 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
         for api in APIS:
-            if hasattr(api, "router"):
-                app.include_router(
-                    api.router(flavour),
-                    dependencies=[Depends(require_flavour)],
-                    responses=ERROR_RESPONSES,
-                )
-            else:
-                app.include_router(
-                    api.routes,
-                    prefix=flavour.base_path(api.API).rstrip("/"),
-                    tags=[f"{flavour.name}: {api.TAG}"],
-                    dependencies=[Depends(require_flavour)],
-                    responses=ERROR_RESPONSES,
-                )
+            app.include_router(
+                api.routes,
+                prefix=flavour.base_path(api.API).rstrip("/"),
+                tags=[f"{flavour.name}: {api.TAG}"],
+                dependencies=[Depends(require_flavour)],
+                responses=ERROR_RESPONSES,
+            )
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
                 register_transports(dispatcher, flavour, notifying, sender)

@@ -5,15 +5,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import Query, Response
+from pydantic import AwareDatetime, BaseModel, Field
 
 from app.core import events, parties, tickets
 from app.core.errors import CoreError, IllegalTransition
-from app.core.events import Event, EventKind
-from app.core.paging import fetch_page
+from app.core.events import EntityKind, Event, EventKind
+from app.core.paging import Between, fetch_page
 from app.core.tickets import (
-    Between,
     Impact,
     Incident,
     IncidentState,
@@ -36,12 +35,22 @@ from rest_facades.mef.errors import (
 )
 from rest_facades.mef.errors import pointer as json_pointer
 from rest_facades.mef.flavours import Flavour
+from rest_facades.mef.generated.sonata import trouble_ticket as models
 from rest_facades.mef.hub import NotifyingAPI
-from rest_facades.mef.requests import Caller, ListWindow, MEFCaller, dump, listing, parse_body
-from rest_facades.mef.routing import MEFRoute
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    RawBody,
+    dump,
+    listing,
+)
+from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
 
 API = "trouble_ticket"
+TAG = "trouble tickets (MEF 124)"
 INVENTORY_API = "product_inventory"
 REPORTER = "reporterContact"
 # The role of the product that a ticket or an incident is about, when none was sent.
@@ -188,7 +197,6 @@ def _related_entity(flavour: Flavour, caller: Caller, ticket: Ticket) -> list[di
 
 def _find_view(flavour: Flavour, caller: Caller, ticket: Ticket) -> dict[str, Any]:
     """A ticket as a MEF TroubleTicket_Find."""
-    models = flavour.models(API)
     expected = _expected_resolution(ticket)
     return dump(
         models.TroubleTicketFind.model_validate(
@@ -228,7 +236,6 @@ def _status_changes(found: list[Event], vocabulary: type[StrEnum]) -> list[dict[
 
 async def ticket_view(flavour: Flavour, caller: Caller, ticket_id: str) -> dict[str, Any]:
     """One of the caller's tickets of this flavour as a MEF TroubleTicket."""
-    models = flavour.models(API)
     base = flavour.base_path(API)
     session, principal = caller.session, caller.principal
     found = await tickets.get_ticket(
@@ -239,7 +246,7 @@ async def ticket_view(flavour: Flavour, caller: Caller, ticket_id: str) -> dict[
     )
     ticket = found.ticket
     history = await events.list_events(
-        session, principal=principal, entity="ticket", entity_id=ticket.id
+        session, principal=principal, entity=EntityKind.TICKET, entity_id=ticket.id
     )
     incidents = await tickets.incidents_of(session, principal=principal, ticket_id=ticket.id)
     contacts = ticket.annotations.get("relatedContactInformation")
@@ -280,7 +287,6 @@ async def ticket_view(flavour: Flavour, caller: Caller, ticket_id: str) -> dict[
 
 
 def _incident_find(flavour: Flavour, caller: Caller, incident: Incident) -> dict[str, Any]:
-    models = flavour.models(API)
     return dump(
         models.IncidentFind.model_validate(
             {
@@ -304,13 +310,12 @@ def _incident_find(flavour: Flavour, caller: Caller, incident: Incident) -> dict
 
 async def incident_view(flavour: Flavour, caller: Caller, incident_id: str) -> dict[str, Any]:
     """An incident affecting the caller's products as a MEF Incident."""
-    models = flavour.models(API)
     session, principal = caller.session, caller.principal
     incident = await tickets.get_incident(
         session, principal=principal, incident_id=incident_id, buyer_party_id=caller.buyer_id
     )
     history = await events.list_events(
-        session, principal=principal, entity="incident", entity_id=incident.id
+        session, principal=principal, entity=EntityKind.INCIDENT, entity_id=incident.id
     )
     related: list[dict[str, Any]] = []
     if incident.ticket_id is not None:
@@ -369,242 +374,261 @@ async def _move(
     return Response(status_code=204)
 
 
-def router(flavour: Flavour) -> APIRouter:
-    """The MEF 124 endpoints of one flavour."""
-    routes = APIRouter(
-        prefix=flavour.base_path(API).rstrip("/"),
-        route_class=MEFRoute,
-        tags=[f"{flavour.name}: trouble tickets (MEF 124)"],
-    )
-    models = flavour.models(API)
+routes = mef_router()
 
-    @routes.post("/troubleTicket", status_code=201)
-    async def create_ticket(request: Request, caller: MEFCaller) -> Response:
-        """Report an issue with one of the buyer's products."""
-        body, raw = await parse_body(request, models.TroubleTicketCreate)
-        entity = body.relatedEntity[0]
-        problems = []
-        if entity.field_referredType != "Product":
-            problems.append(
-                (
-                    "invalidValue",
-                    "a ticket is about a Product",
-                    "/relatedEntity/0/@referredType",
-                )
-            )
-        if (problem := _contacts_problem(body.relatedContactInformation)) is not None:
-            problems.append(problem)
-        if problems:
-            raise unprocessable(problems)
-        description = body.description.strip()
-        try:
-            ticket = await tickets.open_ticket(
-                caller.session,
-                principal=caller.principal,
-                channel=flavour.channel,
-                buyer_party_id=caller.buyer_id,
-                product_id=entity.id,
-                # The core's summary is the first line of what the buyer wrote.
-                summary=description.splitlines()[0][:300] if description else "",
-                description=body.description,
-                severity=_to_core(body.severity, Severity),
-                priority=_to_core(body.priority, Priority),
-                ticket_type=_to_core(body.ticketType, TicketType),
-                impact=_to_core(body.observedImpact, Impact),
-                external_id=body.externalId,
-                notes=_notes(body.note),
-                annotations={**_kept(body, raw), "relatedEntity": [dump(entity)]},
-            )
-        except CoreError as exc:
-            raise _core_refusal(exc) from exc
-        return mef_json(await ticket_view(flavour, caller, ticket.id), status=201)
 
-    @routes.get("/troubleTicket")
-    async def list_tickets(
-        caller: MEFCaller,
-        window: ListWindow,
-        external_id: Annotated[str | None, Query(alias="externalId")] = None,
-        priority: str | None = None,
-        seller_priority: Annotated[str | None, Query(alias="sellerPriority")] = None,
-        severity: str | None = None,
-        seller_severity: Annotated[str | None, Query(alias="sellerSeverity")] = None,
-        ticket_type: Annotated[str | None, Query(alias="ticketType")] = None,
-        status: str | None = None,
-        observed_impact: Annotated[str | None, Query(alias="observedImpact")] = None,
-        related_entity_id: Annotated[str | None, Query(alias="relatedEntityId")] = None,
-        related_entity_type: Annotated[str | None, Query(alias="relatedEntityType")] = None,
-        created_gt: Annotated[AwareDatetime | None, Query(alias="creationDate.gt")] = None,
-        created_lt: Annotated[AwareDatetime | None, Query(alias="creationDate.lt")] = None,
-        expected_gt: Annotated[
-            AwareDatetime | None, Query(alias="expectedResolutionDate.gt")
-        ] = None,
-        expected_lt: Annotated[
-            AwareDatetime | None, Query(alias="expectedResolutionDate.lt")
-        ] = None,
-        resolved_gt: Annotated[AwareDatetime | None, Query(alias="resolutionDate.gt")] = None,
-        resolved_lt: Annotated[AwareDatetime | None, Query(alias="resolutionDate.lt")] = None,
-    ) -> Response:
-        """The buyer's tickets of this flavour, newest first, filtered as the spec allows."""
-        priorities = {
-            _choice("priority", p, models.TroubleTicketPriorityType, Priority)
-            for p in (priority, seller_priority)
-            if p is not None
-        }
-        severities = {
-            _choice("severity", s, models.TroubleTicketSeverityType, Severity)
-            for s in (severity, seller_severity)
-            if s is not None
-        }
-        state = _choice("status", status, models.TroubleTicketStatusType, TicketState)
-        ticket_kind = _choice("ticketType", ticket_type, models.TroubleTicketType, TicketType)
-        impact = _choice("observedImpact", observed_impact, models.MEFObservedImpactType, Impact)
-        # The seller's priority and severity are the buyer's: both named must agree.
-        if (
-            len(priorities) > 1
-            or len(severities) > 1
-            or related_entity_type
-            not in (
-                None,
-                "Product",
+@routes.post("/troubleTicket", status_code=201, response_model=models.TroubleTicket)
+async def create_ticket(
+    body: models.TroubleTicketCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Report an issue with one of the buyer's products."""
+    entity = body.relatedEntity[0]
+    problems = []
+    if entity.field_referredType != "Product":
+        problems.append(
+            (
+                "invalidValue",
+                "a ticket is about a Product",
+                "/relatedEntity/0/@referredType",
             )
-        ):
-            return listing([], total=0)
-        statement = tickets.tickets_query(
-            principal=caller.principal,
-            buyer_party_id=caller.buyer_id,
-            states={state} if state else None,
-            external_id=external_id,
-            priority=next(iter(priorities), None),
-            severity=next(iter(severities), None),
-            ticket_type=ticket_kind,
-            impact=impact,
-            product_id=related_entity_id,
-            created=_between(created_gt, created_lt),
-            expected_resolution=_between(expected_gt, expected_lt),
-            resolved=_between(resolved_gt, resolved_lt),
         )
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        return listing([_find_view(flavour, caller, t) for t in page.items], total=page.total)
-
-    @routes.get("/troubleTicket/{id}")
-    async def get_ticket(id: str, caller: MEFCaller) -> Response:
-        """One of the buyer's tickets."""
-        return mef_json(await ticket_view(flavour, caller, id))
-
-    @routes.patch("/troubleTicket/{id}")
-    async def patch_ticket(id: str, request: Request, caller: MEFCaller) -> Response:
-        """Change what the buyer said about a ticket; add notes and attachments."""
-        body, raw = await parse_body(request, models.TroubleTicketUpdate)
-        problems = [
-            ("unexpectedProperty", f"'{name}' cannot be changed", json_pointer([name]))
-            for name in raw
-            if name not in PATCHABLE
-        ] + [
-            ("invalidValue", f"'{name}' may not be null", json_pointer([name]))
-            for name, value in raw.items()
-            if name in PATCHABLE and value is None
-        ]
-        if body.relatedContactInformation is not None:
-            problem = _contacts_problem(body.relatedContactInformation)
-            problems += [problem] if problem else []
-        if problems:
-            raise unprocessable(problems)
-        found = await tickets.get_ticket(
+    if (problem := _contacts_problem(body.relatedContactInformation)) is not None:
+        problems.append(problem)
+    if problems:
+        raise unprocessable(problems)
+    description = body.description.strip()
+    try:
+        ticket = await tickets.open_ticket(
             caller.session,
             principal=caller.principal,
-            ticket_id=id,
+            channel=flavour.channel,
             buyer_party_id=caller.buyer_id,
+            product_id=entity.id,
+            # The core's summary is the first line of what the buyer wrote.
+            summary=description.splitlines()[0][:300] if description else "",
+            description=body.description,
+            severity=_to_core(body.severity, Severity),
+            priority=_to_core(body.priority, Priority),
+            ticket_type=_to_core(body.ticketType, TicketType),
+            impact=_to_core(body.observedImpact, Impact),
+            external_id=body.externalId,
+            notes=_notes(body.note),
+            annotations={**_kept(body, raw), "relatedEntity": [dump(entity)]},
         )
-        kept = _kept(body, raw)
-        # Notes and attachments may be added, never changed: those already there are skipped.
-        known_notes = {n.id for n in found.notes}
-        new_notes = [n for n in body.note or [] if n.id not in known_notes]
-        if "attachment" in kept:
-            before = found.ticket.annotations.get("attachment", [])
-            known = {a.get("attachmentId") for a in before} - {None}
-            kept["attachment"] = before + [
-                a for a in kept["attachment"] if a.get("attachmentId") not in known
-            ]
-        try:
-            await tickets.update_ticket(
-                caller.session,
-                principal=caller.principal,
-                ticket_id=found.ticket.id,
-                severity=_to_core(body.severity, Severity) if body.severity else None,
-                priority=_to_core(body.priority, Priority) if body.priority else None,
-                impact=(_to_core(body.observedImpact, Impact) if body.observedImpact else None),
-                external_id=body.externalId,
-                notes=_notes(new_notes),
-                annotations=kept,
-            )
-        except CoreError as exc:
-            raise _core_refusal(exc) from exc
-        return mef_json(await ticket_view(flavour, caller, found.ticket.id))
+    except CoreError as exc:
+        raise _core_refusal(exc) from exc
+    return mef_json(await ticket_view(flavour, caller, ticket.id), status=201)
 
-    @routes.post("/troubleTicket/{id}/cancel", status_code=204)
-    async def cancel_ticket(id: str, caller: MEFCaller) -> Response:
-        """Withdraw a ticket (once work has started, the seller assesses the request)."""
-        return await _move(flavour, caller, id, TicketState.CANCELLED)
 
-    @routes.post("/troubleTicket/{id}/close", status_code=204)
-    async def close_ticket(id: str, caller: MEFCaller) -> Response:
-        """Confirm that a resolved issue is no longer observed."""
-        return await _move(flavour, caller, id, TicketState.CLOSED)
+class TicketQuery(BaseModel):
+    """The criteria of a MEF 124 ticket list; every one given must hold."""
 
-    @routes.post("/troubleTicket/{id}/reopen", status_code=204)
-    async def reopen_ticket(id: str, request: Request, caller: MEFCaller) -> Response:
-        """Report that a resolved issue is still observed, and why."""
-        body, _ = await parse_body(request, models.Reason)
-        return await _move(flavour, caller, id, TicketState.REOPENED, reason=body.reason)
+    externalId: str | None = None
+    priority: str | None = None
+    sellerPriority: str | None = None
+    severity: str | None = None
+    sellerSeverity: str | None = None
+    ticketType: str | None = None
+    status: str | None = None
+    observedImpact: str | None = None
+    relatedEntityId: str | None = None
+    relatedEntityType: str | None = None
+    creationDate_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creationDate_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    expected_gt: Annotated[AwareDatetime | None, Field(alias="expectedResolutionDate.gt")] = None
+    expected_lt: Annotated[AwareDatetime | None, Field(alias="expectedResolutionDate.lt")] = None
+    resolutionDate_gt: Annotated[AwareDatetime | None, Field(alias="resolutionDate.gt")] = None
+    resolutionDate_lt: Annotated[AwareDatetime | None, Field(alias="resolutionDate.lt")] = None
 
-    @routes.get("/incident")
-    async def list_incidents(
-        caller: MEFCaller,
-        window: ListWindow,
-        priority: str | None = None,
-        severity: str | None = None,
-        impact: str | None = None,
-        incident_type: Annotated[str | None, Query(alias="incidentType")] = None,
-        status: str | None = None,
-        related_entity_id: Annotated[str | None, Query(alias="relatedEntityId")] = None,
-        related_entity_type: Annotated[str | None, Query(alias="relatedEntityType")] = None,
-        created_gt: Annotated[AwareDatetime | None, Query(alias="creationDate.gt")] = None,
-        created_lt: Annotated[AwareDatetime | None, Query(alias="creationDate.lt")] = None,
-        started_gt: Annotated[AwareDatetime | None, Query(alias="situationStartDate.gt")] = None,
-        started_lt: Annotated[AwareDatetime | None, Query(alias="situationStartDate.lt")] = None,
-        expected_gt: Annotated[AwareDatetime | None, Query(alias="expectedClosedDate.gt")] = None,
-        expected_lt: Annotated[AwareDatetime | None, Query(alias="expectedClosedDate.lt")] = None,
-        closed_gt: Annotated[AwareDatetime | None, Query(alias="closedDate.gt")] = None,
-        closed_lt: Annotated[AwareDatetime | None, Query(alias="closedDate.lt")] = None,
-    ) -> Response:
-        """Incidents affecting the buyer's products, newest first, filtered as the spec allows."""
-        state = _choice("status", status, models.IncidentStatusType, IncidentState)
-        if related_entity_type not in (None, "Product"):
-            return listing([], total=0)
-        statement = tickets.incidents_query(
+
+@routes.get("/troubleTicket", response_model=list[models.TroubleTicketFind])
+async def list_tickets(
+    query: MEFList, criteria: Annotated[TicketQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """The buyer's tickets of this flavour, newest first, filtered as the spec allows."""
+    caller, window = query.caller, query.window
+    priorities = {
+        _choice("priority", p, models.TroubleTicketPriorityType, Priority)
+        for p in (criteria.priority, criteria.sellerPriority)
+        if p is not None
+    }
+    severities = {
+        _choice("severity", s, models.TroubleTicketSeverityType, Severity)
+        for s in (criteria.severity, criteria.sellerSeverity)
+        if s is not None
+    }
+    state = _choice("status", criteria.status, models.TroubleTicketStatusType, TicketState)
+    ticket_kind = _choice("ticketType", criteria.ticketType, models.TroubleTicketType, TicketType)
+    impact = _choice(
+        "observedImpact", criteria.observedImpact, models.MEFObservedImpactType, Impact
+    )
+    # The seller's priority and severity are the buyer's: both named must agree.
+    if (
+        len(priorities) > 1
+        or len(severities) > 1
+        or criteria.relatedEntityType not in (None, "Product")
+    ):
+        return listing([], total=0)
+    statement = tickets.tickets_query(
+        principal=caller.principal,
+        buyer_party_id=caller.buyer_id,
+        states={state} if state else None,
+        external_id=criteria.externalId,
+        priority=next(iter(priorities), None),
+        severity=next(iter(severities), None),
+        ticket_type=ticket_kind,
+        impact=impact,
+        product_id=criteria.relatedEntityId,
+        created=_between(criteria.creationDate_gt, criteria.creationDate_lt),
+        expected_resolution=_between(criteria.expected_gt, criteria.expected_lt),
+        resolved=_between(criteria.resolutionDate_gt, criteria.resolutionDate_lt),
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing([_find_view(flavour, caller, t) for t in page.items], total=page.total)
+
+
+@routes.get("/troubleTicket/{id}", response_model=models.TroubleTicket)
+async def get_ticket(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One of the buyer's tickets."""
+    return mef_json(await ticket_view(flavour, caller, id))
+
+
+@routes.patch("/troubleTicket/{id}", response_model=models.TroubleTicket)
+async def patch_ticket(
+    id: str,
+    body: models.TroubleTicketUpdate,
+    raw: RawBody,
+    caller: MEFCaller,
+    flavour: FlavourDep,
+) -> Response:
+    """Change what the buyer said about a ticket; add notes and attachments."""
+    problems = [
+        ("unexpectedProperty", f"'{name}' cannot be changed", json_pointer([name]))
+        for name in raw
+        if name not in PATCHABLE
+    ] + [
+        ("invalidValue", f"'{name}' may not be null", json_pointer([name]))
+        for name, value in raw.items()
+        if name in PATCHABLE and value is None
+    ]
+    if body.relatedContactInformation is not None:
+        problem = _contacts_problem(body.relatedContactInformation)
+        problems += [problem] if problem else []
+    if problems:
+        raise unprocessable(problems)
+    found = await tickets.get_ticket(
+        caller.session,
+        principal=caller.principal,
+        ticket_id=id,
+        buyer_party_id=caller.buyer_id,
+    )
+    kept = _kept(body, raw)
+    # Notes and attachments may be added, never changed: those already there are skipped.
+    known_notes = {n.id for n in found.notes}
+    new_notes = [n for n in body.note or [] if n.id not in known_notes]
+    if "attachment" in kept:
+        before = found.ticket.annotations.get("attachment", [])
+        known = {a.get("attachmentId") for a in before} - {None}
+        kept["attachment"] = before + [
+            a for a in kept["attachment"] if a.get("attachmentId") not in known
+        ]
+    try:
+        await tickets.update_ticket(
+            caller.session,
             principal=caller.principal,
-            buyer_party_id=caller.buyer_id,
-            states={state} if state else None,
-            incident_type=_choice("incidentType", incident_type, models.IncidentType, IncidentType),
-            severity=_choice("severity", severity, models.TroubleTicketSeverityType, Severity),
-            priority=_choice("priority", priority, models.TroubleTicketPriorityType, Priority),
-            impact=_choice("impact", impact, models.MEFObservedImpactType, Impact),
-            product_id=related_entity_id,
-            created=_between(created_gt, created_lt),
-            situation_started=_between(started_gt, started_lt),
-            expected_closed=_between(expected_gt, expected_lt),
-            closed=_between(closed_gt, closed_lt),
+            ticket_id=found.ticket.id,
+            severity=_to_core(body.severity, Severity) if body.severity else None,
+            priority=_to_core(body.priority, Priority) if body.priority else None,
+            impact=(_to_core(body.observedImpact, Impact) if body.observedImpact else None),
+            external_id=body.externalId,
+            notes=_notes(new_notes),
+            annotations=kept,
         )
-        page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-        return listing([_incident_find(flavour, caller, i) for i in page.items], total=page.total)
+    except CoreError as exc:
+        raise _core_refusal(exc) from exc
+    return mef_json(await ticket_view(flavour, caller, found.ticket.id))
 
-    @routes.get("/incident/{id}")
-    async def get_incident(id: str, caller: MEFCaller) -> Response:
-        """One incident affecting the buyer's products."""
-        return mef_json(await incident_view(flavour, caller, id))
 
-    routes.include_router(hub.routes)
-    return routes
+@routes.post("/troubleTicket/{id}/cancel", status_code=204, response_class=Response)
+async def cancel_ticket(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """Withdraw a ticket (once work has started, the seller assesses the request)."""
+    return await _move(flavour, caller, id, TicketState.CANCELLED)
+
+
+@routes.post("/troubleTicket/{id}/close", status_code=204, response_class=Response)
+async def close_ticket(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """Confirm that a resolved issue is no longer observed."""
+    return await _move(flavour, caller, id, TicketState.CLOSED)
+
+
+@routes.post("/troubleTicket/{id}/reopen", status_code=204, response_class=Response)
+async def reopen_ticket(
+    id: str, body: models.Reason, caller: MEFCaller, flavour: FlavourDep
+) -> Response:
+    """Report that a resolved issue is still observed, and why."""
+    return await _move(flavour, caller, id, TicketState.REOPENED, reason=body.reason)
+
+
+class IncidentQuery(BaseModel):
+    """The criteria of a MEF 124 incident list; every one given must hold."""
+
+    priority: str | None = None
+    severity: str | None = None
+    impact: str | None = None
+    incidentType: str | None = None
+    status: str | None = None
+    relatedEntityId: str | None = None
+    relatedEntityType: str | None = None
+    creationDate_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creationDate_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    situationStartDate_gt: Annotated[AwareDatetime | None, Field(alias="situationStartDate.gt")] = (
+        None
+    )
+    situationStartDate_lt: Annotated[AwareDatetime | None, Field(alias="situationStartDate.lt")] = (
+        None
+    )
+    expected_gt: Annotated[AwareDatetime | None, Field(alias="expectedClosedDate.gt")] = None
+    expected_lt: Annotated[AwareDatetime | None, Field(alias="expectedClosedDate.lt")] = None
+    closedDate_gt: Annotated[AwareDatetime | None, Field(alias="closedDate.gt")] = None
+    closedDate_lt: Annotated[AwareDatetime | None, Field(alias="closedDate.lt")] = None
+
+
+@routes.get("/incident", response_model=list[models.IncidentFind])
+async def list_incidents(
+    query: MEFList, criteria: Annotated[IncidentQuery, Query()], flavour: FlavourDep
+) -> Response:
+    """Incidents affecting the buyer's products, newest first, filtered as the spec allows."""
+    caller, window = query.caller, query.window
+    state = _choice("status", criteria.status, models.IncidentStatusType, IncidentState)
+    if criteria.relatedEntityType not in (None, "Product"):
+        return listing([], total=0)
+    statement = tickets.incidents_query(
+        principal=caller.principal,
+        buyer_party_id=caller.buyer_id,
+        states={state} if state else None,
+        incident_type=_choice(
+            "incidentType", criteria.incidentType, models.IncidentType, IncidentType
+        ),
+        severity=_choice("severity", criteria.severity, models.TroubleTicketSeverityType, Severity),
+        priority=_choice("priority", criteria.priority, models.TroubleTicketPriorityType, Priority),
+        impact=_choice("impact", criteria.impact, models.MEFObservedImpactType, Impact),
+        product_id=criteria.relatedEntityId,
+        created=_between(criteria.creationDate_gt, criteria.creationDate_lt),
+        situation_started=_between(criteria.situationStartDate_gt, criteria.situationStartDate_lt),
+        expected_closed=_between(criteria.expected_gt, criteria.expected_lt),
+        closed=_between(criteria.closedDate_gt, criteria.closedDate_lt),
+    )
+    page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
+    return listing([_incident_find(flavour, caller, i) for i in page.items], total=page.total)
+
+
+@routes.get("/incident/{id}", response_model=models.Incident)
+async def get_incident(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
+    """One incident affecting the buyer's products."""
+    return mef_json(await incident_view(flavour, caller, id))
+
+
+routes.include_router(hub.routes)
 
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -614,7 +638,7 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         if event.data.get("placed_by_party_id") not in (None, event.party_id)
         else {}
     )
-    if event.entity == "ticket":
+    if event.entity == EntityKind.TICKET:
         if event.kind is EventKind.STATE_CHANGED and event.state:
             name = _TICKET_EVENTS.get(TicketState(event.state), "troubleTicketStatusChangeEvent")
             return name, {"id": event.entity_id, **buyer}
@@ -622,7 +646,7 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         if event.kind is EventKind.ATTRIBUTE_CHANGED and event.data.get("by_seller"):
             return "troubleTicketAttributeValueChangeEvent", {"id": event.entity_id, **buyer}
         return None
-    if event.entity == "incident" and event.kind in _INCIDENT_EVENTS:
+    if event.entity == EntityKind.INCIDENT and event.kind in _INCIDENT_EVENTS:
         return _INCIDENT_EVENTS[event.kind], {"id": event.entity_id, **buyer}
     return None
 

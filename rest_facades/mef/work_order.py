@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from app.core import parties, workforce
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.ordering import OrderItem
 from app.core.paging import fetch_page
 from app.core.workforce import Appointment, WorkOrder, WorkOrderFilter, WorkOrderState
@@ -205,7 +205,7 @@ routes.include_router(hub.routes)
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF 137 event for a core work order event."""
-    if event.entity != "work_order":
+    if event.entity != EntityKind.WORK_ORDER:
         return None
     if event.kind is EventKind.CREATED:
         return "workOrderCreateEvent", {"id": event.entity_id}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core import accounts, billing, parties
+from app.core import accounts, billing, parties, relations
 from app.core.accounts import (
     STANDARD_CYCLE_ID,
     STANDARD_FORMAT_ID,
@@ -21,8 +21,9 @@ from app.core.accounts import (
     NamedField,
 )
 from app.core.billing import AccountState, BillingAccount
-from app.core.events import Event
+from app.core.events import EntityKind, Event, EventKind
 from app.core.parties import Principal
+from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
 from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
@@ -31,11 +32,15 @@ from rest_facades.tmf.generated import account as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.records import (
     add_resource_routes,
+    as_number,
     changes,
     dumped,
     from_core,
+    kept_to_core,
     merge_patch_model,
     one_of,
+    related_filters,
+    related_view,
     to_core,
 )
 
@@ -75,6 +80,9 @@ ACCOUNT_FILTERS: dict[str, Attribute[AccountField]] = {
     **{name: Attribute(field, as_text) for name, field in ACCOUNT_FIELDS.items()},
     "state": Attribute(AccountField.STATE, one_of(AccountState)),
     "lastModified": Attribute(AccountField.LAST_MODIFIED, as_date_time, ordered=True),
+    "creditLimit.value": Attribute(AccountField.CREDIT_LIMIT_VALUE, as_number, ordered=True),
+    "creditLimit.unit": Attribute(AccountField.CREDIT_LIMIT_UNIT, as_text),
+    **related_filters(AccountField),
 }
 NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
 NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
@@ -145,7 +153,12 @@ def _named_to_core(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _account_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    return to_core(body, ACCOUNT_FIELDS)
+    values = kept_to_core(body, ACCOUNT_FIELDS)
+    if "creditLimit" in values["extra"]:
+        limit = values["extra"].pop("creditLimit") or {}
+        values["credit_limit_value"] = limit.get("value")
+        values["credit_limit_unit"] = limit.get("unit")
+    return values
 
 
 def _related_party_ids(body: dict[str, Any]) -> list[str]:
@@ -157,11 +170,15 @@ def account_view(
     resource: str,
     account: Account | BillingAccount,
     owner_name: str | None,
+    kept: Relations,
 ) -> dict[str, Any]:
     """An account as a TMF666 PartyAccount, FinancialAccount, SettlementAccount or
     BillingAccount: its stored fields, what the client gave beyond them, and its owner."""
     view: dict[str, Any] = {**(account.extra or {}), **from_core(account, ACCOUNT_FIELDS)}
-    related = list(view.get("relatedParty") or [])
+    if account.credit_limit_value is not None or account.credit_limit_unit is not None:
+        limit = {"value": account.credit_limit_value, "unit": account.credit_limit_unit}
+        view["creditLimit"] = {k: v for k, v in limit.items() if v is not None}
+    related = related_view(kept.parties_of(account.id)) or list(view.get("relatedParty") or [])
     if account.party_id not in {p.get("id") for p in related if isinstance(p, dict)}:
         related.append(_owner(request, account.party_id, owner_name))
     view["relatedParty"] = related
@@ -239,7 +256,9 @@ async def _account_views(
     found: Sequence[Account | BillingAccount],
 ) -> list[dict[str, Any]]:
     names = await _names(session, principal, [a.party_id for a in found])
-    return [account_view(request, resource, a, names.get(a.party_id)) for a in found]
+    holder = Holder.BILLING_ACCOUNT if resource == "billingAccount" else Holder.ACCOUNT
+    kept = await relations.load(session, holder, [a.id for a in found], media=False)
+    return [account_view(request, resource, a, names.get(a.party_id), kept) for a in found]
 
 
 async def _list_accounts(
@@ -739,9 +758,40 @@ async def delete_cycle(id: str, session: SessionDep, principal: CurrentPrincipal
     return Response(status_code=204)
 
 
+# The events TMF666 v4 defines: every account's changes, and only a financial account's
+# creation and deletion.
+ANNOUNCED = {EventKind.ATTRIBUTE_CHANGED, EventKind.STATE_CHANGED}
+ANNOUNCED_FINANCIAL = ANNOUNCED | {EventKind.CREATED, EventKind.DELETED}
+
+
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    """Nothing: the core records no events about accounts, so listeners hear nothing yet."""
-    return None
+    """A core event about an account as the account it notifies about (its id, name, state
+    and owner), if TMF666 defines such an event."""
+    if event.entity is EntityKind.BILLING_ACCOUNT:
+        found = "billingAccount"
+    elif event.entity is EntityKind.ACCOUNT and event.data.get("kind") in set(AccountKind):
+        found = ACCOUNT_RESOURCES[AccountKind(event.data["kind"])]
+    else:
+        return None
+    if event.kind not in (ANNOUNCED_FINANCIAL if found == "financialAccount" else ANNOUNCED):
+        return None
+    view: dict[str, Any] = {
+        "id": event.entity_id,
+        "@type": _type(found),
+        "name": event.data.get("name") or event.entity_id,
+        "relatedParty": [
+            # The owner by id (its name is not part of the event).
+            {
+                "id": event.party_id,
+                "name": event.party_id,
+                "role": "owner",
+                "@referredType": "Organization",
+            },
+        ],
+    }
+    if event.state:
+        view["state"] = event.state
+    return found, view
 
 
 NOTIFYING = NotifyingAPI("accountManagement", describe)

@@ -269,9 +269,8 @@ async def request_bill(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Bill this month's charges so far, now, for one of the caller's billing accounts."""
-    if body.billingAccount is None:
-        raise TMFError(400, "MISSING_ATTRIBUTE", "billingAccount is mandatory: the account to bill")
+    """Bill this month's charges so far, now, for one of the caller's billing accounts (its
+    default one, or the named buyer's, when none is named)."""
     if body.state not in (None, models.StateValues.inProgress, models.StateValues.done):
         raise TMFError(400, "INVALID_VALUE", "a new request's state is inProgress or done")
     if body.customerBill is not None:
@@ -279,7 +278,7 @@ async def request_bill(
     made = await billing.bill_on_demand(
         session,
         principal=principal,
-        account_id=body.billingAccount.id,
+        account_id=body.billingAccount.id if body.billingAccount else None,
         buyer_party_id=body.relatedParty.id if body.relatedParty else None,
         name=body.name or "",
         description=body.description or "",

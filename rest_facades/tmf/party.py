@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core import contacts, parties
+from app.core import contacts, parties, relations
 from app.core.contacts import (
     SITE_CONTACT_SUFFIX,
     Organization,
@@ -17,9 +17,10 @@ from app.core.contacts import (
     PersonState,
 )
 from app.core.errors import NotFound
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.core.geography import Site
 from app.core.parties import Audience, Party, Principal
+from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
@@ -32,8 +33,11 @@ from rest_facades.tmf.records import (
     changes,
     dumped,
     from_core,
+    kept_to_core,
+    medium_filters,
     one_of,
-    to_core,
+    related_filters,
+    with_relations,
 )
 
 BASE = "/tmf-api/party/v4"
@@ -66,10 +70,14 @@ DATES = {PersonField.BIRTH_DATE, PersonField.DEATH_DATE}
 # The attributes of an individual that the core stores and filters on; any other filter is
 # matched against the individuals of the page read.
 PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
-    name: Attribute(field, as_date_time, ordered=True)
-    if field in DATES
-    else Attribute(field, one_of(PersonState) if field is PersonField.STATE else as_text)
-    for name, field in PERSON_FIELDS.items()
+    **{
+        name: Attribute(field, as_date_time, ordered=True)
+        if field in DATES
+        else Attribute(field, one_of(PersonState) if field is PersonField.STATE else as_text)
+        for name, field in PERSON_FIELDS.items()
+    },
+    **related_filters(PersonField),
+    **medium_filters(PersonField),
 }
 ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
     "id": OrganizationField.ID,
@@ -97,14 +105,17 @@ ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
     "existsDuring.endDateTime": Attribute(
         OrganizationField.EXISTS_UNTIL, as_date_time, ordered=True
     ),
+    **related_filters(OrganizationField),
+    **medium_filters(OrganizationField),
 }
 
 
-def individual_view(request: Request, person: Person) -> dict[str, Any]:
+def individual_view(request: Request, person: Person, kept: Relations) -> dict[str, Any]:
     """A person the caller keeps as a TMF632 Individual."""
+    view = {**(person.extra or {}), **from_core(person, PERSON_FIELDS)}
+    with_relations(view, kept.parties_of(person.id), kept.media_of(person.id))
     return {
-        **(person.extra or {}),
-        **from_core(person, PERSON_FIELDS),
+        **view,
         "href": href(request, BASE, "individual", person.id),
         "@type": "Individual",
     }
@@ -147,12 +158,22 @@ def site_contact_view(request: Request, site: Site) -> dict[str, Any]:
     return view
 
 
-def _individual(request: Request, found: Person | Site) -> dict[str, Any]:
+def _individual(request: Request, found: Person | Site, kept: Relations) -> dict[str, Any]:
     return (
         site_contact_view(request, found)
         if isinstance(found, Site)
-        else individual_view(request, found)
+        else individual_view(request, found, kept)
     )
+
+
+async def _people_relations(session: Any, found: list[Person | Site]) -> Relations:
+    ids = [p.id for p in found if isinstance(p, Person)]
+    return await relations.load(session, Holder.PERSON, ids)
+
+
+async def _organization_relations(session: Any, found: list[Organization | Party]) -> Relations:
+    ids = [o.id for o in found if isinstance(o, Organization)]
+    return await relations.load(session, Holder.ORGANIZATION, ids)
 
 
 def party_view(request: Request, party: Party) -> dict[str, Any]:
@@ -183,9 +204,12 @@ def party_view(request: Request, party: Party) -> dict[str, Any]:
     return view
 
 
-def organization_view(request: Request, organization: Organization) -> dict[str, Any]:
+def organization_view(
+    request: Request, organization: Organization, kept: Relations
+) -> dict[str, Any]:
     """An organisation the caller keeps as a TMF632 Organization."""
     view = {**(organization.extra or {}), **from_core(organization, ORGANIZATION_FIELDS)}
+    with_relations(view, kept.parties_of(organization.id), kept.media_of(organization.id))
     during = {
         key: iso(moment)
         for key, moment in (
@@ -203,16 +227,22 @@ def organization_view(request: Request, organization: Organization) -> dict[str,
     }
 
 
-def _organization(request: Request, found: Organization | Party) -> dict[str, Any]:
+def _organization(request: Request, found: Organization | Party, kept: Relations) -> dict[str, Any]:
     return (
         party_view(request, found)
         if isinstance(found, Party)
-        else organization_view(request, found)
+        else organization_view(request, found, kept)
     )
 
 
+def _person_to_core(body: dict[str, Any]) -> dict[str, Any]:
+    return kept_to_core(body, PERSON_FIELDS)
+
+
 def _organization_to_core(body: dict[str, Any]) -> dict[str, Any]:
-    values = to_core({k: v for k, v in body.items() if k != "existsDuring"}, ORGANIZATION_FIELDS)
+    values = kept_to_core(
+        {k: v for k, v in body.items() if k != "existsDuring"}, ORGANIZATION_FIELDS
+    )
     if "existsDuring" in body:
         during = body["existsDuring"] or {}
         values["exists_from"] = during.get("startDateTime")
@@ -249,7 +279,8 @@ async def list_individuals(
         offset=query.offset,
         limit=query.limit,
     )
-    views = [_individual(request, found) for found in page.items]
+    kept = await _people_relations(session, page.items)
+    views = [_individual(request, found, kept) for found in page.items]
     return listed(query, views, total=page.total, after=after)
 
 
@@ -258,7 +289,8 @@ async def get_individual(
 ) -> Response:
     """One of the caller's people, or the contact person of one of its sites."""
     found = await contacts.get_person_or_contact(session, principal=principal, person_id=id)
-    return resource(query, _individual(request, found))
+    kept = await _people_relations(session, [found])
+    return resource(query, _individual(request, found, kept))
 
 
 async def create_individual(
@@ -269,9 +301,9 @@ async def create_individual(
 ) -> Response:
     """Record a person the caller deals with."""
     person = await contacts.create_person(
-        session, principal=principal, person=to_core(dumped(body), PERSON_FIELDS)
+        session, principal=principal, person=_person_to_core(dumped(body))
     )
-    view = individual_view(request, person)
+    view = individual_view(request, person, await _people_relations(session, [person]))
     return tmf_json(view, status=201, headers={"Location": view["href"]})
 
 
@@ -286,15 +318,12 @@ async def patch_individual(
     if id.endswith(SITE_CONTACT_SUFFIX):
         raise _site_contact()
     person = await contacts.get_person(session, principal=principal, person_id=id)
-    patched = changes(
-        dumped(body),
-        individual_view(request, person),
-        lambda view: to_core(view, PERSON_FIELDS),
-    )
+    current = individual_view(request, person, await _people_relations(session, [person]))
+    patched = changes(dumped(body), current, _person_to_core)
     updated = await contacts.update_person(
         session, principal=principal, person_id=id, changes=patched
     )
-    return tmf_json(individual_view(request, updated))
+    return tmf_json(individual_view(request, updated, await _people_relations(session, [updated])))
 
 
 async def delete_individual(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
@@ -326,7 +355,8 @@ async def list_organizations(
         offset=query.offset,
         limit=query.limit,
     )
-    views = [_organization(request, found) for found in page.items]
+    kept = await _organization_relations(session, page.items)
+    views = [_organization(request, found, kept) for found in page.items]
     return listed(query, views, total=page.total, after=after)
 
 
@@ -338,7 +368,8 @@ async def get_organization(
     if party is not None:
         return resource(query, party_view(request, party))
     kept = await contacts.get_organization(session, principal=principal, organization_id=id)
-    return resource(query, organization_view(request, kept))
+    found = await _organization_relations(session, [kept])
+    return resource(query, organization_view(request, kept, found))
 
 
 async def create_organization(
@@ -356,7 +387,8 @@ async def create_organization(
         kept = await contacts.create_organization(
             session, principal=principal, organization=_organization_to_core(given)
         )
-        view = organization_view(request, kept)
+        found = await _organization_relations(session, [kept])
+        view = organization_view(request, kept, found)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
 
 
@@ -392,11 +424,13 @@ async def patch_organization(
         principal.require_ops()
         return tmf_json(party_view(request, await _patch_party(session, principal, party, patch)))
     kept = await contacts.get_organization(session, principal=principal, organization_id=id)
-    patched = changes(patch, organization_view(request, kept), _organization_to_core)
+    current = organization_view(request, kept, await _organization_relations(session, [kept]))
+    patched = changes(patch, current, _organization_to_core)
     updated = await contacts.update_organization(
         session, principal=principal, organization_id=id, changes=patched
     )
-    return tmf_json(organization_view(request, updated))
+    found = await _organization_relations(session, [updated])
+    return tmf_json(organization_view(request, updated, found))
 
 
 async def _patch_party(
@@ -440,9 +474,19 @@ async def delete_organization(
     return Response(status_code=204)
 
 
+# The TMF632 resource of each kind of kept record the core has events about.
+RESOURCES = {EntityKind.PERSON: "individual", EntityKind.ORGANIZATION: "organization"}
+
+
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    """Nothing: the core records no events about parties or their contacts."""
-    return None
+    """A core event about a kept person or organisation as the resource it notifies about."""
+    found = RESOURCES.get(event.entity)
+    if found is None:
+        return None
+    view = {"id": event.entity_id, "@type": found[0].upper() + found[1:]}
+    if event.state:
+        view["status"] = event.state
+    return found, view
 
 
 NOTIFYING = NotifyingAPI("party", describe)

@@ -13,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog
 from app.core.catalog import (
     CatalogDetail,
-    CatalogEntity,
     CategoryDetail,
     CharacteristicDetail,
     CharacteristicInput,
@@ -26,7 +25,7 @@ from app.core.catalog import (
 )
 from app.core.db import new_id
 from app.core.errors import NotFound
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
@@ -62,19 +61,18 @@ MINIMUM_TERM, MAXIMUM_TERM = "minimum term", "maximum term"
 
 # The TMF620 resource of each kind of catalog entry, and its `@type`.
 RESOURCE = {
-    CatalogEntity.OFFERING: "productOffering",
-    CatalogEntity.SPECIFICATION: "productSpecification",
-    CatalogEntity.CATEGORY: "category",
-    CatalogEntity.CATALOG: "catalog",
-    CatalogEntity.PRICE: "productOfferingPrice",
+    EntityKind.OFFERING: "productOffering",
+    EntityKind.SPECIFICATION: "productSpecification",
+    EntityKind.CATEGORY: "category",
+    EntityKind.CATALOG: "catalog",
+    EntityKind.PRICE: "productOfferingPrice",
 }
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """The TMF620 resource a catalog event is about, as its listeners hear of it."""
-    try:
-        resource_name = RESOURCE[CatalogEntity(event.entity)]
-    except ValueError:
+    resource_name = RESOURCE.get(event.entity)
+    if resource_name is None:
         return None
     payload: dict[str, Any] = {
         "id": event.entity_id,

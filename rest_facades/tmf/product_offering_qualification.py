@@ -13,6 +13,10 @@ A qualification is the record of an answer: `PATCH` changes what the buyer said 
 (description, category, channel, notes, related parties, places, the `provide...` flags,
 `requestedPOQCompletionDate`) and may repeat the answer unchanged; `DELETE` removes it, unless a
 quote was priced against it (409).
+
+A qualification whose items lack what the core needs (an offering, a known offering, a place) is
+recorded and ends at once in `terminatedWithError`, the reason in a `note` by the seller and each
+item as asked, `terminatedWithError` with a `terminationError`; nothing is priced.
 """
 
 from datetime import timedelta
@@ -42,7 +46,14 @@ from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_offering_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.patching import refuse_sellers_changes
-from rest_facades.tmf.quote_management import offering_ref, product_spec, product_view
+from rest_facades.tmf.quote_management import (
+    Lacking,
+    offering_ref,
+    product_spec,
+    product_view,
+    seller_note,
+    specs_or_reason,
+)
 
 BASE = "/tmf-api/productOfferingQualification/v4"
 RESOURCE = "productOfferingQualification"
@@ -69,6 +80,8 @@ KEPT = (
 BUYERS = (*KEPT, "requestedPOQCompletionDate")
 CUSTOMER = "customer"
 ITEM_KEPT = ("note",)
+# The items of a qualification the seller could not answer, kept as the buyer sent them.
+ASKED = "productOfferingQualificationItem"
 
 
 def _result(item: QualificationItem) -> str:
@@ -159,9 +172,11 @@ def poq_view(
         "productOfferingQualificationDate": iso(poq.created_at),
         "instantSyncQualification": True,
         "state": STATES[poq.state],
-        "qualificationResult": _overall(items),
-        "productOfferingQualificationItem": [item_view(request, poq, i) for i in items],
+        "productOfferingQualificationItem": [item_view(request, poq, i) for i in items]
+        or _asked_items(poq),
     }
+    if items:
+        view["qualificationResult"] = _overall(items)
     if poq.completed_at is not None:
         view["effectiveQualificationDate"] = iso(poq.completed_at)
     if poq.valid_until is not None:
@@ -169,9 +184,31 @@ def poq_view(
     if poq.requested_completion_at is not None:
         view["requestedPOQCompletionDate"] = iso(poq.requested_completion_at)
     view |= {k: poq.annotations[k] for k in KEPT if k in poq.annotations}
+    if poq.state_reason:
+        note = seller_note(poq.completed_at or poq.created_at, poq.state_reason)
+        view["note"] = [*view.get("note", []), note]
     customer = {"id": poq.party_id, "role": CUSTOMER, "@referredType": "Organization"}
     view["relatedParty"] = [customer, *(poq.annotations.get("relatedParty") or [])]
     return view
+
+
+def _item_id(item: dict[str, Any], index: int) -> str:
+    return str(item["id"]) if item.get("id") is not None else str(index + 1)
+
+
+def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
+    """The items of a qualification the core could not answer, as the buyer asked for them."""
+    error = {"@type": "TerminationError", "value": poq.state_reason or ""}
+    return [
+        item
+        | {
+            "id": _item_id(item, i),
+            "state": STATES[poq.state],
+            "terminationError": [error],
+        }
+        for i, item in enumerate(poq.annotations.get(ASKED, []))
+        if isinstance(item, dict)
+    ]
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -238,7 +275,7 @@ async def _item_spec(
         try:
             offering = await catalog.get_offering(session, offered["id"])
         except NotFound as exc:
-            raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+            raise Lacking(f"{where}: {exc.message}") from exc
         product["productCharacteristic"] = [
             *(product.get("productCharacteristic") or []),
             {"name": "bandwidth", "value": min(offering.bandwidths_mbps)},
@@ -286,14 +323,27 @@ async def create_qualification(
     if not items:
         raise TMFError(400, "MISSING_ATTRIBUTE", "productOfferingQualificationItem is mandatory")
     qualification.check_item_count(len(items), field_name="productOfferingQualificationItem")
-    specs = [
-        await _item_spec(session, principal, item, sent.get("place") or [], f"{RESOURCE}Item[{i}]")
-        for i, item in enumerate(items)
-    ]
+    specs = await specs_or_reason(
+        items,
+        lambda item, where: _item_spec(session, principal, item, sent.get("place") or [], where),
+        f"{RESOURCE}Item",
+    )
     # Related parties are kept as given (the caller is the customer, whom the answer names).
     annotations = {k: sent[k] for k in KEPT if k in sent}
     if "relatedParty" in annotations:
         annotations["relatedParty"] = _others(annotations["relatedParty"], principal.party_id)
+    if isinstance(specs, str):
+        terminated = await qualification.terminate(
+            session,
+            principal=principal,
+            channel=Channel.TMF,
+            reason=specs,
+            asked=[_item_id(item, i) for i, item in enumerate(items)],
+            requested_completion_at=body.requestedPOQCompletionDate,
+            annotations=annotations | {ASKED: items},
+        )
+        view = poq_view(request, terminated, [])
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
     poq, found = await qualification.qualify(
         session,
         principal=principal,

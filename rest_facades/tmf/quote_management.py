@@ -15,8 +15,15 @@ as `approved`, an ordered one as `accepted`, a declined, rejected or unprovidabl
 unanswered quote and `rejected` declines an answered one; a quote becomes `accepted` when a product
 order is placed against it. `DELETE` withdraws the quote (cancelled or declined, whichever applies);
 the record stays readable.
+
+A quote whose items lack what the core needs to price them (an offering, a known offering, the
+places, `bandwidth`) is recorded and rejected at once: `state` `rejected`, the reason in a `note`
+by the seller, its items as asked, each `rejected`, and no price. Its buyer's attributes can still
+be patched, and `DELETE` removes it.
 """
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -93,6 +100,8 @@ KEPT = (
     "expectedFulfillmentStartDate",
 )
 ITEM_KEPT = ("note", "relatedParty", "appointment")
+# The items of a quote the seller rejected at once, kept as the buyer sent them.
+ASKED = "quoteItem"
 
 
 def _money(cents: int, currency: str) -> dict[str, Any]:
@@ -180,7 +189,7 @@ def quote_view(request: Request, quote: Quote, items: list[QuoteItem]) -> dict[s
         "quoteDate": iso(quote.created_at),
         "state": STATES[quote.state],
         "version": str(quote.version),
-        "quoteItem": [item_view(request, quote, i) for i in items],
+        "quoteItem": [item_view(request, quote, i) for i in items] or _asked_items(quote),
     }
     if quote.description is not None:
         view["description"] = quote.description
@@ -204,7 +213,24 @@ def quote_view(request: Request, quote: Quote, items: list[QuoteItem]) -> dict[s
                 "@referredType": "ProductOfferingQualification",
             }
         ]
-    return view | {k: quote.annotations[k] for k in KEPT if k in quote.annotations}
+    view |= {k: quote.annotations[k] for k in KEPT if k in quote.annotations}
+    if quote.state_reason:
+        view["note"] = [*view.get("note", []), seller_note(quote.updated_at, quote.state_reason)]
+    return view
+
+
+def _item_id(item: dict[str, Any], index: int) -> str:
+    return str(item["id"]) if item.get("id") is not None else str(index + 1)
+
+
+def _asked_items(quote: Quote) -> list[dict[str, Any]]:
+    """The items of a quote that the core did not take, as the buyer asked for them."""
+    asked = quote.annotations.get(ASKED, [])
+    return [
+        item | {"id": _item_id(item, i), "state": "rejected"}
+        for i, item in enumerate(asked)
+        if isinstance(item, dict)
+    ]
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
@@ -223,16 +249,21 @@ NOTIFYING = NotifyingAPI("quoteManagement", describe)
 def _characteristics(product: dict[str, Any], where: str) -> tuple[int, int, ClassOfService]:
     found = product_characteristics(product, f"{where}.product")
     if "bandwidth_mbps" not in found:
-        raise TMFError(
-            400,
-            "MISSING_ATTRIBUTE",
-            f"{where}.product.productCharacteristic 'bandwidth' (Mbps) is mandatory",
-        )
+        raise Lacking(f"{where} lacks product.productCharacteristic 'bandwidth' (Mbps)")
     return (
         found["bandwidth_mbps"],
         found.get("term_months", DEFAULT_TERM_MONTHS),
         found.get("class_of_service", ClassOfService.STANDARD),
     )
+
+
+class Lacking(TMFError):
+    """An item that lacks what the core needs to answer it (an offering, a place, a speed), or
+    names one the core does not know: the request is recorded and answered as refused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, "MISSING_ATTRIBUTE", reason)
+        self.reason = reason
 
 
 async def location_of(
@@ -246,9 +277,7 @@ async def location_of(
         try:
             site = await geography.get_site(session, principal=principal, site_id=place_id)
         except NotFound as exc:
-            raise TMFError(
-                400, "INVALID_VALUE", f"{where}: no address or site '{place_id}'"
-            ) from exc
+            raise Lacking(f"{where}: no address or site '{place_id}'") from exc
         return site.location_id
     address = geography.AddressInput(
         text=None if place.get("streetName") else place.get("name"),
@@ -285,13 +314,15 @@ async def product_spec(
     offered = product.get("productOffering") or item.get("productOffering") or {}
     offering_id = offered.get("id") if isinstance(offered, dict) else None
     if not isinstance(offering_id, str):
-        raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}.product.productOffering.id is mandatory")
+        raise Lacking(f"{where} lacks product.productOffering.id")
     try:
         offering = await catalog.get_offering(session, offering_id)
     except NotFound as exc:
-        raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+        raise Lacking(f"{where}: {exc.message}") from exc
     places = ends_in_order(product.get("place") or [])
     needed = 2 if offering.needs_two_ends else 1
+    if len(places) < needed:
+        raise Lacking(f"{where} lacks product.place: {offering.name} needs {needed} place(s)")
     if len(places) != needed:
         raise TMFError(
             400,
@@ -311,6 +342,28 @@ async def product_spec(
         term_months=months,
         class_of_service=cos,
     )
+
+
+async def specs_or_reason(
+    items: list[dict[str, Any]],
+    spec_of: Callable[[dict[str, Any], str], Awaitable[ProductSpec]],
+    where: str,
+) -> list[ProductSpec] | str:
+    """The core product each item asks for, or, when any item lacks what the core needs, why
+    (every such item named)."""
+    specs: list[ProductSpec] = []
+    lacking: list[str] = []
+    for index, item in enumerate(items):
+        try:
+            specs.append(await spec_of(item, f"{where}[{index}]"))
+        except Lacking as exc:
+            lacking.append(exc.reason)
+    return "; ".join(lacking) if lacking else specs
+
+
+def seller_note(date: datetime, reason: str) -> dict[str, Any]:
+    """Why the seller refused a request, as a TMF Note by the seller."""
+    return {"id": "seller", "@type": "Note", "author": "seller", "date": iso(date), "text": reason}
 
 
 async def _load(
@@ -399,10 +452,27 @@ async def create_quote(
     if category not in {k.value for k in QuoteKind}:
         raise TMFError(400, "INVALID_VALUE", "category must be 'budgetary' or 'firm'")
     check_item_count(len(sent["quoteItem"]), field_name="quoteItem")
-    specs = [
-        await product_spec(session, principal, item, f"quoteItem[{i}]")
-        for i, item in enumerate(sent["quoteItem"])
-    ]
+    specs = await specs_or_reason(
+        sent["quoteItem"],
+        lambda item, where: product_spec(session, principal, item, where),
+        "quoteItem",
+    )
+    annotations = {k: sent[k] for k in KEPT if k in sent}
+    if isinstance(specs, str):
+        created = await quoting.reject(
+            session,
+            principal=principal,
+            kind=QuoteKind(category),
+            channel=Channel.TMF,
+            reason=specs,
+            asked=[_item_id(item, i) for i, item in enumerate(sent["quoteItem"])],
+            external_id=body.externalId,
+            description=body.description,
+            requested_completion_at=body.requestedQuoteCompletionDate,
+            annotations=annotations | {ASKED: sent["quoteItem"]},
+        )
+        view = quote_view(request, created.quote, created.items)
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
     qualifications = body.productOfferingQualification or []
     created = await quoting.request_quote(
         session,
@@ -415,7 +485,7 @@ async def create_quote(
         answer_now=body.instantSyncQuote is not False,
         qualification_id=qualifications[0].id if qualifications else None,
         requested_completion_at=body.requestedQuoteCompletionDate,
-        annotations={k: sent[k] for k in KEPT if k in sent},
+        annotations=annotations,
         details=[
             ItemDetails(
                 external_id=str(item["id"]) if item.get("id") is not None else None,
@@ -474,7 +544,8 @@ async def patch_quote(
 async def delete_quote(id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Withdraw a quote: cancel it if unanswered, decline it if answered."""
     loaded = await _load(session, principal, id)
-    await _withdraw(session, principal, loaded.quote, "withdrawn by DELETE")
+    if not await quoting.delete_rejected(session, principal=principal, quote_id=id):
+        await _withdraw(session, principal, loaded.quote, "withdrawn by DELETE")
     return Response(status_code=204)
 
 

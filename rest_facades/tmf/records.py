@@ -1,6 +1,6 @@
 """What TMF632 and TMF666 share: resources that a party keeps as core records, read from typed
-bodies into core fields (the rest kept as given), written back, patched by merge patch, and
-filtered on the fields the core stores."""
+bodies into core fields and relations (related parties, contact media; the rest kept as given),
+written back, patched by merge patch, and filtered on the fields the core stores."""
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -9,7 +9,8 @@ from typing import Any, Optional
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, create_model
 
-from rest_facades.common.tmf630 import merge_patch
+from app.core.relations import CONTACT_MEDIA, RELATED_PARTIES, ContactMedium, RelatedPartyRef
+from rest_facades.common.tmf630 import Attribute, as_text, merge_patch
 from rest_facades.tmf.common import iso
 
 # Attributes the platform sets, never the client.
@@ -27,6 +28,14 @@ def as_boolean(text: str) -> tuple[bool]:
     if text.lower() not in {"true", "false"}:
         raise ValueError("is not true or false")
     return (text.lower() == "true",)
+
+
+def as_number(text: str) -> tuple[float]:
+    """A filter value that is a number."""
+    try:
+        return (float(text),)
+    except ValueError:
+        raise ValueError("is not a number") from None
 
 
 def dumped(body: BaseModel) -> dict[str, Any]:
@@ -58,6 +67,147 @@ def from_core(row: Any, fields: Mapping[str, str]) -> dict[str, Any]:
         value = getattr(row, field)
         if value is not None:
             view[name] = iso(value) if isinstance(value, datetime) else value
+    return view
+
+
+# The attributes of a related party and of a contact medium (and of its characteristic) that the
+# core keeps in columns, by their TMF names.
+PARTY_REF_FIELDS = {
+    "id": "ref_id",
+    "role": "role",
+    "@referredType": "referred_type",
+    "name": "name",
+    "href": "href",
+}
+MEDIUM_FIELDS = {"mediumType": "medium_type", "preferred": "preferred"}
+CHARACTERISTIC_FIELDS = {
+    "contactType": "contact_type",
+    "emailAddress": "email_address",
+    "phoneNumber": "phone_number",
+    "faxNumber": "fax_number",
+    "street1": "street1",
+    "street2": "street2",
+    "city": "city",
+    "stateOrProvince": "state_or_province",
+    "postCode": "post_code",
+    "country": "country",
+}
+
+
+def related_filters(fields: Any) -> dict[str, Attribute[Any]]:
+    """The TMF630 filters on `relatedParty` of a resource whose field enum is `fields`."""
+    return {
+        "relatedParty.id": Attribute(fields.RELATED_PARTY_ID, as_text),
+        "relatedParty.role": Attribute(fields.RELATED_PARTY_ROLE, as_text),
+        "relatedParty.name": Attribute(fields.RELATED_PARTY_NAME, as_text),
+        "relatedParty.@referredType": Attribute(fields.RELATED_PARTY_TYPE, as_text),
+    }
+
+
+def medium_filters(fields: Any) -> dict[str, Attribute[Any]]:
+    """The TMF630 filters on `contactMedium` of a resource whose field enum is `fields`."""
+    characteristic = "contactMedium.characteristic"
+    return {
+        "contactMedium.mediumType": Attribute(fields.MEDIUM_TYPE, as_text),
+        "contactMedium.preferred": Attribute(fields.MEDIUM_PREFERRED, as_boolean),
+        f"{characteristic}.emailAddress": Attribute(fields.EMAIL, as_text),
+        f"{characteristic}.phoneNumber": Attribute(fields.PHONE, as_text),
+        f"{characteristic}.city": Attribute(fields.CITY, as_text),
+        f"{characteristic}.postCode": Attribute(fields.POST_CODE, as_text),
+        f"{characteristic}.country": Attribute(fields.COUNTRY, as_text),
+    }
+
+
+def _split(given: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {fields[k]: v for k, v in given.items() if k in fields}
+    values["extra"] = {k: v for k, v in given.items() if k not in fields}
+    return values
+
+
+def _joined(row: Any, fields: Mapping[str, str]) -> dict[str, Any]:
+    view = {name: getattr(row, field) for name, field in fields.items()}
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def related_to_core(given: Any) -> list[dict[str, Any]]:
+    """A `relatedParty` array as the core's related parties."""
+    return [_split(ref, PARTY_REF_FIELDS) for ref in given or [] if isinstance(ref, dict)]
+
+
+def related_view(refs: Iterable[RelatedPartyRef]) -> list[dict[str, Any]]:
+    """The core's related parties as a `relatedParty` array."""
+    return [{**ref.extra, **_joined(ref, PARTY_REF_FIELDS)} for ref in refs]
+
+
+def media_to_core(given: Any) -> list[dict[str, Any]]:
+    """A `contactMedium` array as the core's contact media."""
+    media: list[dict[str, Any]] = []
+    for medium in given or []:
+        if not isinstance(medium, dict):
+            continue
+        values = _split(
+            {k: v for k, v in medium.items() if k not in {"characteristic", "validFor"}},
+            MEDIUM_FIELDS,
+        )
+        characteristic = medium.get("characteristic")
+        if isinstance(characteristic, dict):
+            found = _split(characteristic, CHARACTERISTIC_FIELDS)
+            values["extra"]["characteristic"] = found.pop("extra")
+            values |= found
+        period = medium.get("validFor")
+        if isinstance(period, dict):
+            values["valid_from"] = period.get("startDateTime")
+            values["valid_until"] = period.get("endDateTime")
+        media.append(values)
+    return media
+
+
+def media_view(media: Iterable[ContactMedium]) -> list[dict[str, Any]]:
+    """The core's contact media as a `contactMedium` array."""
+    views: list[dict[str, Any]] = []
+    for medium in media:
+        extra = dict(medium.extra)
+        characteristic = {**(extra.pop("characteristic", None) or {})}
+        characteristic |= _joined(medium, CHARACTERISTIC_FIELDS)
+        view = {**extra, **_joined(medium, MEDIUM_FIELDS)}
+        if characteristic:
+            view["characteristic"] = characteristic
+        period = {
+            key: iso(moment)
+            for key, moment in (
+                ("startDateTime", medium.valid_from),
+                ("endDateTime", medium.valid_until),
+            )
+            if moment is not None
+        }
+        if period:
+            view["validFor"] = period
+        views.append(view)
+    return views
+
+
+def kept_to_core(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    """A TMF body as core fields, as `to_core`, with its `relatedParty` and `contactMedium`
+    (those it gives; null removes them) as the core's relations."""
+    values = to_core(body, fields)
+    extra = values["extra"]
+    if "relatedParty" in extra:
+        values[RELATED_PARTIES] = related_to_core(extra.pop("relatedParty"))
+    if "contactMedium" in extra:
+        values[CONTACT_MEDIA] = media_to_core(extra.pop("contactMedium"))
+    return values
+
+
+def with_relations(
+    view: dict[str, Any], refs: Iterable[RelatedPartyRef], media: Iterable[ContactMedium]
+) -> dict[str, Any]:
+    """A resource's view with the related parties and contact media the core keeps of it."""
+    related = related_view(refs)
+    if related:
+        view["relatedParty"] = related
+    reached = media_view(media)
+    if reached:
+        view["contactMedium"] = reached
     return view
 
 

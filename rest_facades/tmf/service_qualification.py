@@ -15,6 +15,12 @@ Both are answered at once and recorded as core qualifications (so they are also 
 qualifications in TMF679). `PATCH` changes what the buyer said (description, externalId, related
 parties, `expectedQualificationDate`, the `provide...` flags of a check) and may repeat the answer
 unchanged; `DELETE` removes the record unless a quote was priced against it (409).
+
+A check whose items lack what the core needs (a `serviceSpecification.id` that is an offering, a
+place), or a query without a place the core knows or whose specification serves no such place,
+is recorded and ends at once in `terminatedWithError` with the reason in `terminationError` (of
+each check item, as asked; of the query itself, an extension: its v4 resource has no such
+attribute) and nothing is priced.
 """
 
 from datetime import timedelta
@@ -44,10 +50,12 @@ from rest_facades.tmf.generated import service_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import (
+    Lacking,
     ends_in_order,
     location_of,
     place_view,
     product_spec,
+    specs_or_reason,
 )
 
 BASE = "/tmf-api/serviceQualificationManagement/v4"
@@ -69,6 +77,15 @@ BUYERS = {
 }
 CUSTOMER = "customer"
 DEFAULT_TERM_MONTHS = 12
+STATES = {
+    QualificationState.ACKNOWLEDGED: "accepted",
+    QualificationState.IN_PROGRESS: "inProgress",
+    QualificationState.DONE_READY: "done",
+    QualificationState.DONE_UNABLE_TO_PROVIDE: "done",
+    QualificationState.TERMINATED_WITH_ERROR: "terminatedWithError",
+}
+# The items of a check the seller could not answer, kept as the buyer sent them.
+ASKED = "serviceQualificationItem"
 
 
 def service_view(
@@ -159,7 +176,7 @@ def _common(request: Request, poq: Qualification, resource: str, dated: str) -> 
         "@type": resource[0].upper() + resource[1:],
         dated: iso(poq.created_at),
         "instantSyncQualification": True,
-        "state": "done",
+        "state": STATES[poq.state],
     }
     if poq.external_id is not None:
         view["externalId"] = poq.external_id
@@ -177,10 +194,31 @@ def check_view(
     request: Request, poq: Qualification, items: list[QualificationItem]
 ) -> dict[str, Any]:
     """A core qualification as a TMF645 CheckServiceQualification."""
-    return _common(request, poq, CHECK, "checkServiceQualificationDate") | {
+    view = _common(request, poq, CHECK, "checkServiceQualificationDate")
+    if not items:
+        return view | {"serviceQualificationItem": _asked_items(poq)}
+    return view | {
         "qualificationResult": _overall(items),
         "serviceQualificationItem": [check_item_view(request, poq, i) for i in items],
     }
+
+
+def _termination(poq: Qualification) -> list[dict[str, Any]]:
+    return [{"@type": "TerminationError", "value": poq.state_reason or ""}]
+
+
+def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
+    """The items of a check the core could not answer, as the buyer asked for them."""
+    return [
+        item
+        | {
+            "id": str(item["id"]) if item.get("id") is not None else str(n + 1),
+            "state": STATES[poq.state],
+            "terminationError": _termination(poq),
+        }
+        for n, item in enumerate(poq.annotations.get(ASKED, []))
+        if isinstance(item, dict)
+    ]
 
 
 def query_view(
@@ -201,10 +239,13 @@ def query_view(
         for item in items
         if item.qualified
     ]
-    return _common(request, poq, QUERY, "queryServiceQualificationDate") | {
+    view = _common(request, poq, QUERY, "queryServiceQualificationDate") | {
         "searchCriteria": poq.annotations.get("searchCriteria", {}),
         "serviceQualificationItem": found,
     }
+    if poq.state_reason:
+        view["terminationError"] = _termination(poq)
+    return view
 
 
 def _as_product(service: Any) -> dict[str, Any]:
@@ -231,7 +272,7 @@ async def _check_spec(
             try:
                 offering = await catalog.get_offering(session, offering_id)
             except NotFound as exc:
-                raise TMFError(400, "INVALID_VALUE", f"{where}: {exc.message}") from exc
+                raise Lacking(f"{where}: {exc.message}") from exc
             chars = [*chars, {"name": "bandwidth", "value": min(offering.bandwidths_mbps)}]
             item["product"]["productCharacteristic"] = chars
     return await product_spec(session, principal, item, where)
@@ -268,9 +309,7 @@ def _annotations(sent: dict[str, Any], kind: str, party_id: str) -> dict[str, An
 _SHARED: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
     "externalId": Attribute(QualificationField.EXTERNAL_ID, as_text),
-    "state": Attribute(
-        QualificationField.STATE, by_name(dict.fromkeys(QualificationState, "done"))
-    ),
+    "state": Attribute(QualificationField.STATE, by_name(STATES)),
     "effectiveQualificationDate": Attribute(
         QualificationField.COMPLETED_AT, as_date_time, ordered=True
     ),
@@ -378,12 +417,23 @@ async def create_check(
     if not items:
         raise TMFError(400, "MISSING_ATTRIBUTE", "serviceQualificationItem is mandatory")
     check_item_count(len(items), field_name="serviceQualificationItem")
-    specs = [
-        await _check_spec(
-            session, principal, item.get("service"), f"serviceQualificationItem[{n}].service"
+    specs = await specs_or_reason(
+        items,
+        lambda item, where: _check_spec(session, principal, item.get("service"), where),
+        "serviceQualificationItem",
+    )
+    if isinstance(specs, str):
+        terminated = await qualification.terminate(
+            session,
+            principal=principal,
+            channel=Channel.TMF,
+            reason=specs,
+            asked=[str(i.get("id", n + 1)) for n, i in enumerate(items)],
+            external_id=body.externalId,
+            annotations=_annotations(sent, "check", principal.party_id) | {ASKED: items},
         )
-        for n, item in enumerate(items)
-    ]
+        view = check_view(request, terminated, [])
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
     poq, found = await qualification.qualify(
         session,
         principal=principal,
@@ -447,22 +497,39 @@ async def create_query(
     sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
     service = sent["searchCriteria"].get("service") or {}
     places = ends_in_order(service.get("place") or [])
-    if not 1 <= len(places) <= 2:
-        raise TMFError(
-            400, "MISSING_ATTRIBUTE", "searchCriteria.service.place needs one or two places"
+    if len(places) > 2:
+        raise TMFError(400, "INVALID_VALUE", "searchCriteria.service.place takes one or two places")
+    annotations = _annotations(sent, "query", principal.party_id) | {
+        "searchCriteria": sent["searchCriteria"]
+    }
+    try:
+        if not places:
+            raise Lacking("searchCriteria lacks service.place: one or two places")
+        ends = [
+            await location_of(session, principal, p, f"searchCriteria.service.place[{n}]")
+            for n, p in enumerate(places)
+        ]
+        wanted = (service.get("serviceSpecification") or {}).get("id")
+        offerings = [
+            o
+            for o in await catalog.list_offerings(session)
+            if (wanted is None or o.id == wanted) and (o.needs_two_ends == (len(ends) == 2))
+        ]
+        if not offerings:
+            raise Lacking("searchCriteria: no service of that specification serves these places")
+    except Lacking as exc:
+        terminated = await qualification.terminate(
+            session,
+            principal=principal,
+            channel=Channel.TMF,
+            reason=exc.reason,
+            # The search is the one thing asked (by its own id, when it has one).
+            asked=[str(sent["searchCriteria"].get("id") or 1)],
+            external_id=body.externalId,
+            annotations=annotations,
         )
-    ends = [
-        await location_of(session, principal, p, f"searchCriteria.service.place[{n}]")
-        for n, p in enumerate(places)
-    ]
-    wanted = (service.get("serviceSpecification") or {}).get("id")
-    offerings = [
-        o
-        for o in await catalog.list_offerings(session)
-        if (wanted is None or o.id == wanted) and (o.needs_two_ends == (len(ends) == 2))
-    ]
-    if not offerings:
-        raise TMFError(400, "INVALID_VALUE", "no service of that specification serves these places")
+        view = query_view(request, terminated, [])
+        return tmf_json(view, status=201, headers={"Location": view["href"]})
     specs = [
         ProductSpec(
             offering_id=o.id,
@@ -480,8 +547,7 @@ async def create_query(
         specs=specs,
         channel=Channel.TMF,
         external_id=body.externalId,
-        annotations=_annotations(sent, "query", principal.party_id)
-        | {"searchCriteria": sent["searchCriteria"]},
+        annotations=annotations,
     )
     view = query_view(request, poq, found)
     return tmf_json(view, status=201, headers={"Location": view["href"]})

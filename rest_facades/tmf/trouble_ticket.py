@@ -70,6 +70,13 @@ SEVERITY_ALIASES = {
     "high": Severity.SIGNIFICANT,
     "critical": Severity.EXTENSIVE,
 }
+# TMF621 leaves the ticket type free text; the v4 file's own examples are accepted too.
+TICKET_TYPE_ALIASES = {
+    "incident": CoreTicketType.ASSISTANCE,
+    "complaint": CoreTicketType.ASSISTANCE,
+    "complain": CoreTicketType.ASSISTANCE,
+    "request": CoreTicketType.INFORMATION,
+}
 # What the buyer sent that the core keeps as given ("relatedParty": the parties besides the
 # customer, such as contacts).
 KEPT = (
@@ -263,7 +270,7 @@ async def create_ticket(
         description=body.description,
         severity=_enum(Severity, body.severity, "severity", SEVERITY_ALIASES),
         priority=_enum(Priority, body.priority or "medium", "priority"),
-        ticket_type=_enum(CoreTicketType, body.ticketType, "ticketType"),
+        ticket_type=_enum(CoreTicketType, body.ticketType, "ticketType", TICKET_TYPE_ALIASES),
         product_id=_product_id(body.relatedEntity),
         buyer_party_id=buyer,
         external_id=body.externalId,
@@ -321,7 +328,9 @@ async def patch_ticket(
     if merged["description"] != current["description"]:
         changes["description"] = merged["description"]
     if merged["ticketType"] != current["ticketType"]:
-        changes["ticket_type"] = _enum(CoreTicketType, merged["ticketType"], "ticketType")
+        changes["ticket_type"] = _enum(
+            CoreTicketType, merged["ticketType"], "ticketType", TICKET_TYPE_ALIASES
+        )
     if merged["severity"] != current["severity"]:
         changes["severity"] = _enum(Severity, merged["severity"], "severity", SEVERITY_ALIASES)
     if merged["priority"] != current["priority"]:

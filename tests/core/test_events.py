@@ -9,7 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import clock, events, tickets
 from app.core.db import Database
 from app.core.errors import InvalidRequest, NotFound
-from app.core.events import Channel, Delivery, DeliveryStatus, Dispatcher, Event, EventKind
+from app.core.events import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Dispatcher,
+    EntityKind,
+    Event,
+    EventKind,
+)
 from tests.factories import Caller, make_ticket
 
 T0 = datetime(2024, 6, 3, 8, 0, tzinfo=UTC)
@@ -65,7 +73,7 @@ async def test_an_event_is_written_only_when_its_unit_of_work_commits(
         return events.record(
             s,
             party_id=developer.party_id,
-            entity="ticket",
+            entity=EntityKind.TICKET,
             entity_id=entity_id,
             kind=EventKind.ATTRIBUTE_CHANGED,
             data={"changed": ["notes"]},
@@ -375,7 +383,7 @@ async def test_a_transport_gets_only_its_subscribers_own_matching_events(
     events.record(
         session,
         party_id=developer.party_id,
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id="ord_0000000000000000",
         kind=EventKind.CREATED,
     )

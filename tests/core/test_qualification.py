@@ -20,11 +20,13 @@ from app.core.qualification import (
     Qualification,
     QualificationItem,
     QualificationState,
+    asked_items,
     assess,
     get_qualification,
     list_qualifications,
     qualifications_query,
     qualify,
+    terminate,
 )
 from tests.factories import (
     CHICAGO,
@@ -373,3 +375,36 @@ async def test_what_the_buyer_sent_is_kept_as_given_and_can_be_filtered_on(
             details=[ItemDetails(), ItemDetails()],
         )
     assert caught.value.field == "items"
+
+
+async def test_a_qualification_the_seller_cannot_answer_is_terminated_with_the_reason(
+    session: AsyncSession, carrier: Caller
+) -> None:
+    terminated = await terminate(
+        session,
+        principal=carrier.principal,
+        channel=Channel.TMF,
+        reason="item 1 lacks a place",
+        asked=["1"],
+    )
+    found, items = await get_qualification(
+        session, principal=carrier.principal, qualification_id=terminated.id
+    )
+    assert (found.state, found.state_reason, items) == (
+        QualificationState.TERMINATED_WITH_ERROR,
+        "item 1 lacks a place",
+        [],
+    )
+    assert asked_items(found) == ["1"]
+    states = [
+        (e.kind, e.state, e.previous_state)
+        for e in (await session.exec(select(Event).where(Event.entity_id == found.id))).all()
+    ]
+    assert states == [
+        (EventKind.CREATED, QualificationState.ACKNOWLEDGED, None),
+        (
+            EventKind.STATE_CHANGED,
+            QualificationState.TERMINATED_WITH_ERROR,
+            QualificationState.ACKNOWLEDGED,
+        ),
+    ]

@@ -21,11 +21,14 @@ from app.core.quoting import (
     QuoteState,
     QuoteWithItems,
     answer_pending,
+    asked_items,
     cancel_quote,
     decline_quote,
+    delete_rejected,
     get_quote,
     list_quotes,
     quotes_query,
+    reject,
     request_quote,
     take_for_order,
     update_quote,
@@ -556,3 +559,48 @@ async def test_the_buyer_restates_an_open_or_answered_quote_but_not_a_closed_one
         await update_quote(
             session, principal=developer.principal, quote_id=quoted.quote.id, description="y"
         )
+
+
+async def test_a_quote_the_seller_cannot_price_is_rejected_at_once_and_can_be_removed(
+    session: AsyncSession, carrier: Caller
+) -> None:
+    made = await reject(
+        session,
+        principal=carrier.principal,
+        kind=QuoteKind.FIRM,
+        channel=Channel.TMF,
+        reason="item 1 lacks an offering",
+        asked=["1"],
+    )
+    quote = made.quote
+    quote_id = quote.id
+    assert (quote.state, quote.state_reason, made.items) == (
+        QuoteState.REJECTED,
+        "item 1 lacks an offering",
+        [],
+    )
+    assert (quote.monthly_cents, quote.one_time_cents, quote.answered_at) == (0, 0, None)
+    assert asked_items(quote) == ["1"]
+    states = [
+        (e.kind, e.state)
+        for e in (await session.exec(select(Event).where(Event.entity_id == quote.id))).all()
+    ]
+    assert states == [
+        (EventKind.CREATED, QuoteState.ACKNOWLEDGED),
+        (EventKind.STATE_CHANGED, QuoteState.REJECTED),
+    ]
+    # Its buyer's words still change; it cannot be ordered; it can be removed.
+    changed = await update_quote(
+        session, principal=carrier.principal, quote_id=quote.id, description="retry"
+    )
+    assert changed.quote.description == "retry"
+    with pytest.raises(IllegalTransition):
+        await take_for_order(session, principal=carrier.principal, quote_id=quote_id)
+    await session.rollback()
+    answered = await quote_for(session, carrier)
+    assert not await delete_rejected(
+        session, principal=carrier.principal, quote_id=answered.quote.id
+    )
+    assert await delete_rejected(session, principal=carrier.principal, quote_id=quote_id)
+    with pytest.raises(NotFound):
+        await get_quote(session, principal=carrier.principal, quote_id=quote_id)

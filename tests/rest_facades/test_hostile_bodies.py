@@ -267,11 +267,11 @@ async def test_more_items_than_the_bound_are_refused_at_once(
     client: httpx.AsyncClient, session: AsyncSession, carrier: Caller, face: str
 ) -> None:
     path, make_body, items = MANY_ITEMS[face]
-    started = time.monotonic()
+    started = time.process_time()  # the app's CPU, in this process: immune to a loaded machine
     # A Sonata item holds enough objects that 200 items are near the request limits' bound.
     count = 200 if path.startswith("/mefApi") else 1000
     answer = await client.post(path, json=await make_body(session, count), headers=carrier.headers)
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     if path.startswith("/mefApi"):
         assert answer.status_code == 422, answer.text
         [problem] = answer.json()

@@ -13,14 +13,17 @@ ADDRESSES = {
     "cantata": "/mefApi/cantata/geographicAddressManagement/v1",
 }
 
-TYPED = ("geographicAddressManagement", "geographicSiteManagement", "productInventory")
-
 
 @pytest.fixture(params=sorted(ADDRESSES))
 def flavour(request: pytest.FixtureRequest) -> str:
     """Each test runs on Sonata and on Cantata."""
     name: str = request.param
     return name
+
+
+def _bodiless(operation: str) -> bool:
+    """Ticket cancel and close take no body in the official files."""
+    return operation.endswith(("/cancel", "/close"))
 
 
 def _schema(response: dict[str, Any]) -> Any:
@@ -38,22 +41,22 @@ async def test_every_mef_operation_documents_its_bodies_and_security(
     operations = [
         (f"{method.upper()} {path}", operation)
         for path, item in document["paths"].items()
-        if path.startswith("/mefApi/") and any(api in path for api in TYPED)
+        if path.startswith("/mefApi/")
         for method, operation in item.items()
     ]
-    assert operations
+    assert len(operations) >= 96  # the seven APIs on both flavours, at least
     assert document["components"]["securitySchemes"]["bearerKey"]["scheme"] == "bearer"
     for name, operation in operations:
         assert {"bearerKey": []} in operation["security"], name
-        if name.startswith(("POST", "PATCH")) and "/charge/" not in name:
+        if name.startswith("PATCH") or (name.startswith("POST") and not _bodiless(name)):
             assert _schema(operation["requestBody"]), name
         answers = {
             status: _schema(response)
             for status, response in operation["responses"].items()
-            if status.startswith("2") and status != "204"
+            if status.startswith("2")
         }
         assert answers, name
-        assert all(answers.values()), name
+        assert all(schema for status, schema in answers.items() if status != "204"), name
         for status in ("400", "401", "403", "404", "422", "500"):
             assert _schema(operation["responses"][status]), f"{name} {status}"
 

@@ -57,3 +57,15 @@ def check_response(name: str, path: str, method: str, status: int, body: Any) ->
     assert not errors, "\n".join(
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]
     )
+
+
+def check_notification(name: str, event_type: str, body: Any) -> None:
+    """Fail unless the API's official file declares `/listener/<event_type>` and `body` is what
+    it allows there."""
+    operation = official(name)["paths"][f"/listener/{event_type}"]["post"]
+    [schema] = [p["schema"] for p in operation["parameters"] if p["in"] == "body"]
+    validator = _validator(name, json.dumps(schema, sort_keys=True))
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]
+    )

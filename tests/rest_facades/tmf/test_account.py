@@ -373,6 +373,7 @@ async def test_lists_page_in_the_database(
         owned = {"party_id": customer.party_id, "created_at": now}
         accounts = [
             {"id": f"acct_{uuid4().hex[:16]}", "name": f"Account {n}", "kind": "party"}
+            | {"credit_limit_value": 10.0 * count, "credit_limit_unit": "USD"}
             for n in range(count)
         ]
         await session.exec(
@@ -401,7 +402,22 @@ async def test_lists_page_in_the_database(
     await keep(990)
     many = await _statements_of_lists(client, database, customer)
     assert many == few, (few, many)
-    # The key, its party and agencies; the count; the page; the owners' names.
-    assert max(few) <= 6
+    # The key, its party and agencies; the count; the page; the owners' names; the parties the
+    # accounts name.
+    assert max(few) <= 7
     total = await _call(client, customer, "get", "/partyAccount", "/partyAccount", 200)
     assert total.headers["x-total-count"] == "1000"
+    # The credit limit and the owner (a related party without a row of its own) filter in SQL:
+    # the counts are exact.
+    generous = await _call(
+        client,
+        customer,
+        "get",
+        "/partyAccount",
+        "/partyAccount",
+        200,
+        limit="2",
+        **{"creditLimit.value.gt": "500", "relatedParty.role": "owner"},
+    )
+    assert generous.headers["x-total-count"] == "990"
+    assert generous.json()[0]["creditLimit"] == {"value": 9900.0, "unit": "USD"}

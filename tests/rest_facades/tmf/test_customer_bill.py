@@ -69,8 +69,8 @@ async def test_on_demand_bills_are_requested_and_read(
 ) -> None:
     await _billed(session, customer, ops)
     _at(2026, 4, 16)
-    # Without the account to bill there is nothing to bill.
-    empties: list[dict[str, Any]] = [{}, {"name": "mid-month"}, {"billingAccount": {}}]
+    # An account reference without its id is malformed.
+    empties: list[dict[str, Any]] = [{"billingAccount": {}}, {"billingAccount": {"name": "x"}}]
     for empty in empties:
         refused = await _call(
             client,
@@ -518,3 +518,43 @@ async def test_the_served_document_describes_every_bill_body(client: httpx.Async
         listed = paths[f"{BASE}{path}"]["get"]
         assert "schema" in listed["responses"]["200"]["content"]["application/json"], path
         assert {p["name"] for p in listed["parameters"]} >= {"offset", "limit", "fields"}
+
+
+async def test_a_minimal_body_bills_the_default_account_and_a_made_up_account_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
+) -> None:
+    made = await _call(
+        client, customer, "POST", "/customerBillOnDemand", "/customerBillOnDemand", 201, body={}
+    )
+    request = made.json()
+    [account] = await billing.list_accounts(session, principal=customer.principal)
+    assert request["billingAccount"]["id"] == account.id
+    read = await _call(
+        client,
+        customer,
+        "GET",
+        f"/customerBillOnDemand/{request['id']}",
+        "/customerBillOnDemand/{id}",
+        200,
+    )
+    assert read.json() == request
+    theirs = await _call(
+        client,
+        other_customer,
+        "POST",
+        "/customerBillOnDemand",
+        "/customerBillOnDemand",
+        201,
+        body={},
+    )
+    for account_id in ("123", theirs.json()["billingAccount"]["id"]):
+        refused = await _call(
+            client,
+            customer,
+            "POST",
+            "/customerBillOnDemand",
+            "/customerBillOnDemand",
+            400,
+            body={"billingAccount": {"id": account_id}},
+        )
+        assert account_id in refused.json()["reason"]

@@ -12,6 +12,7 @@ from app.core import clock, geography, parties
 from app.core.contacts import Organization, Person
 from app.core.db import Database
 from app.core.geography import AddressInput
+from app.core.relations import ContactMedium, Holder, RelatedPartyRef
 from tests.factories import CHICAGO, NEW_YORK, Caller, make_caller
 from tests.rest_facades.tmf.conformance import check_response
 from tests.statements import counting
@@ -446,6 +447,21 @@ async def test_lists_page_in_the_database(
         now |= {"updated_at": now["created_at"], "state": "initialized"}
         await session.exec(insert(Person), params=[p | now for p in people])
         await session.exec(insert(Organization), params=[o | now for o in organizations])
+        held = {"holder": Holder.PERSON, "extra": {}}
+        employer = {"ref_id": "org_x", "role": "employer", "referred_type": "Organization"}
+        await session.exec(
+            insert(RelatedPartyRef),
+            params=[{"holder_id": p["id"], "position": 0} | employer | held for p in people],
+        )
+        await session.exec(
+            insert(ContactMedium),
+            params=[
+                {"holder_id": p["id"], "medium_type": "email", "email_address": f"{n}@x.example"}
+                | held
+                | {"position": 0}
+                for n, p in enumerate(people)
+            ],
+        )
         await session.commit()
 
     await keep(10)
@@ -453,7 +469,21 @@ async def test_lists_page_in_the_database(
     await keep(990)
     many = await _statements_of_lists(client, database, customer)
     assert many == few, (few, many)
-    # The key, its party and agencies; the count; the page; the rows of each kind on it.
-    assert max(few) <= 7
+    # The key, its party and agencies; the count; the page; the rows of each kind on it; the
+    # related parties and the contact media of the kept rows on it.
+    assert max(few) <= 9
     total = await _call(client, customer, "get", "/individual", "/individual", 200, limit="1")
     assert total.headers["x-total-count"] == "1000"
+    # Related parties and contact media filter in SQL: the count is exact.
+    employed = await _call(
+        client,
+        customer,
+        "get",
+        "/individual",
+        "/individual",
+        200,
+        limit="3",
+        **{"relatedParty.id": "org_x", "contactMedium.mediumType": "email"},
+    )
+    assert employed.headers["x-total-count"] == "1000"
+    assert employed.json()[0]["contactMedium"][0]["characteristic"]["emailAddress"]

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import inventory, ordering
 from app.core.db import Database
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.inventory import ProductState
 from rest_facades.tmf.product_inventory import describe
 from tests.factories import (
@@ -181,7 +181,7 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
     assert removed.status_code == 204
     event = Event(
         party_id="p",
-        entity="product",
+        entity=EntityKind.PRODUCT,
         entity_id="prd_1",
         kind=EventKind.STATE_CHANGED,
         state="pending_terminate",
@@ -191,7 +191,9 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         {"id": "prd_1", "@type": "Product", "status": "pendingTerminate"},
     )
     assert describe(event) == expected
-    order_event = Event(party_id="p", entity="order", entity_id="o", kind=EventKind.CREATED)
+    order_event = Event(
+        party_id="p", entity=EntityKind.ORDER, entity_id="o", kind=EventKind.CREATED
+    )
     assert describe(order_event) is None
 
 

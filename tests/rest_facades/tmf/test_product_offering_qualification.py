@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import qualification, quoting
 from app.core.db import Database
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.quoting import QuoteKind
 from rest_facades.tmf.product_offering_qualification import describe
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, line_spec, location_id
@@ -110,14 +110,27 @@ async def test_green_and_red_items(
     assert {"name": "bandwidth", "valueType": "integer", "value": 10} in item["product"][
         "productCharacteristic"
     ]
-    for wrong in (bare, {**bare, "productOffering": {"id": "no-such-offering"}}):
-        refused = await client.post(
-            f"{BASE}{PATH}",
-            json={"productOfferingQualificationItem": [wrong]},
-            headers=customer.headers,
-        )
-        assert refused.status_code == 400, refused.text
-        check_response(SPEC, PATH, "post", 400, refused.json())
+    # Without a place, or with an unknown offering, the qualification is recorded and
+    # terminated at once with the reason; nothing is priced.
+    for wrong, reason in (
+        (bare, "lacks product.place"),
+        ({**bare, "productOffering": {"id": "no-such-offering"}}, "no-such-offering"),
+    ):
+        terminated = await _create(client, customer, {"productOfferingQualificationItem": [wrong]})
+        assert terminated["state"] == "terminatedWithError"
+        [item] = terminated["productOfferingQualificationItem"]
+        assert item["state"] == "terminatedWithError"
+        assert reason in item["terminationError"][0]["value"]
+        assert reason in terminated["note"][-1]["text"]
+        assert "qualificationResult" not in terminated
+    # A bad value is still refused.
+    refused = await client.post(
+        f"{BASE}{PATH}",
+        json={"productOfferingQualificationItem": [{**bare, "product": {"place": "x"}}]},
+        headers=customer.headers,
+    )
+    assert refused.status_code == 400, refused.text
+    check_response(SPEC, PATH, "post", 400, refused.json())
 
 
 async def test_list_filter_fields_tenancy_and_refused_changes(
@@ -201,7 +214,7 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
     assert removed.status_code == 204
     event = Event(
         party_id=customer.party_id,
-        entity="qualification",
+        entity=EntityKind.QUALIFICATION,
         entity_id="poq_1",
         kind=EventKind.CREATED,
         state="done_ready",
@@ -210,7 +223,9 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         "productOfferingQualification",
         {"id": "poq_1", "@type": "ProductOfferingQualification", "state": "done"},
     )
-    other = Event(party_id=customer.party_id, entity="quote", entity_id="q", kind=EventKind.CREATED)
+    other = Event(
+        party_id=customer.party_id, entity=EntityKind.QUOTE, entity_id="q", kind=EventKind.CREATED
+    )
     assert describe(other) is None
 
 
@@ -305,3 +320,45 @@ async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_qualifica
     many, thousand = await statements()
     assert (ten, thousand) == ("10", "1000")
     assert many == few
+
+
+async def test_a_minimal_conformance_body_is_recorded_and_terminated_with_the_reason(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "productOfferingQualification",
+        mandatory=("id", "href", "productOfferingQualificationItem", "relatedParty", "state"),
+    )
+    created = await kit.create(
+        {
+            "productOfferingQualificationItem": [{"id": "1"}],
+            "relatedParty": [{"id": "456-dd-df45", "@referredType": "Individual"}],
+        }
+    )
+    assert created["state"] == "terminatedWithError"
+    [item] = created["productOfferingQualificationItem"]
+    assert item["id"] == "1"
+    assert item["state"] == "terminatedWithError"
+    reason = "productOfferingQualificationItem[0] lacks product.productOffering.id"
+    assert item["terminationError"] == [{"@type": "TerminationError", "value": reason}]
+    assert created["note"] == [
+        {
+            "id": "seller",
+            "@type": "Note",
+            "author": "seller",
+            "date": created["effectiveQualificationDate"],
+            "text": reason,
+        }
+    ]
+    assert {"id": "456-dd-df45", "@referredType": "Individual"} in created["relatedParty"]
+    core, items = await qualification.get_qualification(
+        session, principal=customer.principal, qualification_id=created["id"]
+    )
+    assert (core.state_reason, items) == (reason, [])
+    await kit.filters_and_fields(created)
+    await kit.patch(created, {"description": "retry with an offering", "state": created["state"]})
+    await kit.delete(created)

@@ -10,7 +10,7 @@ from strawberry.relay import to_base64
 from app.core import clock, ordering
 from app.core.catalog import ProductKind
 from app.core.db import Database
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.ordering import OrderState
 from rest_facades.mef.flavours import CANTATA
 from rest_facades.mef.products import check_configuration, product_types
@@ -311,7 +311,7 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
     assert removed.status_code == 204
     event = Event(
         party_id="p",
-        entity="order",
+        entity=EntityKind.ORDER,
         entity_id="ord_1",
         kind=EventKind.STATE_CHANGED,
         state="in_progress",
@@ -321,7 +321,9 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
         {"id": "ord_1", "@type": "ProductOrder", "state": "inProgress"},
     )
     assert (
-        describe(Event(party_id="p", entity="ticket", entity_id="t", kind=EventKind.CREATED))
+        describe(
+            Event(party_id="p", entity=EntityKind.TICKET, entity_id="t", kind=EventKind.CREATED)
+        )
         is None
     )
 

@@ -4,13 +4,15 @@ from typing import Any
 
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.relay import to_base64
 
 from app.core import geography, ordering, qualification, quoting
 from app.core.db import Database
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.quoting import QuoteKind
 from rest_facades.tmf.quote_management import describe
 from tests.factories import CHICAGO, NEW_YORK, Caller, line_spec, location_id
+from tests.rest_facades.mef.conformance import check_response as mef_check
 from tests.rest_facades.tmf.conformance import check_response
 from tests.rest_facades.tmf.kit import Kit
 from tests.statements import copies, counting
@@ -109,7 +111,6 @@ async def test_refusals_are_tmf_errors(
     for body in (
         {"description": "no items"},
         {"quoteItem": [_line({"id": chicago}, {"id": new_york}, mbps="fast")]},
-        {"quoteItem": [_line({"id": chicago}, {"id": "nowhere"})]},
         {"quoteItem": [_line({"id": chicago}, {"name": "1 Nowhere Lane, Springfield"})]},
     ):
         response = await client.post(f"{BASE}/quote", json=body, headers=customer.headers)
@@ -293,14 +294,17 @@ async def test_hub_and_event_descriptions(client: httpx.AsyncClient, customer: C
 
     event = Event(
         party_id=customer.party_id,
-        entity="quote",
+        entity=EntityKind.QUOTE,
         entity_id="quo_1",
         kind=EventKind.STATE_CHANGED,
         state="approved_orderable",
     )
     assert describe(event) == ("quote", {"id": "quo_1", "@type": "Quote", "state": "approved"})
     item_event = Event(
-        party_id=customer.party_id, entity="order", entity_id="ord_1", kind=EventKind.CREATED
+        party_id=customer.party_id,
+        entity=EntityKind.ORDER,
+        entity_id="ord_1",
+        kind=EventKind.CREATED,
     )
     assert describe(item_event) is None
 
@@ -407,3 +411,110 @@ async def test_a_list_costs_the_same_statements_for_ten_and_a_thousand_quotes(
     many, thousand = await statements()
     assert (ten, thousand) == ("10", "1000")
     assert many == few
+
+
+async def test_a_minimal_conformance_body_is_recorded_and_rejected_with_the_reason(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    kit = Kit(
+        client,
+        customer,
+        SPEC,
+        BASE,
+        "quote",
+        mandatory=("id", "href", "quoteItem", "state", "quoteDate"),
+    )
+    created = await kit.create({"quoteItem": [{"id": "1", "action": "add"}]})
+    assert created["state"] == "rejected"
+    assert created["quoteItem"] == [{"id": "1", "action": "add", "state": "rejected"}]
+    reason = "quoteItem[0] lacks product.productOffering.id"
+    assert created["note"][-1]["text"] == reason
+    # Nothing is priced.
+    assert "quoteTotalPrice" not in created
+    core = await quoting.get_quote(session, principal=customer.principal, quote_id=created["id"])
+    assert (core.quote.state_reason, core.quote.monthly_cents, core.items) == (reason, 0, [])
+    await kit.filters_and_fields(created)
+    await kit.patch(created, {"description": "retry with an offering", "note": created["note"]})
+    await kit.delete(created)
+    # An unknown offering or a made-up place is answered the same way, every item named.
+    chicago = await location_id(session, CHICAGO)
+    made_up = await kit.create(
+        {
+            "quoteItem": [
+                {"id": "a", "action": "add", "productOffering": {"id": "no-such-offering"}},
+                _line({"id": chicago}, {"id": "made-up-place"}),
+            ]
+        }
+    )
+    assert made_up["state"] == "rejected"
+    text = made_up["note"][-1]["text"]
+    assert "no-such-offering" in text
+    assert "made-up-place" in text
+    assert [i["state"] for i in made_up["quoteItem"]] == ["rejected", "rejected"]
+    # A rejected quote cannot be ordered.
+    order = await client.post(
+        "/tmf-api/productOrderingManagement/v4/productOrder",
+        json={
+            "quote": [{"id": made_up["id"]}],
+            "productOrderItem": [{"id": "1", "action": "add", "quoteItem": {"id": "a"}}],
+        },
+        headers=customer.headers,
+    )
+    assert order.status_code in {400, 409}, order.text
+
+
+async def test_refused_minimal_quotes_and_qualifications_show_on_cantata_and_graphql(
+    client: httpx.AsyncClient, customer: Caller, ops: Caller
+) -> None:
+    quote = (
+        await client.post(
+            f"{BASE}/quote",
+            json={"quoteItem": [{"id": "7", "action": "add"}]},
+            headers=customer.headers,
+        )
+    ).json()
+    poq = (
+        await client.post(
+            "/tmf-api/productOfferingQualification/v4/productOfferingQualification",
+            json={"productOfferingQualificationItem": [{"id": "8"}]},
+            headers=customer.headers,
+        )
+    ).json()
+    cantata = "/mefApi/cantata/quoteManagement/v2/quote"
+    seen = await client.get(f"{cantata}/{quote['id']}", headers=customer.headers)
+    assert seen.status_code == 200, seen.text
+    mef_check("cantata", "quote", "/quote/{id}", "get", 200, seen.json())
+    assert seen.json()["state"] == "rejected"
+    [asked] = seen.json()["quoteItem"]
+    assert (asked["id"], asked["state"]) == ("7", "rejected")
+    assert "lacks product.productOffering.id" in asked["terminationError"][0]["value"]
+    assert "quoteItemPrice" not in asked
+    poqs = "/mefApi/cantata/productOfferingQualification/v1/productOfferingQualification"
+    seen = await client.get(f"{poqs}/{poq['id']}", headers=customer.headers)
+    assert seen.status_code == 200, seen.text
+    mef_check(
+        "cantata",
+        "product_offering_qualification",
+        "/productOfferingQualification/{id}",
+        "get",
+        200,
+        seen.json(),
+    )
+    assert seen.json()["state"] == "terminatedWithError"
+    [asked] = seen.json()["productOfferingQualificationItem"]
+    assert (asked["id"], asked["state"]) == ("8", "terminatedWithError")
+    answer = await client.post(
+        "/graphql",
+        json={
+            "query": "query($id: ID!) { node(id: $id) { ... on Quote "
+            "{ state stateReason price { monthlyRecurring } items { state } } } }",
+            "variables": {"id": to_base64("Quote", quote["id"])},
+        },
+        headers=ops.headers,
+    )
+    assert answer.json()["data"]["node"] == {
+        "state": "REJECTED",
+        "stateReason": "quoteItem[0] lacks product.productOffering.id",
+        "price": {"monthlyRecurring": "0.00"},
+        "items": [],
+    }

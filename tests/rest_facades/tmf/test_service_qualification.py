@@ -37,7 +37,7 @@ async def _get(
     return response
 
 
-def _service(spec: str, places: list[dict[str, Any]], mbps: int | None = None) -> dict[str, Any]:
+def _service(spec: str, places: Any, mbps: int | None = None) -> dict[str, Any]:
     service: dict[str, Any] = {"serviceSpecification": {"id": spec}, "place": places}
     if mbps is not None:
         service["serviceCharacteristic"] = [{"name": "bandwidth", "value": mbps}]
@@ -149,7 +149,7 @@ async def test_check_service_qualification(
     check_response(SPEC, f"{CHECK}/{{id}}", "patch", 400, refused.json())
     bad = await client.post(
         f"{BASE}{CHECK}",
-        json={"serviceQualificationItem": [{"service": _service("teleport", [])}]},
+        json={"serviceQualificationItem": [{"service": _service("teleport", "here")}]},
         headers=customer.headers,
     )
     assert bad.status_code == 400
@@ -219,7 +219,7 @@ async def test_query_service_qualification(
     not_a_check = await client.get(f"{BASE}{CHECK}/{query['id']}", headers=customer.headers)
     assert not_a_check.status_code == 404
     missing = await client.post(
-        f"{BASE}{QUERY}", json={"searchCriteria": {"service": {}}}, headers=customer.headers
+        f"{BASE}{QUERY}", json={"searchCriteria": "anywhere"}, headers=customer.headers
     )
     assert missing.status_code == 400
     check_response(SPEC, QUERY, "post", 400, missing.json())
@@ -271,7 +271,7 @@ async def test_lists_cost_the_same_statements_for_ten_and_a_thousand_qualificati
 ) -> None:
     chicago = await location_id(session, CHICAGO)
     place = [{"id": chicago, "role": "aEnd"}]
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         CHECK: {"serviceQualificationItem": [{"service": _service("internet-access", place)}]},
         QUERY: {"searchCriteria": {"service": {"place": place}}},
     }
@@ -293,3 +293,65 @@ async def test_lists_cost_the_same_statements_for_ten_and_a_thousand_qualificati
         many, thousand = await statements()
         assert (ten, thousand) == ("10", "1000")
         assert many == few
+
+
+async def test_minimal_conformance_bodies_are_recorded_and_terminated_with_the_reason(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    bodies: dict[str, dict[str, Any]] = {
+        "checkServiceQualification": {"serviceQualificationItem": [{"id": "1"}]},
+        "queryServiceQualification": {"searchCriteria": {"id": "1"}},
+    }
+    for name, body in bodies.items():
+        kit = Kit(
+            client,
+            customer,
+            SPEC,
+            BASE,
+            name,
+            mandatory=("id", "href", "state", "serviceQualificationItem"),
+        )
+        created = await kit.create(body)
+        assert created["state"] == "terminatedWithError"
+        if name == "checkServiceQualification":
+            [item] = created["serviceQualificationItem"]
+            assert item["state"] == "terminatedWithError"
+            reason = item["terminationError"][0]["value"]
+            assert reason == "serviceQualificationItem[0] lacks product.productOffering.id"
+        else:
+            assert created["serviceQualificationItem"] == []
+            assert created["searchCriteria"] == {"id": "1"}
+            reason = created["terminationError"][0]["value"]
+            assert reason == "searchCriteria lacks service.place: one or two places"
+        core, items = await qualification.get_qualification(
+            session, principal=customer.principal, qualification_id=created["id"]
+        )
+        assert (core.state_reason, items) == (reason, [])
+        # Cantata shows it as a terminated qualification, with the reason.
+        mef = await client.get(
+            "/mefApi/cantata/productOfferingQualification/v1/productOfferingQualification/"
+            + created["id"],
+            headers=customer.headers,
+        )
+        assert mef.status_code == 200, mef.text
+        assert mef.json()["state"] == "terminatedWithError"
+        [asked] = mef.json()["productOfferingQualificationItem"]
+        assert (asked["id"], asked["terminationError"][0]["value"]) == ("1", reason)
+        await kit.filters_and_fields(created)
+        await kit.patch(created, {"description": "retry with a place"})
+        await kit.delete(created)
+    # A made-up specification or place is answered the same way.
+    made_up = await _create(
+        client,
+        customer,
+        CHECK,
+        {"serviceQualificationItem": [{"id": "9", "service": _service("teleport", [])}]},
+    )
+    assert "teleport" in made_up["serviceQualificationItem"][0]["terminationError"][0]["value"]
+    nowhere = await _create(
+        client,
+        customer,
+        QUERY,
+        {"searchCriteria": {"service": {"place": [{"id": "made-up-place", "role": "aEnd"}]}}},
+    )
+    assert "made-up-place" in nowhere["terminationError"][0]["value"]

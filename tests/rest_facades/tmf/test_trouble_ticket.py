@@ -407,6 +407,11 @@ async def test_the_api_answers_as_a_conformance_kit_checks_it(
         {"description": "Packet loss", "severity": "Minor", "ticketType": "Assistance"}
     )
     await kit.filters_and_fields(created)
+    # The v4 file's own example words are taken, as the core's nearest type and severity.
+    example = await kit.create(
+        {"description": "Outage", "severity": "Critical", "ticketType": "incident"}
+    )
+    assert (example["severity"], example["ticketType"]) == ("Extensive", "Assistance")
     product = await make_product(session, customer)
     patched = await kit.patch(
         created,

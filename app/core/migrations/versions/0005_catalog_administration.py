@@ -1,7 +1,7 @@
 """catalog administration (specifications, categories, catalogs, list prices) and named bills
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence

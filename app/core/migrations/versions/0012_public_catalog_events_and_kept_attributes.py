@@ -2,7 +2,7 @@
 catalog entries keep the attributes the core does not interpret
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012'
-down_revision: str | None = '0007'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
