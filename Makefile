@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run seed test lint typecheck pytest test-postgres ctk bench clean
+.PHONY: install run seed test lint typecheck pytest test-postgres ctk bench snapshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,12 @@ test-postgres: install
 ctk: install
 	.ci/ctk
 
+# Compare every served API with its snapshot and write the snapshots anew (see docs/versioning.md).
+snapshot: install
+	$(BIN)/lumen snapshot
+
 bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .ci/node_modules .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal
+	rm -rf $(VENV) .ci/node_modules governance/tools/node_modules .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal

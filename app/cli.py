@@ -119,6 +119,40 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    """Compare every served API with its snapshot (schema.graphql, governance/openapi/), then
+    write the snapshots anew; a breaking change must first be named in CHANGELOG.md."""
+    from app import governance
+    from app.main import create_app
+
+    snapshots = governance.Snapshots(Path(args.root))
+    app = create_app(settings, run_workers=False)
+    try:
+        if args.check:
+            changes = governance.compare(snapshots, app, governance.served_sdl())
+            outcome = governance.Refresh(changes, [], [])
+        else:
+            outcome = governance.refresh(snapshots, app, governance.served_sdl())
+    except governance.DiffToolMissing as error:
+        return _refuse(str(error))
+    for change in outcome.changes:
+        print(f"{change.api}: {change.kind}: {change.description}")
+    breaking = sorted({c.api for c in outcome.changes if c.kind is governance.ChangeKind.BREAKING})
+    if args.check:
+        print(f"breaking changes in: {', '.join(breaking)}" if breaking else "no breaking change")
+        return 1 if breaking else 0
+    if outcome.unlogged:
+        return _refuse(
+            f"breaking changes in {', '.join(outcome.unlogged)}: name each in the "
+            "'## [Unreleased]' section of CHANGELOG.md, then run `lumen snapshot` again"
+        )
+    for path in outcome.written:
+        print(f"wrote {path}")
+    if not outcome.written:
+        print("the snapshots are up to date")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lumen` console script."""
     parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
@@ -135,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export-schema", help=cmd_export_schema.__doc__)
     export.add_argument("--output", default="schema.graphql", help="file to write")
     export.set_defaults(run=cmd_export_schema)
+    snapshot = commands.add_parser("snapshot", help=cmd_snapshot.__doc__)
+    snapshot.add_argument("--root", default=".", help="the checkout that holds the snapshots")
+    snapshot.add_argument(
+        "--check", action="store_true", help="only compare; exit 1 on a breaking change"
+    )
+    snapshot.set_defaults(run=cmd_snapshot)
     args = parser.parse_args(argv)
     code: int = args.run(get_settings(), args)
     return code
