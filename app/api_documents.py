@@ -9,7 +9,7 @@ the governance snapshots (`governance/openapi/<slug>.json`) are these documents.
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.core.events import Channel
+from app.deprecations import DEPRECATIONS, Deprecation, Surface
 from rest_facades.mef import router as mef
 from rest_facades.mef.flavours import FLAVOURS
 from rest_facades.tmf import router as tmf
@@ -84,8 +85,15 @@ def served_apis(app: FastAPI) -> list[ServedAPI]:
     return apis
 
 
-def api_document(app: FastAPI, api: ServedAPI, *, server_url: str) -> dict[str, Any]:
-    """The OpenAPI document of one served API, with paths relative to its base URL."""
+def api_document(
+    app: FastAPI,
+    api: ServedAPI,
+    *,
+    server_url: str,
+    deprecations: Iterable[Deprecation] = DEPRECATIONS,
+) -> dict[str, Any]:
+    """The OpenAPI document of one served API, with paths relative to its base URL; the
+    operations of the registry of deprecations are marked `deprecated`."""
     whole = app.openapi()
     paths = {
         path.removeprefix(api.base_path): item
@@ -106,6 +114,12 @@ def api_document(app: FastAPI, api: ServedAPI, *, server_url: str) -> dict[str, 
     }
     if "securitySchemes" in whole["components"]:
         components["securitySchemes"] = _renamed(whole["components"]["securitySchemes"], renamed)
+    served = _renamed(paths, renamed)
+    for deprecation in deprecations:
+        method, path = deprecation.operation
+        operation = served.get(path.removeprefix(api.base_path), {}).get(method.lower())
+        if deprecation.surface is Surface.REST and operation is not None:
+            operation["deprecated"] = True
     return {
         "openapi": whole["openapi"],
         "info": {
@@ -117,7 +131,7 @@ def api_document(app: FastAPI, api: ServedAPI, *, server_url: str) -> dict[str, 
             ),
         },
         "servers": [{"url": server_url.rstrip("/") + api.base_path}],
-        "paths": _renamed(paths, renamed),
+        "paths": served,
         "components": components,
     }
 
