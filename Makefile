@@ -27,15 +27,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite runs in one process per core (pytest-xdist), a test file to a process.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: install
-	$(BIN)/pytest
+	$(PYTEST)
 
 test: lint typecheck pytest
 
 # The suite against a PostgreSQL server named by LUMEN_TEST_DATABASE_URL (.ci/run starts one).
 test-postgres: install
 	@test -n "$$LUMEN_TEST_DATABASE_URL" || (echo "set LUMEN_TEST_DATABASE_URL" && exit 2)
-	$(BIN)/pytest
+	$(PYTEST)
 
 # TM Forum's conformance kits (../shared/ctk) against the app as `make run` serves it; newman
 # is installed into .ci/node_modules. CTK_ONLY=TMF622 runs one kit.
