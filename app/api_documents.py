@@ -117,9 +117,10 @@ def api_document(
     served = _renamed(paths, renamed)
     for deprecation in deprecations:
         method, path = deprecation.operation
-        operation = served.get(path.removeprefix(api.base_path), {}).get(method.lower())
-        if deprecation.surface is Surface.REST and operation is not None:
-            operation["deprecated"] = True
+        if deprecation.surface is Surface.REST and path.startswith(api.base_path + "/"):
+            operation = served.get(path.removeprefix(api.base_path), {}).get(method.lower())
+            if operation is not None:
+                operation["deprecated"] = True
     return {
         "openapi": whole["openapi"],
         "info": {
