@@ -16,6 +16,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# The portal's page of the versioning and deprecation policy (docs/versioning.md), which
+# deprecated responses link to as RFC 9745 asks.
+POLICY_PATH = "/portal/versioning"
+
 
 class Surface(StrEnum):
     """Where a deprecated thing lives."""
@@ -45,7 +49,10 @@ class Deprecation:
     @property
     def headers(self) -> dict[str, str]:
         """The response headers that announce it."""
-        found = {"Deprecation": f"@{int(self.announced.timestamp())}"}
+        found = {
+            "Deprecation": f"@{int(self.announced.timestamp())}",
+            "Link": f'<{POLICY_PATH}>; rel="deprecation"; type="text/html"',
+        }
         if self.sunset is not None:
             found["Sunset"] = format_datetime(self.sunset.astimezone(UTC), usegmt=True)
         return found
@@ -105,7 +112,11 @@ class DeprecationHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in deprecation.headers.items():
-                    headers[name] = value
+                    # A response may link elsewhere already; links add up.
+                    if name == "Link":
+                        headers.append(name, value)
+                    else:
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, announcing)

@@ -54,6 +54,7 @@ async def test_a_deprecated_operation_answers_deprecation_and_sunset(
     assert response.headers["Deprecation"] == f"@{int(ANNOUNCED.timestamp())}"
     assert response.headers["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"
     assert parsedate_to_datetime(response.headers["Sunset"]) == SUNSET
+    assert response.headers["Link"] == '</portal/versioning>; rel="deprecation"; type="text/html"'
 
 
 async def test_only_the_deprecated_operation_is_announced(
