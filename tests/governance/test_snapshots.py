@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from app.cli import main
 from app.governance import (
     ChangeKind,
     Snapshots,
@@ -140,3 +141,19 @@ def test_the_changelog_keeps_a_changelog() -> None:
         assert re.fullmatch(r"\[\d+\.\d+\.\d+\] - \d{4}-\d{2}-\d{2}", title), title
     sections = {title for level, title in headings if level == "###"}
     assert sections <= KEEP_A_CHANGELOG_SECTIONS
+
+
+def test_lumen_snapshot_names_the_unlogged_breaking_change(
+    tmp_path: Path, diff_tool: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshots = _checkout(tmp_path)
+    saved = json.loads(snapshots.openapi(SAMPLE).read_text())
+    saved["paths"]["/geographicSite/{id}/history"] = saved["paths"]["/geographicSite/{id}"]
+    snapshots.openapi(SAMPLE).write_text(render(saved))
+
+    code = main(["snapshot", "--root", str(tmp_path)])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"{SAMPLE}: breaking: GET /geographicSite/{{id}}/history" in captured.out
+    assert f"breaking changes in {SAMPLE}: name each" in captured.err
