@@ -62,9 +62,11 @@ class Settings(BaseSettings):
     # partner work is looked at.
     partner_poll_seconds: float = 60.0
     partner_work_seconds: float = 1.0
-    # Where the demo partner's Sonata API is (a second instance, `lumen serve --as-partner`).
-    demo_partner_url: str = "http://127.0.0.1:8001"
-    # Serve as the demo partner carrier: a network of its own (the places off ours).
+    # Where the demo partner's Sonata API is (a second instance, `lumen serve --as-partner`);
+    # unset, the demo partner is registered disabled.
+    demo_partner_url: str | None = None
+    # Serve as the demo partner carrier: a network of its own (the places off ours), listeners
+    # on loopback allowed, no partners of its own.
     as_partner: bool = False
     log_level: str = "INFO"
     # Bounds on every HTTP request, checked before any face reads it.

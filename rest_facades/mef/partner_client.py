@@ -216,11 +216,10 @@ class SonataPartnerClient:
 
     @staticmethod
     def _body(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
-        """A request body checked against the generated Sonata model."""
-        dumped: dict[str, Any] = model.model_validate(values).model_dump(
-            mode="json", by_alias=True, exclude_none=True
-        )
-        return dumped
+        """A request body checked against the generated Sonata model, sent as built (the
+        model does not carry the product configuration's own attributes)."""
+        model.model_validate(values)
+        return values
 
     @staticmethod
     def _product(request: AccessRequest) -> dict[str, Any]:
@@ -252,7 +251,7 @@ class SonataPartnerClient:
         return {
             "name": f"{request.term_months} months",
             "duration": {"amount": request.term_months, "units": "calendarMonths"},
-            "endOfTermAction": "roll",
+            "endOfTermAction": "autoRenew",
         }
 
     @staticmethod
