@@ -154,7 +154,8 @@ async def seed(
                     party_id=demo.party_id,
                     email=f"api@{demo.name.split()[0].lower()}.example",
                 )
-                if demo.audience is not Audience.OPS:
+                # The demo partner serves us only: it needs its parties, not their history.
+                if demo.audience is not Audience.OPS and not as_partner:
                     await _seed_history(session, demo)
             keys[demo.role] = await issue_api_key(
                 session, party_id=demo.party_id, name="demo", secret_seed=secret

@@ -203,7 +203,9 @@ class SonataPartnerClient:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(initial=self._backoff, max=self._backoff * 10),
+                wait=wait_exponential_jitter(
+                    multiplier=self._backoff, max=self._backoff * 10, jitter=self._backoff
+                ),
                 retry=retry_if_exception_type(_Retryable),
                 reraise=True,
             ):

@@ -1,0 +1,323 @@
+"""Off-net reach against a real second carrier: another instance of this platform, served by
+uvicorn on a loopback port as the demo partner, sells us the access we resell."""
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import partners
+from app.core.db import CoreConfig, Database
+from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.ordering import Order, OrderItem, OrderState
+from app.core.parties import Audience, Principal, Scope
+from app.core.partners import PartnerWork, PartnerWorkState
+from app.main import create_app
+from app.settings import Settings
+from rest_facades.mef.partner_client import ORDER_PATH, QUOTE_PATH, SonataPartnerClient
+from rest_facades.mef.partner_listener import LISTENER_PATH
+from tests.factories import Caller, location_id, make_caller
+from tests.partner_server import PARTNER_KEY, FaultyProxy, partner_process
+
+DALLAS = "1950 N Stemmons Fwy, Dallas, TX 75207"
+HOUSTON = "660 Greens Pkwy, Houston, TX 77067"
+OPS = Principal(party_id="pty_ops", audience=Audience.OPS, scopes=frozenset(Scope))
+SETTLE_SECONDS = 40.0
+
+
+@pytest.fixture(scope="module")
+def partner_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The partner carrier, one server for the whole module."""
+    with partner_process(tmp_path_factory.mktemp("partner")) as url:
+        yield url
+
+
+@pytest.fixture
+async def proxy(partner_url: str) -> AsyncIterator[FaultyProxy]:
+    """The way to the partner, which each test can make misbehave."""
+    async with FaultyProxy(partner_url).running() as running:
+        yield running
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[SonataPartnerClient]:
+    """Our Sonata client of partners: short timeouts and waits for a fast suite."""
+    client = SonataPartnerClient(
+        timeout_seconds=1.5,
+        attempts=2,
+        backoff_seconds=0.05,
+        breaker_threshold=3,
+        breaker_reset_seconds=60,
+    )
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def ours(
+    settings: Settings, database: Database, gateway: SonataPartnerClient
+) -> AsyncIterator[Database]:
+    """Our platform's database, with the partner client wired into its core."""
+    wired = Database.connect(settings.database_url, config=CoreConfig(partners=gateway))
+    yield wired
+    await wired.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings, ours: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """Our platform's faces (workers off: the test drives them)."""
+    app = create_app(settings, run_workers=False)
+    app.state.database = ours
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def partner(session: AsyncSession, proxy: FaultyProxy) -> partners.Partner:
+    """The partner, registered as covering Houston, reached through the proxy."""
+    return await partners.register_partner(
+        session,
+        principal=OPS,
+        given=partners.PartnerInput(
+            name="Cascade Access Networks",
+            base_url=proxy.url,
+            auth=partners.PartnerAuth.API_KEY,
+            api_key=PARTNER_KEY,
+            margin_percent=Decimal(20),
+            metros=["Houston, TX"],
+        ),
+    )
+
+
+def _workers(
+    ours: Database, gateway: SonataPartnerClient
+) -> tuple[FulfilmentEngine, partners.PartnerWorker]:
+    engine = FulfilmentEngine(ours, ack_after=timedelta(0), complete_after=timedelta(0))
+    worker = partners.PartnerWorker(
+        ours, gateway, PartnerOutcomes(), poll_after=timedelta(seconds=0.2)
+    )
+    return engine, worker
+
+
+async def settle(
+    ours: Database, gateway: SonataPartnerClient, done: Callable[[], Awaitable[bool]]
+) -> None:
+    """Run our fulfilment and partner work until `done` holds."""
+    engine, worker = _workers(ours, gateway)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not await done():
+        assert time.monotonic() < deadline, "the order did not settle in time"
+        await engine.tick()
+        await worker.tick()
+        await asyncio.sleep(0.2)
+
+
+async def order_state(ours: Database, order_id: str) -> Order:
+    async with ours.session() as s:
+        order = await s.get(Order, order_id)
+        assert order is not None
+        s.expunge(order)
+        return order
+
+
+async def work_of(ours: Database, order_id: str) -> list[PartnerWork]:
+    async with ours.session() as s:
+        found = await partners.work_of_order(s, order_id)
+        s.expunge_all()
+        return found
+
+
+async def graphql(client: httpx.AsyncClient, caller: Caller, query: str) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query}, headers=caller.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def order_id(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def partner_quote(
+    partner_url: str, location: dict[str, str], mbps: int, months: int
+) -> tuple[int, int]:
+    """What the partner charges us for a port, asked of it directly."""
+    body = {
+        "buyerRequestedQuoteLevel": "firm",
+        "instantSyncQuote": True,
+        "relatedContactInformation": [
+            {
+                "role": "buyerContactInformation",
+                "name": "T",
+                "emailAddress": "t@x.example",
+                "number": "1",
+            }
+        ],
+        "quoteItem": [
+            {
+                "id": "1",
+                "action": "add",
+                "product": {
+                    "productOffering": {"id": "ethernet-port"},
+                    "productConfiguration": {
+                        "@type": "urn:mef:lso:spec:sonata:carrier-ethernet-operator-uni:v5.0.0:all",
+                        "ingressBandwidthProfile": [{"cir": {"irValue": mbps, "irUnits": "MBPS"}}],
+                    },
+                    "place": [{"@type": "FieldedAddress", "role": "INSTALL_LOCATION", **location}],
+                },
+                "requestedQuoteItemTerm": {
+                    "name": "t",
+                    "duration": {"amount": months, "units": "calendarMonths"},
+                    "endOfTermAction": "autoRenew",
+                },
+            }
+        ],
+    }
+    async with httpx.AsyncClient(base_url=partner_url) as http:
+        answer = await http.post(
+            f"{QUOTE_PATH}/quote", json=body, headers={"Authorization": f"Bearer {PARTNER_KEY}"}
+        )
+    assert answer.status_code == 201, answer.text
+    monthly = one_time = 0
+    for charge in answer.json()["quoteItem"][0]["quoteItemPrice"]:
+        cents = round(Decimal(str(charge["price"]["dutyFreeAmount"]["value"])) * 100)
+        if charge["priceType"] == "recurring":
+            monthly += cents
+        else:
+            one_time += cents
+    return monthly, one_time
+
+
+async def partner_orders(partner_url: str, external_id: str) -> list[dict[str, Any]]:
+    """The partner's own record of the orders that carry our external id."""
+    async with httpx.AsyncClient(base_url=partner_url) as http:
+        found = await http.get(
+            f"{ORDER_PATH}/productOrder",
+            params={"externalId": external_id},
+            headers={"Authorization": f"Bearer {PARTNER_KEY}"},
+        )
+        assert found.status_code == 200, found.text
+        return [
+            (
+                await http.get(
+                    f"{ORDER_PATH}/productOrder/{o['id']}",
+                    headers={"Authorization": f"Bearer {PARTNER_KEY}"},
+                )
+            ).json()
+            for o in found.json()
+        ]
+
+
+HOUSTON_FIELDS = {
+    "streetNr": "660",
+    "streetName": "Greens Pkwy",
+    "city": "Houston",
+    "stateOrProvince": "TX",
+    "postcode": "77067",
+    "country": "US",
+}
+CONNECTION = (
+    f'aEnd: {{address: "{DALLAS}"}}, zEnd: {{address: "{HOUSTON}"}}, '
+    "bandwidthMbps: 1000, termMonths: 12"
+)
+
+
+async def order_connection(client: httpx.AsyncClient, caller: Caller) -> str:
+    data = await graphql(
+        client,
+        caller,
+        f"mutation {{ orderConnection(input: {{{CONNECTION}}}) "
+        "{ order { id } price { monthlyRecurring oneTime } userErrors { code message } } }",
+    )
+    assert data["orderConnection"]["userErrors"] == []
+    return order_id(data["orderConnection"]["order"]["id"])
+
+
+async def test_graphql_developer_buys_off_net_access_from_the_partner(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    developer: Caller,
+    partner: partners.Partner,
+    partner_url: str,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """The price is the partner's plus our margin plus our own segment; the order completes
+    when the partner's does, and both carriers have a record of it."""
+    priced = await graphql(
+        client,
+        developer,
+        f"{{ price(input: {{product: ETHERNET_LINE, {CONNECTION}}}) "
+        "{ price { monthlyRecurring oneTime } confidence serviceability userErrors { code } } }",
+    )
+    their_monthly, their_one_time = await partner_quote(partner_url, HOUSTON_FIELDS, 1000, 12)
+    async with ours.session() as s:
+        from app.core.catalog import ProductSpec, get_offering, price
+        from app.core.geography import Serviceability, get_locations
+
+        spec = ProductSpec(
+            offering_id="ethernet-line",
+            a_location_id=await location_id(s, DALLAS),
+            z_location_id=await location_id(s, HOUSTON),
+            bandwidth_mbps=1000,
+            term_months=12,
+        )
+        found = await get_locations(s, [spec.a_location_id, spec.z_location_id or ""])
+        own = price(
+            await get_offering(s, "ethernet-line"),
+            spec,
+            [
+                (found[spec.a_location_id], Serviceability.ON_NET),
+                (found[spec.z_location_id or ""], Serviceability.OFF_NET),
+            ],
+            {spec.z_location_id or "": partners.BoughtAccess("x", 0, 0)},
+        )
+    answer = priced["price"]
+    assert answer["serviceability"] == "OFF_NET"
+    assert answer["confidence"] == "YELLOW"
+    assert Decimal(answer["price"]["monthlyRecurring"]) * 100 == own.monthly_cents + round(
+        their_monthly * Decimal("1.2")
+    )
+    assert Decimal(answer["price"]["oneTime"]) * 100 == own.one_time_cents + round(
+        their_one_time * Decimal("1.2")
+    )
+
+    ours_id = await order_connection(client, developer)
+
+    async def in_progress_with_reason() -> bool:
+        order = await order_state(ours, ours_id)
+        return order.state is OrderState.IN_PROGRESS
+
+    await settle(ours, gateway, in_progress_with_reason)
+    waiting = await order_state(ours, ours_id)
+    assert "Cascade Access Networks" in (waiting.state_reason or "")
+
+    async def completed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
+
+    await settle(ours, gateway, completed)
+    [work] = await work_of(ours, ours_id)
+    assert work.state is PartnerWorkState.COMPLETED
+    [theirs] = await partner_orders(partner_url, work.id)
+    assert theirs["state"] == "completed"
+    assert theirs["id"] == work.partner_order_id
+    async with ours.session() as s:
+        [item] = (await s.exec(select(OrderItem).where(OrderItem.order_id == ours_id))).all()
+        assert item.product_id is not None
+    node = base64.b64encode(f"Order:{ours_id}".encode()).decode()
+    shown = await graphql(
+        client, developer, f'{{ node(id: "{node}") {{ ... on Order {{ state }} }} }}'
+    )
+    assert shown["node"]["state"] == "COMPLETED"
