@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,7 @@ from app.core.partners import PartnerWork, PartnerWorkState
 from app.main import create_app
 from app.settings import Settings
 from rest_facades.mef.partner_client import ORDER_PATH, QUOTE_PATH, SonataPartnerClient
-from rest_facades.mef.partner_listener import LISTENER_PATH
-from tests.factories import Caller, location_id, make_caller
+from tests.factories import Caller, location_id
 from tests.partner_server import PARTNER_KEY, FaultyProxy, partner_process
 
 DALLAS = "1950 N Stemmons Fwy, Dallas, TX 75207"
@@ -143,7 +141,8 @@ async def graphql(client: httpx.AsyncClient, caller: Caller, query: str) -> dict
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def order_id(global_id: str) -> str:
@@ -264,7 +263,7 @@ async def test_graphql_developer_buys_off_net_access_from_the_partner(
     )
     their_monthly, their_one_time = await partner_quote(partner_url, HOUSTON_FIELDS, 1000, 12)
     async with ours.session() as s:
-        from app.core.catalog import ProductSpec, get_offering, price
+        from app.core.catalog import BoughtAccess, ProductSpec, get_offering, price
         from app.core.geography import Serviceability, get_locations
 
         spec = ProductSpec(
@@ -282,7 +281,7 @@ async def test_graphql_developer_buys_off_net_access_from_the_partner(
                 (found[spec.a_location_id], Serviceability.ON_NET),
                 (found[spec.z_location_id or ""], Serviceability.OFF_NET),
             ],
-            {spec.z_location_id or "": partners.BoughtAccess("x", 0, 0)},
+            {spec.z_location_id or "": BoughtAccess("x", 0, 0)},
         )
     answer = priced["price"]
     assert answer["serviceability"] == "OFF_NET"
