@@ -40,9 +40,9 @@ def partner_process(folder: Path) -> Iterator[str]:
         "LUMEN_PORT": str(port),
         "LUMEN_ENVIRONMENT": "development",
         "LUMEN_LOG_LEVEL": "WARNING",
-        # The partner delivers within a second, so that a test sees orders complete.
+        # The partner delivers within seconds: tests see orders complete, or cancel one first.
         "LUMEN_FULFILMENT_ACK_SECONDS": "0.2",
-        "LUMEN_FULFILMENT_COMPLETE_SECONDS": "0.3",
+        "LUMEN_FULFILMENT_COMPLETE_SECONDS": "2",
         "LUMEN_FULFILMENT_POLL_SECONDS": "0.2",
         "LUMEN_EVENTS_POLL_SECONDS": "0.2",
         "LUMEN_RATE_LIMIT_PER_KEY": "1000000/minute",
@@ -76,8 +76,9 @@ def partner_process(folder: Path) -> Iterator[str]:
 @dataclass
 class FaultyProxy:
     """Forwards HTTP requests to `target`, or misbehaves as `mode` says: `slow` (answers after
-    `delay` seconds), `error` (500), `drop` (closes the connection unanswered), `refuse_orders`
-    (a MEF 422 to new product orders)."""
+    `delay` seconds), `error` (500), `drop` (closes the connection unanswered), `lose_answer`
+    (forwards the request, then closes the connection before the answer), `refuse_orders` (a
+    MEF 422 to new product orders)."""
 
     target: str
     mode: str = "pass"
@@ -127,6 +128,9 @@ class FaultyProxy:
                             if k.lower() not in {"host", "content-length", "connection"}
                         }
                         answer = await upstream.request(method, target, headers=sent, content=body)
+                        if self.mode == "lose_answer":
+                            writer.close()
+                            return
                         status, payload = answer.status_code, answer.content
                         kind = answer.headers.get("content-type", "application/json")
                     writer.write(

@@ -63,6 +63,10 @@ class _Retryable(Exception):
     """A failure worth another try: a timeout, a dropped connection, a 5xx or a 429."""
 
 
+class _Unsent(_Retryable):
+    """A failure before the request reached the partner: safe to retry even an order."""
+
+
 @dataclass
 class _Stats:
     calls: int = 0
@@ -79,8 +83,14 @@ def _reason(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         body = {}
-    reason = body.get("reason") or body.get("message") if isinstance(body, dict) else None
-    return str(reason or f"HTTP {response.status_code}")[:500]
+    # MEF answers one error object, or (422) a list of them.
+    errors = body if isinstance(body, list) else [body]
+    reasons = [
+        str(e.get("reason") or e.get("message"))
+        for e in errors
+        if isinstance(e, dict) and (e.get("reason") or e.get("message"))
+    ]
+    return ("; ".join(reasons) or f"HTTP {response.status_code}")[:500]
 
 
 class SonataPartnerClient:
@@ -158,6 +168,8 @@ class SonataPartnerClient:
             response = await self._http.request(
                 method, url, headers=await self._headers(partner), **kwargs
             )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _Unsent(f"{partner.name} could not be reached ({type(exc).__name__})") from exc
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{partner.name} did not answer in time") from exc
         except httpx.TransportError as exc:
@@ -167,9 +179,17 @@ class SonataPartnerClient:
         return response
 
     async def _call(
-        self, partner: PartnerAccess, method: str, path: str, **kwargs: Any
+        self,
+        partner: PartnerAccess,
+        method: str,
+        path: str,
+        *,
+        repeatable: bool = True,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request through the partner's breaker, retried; 2xx answers only."""
+        """One request through the partner's breaker, retried; 2xx answers only. A request
+        that is not `repeatable` (it creates something) is retried only when it was never
+        sent: after a lost answer, the caller looks for what it made before asking again."""
         url = partner.base_url.rstrip("/") + path
         if partner.buyer_id:
             kwargs["params"] = {**kwargs.get("params", {}), "buyerId": partner.buyer_id}
@@ -178,7 +198,7 @@ class SonataPartnerClient:
         started = time.perf_counter()
         try:
             async with breaker:
-                response = await self._retrying(partner, method, url, **kwargs)
+                response = await self._retrying(partner, method, url, repeatable, **kwargs)
                 if response.status_code in (401, 403):
                     raise PartnerUnavailable(f"{partner.name} refused our credentials")
                 if response.status_code >= 400:
@@ -198,7 +218,7 @@ class SonataPartnerClient:
         return response
 
     async def _retrying(
-        self, partner: PartnerAccess, method: str, url: str, **kwargs: Any
+        self, partner: PartnerAccess, method: str, url: str, repeatable: bool, **kwargs: Any
     ) -> httpx.Response:
         try:
             async for attempt in AsyncRetrying(
@@ -206,7 +226,7 @@ class SonataPartnerClient:
                 wait=wait_exponential_jitter(
                     multiplier=self._backoff, max=self._backoff * 10, jitter=self._backoff
                 ),
-                retry=retry_if_exception_type(_Retryable),
+                retry=retry_if_exception_type(_Retryable if repeatable else _Unsent),
                 reraise=True,
             ):
                 with attempt:
@@ -346,7 +366,9 @@ class SonataPartnerClient:
                 ],
             },
         )
-        response = await self._call(partner, "POST", f"{ORDER_PATH}/productOrder", json=body)
+        response = await self._call(
+            partner, "POST", f"{ORDER_PATH}/productOrder", repeatable=False, json=body
+        )
         return self._view(partner, response)
 
     async def find_order(

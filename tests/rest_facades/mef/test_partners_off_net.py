@@ -23,7 +23,8 @@ from app.core.partners import PartnerWork, PartnerWorkState
 from app.main import create_app
 from app.settings import Settings
 from rest_facades.mef.partner_client import ORDER_PATH, QUOTE_PATH, SonataPartnerClient
-from tests.factories import Caller, location_id
+from rest_facades.mef.partner_listener import LISTENER_PATH
+from tests.factories import Caller, location_id, make_caller
 from tests.partner_server import PARTNER_KEY, FaultyProxy, partner_process
 
 DALLAS = "1950 N Stemmons Fwy, Dallas, TX 75207"
@@ -320,3 +321,234 @@ async def test_graphql_developer_buys_off_net_access_from_the_partner(
         client, developer, f'{{ node(id: "{node}") {{ ... on Order {{ state }} }} }}'
     )
     assert shown["node"]["state"] == "COMPLETED"
+
+
+async def placed_with_partner(
+    ours: Database, gateway: SonataPartnerClient, ours_id: str
+) -> PartnerWork:
+    """Run our side until the partner has taken our order; our work record of it."""
+
+    async def placed() -> bool:
+        return any(w.partner_order_id for w in await work_of(ours, ours_id))
+
+    await settle(ours, gateway, placed)
+    [work] = await work_of(ours, ours_id)
+    return work
+
+
+async def test_cantata_enterprise_order_completes_through_the_partner(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    partner: partners.Partner,
+    partner_url: str,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """An enterprise's Cantata order for a line to an off-net place is one order to it, which
+    completes when the partner's completes."""
+    from tests.rest_facades.mef.test_product_order import line_order
+
+    enterprise = await make_caller(session, "enterprise", name="Acme Manufacturing")
+    body = await line_order(session, "cantata")
+    body["productOrderItem"][0]["product"]["place"][1]["id"] = await location_id(session, HOUSTON)
+    placed = await client.post(
+        "/mefApi/cantata/productOrderingManagement/v5/productOrder",
+        json=body,
+        headers=enterprise.headers,
+    )
+    assert placed.status_code == 201, placed.text
+    ours_id = placed.json()["id"]
+
+    async def completed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
+
+    await settle(ours, gateway, completed)
+    [work] = await work_of(ours, ours_id)
+    [theirs] = await partner_orders(partner_url, work.id)
+    assert theirs["state"] == "completed"
+    shown = await client.get(
+        f"/mefApi/cantata/productOrderingManagement/v5/productOrder/{ours_id}",
+        headers=enterprise.headers,
+    )
+    assert shown.json()["state"] == "completed"
+
+
+async def test_a_lost_answer_is_not_ordered_twice_and_a_down_partner_holds_the_work(
+    client: httpx.AsyncClient,
+    developer: Caller,
+    partner: partners.Partner,
+    partner_url: str,
+    proxy: FaultyProxy,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """The partner takes our order but the answer is lost, then the partner is down: the work
+    is held; a restarted platform finds the partner's order by our externalId instead of
+    placing a second one, and completes."""
+    ours_id = await order_connection(client, developer)
+    proxy.mode = "lose_answer"
+    engine, worker = _workers(ours, gateway)
+    await engine.tick()
+    await worker.tick()
+    proxy.mode = "drop"
+    async with ours.session() as s:
+        work = (await s.exec(select(PartnerWork).where(PartnerWork.order_id == ours_id))).one()
+        work.next_attempt_at = work.updated_at
+        s.add(work)
+        await s.commit()
+    await worker.tick()
+    [held] = await work_of(ours, ours_id)
+    assert held.state is PartnerWorkState.TO_PLACE
+    assert held.partner_order_id is None
+    assert (held.reason or "").startswith("held: Cascade Access Networks is unavailable")
+    assert (await order_state(ours, ours_id)).state is OrderState.IN_PROGRESS
+    assert len(await partner_orders(partner_url, held.id)) == 1
+
+    # The platform restarts (a new client and workers, the work only in the database); the
+    # partner is back.
+    proxy.mode = "pass"
+    restarted = SonataPartnerClient(timeout_seconds=1.5, attempts=2, backoff_seconds=0.05)
+    async with ours.session() as s:
+        work = (await s.exec(select(PartnerWork).where(PartnerWork.order_id == ours_id))).one()
+        work.next_attempt_at = work.updated_at
+        s.add(work)
+        await s.commit()
+
+    async def completed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
+
+    try:
+        await settle(ours, restarted, completed)
+    finally:
+        await restarted.close()
+    [theirs] = await partner_orders(partner_url, held.id)
+    assert theirs["state"] == "completed"
+
+
+async def test_a_failing_or_slow_partner_opens_its_breaker(
+    client: httpx.AsyncClient,
+    developer: Caller,
+    partner: partners.Partner,
+    proxy: FaultyProxy,
+    gateway: SonataPartnerClient,
+) -> None:
+    """500s are retried, then the place is not serviceable for now; a partner slower than the
+    timeout is given up on in bounded time; after enough failures calls stop reaching it."""
+    price = (
+        f"{{ price(input: {{product: ETHERNET_LINE, {CONNECTION}}}) "
+        "{ confidence userErrors { code } } }"
+    )
+    proxy.mode = "error"
+    answer = await graphql(client, developer, price)
+    assert answer["price"]["confidence"] == "RED"
+    assert len(proxy.seen) == 2  # one retry
+    proxy.mode, proxy.delay = "slow", 5.0
+    started = time.monotonic()
+    answer = await graphql(client, developer, price)
+    assert answer["price"]["confidence"] == "RED"
+    assert time.monotonic() - started < 6.0
+    proxy.mode = "drop"
+    await graphql(client, developer, price)
+    assert gateway.health(partner.id).breaker == "opened"
+    before = len(proxy.seen)
+    proxy.mode = "pass"
+    answer = await graphql(client, developer, price)
+    assert answer["price"]["confidence"] == "RED"
+    assert len(proxy.seen) == before
+    health = gateway.health(partner.id)
+    assert health.calls == 3
+    assert health.success_rate == 0
+
+
+async def test_a_partner_refusal_fails_the_customer_order_with_its_reason(
+    client: httpx.AsyncClient,
+    developer: Caller,
+    partner: partners.Partner,
+    proxy: FaultyProxy,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """A partner that refuses our order fails the customer's order, saying why."""
+    ours_id = await order_connection(client, developer)
+    proxy.mode = "refuse_orders"
+
+    async def failed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.FAILED
+
+    await settle(ours, gateway, failed)
+    order = await order_state(ours, ours_id)
+    assert "no capacity left at this address" in (order.state_reason or "")
+    [work] = await work_of(ours, ours_id)
+    assert work.state is PartnerWorkState.REJECTED
+    node = base64.b64encode(f"Order:{ours_id}".encode()).decode()
+    shown = await graphql(
+        client, developer, f'{{ node(id: "{node}") {{ ... on Order {{ state stateReason }} }} }}'
+    )
+    assert shown["node"]["state"] == "FAILED"
+    assert "Cascade Access Networks refused" in shown["node"]["stateReason"]
+
+
+async def test_notifications_prompt_a_read_and_a_duplicate_changes_nothing(
+    client: httpx.AsyncClient,
+    developer: Caller,
+    partner: partners.Partner,
+    partner_url: str,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """A partner's notification (twice, as listeners may get) makes the work due at once; an
+    unknown order's notification is ignored."""
+    ours_id = await order_connection(client, developer)
+    work = await placed_with_partner(ours, gateway, ours_id)
+    event = {
+        "eventId": "ev-1",
+        "eventType": "productOrderStateChangeEvent",
+        "event": {"id": work.partner_order_id},
+    }
+    path = (
+        f"{LISTENER_PATH}/{partner.id}/mefApi/sonata/productOrderingNotification/v10"
+        "/listener/productOrderStateChangeEvent"
+    )
+    for _ in range(2):
+        assert (await client.post(path, json=event)).status_code == 204
+    stranger = {**event, "event": {"id": "ord_not_ours"}}
+    assert (await client.post(path, json=stranger)).status_code == 204
+    [due] = await work_of(ours, ours_id)
+    assert due.next_attempt_at is not None
+    assert due.next_attempt_at <= due.updated_at + timedelta(seconds=5)
+
+    async def completed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
+
+    await settle(ours, gateway, completed)
+    assert len(await partner_orders(partner_url, work.id)) == 1
+
+
+async def test_a_customer_cancellation_cancels_the_partner_order(
+    client: httpx.AsyncClient,
+    developer: Caller,
+    partner: partners.Partner,
+    partner_url: str,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """Cancelling our order cancels what we bought for it."""
+    ours_id = await order_connection(client, developer)
+    work = await placed_with_partner(ours, gateway, ours_id)
+    node = base64.b64encode(f"Order:{ours_id}".encode()).decode()
+    cancelled = await graphql(
+        client,
+        developer,
+        f'mutation {{ cancelOrder(input: {{orderId: "{node}"}}) {{ userErrors {{ message }} }} }}',
+    )
+    assert cancelled["cancelOrder"]["userErrors"] == []
+
+    async def done() -> bool:
+        [now] = await work_of(ours, ours_id)
+        return (await order_state(ours, ours_id)).state is OrderState.CANCELLED and (
+            now.state is PartnerWorkState.CANCELLED
+        )
+
+    await settle(ours, gateway, done)
+    [theirs] = await partner_orders(partner_url, work.id)
+    assert theirs["state"] in {"assessingCancellation", "pending.cancelling", "cancelled"}
