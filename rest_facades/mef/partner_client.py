@@ -393,8 +393,8 @@ class SonataPartnerClient:
         body = self._body(
             order_models.CancelProductOrderCreate,
             {
-                "productOrder": {"id": partner_order_id},
-                "cancellationReasonType": "other",
+                "productOrder": {"productOrderId": partner_order_id},
+                "cancellationReasonType": "commercial",
                 "cancellationReason": "our customer cancelled the order",
                 "relatedContactInformation": [CONTACT],
             },
