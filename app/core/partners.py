@@ -304,7 +304,9 @@ def _apply(partner: Partner, given: PartnerInput) -> None:
             _check_url(given.oauth_token_url, "oauth_token_url") if given.oauth_token_url else None
         )
     if given.margin_percent is not None:
-        if not Decimal(0) <= given.margin_percent <= MAX_MARGIN_PERCENT:
+        if not given.margin_percent.is_finite() or not (
+            Decimal(0) <= given.margin_percent <= MAX_MARGIN_PERCENT
+        ):
             raise InvalidRequest(
                 f"the margin must be 0 to {MAX_MARGIN_PERCENT} percent", field="margin_percent"
             )
@@ -582,6 +584,8 @@ async def notice(session: AsyncSession, *, partner_id: str, partner_order_id: st
     return True
 
 
+# Longer than any attempt at a piece of work takes (timeouts and retries included).
+ATTEMPT_LEASE = timedelta(minutes=5)
 # Work is tried again after these waits while a partner is unavailable (the last one repeats).
 HOLD_BACKOFF = (
     timedelta(seconds=2),
@@ -665,6 +669,8 @@ class PartnerWorker:
         # the partner may already have instead of placing a second one.
         work.attempts += 1
         work.updated_at = clock.now()
+        # While this attempt runs, other workers (other processes) leave the work alone.
+        work.next_attempt_at = work.updated_at + ATTEMPT_LEASE
         session.add(work)
         await commit(session)
         try:
