@@ -368,6 +368,15 @@ async def test_cantata_enterprise_order_completes_through_the_partner(
     async def completed() -> bool:
         return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
 
+    async def waiting() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.IN_PROGRESS
+
+    await settle(ours, gateway, waiting)
+    seen = await client.get(
+        f"/mefApi/cantata/productOrderingManagement/v5/productOrder/{ours_id}",
+        headers=enterprise.headers,
+    )
+    assert "Cascade Access Networks" in seen.json()["stateChange"][-1]["changeReason"]
     await settle(ours, gateway, completed)
     [work] = await work_of(ours, ours_id)
     [theirs] = await partner_orders(partner_url, work.id)
