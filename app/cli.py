@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,9 +20,14 @@ def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
         database = Database.connect(settings.database_url)
         try:
             if demo_parties:
-                return await demo.seed(database, secret=settings.demo_secret)
+                return await demo.seed(
+                    database,
+                    secret=settings.demo_secret,
+                    as_partner=settings.as_partner,
+                    partner_url=settings.demo_partner_url,
+                )
             async with database.session() as session:
-                await demo.seed_reference_data(session)
+                await demo.seed_reference_data(session, as_partner=settings.as_partner)
             return {}
         finally:
             await database.dispose()
@@ -77,12 +83,29 @@ def cmd_demo_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def as_partner(settings: Settings) -> Settings:
+    """Settings of the demo partner carrier: its own network, listeners on loopback, and
+    (unless told otherwise) its own database and port."""
+    update: dict[str, object] = {
+        "as_partner": True,
+        "partners_enabled": False,
+        "webhook_allow_private": True,
+    }
+    if "LUMEN_DATABASE_URL" not in os.environ:
+        update["database_url"] = "sqlite:///./lumen-partner.db"
+    if "LUMEN_PORT" not in os.environ:
+        update["port"] = 8001
+    return settings.model_copy(update=update)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Upgrade, seed (unless told not to) and serve the platform."""
     import uvicorn
 
     from app.main import create_app
 
+    if args.as_partner or settings.as_partner:
+        settings = as_partner(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
@@ -160,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help=cmd_serve.__doc__)
     serve.add_argument("--host", help="interface to listen on (LUMEN_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (LUMEN_PORT)")
+    serve.add_argument(
+        "--as-partner",
+        action="store_true",
+        help="serve as the demo partner carrier that sells us off-net access (LUMEN_AS_PARTNER)",
+    )
     serve.set_defaults(run=cmd_serve)
     commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(run=cmd_migrate)
     commands.add_parser("seed", help=cmd_seed.__doc__).set_defaults(run=cmd_seed)

@@ -15,7 +15,8 @@ from app.core import billing, demo, idempotency
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
-from app.core.fulfilment import FulfilmentEngine
+from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.partners import PartnerWorker
 from app.dashboard import render_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
@@ -28,6 +29,9 @@ from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef.errors import mef_json
+from rest_facades.mef.partner_client import SonataPartnerClient
+from rest_facades.mef.partner_listener import LISTENER_PATH
+from rest_facades.mef.partner_listener import routes as partner_listener_routes
 from rest_facades.mef.router import include_mef
 from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
@@ -91,8 +95,31 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
+    gateway = (
+        SonataPartnerClient(
+            timeout_seconds=settings.partner_timeout_seconds,
+            attempts=settings.partner_attempts,
+            backoff_seconds=settings.partner_backoff_seconds,
+            breaker_threshold=settings.partner_breaker_threshold,
+            breaker_reset_seconds=settings.partner_breaker_reset_seconds,
+        )
+        if settings.partners_enabled
+        else None
+    )
     database = Database.connect(
-        settings.database_url, config=CoreConfig(near_net_km=settings.near_net_km)
+        settings.database_url,
+        config=CoreConfig(near_net_km=settings.near_net_km, partners=gateway),
+    )
+    partner_worker = (
+        PartnerWorker(
+            database,
+            gateway,
+            PartnerOutcomes(),
+            poll_after=timedelta(seconds=settings.partner_poll_seconds),
+            listener_url=settings.base_url + LISTENER_PATH,
+        )
+        if gateway is not None
+        else None
     )
     dispatcher = Dispatcher(
         database,
@@ -122,6 +149,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             tasks = [
                 asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
                 asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
+                *(
+                    [asyncio.create_task(partner_worker.run_forever(settings.partner_work_seconds))]
+                    if partner_worker is not None
+                    else []
+                ),
                 asyncio.create_task(run_billing_cycle(database, settings.billing_poll_seconds)),
                 asyncio.create_task(
                     run_idempotency_purge(
@@ -135,6 +167,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if gateway is not None:
+                await gateway.close()
             await database.dispose()
 
     app = FastAPI(
@@ -160,10 +194,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
+    app.state.partner_worker = partner_worker
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     include_mef(app, dispatcher, webhooks)
+    app.include_router(partner_listener_routes, prefix=LISTENER_PATH, include_in_schema=False)
     include_tmf(app, dispatcher, webhooks)
 
     @app.exception_handler(CoreError)

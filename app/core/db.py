@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, Integer, String, event
@@ -23,6 +23,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
+
+if TYPE_CHECKING:
+    from app.core.partners import PartnerGateway
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -136,6 +139,8 @@ class CoreConfig:
 
     # Within this distance of an on-net building a place is near-net: a short build reaches it.
     near_net_km: float = 2.0
+    # The adapter to partner carriers' APIs; None: off-net places are priced as our own build.
+    partners: "PartnerGateway | None" = None
 
 
 _CONFIG = "lumen.core_config"

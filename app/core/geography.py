@@ -795,8 +795,9 @@ def load_address_book() -> list[dict[str, object]]:
     return data
 
 
-async def seed_address_book(session: AsyncSession) -> int:
-    """Load the bundled address book; existing rows are left as they are."""
+async def seed_address_book(session: AsyncSession, *, network_inverted: bool = False) -> int:
+    """Load the bundled address book; existing rows are left as they are. `network_inverted`
+    makes the places off our network the network (a demo partner carrier's)."""
     existing = {
         (loc.street_number, loc.street_name, loc.city)
         for loc in (await session.exec(select(Location))).all()
@@ -804,6 +805,8 @@ async def seed_address_book(session: AsyncSession) -> int:
     added = 0
     for entry in load_address_book():
         location = Location.model_validate(entry)
+        if network_inverted:
+            location.on_net = not location.on_net
         if (location.street_number, location.street_name, location.city) not in existing:
             session.add(location)
             added += 1
