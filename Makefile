@@ -42,6 +42,8 @@ test-postgres: install
 ctk: install
 	.ci/ctk
 
+# Every face under 32 clients over loopback HTTP, against floors served by the same process;
+# writes bench/results.json and bench/results.png (LUMEN_DATABASE_URL may name PostgreSQL).
 bench: install
 	$(BIN)/python -m benchmarks
 

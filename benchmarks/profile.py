@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from pyinstrument import Profiler
 
+from app.main import tune_garbage_collector
 from app.settings import DEFAULT_DEMO_SECRET, get_settings
 from benchmarks import driver
 from benchmarks.seed import seed
@@ -47,6 +48,7 @@ async def profile(name: str, requests: int, html: str | None) -> None:
 
             for _ in range(20):
                 await send()
+            tune_garbage_collector()
             profiler = Profiler(async_mode="disabled")
             cpu = time.process_time()
             profiler.start()
