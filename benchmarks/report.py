@@ -140,14 +140,15 @@ def chart(results: list[Result], path: Path, *, title: str) -> None:
     names = [result.name for result in results]
     positions = range(len(results))
     figure, (shares, latency) = plt.subplots(1, 2, figsize=(13, 0.45 * len(results) + 1.5))
-    shares.barh(positions, [(result.ratio or 0) * 100 for result in results], color="#3b7dd8")
+    # By CPU where it was measured, as the targets are judged.
+    share = [(r.cpu_ratio if r.cpu_ratio is not None else r.ratio) or 0 for r in results]
+    shares.barh(positions, [value * 100 for value in share], color="#3b7dd8")
     shares.set_yticks(list(positions), names, fontsize=8)
     shares.invert_yaxis()
-    shares.set_xlabel("requests per second, % of its floor")
-    for result, position in zip(results, positions, strict=True):
-        shares.annotate(
-            f" {result.rps:.0f}/s", (max(result.ratio or 0, 0) * 100, position), va="center"
-        )
+    shares.set_xlabel("% of its floor (server CPU per request)")
+    for result, value, position in zip(results, share, positions, strict=True):
+        cpu = f"{result.server_cpu_ms:.1f} ms" if result.server_cpu_ms is not None else ""
+        shares.annotate(f" {cpu}, {result.rps:.0f}/s", (value * 100, position), va="center")
     latency.barh(positions, [r.p99_ms for r in results], color="#f2b134", label="p99")
     latency.barh(positions, [r.p50_ms for r in results], color="#d8573b", label="p50")
     latency.set_yticks(list(positions), [""] * len(results))
