@@ -50,6 +50,8 @@ ctk: install
 snapshot: install
 	$(BIN)/lumen snapshot
 
+# Every face under 32 clients over loopback HTTP, against floors served by the same process;
+# writes bench/results.json and bench/results.png (LUMEN_DATABASE_URL may name PostgreSQL).
 bench: install
 	$(BIN)/python -m benchmarks
 

@@ -102,7 +102,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Upgrade, seed (unless told not to) and serve the platform."""
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, tune_garbage_collector
 
     if args.as_partner or settings.as_partner:
         settings = as_partner(settings)
@@ -121,8 +121,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"developer portal: {settings.base_url}/")
     print(f"GraphQL:          {settings.base_url}/graphql")
     sys.stdout.flush()
+    app = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_config=None,

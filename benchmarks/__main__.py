@@ -1,89 +1,163 @@
-"""Throughput of the core's hot paths on a scratch database (SQLite unless
-`LUMEN_BENCH_DATABASE_URL` names another): address validation, pricing, ordering, fulfilment."""
+"""`make bench`: serve the platform with uvicorn on loopback, load each face from this process
+with 32 clients, compare with floors served by the same process, and write
+`bench/results.json` and `bench/results.png`.
 
+SQLite in a scratch directory, unless `LUMEN_DATABASE_URL` names a PostgreSQL database (which
+then gets the benchmark's orders added). `--seconds`, `--clients` and `--only` shorten a run."""
+
+import argparse
 import asyncio
+import contextlib
+import json
 import os
-import statistics
+import platform
+import socket
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from app.core import ordering
-from app.core.catalog import ProductSpec
-from app.core.db import Database
-from app.core.demo import seed_reference_data
-from app.core.events import Channel
-from app.core.fulfilment import FulfilmentEngine
-from app.core.geography import AddressInput, resolve_address, validate_address
-from app.core.migrate import upgrade
-from app.core.parties import Audience, Principal, create_party
-from app.core.qualification import assess
+import httpx
 
+from app.settings import DEFAULT_DEMO_SECRET
+from benchmarks import driver, report
+from benchmarks.seed import seed
 
-async def _measure(name: str, rounds: int, action: Callable[[int], Awaitable[object]]) -> None:
-    timings = []
-    for i in range(rounds):
-        started = time.perf_counter()
-        await action(i)
-        timings.append(time.perf_counter() - started)
-    p50 = statistics.median(timings) * 1000
-    p95 = sorted(timings)[int(len(timings) * 0.95) - 1] * 1000
-    print(
-        f"{name:<34} {rounds:>5} runs  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
-        f"{rounds / sum(timings):8.1f}/s"
-    )
+OUT = Path("bench")
+ORDERS_PER_CUSTOMER = 300
 
 
-async def main() -> None:
-    """Run every benchmark once and print a table."""
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(url: str, port: int, log: Path) -> Iterator[tuple[str, int]]:
+    """The benchmark server in a process of its own, until the block ends; its base URL and
+    process id."""
+    env = os.environ | {
+        "LUMEN_DATABASE_URL": url,
+        "LUMEN_PORT": str(port),
+        # The budgets would refuse a load test; everything else is as `lumen serve` has it,
+        # except that the background work (which `lumen worker` processes take off the web
+        # processes) polls rarely: its CPU would be counted against the requests.
+        "LUMEN_RATE_LIMIT_PER_KEY": "",
+        "LUMEN_RATE_LIMIT_ANONYMOUS": "",
+        "LUMEN_FULFILMENT_POLL_SECONDS": "3600",
+        "LUMEN_EVENTS_POLL_SECONDS": "3600",
+        "LUMEN_SEED_DEMO": "false",
+    }
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.server", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            # Imports alone take a while on a busy machine.
+            deadline = time.monotonic() + 180
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit(f"the server did not start; see {log}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the server did not answer within 3 minutes; see {log}")
+                time.sleep(0.2)
+            yield base, server.pid
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+async def _settle(pid: int, *, longest: float = 60.0) -> None:
+    """Wait until the server is idle: what it does at start (a billing cycle, a first poll of
+    its background work) would otherwise be counted against the first scenario's requests."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = driver.process_cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        after = driver.process_cpu_seconds(pid)
+        if before is None or after is None or after - before < 0.01:
+            return
+
+
+async def _drive(base: str, pid: int, args: argparse.Namespace, seeded: Any) -> dict[str, Any]:
+    await _settle(pid)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        node_id = await driver.prepare(client, seeded)
+    results = []
+    for scenario in driver.scenarios(seeded, node_id):
+        if args.only and not any(word.lower() in scenario.name.lower() for word in args.only):
+            continue
+        result = await driver.run(
+            base, scenario, clients=args.clients, seconds=args.seconds, server_pid=pid
+        )
+        results.append(result)
+        print(report.row(result), flush=True)
+    report.add_ratios(results)
+    storm = await driver.disconnect_storm(base, seeded, clients=args.clients)
+    after = await driver.health_after_load(base)
+    return {"results": results, "disconnected": storm, "healthz_after_ms": after}
+
+
+def main() -> int:
+    """Run the benchmark and write its results."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="load per scenario")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--only", nargs="*", help="scenarios whose names contain a word")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the results")
+    args = parser.parse_args()
+    given = os.environ.get("LUMEN_DATABASE_URL", "")
     with tempfile.TemporaryDirectory() as scratch:
-        url = os.environ.get("LUMEN_BENCH_DATABASE_URL") or f"sqlite:///{Path(scratch) / 'b.db'}"
-        upgrade(url)
-        database = Database.connect(url)
-        async with database.session() as session:
-            await seed_reference_data(session)
-            party = await create_party(session, name="Bench", audience=Audience.DEVELOPER)
-            principal = Principal(party_id=party.id, audience=Audience.DEVELOPER)
-            a = await resolve_address(session, AddressInput(text="350 E Cermak Rd, Chicago, IL"))
-            z = await resolve_address(session, AddressInput(text="60 Hudson St, New York, NY"))
-            spec = ProductSpec(
-                offering_id="ethernet-line",
-                a_location_id=a.id,
-                z_location_id=z.id,
-                bandwidth_mbps=1000,
-                term_months=12,
+        url = given if given.startswith("postgresql") else f"sqlite:///{scratch}/bench.db"
+        engine = "postgresql" if url.startswith("postgresql") else "sqlite"
+        print(f"seeding {engine} with {ORDERS_PER_CUSTOMER} orders per customer...", flush=True)
+        seeded = asyncio.run(
+            seed(
+                url,
+                orders_per_customer=ORDERS_PER_CUSTOMER,
+                secret=os.environ.get("LUMEN_DEMO_SECRET", DEFAULT_DEMO_SECRET),
             )
-
-            await _measure(
-                "validate a free-text address",
-                300,
-                lambda _i: validate_address(
-                    session, AddressInput(text="111 Eighth Avenue, New York NY 10011")
-                ),
-            )
-            await _measure("qualify and price a line", 300, lambda _i: assess(session, spec))
-            await _measure(
-                "place an order",
-                200,
-                lambda _i: ordering.place(
-                    session,
-                    principal=principal,
-                    channel=Channel.GRAPHQL,
-                    items=[ordering.ItemRequest(spec=spec)],
-                ),
-            )
-        engine = FulfilmentEngine(database, ack_after=timedelta(0), complete_after=timedelta(0))
-        started = time.perf_counter()
-        steps = await engine.run_until_idle()
-        elapsed = time.perf_counter() - started
-        print(f"{'fulfil orders (steps)':<34} {steps:>5} steps {steps / elapsed:8.1f} steps/s")
-        await database.dispose()
+        )
+        args.out.mkdir(parents=True, exist_ok=True)
+        log = args.out / "server.log"
+        print(report.header(args.clients, args.seconds), flush=True)
+        with serving(url, _free_port(), log) as (base, pid):
+            measured = asyncio.run(_drive(base, pid, args, seeded))
+    document = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": engine,
+        "clients": args.clients,
+        "seconds_per_scenario": args.seconds,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "scenarios": [driver.as_dict(result) for result in measured["results"]],
+        "targets": report.targets(measured["results"]),
+        "disconnect_storm": measured["disconnected"],
+        "healthz_after_load_ms": measured["healthz_after_ms"],
+        "server_tracebacks": log.read_text(errors="replace").count("Traceback"),
+    }
+    (args.out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
+    report.chart(measured["results"], args.out / "results.png", title=f"{engine}")
+    print(report.summary(document), flush=True)
+    print(f"wrote {args.out / 'results.json'} and {args.out / 'results.png'}")
+    return 0
 
 
 if __name__ == "__main__":
-    # Orders become due at once, so that the fulfilment benchmark has work.
-    os.environ["LUMEN_FULFILMENT_ACK_SECONDS"] = "0"
-    os.environ["LUMEN_FULFILMENT_COMPLETE_SECONDS"] = "0"
-    asyncio.run(main())
+    sys.exit(main())

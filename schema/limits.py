@@ -4,6 +4,7 @@ Each fragment is measured once, after the fragments it spreads, so a document wh
 spread each other many times over costs no more to measure than to read; a fragment that spreads
 itself, directly or not, is left to graphql-core's `NoFragmentCyclesRule` to refuse."""
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from graphql import (
 from graphql.validation import validation_context
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import SchemaExtension, ValidationCache
 
 from app.core.text import unstorable_character
 
@@ -338,6 +339,31 @@ def _fragment_usage(document: DocumentNode) -> tuple[int, int]:
     return defined, spread
 
 
+@functools.cache
+def string_rule(max_chars: int) -> type[ValidationRule]:
+    """The validation rule that refuses unfit string literals; one class per bound, so that a
+    validation cache keyed by the rules finds it again."""
+
+    class StringLiteralRule(ValidationRule):
+        def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+            # Text the database cannot store, or too long to be anything a field accepts.
+            problem = None
+            if len(node.value) > max_chars:
+                problem = f"longer than {max_chars} characters"
+            elif (character := unstorable_character(node.value)) is not None:
+                problem = f"holding {character}"
+            if problem is not None:
+                self.report_error(
+                    GraphQLError(
+                        f"a string {problem} is not accepted",
+                        node,
+                        extensions={"code": "BAD_USER_INPUT"},
+                    )
+                )
+
+    return StringLiteralRule
+
+
 class QueryLimits(SchemaExtension):
     """The safety limits of the native schema, all checked before anything runs.
 
@@ -381,7 +407,7 @@ class QueryLimits(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (*context.validation_rules, self._rule())
+        context.validation_rules = (*context.validation_rules, string_rule(self.max_string_chars))
         yield
 
     def on_parse(self) -> Iterator[None]:
@@ -428,28 +454,6 @@ class QueryLimits(SchemaExtension):
                     "name in one place, or use fewer fragments",
                     extensions={"code": "QUERY_TOO_COMPLEX"},
                 )
-
-    def _rule(self) -> type[ValidationRule]:
-        limits = self
-
-        class QueryLimitsRule(ValidationRule):
-            def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
-                # Text the database cannot store, or too long to be anything a field accepts.
-                problem = None
-                if len(node.value) > limits.max_string_chars:
-                    problem = f"longer than {limits.max_string_chars} characters"
-                elif (character := unstorable_character(node.value)) is not None:
-                    problem = f"holding {character}"
-                if problem is not None:
-                    self.report_error(
-                        GraphQLError(
-                            f"a string {problem} is not accepted",
-                            node,
-                            extensions={"code": "BAD_USER_INPUT"},
-                        )
-                    )
-
-        return QueryLimitsRule
 
     def check(self, schema: GraphQLSchema, document: Any) -> list[GraphQLError]:
         """The refusals that the operation to be run earns."""
@@ -511,3 +515,18 @@ class QueryLimits(SchemaExtension):
         if self.cost is None:
             return {}
         return {"cost": {"requested": self.cost, "maximum": self.max_cost}}
+
+
+class CheckedValidationCache(ValidationCache):
+    """strawberry's validation cache, consulted only for documents that the checks before it
+    (refused keys, the limits) let through, so that it never answers over their refusals."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.pre_execution_errors is None:
+            errors = self.cached_validate_document(
+                context.schema._schema, context.graphql_document, context.validation_rules
+            )
+            # The cached list serves every request with this document; each gets its own copy.
+            context.pre_execution_errors = list(errors)
+        yield

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import MaskErrors, MaxTokensLimiter
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
@@ -18,7 +18,7 @@ from schema.billing import Invoice
 from schema.catalog import ProductOffering
 from schema.geography import Location, Site
 from schema.inventory import Service
-from schema.limits import QueryLimits
+from schema.limits import CheckedValidationCache, QueryLimits
 from schema.ops import Ops
 from schema.ordering import Order
 from schema.parties import Party, Viewer
@@ -46,6 +46,9 @@ MAX_FRAGMENTS = 100
 MAX_FRAGMENT_SPREADS = 300
 MAX_QUERY_CHARS = 50_000
 MAX_STRING_CHARS = 10_000
+# Distinct documents whose parse and validation are kept: the few that clients send over and
+# over; a stream of unique documents only evicts them.
+CACHED_DOCUMENTS = 256
 
 
 async def _node(
@@ -196,6 +199,10 @@ schema = NativeSchema(
             max_string_chars=MAX_STRING_CHARS,
             budget=spend_query_cost,
         ),
+        # After the limits, so that a document too long is refused before it is parsed, and one
+        # over the limits before it is validated.
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: CheckedValidationCache(maxsize=CACHED_DOCUMENTS),
         lambda: MaskErrors(should_mask_error=_unexpected),
     ],
 )

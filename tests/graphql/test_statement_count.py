@@ -3,9 +3,9 @@
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
-from tests.factories import Caller, make_product, make_ticket
+from tests.factories import Caller, make_order, make_product, make_ticket
 from tests.graphql.conftest import Post, data
-from tests.statements import counting
+from tests.statements import copies, counting
 
 ORDERS = """
 query Orders($first: Int!) {
@@ -51,3 +51,26 @@ async def test_fifty_orders_cost_the_same_statements_as_five(
     assert many == few
     # Key check, counts and pages, then one batch per relation: a small, fixed number.
     assert few <= 16
+
+
+async def test_a_hundred_orders_with_items_cost_the_same_statements_as_ten(
+    gql: Post, database: Database, session: AsyncSession, developer: Caller
+) -> None:
+    placed = await make_order(session, developer)
+    item = placed.items[0]
+
+    async def more(count: int, prefix: str) -> None:
+        # One INSERT per table, however many orders.
+        await copies(session, placed.order, count, lambda n: {"id": f"ord_{prefix}{n}"})
+        await copies(
+            session,
+            item,
+            count,
+            lambda n: {"id": f"oi_{prefix}{n}", "order_id": f"ord_{prefix}{n}"},
+        )
+
+    await more(9, "ten")
+    ten = await _statements_for(gql, database, developer, 10)
+    await more(90, "hundred")
+    hundred = await _statements_for(gql, database, developer, 100)
+    assert hundred == ten
