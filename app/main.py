@@ -19,7 +19,8 @@ from app.core.fulfilment import FulfilmentEngine
 from app.dashboard import render_dashboard
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
-from app.portal import render_portal
+from app.portal.pages import graphiql
+from app.portal.routes import include_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
@@ -141,6 +142,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version="0.1.0",
         description="Network services through GraphQL, MEF LSO Sonata/Cantata and TM Forum APIs.",
         lifespan=lifespan,
+        # The portal serves both from assets shipped with the package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(
         RequestLimits,
@@ -160,9 +164,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.fulfilment = engine
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
-    app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    app.include_router(
+        graphql_router(settings, ide_html=graphiql("/graphql")),
+        prefix="/graphql",
+        include_in_schema=False,
+    )
     include_mef(app, dispatcher, webhooks)
     include_tmf(app, dispatcher, webhooks)
+    include_portal(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:
@@ -211,9 +220,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     async def dashboard() -> str:
         return render_dashboard()
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def portal() -> str:
-        return render_portal(settings)
 
     return app
