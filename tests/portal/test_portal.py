@@ -199,3 +199,14 @@ async def test_offering_and_specification_ids_agree_across_faces(
             served = await client.get(f"{base}/productSpecification/{spec_id}", headers=ops.headers)
             assert served.status_code == 200
             assert json.loads(served.json()["sourceSchema"]["schema"])["$id"] == spec_id
+
+
+def test_the_readme_lists_the_product_types_sold() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    listed = set()
+    for line in readme.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0] in {"Sonata", "Cantata"} and len(cells) == 3:
+            listed.add((cells[0].lower(), cells[2].strip("`")))
+    sold = {(f.name, type_id) for f in FLAVOURS for type_id in sold_types(f)}
+    assert listed == sold
