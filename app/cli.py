@@ -52,6 +52,12 @@ EXPORT_SCHEMA_HELP = (
     "served schema: run this after changing the schema."
 )
 
+SNAPSHOT_HELP = (
+    "Compare every served API (the GraphQL schema and each MEF and TMF OpenAPI document) with "
+    "its snapshot in governance/; write the snapshots anew unless a breaking change is missing "
+    "from CHANGELOG.md. With --check, only compare and exit 1 on a breaking change."
+)
+
 
 def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
     """Create the reference data, and the demo parties if asked; the demo keys by role."""
@@ -173,6 +179,40 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    """Compare every served API with its snapshot (schema.graphql, governance/openapi/), then
+    write the snapshots anew; a breaking change must first be named in CHANGELOG.md."""
+    from app import governance
+    from app.main import create_app
+
+    snapshots = governance.Snapshots(Path(args.root))
+    app = create_app(settings, run_workers=False)
+    try:
+        if args.check:
+            changes = governance.compare(snapshots, app, governance.served_sdl())
+            outcome = governance.Refresh(changes, [], [])
+        else:
+            outcome = governance.refresh(snapshots, app, governance.served_sdl())
+    except governance.DiffToolMissing as error:
+        return _refuse(str(error))
+    for change in outcome.changes:
+        print(f"{change.api}: {change.kind}: {change.description}")
+    breaking = sorted({c.api for c in outcome.changes if c.kind is governance.ChangeKind.BREAKING})
+    if args.check:
+        print(f"breaking changes in: {', '.join(breaking)}" if breaking else "no breaking change")
+        return 1 if breaking else 0
+    if outcome.unlogged:
+        return _refuse(
+            f"breaking changes in {', '.join(outcome.unlogged)}: name each in the "
+            "'## [Unreleased]' section of CHANGELOG.md, then run `lumen snapshot` again"
+        )
+    for path in outcome.written:
+        print(f"wrote {path}")
+    if not outcome.written:
+        print("the snapshots are up to date")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lumen` console script."""
     parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
@@ -192,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("--json", action="store_true", help="print a JSON object by role")
     export = command("export-schema", cmd_export_schema, EXPORT_SCHEMA_HELP)
     export.add_argument("--output", default="schema.graphql", help="file to write")
+    snapshot = command("snapshot", cmd_snapshot, SNAPSHOT_HELP)
+    snapshot.add_argument("--root", default=".", help="the checkout that holds the snapshots")
+    snapshot.add_argument(
+        "--check", action="store_true", help="only compare; exit 1 on a breaking change"
+    )
     args = parser.parse_args(argv)
     code: int = args.run(get_settings(), args)
     return code

@@ -17,6 +17,7 @@ from app.core.errors import CoreError, Unauthenticated
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
 from app.dashboard import render_dashboard
+from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
 from app.portal.pages import graphiql
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         max_json_depth=settings.max_json_depth,
         max_string_chars=settings.max_string_chars,
     )
+    app.add_middleware(DeprecationHeaders, registry=DEPRECATIONS)
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = limiter = RateLimiter(

@@ -245,7 +245,9 @@ def test_demo_keys_on_an_empty_database_say_so(
     assert again.err == ""
 
 
-@pytest.mark.parametrize("command", ["serve", "migrate", "seed", "demo-keys", "export-schema"])
+@pytest.mark.parametrize(
+    "command", ["serve", "migrate", "seed", "demo-keys", "export-schema", "snapshot"]
+)
 def test_each_command_says_what_it_does(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])

@@ -18,7 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
-from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
+from app.core.db import (
+    StrEnumType,
+    UTCDateTime,
+    add_unless_stored,
+    commit,
+    config_of,
+    new_id,
+)
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -397,15 +404,14 @@ async def ensure_site(
     session: AsyncSession, *, party_id: str, location: Location, name: str | None = None
 ) -> Site:
     """The party's site at a location, created on first use (not committed here)."""
-    site = (
-        await session.exec(
-            select(Site).where(Site.party_id == party_id, Site.location_id == location.id)
-        )
-    ).first()
+    stored = select(Site).where(Site.party_id == party_id, Site.location_id == location.id)
+    site = (await session.exec(stored)).first()
     if site is None:
-        site = Site(party_id=party_id, location_id=location.id, name=name or location.name)
-        session.add(site)
-        await session.flush()
+        site = await add_unless_stored(
+            session,
+            Site(party_id=party_id, location_id=location.id, name=name or location.name),
+            stored,
+        )
     return site
 
 

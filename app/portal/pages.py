@@ -1,6 +1,7 @@
 """The portal's pages as HTML: landing page, guides, API lists, downloads, changelog, IDEs."""
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from html import escape
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import markdown
 
-from app.portal.apis import RestAPI
+from app.api_documents import ServedAPI
+from app.core.events import Channel
 
 STATIC = "/portal/static"
 # CHANGELOG.md and docs/versioning.md live at the root of the source tree.
@@ -86,6 +88,12 @@ AUDIENCES = [
     ),
 ]
 
+FACE_NAMES = {
+    Channel.SONATA: "MEF LSO Sonata",
+    Channel.CANTATA: "MEF LSO Cantata",
+    Channel.TMF: "TM Forum Open APIs v4",
+}
+
 STYLE = """body{font-family:system-ui,sans-serif;margin:0;color:#1d232b;line-height:1.5}
 header{background:#14324f;color:#fff;padding:.8rem 2rem}header a{color:#fff;margin-right:1.2rem}
 header strong{margin-right:2rem}main{margin:1.5rem 2rem;max-width:72rem}
@@ -146,28 +154,29 @@ product schemas.</li>
     )
 
 
-def _api_rows(apis: list[RestAPI]) -> str:
+def _api_rows(apis: list[ServedAPI]) -> str:
     return "\n".join(
-        f"<tr><td>{escape(a.title)}</td><td>{escape(a.face_name)}</td><td><code>{a.base_path}/"
-        f'</code></td><td><a href="/portal/apis/{a.slug}">try it</a></td>'
+        f"<tr><td>{escape(a.title)}</td><td>{escape(FACE_NAMES[a.channel])}</td>"
+        f"<td><code>{a.base_path}/</code></td><td>{escape(a.version)}</td>"
+        f'<td><a href="/portal/apis/{a.slug}">try it</a></td>'
         f'<td><a href="/portal/openapi/{a.slug}.json">OpenAPI</a></td></tr>'
         for a in apis
     )
 
 
-def api_list(apis: list[RestAPI], *, title: str, intro: str) -> str:
+def api_list(apis: list[ServedAPI], *, title: str, intro: str) -> str:
     """A table of APIs with their interactive documentation and OpenAPI documents."""
     return page(
         title,
         f"""<h1>{escape(title)}</h1><p>{intro}</p>
-<table><tr><th>API</th><th>face</th><th>base path</th><th>interactive docs</th>
-<th>download</th></tr>
+<table><tr><th>API</th><th>face</th><th>base path</th><th>release</th>
+<th>interactive docs</th><th>download</th></tr>
 {_api_rows(apis)}
 </table>""",
     )
 
 
-def downloads(apis: list[RestAPI], product_schemas: list[tuple[str, str, str, str]]) -> str:
+def downloads(apis: list[ServedAPI], product_schemas: list[tuple[str, str, str, str]]) -> str:
     """Every document a client can build on: OpenAPI per API, the GraphQL schema, product
     schemas per MEF offering (flavour, offering id, `@type`, file name)."""
     schemas = "\n".join(
@@ -189,8 +198,8 @@ against it.</p>
 {schemas}
 </table>
 <h2>OpenAPI documents</h2>
-<table><tr><th>API</th><th>face</th><th>base path</th><th>interactive docs</th>
-<th>download</th></tr>
+<table><tr><th>API</th><th>face</th><th>base path</th><th>release</th>
+<th>interactive docs</th><th>download</th></tr>
 {_api_rows(apis)}
 </table>""",
     )
@@ -213,7 +222,18 @@ def document(name: str) -> str:
     title, relative = DOCUMENTS[name]
     path = SOURCE_ROOT / relative
     if path.is_file():
-        body = markdown.markdown(path.read_text(), extensions=["fenced_code", "tables", "toc"])
+        text = path.read_text()
+        # Links between the two files lead to their portal pages.
+        for other, (_title, file) in DOCUMENTS.items():
+            text = re.sub(
+                rf"\]\((?:\.\./)*{re.escape(file)}(#[^)]*)?\)", rf"](/portal/{other}\1)", text
+            )
+            text = re.sub(
+                rf"\]\((?:\.\./)*{re.escape(Path(file).name)}(#[^)]*)?\)",
+                rf"](/portal/{other}\1)",
+                text,
+            )
+        body = markdown.markdown(text, extensions=["fenced_code", "tables", "toc"])
     else:
         body = f"<h1>{escape(title)}</h1><p>Nothing has been published here yet.</p>"
     return page(title, body)

@@ -9,8 +9,9 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.api_documents import ServedAPI, api_document, served_apis
+from app.core.events import Channel
 from app.portal import pages
-from app.portal.apis import RestAPI, api_document, rest_apis
 from app.settings import Settings
 from rest_facades.mef.flavours import FLAVOURS
 from rest_facades.mef.products import offering_id, schema_file, schema_text, sold_types
@@ -19,9 +20,9 @@ SWAGGER = f"{pages.STATIC}/swagger"
 # Swagger UI and ReDoc as fastapi-offline ships them: nothing is fetched from a CDN.
 SWAGGER_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 FACE_INDEXES = {
-    "/mefApi/sonata/": ("sonata", "MEF LSO Sonata", "for carrier partners"),
-    "/mefApi/cantata/": ("cantata", "MEF LSO Cantata", "for enterprise network teams"),
-    "/tmf-api/": ("tmf", "TM Forum Open APIs v4", "for business operations"),
+    "/mefApi/sonata/": (Channel.SONATA, "for carrier partners"),
+    "/mefApi/cantata/": (Channel.CANTATA, "for enterprise network teams"),
+    "/tmf-api/": (Channel.TMF, "for business operations"),
 }
 
 router = APIRouter(include_in_schema=False)
@@ -36,11 +37,16 @@ def _base_url(request: Request) -> str:
     return _settings(request).base_url_for(request.url.scheme, request.headers.get("host"))
 
 
-def _apis(request: Request) -> list[RestAPI]:
-    return rest_apis(request.app.openapi())
+def _apis(request: Request) -> list[ServedAPI]:
+    # Worked out once per application: the served routes do not change.
+    state = request.app.state
+    if getattr(state, "served_apis", None) is None:
+        state.served_apis = served_apis(request.app)
+    apis: list[ServedAPI] = state.served_apis
+    return apis
 
 
-def _api(request: Request, slug: str) -> RestAPI:
+def _api(request: Request, slug: str) -> ServedAPI:
     for api in _apis(request):
         if api.slug == slug:
             return api
@@ -94,7 +100,7 @@ async def api_docs(request: Request, slug: str) -> HTMLResponse:
     api = _api(request, slug)
     return get_swagger_ui_html(
         openapi_url=f"/portal/openapi/{api.slug}.json",
-        title=f"{api.title} ({api.face_name}) · Lumen API platform",
+        title=f"{api.title} · Lumen API platform",
         swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
         swagger_css_url=f"{SWAGGER}/swagger-ui.css",
         swagger_favicon_url=f"{SWAGGER}/favicon.png",
@@ -106,7 +112,7 @@ async def api_docs(request: Request, slug: str) -> HTMLResponse:
 async def api_openapi(request: Request, slug: str) -> JSONResponse:
     """One API's OpenAPI document: its operations only, with our server's URL."""
     api = _api(request, slug)
-    return JSONResponse(api_document(request.app.openapi(), api, _base_url(request)))
+    return JSONResponse(api_document(request.app, api, server_url=_base_url(request)))
 
 
 @router.get("/portal/downloads", response_class=HTMLResponse)
@@ -166,8 +172,9 @@ async def all_redoc() -> HTMLResponse:
 
 async def face_index(request: Request) -> str:
     """The base URL of a face: its APIs, each with its documentation."""
-    face, title, audience = FACE_INDEXES[request.url.path]
-    apis = [api for api in _apis(request) if api.face == face]
+    channel, audience = FACE_INDEXES[request.url.path]
+    title = pages.FACE_NAMES[channel]
+    apis = [api for api in _apis(request) if api.channel is channel]
     return pages.api_list(apis, title=title, intro=f"The {title} APIs {audience}.")
 
 

@@ -15,13 +15,13 @@ PAGES = {
     "/portal/guides/developers": "The one-call order, with an idempotency key",
     "/portal/guides/carriers": "Order against the quote (MEF 123)",
     "/portal/guides/enterprises": "TMF622: order a line",
-    "/portal/apis": "TMF622 Product Ordering",
+    "/portal/apis": "TMF622 product ordering",
     "/portal/downloads": "urn:mef:lso:spec:sonata:access-eline-ovc:v5.0.0:all",
     "/portal/changelog": "Changelog",
-    "/portal/versioning": "Versioning",
-    "/mefApi/sonata/": "MEF 123 product orders",
-    "/mefApi/cantata/": "MEF 87 product offering qualification",
-    "/tmf-api/": "TMF621 Trouble Ticket",
+    "/portal/versioning": "deprecation",
+    "/mefApi/sonata/": "MEF 123 product ordering (Sonata)",
+    "/mefApi/cantata/": "MEF 87 product offering qualification (Cantata)",
+    "/tmf-api/": "TMF621 trouble ticket",
 }
 
 
@@ -33,8 +33,8 @@ def test_every_portal_page_renders_its_content(live_server: LiveServer, page: An
 
 
 def test_swagger_ui_authorizes_and_executes_a_call(live_server: LiveServer, page: Any) -> None:
-    page.goto(f"{live_server.url}/portal/apis/tmf-productCatalogManagement")
-    assert "TMF620 Product Catalog" in page.inner_text(".swagger-ui .info .title")
+    page.goto(f"{live_server.url}/portal/apis/tmf620-product-catalog")
+    assert "TMF620 product catalog" in page.inner_text(".swagger-ui .info .title")
     page.click("button.authorize")
     page.fill(".auth-container input", live_server.keys["enterprise"])
     page.click(".auth-btn-wrapper button.authorize")
