@@ -68,20 +68,22 @@ async def landing(request: Request) -> str:
     return pages.landing(_base_url(request))
 
 
-@router.get("/portal/guides/{name}", response_class=HTMLResponse)
-async def guide(name: str) -> str:
-    """A guide of one audience."""
-    if name not in pages.GUIDES:
-        raise HTTPException(404, f"no guide is called {name!r}")
-    return pages.page(pages.GUIDES[name], pages.guide_html(name))
-
-
+# Before the page's route, which would take `developers.md` for a name.
 @router.get("/portal/guides/{name}.md", response_class=PlainTextResponse)
 async def guide_markdown(name: str) -> str:
     """A guide's Markdown source."""
     if name not in pages.GUIDES:
         raise HTTPException(404, f"no guide is called {name!r}")
     return pages.guide_source(name)
+
+
+@router.get("/portal/guides/{name}", response_class=HTMLResponse)
+async def guide(name: str) -> str:
+    """A guide of one audience."""
+    if name not in pages.GUIDES:
+        raise HTTPException(404, f"no guide is called {name!r}")
+    source = f'<p><a href="/portal/guides/{name}.md">This guide as Markdown</a></p>'
+    return pages.page(pages.GUIDES[name], pages.guide_html(name) + source)
 
 
 @router.get("/portal/apis", response_class=HTMLResponse)

@@ -75,6 +75,7 @@ async def test_every_link_of_every_portal_page_answers(client: httpx.AsyncClient
         "/portal/guides/developers",
         "/portal/guides/carriers",
         "/portal/guides/enterprises",
+        "/portal/guides/carriers.md",
         "/portal/apis/sonata-product-order",
         "/portal/openapi/tmf621-trouble-ticket.json",
         "/portal/schema.graphql",
