@@ -20,7 +20,7 @@ from app.dashboard import render_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
-from app.portal.pages import graphiql
+from app.portal.pages import graphiql, graphql_endpoint_page
 from app.portal.routes import include_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
@@ -167,7 +167,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
     app.include_router(
-        graphql_router(settings, ide_html=graphiql("/graphql")),
+        graphql_router(
+            settings,
+            # Production shows what the endpoint is instead of an IDE that calls it.
+            ide_html=graphiql("/graphql")
+            if settings.environment != "production"
+            else graphql_endpoint_page(),
+        ),
         prefix="/graphql",
         include_in_schema=False,
     )

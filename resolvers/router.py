@@ -71,7 +71,8 @@ def graphql_router(settings: Settings, *, ide_html: str | None = None) -> Native
         schema,
         # FastAPI takes an async-generator dependency; strawberry's annotation omits that form.
         context_getter=get_context,  # type: ignore[arg-type]
-        graphql_ide="graphiql" if settings.environment != "production" else None,
+        # The application's page when it gives one; else strawberry's GraphiQL outside production.
+        graphql_ide="graphiql" if ide_html or settings.environment != "production" else None,
         allow_queries_via_get=False,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
     )

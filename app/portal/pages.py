@@ -239,6 +239,19 @@ def document(name: str) -> str:
     return page(title, body)
 
 
+def graphql_endpoint_page() -> str:
+    """What a browser is shown at /graphql where GraphiQL is not served (in production)."""
+    return page(
+        "GraphQL",
+        """<h1>The native GraphQL API</h1>
+<p>Send <code>POST /graphql</code> with a JSON body <code>{"query": "..."}</code> and
+<code>Authorization: Bearer &lt;key&gt;</code>; subscriptions use WebSocket
+(<code>graphql-transport-ws</code>) at the same path. The schema is
+<a href="/portal/schema.graphql">schema.graphql</a>; the
+<a href="/portal/guides/developers">developers' guide</a> shows every call.</p>""",
+    )
+
+
 def graphiql(endpoint: str) -> str:
     """GraphiQL on `endpoint`, from the assets shipped with the platform."""
     query = (

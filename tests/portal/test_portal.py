@@ -217,3 +217,18 @@ def test_the_readme_lists_the_product_types_sold() -> None:
             listed.add((cells[0].lower(), cells[2].strip("`")))
     sold = {(f.name, type_id) for f in FLAVOURS for type_id in sold_types(f)}
     assert listed == sold
+
+
+async def test_in_production_the_graphql_base_url_answers_without_an_ide(
+    settings: Settings,
+) -> None:
+    production = settings.model_copy(update={"environment": "production"})
+    app = create_app(production, run_workers=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await client.get("/graphql", headers=HTML)
+        assert page.status_code == 200
+        assert "graphiql.min.js" not in page.text
+        assert "/portal/schema.graphql" in page.text
+        answer = await client.post("/graphql", json={"query": "{ __typename }"})
+        assert answer.json()["data"] == {"__typename": "Query"}
