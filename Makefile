@@ -6,11 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run seed test lint typecheck pytest test-postgres ctk bench snapshot clean
 
+# Each step says what it does; pip shows each package as it comes, so no minute passes silently.
 $(STAMP): pyproject.toml
+	@echo "==> creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "==> installing the platform and its dependencies (a minute or two the first time)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
+	@echo "==> installed"
 
 install: $(STAMP)
 

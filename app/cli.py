@@ -6,11 +6,58 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.core import demo
 from app.core.db import Database
 from app.core.migrate import upgrade
 from app.settings import Settings, get_settings
+
+
+def _missing_demo_parties(settings: Settings) -> list[str]:
+    """The roles of the demo parties that the database does not hold yet."""
+
+    async def run() -> list[str]:
+        database = Database.connect(settings.database_url)
+        try:
+            return await demo.missing_parties(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+SERVE_HELP = (
+    "Upgrade the database schema (LUMEN_DATABASE_URL), create the reference data and, when "
+    "LUMEN_SEED_DEMO is on (the default outside production), the demo parties; print their API "
+    "keys and the portal's URL; then serve every API, the developer portal and the dashboard "
+    "until stopped."
+)
+MIGRATE_HELP = (
+    "Upgrade the database schema named by LUMEN_DATABASE_URL (a SQLite file or PostgreSQL) to "
+    "the latest version; running it again changes nothing. serve and seed do this themselves."
+)
+SEED_HELP = (
+    "Upgrade the schema, then create whatever reference data (address book, catalog) is "
+    "missing, and the demo parties too when LUMEN_SEED_DEMO is on; prints the demo keys outside "
+    "production."
+)
+DEMO_KEYS_HELP = (
+    "Print the demo parties' API keys, one line per role (or a JSON object with --json). On a "
+    "database without demo parties it says so on stderr and creates them first. In production it "
+    "needs a LUMEN_DEMO_SECRET of your own."
+)
+EXPORT_SCHEMA_HELP = (
+    "Write the GraphQL schema that /graphql serves, as SDL, to a file (schema.graphql by "
+    "default). The repository keeps that file, and a test fails when it differs from the "
+    "served schema: run this after changing the schema."
+)
+
+SNAPSHOT_HELP = (
+    "Compare every served API (the GraphQL schema and each MEF and TMF OpenAPI document) with "
+    "its snapshot in governance/; write the snapshots anew unless a breaking change is missing "
+    "from CHANGELOG.md. With --check, only compare and exit 1 on a breaking change."
+)
 
 
 def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
@@ -75,7 +122,17 @@ def cmd_demo_keys(settings: Settings, args: argparse.Namespace) -> int:
     if refusal := settings.demo_refusal():
         return _refuse(refusal)
     upgrade(settings.database_url)
+    missing = _missing_demo_parties(settings)
     keys = _seed(settings, demo_parties=True)
+    # Said on stderr, so that `--json` output stays one JSON document.
+    if len(missing) == len(keys):
+        print(
+            f"lumen: the database had no demo parties; created all {len(keys)} now, "
+            "with the keys below",
+            file=sys.stderr,
+        )
+    elif missing:
+        print(f"lumen: created the missing demo parties: {', '.join(missing)}", file=sys.stderr)
     if args.json:
         print(json.dumps(keys, indent=2))
     else:
@@ -111,7 +168,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"host": host, "port": port})
     if settings.seeds_demo and (refusal := settings.demo_refusal()):
         return _refuse(refusal)
+    print("migrating the database...", flush=True)
     upgrade(settings.database_url)
+    print("seeding reference data" + (" and demo parties..." if settings.seeds_demo else "..."))
+    sys.stdout.flush()
     keys = _seed(settings, demo_parties=settings.seeds_demo)
     if keys and settings.environment == "production":
         print("demo parties are seeded; `lumen demo-keys` prints their API keys")
@@ -181,8 +241,14 @@ def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lumen` console script."""
     parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help=cmd_serve.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+
+    def command(name: str, run: Any, description: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=run.__doc__, description=description)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", cmd_serve, SERVE_HELP)
     serve.add_argument("--host", help="interface to listen on (LUMEN_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (LUMEN_PORT)")
     serve.add_argument(
@@ -190,21 +256,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve as the demo partner carrier that sells us off-net access (LUMEN_AS_PARTNER)",
     )
-    serve.set_defaults(run=cmd_serve)
-    commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(run=cmd_migrate)
-    commands.add_parser("seed", help=cmd_seed.__doc__).set_defaults(run=cmd_seed)
-    keys = commands.add_parser("demo-keys", help=cmd_demo_keys.__doc__)
+    command("migrate", cmd_migrate, MIGRATE_HELP)
+    command("seed", cmd_seed, SEED_HELP)
+    keys = command("demo-keys", cmd_demo_keys, DEMO_KEYS_HELP)
     keys.add_argument("--json", action="store_true", help="print a JSON object by role")
-    keys.set_defaults(run=cmd_demo_keys)
-    export = commands.add_parser("export-schema", help=cmd_export_schema.__doc__)
+    export = command("export-schema", cmd_export_schema, EXPORT_SCHEMA_HELP)
     export.add_argument("--output", default="schema.graphql", help="file to write")
-    export.set_defaults(run=cmd_export_schema)
-    snapshot = commands.add_parser("snapshot", help=cmd_snapshot.__doc__)
+    snapshot = command("snapshot", cmd_snapshot, SNAPSHOT_HELP)
     snapshot.add_argument("--root", default=".", help="the checkout that holds the snapshots")
     snapshot.add_argument(
         "--check", action="store_true", help="only compare; exit 1 on a breaking change"
     )
-    snapshot.set_defaults(run=cmd_snapshot)
     args = parser.parse_args(argv)
     code: int = args.run(get_settings(), args)
     return code

@@ -22,7 +22,8 @@ from app.dashboard import render_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
-from app.portal import render_portal
+from app.portal.pages import graphiql, graphql_endpoint_page
+from app.portal.routes import include_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
@@ -191,6 +192,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version="0.1.0",
         description="Network services through GraphQL, MEF LSO Sonata/Cantata and TM Forum APIs.",
         lifespan=lifespan,
+        # The portal serves both from assets shipped with the package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(
         RequestLimits,
@@ -212,10 +216,21 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.partner_worker = partner_worker
     app.state.live = live = LiveEvents()
     dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
-    app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
+    app.include_router(
+        graphql_router(
+            settings,
+            # Production shows what the endpoint is instead of an IDE that calls it.
+            ide_html=graphiql("/graphql")
+            if settings.environment != "production"
+            else graphql_endpoint_page(),
+        ),
+        prefix="/graphql",
+        include_in_schema=False,
+    )
     include_mef(app, dispatcher, webhooks)
     app.include_router(partner_listener_routes, prefix=LISTENER_PATH, include_in_schema=False)
     include_tmf(app, dispatcher, webhooks)
+    include_portal(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:
@@ -264,9 +279,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     async def dashboard() -> str:
         return render_dashboard()
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def portal() -> str:
-        return render_portal(settings)
 
     return app

@@ -20,6 +20,13 @@ class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     """Authenticates WebSocket connections from their `connection_init` payload, and refuses
     malformed HTTP requests with a GraphQL error body rather than plain text."""
 
+    # The IDE's page, when the application gives one (its assets are served by the application).
+    ide_html: str | None = None
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return self.ide_html or super().graphql_ide_html
+
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
         # A batch (a list) or a bare value is not one operation: refused before anything reads it.
@@ -58,13 +65,16 @@ class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         return await super().on_ws_connect(context)
 
 
-def graphql_router(settings: Settings) -> NativeGraphQLRouter:
-    """The router to mount at `/graphql`."""
-    return NativeGraphQLRouter(
+def graphql_router(settings: Settings, *, ide_html: str | None = None) -> NativeGraphQLRouter:
+    """The router to mount at `/graphql`; `ide_html` is the GraphiQL page to serve."""
+    router = NativeGraphQLRouter(
         schema,
         # FastAPI takes an async-generator dependency; strawberry's annotation omits that form.
         context_getter=get_context,  # type: ignore[arg-type]
-        graphql_ide="graphiql" if settings.environment != "production" else None,
+        # The application's page when it gives one; else strawberry's GraphiQL outside production.
+        graphql_ide="graphiql" if ide_html or settings.environment != "production" else None,
         allow_queries_via_get=False,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
     )
+    router.ide_html = ide_html
+    return router

@@ -230,3 +230,29 @@ def test_forwarded_client_addresses_count_only_from_named_proxies(
     assert main(["serve"]) == 0
     assert options["proxy_headers"] is proxy_headers
     assert options["forwarded_allow_ips"] == allowed
+
+
+def test_demo_keys_on_an_empty_database_say_so(
+    fresh_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo-keys", "--json"]) == 0
+    empty = capsys.readouterr()
+    assert "the database had no demo parties; created all 7 now" in empty.err
+    first = json.loads(empty.out)  # stdout stays one JSON document
+    assert main(["demo-keys", "--json"]) == 0
+    again = capsys.readouterr()
+    assert json.loads(again.out) == first
+    assert again.err == ""
+
+
+@pytest.mark.parametrize(
+    "command", ["serve", "migrate", "seed", "demo-keys", "export-schema", "snapshot"]
+)
+def test_each_command_says_what_it_does(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    # More than the usage line: a description of what the command does.
+    assert len(text.split(f"usage: lumen {command}", 1)[1]) > 100
+    assert "LUMEN_" in text or "schema" in text

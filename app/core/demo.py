@@ -173,6 +173,14 @@ async def seed(
     return keys
 
 
+async def missing_parties(database: Database) -> list[str]:
+    """The roles of the demo parties that the database does not hold."""
+    async with database.session() as session:
+        return [
+            demo.role for demo in DEMO_PARTIES if await session.get(Party, demo.party_id) is None
+        ]
+
+
 async def revoke_published_keys(database: Database, *, secret: str) -> int:
     """Revoke the demo keys that `secret` makes (the published default secret's, in production);
     returns how many were still valid."""

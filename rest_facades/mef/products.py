@@ -54,6 +54,22 @@ def _index() -> dict[str, str]:
     return loaded
 
 
+def schema_file(type_id: str) -> str:
+    """The name of the bundled file that holds the product schema a `@type` names."""
+    return _index()[type_id]
+
+
+def schema_text(type_id: str) -> str:
+    """The product schema a `@type` names, as published."""
+    return resources.files(_SCHEMAS).joinpath(f"product_schemas/{schema_file(type_id)}").read_text()
+
+
+def sold_types(flavour: Flavour) -> dict[str, ProductKind]:
+    """Every product `@type` this flavour accepts, with the kind of product it describes."""
+    sold = {type_id: kind for kind, type_id in product_types(flavour).items()}
+    return sold | (CANTATA_ALSO if flavour.name == "cantata" else {})
+
+
 @cache
 def _validator(type_id: str) -> jsonschema.Draft7Validator:
     name = _index()[type_id]

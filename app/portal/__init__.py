@@ -1,0 +1,1 @@
+"""The developer portal: which API suits which use, guides, interactive docs, downloads."""
