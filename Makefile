@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@echo "==> upgrading pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> installing the platform and its dependencies (a minute or two the first time)"
-	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,browser]'
 	touch $(STAMP)
 	@echo "==> installed"
 
