@@ -1,10 +1,15 @@
-"""The `lumen` command: serve the platform, migrate and seed its database, print demo keys."""
+"""The `lumen` command: serve the platform, run its background work, migrate and seed its
+database, print demo keys."""
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from app.core import demo
 from app.core.db import Database
@@ -88,6 +93,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"host": host, "port": port})
     if settings.seeds_demo and (refusal := settings.demo_refusal()):
         return _refuse(refusal)
+    if args.workers < 1:
+        return _refuse("--workers must be at least 1")
+    if args.workers > 1 and (refusal := _single_process_refusal(settings, "--workers")):
+        return _refuse(refusal)
     upgrade(settings.database_url)
     keys = _seed(settings, demo_parties=settings.seeds_demo)
     if keys and settings.environment == "production":
@@ -98,16 +107,43 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"developer portal: {settings.base_url}/")
     print(f"GraphQL:          {settings.base_url}/graphql")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
         # Rate limits count per client address: a forwarded one counts only from a named proxy.
-        proxy_headers=settings.forwarded_allow_ips is not None,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Each web process builds the app from the environment: it must name this host and port.
+    os.environ["LUMEN_HOST"], os.environ["LUMEN_PORT"] = host, str(port)
+    uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
     return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run the background work (fulfilment, event delivery, billing) without serving HTTP."""
+    from app.main import create_app
+    from app.workers import run_until_signalled
+
+    if refusal := _single_process_refusal(settings, "lumen worker"):
+        return _refuse(refusal)
+    app = create_app(settings, run_workers=False)
+    asyncio.run(run_until_signalled(app.state.work, app.state.feed))
+    return 0
+
+
+def _single_process_refusal(settings: Settings, what: str) -> str | None:
+    """Why `what` may not run beside other processes here, or None: SQLite has one writer."""
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
+        return None
+    return (
+        f"{what} needs PostgreSQL (LUMEN_DATABASE_URL): on SQLite one `lumen serve` process "
+        "serves and runs the background work itself"
+    )
 
 
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
@@ -126,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help=cmd_serve.__doc__)
     serve.add_argument("--host", help="interface to listen on (LUMEN_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (LUMEN_PORT)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="web processes (more than 1 on PostgreSQL)"
+    )
     serve.set_defaults(run=cmd_serve)
+    commands.add_parser("worker", help=cmd_worker.__doc__).set_defaults(run=cmd_worker)
     commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(run=cmd_migrate)
     commands.add_parser("seed", help=cmd_seed.__doc__).set_defaults(run=cmd_seed)
     keys = commands.add_parser("demo-keys", help=cmd_demo_keys.__doc__)

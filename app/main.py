@@ -11,9 +11,10 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import billing, demo, idempotency
+from app.core import demo
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
+from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
 from app.dashboard import render_dashboard
@@ -23,6 +24,7 @@ from app.portal import render_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
+from app.workers import BackgroundWork
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
@@ -32,7 +34,8 @@ from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY_PURGE_SECONDS = 3600.0
+# How long a starting process waits to listen for events before it serves without them.
+FEED_START_SECONDS = 5.0
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
@@ -64,31 +67,12 @@ def too_many_requests(path: str, retry_after: int, message: str) -> Response:
     return JSONResponse({"data": None, "errors": [error]}, status_code=429, headers=headers)
 
 
-async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
-    """Bill each ended month once, checking every `poll_seconds`."""
-    while True:
-        try:
-            async with database.session() as session:
-                await billing.bill_last_month(session)
-        except Exception:
-            log.exception("billing cycle failed; retrying at the next poll")
-        await asyncio.sleep(poll_seconds)
-
-
-async def run_idempotency_purge(database: Database, ttl: timedelta, poll_seconds: float) -> None:
-    """Forget idempotency answers older than `ttl`, every `poll_seconds`."""
-    while True:
-        try:
-            async with database.session() as session:
-                await idempotency.purge_expired(session, ttl=ttl)
-        except Exception:
-            log.exception("idempotency purge failed; retrying at the next poll")
-        await asyncio.sleep(poll_seconds)
-
-
-def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
-    """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
+def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
+    """Build the platform; `run_workers=False` (or `LUMEN_RUN_WORKERS=false`) leaves the
+    background work to `lumen worker` processes or, in tests, to the caller."""
     settings = settings or get_settings()
+    if run_workers is None:
+        run_workers = settings.run_workers
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
     database = Database.connect(
         settings.database_url, config=CoreConfig(near_net_km=settings.near_net_km)
@@ -117,17 +101,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             if revoked:
                 log.warning("revoked %d demo API keys made from the published demo secret", revoked)
         tasks = []
+        if feed is not None:
+            tasks.append(asyncio.create_task(feed.run_forever()))
+            # A subscriber that the process answers hears every event committed after it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed.listening.wait(), FEED_START_SECONDS)
         if run_workers:
-            tasks = [
-                asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
-                asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
-                asyncio.create_task(run_billing_cycle(database, settings.billing_poll_seconds)),
-                asyncio.create_task(
-                    run_idempotency_purge(
-                        database, idempotency_limits(settings).ttl, IDEMPOTENCY_PURGE_SECONDS
-                    )
-                ),
-            ]
+            tasks.append(asyncio.create_task(work.run()))
         try:
             yield
         finally:
@@ -159,7 +139,23 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.live = live = LiveEvents()
-    dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
+    feed: EventFeed | None = None
+    if database.engine.dialect.name == "postgresql":
+        # Events committed by any process reach this one's subscribers and wake its dispatcher.
+        feed = EventFeed(database)
+        feed.follow(live.publish_all, wanted=lambda: live.listeners > 0)
+        feed.on_notice(dispatcher.wake)
+    else:
+        # SQLite serves one process: its own dispatcher hands the events on.
+        dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
+    app.state.feed = feed
+    app.state.work = work = BackgroundWork(
+        settings,
+        database,
+        engine=engine,
+        dispatcher=dispatcher,
+        idempotency_ttl=idempotency_limits(settings).ttl,
+    )
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     include_mef(app, dispatcher, webhooks)
     include_tmf(app, dispatcher, webhooks)

@@ -568,9 +568,10 @@ class Dispatcher:
             pass
         return await self.deliver_due()
 
-    async def run_forever(self, poll_seconds: float) -> None:
+    async def run_forever(self, poll_seconds: float, *, drain_seconds: float = 0.0) -> None:
         """Dispatch until cancelled, waking early when `wake()` is called or a place frees up;
-        attempts run in the background, so a slow receiver never holds up this loop."""
+        attempts run in the background, so a slow receiver never holds up this loop. Once
+        cancelled, attempts under way get `drain_seconds` to finish and record their outcome."""
         try:
             while True:
                 try:
@@ -585,6 +586,9 @@ class Dispatcher:
                     pass
                 self._wakeup.clear()
         finally:
+            if self._tasks and drain_seconds > 0:
+                # An attempt cut short would be sent again once its lease ran out.
+                await asyncio.wait(set(self._tasks), timeout=drain_seconds)
             # Unfinished attempts keep their lease until it runs out; then they are retried.
             for task in list(self._tasks):
                 task.cancel()
