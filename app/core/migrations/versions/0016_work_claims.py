@@ -38,6 +38,8 @@ def upgrade() -> None:
         return
     op.execute(NOTIFY_FUNCTION)
     op.execute(NOTIFY_TRIGGER)
+    # Subscribers hear events from the notifications now, not from a dispatcher handler.
+    op.execute("DELETE FROM delivery WHERE receiver = 'graphql-live' AND status = 'pending'")
 
 
 def downgrade() -> None:
