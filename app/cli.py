@@ -14,7 +14,10 @@ from sqlalchemy.engine import make_url
 from app.core import demo
 from app.core.db import Database
 from app.core.migrate import upgrade
+from app.logging import configure_logging
 from app.settings import Settings, get_settings
+
+WEB_PROCESS_HEALTHCHECK_SECONDS = 60
 
 
 def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
@@ -120,7 +123,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     # Each web process builds the app from the environment: it must name this host and port.
     os.environ["LUMEN_HOST"], os.environ["LUMEN_PORT"] = host, str(port)
-    uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
+    # The parent process only watches the web processes; its lines look like theirs.
+    configure_logging(settings.log_level, json_lines=settings.environment == "production")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        workers=args.workers,
+        # A process still loading its modules on a busy machine answers the supervisor late;
+        # uvicorn's default of 5 s would restart it again and again.
+        timeout_worker_healthcheck=WEB_PROCESS_HEALTHCHECK_SECONDS,
+        **options,
+    )
     return 0
 
 
