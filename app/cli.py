@@ -27,9 +27,14 @@ def _seed(settings: Settings, *, demo_parties: bool) -> dict[str, str]:
         database = Database.connect(settings.database_url)
         try:
             if demo_parties:
-                return await demo.seed(database, secret=settings.demo_secret)
+                return await demo.seed(
+                    database,
+                    secret=settings.demo_secret,
+                    as_partner=settings.as_partner,
+                    partner_url=settings.demo_partner_url,
+                )
             async with database.session() as session:
-                await demo.seed_reference_data(session)
+                await demo.seed_reference_data(session, as_partner=settings.as_partner)
             return {}
         finally:
             await database.dispose()
@@ -85,12 +90,29 @@ def cmd_demo_keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def as_partner(settings: Settings) -> Settings:
+    """Settings of the demo partner carrier: its own network, listeners on loopback, and
+    (unless told otherwise) its own database and port."""
+    update: dict[str, object] = {
+        "as_partner": True,
+        "partners_enabled": False,
+        "webhook_allow_private": True,
+    }
+    if "LUMEN_DATABASE_URL" not in os.environ:
+        update["database_url"] = "sqlite:///./lumen-partner.db"
+    if "LUMEN_PORT" not in os.environ:
+        update["port"] = 8001
+    return settings.model_copy(update=update)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Upgrade, seed (unless told not to) and serve the platform."""
     import uvicorn
 
     from app.main import create_app
 
+    if args.as_partner or settings.as_partner:
+        settings = as_partner(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
@@ -100,6 +122,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return _refuse("--workers must be at least 1")
     if args.workers > 1 and (refusal := _single_process_refusal(settings, "--workers")):
         return _refuse(refusal)
+    if args.workers > 1 and settings.as_partner:
+        return _refuse("the demo partner carrier runs as one process: drop --workers")
     upgrade(settings.database_url)
     keys = _seed(settings, demo_parties=settings.seeds_demo)
     if keys and settings.environment == "production":
@@ -145,7 +169,7 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     if refusal := _single_process_refusal(settings, "lumen worker"):
         return _refuse(refusal)
     app = create_app(settings, run_workers=False)
-    asyncio.run(run_until_signalled(app.state.work, app.state.feed))
+    asyncio.run(run_until_signalled(app.state.work, app.state.feed, app.state.release))
     return 0
 
 
@@ -168,6 +192,40 @@ def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(settings: Settings, args: argparse.Namespace) -> int:
+    """Compare every served API with its snapshot (schema.graphql, governance/openapi/), then
+    write the snapshots anew; a breaking change must first be named in CHANGELOG.md."""
+    from app import governance
+    from app.main import create_app
+
+    snapshots = governance.Snapshots(Path(args.root))
+    app = create_app(settings, run_workers=False)
+    try:
+        if args.check:
+            changes = governance.compare(snapshots, app, governance.served_sdl())
+            outcome = governance.Refresh(changes, [], [])
+        else:
+            outcome = governance.refresh(snapshots, app, governance.served_sdl())
+    except governance.DiffToolMissing as error:
+        return _refuse(str(error))
+    for change in outcome.changes:
+        print(f"{change.api}: {change.kind}: {change.description}")
+    breaking = sorted({c.api for c in outcome.changes if c.kind is governance.ChangeKind.BREAKING})
+    if args.check:
+        print(f"breaking changes in: {', '.join(breaking)}" if breaking else "no breaking change")
+        return 1 if breaking else 0
+    if outcome.unlogged:
+        return _refuse(
+            f"breaking changes in {', '.join(outcome.unlogged)}: name each in the "
+            "'## [Unreleased]' section of CHANGELOG.md, then run `lumen snapshot` again"
+        )
+    for path in outcome.written:
+        print(f"wrote {path}")
+    if not outcome.written:
+        print("the snapshots are up to date")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lumen` console script."""
     parser = argparse.ArgumentParser(prog="lumen", description=__doc__)
@@ -175,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help=cmd_serve.__doc__)
     serve.add_argument("--host", help="interface to listen on (LUMEN_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (LUMEN_PORT)")
+    serve.add_argument(
+        "--as-partner",
+        action="store_true",
+        help="serve as the demo partner carrier that sells us off-net access (LUMEN_AS_PARTNER)",
+    )
     serve.add_argument(
         "--workers", type=int, default=1, help="web processes (more than 1 on PostgreSQL)"
     )
@@ -188,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export-schema", help=cmd_export_schema.__doc__)
     export.add_argument("--output", default="schema.graphql", help="file to write")
     export.set_defaults(run=cmd_export_schema)
+    snapshot = commands.add_parser("snapshot", help=cmd_snapshot.__doc__)
+    snapshot.add_argument("--root", default=".", help="the checkout that holds the snapshots")
+    snapshot.add_argument(
+        "--check", action="store_true", help="only compare; exit 1 on a breaking change"
+    )
+    snapshot.set_defaults(run=cmd_snapshot)
     args = parser.parse_args(argv)
     code: int = args.run(get_settings(), args)
     return code

@@ -10,7 +10,11 @@ query Dashboard {
     orderCycleTime { sampleSize p50Hours p90Hours p99Hours }
     openTicketsBySeverity { severity count }
     monthlyRecurringRevenue { amount currency }
-    recentEvents(first: 15) { nodes { occurredAt entity entityId kind state channel } }
+    recentEvents(first: 15) { nodes { occurredAt entityKind entityId kind state channel } }
+    partners {
+      name enabled ordersWaiting
+      health { successRate meanLatencyMs breakerState }
+    }
   }
 }
 """
@@ -60,8 +64,13 @@ async function load() {
       ["state", "count"]) + "</section>" +
     "<section><h2>Orders by channel</h2>" + table(ops.ordersByChannel, ["channel", "count"]) +
     "<h2>Open tickets</h2>" + table(ops.openTicketsBySeverity, ["severity", "count"]) +
+    "</section><section><h2>Partners (off-net)</h2>" + table(ops.partners.map(p => ({
+      partner: p.name, enabled: p.enabled, ordersWaiting: p.ordersWaiting,
+      successRate: p.health?.successRate, latencyMs: p.health?.meanLatencyMs,
+      breaker: p.health?.breakerState})),
+      ["partner", "enabled", "ordersWaiting", "successRate", "latencyMs", "breaker"]) +
     "</section><section><h2>Recent events</h2>" + table(ops.recentEvents.nodes,
-      ["occurredAt", "entity", "entityId", "kind", "state", "channel"]) + "</section>";
+      ["occurredAt", "entityKind", "entityId", "kind", "state", "channel"]) + "</section>";
 }
 document.getElementById("auth").addEventListener("submit", e => { e.preventDefault(); load(); });
 if (keyInput.value) { load(); setInterval(load, 5000); }

@@ -16,8 +16,10 @@ from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
-from app.core.fulfilment import FulfilmentEngine
+from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.partners import PartnerWorker
 from app.dashboard import render_dashboard
+from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
 from app.portal import render_portal
@@ -29,6 +31,9 @@ from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
 from rest_facades.mef.errors import mef_json
+from rest_facades.mef.partner_client import SonataPartnerClient
+from rest_facades.mef.partner_listener import LISTENER_PATH
+from rest_facades.mef.partner_listener import routes as partner_listener_routes
 from rest_facades.mef.router import include_mef
 from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
@@ -74,8 +79,31 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     if run_workers is None:
         run_workers = settings.run_workers
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
+    gateway = (
+        SonataPartnerClient(
+            timeout_seconds=settings.partner_timeout_seconds,
+            attempts=settings.partner_attempts,
+            backoff_seconds=settings.partner_backoff_seconds,
+            breaker_threshold=settings.partner_breaker_threshold,
+            breaker_reset_seconds=settings.partner_breaker_reset_seconds,
+        )
+        if settings.partners_enabled
+        else None
+    )
     database = Database.connect(
-        settings.database_url, config=CoreConfig(near_net_km=settings.near_net_km)
+        settings.database_url,
+        config=CoreConfig(near_net_km=settings.near_net_km, partners=gateway),
+    )
+    partner_worker = (
+        PartnerWorker(
+            database,
+            gateway,
+            PartnerOutcomes(),
+            poll_after=timedelta(seconds=settings.partner_poll_seconds),
+            listener_url=settings.base_url + LISTENER_PATH,
+        )
+        if gateway is not None
+        else None
     )
     dispatcher = Dispatcher(
         database,
@@ -92,6 +120,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         ack_after=timedelta(seconds=settings.fulfilment_ack_seconds),
         complete_after=timedelta(seconds=settings.fulfilment_complete_seconds),
     )
+
+    async def release() -> None:
+        """Close the partner client and every pooled connection."""
+        if gateway is not None:
+            await gateway.close()
+        await database.dispose()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +148,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await database.dispose()
+            await release()
 
     app = FastAPI(
         title="Lumen API platform",
@@ -128,6 +162,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         max_json_depth=settings.max_json_depth,
         max_string_chars=settings.max_string_chars,
     )
+    app.add_middleware(DeprecationHeaders, registry=DEPRECATIONS)
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = limiter = RateLimiter(
@@ -138,6 +173,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
+    app.state.partner_worker = partner_worker
     app.state.live = live = LiveEvents()
     feed: EventFeed | None = None
     if database.engine.dialect.name == "postgresql":
@@ -154,10 +190,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         database,
         engine=engine,
         dispatcher=dispatcher,
+        partner_worker=partner_worker,
         idempotency_ttl=idempotency_limits(settings).ttl,
     )
+    app.state.release = release
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     include_mef(app, dispatcher, webhooks)
+    app.include_router(partner_listener_routes, prefix=LISTENER_PATH, include_in_schema=False)
     include_tmf(app, dispatcher, webhooks)
 
     @app.exception_handler(CoreError)

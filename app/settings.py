@@ -54,6 +54,23 @@ class Settings(BaseSettings):
     # the first request with its key to finish before it is refused with 409.
     idempotency_ttl_hours: float = 24.0
     idempotency_wait_seconds: float = 10.0
+    # Partner carriers we buy off-net access from (see README, "Partners (off-net)").
+    partners_enabled: bool = True
+    partner_timeout_seconds: float = 10.0
+    partner_attempts: int = 3
+    partner_backoff_seconds: float = 0.5
+    partner_breaker_threshold: int = 5
+    partner_breaker_reset_seconds: float = 30.0
+    # How often a placed partner order is read when no notification came, and how often the
+    # partner work is looked at.
+    partner_poll_seconds: float = 60.0
+    partner_work_seconds: float = 1.0
+    # Where the demo partner's Sonata API is (a second instance, `lumen serve --as-partner`);
+    # unset, the demo partner is registered disabled.
+    demo_partner_url: str | None = None
+    # Serve as the demo partner carrier: a network of its own (the places off ours), listeners
+    # on loopback allowed, no partners of its own.
+    as_partner: bool = False
     log_level: str = "INFO"
     # Bounds on every HTTP request, checked before any face reads it.
     max_body_bytes: int = 1024 * 1024

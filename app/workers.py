@@ -1,10 +1,12 @@
-"""Background work: fulfilment, event delivery, the billing cycle and the idempotency purge. It
-runs in the web process (`lumen serve`, the default) or in `lumen worker` processes, as many as
-wanted: each loop claims its work with row locks, so processes on one database never overlap."""
+"""Background work: fulfilment, event delivery, orders at partners, the billing cycle and the
+idempotency purge. It runs in the web process (`lumen serve`, the default) or in `lumen worker`
+processes, as many as wanted: each loop claims its work with row locks, so processes on one
+database never overlap."""
 
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from app.core import billing, idempotency
@@ -12,6 +14,7 @@ from app.core.db import Database
 from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine
+from app.core.partners import PartnerWorker
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,14 @@ class BackgroundWork:
         *,
         engine: FulfilmentEngine,
         dispatcher: Dispatcher,
+        partner_worker: PartnerWorker | None,
         idempotency_ttl: timedelta,
     ) -> None:
         self.settings = settings
         self.database = database
         self.engine = engine
         self.dispatcher = dispatcher
+        self.partner_worker = partner_worker
         self.idempotency_ttl = idempotency_ttl
 
     async def run(self) -> None:
@@ -69,6 +74,8 @@ class BackgroundWork:
                     settings.events_poll_seconds, drain_seconds=settings.webhook_timeout_seconds
                 )
             )
+            if self.partner_worker is not None:
+                loops.create_task(self.partner_worker.run_forever(settings.partner_work_seconds))
             loops.create_task(run_billing_cycle(self.database, settings.billing_poll_seconds))
             loops.create_task(
                 run_idempotency_purge(
@@ -77,10 +84,12 @@ class BackgroundWork:
             )
 
 
-async def run_until_signalled(work: BackgroundWork, feed: EventFeed | None) -> None:
+async def run_until_signalled(
+    work: BackgroundWork, feed: EventFeed | None, release: Callable[[], Awaitable[None]]
+) -> None:
     """The life of a `lumen worker` process: the background work, woken early by the event feed,
-    until SIGTERM or SIGINT; then it stops as `BackgroundWork.run` says and lets go of the
-    database."""
+    until SIGTERM or SIGINT; then it stops as `BackgroundWork.run` says and `release()` lets go
+    of its connections."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -95,5 +104,5 @@ async def run_until_signalled(work: BackgroundWork, feed: EventFeed | None) -> N
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await work.database.dispose()
+        await release()
     log.info("worker stopped")

@@ -21,6 +21,7 @@ from app.core import (
 Audience = parties.Audience
 Channel = events.Channel
 EventKind = events.EventKind
+EntityKind = events.EntityKind
 DeliveryStatus = events.DeliveryStatus
 LocationKind = geography.LocationKind
 Serviceability = geography.Serviceability
@@ -50,6 +51,7 @@ for _enum, _name in (
     (Audience, "Audience"),
     (Channel, "Channel"),
     (EventKind, "EventKind"),
+    (EntityKind, "EntityKind"),
     (DeliveryStatus, "DeliveryStatus"),
     (LocationKind, "LocationKind"),
     (Serviceability, "Serviceability"),

@@ -5,13 +5,18 @@ from datetime import datetime
 import strawberry
 
 from app.core import events as core
-from schema.enums import DeliveryStatus, EventKind
+from app.deprecations import graphql_reason
+from schema.enums import DeliveryStatus, EntityKind, EventKind
 
 
 @strawberry.type(description="A change to one of your objects.")
 class Event:
     id: strawberry.ID = strawberry.field(description="Stable id; receivers de-duplicate on it.")
-    entity: str = strawberry.field(description="order, order_item, quote, product, ticket, ...")
+    entity: str = strawberry.field(
+        description="order, order_item, quote, product, ticket, ...",
+        deprecation_reason=graphql_reason("Event.entity"),
+    )
+    entity_kind: EntityKind = strawberry.field(description="What kind of object changed.")
     entity_id: str
     kind: EventKind
     state: str | None
@@ -25,6 +30,7 @@ class Event:
         return cls(
             id=strawberry.ID(row.id),
             entity=row.entity,
+            entity_kind=row.entity,
             entity_id=row.entity_id,
             kind=row.kind,
             state=row.state,

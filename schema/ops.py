@@ -5,10 +5,12 @@ import strawberry
 from app.core import events, ordering, reporting, tickets
 from resolvers.context import Info
 from resolvers.pagination import connection_field, paginate
+from resolvers.partners import list_partners
 from schema.base import Connection, Money
 from schema.enums import Channel, OrderState, TicketSeverity, TicketState
 from schema.events import Delivery, Event
 from schema.ordering import Order
+from schema.partners import Partner
 from schema.tickets import Ticket
 
 
@@ -75,6 +77,13 @@ class Ops:
             info.context.session, principal=info.context.ops()
         )
         return Money.of(total)
+
+    @strawberry.field(
+        description="Partner carriers: health (success rate, latency, breaker) and the "
+        "orders waiting on each."
+    )
+    async def partners(self, info: Info) -> list[Partner]:
+        return await list_partners(info)
 
     recent_events: Connection[Event] = connection_field(
         Event,

@@ -100,6 +100,10 @@ class Order(relay.Node):
     requested_completion_at: datetime | None
     expected_completion_at: datetime | None
     cancellation_reason: str | None
+    state_reason: str | None = strawberry.field(
+        description="Why the order is in its state: the partner access it waits for, or why "
+        "it failed."
+    )
     row: strawberry.Private[core.Order]
 
     @classmethod
@@ -118,6 +122,7 @@ class Order(relay.Node):
             requested_completion_at=row.requested_completion_at,
             expected_completion_at=row.expected_completion_at,
             cancellation_reason=row.cancellation_reason,
+            state_reason=row.state_reason,
             row=row,
         )
 

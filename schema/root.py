@@ -11,7 +11,7 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
+from resolvers import catalog, deliveries, orders, partners, purchasing, subscriptions, tickets
 from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
@@ -22,6 +22,7 @@ from schema.limits import QueryLimits
 from schema.ops import Ops
 from schema.ordering import Order
 from schema.parties import Party, Viewer
+from schema.partners import PartnerPayload
 from schema.payloads import (
     ChangeBandwidthPayload,
     DeliveryPayload,
@@ -137,6 +138,12 @@ class Mutation:
     )
     replay_delivery: DeliveryPayload = strawberry.mutation(
         resolver=deliveries.replay_delivery, description=deliveries.replay_delivery.__doc__
+    )
+    register_partner: PartnerPayload = strawberry.mutation(
+        resolver=partners.register_partner, description=partners.register_partner.__doc__
+    )
+    update_partner: PartnerPayload = strawberry.mutation(
+        resolver=partners.update_partner, description=partners.update_partner.__doc__
     )
 
 

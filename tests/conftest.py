@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock
@@ -35,17 +35,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(once)
 
 
+def _worker_database(url: str) -> str:
+    """The database of this test process: the named one, or with several processes
+    (`pytest -n`), one of its own beside it, made on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    named = make_url(url)
+    own = f"{named.database}_{worker}"
+    engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own})
+        if found.first() is None:
+            connection.execute(text(f'CREATE DATABASE "{own}"'))
+    engine.dispose()
+    return named.set(database=own).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_schema() -> str | None:
     """On PostgreSQL, the schema is built once by the real migrations."""
-    if POSTGRES_URL:
-        engine = create_engine(sync_url(POSTGRES_URL))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        upgrade(POSTGRES_URL)
-    return POSTGRES_URL
+    if not POSTGRES_URL:
+        return None
+    url = _worker_database(POSTGRES_URL)
+    engine = create_engine(sync_url(url))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")

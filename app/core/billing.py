@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock, events
-from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.db import StrEnumType, UTCDateTime, add_unless_stored, commit, new_id
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
@@ -55,6 +55,17 @@ class RateKind(StrEnum):
 
 class BillingAccount(SQLModel, table=True):
     """Where a party's charges are collected and billed."""
+
+    # One default account per party, even when two first orders of a party race to create it.
+    __table_args__ = (
+        Index(
+            "uq_billingaccount_default",
+            "party_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
 
     id: str = Field(default_factory=lambda: new_id("ba"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
@@ -125,20 +136,17 @@ class BillWithRates:
 
 async def ensure_account(session: AsyncSession, *, party_id: str) -> BillingAccount:
     """The party's default billing account, created on first use (not committed here)."""
-    account = (
-        await session.exec(
-            select(BillingAccount).where(
-                BillingAccount.party_id == party_id, col(BillingAccount.is_default).is_(True)
-            )
-        )
-    ).first()
+    stored = select(BillingAccount).where(
+        BillingAccount.party_id == party_id, col(BillingAccount.is_default).is_(True)
+    )
+    account = (await session.exec(stored)).first()
     if account is None:
         party = await session.get(Party, party_id)
         if party is None:
             raise NotFound(f"no party '{party_id}'", field="party")
-        account = BillingAccount(party_id=party_id, name=f"{party.name} billing")
-        session.add(account)
-        await session.flush()
+        account = await add_unless_stored(
+            session, BillingAccount(party_id=party_id, name=f"{party.name} billing"), stored
+        )
     return account
 
 

@@ -499,6 +499,15 @@ class PriceComponent:
 
 
 @dataclass(frozen=True)
+class BoughtAccess:
+    """Access at an off-net end that a partner sells us, priced with our margin."""
+
+    partner_name: str
+    monthly_cents: int
+    one_time_cents: int
+
+
+@dataclass(frozen=True)
 class Price:
     """Monthly recurring and one-time charges, in cents of `currency`."""
 
@@ -1724,9 +1733,15 @@ def _distance_factor(km: float) -> tuple[str, Decimal]:
 
 
 def price(
-    offering: Offering, spec: ProductSpec, ends: list[tuple[Location, Serviceability]]
+    offering: Offering,
+    spec: ProductSpec,
+    ends: list[tuple[Location, Serviceability]],
+    bought: Mapping[str, BoughtAccess] | None = None,
 ) -> Price:
-    """The price of a product; the same inputs always give the same price."""
+    """The price of a product; the same inputs always give the same price. An end in `bought`
+    (by location id) is reached through a partner's access at its price with our margin; the
+    rest is our own segment."""
+    bought = bought or {}
     bandwidth = Decimal(spec.bandwidth_mbps)
     components: list[PriceComponent] = []
     if offering.kind is ProductKind.ETHERNET_PORT:
@@ -1747,6 +1762,8 @@ def price(
         )
         base *= factor
     for location, level in ends:
+        if location.id in bought:
+            continue
         monthly = base * _END_MONTHLY_FACTOR[level]
         one_time = _END_ONE_TIME[level]
         if monthly or one_time:
@@ -1765,6 +1782,19 @@ def price(
         for i, c in enumerate(components)
         if not (i == 0 and spec.term_months >= 36)
     )
+    # A partner's access is charged as the partner prices it (with our margin): our term and
+    # class discounts are not the partner's.
+    for location, _level in ends:
+        if access := bought.get(location.id):
+            components.append(
+                PriceComponent(
+                    f"off-net access at {location.name} through {access.partner_name}",
+                    access.monthly_cents,
+                    access.one_time_cents,
+                )
+            )
+            monthly_cents += access.monthly_cents
+            one_time_cents += access.one_time_cents
     return Price(
         monthly_cents=monthly_cents, one_time_cents=one_time_cents, components=tuple(components)
     )

@@ -6,21 +6,26 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, Integer, String, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
+
+if TYPE_CHECKING:
+    from app.core.partners import PartnerGateway
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -134,6 +139,8 @@ class CoreConfig:
 
     # Within this distance of an on-net building a place is near-net: a short build reaches it.
     near_net_km: float = 2.0
+    # The adapter to partner carriers' APIs; None: off-net places are priced as our own build.
+    partners: "PartnerGateway | None" = None
 
 
 _CONFIG = "lumen.core_config"
@@ -191,6 +198,26 @@ class Database:
         await self.engine.dispose()
 
 
+Record = TypeVar("Record", bound=SQLModel)
+
+
+async def add_unless_stored(
+    session: AsyncSession, row: Record, stored: SelectOfScalar[Record]
+) -> Record:
+    """`row`, flushed; or the row that `stored` finds when a concurrent transaction stored one
+    under the same unique key first (get-or-create without a race)."""
+    try:
+        # The savepoint keeps the caller's transaction usable when the insert loses the race.
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = (await session.exec(stored)).first()
+        if found is None:
+            raise
+        return found
+    return row
+
+
 async def commit(session: AsyncSession) -> None:
     """Commit the unit of work; a lost race on a versioned row becomes a `Conflict`."""
     try:
@@ -200,9 +227,6 @@ async def commit(session: AsyncSession) -> None:
         raise Conflict(
             "the object was changed by another request; read it again and retry"
         ) from exc
-
-
-Record = TypeVar("Record", bound=SQLModel)
 
 
 def validated(record: type[Record], values: dict[str, Any]) -> Record:

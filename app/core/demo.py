@@ -3,10 +3,11 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import accounts, billing, clock, geography, ordering, tickets
+from app.core import accounts, billing, clock, geography, ordering, partners, tickets
 from app.core.catalog import ClassOfService, ProductSpec, seed_catalog
 from app.core.db import Database
 from app.core.events import Channel
@@ -21,6 +22,7 @@ from app.core.parties import (
     create_party,
     issue_api_key,
     revoke_seeded_keys,
+    seeded_key,
 )
 
 
@@ -90,19 +92,59 @@ _IN_FLIGHT = (
 )
 
 
-async def seed_reference_data(session: AsyncSession) -> None:
+DEMO_PARTNER_ID = "ptn_demo_cascade"
+DEMO_PARTNER_URL = "http://127.0.0.1:8001"
+# The metros of the address book that our network does not reach (a demo partner's).
+DEMO_PARTNER_METROS = (
+    "Houston, TX",
+    "Tampa, FL",
+    "Salt Lake City, UT",
+    "Las Vegas, NV",
+    "Columbus, OH",
+)
+
+
+async def seed_reference_data(session: AsyncSession, *, as_partner: bool = False) -> None:
     """The address book, the catalog and the billing standards, which every installation
-    needs."""
-    await geography.seed_address_book(session)
+    needs; `as_partner` seeds the demo partner carrier's network instead of ours."""
+    await geography.seed_address_book(session, network_inverted=as_partner)
     await seed_catalog(session)
     await accounts.seed_billing_standards(session)
 
 
-async def seed(database: Database, *, secret: str) -> dict[str, str]:
-    """Create the demo parties (once) with their history, and return their API keys by role."""
+async def seed_demo_partner(session: AsyncSession, *, secret: str, url: str | None) -> None:
+    """Register (once) the demo partner carrier: a second instance of this platform that
+    `lumen serve --as-partner` starts, which knows us as its demo carrier. It is enabled only
+    when its URL is given, so that a laptop without it prices off-net places as before."""
+    if await session.get(partners.Partner, DEMO_PARTNER_ID) is not None:
+        return
+    ops = Principal(party_id="pty_demo_ops", audience=Audience.OPS, scopes=frozenset(Scope))
+    await partners.register_partner(
+        session,
+        principal=ops,
+        partner_id=DEMO_PARTNER_ID,
+        given=partners.PartnerInput(
+            name="Cascade Access Networks",
+            base_url=url or DEMO_PARTNER_URL,
+            auth=partners.PartnerAuth.API_KEY,
+            api_key=seeded_key(secret, "pty_demo_carrier", "demo"),
+            margin_percent=Decimal(15),
+            enabled=url is not None,
+            metros=DEMO_PARTNER_METROS,
+        ),
+    )
+
+
+async def seed(
+    database: Database, *, secret: str, as_partner: bool = False, partner_url: str | None = None
+) -> dict[str, str]:
+    """Create the demo parties (once) with their history, and return their API keys by role;
+    a platform that is not itself the demo partner gets the demo partner registered."""
     keys: dict[str, str] = {}
     async with database.session() as session:
-        await seed_reference_data(session)
+        await seed_reference_data(session, as_partner=as_partner)
+        if not as_partner:
+            await seed_demo_partner(session, secret=secret, url=partner_url)
         for demo in DEMO_PARTIES:
             if await session.get(Party, demo.party_id) is None:
                 await create_party(
@@ -112,7 +154,8 @@ async def seed(database: Database, *, secret: str) -> dict[str, str]:
                     party_id=demo.party_id,
                     email=f"api@{demo.name.split()[0].lower()}.example",
                 )
-                if demo.audience is not Audience.OPS:
+                # The demo partner serves us only: it needs its parties, not their history.
+                if demo.audience is not Audience.OPS and not as_partner:
                     await _seed_history(session, demo)
             keys[demo.role] = await issue_api_key(
                 session, party_id=demo.party_id, name="demo", secret_seed=secret

@@ -8,9 +8,10 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import clock, quoting, workforce
+from app.core import clock, partners, quoting, workforce
 from app.core.db import Database, commit
 from app.core.errors import Conflict, IllegalTransition
+from app.core.geography import Serviceability, get_locations, serviceability_of
 from app.core.inventory import ProductInstance, ProductState, set_state
 from app.core.order_changes import ChangeState
 from app.core.ordering import (
@@ -49,7 +50,17 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
             transition_item(session, order, item, ItemState.IN_PROGRESS)
         workforce.open_for_order(session, order, items)
         order.next_step_at = now + complete_after
+        if await _buy_off_net_access(session, order, items):
+            # The partner worker sets the next step when every partner has delivered.
+            order.next_step_at = None
     elif order.state is OrderState.IN_PROGRESS:
+        if any(
+            w.state is not partners.PartnerWorkState.COMPLETED
+            for w in await partners.work_of_order(session, order.id)
+        ):
+            order.next_step_at = None
+            session.add(order)
+            return False
         for item in items:
             await _deliver(session, order, item)
             transition_item(session, order, item, ItemState.COMPLETED)
@@ -61,6 +72,7 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
         await move_cancellation(session, order, ChangeState.ASSESSING_CHARGE)
         order.next_step_at = now
     elif order.state is OrderState.PENDING_CANCELLATION:
+        partners.cancel_work(session, await partners.work_of_order(session, order.id))
         for item in items:
             if item.state not in {ItemState.COMPLETED, ItemState.CANCELLED}:
                 transition_item(session, order, item, ItemState.CANCELLED)
@@ -73,6 +85,45 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
         return False
     session.add(order)
     return True
+
+
+async def _buy_off_net_access(session: AsyncSession, order: Order, items: list[OrderItem]) -> bool:
+    """Plan the purchase of each new off-net end from the partner that reaches it; True when
+    the order waits on partners (its reason says on which)."""
+    wanted = [
+        i
+        for i in items
+        if i.action is ItemAction.ADD and i.serviceability is Serviceability.OFF_NET
+    ]
+    if not wanted:
+        return False
+    locations = await get_locations(
+        session,
+        [i.a_location_id for i in wanted] + [i.z_location_id for i in wanted if i.z_location_id],
+    )
+    levels = await serviceability_of(session, list(locations.values()))
+    waiting_on: list[str] = []
+    for item in wanted:
+        for location_id in (item.a_location_id, item.z_location_id):
+            location = locations.get(location_id or "")
+            if location is None or levels[location.id].level is not Serviceability.OFF_NET:
+                continue
+            partner = await partners.covering_partner(session, location)
+            if partner is None:
+                continue
+            partners.plan_work(
+                session,
+                partner=partner,
+                order_id=order.id,
+                order_item_id=item.id,
+                location_id=location.id,
+                bandwidth_mbps=item.bandwidth_mbps,
+                term_months=item.term_months,
+            )
+            waiting_on.append(f"{partner.name} at {location.line}")
+    if waiting_on:
+        order.state_reason = "waiting for partner access: " + "; ".join(waiting_on)
+    return bool(waiting_on)
 
 
 async def _deliver(session: AsyncSession, order: Order, item: OrderItem) -> None:
@@ -126,6 +177,42 @@ async def _release(session: AsyncSession, item: OrderItem) -> None:
             ProductState.PENDING_TERMINATE,
         }:
             set_state(session, instance, ProductState.ACTIVE)
+
+
+class PartnerOutcomes:
+    """What partner work means for our orders: delivered access lets an order complete, a
+    partner's refusal fails it with the partner's reason."""
+
+    async def access_ready(self, session: AsyncSession, order_id: str) -> None:
+        """Every partner access of an order is delivered: its next step is due now."""
+        order = await session.get(Order, order_id)
+        if order is None or order.state is not OrderState.IN_PROGRESS:
+            return
+        order.state_reason = None
+        order.next_step_at = clock.now()
+        session.add(order)
+
+    async def access_failed(self, session: AsyncSession, order_id: str, reason: str) -> None:
+        """A partner refused or failed an access: the order fails with the partner's reason."""
+        order = await session.get(Order, order_id)
+        if order is None or order.state is not OrderState.IN_PROGRESS:
+            return
+        items = await items_of(session, order.id)
+        for item in items:
+            if item.state in {ItemState.IN_PROGRESS, ItemState.ACKNOWLEDGED}:
+                transition_item(session, order, item, ItemState.FAILED)
+        await workforce.finish_for_items(session, [i.id for i in items], done=False)
+        partners.cancel_work(
+            session,
+            [
+                w
+                for w in await partners.work_of_order(session, order.id)
+                if w.state is not partners.PartnerWorkState.REJECTED
+            ],
+        )
+        order.state_reason = reason[:1000]
+        transition(session, order, OrderState.FAILED)
+        order.next_step_at = None
 
 
 class FulfilmentEngine:

@@ -18,7 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
-from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
+from app.core.db import (
+    StrEnumType,
+    UTCDateTime,
+    add_unless_stored,
+    commit,
+    config_of,
+    new_id,
+)
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
@@ -397,15 +404,14 @@ async def ensure_site(
     session: AsyncSession, *, party_id: str, location: Location, name: str | None = None
 ) -> Site:
     """The party's site at a location, created on first use (not committed here)."""
-    site = (
-        await session.exec(
-            select(Site).where(Site.party_id == party_id, Site.location_id == location.id)
-        )
-    ).first()
+    stored = select(Site).where(Site.party_id == party_id, Site.location_id == location.id)
+    site = (await session.exec(stored)).first()
     if site is None:
-        site = Site(party_id=party_id, location_id=location.id, name=name or location.name)
-        session.add(site)
-        await session.flush()
+        site = await add_unless_stored(
+            session,
+            Site(party_id=party_id, location_id=location.id, name=name or location.name),
+            stored,
+        )
     return site
 
 
@@ -789,8 +795,9 @@ def load_address_book() -> list[dict[str, object]]:
     return data
 
 
-async def seed_address_book(session: AsyncSession) -> int:
-    """Load the bundled address book; existing rows are left as they are."""
+async def seed_address_book(session: AsyncSession, *, network_inverted: bool = False) -> int:
+    """Load the bundled address book; existing rows are left as they are. `network_inverted`
+    makes the places off our network the network (a demo partner carrier's)."""
     existing = {
         (loc.street_number, loc.street_name, loc.city)
         for loc in (await session.exec(select(Location))).all()
@@ -798,6 +805,8 @@ async def seed_address_book(session: AsyncSession) -> int:
     added = 0
     for entry in load_address_book():
         location = Location.model_validate(entry)
+        if network_inverted:
+            location.on_net = not location.on_net
         if (location.street_number, location.street_name, location.city) not in existing:
             session.add(location)
             added += 1

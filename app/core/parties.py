@@ -246,6 +246,11 @@ def _seeded_key(secret_seed: str, party_id: str, name: str) -> tuple[str, str]:
     return digest[:12], digest[12:52]
 
 
+def seeded_key(secret_seed: str, party_id: str, name: str) -> str:
+    """The reproducible key that `issue_api_key` makes from `secret_seed` (demo data only)."""
+    return _format_key(*_seeded_key(secret_seed, party_id, name))
+
+
 async def revoke_seeded_keys(
     session: AsyncSession, *, secret_seed: str, keys: Iterable[tuple[str, str]]
 ) -> int:

@@ -12,8 +12,9 @@ from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import clock, events
+from app.core import clock, events, partners
 from app.core.catalog import (
+    BoughtAccess,
     ClassOfService,
     Offering,
     Price,
@@ -103,17 +104,62 @@ async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
                 f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
             )
     ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
-    return _judged(offering, spec, ends)
+    bought, problem = await _partner_access(session, spec, ends)
+    return _judged(offering, spec, ends, bought, problem)
+
+
+async def _partner_access(
+    session: AsyncSession,
+    spec: ProductSpec,
+    ends: list[tuple[Location, Serviceability]],
+    asked: dict[tuple[str, int, int], BoughtAccess | str] | None = None,
+) -> tuple[dict[str, BoughtAccess], str | None]:
+    """The partner access (priced by the partner) of each off-net end that a partner reaches,
+    and why it cannot be had if a partner cannot sell it now. `asked` keeps the answers of
+    one request, so that a partner is asked once per place and speed."""
+    asked = {} if asked is None else asked
+    bought: dict[str, BoughtAccess] = {}
+    for location, level in ends:
+        if level is not Serviceability.OFF_NET:
+            continue
+        key = (location.id, partners.port_speed(spec.bandwidth_mbps), spec.term_months)
+        if key not in asked:
+            try:
+                found = await partners.off_net_access(
+                    session,
+                    location,
+                    bandwidth_mbps=spec.bandwidth_mbps,
+                    term_months=spec.term_months,
+                )
+            except (partners.PartnerUnavailable, partners.PartnerRefused) as exc:
+                asked[key] = exc.message
+            else:
+                if found is not None:
+                    asked[key] = found
+        answer = asked.get(key)
+        if isinstance(answer, str):
+            return {}, answer
+        if answer is not None:
+            bought[location.id] = answer
+    return bought, None
 
 
 def _judged(
-    offering: Offering, spec: ProductSpec, ends: list[tuple[Location, Serviceability]]
+    offering: Offering,
+    spec: ProductSpec,
+    ends: list[tuple[Location, Serviceability]],
+    bought: dict[str, BoughtAccess] | None = None,
+    problem: str | None = None,
 ) -> Assessment:
     """The price, confidence and lead time of a checked spec whose ends are measured."""
-    product_price = price(offering, spec, ends)
+    product_price = price(offering, spec, ends, bought)
     weakest = max((level for _, level in ends), key=_RANK.__getitem__)
     alternatives: list[dict[str, Any]] = []
-    if weakest is Serviceability.ON_NET:
+    if problem is not None:
+        # A partner reaches the place but cannot sell the access now.
+        confidence = Confidence.RED
+        alternatives.append({"reason": problem})
+    elif weakest is Serviceability.ON_NET:
         confidence = Confidence.GREEN
     elif weakest is Serviceability.OFF_NET and spec.bandwidth_mbps > OFF_NET_MAX_MBPS:
         confidence = Confidence.RED
@@ -154,6 +200,7 @@ async def available(
     would assess it, for the shortest standard term each offering sells."""
     levels = await serviceability_of(session, locations)
     ends = [(location, levels[location.id].level) for location in locations]
+    asked: dict[tuple[str, int, int], BoughtAccess | str] = {}
     found: list[Assessment] = []
     for offering in await list_offerings(session):
         if offering.kind is not kind:
@@ -174,7 +221,8 @@ async def available(
                     check_characteristics(offering, spec)
                 except InvalidRequest:
                     continue
-                judged = _judged(offering, spec, ends)
+                bought, problem = await _partner_access(session, spec, ends, asked)
+                judged = _judged(offering, spec, ends, bought, problem)
                 if judged.qualified:
                     found.append(judged)
     return found

@@ -14,6 +14,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     order_changes,
     ordering,
     parties,
+    partners,
     qualification,
     quoting,
     relations,

@@ -167,6 +167,9 @@ def order_view(
         **{k: order.annotations[k] for k in ("note",) if k in order.annotations},
         "productOrderItem": [],
     }
+    if order.state_reason and body["stateChange"]:
+        # Why the order is in its state now (e.g. the partner access it waits for).
+        body["stateChange"][-1]["changeReason"] = order.state_reason
     configurations = [_configuration(flavour, item) for item in items]
     for item, shown in zip(items, configurations, strict=True):
         changes = [

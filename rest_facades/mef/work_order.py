@@ -151,6 +151,13 @@ async def work_order_search(
         raise bad_request("invalidQuery", f"state must be one of {', '.join(CORE_STATE)}")
     if entity_type not in (None, ORDER, TICKET):
         raise bad_request("invalidQuery", f"relatedEntityType must be {ORDER} or {TICKET}")
+    # An id alone could name an order or a ticket: the buyer says which rather than getting
+    # every work order back.
+    if entity_id is not None and entity_type is None:
+        raise bad_request(
+            "missingQueryParameter",
+            f"relatedEntityId needs relatedEntityType ({ORDER} or {TICKET})",
+        )
     return WorkOrderSearch(
         WorkOrderFilter(
             party_id=caller.buyer_id,

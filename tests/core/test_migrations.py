@@ -1,6 +1,5 @@
 """The Alembic migrations build exactly the schema that the models describe."""
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -37,5 +36,4 @@ def test_migrations_build_the_models_schema_on_sqlite(tmp_path: Path) -> None:
 def test_migrations_build_the_models_schema_on_postgresql(postgres_schema: str | None) -> None:
     if not postgres_schema:
         pytest.skip("LUMEN_TEST_DATABASE_URL names no PostgreSQL server")
-    assert os.environ["LUMEN_TEST_DATABASE_URL"] == postgres_schema
     assert _differences(postgres_schema) == []

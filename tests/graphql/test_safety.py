@@ -102,7 +102,7 @@ async def test_graphiql_is_served_in_development(client: httpx.AsyncClient) -> N
 
 def test_the_served_schema_is_the_exported_one() -> None:
     assert SCHEMA_FILE.read_text() == str(schema) + "\n", (
-        "the schema changed: run `lumen export-schema` and commit schema.graphql"
+        "the schema changed: run `lumen snapshot` (docs/versioning.md), commit schema.graphql"
     )
 
 

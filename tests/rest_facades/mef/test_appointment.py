@@ -107,6 +107,19 @@ async def test_an_order_needs_a_visit_that_the_buyer_books_moves_and_cancels(
         params={"relatedEntityType": "ProductOrder", "relatedEntityId": order_id},
     )
     assert [w["id"] for w in by_order] == [work_id]
+    # An id alone could be an order's or a ticket's: refused rather than ignored.
+    untyped = await _call(
+        client,
+        flavour,
+        customer,
+        "GET",
+        "/workorder",
+        status=400,
+        work=True,
+        params={"relatedEntityId": order_id},
+    )
+    assert untyped["code"] == "missingQueryParameter"
+    assert "relatedEntityType" in untyped["reason"]
 
     search = await _call(
         client,

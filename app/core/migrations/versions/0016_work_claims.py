@@ -2,7 +2,7 @@
 the new events' seqs on the `lumen_events` channel (NOTIFY), delivered when they commit
 
 Revision ID: 0016_work_claims
-Revises: 0012
+Revises: 0015_partners
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0016_work_claims'
-down_revision: str | None = '0012'
+down_revision: str | None = '0015_partners'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
