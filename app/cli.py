@@ -1,4 +1,5 @@
-"""The `lumen` command: serve the platform, migrate and seed its database, print demo keys."""
+"""The `lumen` command: serve the platform, run its background work, migrate and seed its
+database, print demo keys."""
 
 import argparse
 import asyncio
@@ -8,10 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from app.core import demo
 from app.core.db import Database
 from app.core.migrate import upgrade
+from app.logging import configure_logging
 from app.settings import Settings, get_settings
+
+WEB_PROCESS_HEALTHCHECK_SECONDS = 60
 
 
 def _missing_demo_parties(settings: Settings) -> list[str]:
@@ -53,6 +59,11 @@ EXPORT_SCHEMA_HELP = (
     "served schema: run this after changing the schema."
 )
 
+WORKER_HELP = (
+    "Run the background work (fulfilment, event delivery, billing, partner orders) without "
+    "serving HTTP, beside web processes started with LUMEN_RUN_WORKERS=false; as many as wanted, "
+    "on any machine, on one PostgreSQL database. Stops cleanly on SIGTERM."
+)
 SNAPSHOT_HELP = (
     "Compare every served API (the GraphQL schema and each MEF and TMF OpenAPI document) with "
     "its snapshot in governance/; write the snapshots anew unless a breaking change is missing "
@@ -169,6 +180,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.seeds_demo and (refusal := settings.demo_refusal()):
         return _refuse(refusal)
     print("migrating the database...", flush=True)
+    if args.workers < 1:
+        return _refuse("--workers must be at least 1")
+    if args.workers > 1 and (refusal := _single_process_refusal(settings, "--workers")):
+        return _refuse(refusal)
+    if args.workers > 1 and settings.as_partner:
+        return _refuse("the demo partner carrier runs as one process: drop --workers")
     upgrade(settings.database_url)
     print("seeding reference data" + (" and demo parties..." if settings.seeds_demo else "..."))
     sys.stdout.flush()
@@ -181,18 +198,55 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"developer portal: {settings.base_url}/")
     print(f"GraphQL:          {settings.base_url}/graphql")
     sys.stdout.flush()
-    app = create_app(settings)
-    tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
         # Rate limits count per client address: a forwarded one counts only from a named proxy.
-        proxy_headers=settings.forwarded_allow_ips is not None,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if args.workers == 1:
+        app = create_app(settings)
+        tune_garbage_collector()
+        uvicorn.run(app, **options)
+        return 0
+    # Each web process builds the app from the environment: it must name this host and port.
+    os.environ["LUMEN_HOST"], os.environ["LUMEN_PORT"] = host, str(port)
+    # The parent process only watches the web processes; its lines look like theirs.
+    configure_logging(settings.log_level, json_lines=settings.environment == "production")
+    uvicorn.run(
+        "app.main:create_web_process_app",
+        factory=True,
+        workers=args.workers,
+        # A process still loading its modules on a busy machine answers the supervisor late;
+        # uvicorn's default of 5 s would restart it again and again.
+        timeout_worker_healthcheck=WEB_PROCESS_HEALTHCHECK_SECONDS,
+        **options,
     )
     return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    """Run the background work (fulfilment, event delivery, billing) without serving HTTP."""
+    from app.main import create_app
+    from app.workers import run_until_signalled
+
+    if refusal := _single_process_refusal(settings, "lumen worker"):
+        return _refuse(refusal)
+    app = create_app(settings, run_workers=False)
+    asyncio.run(run_until_signalled(app.state.work, app.state.feed, app.state.release))
+    return 0
+
+
+def _single_process_refusal(settings: Settings, what: str) -> str | None:
+    """Why `what` may not run beside other processes here, or None: SQLite has one writer."""
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
+        return None
+    return (
+        f"{what} needs PostgreSQL (LUMEN_DATABASE_URL): on SQLite one `lumen serve` process "
+        "serves and runs the background work itself"
+    )
 
 
 def cmd_export_schema(_settings: Settings, args: argparse.Namespace) -> int:
@@ -256,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve as the demo partner carrier that sells us off-net access (LUMEN_AS_PARTNER)",
     )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="web processes (more than 1 on PostgreSQL)"
+    )
+    command("worker", cmd_worker, WORKER_HELP)
     command("migrate", cmd_migrate, MIGRATE_HELP)
     command("seed", cmd_seed, SEED_HELP)
     keys = command("demo-keys", cmd_demo_keys, DEMO_KEYS_HELP)

@@ -12,9 +12,10 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core import billing, demo, idempotency
+from app.core import demo
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
+from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
 from app.core.partners import PartnerWorker
@@ -27,6 +28,7 @@ from app.portal.routes import include_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
+from app.workers import BackgroundWork
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
@@ -39,10 +41,11 @@ from rest_facades.tmf.errors import TMFError, tmf_json
 from rest_facades.tmf.router import include_tmf
 
 log = logging.getLogger(__name__)
-IDEMPOTENCY_PURGE_SECONDS = 3600.0
 # Allocations between two collections of the youngest generation (Python's default is 700): a
 # request that builds a large answer would otherwise collect dozens of times while it runs.
 GC_YOUNGEST_THRESHOLD = 20_000
+# How long a starting process waits to listen for events before it serves without them.
+FEED_START_SECONDS = 5.0
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
@@ -74,28 +77,6 @@ def too_many_requests(path: str, retry_after: int, message: str) -> Response:
     return JSONResponse({"data": None, "errors": [error]}, status_code=429, headers=headers)
 
 
-async def run_billing_cycle(database: Database, poll_seconds: float) -> None:
-    """Bill each ended month once, checking every `poll_seconds`."""
-    while True:
-        try:
-            async with database.session() as session:
-                await billing.bill_last_month(session)
-        except Exception:
-            log.exception("billing cycle failed; retrying at the next poll")
-        await asyncio.sleep(poll_seconds)
-
-
-async def run_idempotency_purge(database: Database, ttl: timedelta, poll_seconds: float) -> None:
-    """Forget idempotency answers older than `ttl`, every `poll_seconds`."""
-    while True:
-        try:
-            async with database.session() as session:
-                await idempotency.purge_expired(session, ttl=ttl)
-        except Exception:
-            log.exception("idempotency purge failed; retrying at the next poll")
-        await asyncio.sleep(poll_seconds)
-
-
 def tune_garbage_collector() -> None:
     """Collect less often in a serving process: what is loaded at start (modules, schemas, the
     generated models: half a million objects) is frozen out of every later collection, and the
@@ -107,9 +88,12 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNGEST_THRESHOLD, middle, oldest)
 
 
-def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
-    """Build the platform; `run_workers=False` leaves fulfilment and dispatch to the caller."""
+def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
+    """Build the platform; `run_workers=False` (or `LUMEN_RUN_WORKERS=false`) leaves the
+    background work to `lumen worker` processes or, in tests, to the caller."""
     settings = settings or get_settings()
+    if run_workers is None:
+        run_workers = settings.run_workers
     configure_logging(settings.log_level, json_lines=settings.environment == "production")
     gateway = (
         SonataPartnerClient(
@@ -153,6 +137,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         complete_after=timedelta(seconds=settings.fulfilment_complete_seconds),
     )
 
+    async def release() -> None:
+        """Close the partner client and every pooled connection."""
+        if gateway is not None:
+            await gateway.close()
+        await database.dispose()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.environment == "production":
@@ -161,31 +151,20 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             if revoked:
                 log.warning("revoked %d demo API keys made from the published demo secret", revoked)
         tasks = []
+        if feed is not None:
+            tasks.append(asyncio.create_task(feed.run_forever()))
+            # A subscriber that the process answers hears every event committed after it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(feed.listening.wait(), FEED_START_SECONDS)
         if run_workers:
-            tasks = [
-                asyncio.create_task(engine.run_forever(settings.fulfilment_poll_seconds)),
-                asyncio.create_task(dispatcher.run_forever(settings.events_poll_seconds)),
-                *(
-                    [asyncio.create_task(partner_worker.run_forever(settings.partner_work_seconds))]
-                    if partner_worker is not None
-                    else []
-                ),
-                asyncio.create_task(run_billing_cycle(database, settings.billing_poll_seconds)),
-                asyncio.create_task(
-                    run_idempotency_purge(
-                        database, idempotency_limits(settings).ttl, IDEMPOTENCY_PURGE_SECONDS
-                    )
-                ),
-            ]
+            tasks.append(asyncio.create_task(work.run()))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if gateway is not None:
-                await gateway.close()
-            await database.dispose()
+            await release()
 
     app = FastAPI(
         title="Lumen API platform",
@@ -215,7 +194,25 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.fulfilment = engine
     app.state.partner_worker = partner_worker
     app.state.live = live = LiveEvents()
-    dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
+    feed: EventFeed | None = None
+    if database.engine.dialect.name == "postgresql":
+        # Events committed by any process reach this one's subscribers and wake its dispatcher.
+        feed = EventFeed(database)
+        feed.follow(live.publish_all, wanted=lambda: live.listeners > 0)
+        feed.on_notice(dispatcher.wake)
+    else:
+        # SQLite serves one process: its own dispatcher hands the events on.
+        dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)
+    app.state.feed = feed
+    app.state.work = work = BackgroundWork(
+        settings,
+        database,
+        engine=engine,
+        dispatcher=dispatcher,
+        partner_worker=partner_worker,
+        idempotency_ttl=idempotency_limits(settings).ttl,
+    )
+    app.state.release = release
     app.include_router(
         graphql_router(
             settings,
@@ -280,4 +277,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     async def dashboard() -> str:
         return render_dashboard()
 
+    return app
+
+
+def create_web_process_app() -> FastAPI:
+    """The app of one web process among several (`lumen serve --workers N`), tuned like one."""
+    app = create_app()
+    tune_garbage_collector()
     return app

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # A GraphQL operation consumes one unit of its budget per started `graphql_cost_unit` of cost.
     graphql_cost_unit: int = 50
     near_net_km: float = 2.0
+    # Whether a web process also runs the background work (fulfilment, event delivery, billing);
+    # off when `lumen worker` processes do it (PostgreSQL).
+    run_workers: bool = True
     fulfilment_ack_seconds: float = 5.0
     fulfilment_complete_seconds: float = 30.0
     fulfilment_poll_seconds: float = 1.0

@@ -1,4 +1,5 @@
-"""Live updates: core events fanned out to this process's open GraphQL subscriptions."""
+"""Live updates: core events fanned out to this process's open GraphQL subscriptions (from the
+dispatcher on SQLite, from the event feed of every process on PostgreSQL)."""
 
 import asyncio
 import contextlib
@@ -22,6 +23,12 @@ class LiveEvents:
             if queue.full():
                 queue.get_nowait()
             queue.put_nowait(event)
+
+    async def publish_all(self, events: list[Event]) -> None:
+        """Offer every accepted event of a batch, in order."""
+        for event in events:
+            if self.accepts(event):
+                await self.publish(event)
 
     @staticmethod
     def accepts(event: Event) -> bool:

@@ -246,7 +246,7 @@ def test_demo_keys_on_an_empty_database_say_so(
 
 
 @pytest.mark.parametrize(
-    "command", ["serve", "migrate", "seed", "demo-keys", "export-schema", "snapshot"]
+    "command", ["serve", "worker", "migrate", "seed", "demo-keys", "export-schema", "snapshot"]
 )
 def test_each_command_says_what_it_does(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -256,3 +256,41 @@ def test_each_command_says_what_it_does(command: str, capsys: pytest.CaptureFixt
     # More than the usage line: a description of what the command does.
     assert len(text.split(f"usage: lumen {command}", 1)[1]) > 100
     assert "LUMEN_" in text or "schema" in text
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--workers", "2"]])
+def test_several_processes_on_sqlite_are_refused(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("LUMEN_DATABASE_URL", f"sqlite:///{tmp_path / 'lumen.db'}")
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: pytest.fail("must not serve"))
+    get_settings.cache_clear()
+    assert main(command) == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
+    assert not (tmp_path / "lumen.db").exists()
+
+
+def test_several_web_processes_each_build_the_app_on_the_same_address(
+    fresh_url: str, postgres_schema: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not postgres_schema:
+        pytest.skip("several web processes need PostgreSQL")
+    served: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    monkeypatch.setenv("LUMEN_HOST", "127.0.0.1")
+    monkeypatch.setenv("LUMEN_PORT", "8000")
+    get_settings.cache_clear()
+    assert main(["serve", "--workers", "3", "--port", "8115"]) == 0
+    [(app, options)] = served
+    assert (app, options["factory"], options["workers"]) == (
+        "app.main:create_web_process_app",
+        True,
+        3,
+    )
+    assert (options["host"], options["port"]) == ("127.0.0.1", 8115)
+    # Each web process reads its settings from the environment: links name the served port.
+    get_settings.cache_clear()
+    assert get_settings().base_url == "http://127.0.0.1:8115"

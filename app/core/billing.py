@@ -318,10 +318,12 @@ async def run_cycle(session: AsyncSession, *, principal: Principal, year: int, m
 async def bill_last_month(session: AsyncSession) -> int:
     """The monthly cycle as a system job: bill last month for the accounts not yet billed."""
     last = clock.now().replace(day=1) - timedelta(days=1)
-    return await _bill_month(session, year=last.year, month=last.month)
+    return await _bill_month(session, year=last.year, month=last.month, skip_claimed=True)
 
 
-async def _bill_month(session: AsyncSession, *, year: int, month: int) -> int:
+async def _bill_month(
+    session: AsyncSession, *, year: int, month: int, skip_claimed: bool = False
+) -> int:
     if not 1 <= month <= 12:
         raise InvalidRequest("month must be 1 to 12", field="month")
     if not 2000 <= year <= 9998:
@@ -329,7 +331,11 @@ async def _bill_month(session: AsyncSession, *, year: int, month: int) -> int:
     start, end = month_period(year, month)
     if end > clock.now():
         raise InvalidRequest("a month can be billed only once it has ended", field="month")
-    accounts = (await session.exec(select(BillingAccount).order_by(col(BillingAccount.id)))).all()
+    accounts_query = select(BillingAccount).order_by(col(BillingAccount.id))
+    if skip_claimed:
+        # Accounts that another worker's run holds are its to bill: skip them, not wait.
+        accounts_query = accounts_query.with_for_update(skip_locked=True)
+    accounts = (await session.exec(accounts_query)).all()
     billed = {
         bill.billing_account_id
         for bill in (

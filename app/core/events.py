@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer
+from sqlalchemy import JSON, BigInteger, Integer, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -314,6 +314,8 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
+        # This dispatcher's leases with deliveries not yet recorded: given back when it stops.
+        self._leases: Counter[str] = Counter()
         self._delivered = 0
         # SQLite has a single writer: this dispatcher's own transactions take turns, rather than
         # fail with "database is locked" when one turns from reading to writing.
@@ -449,6 +451,8 @@ class Dispatcher:
                 delivery.locked_by = lease
                 session.add(delivery)
                 picked.append((delivery, event))
+            if picked:
+                self._leases[lease] = len(picked)
             sub_ids = [d.subscription_id for d, _ in picked if d.subscription_id]
             subscriptions = {
                 s.id: s
@@ -483,6 +487,10 @@ class Dispatcher:
             self._in_flight[receiver] -= 1
             if self._in_flight[receiver] <= 0:
                 del self._in_flight[receiver]
+            lease = claimed.delivery.locked_by or ""
+            self._leases[lease] -= 1
+            if self._leases[lease] <= 0:
+                del self._leases[lease]
             self.wake()
 
     async def _record(self, claimed: _Claimed, error: str | None) -> None:
@@ -568,9 +576,10 @@ class Dispatcher:
             pass
         return await self.deliver_due()
 
-    async def run_forever(self, poll_seconds: float) -> None:
+    async def run_forever(self, poll_seconds: float, *, drain_seconds: float = 0.0) -> None:
         """Dispatch until cancelled, waking early when `wake()` is called or a place frees up;
-        attempts run in the background, so a slow receiver never holds up this loop."""
+        attempts run in the background, so a slow receiver never holds up this loop. Once
+        cancelled, attempts under way get `drain_seconds` to finish and record their outcome."""
         try:
             while True:
                 try:
@@ -585,10 +594,33 @@ class Dispatcher:
                     pass
                 self._wakeup.clear()
         finally:
-            # Unfinished attempts keep their lease until it runs out; then they are retried.
+            if self._tasks and drain_seconds > 0:
+                # An attempt cut short would be sent again once its lease ran out.
+                await asyncio.wait(set(self._tasks), timeout=drain_seconds)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._give_back_leases()
+
+    async def _give_back_leases(self) -> None:
+        """Let other dispatchers take now, not when the lease runs out, what this one claimed
+        and did not finish (a claim cut short by the stop, an attempt past the drain)."""
+        if not self._leases:
+            return
+        try:
+            async with self._session() as session:
+                await session.exec(
+                    update(Delivery)
+                    .where(
+                        col(Delivery.locked_by).in_(list(self._leases)),
+                        col(Delivery.status) == DeliveryStatus.PENDING,
+                    )
+                    .values(locked_until=None, locked_by=None)
+                )
+                await session.commit()
+            self._leases.clear()
+        except Exception:
+            log.exception("giving back leases failed; they run out on their own")
 
 
 async def subscribe(

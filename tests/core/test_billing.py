@@ -1,5 +1,6 @@
 """Billing: accounts, applied rates from inventory, the monthly cycle and on-demand bills."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -8,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import billing, clock, ordering
 from app.core.billing import BillKind, BillState, RateKind
+from app.core.db import Database
 from app.core.errors import IllegalTransition, InvalidRequest, NotAuthorized, NotFound
 from app.core.events import Channel, EventKind, list_events
 from app.core.inventory import ProductInstance, ProductState
@@ -351,6 +353,30 @@ async def test_the_monthly_job_bills_last_month_once(
     [bill] = await billing.list_bills(session, principal=developer.principal)
     assert (bill.period_start, bill.period_end) == (_utc(2024, 2, 1), _utc(2024, 3, 1))
     assert bill.one_time_cents == product.one_time_cents
+
+
+async def test_monthly_jobs_of_two_workers_at_once_bill_each_account_once(
+    postgres_schema: str | None,
+    database: Database,
+    session: AsyncSession,
+    developer: Caller,
+    other_developer: Caller,
+    ops: Caller,
+) -> None:
+    if not postgres_schema:
+        pytest.skip("SQLite has one writer: two workers need PostgreSQL")
+    for caller in (developer, other_developer):
+        await _product_at(session, caller, _utc(2024, 2, 10, 12))
+    _at(_utc(2024, 3, 5))
+
+    async def one_run() -> int:
+        async with database.session() as own:
+            return await billing.bill_last_month(own)
+
+    # Whichever run holds an account bills it; the other skips it rather than fail or wait.
+    assert sum(await asyncio.gather(one_run(), one_run())) == 2
+    bills = await billing.list_bills(session, principal=ops.principal)
+    assert len(bills) == 2
 
 
 async def test_ops_move_a_bill_forward_and_rates_are_read_within_tenancy(

@@ -1,5 +1,6 @@
 """Subscriptions over graphql-transport-ws, end to end: the core writes events, the dispatcher
-delivers them to the app's live broadcaster, and each subscriber hears only of its own objects.
+(on SQLite) or the event feed (on PostgreSQL) delivers them to the app's live broadcaster, and
+each subscriber hears only of its own objects.
 
 The app runs under a `TestClient` with its workers off; the tests run its dispatcher and
 fulfilment engine on the app's own event loop, so every delivery happens when a test says so."""
@@ -14,6 +15,7 @@ import anyio
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.pool import QueuePool
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
@@ -21,6 +23,8 @@ from strawberry.relay import to_base64
 
 from app.core import ordering
 from app.core.db import Database
+from app.core.event_feed import EventFeed
+from app.core.events import Event
 from app.core.fulfilment import step
 from app.main import create_app
 from app.settings import Settings
@@ -86,6 +90,11 @@ def collect(
     return by_op
 
 
+async def _newest_seq(session: AsyncSession) -> int:
+    newest = (await session.exec(select(func.max(Event.seq)))).one()
+    return newest or 0
+
+
 class Live:
     """The app under a `TestClient`: its WebSocket, its dispatcher and its fulfilment engine."""
 
@@ -114,8 +123,13 @@ class Live:
         return self.run(in_session)
 
     def dispatch(self) -> None:
-        """Deliver every pending event, as the dispatcher's loop would."""
+        """Deliver every pending event, as the dispatcher's loop would; on PostgreSQL the app's
+        event feed hands them to subscribers, so wait until it has heard the newest."""
         self.run(self.app.state.dispatcher.run_once)
+        feed: EventFeed | None = self.app.state.feed
+        if feed is not None:
+            newest = self.core(_newest_seq)
+            self.until(lambda: feed.heard >= newest)
 
     def fulfil(self) -> None:
         """Take every due order one step, then deliver the events."""
