@@ -23,6 +23,7 @@ Channel = events.Channel
 EventKind = events.EventKind
 DeliveryStatus = events.DeliveryStatus
 LocationKind = geography.LocationKind
+GeocodePrecision = geography.GeocodePrecision
 Serviceability = geography.Serviceability
 ProductKind = catalog.ProductKind
 ClassOfService = catalog.ClassOfService
@@ -52,6 +53,7 @@ for _enum, _name in (
     (EventKind, "EventKind"),
     (DeliveryStatus, "DeliveryStatus"),
     (LocationKind, "LocationKind"),
+    (GeocodePrecision, "GeocodePrecision"),
     (Serviceability, "Serviceability"),
     (ProductKind, "ProductKind"),
     (ClassOfService, "ClassOfService"),

@@ -11,12 +11,12 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from resolvers import catalog, deliveries, orders, purchasing, subscriptions, tickets
+from resolvers import addresses, catalog, deliveries, orders, purchasing, subscriptions, tickets
 from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
-from schema.geography import Location, Site
+from schema.geography import AddressValidationPayload, Location, Site
 from schema.inventory import Service
 from schema.limits import QueryLimits
 from schema.ops import Ops
@@ -98,6 +98,9 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    validate_address: AddressValidationPayload = strawberry.mutation(
+        resolver=addresses.validate_address, description=addresses.validate_address.__doc__
+    )
     order_connection: PurchasePayload = strawberry.mutation(
         resolver=purchasing.order_connection, description=purchasing.order_connection.__doc__
     )

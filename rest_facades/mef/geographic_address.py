@@ -98,14 +98,19 @@ async def match(
     """`success`, `partial` or `fail`, the known location matched, and alternates."""
     session = caller.session
     if isinstance(submitted, AddressInput):
-        result = await geography.validate_address(session, submitted)
+        result = await geography.validate_address(
+            session, submitted, party_id=caller.principal.party_id
+        )
         return _RESULT[result.quality], result.best, result.alternates
     if isinstance(submitted, tuple):
         nearby = await geography.search_locations(session, near=submitted, limit=5)
         if nearby and geography.distance_km(_point(submitted), nearby[0]) <= POINT_MATCH_KM:
             return "success", nearby[0], nearby[1:]
         return "fail", None, nearby
-    found = (await geography.get_locations(session, [submitted])).get(submitted)
+    visible = await geography.get_visible_locations(
+        session, [submitted], principal=caller.principal
+    )
+    found = visible.get(submitted)
     return ("success", found, []) if found else ("fail", None, [])
 
 
@@ -153,5 +158,5 @@ async def validate_address(
 @routes.get("/geographicAddress/{id}", response_model=models.FieldedAddress)
 async def get_address(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
     """A known address by id."""
-    location = await geography.get_location(caller.session, id)
+    location = await geography.get_location(caller.session, id, principal=caller.principal)
     return mef_json(dump(fielded(flavour, caller, location)))

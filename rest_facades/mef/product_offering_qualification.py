@@ -110,7 +110,9 @@ def _item_view(
                     ),
                 },
             }
-            for number, alternative in enumerate(item.alternatives, start=1)
+            for number, alternative in enumerate(
+                (a for a in item.alternatives if "bandwidth_mbps" in a), start=1
+            )
         ]
     return view
 
