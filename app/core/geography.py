@@ -359,9 +359,9 @@ async def validate_address(
     field_name: str = "address",
     party_id: str | None = None,
 ) -> AddressValidation:
-    """Match an address against the address book and the party's places; failing that, parse
-    and check it as a US postal address, which then becomes a place the party holds. Without a
-    party, nothing is stored."""
+    """Match an address against the address book; failing that, parse and check it as a US
+    postal address, which then is (or becomes) a place the party holds. Without a party,
+    nothing is stored."""
     bound_address(address, field_name=field_name)
     if address.location_id is not None:
         return await _held(session, address, party_id=party_id, field_name=field_name)
@@ -373,8 +373,8 @@ async def validate_address(
             postal.Problem.NOT_US, "only addresses in the United States are served"
         )
         return AddressValidation(address, MatchQuality.NONE, None, reasons=[reason])
-    statement = select(Location).where(held_by(party_id))
-    locations = list((await session.exec(statement)).all())
+    # Only the book is matched loosely: a party's places are found again by their postal form.
+    locations = list((await session.exec(select(Location).where(held_by(None)))).all())
     # Fuzzy matching over the whole book, and parsing, are CPU work: off the event loop, so
     # that other requests keep being served meanwhile.
     ranked = await asyncio.to_thread(_rank, address, text, locations)

@@ -116,6 +116,9 @@ def _zip_book() -> _ZipBook:
         if entry.kind == "STANDARD":
             for city in cities:
                 by_city[(city, entry.state)].append(entry)
+    # A city's own ZIP codes first, then those where its name is only accepted.
+    for (city, _), found in by_city.items():
+        found.sort(key=lambda z: (z.city != city, z.code))
     return _ZipBook(by_code, dict(by_city), frozenset(z.state for z in by_code.values()))
 
 

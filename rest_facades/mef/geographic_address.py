@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import Response
 
 from app.core import geography
+from app.core.db import commit
 from app.core.errors import CoreError
 from app.core.geography import AddressInput, Location, MatchQuality
 from rest_facades.mef.errors import from_core_error, mef_json
@@ -143,6 +144,8 @@ async def validate_address(
     submitted = body.submittedGeographicAddress
     try:
         result, best, alternates = await match(caller, to_core(submitted))
+        # The places a validation found are the caller's from now on.
+        await commit(caller.session)
     except CoreError as exc:
         raise from_core_error(exc, field_pointer=submitted_pointer) from exc
     answer = models.GeographicAddressValidation(
