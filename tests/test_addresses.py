@@ -361,7 +361,7 @@ async def test_an_off_net_place_no_partner_serves_gets_no_price_but_the_nearest_
     bought = data(await gql(BUY, {"input": asked}, caller=developer))["orderConnection"]
     assert bought["price"] is None
     [refusal] = bought["userErrors"]
-    assert refusal["code"] == "NOT_SERVICEABLE"
+    assert (refusal["code"], refusal["field"]) == ("NOT_SERVICEABLE", "zEnd")
     why, *nearest = refusal["alternatives"]
     assert "1 MAIN ST, SPRINGFIELD, IL 62701 is off our network" in why
     assert nearest

@@ -108,9 +108,13 @@ async def buy(
     result = await price_by_address(session, request, party_id=party_id)
     assessment = result.assessment
     if not assessment.qualified:
+        # A place that cannot be served is the fault of its end; otherwise of the speed asked.
+        unserved = {a.get("location_id") for a in assessment.alternatives[:1]}
+        named = zip(("a_end", "z_end"), assessment.ends, strict=False)
+        ends = [field for field, (location, _) in named if location.id in unserved]
         raise InvalidRequest(
             "this product cannot be delivered as asked",
-            field="bandwidth_mbps",
+            field=ends[0] if assessment.price is None and ends else "bandwidth_mbps",
             code="NOT_SERVICEABLE",
             details={"alternatives": assessment.alternatives},
         )
