@@ -133,8 +133,8 @@ class AddressInput:
     )
     place_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="A location of the address book, or a place you validated, by id "
-        "(`locationId`, or its global `id`).",
+        description="A location of the address book, or a place you validated "
+        "(`validateAddress`), by its `id`.",
     )
     street_number: str | None = None
     street_name: str | None = None
