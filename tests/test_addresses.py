@@ -339,6 +339,14 @@ async def test_a_validated_address_is_a_place_its_party_uses_by_id_on_every_face
     # As for an id that does not exist.
     assert other_site.status_code == 400, other_site.text
     assert f"no address '{tmf_place}'" in other_site.text
+    # The site is the carrier's on MEF 122 too, at the place the MEF 121 validation named.
+    mef_sites = await client.get(
+        "/mefApi/sonata/geographicSiteManagement/v7/geographicSite", headers=carrier.headers
+    )
+    assert mef_sites.status_code == 200, mef_sites.text
+    [mef_site] = mef_sites.json()
+    assert mef_site["place"][0]["id"] == place_id
+    assert mef_site["place"][0]["streetName"] == "BOYLSTON ST"
     listed = await client.get(f"{TMF_673}/geographicAddress/{tmf_place}", headers=carrier.headers)
     assert listed.status_code == 200
     assert listed.json()["postcode"] == "02116"
