@@ -26,7 +26,7 @@ async def validate_address(info: Info, input: AddressInput) -> AddressValidation
         await commit(session)
     except CoreError as exc:
         await session.rollback()
-        return AddressValidationPayload(user_errors=user_errors(exc, rename={"address": "input"}))
+        return AddressValidationPayload(user_errors=user_errors(exc))
     return AddressValidationPayload(
         result=_RESULTS[result.quality],
         place=Location.from_row(result.best) if result.best else None,

@@ -204,7 +204,9 @@ async def test_bad_and_hostile_addresses_get_a_clear_answer_on_every_face(
     client: httpx.AsyncClient, gql: Post, developer: Caller, carrier: Caller
 ) -> None:
     empty = await _graphql_validate(gql, developer, "   ")
-    assert [e["code"] for e in empty["userErrors"]] == ["INVALID_REQUEST"]
+    assert [(e["field"], e["code"]) for e in empty["userErrors"]] == [
+        ("address", "INVALID_REQUEST")
+    ]
     too_long = await _graphql_validate(gql, developer, "1 Main St, Springfield, IL " * 40)
     assert [e["code"] for e in too_long["userErrors"]] == ["TEXT_TOO_LONG"]
     long_enough = await _graphql_validate(gql, developer, "1 Main St, Springfield, IL " * 10)
