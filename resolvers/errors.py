@@ -22,6 +22,8 @@ def _alternatives(details: dict[str, Any]) -> list[str]:
     if "alternatives" in details:
         return [
             f"{a['bandwidth_mbps']} Mbps at {a['monthly_cents'] / 100:.2f} USD a month"
+            if "bandwidth_mbps" in a
+            else str(a["reason"])
             for a in details["alternatives"]
         ]
     return []

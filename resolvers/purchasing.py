@@ -51,7 +51,7 @@ async def _purchase(
     price = (
         Price.of(result.order.order.monthly_cents, result.order.order.one_time_cents)
         if result.order
-        else Price.of(assessment.price.monthly_cents, assessment.price.one_time_cents)
+        else Price.of(assessment.quoted_price.monthly_cents, assessment.quoted_price.one_time_cents)
     )
     return PurchasePayload(
         order=Order.from_row(result.order.order) if result.order else None,
@@ -135,13 +135,20 @@ def _buy_request(item: ProductInput) -> journeys.BuyRequest:
 
 async def price(info: Info, input: ProductInput) -> PricePayload:
     """The price of a product at given addresses; no API key needed."""
+    principal = info.context.principal
     try:
-        result = await journeys.price_by_address(info.context.session, _buy_request(input))
+        result = await journeys.price_by_address(
+            info.context.session,
+            _buy_request(input),
+            party_id=principal.party_id if principal else None,
+        )
+        assessment = result.assessment
+        # A product that cannot be delivered gets no price: the refusal says what can be.
+        quoted = assessment.quoted_price
     except CoreError as exc:
         return PricePayload(user_errors=user_errors(exc))
-    assessment = result.assessment
     return PricePayload(
-        price=Price.of(assessment.price.monthly_cents, assessment.price.one_time_cents),
+        price=Price.of(quoted.monthly_cents, quoted.one_time_cents),
         confidence=assessment.confidence,
         serviceability=assessment.serviceability,
         lead_time_days=assessment.lead_time_days,
@@ -157,7 +164,9 @@ async def request_quote(info: Info, input: RequestQuoteInput) -> QuotePayload:
         specs: list[ProductSpec] = []
         for index, item in enumerate(input.items):
             try:
-                priced = await journeys.price_by_address(session, _buy_request(item))
+                priced = await journeys.price_by_address(
+                    session, _buy_request(item), party_id=principal.party_id
+                )
             except CoreError as exc:
                 for e in exc.all():
                     e.field = f"items[{index}].{e.field}" if e.field else f"items[{index}]"

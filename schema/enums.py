@@ -24,6 +24,7 @@ EventKind = events.EventKind
 EntityKind = events.EntityKind
 DeliveryStatus = events.DeliveryStatus
 LocationKind = geography.LocationKind
+GeocodePrecision = geography.GeocodePrecision
 Serviceability = geography.Serviceability
 ProductKind = catalog.ProductKind
 ClassOfService = catalog.ClassOfService
@@ -54,6 +55,7 @@ for _enum, _name in (
     (EntityKind, "EntityKind"),
     (DeliveryStatus, "DeliveryStatus"),
     (LocationKind, "LocationKind"),
+    (GeocodePrecision, "GeocodePrecision"),
     (Serviceability, "Serviceability"),
     (ProductKind, "ProductKind"),
     (ClassOfService, "ClassOfService"),

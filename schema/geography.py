@@ -9,8 +9,8 @@ from strawberry import relay
 from app.core import geography as core
 from resolvers.context import Info
 from resolvers.loaders import load_required
-from schema.base import optional, resolve_many
-from schema.enums import LocationKind, Serviceability
+from schema.base import UserError, optional, resolve_many
+from schema.enums import GeocodePrecision, LocationKind, Serviceability
 
 
 @strawberry.type(description="A postal address.")
@@ -32,7 +32,10 @@ class ServiceabilityInfo:
     distance_km: float = strawberry.field(description="Distance to the nearest on-net building.")
 
 
-@strawberry.type(description="A known, geocoded building: a carrier hotel, data centre or office.")
+@strawberry.type(
+    description="A known, geocoded building (a carrier hotel, data centre or office of the "
+    "shared address book), or a place you validated."
+)
 class Location(relay.Node):
     location_id: relay.NodeID[str]
     name: str
@@ -40,6 +43,10 @@ class Location(relay.Node):
     address: Address
     latitude: float
     longitude: float
+    precision: GeocodePrecision = strawberry.field(
+        description="How exactly the coordinates place it: a surveyed building, or the centroid "
+        "of its ZIP code."
+    )
     on_net: bool
 
     @classmethod
@@ -51,6 +58,7 @@ class Location(relay.Node):
             kind=row.kind,
             latitude=row.latitude,
             longitude=row.longitude,
+            precision=row.precision,
             on_net=row.on_net,
             address=Address(
                 line=row.line,
@@ -74,9 +82,12 @@ class Location(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list["Location | None"]:
-        return await resolve_many(
-            info.context.loaders.location_by_id.load_many, node_ids, cls.from_row
+        # By id, a caller sees the address book and its own places only.
+        ids = list(node_ids)
+        visible = await core.get_visible_locations(
+            info.context.session, ids, principal=info.context.principal
         )
+        return [cls.from_row(visible[i]) if i in visible else None for i in ids]
 
 
 @strawberry.type(description="One of your places of service, at a known location.")
@@ -120,6 +131,11 @@ class AddressInput:
     address: str | None = strawberry.field(
         default=None, description="Free text, e.g. '60 Hudson St, New York, NY 10013'."
     )
+    place_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A location of the address book, or a place you validated "
+        "(`validateAddress`), by its `id`.",
+    )
     street_number: str | None = None
     street_name: str | None = None
     city: str | None = None
@@ -137,7 +153,38 @@ class AddressInput:
             state=self.state,
             postcode=self.postcode,
             country=self.country,
+            location_id=_location_id(self.place_id) if self.place_id else None,
         )
+
+
+def _location_id(place_id: str) -> str:
+    """The core id behind a Location's global id; a bare core id is taken as it is."""
+    try:
+        global_id = relay.GlobalID.from_id(place_id)
+    except Exception:  # not base64 or not 'Type:id': a core id
+        return place_id
+    return global_id.node_id if global_id.type_name == "Location" else place_id
+
+
+@strawberry.type(description="What is wrong with an address, or what was corrected in it.")
+class AddressReason:
+    code: str = strawberry.field(description="e.g. PO_BOX, UNKNOWN_ZIP, CITY_ZIP_MISMATCH.")
+    message: str
+
+
+@strawberry.type(description="The outcome of validating an address.")
+class AddressValidationPayload:
+    result: str | None = strawberry.field(
+        default=None, description="SUCCESS, PARTIAL (see the alternatives) or FAIL."
+    )
+    place: Location | None = strawberry.field(
+        default=None, description="The building or place the address names; refer to it by id."
+    )
+    alternatives: list[Location] = strawberry.field(
+        default_factory=list, description="Addresses it may have meant, best first."
+    )
+    reasons: list[AddressReason] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input(description="A point and an optional radius to search around.")

@@ -11,12 +11,21 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from resolvers import catalog, deliveries, orders, partners, purchasing, subscriptions, tickets
+from resolvers import (
+    addresses,
+    catalog,
+    deliveries,
+    orders,
+    partners,
+    purchasing,
+    subscriptions,
+    tickets,
+)
 from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
-from schema.geography import Location, Site
+from schema.geography import AddressValidationPayload, Location, Site
 from schema.inventory import Service
 from schema.limits import CheckedValidationCache, QueryLimits
 from schema.ops import Ops
@@ -102,6 +111,9 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    validate_address: AddressValidationPayload = strawberry.mutation(
+        resolver=addresses.validate_address, description=addresses.validate_address.__doc__
+    )
     order_connection: PurchasePayload = strawberry.mutation(
         resolver=purchasing.order_connection, description=purchasing.order_connection.__doc__
     )

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import clock
+from app.core import clock, off_net
 from app.core.db import Database, sync_url
 from app.core.demo import seed_reference_data
+from app.core.geography import Location
 from app.core.migrate import upgrade
+from app.core.off_net import OffNetOffer
+from app.core.qualification import OFF_NET_MAX_MBPS
 from app.core.tables import metadata
 from app.main import create_app
 from app.settings import Settings, get_settings
@@ -191,3 +194,13 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
 def _restore_clock() -> Iterator[None]:
     yield
     clock.set_clock(None)
+
+
+@pytest.fixture
+def partner_covers_off_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partner carrier that serves every off-net place up to 10 Gbps, at the core's seam."""
+
+    async def offer(session: AsyncSession, *, location: Location) -> OffNetOffer:
+        return OffNetOffer(partner="Test partner", max_mbps=OFF_NET_MAX_MBPS)
+
+    monkeypatch.setattr(off_net, "off_net_offer", offer)

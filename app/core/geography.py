@@ -12,12 +12,12 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, UniqueConstraint, func
+from sqlalchemy import JSON, ColumnElement, UniqueConstraint, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import clock
+from app.core import clock, postal
 from app.core.db import (
     StrEnumType,
     UTCDateTime,
@@ -40,6 +40,15 @@ class LocationKind(StrEnum):
     BUILDING = "building"
 
 
+class GeocodePrecision(StrEnum):
+    """How exactly a location's coordinates place it."""
+
+    # Surveyed: the seeded buildings of the address book.
+    BUILDING = "building"
+    # The centroid of the address's ZIP code: a validated address that is not in the book.
+    ZIP_CENTROID = "zip_centroid"
+
+
 class Serviceability(StrEnum):
     """How an address relates to our network."""
 
@@ -60,10 +69,16 @@ class LocationBase(SQLModel):
     latitude: float
     longitude: float
     on_net: bool = False
+    precision: GeocodePrecision = Field(
+        default=GeocodePrecision.BUILDING, sa_type=StrEnumType(GeocodePrecision, 16)
+    )
+    # The address book is everyone's; a place that a party validated is seen by the parties
+    # that validated it (`Place`), and by no one else.
+    shared: bool = True
 
 
 class Location(LocationBase, table=True):
-    """A known, geocoded address: the address book that validation matches against."""
+    """A known, geocoded address: the shared address book, and the places parties validated."""
 
     __table_args__ = (UniqueConstraint("street_number", "street_name", "city", "postcode"),)
     id: str = Field(default_factory=lambda: new_id("loc"), primary_key=True, max_length=40)
@@ -72,6 +87,16 @@ class Location(LocationBase, table=True):
     def line(self) -> str:
         """The one-line postal form, e.g. `350 E Cermak Rd, Chicago, IL 60616`."""
         return f"{self.street_number} {self.street_name}, {self.city}, {self.state} {self.postcode}"
+
+
+class Place(SQLModel, table=True):
+    """A party's hold on a location it validated (one not in the shared address book)."""
+
+    __table_args__ = (UniqueConstraint("party_id", "location_id"),)
+    id: str = Field(default_factory=lambda: new_id("plc"), primary_key=True, max_length=40)
+    party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
+    location_id: str = Field(foreign_key="location.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 class SiteBase(SQLModel):
@@ -105,6 +130,8 @@ class AddressInput:
     state: str | None = None
     postcode: str | None = None
     country: str | None = None
+    # A location of the book, or a place the party validated before, by id.
+    location_id: str | None = None
 
     def as_text(self) -> str:
         """The address as one line, whatever form it came in."""
@@ -132,6 +159,8 @@ class AddressValidation:
     best: Location | None
     alternates: list[Location] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    # What is wrong with the address, or was corrected in it, when it is not in the book.
+    reasons: list[postal.Reason] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -233,6 +262,9 @@ ADDRESS_PARTS = ("text", "street_number", "street_name", "city", "state", "postc
 def bound_address(address: AddressInput, *, field_name: str = "address") -> None:
     """Refuse an address whose parts are longer than the address book could hold (or hold a
     NUL): matching text costs time in proportion to its length, and such text names nothing."""
+    check_text(
+        address.location_id, field=f"{field_name}.id", max_chars=column_chars(Location, "id")
+    )
     for part in ADDRESS_PARTS:
         check_text(
             getattr(address, part),
@@ -252,19 +284,107 @@ def _rank(
     )
 
 
-async def validate_address(
-    session: AsyncSession, address: AddressInput, *, field_name: str = "address"
+def held_by(party_id: str | None) -> ColumnElement[bool]:
+    """Locations of the shared address book, and the places the party validated."""
+    shared = col(Location.shared).is_(True)
+    if party_id is None:
+        return shared
+    held = select(Place.location_id).where(col(Place.party_id) == party_id)
+    return or_(shared, col(Location.id).in_(held))
+
+
+def visible_to(principal: Principal | None) -> list[ColumnElement[bool]]:
+    """Conditions on `Location` that keep what a caller may see: the shared address book and the
+    places its parties validated; operations staff see every place, anonymous callers the book."""
+    if principal is None:
+        return [held_by(None)]
+    if principal.is_ops:
+        return []
+    held = select(Place.location_id).where(
+        col(Place.party_id).in_(sorted(principal.visible_party_ids))
+    )
+    return [or_(col(Location.shared).is_(True), col(Location.id).in_(held))]
+
+
+async def _place(
+    session: AsyncSession, found: postal.PostalAddress, party_id: str | None
+) -> Location:
+    """The location at a normalised address: the book's building there, or a place that the
+    party holds from now on (kept only for a party; for no party it is not stored)."""
+    same = (
+        select(Location)
+        .where(
+            col(Location.street_number) == found.street_number,
+            func.upper(Location.street_name) == found.street_name,
+            func.upper(Location.city) == found.city,
+            col(Location.postcode) == found.postcode,
+        )
+        .order_by(col(Location.shared).desc(), col(Location.id))
+    )
+    location = (await session.exec(same)).first()
+    if location is None:
+        location = Location(
+            name=found.line,
+            kind=LocationKind.BUILDING,
+            street_number=found.street_number,
+            street_name=found.street_name,
+            city=found.city,
+            state=found.state,
+            postcode=found.postcode,
+            latitude=found.latitude,
+            longitude=found.longitude,
+            precision=GeocodePrecision.ZIP_CENTROID,
+            shared=False,
+        )
+        if party_id is None:
+            return location
+        # Two parties may validate the same new address at once: one location for both.
+        location = await add_unless_stored(session, location, same)
+    if not location.shared and party_id is not None:
+        hold = select(Place).where(Place.party_id == party_id, Place.location_id == location.id)
+        if (await session.exec(hold)).first() is None:
+            await add_unless_stored(
+                session, Place(party_id=party_id, location_id=location.id), hold
+            )
+    return location
+
+
+async def _held(
+    session: AsyncSession, address: AddressInput, *, party_id: str | None, field_name: str
 ) -> AddressValidation:
-    """Match an address against the address book: an exact match, or candidates to choose from."""
+    """The validation of an address given by the id of a location the party may use."""
+    statement = select(Location).where(col(Location.id) == address.location_id, held_by(party_id))
+    location = (await session.exec(statement)).first()
+    if location is None:
+        raise NotFound(f"no address '{address.location_id}'", field=field_name)
+    return AddressValidation(address, MatchQuality.EXACT, location)
+
+
+async def validate_address(
+    session: AsyncSession,
+    address: AddressInput,
+    *,
+    field_name: str = "address",
+    party_id: str | None = None,
+) -> AddressValidation:
+    """Match an address against the address book; failing that, parse and check it as a US
+    postal address, which then is (or becomes) a place the party holds. Without a party,
+    nothing is stored."""
     bound_address(address, field_name=field_name)
+    if address.location_id is not None:
+        return await _held(session, address, party_id=party_id, field_name=field_name)
     text = address.as_text().strip()
     if not text:
         raise InvalidRequest("give an address as text or as structured fields", field="address")
     if address.country and normalize(address.country) not in US_NAMES:
-        return AddressValidation(query=address, quality=MatchQuality.NONE, best=None)
-    locations = list((await session.exec(select(Location))).all())
-    # Fuzzy matching over the whole book is CPU work: off the event loop, so that other
-    # requests keep being served meanwhile.
+        reason = postal.Reason(
+            postal.Problem.NOT_US, "only addresses in the United States are served"
+        )
+        return AddressValidation(address, MatchQuality.NONE, None, reasons=[reason])
+    # Only the book is matched loosely: a party's places are found again by their postal form.
+    locations = list((await session.exec(select(Location).where(held_by(None)))).all())
+    # Fuzzy matching over the whole book, and parsing, are CPU work: off the event loop, so
+    # that other requests keep being served meanwhile.
     ranked = await asyncio.to_thread(_rank, address, text, locations)
     candidates = [(s, loc) for s, loc in ranked if s >= CANDIDATE_THRESHOLD][: MAX_ALTERNATES + 1]
     scores = {loc.id: round(s, 3) for s, loc in candidates}
@@ -272,9 +392,22 @@ async def validate_address(
         best = candidates[0][1]
         alternates = [loc for s, loc in candidates[1:] if s >= EXACT_THRESHOLD - 0.1]
         return AddressValidation(address, MatchQuality.EXACT, best, alternates, scores)
-    if candidates:
+    checked = await asyncio.to_thread(postal.check, text)
+    if checked.valid is not None:
+        best = await _place(session, checked.valid, party_id)
+        # A near miss of a building of the book is still worth pointing out.
+        near = [loc for _, loc in candidates if loc.id != best.id]
+        return AddressValidation(address, MatchQuality.EXACT, best, near, scores, checked.reasons)
+    suggested = [await _place(session, a, party_id) for a in checked.alternatives]
+    if candidates or suggested:
+        alternates = [loc for _, loc in candidates] + suggested
         return AddressValidation(
-            address, MatchQuality.PARTIAL, None, [loc for _, loc in candidates], scores
+            address,
+            MatchQuality.PARTIAL,
+            None,
+            alternates[:MAX_ALTERNATES],
+            scores,
+            checked.reasons,
         )
     # Nothing close: offer the nearest known buildings in the same city or postcode, if any.
     nearby = [
@@ -283,36 +416,63 @@ async def validate_address(
         if (address.city and normalize(address.city) == normalize(loc.city))
         or (address.postcode and address.postcode == loc.postcode)
     ][:MAX_ALTERNATES]
-    return AddressValidation(address, MatchQuality.NONE, None, nearby, scores)
+    return AddressValidation(address, MatchQuality.NONE, None, nearby, scores, checked.reasons)
 
 
 async def resolve_address(
-    session: AsyncSession, address: AddressInput, *, field_name: str = "address"
+    session: AsyncSession,
+    address: AddressInput,
+    *,
+    field_name: str = "address",
+    party_id: str | None = None,
 ) -> Location:
-    """The one location an address names, or an `InvalidRequest` that lists the alternates."""
-    result = await validate_address(session, address, field_name=field_name)
+    """The one location an address names (see `validate_address`), or an `InvalidRequest` that
+    says why not and lists the alternates."""
+    result = await validate_address(session, address, field_name=field_name, party_id=party_id)
     if result.best is not None:
         return result.best
     alternates = [loc.line for loc in result.alternates]
+    why = "; ".join(r.message for r in result.reasons)
     hint = f"; did you mean: {' | '.join(alternates)}" if alternates else ""
     raise InvalidRequest(
-        f"address '{address.as_text()}' did not match a known address{hint}",
+        f"address '{address.as_text()}' is not a known or valid US street address"
+        + (f" ({why})" if why else "")
+        + hint,
         field=field_name,
         code="ADDRESS_NOT_FOUND",
-        details={"alternates": [{"id": loc.id, "address": loc.line} for loc in result.alternates]},
+        details={
+            "alternates": [{"id": loc.id, "address": loc.line} for loc in result.alternates],
+            "reasons": [{"code": r.problem.value, "message": r.message} for r in result.reasons],
+        },
     )
 
 
-async def get_location(session: AsyncSession, location_id: str) -> Location:
-    """A location of the address book by id (public reference data)."""
-    location = await session.get(Location, location_id)
+async def get_location(
+    session: AsyncSession, location_id: str, *, principal: Principal | None
+) -> Location:
+    """A location the caller may see by id: of the address book, or one of its places."""
+    statement = select(Location).where(col(Location.id) == location_id, *visible_to(principal))
+    location = (await session.exec(statement)).first()
     if location is None:
         raise NotFound(f"no address '{location_id}'", field="id")
     return location
 
 
+async def get_visible_locations(
+    session: AsyncSession, location_ids: list[str], *, principal: Principal | None
+) -> dict[str, Location]:
+    """Locations the caller may see by id, in one statement; others are simply absent."""
+    if not location_ids:
+        return {}
+    statement = select(Location).where(
+        col(Location.id).in_(set(location_ids)), *visible_to(principal)
+    )
+    return {loc.id: loc for loc in (await session.exec(statement)).all()}
+
+
 async def get_locations(session: AsyncSession, location_ids: list[str]) -> dict[str, Location]:
-    """Locations by id, in one statement."""
+    """Locations by id, in one statement, whoever holds them: for ids the core itself keeps
+    (those of sites, orders and qualifications), never for ids a caller gives."""
     if not location_ids:
         return {}
     found = await session.exec(select(Location).where(col(Location.id).in_(set(location_ids))))
@@ -341,7 +501,23 @@ def _classify(
 
 
 async def _on_net(session: AsyncSession) -> list[Location]:
-    return list((await session.exec(select(Location).where(col(Location.on_net).is_(True)))).all())
+    on_net = select(Location).where(col(Location.on_net).is_(True), held_by(None))
+    return list((await session.exec(on_net)).all())
+
+
+async def nearest_served(
+    session: AsyncSession, location: Location, *, limit: int = 3
+) -> list[tuple[Location, ServiceabilityResult]]:
+    """The buildings of the address book nearest to a location that we serve (on-net, or
+    near-net), nearest first, each with its serviceability."""
+    book = list((await session.exec(select(Location).where(held_by(None)))).all())
+    on_net = [loc for loc in book if loc.on_net]
+    near_net_km = config_of(session).near_net_km
+    measured = sorted(
+        (distance_km(location, loc), loc.id, loc) for loc in book if loc.id != location.id
+    )
+    served = [(loc, _classify(loc, on_net, near_net_km)) for _, _, loc in measured]
+    return [(loc, r) for loc, r in served if r.level is not Serviceability.OFF_NET][:limit]
 
 
 async def serviceability(session: AsyncSession, location: Location) -> ServiceabilityResult:
@@ -370,7 +546,8 @@ async def search_locations(
 ) -> list[Location]:
     """Locations by free text (name, street, city, state, postcode) and/or distance from a point."""
     check_text(text, field="text", max_chars=MAX_SEARCH_CHARS)
-    locations = list((await session.exec(select(Location).order_by(col(Location.id)))).all())
+    book = select(Location).where(held_by(None)).order_by(col(Location.id))
+    locations = list((await session.exec(book)).all())
     if text and text.strip():
         # Punctuation normalizes away: a search of `%_%` looks for those characters as written,
         # never for the empty text that every location holds.
@@ -429,7 +606,7 @@ async def create_site(
 ) -> Site:
     """Register a site for the caller (or a buyer it acts for) at a validated address."""
     party_id = await resolve_buyer(session, principal, buyer_party_id)
-    location = await resolve_address(session, address)
+    location = await resolve_address(session, address, party_id=party_id)
     site = await ensure_site(session, party_id=party_id, location=location, name=name)
     site.contact_name = contact_name or site.contact_name
     site.contact_phone = contact_phone or site.contact_phone
@@ -635,9 +812,9 @@ async def list_sites(session: AsyncSession, *, principal: Principal) -> list[Sit
     return list((await session.exec(sites_query(principal=principal))).all())
 
 
-def locations_query() -> SelectOfScalar[Location]:
-    """The whole address book (public reference data), by id, as a statement to page through."""
-    return select(Location).order_by(col(Location.id))
+def locations_query(*, principal: Principal | None) -> SelectOfScalar[Location]:
+    """The address book and the caller's places, by id, as a statement to page through."""
+    return select(Location).where(*visible_to(principal)).order_by(col(Location.id))
 
 
 class LocationField(StrEnum):
@@ -670,13 +847,14 @@ LOCATION_COLUMNS: dict[LocationField, Any] = {
 async def find_locations(
     session: AsyncSession,
     *,
+    principal: Principal | None,
     conditions: Sequence[Condition[LocationField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[Location]:
-    """One page of the address book's addresses that meet every condition, by id, and the
-    count of all that meet them."""
-    statement = locations_query().where(*where(LOCATION_COLUMNS, conditions))
+    """One page of the addresses of the book and of the caller's places that meet every
+    condition, by id, and the count of all that meet them."""
+    statement = locations_query(principal=principal).where(*where(LOCATION_COLUMNS, conditions))
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
@@ -726,7 +904,7 @@ async def check_address(
     provide_alternatives: bool = True,
 ) -> AddressCheck:
     """Validate an address for the caller and keep the outcome (alternates only if asked)."""
-    result = await validate_address(session, address)
+    result = await validate_address(session, address, party_id=principal.party_id)
     check = AddressCheck(
         party_id=principal.party_id,
         text=address.text,
@@ -759,7 +937,7 @@ async def recheck_address(
     """Validate the address of one of the caller's kept validations again, as now given; the
     validation keeps its id and takes the new outcome."""
     check = await get_address_check(session, principal=principal, check_id=check_id)
-    result = await validate_address(session, address)
+    result = await validate_address(session, address, party_id=check.party_id)
     for name in ("text", "street_number", "street_name", "city", "state", "postcode", "country"):
         setattr(check, name, getattr(address, name))
     check.quality = result.quality

@@ -47,16 +47,23 @@ class BuyResult:
 
 
 async def resolve_ends(
-    session: AsyncSession, a_end: AddressInput, z_end: AddressInput | None
+    session: AsyncSession,
+    a_end: AddressInput,
+    z_end: AddressInput | None,
+    *,
+    party_id: str | None = None,
 ) -> list[Location]:
-    """Both ends' locations; every address that fails is reported, not just the first."""
+    """Both ends' locations (a new address becomes a place the party holds; for no party it is
+    not stored); every address that fails is reported, not just the first."""
     errors: list[CoreError] = []
     ends: list[Location] = []
     for field, address in (("a_end", a_end), ("z_end", z_end)):
         if address is None:
             continue
         try:
-            ends.append(await resolve_address(session, address, field_name=field))
+            ends.append(
+                await resolve_address(session, address, field_name=field, party_id=party_id)
+            )
         except CoreError as exc:
             errors.append(exc)
     if errors:
@@ -66,9 +73,11 @@ async def resolve_ends(
     return ends
 
 
-async def price_by_address(session: AsyncSession, request: BuyRequest) -> BuyResult:
-    """Validate, qualify and price without storing anything."""
-    ends = await resolve_ends(session, request.a_end, request.z_end)
+async def price_by_address(
+    session: AsyncSession, request: BuyRequest, *, party_id: str | None = None
+) -> BuyResult:
+    """Validate, qualify and price (a new address becomes a place of the party, if any)."""
+    ends = await resolve_ends(session, request.a_end, request.z_end, party_id=party_id)
     spec = ProductSpec(
         offering_id=request.offering_id,
         a_location_id=ends[0].id,
@@ -77,7 +86,8 @@ async def price_by_address(session: AsyncSession, request: BuyRequest) -> BuyRes
         term_months=request.term_months,
         class_of_service=request.class_of_service,
     )
-    return BuyResult(assessment=await assess(session, spec), ends=ends)
+    assessment = await assess(session, spec, locations={loc.id: loc for loc in ends})
+    return BuyResult(assessment=assessment, ends=ends)
 
 
 async def buy(
@@ -94,13 +104,17 @@ async def buy(
     A dry run stops after pricing and stores nothing. With an idempotency key, only the request
     that claims the key quotes and orders; a retry gets that order back (`replayed`), and a
     request that differs is refused."""
-    await resolve_buyer(session, principal, buyer_party_id)
-    result = await price_by_address(session, request)
+    party_id = await resolve_buyer(session, principal, buyer_party_id)
+    result = await price_by_address(session, request, party_id=party_id)
     assessment = result.assessment
     if not assessment.qualified:
+        # A place that cannot be served is the fault of its end; otherwise of the speed asked.
+        unserved = {a.get("location_id") for a in assessment.alternatives[:1]}
+        named = zip(("a_end", "z_end"), assessment.ends, strict=False)
+        ends = [field for field, (location, _) in named if location.id in unserved]
         raise InvalidRequest(
             "this product cannot be delivered as asked",
-            field="bandwidth_mbps",
+            field=ends[0] if assessment.price is None and ends else "bandwidth_mbps",
             code="NOT_SERVICEABLE",
             details={"alternatives": assessment.alternatives},
         )

@@ -369,7 +369,7 @@ async def _build_item(
         if len(assessment.ends) > 1
         else None
     )
-    price = assessment.price
+    price = assessment.quoted_price
     item = OrderItem(
         order_id="",
         party_id=party_id,

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import clock, events, partners
+from app.core import clock, events, off_net, partners
 from app.core.catalog import (
     BoughtAccess,
     ClassOfService,
@@ -32,7 +32,9 @@ from app.core.events import Channel, EntityKind
 from app.core.geography import (
     Location,
     Serviceability,
+    distance_km,
     get_locations,
+    nearest_served,
     serviceability,
     serviceability_of,
 )
@@ -76,7 +78,8 @@ class Assessment:
     spec: ProductSpec
     offering: Offering
     ends: list[tuple[Location, Serviceability]]
-    price: Price
+    # None when the product cannot be delivered at all: no price is made up for it.
+    price: Price | None
     confidence: Confidence
     lead_time_days: int
     alternatives: list[dict[str, Any]] = field(default_factory=list)
@@ -91,19 +94,37 @@ class Assessment:
         """Whether the product can be delivered as asked."""
         return self.confidence is not Confidence.RED
 
+    @property
+    def quoted_price(self) -> Price:
+        """The price of a product that can be delivered; one that cannot is refused."""
+        if self.price is None:
+            raise InvalidRequest(
+                "this product cannot be delivered as asked",
+                code="NOT_SERVICEABLE",
+                details={"alternatives": self.alternatives},
+            )
+        return self.price
 
-async def assess(session: AsyncSession, spec: ProductSpec) -> Assessment:
-    """Check a spec against the catalog and the network; price it and say how sure we are."""
+
+async def assess(
+    session: AsyncSession, spec: ProductSpec, *, locations: dict[str, Location] | None = None
+) -> Assessment:
+    """Check a spec against the catalog and the network; price it and say how sure we are.
+    The ends are read by id unless given (an address validated for no party is not stored)."""
     offering = await get_offering(session, spec.offering_id)
     check_characteristics(offering, spec)
     ids = [spec.a_location_id] + ([spec.z_location_id] if spec.z_location_id else [])
-    locations = await get_locations(session, ids)
+    if locations is None or any(i not in locations for i in ids):
+        locations = await get_locations(session, ids)
     for end, location_id in zip(("a_end", "z_end"), ids, strict=False):
         if location_id not in locations:
             raise InvalidRequest(
                 f"no known address '{location_id}'", field=end, code="ADDRESS_NOT_FOUND"
             )
     ends = [(locations[i], (await serviceability(session, locations[i])).level) for i in ids]
+    unserved = await _unserved(session, ends)
+    if unserved:
+        return _not_serviceable(offering, spec, ends, unserved)
     bought, problem = await _partner_access(session, spec, ends)
     return _judged(offering, spec, ends, bought, problem)
 
@@ -142,6 +163,56 @@ async def _partner_access(
         if answer is not None:
             bought[location.id] = answer
     return bought, None
+
+
+async def _unserved(
+    session: AsyncSession, ends: list[tuple[Location, Serviceability]]
+) -> list[dict[str, Any]]:
+    """Why each off-net end that no partner covers cannot be served, and the buildings near it
+    that can be, nearest first; empty when every end can be served."""
+    found: list[dict[str, Any]] = []
+    for location, level in ends:
+        if level is not Serviceability.OFF_NET:
+            continue
+        if await off_net.off_net_offer(session, location=location) is not None:
+            continue
+        found.append(
+            {
+                "reason": f"{location.line} is off our network and no partner carrier serves it",
+                "location_id": location.id,
+                "address": location.line,
+            }
+        )
+        for building, measured in await nearest_served(session, location):
+            found.append(
+                {
+                    "reason": f"the nearest {measured.level.replace('_', '-')} building: "
+                    f"{building.name}, {building.line}",
+                    "location_id": building.id,
+                    "address": building.line,
+                    "serviceability": measured.level.value,
+                    "distance_km": round(distance_km(location, building), 1),
+                }
+            )
+    return found
+
+
+def _not_serviceable(
+    offering: Offering,
+    spec: ProductSpec,
+    ends: list[tuple[Location, Serviceability]],
+    alternatives: list[dict[str, Any]],
+) -> Assessment:
+    """An assessment of a product that cannot be delivered where asked: red, and no price."""
+    return Assessment(
+        spec=spec,
+        offering=offering,
+        ends=ends,
+        price=None,
+        confidence=Confidence.RED,
+        lead_time_days=0,
+        alternatives=alternatives,
+    )
 
 
 def _judged(
@@ -202,6 +273,8 @@ async def available(
     ends = [(location, levels[location.id].level) for location in locations]
     asked: dict[tuple[str, int, int], BoughtAccess | str] = {}
     found: list[Assessment] = []
+    if await _unserved(session, ends):
+        return found
     for offering in await list_offerings(session):
         if offering.kind is not kind:
             continue
@@ -375,8 +448,8 @@ async def qualify(
             confidence=a.confidence,
             serviceability=a.serviceability,
             lead_time_days=a.lead_time_days,
-            monthly_cents=a.price.monthly_cents,
-            one_time_cents=a.price.one_time_cents,
+            monthly_cents=a.price.monthly_cents if a.price else 0,
+            one_time_cents=a.price.one_time_cents if a.price else 0,
             alternatives=a.alternatives,
             external_id=kept[index].external_id,
             configuration=kept[index].configuration or {},

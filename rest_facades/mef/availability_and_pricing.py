@@ -125,8 +125,8 @@ def _shown(flavour: Flavour, kind: ProductKind, found: Assessment) -> dict[str, 
         bandwidth_mbps=spec.bandwidth_mbps,
         class_of_service=spec.class_of_service,
         term_months=spec.term_months,
-        monthly_cents=found.price.monthly_cents,
-        one_time_cents=found.price.one_time_cents,
+        monthly_cents=found.quoted_price.monthly_cents,
+        one_time_cents=found.quoted_price.one_time_cents,
         configuration={},
     )
     return configuration(flavour, kind, built)
@@ -266,7 +266,7 @@ async def pricing_discovery(
         if not found.qualified:
             raise unprocessable([("invalidValue", "the configuration is not available", where)])
         # As an order charges: only a new product pays its one-time charges.
-        one_time = found.price.one_time_cents if adding else 0
+        one_time = found.quoted_price.one_time_cents if adding else 0
         pricing.append(
             {
                 "identifier": f"{chosen.identifier}{SEPARATOR}{term}",
@@ -281,10 +281,12 @@ async def pricing_discovery(
                     _price(
                         "Monthly recurring charge",
                         "recurring",
-                        found.price.monthly_cents,
-                        found.price.currency,
+                        found.quoted_price.monthly_cents,
+                        found.quoted_price.currency,
                     ),
-                    _price("One-time charge", "nonRecurring", one_time, found.price.currency),
+                    _price(
+                        "One-time charge", "nonRecurring", one_time, found.quoted_price.currency
+                    ),
                 ],
                 "subjectToAdditionalNonrecurringCharges": False,
                 "productOffering": {"id": offering.id},

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import Response
 
 from app.core import geography
+from app.core.db import commit
 from app.core.errors import CoreError
 from app.core.geography import AddressInput, Location, MatchQuality
 from rest_facades.mef.errors import from_core_error, mef_json
@@ -98,14 +99,19 @@ async def match(
     """`success`, `partial` or `fail`, the known location matched, and alternates."""
     session = caller.session
     if isinstance(submitted, AddressInput):
-        result = await geography.validate_address(session, submitted)
+        result = await geography.validate_address(
+            session, submitted, party_id=caller.principal.party_id
+        )
         return _RESULT[result.quality], result.best, result.alternates
     if isinstance(submitted, tuple):
         nearby = await geography.search_locations(session, near=submitted, limit=5)
         if nearby and geography.distance_km(_point(submitted), nearby[0]) <= POINT_MATCH_KM:
             return "success", nearby[0], nearby[1:]
         return "fail", None, nearby
-    found = (await geography.get_locations(session, [submitted])).get(submitted)
+    visible = await geography.get_visible_locations(
+        session, [submitted], principal=caller.principal
+    )
+    found = visible.get(submitted)
     return ("success", found, []) if found else ("fail", None, [])
 
 
@@ -138,6 +144,8 @@ async def validate_address(
     submitted = body.submittedGeographicAddress
     try:
         result, best, alternates = await match(caller, to_core(submitted))
+        # The places a validation found are the caller's from now on.
+        await commit(caller.session)
     except CoreError as exc:
         raise from_core_error(exc, field_pointer=submitted_pointer) from exc
     answer = models.GeographicAddressValidation(
@@ -153,5 +161,5 @@ async def validate_address(
 @routes.get("/geographicAddress/{id}", response_model=models.FieldedAddress)
 async def get_address(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response:
     """A known address by id."""
-    location = await geography.get_location(caller.session, id)
+    location = await geography.get_location(caller.session, id, principal=caller.principal)
     return mef_json(dump(fielded(flavour, caller, location)))

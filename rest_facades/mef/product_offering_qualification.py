@@ -98,7 +98,10 @@ def _item_view(
     if item.confidence is not Confidence.RED:
         view["installationInterval"] = days(item.lead_time_days)
     configuration = configuration_of(flavour, item.configuration, item.offering_id)
-    if poq.annotations.get("provideAlternative", True) and configuration and item.alternatives:
+    # Only a slower speed is an alternate product; the buildings near a place we cannot serve
+    # are named in the reason.
+    slower = [a for a in item.alternatives if "bandwidth_mbps" in a]
+    if poq.annotations.get("provideAlternative", True) and configuration and slower:
         view["alternateProductOfferingProposal"] = [
             {
                 "id": f"{item.id}-{number}",
@@ -110,7 +113,7 @@ def _item_view(
                     ),
                 },
             }
-            for number, alternative in enumerate(item.alternatives, start=1)
+            for number, alternative in enumerate(slower, start=1)
         ]
     return view
 

@@ -123,9 +123,12 @@ async def resolve_place(
             site = None
         if site is None or site.party_id != buyer:
             return None, [("referenceNotFound", f"no site '{parsed.id}'", f"{where}/id")]
-        return await geography.get_location(session, site.location_id), []
+        return (await geography.get_locations(session, [site.location_id]))[site.location_id], []
     if kind == "GeographicAddressRef":
-        found = (await geography.get_locations(session, [parsed.id])).get(parsed.id)
+        visible = await geography.get_visible_locations(
+            session, [parsed.id], principal=caller.principal
+        )
+        found = visible.get(parsed.id)
         if found is None:
             return None, [("referenceNotFound", f"no address '{parsed.id}'", f"{where}/id")]
         return found, []

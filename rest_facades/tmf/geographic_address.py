@@ -178,7 +178,7 @@ async def list_addresses(
     """The known addresses."""
     conditions, after = query.conditions(ADDRESS_FILTERS)
     page = await geography.find_locations(
-        session, conditions=conditions, offset=query.offset, limit=query.limit
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [address_view(request, location) for location in page.items]
     return listed(query, views, total=page.total, after=after)
@@ -189,7 +189,9 @@ async def get_address(
     id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """One known address."""
-    return resource(query, address_view(request, await geography.get_location(session, id)))
+    return resource(
+        query, address_view(request, await geography.get_location(session, id, principal=principal))
+    )
 
 
 @routes.get(
@@ -200,7 +202,7 @@ async def list_sub_addresses(
     geographicAddressId: str, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Sub-addresses of a known address (the address book keeps none)."""
-    await geography.get_location(session, geographicAddressId)
+    await geography.get_location(session, geographicAddressId, principal=principal)
     return listed(query, [], total=0, after=[])
 
 
@@ -212,7 +214,7 @@ async def get_sub_address(
     geographicAddressId: str, id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """One sub-address: there are none."""
-    await geography.get_location(session, geographicAddressId)
+    await geography.get_location(session, geographicAddressId, principal=principal)
     raise TMFError(404, "NOT_FOUND", f"no sub-address '{id}'")
 
 

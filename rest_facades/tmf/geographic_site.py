@@ -15,6 +15,7 @@ from app.core.contacts import SITE_CONTACT_SUFFIX
 from app.core.errors import NotFound
 from app.core.events import Event
 from app.core.geography import AddressInput, Location, Site, SiteField
+from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_text, merge_patch
 from rest_facades.tmf.common import TMFQueryDep, href, listed, resource
@@ -141,13 +142,15 @@ def _kept(body: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-async def _address(session: AsyncSession, body: dict[str, Any]) -> AddressInput:
+async def _address(
+    session: AsyncSession, principal: Principal, body: dict[str, Any]
+) -> AddressInput:
     places = body.get("place")
     if not isinstance(places, list) or not places or not isinstance(places[0], dict):
         raise TMFError(400, "MISSING_ATTRIBUTE", "place (the site's address) is mandatory")
     place: dict[str, Any] = places[0]
     if not any(place.get(k) for k in ADDRESS_FIELDS) and isinstance(place.get("id"), str):
-        location = await geography.get_location(session, place["id"])
+        location = await geography.get_location(session, place["id"], principal=principal)
         return AddressInput(text=location.line)
     values = {core: _text(place, tmf) for tmf, core in ADDRESS_FIELDS.items()}
     if not any(values.values()):
@@ -228,7 +231,7 @@ async def create_site(
     """Register a site at an address of the address book."""
     sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
     try:
-        address = await _address(session, sent)
+        address = await _address(session, principal, sent)
         site = await geography.create_site(
             session,
             principal=principal,

@@ -87,7 +87,8 @@ ASKED = "productOfferingQualificationItem"
 def _result(item: QualificationItem) -> str:
     if item.qualified:
         return "qualified"
-    return "alternate" if item.alternatives else "unqualified"
+    slower = any("bandwidth_mbps" in a for a in item.alternatives)
+    return "alternate" if slower else "unqualified"
 
 
 def item_view(request: Request, poq: Qualification, item: QualificationItem) -> dict[str, Any]:

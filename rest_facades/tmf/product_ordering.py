@@ -271,7 +271,7 @@ async def _location(
         except NotFound:
             pass
         try:
-            return (await geography.get_location(session, place.id)).id
+            return (await geography.get_location(session, place.id, principal=principal)).id
         except NotFound as exc:
             raise TMFError(
                 400, "INVALID_VALUE", f"{where}: no site or address '{place.id}'"
@@ -288,7 +288,10 @@ async def _location(
     )
     if not address.as_text().strip():
         raise TMFError(400, "MISSING_ATTRIBUTE", f"{where} needs an id or an address")
-    return (await geography.resolve_address(session, address, field_name=where)).id
+    located = await geography.resolve_address(
+        session, address, field_name=where, party_id=principal.party_id
+    )
+    return located.id
 
 
 def _characteristics(product: models.ProductRefOrValue | None, where: str) -> dict[str, Any]:

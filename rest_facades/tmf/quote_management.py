@@ -272,7 +272,9 @@ async def location_of(
     """The address-book location a place names: a location id, a site id or an address."""
     place_id = place.get("id")
     if isinstance(place_id, str):
-        if place_id in await geography.get_locations(session, [place_id]):
+        if place_id in await geography.get_visible_locations(
+            session, [place_id], principal=principal
+        ):
             return place_id
         try:
             site = await geography.get_site(session, principal=principal, site_id=place_id)
@@ -290,7 +292,9 @@ async def location_of(
     )
     if not address.as_text():
         raise TMFError(400, "MISSING_ATTRIBUTE", f"{where}: a place needs an id or an address")
-    location = await geography.resolve_address(session, address, field_name=where)
+    location = await geography.resolve_address(
+        session, address, field_name=where, party_id=principal.party_id
+    )
     return location.id
 
 

@@ -54,7 +54,9 @@ async def test_two_first_orders_at_a_building_share_one_site(
     if not postgres_schema:
         pytest.skip("needs LUMEN_TEST_DATABASE_URL naming a PostgreSQL server")
     party_id = carrier.principal.party_id
-    location = await geography.get_location(session, await location_id(session, CHICAGO))
+    location = await geography.get_location(
+        session, await location_id(session, CHICAGO), principal=carrier.principal
+    )
 
     first, second = await _race(
         database, lambda s: geography.ensure_site(s, party_id=party_id, location=location)

@@ -129,13 +129,23 @@ async def test_structured_address_matches_like_free_text(session: AsyncSession) 
 async def test_a_near_miss_is_a_partial_match_with_scored_alternates(
     session: AsyncSession,
 ) -> None:
+    # A valid address next door to a building of the book is a place of its own, and the
+    # building is pointed out.
     quality, best, alternates = await validate(session, "355 E Cermak Rd, Chicago, IL 60616")
-    assert (quality, best, alternates[0]) == (MatchQuality.PARTIAL, None, CHICAGO)
+    assert (quality, best, alternates[0]) == (
+        MatchQuality.EXACT,
+        "355 E CERMAK RD, CHICAGO, IL 60616",
+        CHICAGO,
+    )
+    # Without its ZIP code an address is partial: the book's near miss first, then the city's
+    # ZIP codes.
     result = await validate_address(session, AddressInput(text="625 S Grand Ave, Los Angeles, CA"))
     assert result.quality is MatchQuality.PARTIAL
     assert result.best is None
     assert result.alternates[0].line == ONE_WILSHIRE
-    assert set(result.scores) == {loc.id for loc in result.alternates}
+    assert result.alternates[1].line.startswith("625 S GRAND AVE, LOS ANGELES, CA 9")
+    assert [r.problem.value for r in result.reasons] == ["no_zip"]
+    assert set(result.scores) <= {loc.id for loc in result.alternates}
     assert all(0 < score < 0.9 for score in result.scores.values())
     wrong_city = await validate_address(
         session,
@@ -144,7 +154,8 @@ async def test_a_near_miss_is_a_partial_match_with_scored_alternates(
         ),
     )
     assert wrong_city.quality is MatchQuality.PARTIAL
-    assert [loc.line for loc in wrong_city.alternates] == [CHICAGO]
+    assert wrong_city.alternates[0].line == CHICAGO
+    assert {loc.city for loc in wrong_city.alternates[1:]} == {"SPRINGFIELD"}
 
 
 async def test_nonsense_and_foreign_addresses_match_nothing(session: AsyncSession) -> None:
@@ -154,13 +165,18 @@ async def test_nonsense_and_foreign_addresses_match_nothing(session: AsyncSessio
         AddressInput(street_number="350", street_name="E Cermak Rd", city="Chicago", country="CA"),
     )
     assert (foreign.quality, foreign.best) == (MatchQuality.NONE, None)
-    # An unknown street in a known city offers that city's buildings instead.
+    assert [r.problem.value for r in foreign.reasons] == ["not_us"]
+    # A street in a known city, without a ZIP code, is offered at the city's ZIP codes.
     unknown_street = await validate_address(
         session, AddressInput(street_number="12", street_name="Foo St", city="Chicago", state="IL")
     )
-    assert (unknown_street.quality, unknown_street.best) == (MatchQuality.NONE, None)
+    assert (unknown_street.quality, unknown_street.best) == (MatchQuality.PARTIAL, None)
     assert unknown_street.alternates
-    assert {loc.city for loc in unknown_street.alternates} == {"Chicago"}
+    assert {loc.line[:25] for loc in unknown_street.alternates} == {"12 FOO ST, CHICAGO, IL 60"}
+    # Text that is no address in a known city offers that city's buildings instead.
+    no_number = await validate_address(session, AddressInput(street_name="Foo St", city="Chicago"))
+    assert (no_number.quality, no_number.best) == (MatchQuality.NONE, None)
+    assert {loc.city for loc in no_number.alternates} == {"Chicago"}
 
 
 async def test_addresses_longer_than_the_book_holds_are_refused_before_matching(
@@ -199,7 +215,7 @@ async def test_resolve_address_returns_the_exact_match(session: AsyncSession) ->
     location = await resolve_address(session, AddressInput(text="350 East Cermak Road Chicago IL"))
     assert location.line == CHICAGO
     assert location.name == "Lakeside Technology Center"
-    assert (await get_location(session, location.id)).line == CHICAGO
+    assert (await get_location(session, location.id, principal=None)).line == CHICAGO
 
 
 async def test_resolve_address_refuses_a_near_miss_and_lists_the_alternates(
@@ -207,14 +223,16 @@ async def test_resolve_address_refuses_a_near_miss_and_lists_the_alternates(
 ) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await resolve_address(
-            session, AddressInput(text="355 E Cermak Rd, Chicago, IL 60616"), field_name="a_end"
+            session, AddressInput(text="355 E Cermak Rd, Chicago, IL"), field_name="a_end"
         )
     error = caught.value
     assert error.code == "ADDRESS_NOT_FOUND"
     assert error.field == "a_end"
-    assert error.details["alternates"] == [
-        {"id": await location_id(session, CHICAGO), "address": CHICAGO}
-    ]
+    assert error.details["alternates"][0] == {
+        "id": await location_id(session, CHICAGO),
+        "address": CHICAGO,
+    }
+    assert error.details["reasons"] == [{"code": "no_zip", "message": "give the ZIP code"}]
     assert CHICAGO in error.message
 
 
@@ -222,9 +240,10 @@ async def test_resolve_address_refuses_nonsense_with_no_alternates(session: Asyn
     with pytest.raises(InvalidRequest) as caught:
         await resolve_address(session, AddressInput(text="xyzzy plugh"))
     assert (caught.value.code, caught.value.field) == ("ADDRESS_NOT_FOUND", "address")
-    assert caught.value.details == {"alternates": []}
+    assert caught.value.details["alternates"] == []
+    assert [r["code"] for r in caught.value.details["reasons"]] == ["unparseable"]
     with pytest.raises(NotFound) as unknown_id:
-        await get_location(session, "loc_doesnotexist")
+        await get_location(session, "loc_doesnotexist", principal=None)
     assert unknown_id.value.field == "id"
 
 
@@ -340,17 +359,17 @@ async def test_a_second_site_at_the_same_address_updates_the_first(
     assert len(await list_sites(session, principal=developer.principal)) == 1
 
 
-async def test_a_site_at_an_unknown_address_is_refused(
+async def test_a_site_at_an_address_that_is_not_a_street_address_is_refused(
     session: AsyncSession, developer: Caller
 ) -> None:
     with pytest.raises(InvalidRequest) as caught:
         await create_site(
             session,
             principal=developer.principal,
-            address=AddressInput(text="355 E Cermak Rd, Chicago, IL 60616"),
+            address=AddressInput(text="PO Box 355, Chicago, IL 60616"),
         )
     assert caught.value.code == "ADDRESS_NOT_FOUND"
-    assert caught.value.details["alternates"][0]["address"] == CHICAGO
+    assert [r["code"] for r in caught.value.details["reasons"]] == ["po_box"]
     assert await list_sites(session, principal=developer.principal) == []
 
 

@@ -85,13 +85,38 @@ async def test_on_net_at_both_ends_is_green(session: AsyncSession, developer: Ca
     assert item.alternatives == []
     assert (item.position, item.bandwidth_mbps, item.term_months) == (1, 10000, 36)
     # The price is the catalog's price for the same product.
-    expected = (await assess(session, spec)).price
+    expected = (await assess(session, spec)).quoted_price
     assert (item.monthly_cents, item.one_time_cents) == (
         expected.monthly_cents,
         expected.one_time_cents,
     )
 
 
+async def test_off_net_without_a_partner_is_not_serviceable_and_not_priced(
+    session: AsyncSession, developer: Caller
+) -> None:
+    spec = await line_spec(session, CHICAGO, LAS_VEGAS, mbps=1000)
+    assessment = await assess(session, spec)
+    assert (assessment.confidence, assessment.price) == (Confidence.RED, None)
+    with pytest.raises(InvalidRequest) as caught:
+        assert assessment.quoted_price
+    assert caught.value.code == "NOT_SERVICEABLE"
+    qualification, item = await qualify_one(session, developer, spec)
+    assert qualification.state is QualificationState.DONE_UNABLE_TO_PROVIDE
+    assert (item.qualified, item.serviceability) == (False, Serviceability.OFF_NET)
+    assert (item.monthly_cents, item.one_time_cents) == (0, 0)
+    why, *nearest = item.alternatives
+    assert "no partner carrier serves it" in why["reason"]
+    assert why["address"] == LAS_VEGAS
+    # The nearest buildings we serve, nearest first: Los Angeles or Phoenix, not Chicago.
+    assert nearest
+    assert {a["serviceability"] for a in nearest} <= {"on_net", "near_net"}
+    distances = [a["distance_km"] for a in nearest]
+    assert distances == sorted(distances)
+    assert 200 < distances[0] < 600
+
+
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_near_net_or_off_net_up_to_ten_gbps_is_yellow(
     session: AsyncSession, developer: Caller
 ) -> None:
@@ -115,6 +140,7 @@ async def test_near_net_or_off_net_up_to_ten_gbps_is_yellow(
         assert item.alternatives == []
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_off_net_above_ten_gbps_is_red_with_a_ten_gbps_alternative(
     session: AsyncSession, developer: Caller
 ) -> None:
@@ -128,13 +154,14 @@ async def test_off_net_above_ten_gbps_is_red_with_a_ten_gbps_alternative(
     assert alternative["bandwidth_mbps"] == 10000
     assert "10000 Mbps" in alternative["reason"]
     # The alternative is priced like a request for it would be.
-    fallback = (await assess(session, replace(spec, bandwidth_mbps=10000))).price
+    fallback = (await assess(session, replace(spec, bandwidth_mbps=10000))).quoted_price
     assert (alternative["monthly_cents"], alternative["one_time_cents"]) == (
         fallback.monthly_cents,
         fallback.one_time_cents,
     )
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_an_off_net_port_above_ten_gbps_is_red(
     session: AsyncSession, developer: Caller
 ) -> None:

@@ -100,7 +100,7 @@ async def test_a_budgetary_quote_is_answered_at_once(
     assert [i.confidence for i in quoted.items] == [Confidence.GREEN, Confidence.YELLOW]
     assert (quote.answered_at, quote.valid_until) == (NOW, NOW + timedelta(days=30))
     assert quote.currency == "USD"
-    prices = [(await assess(session, spec)).price for spec in specs]
+    prices = [(await assess(session, spec)).quoted_price for spec in specs]
     assert [(i.monthly_cents, i.one_time_cents) for i in quoted.items] == [
         (p.monthly_cents, p.one_time_cents) for p in prices
     ]

@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -128,6 +129,7 @@ async def test_a_bandwidth_we_do_not_sell_is_refused_with_alternatives(
     assert await _orders(session) == 0
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_a_connection_that_cannot_be_delivered_suggests_a_speed(
     gql: Post, developer: Caller
 ) -> None:

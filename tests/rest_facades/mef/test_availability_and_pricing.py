@@ -79,6 +79,7 @@ async def test_a_line_between_two_places_is_offered_at_every_bandwidth_it_sells(
     assert len({o["productConfigurationIdentifier"] for o in offered}) == len(offered)
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_off_net_places_are_offered_only_what_partners_can_carry(
     client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:

@@ -231,6 +231,7 @@ async def test_a_poq_is_answered_at_once_with_each_item_s_confidence(
     ]
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_a_red_item_gets_a_slower_alternative_when_asked(
     client: httpx.AsyncClient, session: AsyncSession, customer: Caller, flavour: str
 ) -> None:

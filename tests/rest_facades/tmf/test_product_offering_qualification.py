@@ -4,6 +4,7 @@ file."""
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import qualification, quoting
@@ -50,6 +51,7 @@ async def _create(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any
     return response.json()
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_green_and_red_items(
     client: httpx.AsyncClient, session: AsyncSession, customer: Caller
 ) -> None:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import qualification
@@ -44,6 +45,7 @@ def _service(spec: str, places: Any, mbps: int | None = None) -> dict[str, Any]:
     return service
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_check_service_qualification(
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -156,6 +158,7 @@ async def test_check_service_qualification(
     check_response(SPEC, CHECK, "post", 400, bad.json())
 
 
+@pytest.mark.usefixtures("partner_covers_off_net")
 async def test_query_service_qualification(
     client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
 ) -> None:
