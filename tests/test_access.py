@@ -434,8 +434,9 @@ async def test_a_real_server_logs_no_key(
     )
     serving = asyncio.create_task(server.serve())
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(50):
+        # A loaded machine answers slowly: the test is about what is logged, not how fast.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            for _ in range(600):
                 if server.started:
                     break
                 await asyncio.sleep(0.05)

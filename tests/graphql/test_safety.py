@@ -1,5 +1,6 @@
 """Depth, token, alias and cost limits; error masking; no batching; the exported schema."""
 
+import gc
 import time
 from pathlib import Path
 
@@ -120,10 +121,13 @@ def _doubling(levels: int, *, aliased: bool = False) -> str:
 
 
 async def _timed(gql: Post, query: str) -> Answer:
+    # The suite's own garbage is collected first, so that a full collection is not charged here.
+    gc.collect()
     started = time.process_time()
     answer = await gql(query)
-    # CPU of the whole request, in process; a document that expanded its fragments took minutes.
-    assert time.process_time() - started < 0.5, query[:80]
+    # CPU of the whole request, in process; a document that expanded its fragments took minutes,
+    # so a bound far above the milliseconds it takes still tells a refusal from an expansion.
+    assert time.process_time() - started < 2.0, query[:80]
     return answer
 
 
