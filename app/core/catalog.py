@@ -17,6 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal
 
@@ -797,9 +798,9 @@ def _check_validity(entry: Any) -> None:
         raise InvalidRequest("the validity ends before it starts", field="valid_for")
 
 
-def _annotated(kept: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """What an entry keeps after merging `changes` into `kept` (a None value removes a key)."""
-    merged = {**kept, **changes}
+def _annotated(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """What an entry keeps after merging `changes` into `current` (a None value removes a key)."""
+    merged = {**current, **changes}
     return {name: value for name, value in merged.items() if value is not None}
 
 
@@ -1468,6 +1469,8 @@ class SpecificationField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Specifications that take a characteristic of this name.
     CHARACTERISTIC = "characteristic"
 
@@ -1484,6 +1487,8 @@ class OfferingField(StrEnum):
     SPECIFICATION_ID = "specification_id"
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Offerings sold at a price of this id.
     PRICE_ID = "price_id"
 
@@ -1501,6 +1506,8 @@ class PriceField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
 
 
 class CategoryField(StrEnum):
@@ -1514,6 +1521,8 @@ class CategoryField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
 
 
 class CatalogField(StrEnum):
@@ -1526,6 +1535,8 @@ class CatalogField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Catalogs that publish a category of this id.
     CATEGORY_ID = "category_id"
 
@@ -1535,16 +1546,41 @@ def _columns(model: Any, fields: type[_Field], *computed: _Field) -> dict[_Field
 
 
 _SPECIFICATION_COLUMNS = _columns(
-    Specification, SpecificationField, SpecificationField.CHARACTERISTIC
-)
+    Specification,
+    SpecificationField,
+    SpecificationField.CHARACTERISTIC,
+    SpecificationField.ANNOTATIONS,
+) | {SpecificationField.ANNOTATIONS: document_field(Keeper.SPECIFICATION, Specification.id)}
 _OFFERING_COLUMNS = _columns(
-    Offering, OfferingField, OfferingField.ON_SALE, OfferingField.PRICE_ID
-) | {OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE}
-_PRICE_COLUMNS = _columns(OfferingPrice, PriceField)
-_CATEGORY_COLUMNS = _columns(Category, CategoryField, CategoryField.IS_ROOT) | {
-    CategoryField.IS_ROOT: col(Category.parent_id).is_(None)
+    Offering,
+    OfferingField,
+    OfferingField.ON_SALE,
+    OfferingField.PRICE_ID,
+    OfferingField.ANNOTATIONS,
+) | {
+    OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE,
+    OfferingField.ANNOTATIONS: document_field(Keeper.OFFERING, Offering.id),
 }
-_CATALOG_COLUMNS = _columns(Catalog, CatalogField, CatalogField.CATEGORY_ID)
+_PRICE_COLUMNS = _columns(OfferingPrice, PriceField, PriceField.ANNOTATIONS) | {
+    PriceField.ANNOTATIONS: document_field(Keeper.PRICE, OfferingPrice.id)
+}
+_CATEGORY_COLUMNS = _columns(
+    Category, CategoryField, CategoryField.IS_ROOT, CategoryField.ANNOTATIONS
+) | {
+    CategoryField.IS_ROOT: col(Category.parent_id).is_(None),
+    CategoryField.ANNOTATIONS: document_field(Keeper.CATEGORY, Category.id),
+}
+_CATALOG_COLUMNS = _columns(
+    Catalog, CatalogField, CatalogField.CATEGORY_ID, CatalogField.ANNOTATIONS
+) | {CatalogField.ANNOTATIONS: document_field(Keeper.CATALOG, Catalog.id)}
+for _model, _keeper in (
+    (Specification, Keeper.SPECIFICATION),
+    (Offering, Keeper.OFFERING),
+    (OfferingPrice, Keeper.PRICE),
+    (Category, Keeper.CATEGORY),
+    (Catalog, Keeper.CATALOG),
+):
+    register_document(_model, _keeper, "annotations")
 
 
 def _narrowed(
