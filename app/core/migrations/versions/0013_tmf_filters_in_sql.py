@@ -1,4 +1,5 @@
-"""the attributes core rows keep as given, also kept value by value so that lists filter on them
+"""the attributes core rows keep as given, also kept value by value so that lists filter on them;
+a ticket keeps the buyer's own word for its type
 
 Revision ID: 0013_tmf_filters_in_sql
 Revises: 0012
@@ -52,6 +53,10 @@ def upgrade() -> None:
     with op.batch_alter_table('keptvalue', schema=None) as batch_op:
         batch_op.create_index('ix_keptvalue_path', ['keeper', 'path'], unique=False)
         batch_op.create_index('ix_keptvalue_row', ['keeper', 'row_id'], unique=False)
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('ticket_type_word', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True)
+        )
     connection = op.get_bind()
     for table, column, keeper in DOCUMENTS:
         source = sa.table(table, sa.column('id', sa.String()), sa.column(column, sa.JSON()))
@@ -62,6 +67,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ticket', schema=None) as batch_op:
+        batch_op.drop_column('ticket_type_word')
     with op.batch_alter_table('keptvalue', schema=None) as batch_op:
         batch_op.drop_index('ix_keptvalue_row')
         batch_op.drop_index('ix_keptvalue_path')
