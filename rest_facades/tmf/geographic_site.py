@@ -17,7 +17,7 @@ from app.core.events import Event
 from app.core.geography import AddressInput, Location, Site, SiteField
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import Attribute, as_text, constant, in_document, merge_patch
-from rest_facades.tmf.common import TMFQueryDep, href, listed, resource
+from rest_facades.tmf.common import TMFQueryDep, buyer_and_related_parties, href, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import geographic_site as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -184,20 +184,11 @@ FILTERS: dict[str, Attribute[SiteField]] = {
     "@type": constant(SiteField.ID, "GeographicSite"),
     "status": constant(SiteField.ID, "active"),
     # The owner (role `customer`), the site's contact person and the parties the buyer named.
-    "relatedParty.id": Attribute(
-        SiteField.PARTY, as_text, also=in_document(SiteField.ANNOTATIONS, "relatedParty", "id")
-    ),
+    **buyer_and_related_parties(SiteField.PARTY, SiteField.ANNOTATIONS),
     "relatedParty.name": Attribute(
         SiteField.CONTACT_NAME,
         as_text,
         also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
-    ),
-    "relatedParty.role": Attribute(
-        SiteField.ANNOTATIONS,
-        as_text,
-        ordered=True,
-        document=("relatedParty", "role"),
-        constant=("customer",),
     ),
 }
 

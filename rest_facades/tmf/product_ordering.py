@@ -58,6 +58,7 @@ from rest_facades.common.tmf630 import (
 from rest_facades.common.values import parse_date_time
 from rest_facades.tmf.common import (
     TMFQueryDep,
+    buyer_and_related_parties,
     href,
     iso,
     listed,
@@ -450,25 +451,7 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     ),
     "completionDate": Attribute(OrderField.COMPLETED_AT, as_date_time, ordered=True),
     # The buyer (role `customer`) and the parties the buyer named.
-    "relatedParty.id": Attribute(
-        OrderField.PARTY_ID,
-        as_text,
-        also=in_document(OrderField.ANNOTATIONS, "tmf", "relatedParty", "id"),
-    ),
-    "relatedParty.role": Attribute(
-        OrderField.ANNOTATIONS,
-        as_text,
-        ordered=True,
-        document=("tmf", "relatedParty", "role"),
-        constant=("customer",),
-    ),
-    "relatedParty.@referredType": Attribute(
-        OrderField.ANNOTATIONS,
-        as_text,
-        ordered=True,
-        document=("tmf", "relatedParty", "@referredType"),
-        constant=("Organization",),
-    ),
+    **buyer_and_related_parties(OrderField.PARTY_ID, OrderField.ANNOTATIONS, "tmf"),
     # The seller's note says why the order is in its state.
     "note.text": Attribute(
         OrderField.STATE_REASON,

@@ -35,7 +35,14 @@ from rest_facades.common.tmf630 import (
     in_document,
     merge_patch,
 )
-from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
+from rest_facades.tmf.common import (
+    TMFQueryDep,
+    buyer_and_related_parties,
+    href,
+    iso,
+    listed,
+    resource,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated.trouble_ticket import (
     RelatedEntity,
@@ -161,16 +168,7 @@ FILTERS: dict[str, Attribute[TicketField]] = {
     "relatedEntity.role": constant(TicketField.ID, "affectedProduct"),
     "relatedEntity.@referredType": constant(TicketField.ID, "Product"),
     # The buyer (role `customer`) and the parties the buyer named.
-    "relatedParty.id": Attribute(
-        TicketField.PARTY, as_text, also=in_document(TicketField.ANNOTATIONS, "relatedParty", "id")
-    ),
-    "relatedParty.role": Attribute(
-        TicketField.ANNOTATIONS,
-        as_text,
-        ordered=True,
-        document=("relatedParty", "role"),
-        constant=(CUSTOMER,),
-    ),
+    **buyer_and_related_parties(TicketField.PARTY, TicketField.ANNOTATIONS),
 }
 
 
