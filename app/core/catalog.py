@@ -122,7 +122,7 @@ class Offering(OfferingBase, table=True):
 
 
 class OfferingUpdate(SQLModel):
-    """Fields of an offering that operations staff may change."""
+    """Fields of an offering that operations staff may change (its version is the core's)."""
 
     name: str | None = None
     description: str | None = None
@@ -283,128 +283,91 @@ class CharacteristicInput(SQLModel):
     default_value: str | None = None
 
 
-class SpecificationInput(SQLModel):
-    """A new specification."""
+class EntryInput(SQLModel):
+    """What every new catalog entry takes: its name, description, version, lifecycle status,
+    validity and the attributes it keeps as given."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    brand: str = Field(default="", max_length=100)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     # Kept as given, not interpreted (see the row's `annotations`).
     annotations: dict[str, Any] = Field(default_factory=dict)
+
+
+class EntryUpdate(SQLModel):
+    """What operations staff may change of every catalog entry (None: unchanged)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    version: str | None = Field(default=None, max_length=20)
+    status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
+
+
+class SpecificationInput(EntryInput):
+    """A new specification."""
+
+    brand: str = Field(default="", max_length=100)
     characteristics: list[CharacteristicInput] = Field(default_factory=list)
 
 
-class SpecificationUpdate(SQLModel):
+class SpecificationUpdate(EntryUpdate):
     """Fields of a specification that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     brand: str | None = Field(default=None, max_length=100)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
     characteristics: list[CharacteristicInput] | None = None
 
 
-class CategoryInput(SQLModel):
+class CategoryInput(EntryInput):
     """A new category."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     parent_id: str | None = Field(default=None, max_length=40)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
-class CategoryUpdate(SQLModel):
+class CategoryUpdate(EntryUpdate):
     """Fields of a category that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     parent_id: str | None = Field(default=None, max_length=40)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
 
 
-class CatalogInput(SQLModel):
+class CatalogInput(EntryInput):
     """A new catalog."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     catalog_type: str = Field(default="ProductCatalog", max_length=60)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
     category_ids: list[str] = Field(default_factory=list)
 
 
-class CatalogUpdate(SQLModel):
+class CatalogUpdate(EntryUpdate):
     """Fields of a catalog that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     catalog_type: str | None = Field(default=None, max_length=60)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
     category_ids: list[str] | None = None
 
 
-class PriceInput(SQLModel):
+class PriceInput(EntryInput):
     """A new list price."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     kind: PriceKind = PriceKind.RECURRING
     amount_cents: int = Field(default=0, ge=0, lt=MAX_CENTS)
     currency: str = CURRENCY
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
-class PriceUpdate(SQLModel):
+class PriceUpdate(EntryUpdate):
     """Fields of a list price that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     kind: PriceKind | None = None
     amount_cents: int | None = Field(default=None, ge=0, lt=MAX_CENTS)
     currency: str | None = None
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
 
 
 @dataclass

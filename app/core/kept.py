@@ -5,7 +5,8 @@ A model registers the document it keeps (`register`); every flush that creates, 
 deletes such a row writes its values here, in the same transaction. A list condition names a
 path in the document (array positions left out: a row matches if any element does)."""
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -151,11 +152,11 @@ def _as_number(text: str) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-_ORDERED = {
-    Operator.GT: lambda c, v: c > v,
-    Operator.GTE: lambda c, v: c >= v,
-    Operator.LT: lambda c, v: c < v,
-    Operator.LTE: lambda c, v: c <= v,
+_ORDERED: dict[Operator, Callable[[Any, Any], ColumnElement[bool]]] = {
+    Operator.GT: operator.gt,
+    Operator.GTE: operator.ge,
+    Operator.LT: operator.lt,
+    Operator.LTE: operator.le,
 }
 
 
@@ -169,8 +170,8 @@ def _matching(operator: Operator, wanted: str) -> ColumnElement[bool]:
         return or_(same, col(KeptValue.number) == number) if number is not None else same
     compare = _ORDERED[operator]
     if number is not None:
-        return compare(col(KeptValue.number), number)  # type: ignore[no-any-return]
-    return compare(col(KeptValue.text), wanted)  # type: ignore[no-any-return]
+        return compare(col(KeptValue.number), number)
+    return compare(col(KeptValue.text), wanted)
 
 
 def document_field(keeper: Keeper, row_id: Any) -> Within:
@@ -185,6 +186,7 @@ def document_field(keeper: Keeper, row_id: Any) -> Within:
             col(KeptValue.path) == ".".join(condition.path),
             or_(false(), *(_matching(condition.operator, str(v)) for v in condition.values)),
         )
-        return col(row_id).in_(found)  # type: ignore[no-any-return]
+        matching: ColumnElement[bool] = col(row_id).in_(found)
+        return matching
 
     return Within(clause)

@@ -638,22 +638,25 @@ def _item_place(condition: Condition[Any]) -> Any:
     )
 
 
-_ORDER_COLUMNS: dict[OrderField, Any] = {
+_OWN_COLUMNS: dict[OrderField, Any] = {
     field: col(getattr(Order, field.value))
     for field in OrderField
     if field is not OrderField.ANNOTATIONS and not field.value.startswith("item.")
-} | {
+}
+_ITEM_COLUMNS: dict[OrderField, Any] = {
+    field: via(Order.id, OrderItem.order_id, _item_column(field))
+    for field in OrderField
+    if field.value.startswith("item.")
+    and field not in {OrderField.ITEM_ANNOTATIONS, OrderField.ITEM_PLACE_ID}
+}
+_ORDER_COLUMNS: dict[OrderField, Any] = {
+    **_OWN_COLUMNS,
+    **_ITEM_COLUMNS,
     OrderField.ANNOTATIONS: document_field(Keeper.ORDER, Order.id),
     OrderField.ITEM_ANNOTATIONS: via(
         Order.id, OrderItem.order_id, document_field(Keeper.ORDER_ITEM, OrderItem.id)
     ),
     OrderField.ITEM_PLACE_ID: Within(_item_place),
-    **{
-        field: via(Order.id, OrderItem.order_id, _item_column(field))
-        for field in OrderField
-        if field.value.startswith("item.")
-        and field not in {OrderField.ITEM_ANNOTATIONS, OrderField.ITEM_PLACE_ID}
-    },
 }
 # The states of an order whose cancellation the buyer asked for.
 CANCELLATION_STATES = {
