@@ -26,7 +26,17 @@ from app.core.order_changes import (
     ChangeState,
     DateChange,
 )
-from app.core.paging import Between, Condition, Page, Within, fetch_page, via, where, within
+from app.core.paging import (
+    Between,
+    Condition,
+    Page,
+    Within,
+    compared,
+    fetch_page,
+    via,
+    where,
+    within,
+)
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess, check_item_count
 
@@ -630,10 +640,9 @@ def _item_column(field: OrderField) -> Any:
 
 
 def _item_place(condition: Condition[Any]) -> Any:
-    own = Condition(condition.field, condition.operator, condition.values)
     return col(Order.id).in_(
         select(OrderItem.order_id).where(
-            or_(*(where({condition.field: place}, [own])[0] for place in _ITEM_PLACES))
+            or_(*(compared(place, condition) for place in _ITEM_PLACES))
         )
     )
 

@@ -68,6 +68,12 @@ class Within:
     clause: Callable[[Condition[Any]], ColumnElement[bool]]
 
 
+def compared(column: Any, condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether a column matches any of a condition's values (no value matches no row)."""
+    compare = _COMPARE[condition.operator]
+    return or_(false(), *(compare(column, value) for value in condition.values))
+
+
 def _clause(
     columns: Mapping[F, ColumnElement[Any] | Mapped[Any] | Within], condition: Condition[F]
 ) -> ColumnElement[bool]:
@@ -75,8 +81,7 @@ def _clause(
     if isinstance(column, Within):
         found = column.clause(condition)
     else:
-        compare = _COMPARE[condition.operator]
-        found = or_(false(), *(compare(column, value) for value in condition.values))
+        found = compared(column, condition)
     if condition.either:
         return or_(found, *(_clause(columns, other) for other in condition.either))
     return found

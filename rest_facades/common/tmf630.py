@@ -124,7 +124,10 @@ def conditions(
 def _condition(found: Filter, attribute: Attribute[F], below: tuple[str, ...]) -> Condition[F]:
     """The core condition of a filter on an attribute (and where else it may be found)."""
     operator = Operator(found.operator)
-    either = (_condition(found, attribute.also, below),) if attribute.also else ()
+    also = attribute.also
+    # An unordered alternative has no part in `.gt/.gte/.lt/.lte`.
+    usable = also is not None and (found.operator == "eq" or also.ordered)
+    either = (_condition(found, also, below),) if also is not None and usable else ()
     if attribute.document is not None:
         path = (*attribute.document, *below)
         return Condition(attribute.field, operator, found.values, path, either)

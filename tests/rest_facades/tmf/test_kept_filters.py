@@ -17,7 +17,14 @@ from app.core.db import Database
 from app.core.geography import Location, Site
 from app.core.kept import flatten
 from app.core.tickets import Ticket
-from tests.factories import CHICAGO, Caller, location_id, make_order, make_ticket
+from tests.factories import (
+    CHICAGO,
+    Caller,
+    location_id,
+    make_order,
+    make_product,
+    make_ticket,
+)
 from tests.statements import copies, counting, kept_copies
 
 PAGE = 3
@@ -299,3 +306,26 @@ def test_kept_documents_index_every_scalar_at_its_path_without_array_positions()
         ("skill.code", "a", None),
         ("skill.level", "3", 3.0),
     ]
+
+
+async def test_products_filter_on_characteristics_prices_places_and_fixed_values(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    product = await make_product(session, customer)
+    path = "/tmf-api/productInventory/v4/product"
+
+    async def count(**params: str) -> int:
+        return (await _list(client, customer, path, **params))[1]
+
+    assert await count(**{"productCharacteristic.value": "1000"}) == 1
+    assert await count(**{"productCharacteristic.value": "standard"}) == 1
+    assert await count(**{"productCharacteristic.value": "7"}) == 0
+    # Ordered filters compare the numbers only: no class of service is "greater".
+    assert await count(**{"productCharacteristic.value.gt": "100000"}) == 0
+    assert await count(**{"productCharacteristic.value.lte": "12"}) == 1
+    assert await count(**{"place.id": product.a_site_id}) == 1
+    assert await count(**{"place.id": "site_elsewhere"}) == 0
+    assert await count(isBundle="false", **{"productPrice.priceType": "oneTime"}) == 1
+    assert await count(isBundle="true") == 0
+    monthly = str(product.monthly_cents / 100)
+    assert await count(**{"productPrice.price.dutyFreeAmount.value": monthly}) == 1
