@@ -553,6 +553,8 @@ class QualificationField(StrEnum):
     ANNOTATIONS = "annotations"
     # The same, of any item.
     ITEM_ANNOTATIONS = "item_annotations"
+    # Those with an item of this offering.
+    ITEM_OFFERING_ID = "item_offering_id"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -568,6 +570,9 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
     QualificationField.PARTY: col(Qualification.party_id),
     QualificationField.ANNOTATIONS: document_field(Keeper.QUALIFICATION, Qualification.id),
+    QualificationField.ITEM_OFFERING_ID: via(
+        Qualification.id, QualificationItem.qualification_id, QualificationItem.offering_id
+    ),
     QualificationField.ITEM_ANNOTATIONS: via(
         Qualification.id,
         QualificationItem.qualification_id,

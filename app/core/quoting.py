@@ -473,6 +473,8 @@ class QuoteField(StrEnum):
     ANNOTATIONS = "annotations"
     # The same, of any item.
     ITEM_ANNOTATIONS = "item_annotations"
+    # Those with an item of this offering.
+    ITEM_OFFERING_ID = "item_offering_id"
 
 
 register_document(Quote, Keeper.QUOTE, "annotations")
@@ -492,6 +494,7 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.REQUESTED_COMPLETION_AT: col(Quote.requested_completion_at),
     QuoteField.PARTY: col(Quote.party_id),
     QuoteField.ANNOTATIONS: document_field(Keeper.QUOTE, Quote.id),
+    QuoteField.ITEM_OFFERING_ID: via(Quote.id, QuoteItem.quote_id, QuoteItem.offering_id),
     QuoteField.ITEM_ANNOTATIONS: via(
         Quote.id, QuoteItem.quote_id, document_field(Keeper.QUOTE_ITEM, QuoteItem.id)
     ),

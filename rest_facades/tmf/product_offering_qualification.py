@@ -264,7 +264,11 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
     "@type": constant(QualificationField.ID, "ProductOfferingQualification"),
     # The items the core could not answer, as the buyer asked for them, and what the buyer
     # sent with those it answered.
-    ASKED: in_document(QualificationField.ANNOTATIONS, ASKED),
+    f"{ASKED}.productOffering.id": Attribute(
+        QualificationField.ITEM_OFFERING_ID,
+        as_text,
+        also=in_document(QualificationField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    ),
     **{
         f"{ASKED}.{name}": Attribute(
             QualificationField.ITEM_ANNOTATIONS,

@@ -471,7 +471,6 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     f"{_TOTAL}.recurringChargePeriod": constant(OrderField.ID, "month"),
     f"{_TOTAL}.@type": constant(OrderField.ID, "OrderPrice"),
     # The items the core took and, as the buyer asked for them, those it did not.
-    _ITEM: _asked(),
     f"{_ITEM}.id": _item(OrderField.ITEM_ID, as_text, False, "id"),
     f"{_ITEM}.action": _item(
         OrderField.ITEM_ACTION, by_name({a: a.value for a in ordering.ItemAction}), False, "action"

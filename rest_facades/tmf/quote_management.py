@@ -417,7 +417,11 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     "@type": constant(QuoteField.ID, "Quote"),
     # The items the core did not take, as the buyer asked for them, and what the buyer sent
     # with those it took.
-    ASKED: in_document(QuoteField.ANNOTATIONS, ASKED),
+    f"{ASKED}.productOffering.id": Attribute(
+        QuoteField.ITEM_OFFERING_ID,
+        as_text,
+        also=in_document(QuoteField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    ),
     **{
         f"{ASKED}.{name}": Attribute(
             QuoteField.ITEM_ANNOTATIONS,
