@@ -121,7 +121,8 @@ def _keep_values(session: Session, _context: Any) -> None:
         if registration is None:
             continue
         state = sa_inspect(instance)
-        row_id = state.dict.get("id")
+        # A row read in another transaction may have its attributes expired: its key stays.
+        row_id = state.dict.get("id") or (state.identity[0] if state.identity else None)
         if row_id is None:
             continue
         is_new = instance in session.new
@@ -133,6 +134,8 @@ def _keep_values(session: Session, _context: Any) -> None:
             stale.setdefault(registration.keeper, set()).add(row_id)
         if instance not in session.deleted:
             fresh += rows(registration.keeper, row_id, state.dict.get(registration.attribute))
+    if not stale and not fresh:
+        return
     connection = session.connection()
     for keeper, ids in stale.items():
         connection.execute(
