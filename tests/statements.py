@@ -39,3 +39,18 @@ async def copies(
     values = {column.key: getattr(row, column.key) for column in table.columns}
     await session.exec(insert(table), params=[values | vary(n) for n in range(count)])
     await session.commit()
+
+
+async def kept_copies(
+    session: AsyncSession,
+    row: SQLModel,
+    count: int,
+    vary: Callable[[int], dict[str, Any]],
+) -> None:
+    """`count` copies of a stored row added through the ORM, so that the attributes they keep
+    as given are kept value by value too (see `app.core.kept`); copy `n` changed by `vary(n)`."""
+    model = type(row)
+    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have one
+    values = {column.key: getattr(row, column.key) for column in table.columns}
+    session.add_all([model(**(values | vary(n))) for n in range(count)])
+    await session.commit()

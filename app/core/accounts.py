@@ -18,6 +18,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, scoped
 from app.core.relations import Holder, RelationField
@@ -56,6 +57,10 @@ class Account(AccountRecord, table=True):
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+register_document(Account, Keeper.ACCOUNT, "extra")
+register_document(BillingAccount, Keeper.BILLING_ACCOUNT, "extra")
+
+
 class AccountField(StrEnum):
     """The fields accounts can be listed by."""
 
@@ -70,6 +75,8 @@ class AccountField(StrEnum):
     CREDIT_LIMIT_UNIT = "credit_limit_unit"
     # When the account last changed (or was opened).
     LAST_MODIFIED = "last_modified"
+    # The further attributes kept as given (a condition names a path in them).
+    EXTRA = "extra"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
@@ -201,9 +208,12 @@ def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[Accoun
     columns: dict[AccountField, Any] = {
         field: getattr(model, field.value)
         for field in AccountField
-        if field is not AccountField.LAST_MODIFIED and field.value not in set(RelationField)
+        if field not in {AccountField.LAST_MODIFIED, AccountField.EXTRA}
+        and field.value not in set(RelationField)
     }
     columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
+    keeper = Keeper.ACCOUNT if model is Account else Keeper.BILLING_ACCOUNT
+    columns[AccountField.EXTRA] = document_field(keeper, model.id)
     return columns
 
 

@@ -17,6 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Principal
 
@@ -121,7 +122,7 @@ class Offering(OfferingBase, table=True):
 
 
 class OfferingUpdate(SQLModel):
-    """Fields of an offering that operations staff may change."""
+    """Fields of an offering that operations staff may change (its version is the core's)."""
 
     name: str | None = None
     description: str | None = None
@@ -282,128 +283,91 @@ class CharacteristicInput(SQLModel):
     default_value: str | None = None
 
 
-class SpecificationInput(SQLModel):
-    """A new specification."""
+class EntryInput(SQLModel):
+    """What every new catalog entry takes: its name, description, version, lifecycle status,
+    validity and the attributes it keeps as given."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
-    brand: str = Field(default="", max_length=100)
     version: str = Field(default="1.0", max_length=20)
     status: LifecycleStatus = LifecycleStatus.ACTIVE
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     # Kept as given, not interpreted (see the row's `annotations`).
     annotations: dict[str, Any] = Field(default_factory=dict)
+
+
+class EntryUpdate(SQLModel):
+    """What operations staff may change of every catalog entry (None: unchanged)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    version: str | None = Field(default=None, max_length=20)
+    status: LifecycleStatus | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    # Merged into what the entry keeps; a None value removes its key.
+    annotations: dict[str, Any] | None = None
+
+
+class SpecificationInput(EntryInput):
+    """A new specification."""
+
+    brand: str = Field(default="", max_length=100)
     characteristics: list[CharacteristicInput] = Field(default_factory=list)
 
 
-class SpecificationUpdate(SQLModel):
+class SpecificationUpdate(EntryUpdate):
     """Fields of a specification that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     brand: str | None = Field(default=None, max_length=100)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
     characteristics: list[CharacteristicInput] | None = None
 
 
-class CategoryInput(SQLModel):
+class CategoryInput(EntryInput):
     """A new category."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     parent_id: str | None = Field(default=None, max_length=40)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
-class CategoryUpdate(SQLModel):
+class CategoryUpdate(EntryUpdate):
     """Fields of a category that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     parent_id: str | None = Field(default=None, max_length=40)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
 
 
-class CatalogInput(SQLModel):
+class CatalogInput(EntryInput):
     """A new catalog."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     catalog_type: str = Field(default="ProductCatalog", max_length=60)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
     category_ids: list[str] = Field(default_factory=list)
 
 
-class CatalogUpdate(SQLModel):
+class CatalogUpdate(EntryUpdate):
     """Fields of a catalog that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     catalog_type: str | None = Field(default=None, max_length=60)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
     category_ids: list[str] | None = None
 
 
-class PriceInput(SQLModel):
+class PriceInput(EntryInput):
     """A new list price."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
     kind: PriceKind = PriceKind.RECURRING
     amount_cents: int = Field(default=0, ge=0, lt=MAX_CENTS)
     currency: str = CURRENCY
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)
-    version: str = Field(default="1.0", max_length=20)
-    status: LifecycleStatus = LifecycleStatus.ACTIVE
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Kept as given, not interpreted (see the row's `annotations`).
-    annotations: dict[str, Any] = Field(default_factory=dict)
 
 
-class PriceUpdate(SQLModel):
+class PriceUpdate(EntryUpdate):
     """Fields of a list price that operations staff may change."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
     kind: PriceKind | None = None
     amount_cents: int | None = Field(default=None, ge=0, lt=MAX_CENTS)
     currency: str | None = None
     period_months: int | None = Field(default=None, ge=1, le=MAX_TERM_MONTHS)
     unit_of_measure: str | None = Field(default=None, max_length=40)
-    version: str | None = Field(default=None, max_length=20)
-    status: LifecycleStatus | None = None
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
-    # Merged into what the entry keeps; a None value removes its key.
-    annotations: dict[str, Any] | None = None
 
 
 @dataclass
@@ -806,9 +770,9 @@ def _check_validity(entry: Any) -> None:
         raise InvalidRequest("the validity ends before it starts", field="valid_for")
 
 
-def _annotated(kept: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """What an entry keeps after merging `changes` into `kept` (a None value removes a key)."""
-    merged = {**kept, **changes}
+def _annotated(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """What an entry keeps after merging `changes` into `current` (a None value removes a key)."""
+    merged = {**current, **changes}
     return {name: value for name, value in merged.items() if value is not None}
 
 
@@ -1477,6 +1441,8 @@ class SpecificationField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Specifications that take a characteristic of this name.
     CHARACTERISTIC = "characteristic"
 
@@ -1493,6 +1459,8 @@ class OfferingField(StrEnum):
     SPECIFICATION_ID = "specification_id"
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Offerings sold at a price of this id.
     PRICE_ID = "price_id"
 
@@ -1510,6 +1478,8 @@ class PriceField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
 
 
 class CategoryField(StrEnum):
@@ -1523,6 +1493,8 @@ class CategoryField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
 
 
 class CatalogField(StrEnum):
@@ -1535,6 +1507,8 @@ class CatalogField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    # The attributes kept as given (a condition names a path in them).
+    ANNOTATIONS = "annotations"
     # Catalogs that publish a category of this id.
     CATEGORY_ID = "category_id"
 
@@ -1544,16 +1518,41 @@ def _columns(model: Any, fields: type[_Field], *computed: _Field) -> dict[_Field
 
 
 _SPECIFICATION_COLUMNS = _columns(
-    Specification, SpecificationField, SpecificationField.CHARACTERISTIC
-)
+    Specification,
+    SpecificationField,
+    SpecificationField.CHARACTERISTIC,
+    SpecificationField.ANNOTATIONS,
+) | {SpecificationField.ANNOTATIONS: document_field(Keeper.SPECIFICATION, Specification.id)}
 _OFFERING_COLUMNS = _columns(
-    Offering, OfferingField, OfferingField.ON_SALE, OfferingField.PRICE_ID
-) | {OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE}
-_PRICE_COLUMNS = _columns(OfferingPrice, PriceField)
-_CATEGORY_COLUMNS = _columns(Category, CategoryField, CategoryField.IS_ROOT) | {
-    CategoryField.IS_ROOT: col(Category.parent_id).is_(None)
+    Offering,
+    OfferingField,
+    OfferingField.ON_SALE,
+    OfferingField.PRICE_ID,
+    OfferingField.ANNOTATIONS,
+) | {
+    OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE,
+    OfferingField.ANNOTATIONS: document_field(Keeper.OFFERING, Offering.id),
 }
-_CATALOG_COLUMNS = _columns(Catalog, CatalogField, CatalogField.CATEGORY_ID)
+_PRICE_COLUMNS = _columns(OfferingPrice, PriceField, PriceField.ANNOTATIONS) | {
+    PriceField.ANNOTATIONS: document_field(Keeper.PRICE, OfferingPrice.id)
+}
+_CATEGORY_COLUMNS = _columns(
+    Category, CategoryField, CategoryField.IS_ROOT, CategoryField.ANNOTATIONS
+) | {
+    CategoryField.IS_ROOT: col(Category.parent_id).is_(None),
+    CategoryField.ANNOTATIONS: document_field(Keeper.CATEGORY, Category.id),
+}
+_CATALOG_COLUMNS = _columns(
+    Catalog, CatalogField, CatalogField.CATEGORY_ID, CatalogField.ANNOTATIONS
+) | {CatalogField.ANNOTATIONS: document_field(Keeper.CATALOG, Catalog.id)}
+for _model, _keeper in (
+    (Specification, Keeper.SPECIFICATION),
+    (Offering, Keeper.OFFERING),
+    (OfferingPrice, Keeper.PRICE),
+    (Category, Keeper.CATEGORY),
+    (Catalog, Keeper.CATALOG),
+):
+    register_document(_model, _keeper, "annotations")
 
 
 def _narrowed(

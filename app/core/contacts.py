@@ -32,6 +32,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.geography import Site
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, where
 from app.core.parties import Party, Principal, get_many_scoped, get_scoped
 from app.core.relations import Holder, RelationField
@@ -145,6 +146,8 @@ class PersonField(StrEnum):
     STATE = "state"
     # The party the person is kept by (or whose site the person is the contact of).
     PARTY = "party_id"
+    # The further attributes kept as given (a condition names a path in them).
+    EXTRA = "extra"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
@@ -171,6 +174,8 @@ class OrganizationField(StrEnum):
     EXISTS_FROM = "exists_from"
     EXISTS_UNTIL = "exists_until"
     STATE = "state"
+    # The further attributes kept as given (a condition names a path in them).
+    EXTRA = "extra"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
@@ -185,8 +190,16 @@ class OrganizationField(StrEnum):
 
 
 # The fields of people and organisations that are columns of their own rows.
-PERSON_COLUMNS = [f for f in PersonField if f.value not in set(RelationField)]
-ORGANIZATION_COLUMNS = [f for f in OrganizationField if f.value not in set(RelationField)]
+PERSON_COLUMNS = [
+    f for f in PersonField if f.value not in set(RelationField) and f is not PersonField.EXTRA
+]
+ORGANIZATION_COLUMNS = [
+    f
+    for f in OrganizationField
+    if f.value not in set(RelationField) and f is not OrganizationField.EXTRA
+]
+register_document(Person, Keeper.PERSON, "extra")
+register_document(Organization, Keeper.ORGANIZATION, "extra")
 # What the contact person of a site is related to and reached by, as columns of `_people`:
 # its site's party as employer, and the site's contact phone.
 _SITE_RELATIONS = {
@@ -285,7 +298,8 @@ async def list_people(
     """The caller's people and the contact people of its sites, oldest first, one page of
     them and how many meet the conditions."""
     people = _people(principal)
-    columns = {field: people.c[field.value] for field in PERSON_COLUMNS}
+    columns: dict[PersonField, Any] = {field: people.c[field.value] for field in PERSON_COLUMNS}
+    columns[PersonField.EXTRA] = document_field(Keeper.PERSON, people.c.id)
     related, own = relations.relation_clauses(
         Holder.PERSON,
         people.c.id,
@@ -459,7 +473,10 @@ async def list_organizations(
     """The parties the caller is or acts for and the organisations it keeps (parties first,
     then oldest first): one page of them and how many meet the conditions."""
     found = _organizations(principal)
-    columns = {field: found.c[field.value] for field in ORGANIZATION_COLUMNS}
+    columns: dict[OrganizationField, Any] = {
+        field: found.c[field.value] for field in ORGANIZATION_COLUMNS
+    }
+    columns[OrganizationField.EXTRA] = document_field(Keeper.ORGANIZATION, found.c.id)
     related, own = relations.relation_clauses(
         Holder.ORGANIZATION,
         found.c.id,

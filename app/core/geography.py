@@ -27,6 +27,7 @@ from app.core.db import (
     new_id,
 )
 from app.core.errors import Conflict, InvalidRequest, NotFound
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
@@ -715,9 +716,13 @@ class SiteField(StrEnum):
     STATE = "state"
     POSTCODE = "postcode"
     COUNTRY = "country"
+    # What the buyer sent that the core keeps as given (a condition names a path in it).
+    ANNOTATIONS = "annotations"
 
 
+register_document(Site, Keeper.SITE, "annotations")
 SITE_COLUMNS: dict[SiteField, Any] = {
+    SiteField.ANNOTATIONS: document_field(Keeper.SITE, Site.id),
     SiteField.ID: col(Site.id),
     SiteField.NAME: col(Site.name),
     SiteField.INSTRUCTIONS: col(Site.instructions),

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, func
+from sqlalchemy import JSON, ColumnElement, and_, func, or_
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -16,7 +16,7 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import IllegalTransition
 from app.core.events import EntityKind, EventKind
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.paging import Condition, Page, Within, compared, fetch_page, where
 from app.core.parties import Principal, get_scoped, scoped
 
 
@@ -217,9 +217,32 @@ class ProductField(StrEnum):
     ACTIVATED_AT = "activated_at"
     TERMINATED_AT = "terminated_at"
     UPDATED_AT = "updated_at"
+    BANDWIDTH_MBPS = "bandwidth_mbps"
+    TERM_MONTHS = "term_months"
+    CLASS_OF_SERVICE = "class_of_service"
+    MONTHLY_CENTS = "monthly_cents"
+    ONE_TIME_CENTS = "one_time_cents"
+    CURRENCY = "currency"
+    # Products at this place: the site at either end (the address, at a Z end without a site).
+    PLACE_ID = "place_id"
 
 
-_PRODUCT_COLUMNS = {field: col(getattr(ProductInstance, field.value)) for field in ProductField}
+def _at_place(condition: Condition[ProductField]) -> ColumnElement[bool]:
+    return or_(
+        compared(col(ProductInstance.a_site_id), condition),
+        compared(col(ProductInstance.z_site_id), condition),
+        and_(
+            col(ProductInstance.z_site_id).is_(None),
+            compared(col(ProductInstance.z_location_id), condition),
+        ),
+    )
+
+
+_PRODUCT_COLUMNS: dict[ProductField, Any] = {
+    field: col(getattr(ProductInstance, field.value))
+    for field in ProductField
+    if field is not ProductField.PLACE_ID
+} | {ProductField.PLACE_ID: Within(_at_place)}
 
 
 async def page_products(

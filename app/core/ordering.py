@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, or_, update
+from sqlalchemy import JSON, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,7 @@ from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidReque
 from app.core.events import Channel, EntityKind, EventKind
 from app.core.geography import Serviceability, ensure_site
 from app.core.inventory import ProductInstance, ProductState, get_product, set_state
+from app.core.kept import Keeper, document_field, register_document
 from app.core.order_changes import (
     OPEN_CHANGE_STATES,
     Cancellation,
@@ -25,7 +26,17 @@ from app.core.order_changes import (
     ChangeState,
     DateChange,
 )
-from app.core.paging import Between, Condition, Page, fetch_page, where, within
+from app.core.paging import (
+    Between,
+    Condition,
+    Page,
+    Within,
+    compared,
+    fetch_page,
+    via,
+    where,
+    within,
+)
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess, check_item_count
 
@@ -167,7 +178,7 @@ class Order(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # What the buyer sent that the core does not interpret (contacts, notes), kept as given so
-    # that the face it came through can return it; nothing in it is searched.
+    # that the face it came through can return it (and lists filter on it, see `app.core.kept`).
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     version: int = Field(default=1, sa_column=_ORDER_VERSION)
 
@@ -589,9 +600,73 @@ class OrderField(StrEnum):
     REQUESTED_COMPLETION_AT = "requested_completion_at"
     EXPECTED_COMPLETION_AT = "expected_completion_at"
     COMPLETED_AT = "completed_at"
+    MONTHLY_CENTS = "monthly_cents"
+    ONE_TIME_CENTS = "one_time_cents"
+    CURRENCY = "currency"
+    STATE_REASON = "state_reason"
+    # What the buyer sent that the core keeps as given (a condition names a path in it).
+    ANNOTATIONS = "annotations"
+    # Orders with an item of which this field matches.
+    ITEM_ID = "item.id"
+    ITEM_ACTION = "item.action"
+    ITEM_STATE = "item.state"
+    ITEM_OFFERING_ID = "item.offering_id"
+    ITEM_PRODUCT_ID = "item.product_id"
+    ITEM_PLACE_ID = "item.place_id"
+    ITEM_BANDWIDTH_MBPS = "item.bandwidth_mbps"
+    ITEM_TERM_MONTHS = "item.term_months"
+    ITEM_CLASS_OF_SERVICE = "item.class_of_service"
+    ITEM_MONTHLY_CENTS = "item.monthly_cents"
+    ITEM_ONE_TIME_CENTS = "item.one_time_cents"
+    ITEM_REQUESTED_COMPLETION_AT = "item.requested_completion_at"
+    ITEM_ANNOTATIONS = "item.annotations"
 
 
-_ORDER_COLUMNS = {field: col(getattr(Order, field.value)) for field in OrderField}
+register_document(Order, Keeper.ORDER, "annotations")
+register_document(OrderItem, Keeper.ORDER_ITEM, "annotations")
+# Where an item is: the site at either end, or the address where it has no site.
+_ITEM_PLACES = (
+    col(OrderItem.a_site_id),
+    col(OrderItem.z_site_id),
+    col(OrderItem.a_location_id),
+    col(OrderItem.z_location_id),
+)
+
+
+def _item_column(field: OrderField) -> Any:
+    if field is OrderField.ITEM_ID:
+        return func.coalesce(col(OrderItem.external_id), col(OrderItem.id))
+    return col(getattr(OrderItem, field.value.removeprefix("item.")))
+
+
+def _item_place(condition: Condition[Any]) -> Any:
+    return col(Order.id).in_(
+        select(OrderItem.order_id).where(
+            or_(*(compared(place, condition) for place in _ITEM_PLACES))
+        )
+    )
+
+
+_OWN_COLUMNS: dict[OrderField, Any] = {
+    field: col(getattr(Order, field.value))
+    for field in OrderField
+    if field is not OrderField.ANNOTATIONS and not field.value.startswith("item.")
+}
+_ITEM_COLUMNS: dict[OrderField, Any] = {
+    field: via(Order.id, OrderItem.order_id, _item_column(field))
+    for field in OrderField
+    if field.value.startswith("item.")
+    and field not in {OrderField.ITEM_ANNOTATIONS, OrderField.ITEM_PLACE_ID}
+}
+_ORDER_COLUMNS: dict[OrderField, Any] = {
+    **_OWN_COLUMNS,
+    **_ITEM_COLUMNS,
+    OrderField.ANNOTATIONS: document_field(Keeper.ORDER, Order.id),
+    OrderField.ITEM_ANNOTATIONS: via(
+        Order.id, OrderItem.order_id, document_field(Keeper.ORDER_ITEM, OrderItem.id)
+    ),
+    OrderField.ITEM_PLACE_ID: Within(_item_place),
+}
 # The states of an order whose cancellation the buyer asked for.
 CANCELLATION_STATES = {
     OrderState.ASSESSING_CANCELLATION,

@@ -54,18 +54,60 @@ class Condition(Generic[F]):
     field: F
     operator: Operator
     values: tuple[Any, ...]
+    # Where the field is a document the entity keeps as given: the dotted path within it.
+    path: tuple[str, ...] = ()
+    # Other conditions that a row may meet instead (the same attribute, stored elsewhere).
+    either: tuple["Condition[F]", ...] = ()
+
+
+@dataclass(frozen=True)
+class Within:
+    """A field that is a document kept as given: `clause` is the SQL of a condition on a path
+    in it (see `app.core.kept.document_field`)."""
+
+    clause: Callable[[Condition[Any]], ColumnElement[bool]]
+
+
+def compared(column: Any, condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether a column matches any of a condition's values (no value matches no row)."""
+    compare = _COMPARE[condition.operator]
+    return or_(false(), *(compare(column, value) for value in condition.values))
+
+
+def _clause(
+    columns: Mapping[F, ColumnElement[Any] | Mapped[Any] | Within], condition: Condition[F]
+) -> ColumnElement[bool]:
+    column = columns[condition.field]
+    if isinstance(column, Within):
+        found = column.clause(condition)
+    else:
+        found = compared(column, condition)
+    if condition.either:
+        return or_(found, *(_clause(columns, other) for other in condition.either))
+    return found
+
+
+def via(key: Any, link: Any, column: Any) -> Within:
+    """A field of related rows: a row matches if its `key` is the `link` of a related row
+    whose `column` matches (e.g. orders by the offerings of their items)."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        own = Condition(condition.field, condition.operator, condition.values, condition.path)
+        found: ColumnElement[bool] = col(key).in_(
+            select(link).where(_clause({condition.field: column}, own))
+        )
+        return found
+
+    return Within(clause)
 
 
 def where(
-    columns: Mapping[F, ColumnElement[Any] | Mapped[Any]], conditions: Iterable[Condition[F]]
+    columns: Mapping[F, ColumnElement[Any] | Mapped[Any] | Within],
+    conditions: Iterable[Condition[F]],
 ) -> list[ColumnElement[bool]]:
-    """The SQL of conditions on the fields that `columns` maps to an entity's columns."""
-    clauses: list[ColumnElement[bool]] = []
-    for condition in conditions:
-        compare = _COMPARE[condition.operator]
-        column = columns[condition.field]
-        clauses.append(or_(false(), *(compare(column, value) for value in condition.values)))
-    return clauses
+    """The SQL of conditions on the fields that `columns` maps to an entity's columns (or to
+    the documents it keeps)."""
+    return [_clause(columns, condition) for condition in conditions]
 
 
 async def count(session: AsyncSession, statement: SelectOfScalar[T]) -> int:

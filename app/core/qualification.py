@@ -38,7 +38,8 @@ from app.core.geography import (
     serviceability,
     serviceability_of,
 )
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.kept import Keeper, document_field, register_document
+from app.core.paging import Condition, Page, fetch_page, via, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -668,8 +669,17 @@ class QualificationField(StrEnum):
     COMPLETED_AT = "completed_at"
     VALID_UNTIL = "valid_until"
     REQUESTED_COMPLETION_AT = "requested_completion_at"
+    PARTY = "party"
+    # What the buyer sent that the core keeps as given (a condition names a path in it).
+    ANNOTATIONS = "annotations"
+    # The same, of any item.
+    ITEM_ANNOTATIONS = "item_annotations"
+    # Those with an item of this offering.
+    ITEM_OFFERING_ID = "item_offering_id"
 
 
+register_document(Qualification, Keeper.QUALIFICATION, "annotations")
+register_document(QualificationItem, Keeper.QUALIFICATION_ITEM, "annotations")
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.ID: col(Qualification.id),
     QualificationField.STATE: col(Qualification.state),
@@ -679,6 +689,16 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.COMPLETED_AT: col(Qualification.completed_at),
     QualificationField.VALID_UNTIL: col(Qualification.valid_until),
     QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
+    QualificationField.PARTY: col(Qualification.party_id),
+    QualificationField.ANNOTATIONS: document_field(Keeper.QUALIFICATION, Qualification.id),
+    QualificationField.ITEM_OFFERING_ID: via(
+        Qualification.id, QualificationItem.qualification_id, QualificationItem.offering_id
+    ),
+    QualificationField.ITEM_ANNOTATIONS: via(
+        Qualification.id,
+        QualificationItem.qualification_id,
+        document_field(Keeper.QUALIFICATION_ITEM, QualificationItem.id),
+    ),
 }
 
 

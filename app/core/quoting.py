@@ -16,7 +16,8 @@ from app.core.catalog import ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EntityKind, EventKind
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.kept import Keeper, document_field, register_document
+from app.core.paging import Condition, Page, fetch_page, via, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
@@ -467,8 +468,17 @@ class QuoteField(StrEnum):
     ANSWERED_AT = "answered_at"
     VALID_UNTIL = "valid_until"
     REQUESTED_COMPLETION_AT = "requested_completion_at"
+    PARTY = "party"
+    # What the buyer sent that the core keeps as given (a condition names a path in it).
+    ANNOTATIONS = "annotations"
+    # The same, of any item.
+    ITEM_ANNOTATIONS = "item_annotations"
+    # Those with an item of this offering.
+    ITEM_OFFERING_ID = "item_offering_id"
 
 
+register_document(Quote, Keeper.QUOTE, "annotations")
+register_document(QuoteItem, Keeper.QUOTE_ITEM, "annotations")
 QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.ID: col(Quote.id),
     QuoteField.STATE: col(Quote.state),
@@ -482,6 +492,12 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.ANSWERED_AT: col(Quote.answered_at),
     QuoteField.VALID_UNTIL: col(Quote.valid_until),
     QuoteField.REQUESTED_COMPLETION_AT: col(Quote.requested_completion_at),
+    QuoteField.PARTY: col(Quote.party_id),
+    QuoteField.ANNOTATIONS: document_field(Keeper.QUOTE, Quote.id),
+    QuoteField.ITEM_OFFERING_ID: via(Quote.id, QuoteItem.quote_id, QuoteItem.offering_id),
+    QuoteField.ITEM_ANNOTATIONS: via(
+        Quote.id, QuoteItem.quote_id, document_field(Keeper.QUOTE_ITEM, QuoteItem.id)
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from app.core import (  # noqa: F401  (imported for their tables)
     geography,
     idempotency,
     inventory,
+    kept,
     order_changes,
     ordering,
     parties,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, case, null
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -19,8 +19,9 @@ from app.core.events import Channel, EntityKind, EventKind
 from app.core.inventory import ProductInstance, get_product
 
 # `Between` was defined here first; it is re-exported for the code that imports it from here.
+from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Between as Between
-from app.core.paging import Condition, Page, fetch_page, where, within
+from app.core.paging import Condition, Page, fetch_page, via, where, within
 from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
 
 
@@ -160,6 +161,10 @@ MAX_EXTERNAL_ID = 200
 _TICKET_VERSION = version_column()
 
 
+# The longest word a buyer may give for the type of a ticket.
+MAX_TYPE_WORD = 100
+
+
 class Ticket(SQLModel, table=True):
     """A reported problem or request about a party's product."""
 
@@ -173,6 +178,9 @@ class Ticket(SQLModel, table=True):
     )
     external_id: str | None = Field(default=None, max_length=200, index=True)
     ticket_type: TicketType = Field(sa_type=StrEnumType(TicketType, 16))
+    # The buyer's own word for the type of problem, as given; `ticket_type` is the core's
+    # nearest (its default where the word is not one the core knows).
+    ticket_type_word: str | None = Field(default=None, max_length=MAX_TYPE_WORD)
     severity: Severity = Field(sa_type=StrEnumType(Severity, 16), index=True)
     priority: Priority = Field(sa_type=StrEnumType(Priority, 12))
     impact: Impact | None = Field(default=None, sa_type=StrEnumType(Impact, 16))
@@ -256,6 +264,12 @@ def _check_length(value: str | None, limit: int, field: str) -> None:
         raise InvalidRequest(f"at most {limit} characters", field=field)
 
 
+def _check_type_word(word: str | None) -> None:
+    if word is not None and not word.strip():
+        raise InvalidRequest("the type of a ticket cannot be empty", field="ticket_type")
+    _check_length(word, MAX_TYPE_WORD, "ticket_type")
+
+
 def _event_data(ticket: Ticket, principal: Principal, **extra: Any) -> dict[str, Any]:
     # An agent that opened a ticket for a buyer hears of it too (see events.Dispatcher).
     data: dict[str, Any] = {"by_seller": principal.is_ops, **extra}
@@ -293,6 +307,7 @@ async def open_ticket(
     severity: Severity = Severity.MODERATE,
     priority: Priority = Priority.MEDIUM,
     ticket_type: TicketType = TicketType.ASSISTANCE,
+    ticket_type_word: str | None = None,
     impact: Impact | None = None,
     product_id: str | None = None,
     buyer_party_id: str | None = None,
@@ -309,6 +324,7 @@ async def open_ticket(
     _check_length(summary.strip(), 300, "summary")
     _check_length(description.strip(), MAX_TEXT, "description")
     _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
+    _check_type_word(ticket_type_word)
     if product_id is not None:
         product = await get_product(
             session, principal=principal, product_id=product_id, field_name="product_id"
@@ -323,6 +339,7 @@ async def open_ticket(
         product_id=product_id,
         external_id=external_id,
         ticket_type=ticket_type,
+        ticket_type_word=ticket_type_word,
         severity=severity,
         priority=priority,
         impact=impact,
@@ -363,6 +380,7 @@ async def update_ticket(
     summary: str | None = None,
     description: str | None = None,
     ticket_type: TicketType | None = None,
+    ticket_type_word: str | None = None,
     product_id: str | None = None,
     notes: Sequence[NoteInput] = (),
     annotations: dict[str, Any] | None = None,
@@ -374,6 +392,7 @@ async def update_ticket(
             f"a ticket in state '{ticket.state}' can no longer change", field="state"
         )
     _check_length(external_id, MAX_EXTERNAL_ID, "external_id")
+    _check_type_word(ticket_type_word)
     for name, text, limit in (("summary", summary, 300), ("description", description, MAX_TEXT)):
         if text is not None and not text.strip():
             raise InvalidRequest(f"a ticket's {name} cannot be empty", field=name)
@@ -399,6 +418,7 @@ async def update_ticket(
         ("summary", summary.strip() if summary else None),
         ("description", description.strip() if description else None),
         ("ticket_type", ticket_type),
+        ("ticket_type_word", ticket_type_word),
         ("product_id", product_id),
     ):
         if value is not None and getattr(ticket, name) != value:
@@ -760,6 +780,9 @@ class TicketField(StrEnum):
     SEVERITY = "severity"
     PRIORITY = "priority"
     TICKET_TYPE = "ticket_type"
+    # The buyer's own word for the type, and the core's type of tickets without such a word.
+    TICKET_TYPE_WORD = "ticket_type_word"
+    UNWORDED_TICKET_TYPE = "unworded_ticket_type"
     IMPACT = "impact"
     PRODUCT = "product"
     SUMMARY = "summary"
@@ -768,8 +791,16 @@ class TicketField(StrEnum):
     UPDATED_AT = "updated_at"
     EXPECTED_RESOLUTION_AT = "expected_resolution_at"
     RESOLVED_AT = "resolved_at"
+    # What the buyer sent that the core keeps as given (a condition names a path in it).
+    ANNOTATIONS = "annotations"
+    # Tickets with a note of which this field matches.
+    NOTE_ID = "note.id"
+    NOTE_TEXT = "note.text"
+    NOTE_AUTHOR = "note.author"
+    NOTE_DATE = "note.created_at"
 
 
+register_document(Ticket, Keeper.TICKET, "annotations")
 TICKET_COLUMNS: dict[TicketField, Any] = {
     TicketField.ID: col(Ticket.id),
     TicketField.STATE: col(Ticket.state),
@@ -779,6 +810,10 @@ TICKET_COLUMNS: dict[TicketField, Any] = {
     TicketField.SEVERITY: col(Ticket.severity),
     TicketField.PRIORITY: col(Ticket.priority),
     TicketField.TICKET_TYPE: col(Ticket.ticket_type),
+    TicketField.TICKET_TYPE_WORD: col(Ticket.ticket_type_word),
+    TicketField.UNWORDED_TICKET_TYPE: case(
+        (col(Ticket.ticket_type_word).is_(None), col(Ticket.ticket_type)), else_=null()
+    ),
     TicketField.IMPACT: col(Ticket.impact),
     TicketField.PRODUCT: col(Ticket.product_id),
     TicketField.SUMMARY: col(Ticket.summary),
@@ -787,6 +822,14 @@ TICKET_COLUMNS: dict[TicketField, Any] = {
     TicketField.UPDATED_AT: col(Ticket.updated_at),
     TicketField.EXPECTED_RESOLUTION_AT: col(Ticket.expected_resolution_at),
     TicketField.RESOLVED_AT: col(Ticket.resolved_at),
+    TicketField.ANNOTATIONS: document_field(Keeper.TICKET, Ticket.id),
+    **{
+        field: via(
+            Ticket.id, TicketNote.ticket_id, getattr(TicketNote, field.removeprefix("note."))
+        )
+        for field in TicketField
+        if field.startswith("note.")
+    },
 }
 
 

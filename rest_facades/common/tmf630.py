@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from app.core.paging import Condition, Operator
 
 F = TypeVar("F", bound=StrEnum)
@@ -56,6 +58,49 @@ class Attribute(Generic[F]):
     field: F
     values: Callable[[str], Iterable[Any]]
     ordered: bool = False
+    # For an attribute the core keeps as given in a document: where the attribute sits in it.
+    # The attribute and every dotted path below it then filter (also ordered) on that document.
+    document: tuple[str, ...] | None = None
+    # Where else the attribute may be found (a row matches either way), e.g. kept entries
+    # beside the ones the core derives.
+    also: "Attribute[F] | None" = None
+    # Values that every row shows at the attribute (e.g. the buyer's role, a fixed price type):
+    # an equality filter naming one matches every row.
+    constant: tuple[str, ...] = ()
+
+
+def constant(field: F, *values: str) -> Attribute[F]:
+    """An attribute that every row shows with one of `values` and nothing else."""
+    return Attribute(field, lambda _text: (), constant=values)
+
+
+def in_document(field: F, *where: str) -> Attribute[F]:
+    """An attribute kept as given in the document `field`, at `where` in it."""
+    return Attribute(field, as_text, ordered=True, document=where)
+
+
+def kept_filters(
+    model: type[BaseModel], field: F, answered: Iterable[str], *, where: tuple[str, ...] = ()
+) -> dict[str, Attribute[F]]:
+    """Filters on the attributes of `model` that the core keeps as given, in the document
+    `field` (at `where` in it): those that no `answered` filter (nor one below it) covers."""
+    covered = {name.split(".")[0] for name in answered}
+    names = {info.alias or name for name, info in model.model_fields.items()}
+    return {name: in_document(field, *where, name) for name in sorted(names - covered)}
+
+
+def _attribute(
+    path: tuple[str, ...], attributes: Mapping[str, Attribute[F]]
+) -> tuple[Attribute[F] | None, tuple[str, ...]]:
+    """The attribute a filter's path names, and the rest of the path below a kept one."""
+    found = attributes.get(".".join(path))
+    if found is not None:
+        return found, ()
+    for length in range(len(path) - 1, 0, -1):
+        found = attributes.get(".".join(path[:length]))
+        if found is not None and found.document is not None:
+            return found, path[length:]
+    return None, ()
 
 
 def conditions(
@@ -66,19 +111,33 @@ def conditions(
     mapped: list[Condition[F]] = []
     rest: list[Filter] = []
     for found in filters:
-        name = ".".join(found.path)
-        attribute = attributes.get(name)
+        attribute, below = _attribute(found.path, attributes)
         if attribute is None or (found.operator != "eq" and not attribute.ordered):
             rest.append(found)
+        elif found.operator == "eq" and set(found.values) & set(attribute.constant):
             continue
-        values: list[Any] = []
-        for text in found.values:
-            try:
-                values += attribute.values(text)
-            except ValueError as exc:
-                raise ValueError(f"{name}: '{text}' {exc}") from exc
-        mapped.append(Condition(attribute.field, Operator(found.operator), tuple(values)))
+        else:
+            mapped.append(_condition(found, attribute, below))
     return mapped, rest
+
+
+def _condition(found: Filter, attribute: Attribute[F], below: tuple[str, ...]) -> Condition[F]:
+    """The core condition of a filter on an attribute (and where else it may be found)."""
+    operator = Operator(found.operator)
+    also = attribute.also
+    # An unordered alternative has no part in `.gt/.gte/.lt/.lte`.
+    usable = also is not None and (found.operator == "eq" or also.ordered)
+    either = (_condition(found, also, below),) if also is not None and usable else ()
+    if attribute.document is not None:
+        path = (*attribute.document, *below)
+        return Condition(attribute.field, operator, found.values, path, either)
+    values: list[Any] = []
+    for text in found.values:
+        try:
+            values += attribute.values(text)
+        except ValueError as exc:
+            raise ValueError(f"{'.'.join(found.path)}: '{text}' {exc}") from exc
+    return Condition(attribute.field, operator, tuple(values), (), either)
 
 
 def as_text(text: str) -> tuple[str]:

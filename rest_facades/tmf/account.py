@@ -25,12 +25,13 @@ from app.core.events import EntityKind, Event, EventKind
 from app.core.parties import Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, kept_filters
 from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFRoute, tmf_json
 from rest_facades.tmf.generated import account as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.records import (
+    SERVER_SET,
     add_resource_routes,
     as_number,
     changes,
@@ -73,8 +74,7 @@ ACCOUNT_FIELDS: dict[str, AccountField] = {
     "paymentStatus": AccountField.PAYMENT_STATUS,
     "state": AccountField.STATE,
 }
-# The attributes the core stores and filters on; any other filter is matched against the
-# resources of the page read.
+# The attributes the core stores and filters on.
 ACCOUNT_FILTERS: dict[str, Attribute[AccountField]] = {
     "id": Attribute(AccountField.ID, as_text),
     **{name: Attribute(field, as_text) for name, field in ACCOUNT_FIELDS.items()},
@@ -84,6 +84,14 @@ ACCOUNT_FILTERS: dict[str, Attribute[AccountField]] = {
     "creditLimit.unit": Attribute(AccountField.CREDIT_LIMIT_UNIT, as_text),
     **related_filters(AccountField),
 }
+# By any path below them, the attributes of accounts that the core keeps as given.
+for _model in (
+    tmf.BillingAccountCreate,
+    tmf.PartyAccountCreate,
+    tmf.FinancialAccountCreate,
+    tmf.SettlementAccountCreate,
+):
+    ACCOUNT_FILTERS |= kept_filters(_model, AccountField.EXTRA, [*ACCOUNT_FILTERS, *SERVER_SET])
 NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
 NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
     "id": Attribute(NamedField.ID, as_text),

@@ -19,7 +19,9 @@ from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
 from rest_facades.common.tmf630 import (
     Attribute,
     Filter,
+    as_text,
     conditions,
+    in_document,
     matches,
     parse_filters,
     select_fields,
@@ -109,6 +111,22 @@ class TMFQuery:
             return conditions(self.filters, attributes)
         except ValueError as exc:
             raise TMFError(400, "INVALID_QUERY", f"invalid filter {exc}") from exc
+
+
+def buyer_and_related_parties(party: F, kept: F, *where: str) -> dict[str, Attribute[F]]:
+    """Filters on the `relatedParty` of a resource that names its buyer (the `party` field, role
+    `customer`) before the parties the buyer named, kept as given in `kept` (at `where`)."""
+    at = (*where, "relatedParty")
+    return {
+        "relatedParty": Attribute(kept, as_text, ordered=True, document=at),
+        "relatedParty.id": Attribute(party, as_text, also=in_document(kept, *at, "id")),
+        "relatedParty.role": Attribute(
+            kept, as_text, ordered=True, document=(*at, "role"), constant=("customer",)
+        ),
+        "relatedParty.@referredType": Attribute(
+            kept, as_text, ordered=True, document=(*at, "@referredType"), constant=("Organization",)
+        ),
+    }
 
 
 def tmf_query(

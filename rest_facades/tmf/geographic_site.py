@@ -17,8 +17,8 @@ from app.core.events import Event
 from app.core.geography import AddressInput, Location, Site, SiteField
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_text, merge_patch
-from rest_facades.tmf.common import TMFQueryDep, href, listed, resource
+from rest_facades.common.tmf630 import Attribute, as_text, constant, in_document, merge_patch
+from rest_facades.tmf.common import TMFQueryDep, buyer_and_related_parties, href, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import geographic_site as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -169,7 +169,7 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("geographicSite", describe)
 
 
-# TMF674 attributes that the core's site query answers; other filters match after paging.
+# TMF674 attributes that the core's site query answers.
 FILTERS: dict[str, Attribute[SiteField]] = {
     "id": Attribute(SiteField.ID, as_text),
     "code": Attribute(SiteField.ID, as_text),
@@ -182,6 +182,17 @@ FILTERS: dict[str, Attribute[SiteField]] = {
     "place.stateOrProvince": Attribute(SiteField.STATE, as_text),
     "place.postcode": Attribute(SiteField.POSTCODE, as_text, ordered=True),
     "place.country": Attribute(SiteField.COUNTRY, as_text),
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(SiteField.ANNOTATIONS, name) for name in KEPT},
+    "@type": constant(SiteField.ID, "GeographicSite"),
+    "status": constant(SiteField.ID, "active"),
+    # The owner (role `customer`), the site's contact person and the parties the buyer named.
+    **buyer_and_related_parties(SiteField.PARTY, SiteField.ANNOTATIONS),
+    "relatedParty.name": Attribute(
+        SiteField.CONTACT_NAME,
+        as_text,
+        also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
+    ),
 }
 
 

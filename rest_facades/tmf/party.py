@@ -22,12 +22,13 @@ from app.core.geography import Site
 from app.core.parties import Audience, Party, Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text
+from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, kept_filters
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import party as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.records import (
+    SERVER_SET,
     add_resource_routes,
     as_boolean,
     changes,
@@ -67,8 +68,7 @@ PERSON_FIELDS: dict[str, PersonField] = {
     "status": PersonField.STATE,
 }
 DATES = {PersonField.BIRTH_DATE, PersonField.DEATH_DATE}
-# The attributes of an individual that the core stores and filters on; any other filter is
-# matched against the individuals of the page read.
+# The attributes of an individual that the core stores and filters on.
 PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
     **{
         name: Attribute(field, as_date_time, ordered=True)
@@ -79,6 +79,10 @@ PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
     **related_filters(PersonField),
     **medium_filters(PersonField),
 }
+# By any path below them, the attributes of an individual that the core keeps as given.
+PERSON_FILTERS |= kept_filters(
+    tmf.IndividualCreate, PersonField.EXTRA, [*PERSON_FILTERS, *SERVER_SET]
+)
 ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
     "id": OrganizationField.ID,
     "name": OrganizationField.NAME,
@@ -108,6 +112,9 @@ ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
     **related_filters(OrganizationField),
     **medium_filters(OrganizationField),
 }
+ORGANIZATION_FILTERS |= kept_filters(
+    tmf.OrganizationCreate, OrganizationField.EXTRA, [*ORGANIZATION_FILTERS, *SERVER_SET]
+)
 
 
 def individual_view(request: Request, person: Person, kept: Relations) -> dict[str, Any]:

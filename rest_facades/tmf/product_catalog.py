@@ -28,7 +28,14 @@ from app.core.errors import NotFound
 from app.core.events import EntityKind, Event
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_cents,
+    as_date_time,
+    as_text,
+    by_name,
+    kept_filters,
+)
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_catalog as tmf
@@ -343,6 +350,18 @@ def _core(model: type[_Input], data: dict[str, Any], where: str = "") -> _Input:
         ) from exc
 
 
+# Attributes a body may carry that the platform sets itself.
+IGNORED = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
+_Kept = TypeVar(
+    "_Kept",
+    catalog.SpecificationField,
+    catalog.OfferingField,
+    catalog.PriceField,
+    catalog.CategoryField,
+    catalog.CatalogField,
+)
+
+
 def _annotations(
     body: BaseModel, stored: set[str], derived: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
@@ -351,7 +370,6 @@ def _annotations(
     there are none. A derived attribute is refused rather than dropped silently."""
     if getattr(body, "isBundle", None):
         raise TMFError(400, "INVALID_VALUE", "the catalog has no bundles: isBundle is false")
-    ignored = {"@type", "@baseType", "@schemaLocation", "href", "id", "lastUpdate"}
     declared = type(body).model_fields
     # Attributes of `@type` extensions are not the API's own: they are left to the extension.
     given = {declared[n].alias or n: n for n in body.model_fields_set if n in declared}
@@ -365,7 +383,7 @@ def _annotations(
     kept = {
         name: to_jsonable_python(getattr(body, field), by_alias=True, exclude_none=True)
         for name, field in given.items()
-        if name not in stored | ignored
+        if name not in stored | IGNORED
     }
     return {"annotations": kept} if kept else {}
 
@@ -646,9 +664,14 @@ def _whole(text: str) -> tuple[int]:
     return (int(text),)
 
 
-# The attributes of each resource that the core stores and filters on; any other filter is
-# matched against the resources of the page read.
+# The attributes of each resource that the core filters on: those it stores in columns and,
+# by any path below them, those it keeps as given.
 SPECIFICATION_FILTERS: dict[str, Attribute[catalog.SpecificationField]] = {
+    **kept_filters(
+        tmf.ProductSpecificationCreate,
+        catalog.SpecificationField.ANNOTATIONS,
+        SPECIFICATION_ATTRIBUTES | IGNORED,
+    ),
     "id": Attribute(catalog.SpecificationField.ID, as_text),
     "name": Attribute(catalog.SpecificationField.NAME, as_text),
     "description": Attribute(catalog.SpecificationField.DESCRIPTION, as_text),
@@ -659,6 +682,11 @@ SPECIFICATION_FILTERS: dict[str, Attribute[catalog.SpecificationField]] = {
     "productSpecCharacteristic.name": Attribute(catalog.SpecificationField.CHARACTERISTIC, as_text),
 }
 OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
+    **kept_filters(
+        tmf.ProductOfferingCreate,
+        catalog.OfferingField.ANNOTATIONS,
+        OFFERING_ATTRIBUTES | IGNORED | OFFERING_DERIVED,
+    ),
     "id": Attribute(catalog.OfferingField.ID, as_text),
     "name": Attribute(catalog.OfferingField.NAME, as_text),
     "description": Attribute(catalog.OfferingField.DESCRIPTION, as_text),
@@ -670,6 +698,9 @@ OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
     "lastUpdate": Attribute(catalog.OfferingField.UPDATED_AT, as_date_time, ordered=True),
 }
 PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
+    **kept_filters(
+        tmf.ProductOfferingPriceCreate, catalog.PriceField.ANNOTATIONS, PRICE_ATTRIBUTES | IGNORED
+    ),
     "id": Attribute(catalog.PriceField.ID, as_text),
     "name": Attribute(catalog.PriceField.NAME, as_text),
     "description": Attribute(catalog.PriceField.DESCRIPTION, as_text),
@@ -684,6 +715,11 @@ PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
     "lastUpdate": Attribute(catalog.PriceField.UPDATED_AT, as_date_time, ordered=True),
 }
 CATEGORY_FILTERS: dict[str, Attribute[catalog.CategoryField]] = {
+    **kept_filters(
+        tmf.CategoryCreate,
+        catalog.CategoryField.ANNOTATIONS,
+        CATEGORY_ATTRIBUTES | IGNORED | CATEGORY_DERIVED,
+    ),
     "id": Attribute(catalog.CategoryField.ID, as_text),
     "name": Attribute(catalog.CategoryField.NAME, as_text),
     "description": Attribute(catalog.CategoryField.DESCRIPTION, as_text),
@@ -694,6 +730,9 @@ CATEGORY_FILTERS: dict[str, Attribute[catalog.CategoryField]] = {
     "lastUpdate": Attribute(catalog.CategoryField.UPDATED_AT, as_date_time, ordered=True),
 }
 CATALOG_FILTERS: dict[str, Attribute[catalog.CatalogField]] = {
+    **kept_filters(
+        tmf.CatalogCreate, catalog.CatalogField.ANNOTATIONS, CATALOG_ATTRIBUTES | IGNORED
+    ),
     "id": Attribute(catalog.CatalogField.ID, as_text),
     "name": Attribute(catalog.CatalogField.NAME, as_text),
     "description": Attribute(catalog.CatalogField.DESCRIPTION, as_text),

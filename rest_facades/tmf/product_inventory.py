@@ -19,7 +19,15 @@ from app.core.inventory import ProductField, ProductInstance, ProductState
 from app.core.ordering import OrderItem
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_cents,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    repeats,
+)
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_inventory as models
@@ -142,8 +150,15 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 
 NOTIFYING = NotifyingAPI("productInventory", describe)
+
+
 # The attributes of a product that the core stores and filters on; any other filter is matched
 # against the products of the page read.
+def _whole(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none of them)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
+
+
 FILTERS: dict[str, Attribute[ProductField]] = {
     "id": Attribute(ProductField.ID, as_text),
     "name": Attribute(ProductField.NAME, as_text),
@@ -155,6 +170,44 @@ FILTERS: dict[str, Attribute[ProductField]] = {
     "orderDate": Attribute(ProductField.CREATED_AT, as_date_time, ordered=True),
     "startDate": Attribute(ProductField.ACTIVATED_AT, as_date_time, ordered=True),
     "terminationDate": Attribute(ProductField.TERMINATED_AT, as_date_time, ordered=True),
+    "@type": constant(ProductField.ID, "Product"),
+    "isBundle": constant(ProductField.ID, "false"),
+    "isCustomerVisible": constant(ProductField.ID, "true"),
+    "productOffering.@referredType": constant(ProductField.ID, "ProductOffering"),
+    "billingAccount.@referredType": constant(ProductField.ID, "BillingAccount"),
+    "relatedParty.role": constant(ProductField.ID, "customer"),
+    "relatedParty.@referredType": constant(ProductField.ID, "Organization"),
+    # The speed, term and class of service, as characteristics and as the commitment.
+    "productCharacteristic.name": constant(
+        ProductField.ID, "bandwidth", "termMonths", "classOfService"
+    ),
+    "productCharacteristic.valueType": constant(ProductField.ID, "integer", "string"),
+    "productCharacteristic.value": Attribute(
+        ProductField.BANDWIDTH_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            ProductField.TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=Attribute(ProductField.CLASS_OF_SERVICE, as_text),
+        ),
+    ),
+    "productTerm.name": constant(ProductField.ID, "commitment"),
+    "productTerm.duration.amount": Attribute(ProductField.TERM_MONTHS, _whole, ordered=True),
+    "productTerm.duration.units": constant(ProductField.ID, "month"),
+    "place.id": Attribute(ProductField.PLACE_ID, as_text),
+    # The monthly and one-time prices.
+    "productPrice.price.dutyFreeAmount.value": Attribute(
+        ProductField.MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=Attribute(ProductField.ONE_TIME_CENTS, as_cents, ordered=True),
+    ),
+    "productPrice.price.dutyFreeAmount.unit": Attribute(ProductField.CURRENCY, as_text),
+    "productPrice.priceType": constant(ProductField.ID, "recurring", "oneTime"),
+    "productPrice.name": constant(ProductField.ID, "monthly recurring", "one time"),
+    "productPrice.@type": constant(ProductField.ID, "ProductPrice"),
 }
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF637 product inventory"])
 

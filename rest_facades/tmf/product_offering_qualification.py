@@ -40,8 +40,23 @@ from app.core.qualification import (
     QualificationState,
 )
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
-from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    in_document,
+    merge_patch,
+)
+from rest_facades.tmf.common import (
+    TMFQueryDep,
+    buyer_and_related_parties,
+    href,
+    iso,
+    listed,
+    resource,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import product_offering_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -244,6 +259,27 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
     "requestedPOQCompletionDate": Attribute(
         QualificationField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
     ),
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(QualificationField.ANNOTATIONS, name) for name in KEPT},
+    **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
+    "@type": constant(QualificationField.ID, "ProductOfferingQualification"),
+    # The items the core could not answer, as the buyer asked for them, and what the buyer
+    # sent with those it answered.
+    f"{ASKED}.productOffering.id": Attribute(
+        QualificationField.ITEM_OFFERING_ID,
+        as_text,
+        also=in_document(QualificationField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    ),
+    **{
+        f"{ASKED}.{name}": Attribute(
+            QualificationField.ITEM_ANNOTATIONS,
+            as_text,
+            ordered=True,
+            document=(name,),
+            also=in_document(QualificationField.ANNOTATIONS, ASKED, name),
+        )
+        for name in ITEM_KEPT
+    },
 }
 
 

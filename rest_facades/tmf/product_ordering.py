@@ -45,10 +45,20 @@ from app.core.ordering import (
 from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, repeats
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_cents,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    in_document,
+    repeats,
+)
 from rest_facades.common.values import parse_date_time
 from rest_facades.tmf.common import (
     TMFQueryDep,
+    buyer_and_related_parties,
     href,
     iso,
     listed,
@@ -401,15 +411,38 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 
 NOTIFYING = NotifyingAPI("productOrdering", describe)
+
+
 # The attributes of an order that the core stores and filters on; any other filter (e.g.
 # `relatedParty.id`, `productOrderItem.*`, `note.*`) is matched against the orders of the page.
+def _asked(*where: str) -> Attribute[OrderField]:
+    """Where an attribute of an item sits among the items the core did not take."""
+    return in_document(OrderField.ANNOTATIONS, "tmf", "productOrderItem", *where)
+
+
+def _item(field: OrderField, values: Any = as_text, ordered: bool = False, *where: str) -> Any:
+    """A filter on the items of orders: those the core took and, at `where`, those it did not."""
+    also = _asked(*where) if where else None
+    return Attribute(field, values, ordered=ordered, also=also)
+
+
+_ITEM = "productOrderItem"
+_ITEM_PRICE = f"{_ITEM}.itemTotalPrice"
+_TOTAL = "orderTotalPrice"
+_MONEY = "price.dutyFreeAmount"
 FILTERS: dict[str, Attribute[OrderField]] = {
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(OrderField.ANNOTATIONS, "tmf", name) for name in KEPT},
+    "@type": constant(OrderField.ID, "ProductOrder"),
     "id": Attribute(OrderField.ID, as_text),
     "state": Attribute(OrderField.STATE, by_name(ORDER_STATES)),
     "externalId": Attribute(OrderField.EXTERNAL_ID, as_text),
     "description": Attribute(OrderField.DESCRIPTION, as_text),
     "channel.id": Attribute(OrderField.CHANNEL, by_name({c: c.value for c in Channel})),
+    "channel.name": Attribute(OrderField.CHANNEL, by_name({c: c.value for c in Channel})),
+    "channel.role": constant(OrderField.ID, "placed"),
     "billingAccount.id": Attribute(OrderField.BILLING_ACCOUNT_ID, as_text),
+    "billingAccount.@referredType": constant(OrderField.ID, "BillingAccount"),
     "quote.id": Attribute(OrderField.QUOTE_ID, as_text),
     "cancellationReason": Attribute(OrderField.CANCELLATION_REASON, as_text),
     "orderDate": Attribute(OrderField.CREATED_AT, as_date_time, ordered=True),
@@ -420,6 +453,61 @@ FILTERS: dict[str, Attribute[OrderField]] = {
         OrderField.EXPECTED_COMPLETION_AT, as_date_time, ordered=True
     ),
     "completionDate": Attribute(OrderField.COMPLETED_AT, as_date_time, ordered=True),
+    # The buyer (role `customer`) and the parties the buyer named.
+    **buyer_and_related_parties(OrderField.PARTY_ID, OrderField.ANNOTATIONS, "tmf"),
+    # The seller's note says why the order is in its state.
+    "note.text": Attribute(
+        OrderField.STATE_REASON,
+        as_text,
+        also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "text"),
+    ),
+    # The monthly and one-time prices of the order.
+    f"{_TOTAL}.{_MONEY}.value": Attribute(
+        OrderField.MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=Attribute(OrderField.ONE_TIME_CENTS, as_cents, ordered=True),
+    ),
+    f"{_TOTAL}.{_MONEY}.unit": Attribute(OrderField.CURRENCY, as_text),
+    f"{_TOTAL}.priceType": constant(OrderField.ID, "recurring", "oneTime"),
+    f"{_TOTAL}.name": constant(OrderField.ID, "monthly recurring", "one time"),
+    f"{_TOTAL}.recurringChargePeriod": constant(OrderField.ID, "month"),
+    f"{_TOTAL}.@type": constant(OrderField.ID, "OrderPrice"),
+    # The items the core took and, as the buyer asked for them, those it did not.
+    f"{_ITEM}.id": _item(OrderField.ITEM_ID, as_text, False, "id"),
+    f"{_ITEM}.action": _item(
+        OrderField.ITEM_ACTION, by_name({a: a.value for a in ordering.ItemAction}), False, "action"
+    ),
+    f"{_ITEM}.state": _item(
+        OrderField.ITEM_STATE,
+        by_name({state: ITEM_STATES.get(state, state.value) for state in ordering.ItemState}),
+    ),
+    # An item the core took is one product.
+    f"{_ITEM}.quantity": Attribute(
+        OrderField.ANNOTATIONS,
+        as_text,
+        ordered=True,
+        document=("tmf", _ITEM, "quantity"),
+        constant=("1",),
+    ),
+    f"{_ITEM}.productOffering.id": _item(
+        OrderField.ITEM_OFFERING_ID, as_text, False, "productOffering", "id"
+    ),
+    f"{_ITEM}.product.id": _item(OrderField.ITEM_PRODUCT_ID, as_text, False, "product", "id"),
+    f"{_ITEM}.product.place.id": _item(
+        OrderField.ITEM_PLACE_ID, as_text, False, "product", "place", "id"
+    ),
+    f"{_ITEM}.requestedCompletionDate": _item(
+        OrderField.ITEM_REQUESTED_COMPLETION_AT, as_date_time, True, "requestedCompletionDate"
+    ),
+    f"{_ITEM_PRICE}.{_MONEY}.value": Attribute(
+        OrderField.ITEM_MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=Attribute(OrderField.ITEM_ONE_TIME_CENTS, as_cents, ordered=True),
+    ),
+    f"{_ITEM_PRICE}.{_MONEY}.unit": Attribute(OrderField.CURRENCY, as_text),
+    f"{_ITEM_PRICE}.priceType": constant(OrderField.ID, "recurring", "oneTime"),
 }
 CANCELLATION_FILTERS: dict[str, Attribute[OrderField]] = {
     "id": Attribute(OrderField.ID, as_text),

@@ -45,7 +45,15 @@ from app.core.quoting import (
     QuoteState,
 )
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    in_document,
+    merge_patch,
+)
 from rest_facades.tmf.common import (
     TMFQueryDep,
     href,
@@ -408,6 +416,26 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     "requestedQuoteCompletionDate": Attribute(
         QuoteField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
     ),
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(QuoteField.ANNOTATIONS, name) for name in KEPT},
+    "@type": constant(QuoteField.ID, "Quote"),
+    # The items the core did not take, as the buyer asked for them, and what the buyer sent
+    # with those it took.
+    f"{ASKED}.productOffering.id": Attribute(
+        QuoteField.ITEM_OFFERING_ID,
+        as_text,
+        also=in_document(QuoteField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    ),
+    **{
+        f"{ASKED}.{name}": Attribute(
+            QuoteField.ITEM_ANNOTATIONS,
+            as_text,
+            ordered=True,
+            document=(name,),
+            also=in_document(QuoteField.ANNOTATIONS, ASKED, name),
+        )
+        for name in ITEM_KEPT
+    },
 }
 # Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except
 # the three the core stores); the others are the seller's answer, repeated unchanged or refused.

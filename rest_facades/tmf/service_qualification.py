@@ -43,8 +43,23 @@ from app.core.qualification import (
     check_item_count,
 )
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
-from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    in_document,
+    merge_patch,
+)
+from rest_facades.tmf.common import (
+    TMFQuery,
+    TMFQueryDep,
+    buyer_and_related_parties,
+    href,
+    iso,
+    listed,
+    resource,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import service_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
@@ -305,7 +320,7 @@ def _annotations(sent: dict[str, Any], kind: str, party_id: str) -> dict[str, An
     return kept
 
 
-# TMF645 attributes that the core's qualification query answers; others match after paging.
+# TMF645 attributes that the core's qualification query answers.
 _SHARED: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
     "externalId": Attribute(QualificationField.EXTERNAL_ID, as_text),
@@ -314,6 +329,9 @@ _SHARED: dict[str, Attribute[QualificationField]] = {
         QualificationField.COMPLETED_AT, as_date_time, ordered=True
     ),
     "expirationDate": Attribute(QualificationField.VALID_UNTIL, as_date_time, ordered=True),
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(QualificationField.ANNOTATIONS, name) for name in KEPT},
+    **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
 }
 FILTERS = {
     "check": _SHARED

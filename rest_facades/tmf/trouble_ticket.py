@@ -15,6 +15,7 @@ from app.core import tickets
 from app.core.events import Channel, Event, EventKind
 from app.core.parties import Principal
 from app.core.tickets import (
+    MAX_TYPE_WORD,
     NoteInput,
     Priority,
     Severity,
@@ -25,8 +26,23 @@ from app.core.tickets import (
 )
 from app.core.tickets import TicketType as CoreTicketType
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
-from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    in_document,
+    merge_patch,
+)
+from rest_facades.tmf.common import (
+    TMFQueryDep,
+    buyer_and_related_parties,
+    href,
+    iso,
+    listed,
+    resource,
+)
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated.trouble_ticket import (
     RelatedEntity,
@@ -117,7 +133,7 @@ def _channels(text: str) -> tuple[Channel, ...]:
     return tuple(c for c in Channel if c.value == text)
 
 
-# TMF621 attributes that the core's ticket query answers; other filters match after paging.
+# TMF621 attributes that the core's ticket query answers.
 FILTERS: dict[str, Attribute[TicketField]] = {
     "id": Attribute(TicketField.ID, as_text),
     "name": Attribute(TicketField.SUMMARY, as_text),
@@ -125,7 +141,12 @@ FILTERS: dict[str, Attribute[TicketField]] = {
     "externalId": Attribute(TicketField.EXTERNAL_ID, as_text),
     "severity": Attribute(TicketField.SEVERITY, by_name(_names(Severity))),
     "priority": Attribute(TicketField.PRIORITY, by_name(_names(Priority))),
-    "ticketType": Attribute(TicketField.TICKET_TYPE, by_name(_names(CoreTicketType))),
+    # The buyer's own word or, for tickets without one, the core's type by its name.
+    "ticketType": Attribute(
+        TicketField.TICKET_TYPE_WORD,
+        as_text,
+        also=Attribute(TicketField.UNWORDED_TICKET_TYPE, by_name(_names(CoreTicketType))),
+    ),
     "status": Attribute(TicketField.STATE, by_name(STATUS)),
     "channel.id": Attribute(TicketField.CHANNEL, _channels),
     "channel.name": Attribute(TicketField.CHANNEL, _channels),
@@ -136,6 +157,18 @@ FILTERS: dict[str, Attribute[TicketField]] = {
         TicketField.EXPECTED_RESOLUTION_AT, as_date_time, ordered=True
     ),
     "resolutionDate": Attribute(TicketField.RESOLVED_AT, as_date_time, ordered=True),
+    # What the buyer sent that the core keeps as given, by any path below it.
+    **{name: in_document(TicketField.ANNOTATIONS, name) for name in KEPT},
+    "@type": constant(TicketField.ID, "TroubleTicket"),
+    "channel.@type": constant(TicketField.ID, "Channel"),
+    "note.id": Attribute(TicketField.NOTE_ID, as_text),
+    "note.text": Attribute(TicketField.NOTE_TEXT, as_text),
+    "note.author": Attribute(TicketField.NOTE_AUTHOR, as_text),
+    "note.date": Attribute(TicketField.NOTE_DATE, as_date_time, ordered=True),
+    "relatedEntity.role": constant(TicketField.ID, "affectedProduct"),
+    "relatedEntity.@referredType": constant(TicketField.ID, "Product"),
+    # The buyer (role `customer`) and the parties the buyer named.
+    **buyer_and_related_parties(TicketField.PARTY, TicketField.ANNOTATIONS),
 }
 
 
@@ -148,6 +181,20 @@ def _enum(kind: type[E], value: Any, field: str, aliases: dict[str, E] | None = 
     except ValueError as exc:
         allowed = ", ".join(_name(v.value) for v in kind)
         raise TMFError(400, "INVALID_VALUE", f"{field} must be one of {allowed}") from exc
+
+
+def _ticket_type(word: Any) -> dict[str, Any]:
+    """The buyer's word for the type of a ticket, kept as given, and the core's type for it
+    (the core's default where it knows no such word)."""
+    if not isinstance(word, str) or not word.strip():
+        raise TMFError(400, "INVALID_VALUE", "ticketType must be a word")
+    if len(word) > MAX_TYPE_WORD:
+        raise TMFError(400, "INVALID_VALUE", f"ticketType is at most {MAX_TYPE_WORD} characters")
+    text = word.strip().lower()
+    known = TICKET_TYPE_ALIASES.get(text) or next(
+        (kind for kind in CoreTicketType if kind.value == text), CoreTicketType.ASSISTANCE
+    )
+    return {"ticket_type": known, "ticket_type_word": word}
 
 
 def note_view(note: TicketNote) -> dict[str, Any]:
@@ -175,7 +222,7 @@ def ticket_view(request: Request, ticket: Ticket, notes: list[TicketNote]) -> di
         "description": ticket.description,
         "severity": _name(ticket.severity.value),
         "priority": _name(ticket.priority.value),
-        "ticketType": _name(ticket.ticket_type.value),
+        "ticketType": ticket.ticket_type_word or _name(ticket.ticket_type.value),
         "status": STATUS[ticket.state],
         "creationDate": iso(ticket.created_at),
         "lastUpdate": iso(ticket.updated_at),
@@ -270,7 +317,7 @@ async def create_ticket(
         description=body.description,
         severity=_enum(Severity, body.severity, "severity", SEVERITY_ALIASES),
         priority=_enum(Priority, body.priority or "medium", "priority"),
-        ticket_type=_enum(CoreTicketType, body.ticketType, "ticketType", TICKET_TYPE_ALIASES),
+        **_ticket_type(body.ticketType),
         product_id=_product_id(body.relatedEntity),
         buyer_party_id=buyer,
         external_id=body.externalId,
@@ -328,9 +375,7 @@ async def patch_ticket(
     if merged["description"] != current["description"]:
         changes["description"] = merged["description"]
     if merged["ticketType"] != current["ticketType"]:
-        changes["ticket_type"] = _enum(
-            CoreTicketType, merged["ticketType"], "ticketType", TICKET_TYPE_ALIASES
-        )
+        changes |= _ticket_type(merged["ticketType"])
     if merged["severity"] != current["severity"]:
         changes["severity"] = _enum(Severity, merged["severity"], "severity", SEVERITY_ALIASES)
     if merged["priority"] != current["priority"]:
