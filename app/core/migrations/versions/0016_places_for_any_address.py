@@ -1,8 +1,8 @@
 """any US address validates: a location not in the shared address book is a place that the
 parties which validated it hold, geocoded to its ZIP code's centroid
 
-Revision ID: 0014_places_for_any_address
-Revises: 0016_work_claims
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import app.core.db
 
-revision: str = '0014_places_for_any_address'
-down_revision: str | None = '0016_work_claims'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

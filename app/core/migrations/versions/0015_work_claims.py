@@ -1,16 +1,16 @@
 """every process hears of committed events: on PostgreSQL a trigger on the event table sends
 the new events' seqs on the `lumen_events` channel (NOTIFY), delivered when they commit
 
-Revision ID: 0016_work_claims
-Revises: 0015_partners
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0016_work_claims'
-down_revision: str | None = '0015_partners'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

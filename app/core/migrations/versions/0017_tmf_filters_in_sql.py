@@ -1,8 +1,8 @@
 """the attributes core rows keep as given, also kept value by value so that lists filter on them;
 a ticket keeps the buyer's own word for its type
 
-Revision ID: 0013_tmf_filters_in_sql
-Revises: 0012
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 from app.core.kept import Keeper, rows
 
-revision: str = '0013_tmf_filters_in_sql'
-down_revision: str | None = '0012'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """partner carriers we buy off-net access from: their registry, coverage and the work of
 buying access for order items
 
-Revision ID: 0015_partners
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import app.core.db
 
-revision: str = '0015_partners'
+revision: str = '0014'
 down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
