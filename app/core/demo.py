@@ -115,7 +115,8 @@ async def seed_reference_data(session: AsyncSession, *, as_partner: bool = False
 async def seed_demo_partner(session: AsyncSession, *, secret: str, url: str | None) -> None:
     """Register (once) the demo partner carrier: a second instance of this platform that
     `lumen serve --as-partner` starts, which knows us as its demo carrier. It is enabled only
-    when its URL is given, so that a laptop without it prices off-net places as before."""
+    when its URL is given: a laptop without it never calls it (its off-net places are then not
+    serviceable)."""
     if await session.get(partners.Partner, DEMO_PARTNER_ID) is not None:
         return
     ops = Principal(party_id="pty_demo_ops", audience=Audience.OPS, scopes=frozenset(Scope))
