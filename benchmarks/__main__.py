@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,16 +25,10 @@ import httpx
 from app.settings import DEFAULT_DEMO_SECRET
 from benchmarks import driver, report
 from benchmarks.seed import seed
+from tests.live_server import free_port
 
 OUT = Path("bench")
 ORDERS_PER_CUSTOMER = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
@@ -138,7 +131,7 @@ def main() -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         log = args.out / "server.log"
         print(report.header(args.clients, args.seconds), flush=True)
-        with serving(url, _free_port(), log) as (base, pid):
+        with serving(url, free_port(), log) as (base, pid):
             measured = asyncio.run(_drive(base, pid, args, seeded))
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

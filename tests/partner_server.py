@@ -4,7 +4,6 @@
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,11 @@ import httpx
 
 from app.core.parties import seeded_key
 from app.settings import DEFAULT_DEMO_SECRET
+from tests.live_server import free_port
 
 # The key the partner's demo carrier (that is us, to the partner) holds.
 PARTNER_KEY = seeded_key(DEFAULT_DEMO_SECRET, "pty_demo_carrier", "demo")
 STARTUP_SECONDS = 120.0
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from app.logging import configure_logging, redact
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id, make_caller
+from tests.live_server import free_port
 
 SONATA = "/mefApi/sonata/productOrderingManagement/v10"
 CANTATA = "/mefApi/cantata/productOrderingManagement/v5"
@@ -400,13 +400,6 @@ async def test_a_failed_statement_logs_no_parameters(
     assert "parameters hidden" in caplog.text
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize("environment", ["development", "production"])
 async def test_a_real_server_logs_no_key(
     settings: Settings,
@@ -418,7 +411,7 @@ async def test_a_real_server_logs_no_key(
 ) -> None:
     developer = await make_caller(session, "developer", name="Nimbus Labs")
     enterprise = await make_caller(session, "enterprise", name="Acme")
-    port = _free_port()
+    port = free_port()
     root = logging.getLogger()
     # The app logs to this test's captured stderr; put the handlers back before it is closed.
     monkeypatch.setattr(root, "handlers", root.handlers)

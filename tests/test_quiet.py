@@ -4,7 +4,6 @@ hang up mid-request are no error, every log line is one event, and `/healthz` an
 import asyncio
 import os
 import re
-import socket
 import statistics
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live_server import free_port
+
 pytestmark = pytest.mark.once
 # A log line of the development format: a timestamp, then the level.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z \[(\w+)\s*\] ")
@@ -22,20 +23,13 @@ ORDERS = """query { viewer { orders(first: 50) { nodes { id state items {
 HEALTHZ_MS = 100
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, str, Path]]:
     """`lumen serve` on a free loopback port with a fresh SQLite database: its URL, the demo
     developer's key and its log."""
     folder = tmp_path_factory.mktemp("quiet")
     log = folder / "serve.log"
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "LUMEN_DATABASE_URL": f"sqlite:///{folder}/lumen.db",
         "LUMEN_ENVIRONMENT": "development",

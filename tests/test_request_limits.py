@@ -4,7 +4,6 @@ quickly in each face's own error format, while the server keeps serving others."
 import asyncio
 import gc
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.main import create_app
 from app.settings import Settings
+from tests import live_server
 from tests.factories import Caller, make_caller
 
 MEF_VALIDATION = "/mefApi/sonata/geographicAddressManagement/v7/geographicAddressValidation"
@@ -364,10 +364,7 @@ async def test_urls_longer_than_16_kib_are_refused(
 @pytest.fixture
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return live_server.free_port()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ is fulfilled once."""
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from collections import Counter
@@ -21,19 +20,13 @@ from app.core.db import Database
 from app.core.events import Delivery, Event, EventKind
 from app.core.inventory import ProductInstance
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.live_server import free_port
 from tests.rest_facades.mef.listener import listening
 
 pytestmark = pytest.mark.postgres_only
 ORDERING = "/tmf-api/productOrderingManagement/v4"
 ORDERS = 24
 PROCESSES = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _server_logs(logs: Path) -> str:
@@ -44,7 +37,7 @@ def _server_logs(logs: Path) -> str:
 @asynccontextmanager
 async def _serving(database_url: str, logs: Path) -> AsyncIterator[str]:
     """One platform process (uvicorn, its workers on) on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LUMEN_DATABASE_URL": database_url,

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ from app.core.events import Event, EventKind
 from app.core.inventory import ProductInstance
 from app.core.ordering import OrderState
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.live_server import free_port
 from tests.rest_facades.mef.listener import listening
 
 pytestmark = pytest.mark.postgres_only
@@ -41,13 +41,6 @@ SETTLE_SECONDS = 40.0
 ORDER_UPDATES = "subscription { orderUpdates { id state } }"
 ORDER_CONNECTION = """mutation($i: OrderConnectionInput!) { orderConnection(input: $i) {
   order { id } userErrors { code } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -85,7 +78,7 @@ async def _lumen(database_url: str, logs: Path, *args: str) -> AsyncIterator[Pro
         "LUMEN_EVENTS_POLL_SECONDS": "0.2",
         "LUMEN_LOG_LEVEL": "INFO",
     }
-    log = logs / f"lumen-{'-'.join(args)}-{_free_port()}.log"
+    log = logs / f"lumen-{'-'.join(args)}-{free_port()}.log"
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "app.cli", *args, env=env, stdout=output, stderr=output
@@ -104,7 +97,7 @@ async def _lumen(database_url: str, logs: Path, *args: str) -> AsyncIterator[Pro
 
 async def _web(stack: AsyncExitStack, database_url: str, logs: Path) -> str:
     """A started web process; its base URL."""
-    port = _free_port()
+    port = free_port()
     server = await stack.enter_async_context(
         _lumen(database_url, logs, "serve", "--port", str(port))
     )
