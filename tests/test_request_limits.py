@@ -448,7 +448,13 @@ async def test_hostile_requests_do_not_stall_other_callers(
         httpx.AsyncClient(base_url=server, timeout=30) as hostile,
         httpx.AsyncClient(base_url=server, timeout=30) as bystander,
     ):
-        assert (await bystander.get("/healthz")).status_code == 200
+        # What a probe costs on this machine right now, without an attack: a loaded machine
+        # is slow for everyone, a stall is slow for the bystander alone.
+        calm: list[float] = []
+        for _ in range(3):
+            before = time.perf_counter()
+            assert (await bystander.get("/healthz")).status_code == 200
+            calm.append(time.perf_counter() - before)
         started = time.perf_counter()
         attack_task = asyncio.create_task(hostile.post(path, headers=headers, **request))
         latencies: list[float] = []
@@ -463,4 +469,6 @@ async def test_hostile_requests_do_not_stall_other_callers(
     # Refused, as a 4xx or as GraphQL errors: never a server error.
     assert answer.status_code < 500, answer.text
     assert took < QUICK, f"{attack} took {took:.2f}s"
-    assert max(latencies) < 0.5, f"/healthz took {max(latencies):.2f}s during {attack}"
+    assert max(latencies) < 0.5 + 3 * max(calm), (
+        f"/healthz took {max(latencies):.2f}s during {attack} ({max(calm):.2f}s before it)"
+    )
