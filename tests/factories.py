@@ -1,6 +1,7 @@
 """Factories that build callers and objects through the core's public functions."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -124,3 +125,19 @@ async def make_ticket(session: AsyncSession, caller: Caller, **kwargs: object) -
         channel=Channel.GRAPHQL,
         **(defaults | kwargs),  # type: ignore[arg-type]
     )
+
+
+async def tmf622_line_order(session: AsyncSession) -> dict[str, Any]:
+    """A TMF622 order body for a 100 Mbps, 12-month line from Chicago to New York."""
+    places = [
+        {"id": await location_id(session, CHICAGO), "role": "A-End"},
+        {"id": await location_id(session, NEW_YORK), "role": "Z-End"},
+    ]
+    characteristics = [{"name": "bandwidth", "value": 100}, {"name": "termMonths", "value": 12}]
+    item = {
+        "id": "1",
+        "action": "add",
+        "productOffering": {"id": "ethernet-line"},
+        "product": {"productCharacteristic": characteristics, "place": places},
+    }
+    return {"productOrderItem": [item]}

@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from app.core.db import Database
 from app.core.events import Delivery, Event, EventKind
 from app.core.inventory import ProductInstance
-from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.factories import Caller, tmf622_line_order
 from tests.live_server import free_port
 from tests.rest_facades.mef.listener import listening
 
@@ -100,26 +100,7 @@ async def test_two_processes_deliver_each_event_once_and_fulfil_each_order_once(
 ) -> None:
     if not postgres_schema:
         pytest.skip("needs LUMEN_TEST_DATABASE_URL naming a PostgreSQL server")
-    places = [
-        {"id": await location_id(session, CHICAGO), "role": "A-End"},
-        {"id": await location_id(session, NEW_YORK), "role": "Z-End"},
-    ]
-    order = {
-        "productOrderItem": [
-            {
-                "id": "1",
-                "action": "add",
-                "productOffering": {"id": "ethernet-line"},
-                "product": {
-                    "productCharacteristic": [
-                        {"name": "bandwidth", "value": 100},
-                        {"name": "termMonths", "value": 12},
-                    ],
-                    "place": places,
-                },
-            }
-        ]
-    }
+    order = await tmf622_line_order(session)
     async with (
         listening() as listener,
         _serving(postgres_schema, tmp_path) as first,

@@ -28,7 +28,7 @@ from app.core.db import Database
 from app.core.events import Event, EventKind
 from app.core.inventory import ProductInstance
 from app.core.ordering import OrderState
-from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.factories import Caller, tmf622_line_order
 from tests.live_server import free_port
 from tests.rest_facades.mef.listener import listening
 
@@ -166,26 +166,7 @@ async def test_web_and_worker_processes_share_the_work_and_the_events(
 ) -> None:
     if not postgres_schema:
         pytest.skip("needs LUMEN_TEST_DATABASE_URL naming a PostgreSQL server")
-    places = [
-        {"id": await location_id(session, CHICAGO), "role": "A-End"},
-        {"id": await location_id(session, NEW_YORK), "role": "Z-End"},
-    ]
-    order: dict[str, Any] = {
-        "productOrderItem": [
-            {
-                "id": "1",
-                "action": "add",
-                "productOffering": {"id": "ethernet-line"},
-                "product": {
-                    "productCharacteristic": [
-                        {"name": "bandwidth", "value": 100},
-                        {"name": "termMonths", "value": 12},
-                    ],
-                    "place": places,
-                },
-            }
-        ]
-    }
+    order: dict[str, Any] = await tmf622_line_order(session)
     connection = {
         "aEnd": {"address": "350 E Cermak Rd, Chicago, IL 60616"},
         "zEnd": {"address": "60 Hudson St, New York, NY 10013"},
