@@ -108,7 +108,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     )
     database = Database.connect(
         settings.database_url,
-        config=CoreConfig(near_net_km=settings.near_net_km, partners=gateway),
+        config=CoreConfig(
+            near_net_km=settings.near_net_km,
+            partners=gateway,
+            partner_quote_ttl=timedelta(seconds=settings.partner_quote_ttl_seconds),
+        ),
     )
     partner_worker = (
         PartnerWorker(

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DEMO_SECRET = "lumen-demo-secret"
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # partner work is looked at.
     partner_poll_seconds: float = 60.0
     partner_work_seconds: float = 1.0
+    # How long a partner's answer about an access (its POQ and firm quote) is reused before the
+    # partner is asked again (the partner's own quote validity, when shorter, wins).
+    partner_quote_ttl_seconds: float = Field(default=900.0, ge=0)
     # Where the demo partner's Sonata API is (a second instance, `lumen serve --as-partner`);
     # unset, the demo partner is registered disabled.
     demo_partner_url: str | None = None

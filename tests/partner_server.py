@@ -4,6 +4,7 @@
 import asyncio
 import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,8 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from alembic import command
+from sqlalchemy import create_engine
 
+from app.core.db import Database
+from app.core.demo import seed_reference_data
+from app.core.geography import Location
+from app.core.migrate import alembic_config
 from app.core.parties import seeded_key
+from app.core.partners import AccessRequest, PartnerAccess, PartnerAuth
+from app.core.tables import metadata
 from app.settings import DEFAULT_DEMO_SECRET
 from tests.live_server import free_port
 
@@ -22,9 +31,32 @@ PARTNER_KEY = seeded_key(DEFAULT_DEMO_SECRET, "pty_demo_carrier", "demo")
 STARTUP_SECONDS = 120.0
 
 
+def prepare_partner_database(folder: Path) -> None:
+    """The partner's database, made in this process before it starts: the schema (stamped as
+    migrated) and the partner's network and catalog, so that the partner only adds its demo
+    parties at start instead of running every migration and loading the address book."""
+    path = folder / "partner.db"
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+
+    async def load() -> None:
+        database = Database.connect(url)
+        async with database.session() as session:
+            await seed_reference_data(session, as_partner=True)
+        await database.dispose()
+
+    asyncio.run(load())
+    command.stamp(alembic_config(url), "head")
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 @contextlib.contextmanager
 def partner_process(folder: Path) -> Iterator[str]:
-    """Serve the demo partner carrier on a free loopback port; its base URL."""
+    """Serve the demo partner carrier on a free loopback port; its base URL. Its database is
+    `folder/partner.db`, made at start unless `prepare_partner_database` made it already."""
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("LUMEN_")}
     env |= {
@@ -58,11 +90,36 @@ def partner_process(folder: Path) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             time.sleep(0.3)
+        asyncio.run(_warm_up(base))
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+async def _warm_up(base: str) -> None:
+    """Have the partner answer a POQ and a quote once (with all the time it needs), so that
+    its first answers in a test (loading schemas and models) are not taken for slowness."""
+    from rest_facades.mef.partner_client import SonataPartnerClient
+
+    client = SonataPartnerClient(timeout_seconds=STARTUP_SECONDS, attempts=1)
+    access = PartnerAccess("warm-up", "the partner", base, PartnerAuth.API_KEY, None, PARTNER_KEY)
+    houston = Location(
+        name="Greenspoint data center",
+        street_number="660",
+        street_name="Greens Pkwy",
+        city="Houston",
+        state="TX",
+        postcode="77067",
+        latitude=29.9474,
+        longitude=-95.4129,
+    )
+    try:
+        await client.qualify(access, AccessRequest(houston, 1000, 12))
+        await client.quote(access, AccessRequest(houston, 1000, 12))
+    finally:
+        await client.close()
 
 
 @dataclass

@@ -4,7 +4,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -141,6 +141,9 @@ class CoreConfig:
     near_net_km: float = 2.0
     # The adapter to partner carriers' APIs; None: off-net places are priced as our own build.
     partners: "PartnerGateway | None" = None
+    # How long a partner's answer about an access (its POQ and firm quote) is used before the
+    # partner is asked again; a partner's own quote validity, when shorter, wins.
+    partner_quote_ttl: timedelta = timedelta(minutes=15)
 
 
 _CONFIG = "lumen.core_config"

@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import idempotency, ordering, quoting
 from app.core.catalog import ClassOfService, ProductKind, ProductSpec
-from app.core.errors import CoreError, InvalidRequest
+from app.core.errors import CoreError
 from app.core.events import Channel
 from app.core.geography import AddressInput, Location, resolve_address
 from app.core.parties import Principal, resolve_buyer
@@ -112,11 +112,8 @@ async def buy(
         unserved = {a.get("location_id") for a in assessment.alternatives[:1]}
         named = zip(("a_end", "z_end"), assessment.ends, strict=False)
         ends = [field for field, (location, _) in named if location.id in unserved]
-        raise InvalidRequest(
-            "this product cannot be delivered as asked",
-            field=ends[0] if assessment.price is None and ends else "bandwidth_mbps",
-            code="NOT_SERVICEABLE",
-            details={"alternatives": assessment.alternatives},
+        raise assessment.refusal(
+            field=ends[0] if assessment.price is None and ends else "bandwidth_mbps"
         )
     if request.dry_run:
         return result

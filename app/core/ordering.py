@@ -368,12 +368,7 @@ async def _build_item(
         exc.field = f"{where}.{exc.field}" if exc.field else where
         raise
     if request.action is ItemAction.ADD and not assessment.qualified:
-        raise InvalidRequest(
-            "this product cannot be delivered as asked",
-            field=f"{where}.product",
-            code="NOT_SERVICEABLE",
-            details={"alternatives": assessment.alternatives},
-        )
+        raise assessment.refusal(field=f"{where}.product")
     a_site = await ensure_site(session, party_id=party_id, location=assessment.ends[0][0])
     z_site = (
         await ensure_site(session, party_id=party_id, location=assessment.ends[1][0])

@@ -75,8 +75,10 @@ class Partner(SQLModel, table=True):
     # Hundredths of a percent that we add to the partner's price.
     margin_basis_points: int = 1500
     enabled: bool = True
-    # Our subscription to the partner's order notifications, once registered.
+    # Our subscription to the partner's order notifications, once registered, and the secret
+    # the partner signs them with (a secret too: never returned, never logged).
     listener_id: str | None = Field(default=None, max_length=200)
+    listener_secret: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
     @property
@@ -115,6 +117,27 @@ class PartnerWork(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
+
+
+class PartnerQuote(SQLModel, table=True):
+    """A partner's answer about an access (qualified and firmly priced, or refused with its
+    reason), kept until it expires so that pricing the same access again does not ask again."""
+
+    __table_args__ = (UniqueConstraint("partner_id", "place", "bandwidth_mbps", "term_months"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: str = Field(foreign_key="partner.id", index=True, max_length=40)
+    # The postal line of the place, lower-cased: any address, also one stored for no party.
+    place: str = Field(max_length=300)
+    bandwidth_mbps: int
+    term_months: int
+    serviceable: bool
+    reason: str | None = Field(default=None, max_length=1000)
+    monthly_cents: int = 0
+    one_time_cents: int = 0
+    # The partner's id of its quote.
+    quote_id: str | None = Field(default=None, max_length=200)
+    valid_until: datetime = Field(sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,24 @@ class PartnerPrice:
     monthly_cents: int
     one_time_cents: int
     quote_id: str | None = None
+    # Until when the partner holds the price, if it says.
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PartnerQualification:
+    """A partner's answer to a qualification of an access: can it deliver, and why not."""
+
+    qualified: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ListenerRegistration:
+    """Our subscription at a partner's hub and the secret its notifications are signed with."""
+
+    listener_id: str
+    secret: str | None = field(default=None, repr=False)
 
 
 class PartnerOrderStatus(StrEnum):
@@ -218,8 +259,8 @@ class PartnerGateway(Protocol):
         """Availability and price of an access; None where the partner cannot deliver it."""
         ...
 
-    async def qualify(self, partner: PartnerAccess, request: AccessRequest) -> bool:
-        """Whether the partner can deliver an access."""
+    async def qualify(self, partner: PartnerAccess, request: AccessRequest) -> PartnerQualification:
+        """Whether the partner can deliver an access, and its reason when it cannot."""
         ...
 
     async def quote(self, partner: PartnerAccess, request: AccessRequest) -> PartnerPrice:
@@ -246,8 +287,10 @@ class PartnerGateway(Protocol):
         """Ask the partner to cancel an order."""
         ...
 
-    async def register_listener(self, partner: PartnerAccess, callback_url: str) -> str:
-        """Subscribe our listener to the partner's order notifications; the subscription id."""
+    async def register_listener(
+        self, partner: PartnerAccess, callback_url: str
+    ) -> ListenerRegistration:
+        """Subscribe our listener to the partner's order notifications."""
         ...
 
     def health(self, partner_id: str) -> PartnerHealth:
@@ -482,29 +525,141 @@ def with_margin(cents: int, partner: Partner) -> int:
     return int(raised.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def place_key(location: Location) -> str:
+    """How a place is known in the partner quotes kept: its postal line, lower-cased."""
+    return " ".join(location.line.split()).lower()[:300]
+
+
+# The answers of partners already had in one session (one request): (partner id, place, speed,
+# term) -> the answer. The database keeps them across requests; a session does not see rows
+# that another one committed after its snapshot began (SQLite), so it keeps its own as well.
+_ANSWERED = "lumen.partner_answers"
+
+
+async def _kept_answer(
+    session: AsyncSession, partner: Partner, place: str, request: AccessRequest
+) -> PartnerQuote | None:
+    """The partner's answer about this access kept in the database, if still valid."""
+    return (
+        await session.exec(
+            select(PartnerQuote).where(
+                PartnerQuote.partner_id == partner.id,
+                PartnerQuote.place == place,
+                PartnerQuote.bandwidth_mbps == request.bandwidth_mbps,
+                PartnerQuote.term_months == request.term_months,
+                col(PartnerQuote.valid_until) > clock.now(),
+            )
+        )
+    ).first()
+
+
+async def _ask(
+    gateway: PartnerGateway, partner: Partner, place: str, request: AccessRequest, ttl: timedelta
+) -> PartnerQuote:
+    """Qualify the access through the partner's POQ and, where it qualifies, have it firmly
+    quoted; raises `PartnerUnavailable` when the partner cannot be asked."""
+    access = PartnerAccess.of(partner)
+    now = clock.now()
+    answer = PartnerQuote(
+        partner_id=partner.id,
+        place=place,
+        bandwidth_mbps=request.bandwidth_mbps,
+        term_months=request.term_months,
+        serviceable=False,
+        valid_until=now + ttl,
+    )
+    try:
+        verdict = await gateway.qualify(access, request)
+        if not verdict.qualified:
+            answer.reason = (verdict.reason or "not serviceable at this address")[:1000]
+            return answer
+        quoted = await gateway.quote(access, request)
+    except PartnerRefused as exc:
+        answer.reason = exc.message[:1000]
+        return answer
+    answer.serviceable = True
+    answer.monthly_cents = quoted.monthly_cents
+    answer.one_time_cents = quoted.one_time_cents
+    answer.quote_id = quoted.quote_id
+    if quoted.valid_until is not None:
+        # The partner's own validity, within our limit.
+        answer.valid_until = max(now, min(answer.valid_until, quoted.valid_until))
+    return answer
+
+
+async def _keep(session: AsyncSession, answer: PartnerQuote) -> None:
+    """Keep a partner's answer in a transaction of its own: a price query stores nothing else
+    and its own transaction may be rolled back (a dry run)."""
+    bind = session.bind
+    async with AsyncSession(bind, expire_on_commit=False) as own:
+        try:
+            old = await _kept_answer_any(own, answer)
+            if old is not None:
+                await own.delete(old)
+                await own.flush()
+            own.add(PartnerQuote.model_validate(answer.model_dump()))
+            await own.commit()
+        except Exception:  # the answer is still used; it is asked again next time
+            await own.rollback()
+            log.warning("could not keep a partner's quote", exc_info=True)
+
+
+async def _kept_answer_any(session: AsyncSession, answer: PartnerQuote) -> PartnerQuote | None:
+    return (
+        await session.exec(
+            select(PartnerQuote).where(
+                PartnerQuote.partner_id == answer.partner_id,
+                PartnerQuote.place == answer.place,
+                PartnerQuote.bandwidth_mbps == answer.bandwidth_mbps,
+                PartnerQuote.term_months == answer.term_months,
+            )
+        )
+    ).first()
+
+
 async def off_net_access(
     session: AsyncSession, location: Location, *, bandwidth_mbps: int, term_months: int
 ) -> BoughtAccess | None:
-    """The partner access that brings an off-net location onto our network, priced; None when
-    no partner is wired in or none reaches it. A partner that reaches it but cannot answer
-    raises `PartnerUnavailable`; one that cannot deliver there raises `PartnerRefused`."""
-    gateway = config_of(session).partners
+    """The partner access that brings an off-net location onto our network, qualified by the
+    partner's POQ and priced by its firm quote; None when no partner is wired in or none
+    reaches it. The partner's answer is kept (`CoreConfig.partner_quote_ttl`, or the partner's
+    own validity when shorter), so that it is asked once, not at every price or order. A
+    partner that reaches the place but cannot be asked raises `PartnerUnavailable`; one that
+    cannot deliver there raises `PartnerRefused` with its reason."""
+    config = config_of(session)
+    gateway = config.partners
     if gateway is None:
         return None
     partner = await covering_partner(session, location)
     if partner is None:
         return None
     request = AccessRequest(location, port_speed(bandwidth_mbps), term_months)
-    quoted = await gateway.price(PartnerAccess.of(partner), request)
-    if quoted is None:
+    place = place_key(location)
+    answered: dict[tuple[str, str, int, int], PartnerQuote] = session.info.setdefault(_ANSWERED, {})
+    key = (partner.id, place, request.bandwidth_mbps, request.term_months)
+    answer = answered.get(key)
+    if answer is None or answer.valid_until <= clock.now():
+        answer = await _kept_answer(session, partner, place, request)
+        if answer is None:
+            try:
+                answer = await _ask(gateway, partner, place, request, config.partner_quote_ttl)
+            except PartnerUnavailable as exc:
+                raise PartnerUnavailable(
+                    f"{partner.name}, our partner at {location.line}, cannot be asked now "
+                    f"({exc.message}); ask again later",
+                ) from exc
+            await _keep(session, answer)
+        answered[key] = answer
+    if not answer.serviceable:
         raise PartnerRefused(
-            f"{partner.name}, our partner at {location.line}, cannot deliver access there",
+            f"{partner.name}, our partner at {location.line}, cannot deliver access there: "
+            f"{answer.reason}",
             code="PARTNER_CANNOT_DELIVER",
         )
     return BoughtAccess(
         partner.name,
-        with_margin(quoted.monthly_cents, partner),
-        with_margin(quoted.one_time_cents, partner),
+        with_margin(answer.monthly_cents, partner),
+        with_margin(answer.one_time_cents, partner),
     )
 
 
@@ -562,6 +717,14 @@ def cancel_work(session: AsyncSession, work: list[PartnerWork]) -> None:
             continue
         item.updated_at = now
         session.add(item)
+
+
+async def listener_secret(session: AsyncSession, partner_id: str) -> str | None:
+    """The secret a partner signs its notifications to us with; None when we have none (an
+    unknown partner, or one whose hub gave no secret)."""
+    return (
+        await session.exec(select(Partner.listener_secret).where(Partner.id == partner_id))
+    ).first()
 
 
 async def notice(session: AsyncSession, *, partner_id: str, partner_order_id: str) -> bool:
@@ -708,9 +871,12 @@ class PartnerWorker:
         if partner is not None and partner.listener_id is None and self.listener_url:
             # Notifications bring news sooner than polling; without them, polling still works.
             try:
-                partner.listener_id = await self.gateway.register_listener(
+                registered = await self.gateway.register_listener(
                     access, f"{self.listener_url}/{partner.id}"
                 )
+                # Kept with the partner's credentials: the listener verifies its notices by it.
+                partner.listener_id = registered.listener_id
+                partner.listener_secret = registered.secret
                 session.add(partner)
             except (PartnerUnavailable, PartnerRefused) as exc:
                 log.warning(

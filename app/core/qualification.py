@@ -99,12 +99,23 @@ class Assessment:
     def quoted_price(self) -> Price:
         """The price of a product that can be delivered; one that cannot is refused."""
         if self.price is None:
-            raise InvalidRequest(
-                "this product cannot be delivered as asked",
-                code="NOT_SERVICEABLE",
-                details={"alternatives": self.alternatives},
-            )
+            raise self.refusal()
         return self.price
+
+    def refusal(self, field: str | None = None) -> InvalidRequest:
+        """Why the product cannot be delivered as asked: a partner's refusal (or its silence:
+        `PARTNER_UNAVAILABLE`, ask again later) with the partner's reason, or not serviceable."""
+        partner = next((a for a in self.alternatives if "code" in a), None)
+        if partner and partner["code"] == partners.PartnerUnavailable.code:
+            return InvalidRequest(
+                str(partner["reason"]), field=field, code=partners.PartnerUnavailable.code
+            )
+        return InvalidRequest(
+            str(partner["reason"]) if partner else "this product cannot be delivered as asked",
+            field=field,
+            code="NOT_SERVICEABLE",
+            details={"alternatives": self.alternatives},
+        )
 
 
 async def assess(
@@ -134,11 +145,12 @@ async def _partner_access(
     session: AsyncSession,
     spec: ProductSpec,
     ends: list[tuple[Location, Serviceability]],
-    asked: dict[tuple[str, int, int], BoughtAccess | str] | None = None,
-) -> tuple[dict[str, BoughtAccess], str | None]:
-    """The partner access (priced by the partner) of each off-net end that a partner reaches,
-    and why it cannot be had if a partner cannot sell it now. `asked` keeps the answers of
-    one request, so that a partner is asked once per place and speed."""
+    asked: dict[tuple[str, int, int], BoughtAccess | CoreError] | None = None,
+) -> tuple[dict[str, BoughtAccess], CoreError | None]:
+    """The partner access (qualified and priced by the partner) of each off-net end that a
+    partner reaches, and why it cannot be had if the partner refuses it or cannot be asked.
+    `asked` keeps the answers of one request, so that a partner is asked once per place and
+    speed."""
     asked = {} if asked is None else asked
     bought: dict[str, BoughtAccess] = {}
     for location, level in ends:
@@ -154,12 +166,12 @@ async def _partner_access(
                     term_months=spec.term_months,
                 )
             except (partners.PartnerUnavailable, partners.PartnerRefused) as exc:
-                asked[key] = exc.message
+                asked[key] = exc
             else:
                 if found is not None:
                     asked[key] = found
         answer = asked.get(key)
-        if isinstance(answer, str):
+        if isinstance(answer, CoreError):
             return {}, answer
         if answer is not None:
             bought[location.id] = answer
@@ -221,17 +233,25 @@ def _judged(
     spec: ProductSpec,
     ends: list[tuple[Location, Serviceability]],
     bought: dict[str, BoughtAccess] | None = None,
-    problem: str | None = None,
+    problem: CoreError | None = None,
 ) -> Assessment:
     """The price, confidence and lead time of a checked spec whose ends are measured."""
-    product_price = price(offering, spec, ends, bought)
     weakest = max((level for _, level in ends), key=_RANK.__getitem__)
-    alternatives: list[dict[str, Any]] = []
     if problem is not None:
-        # A partner reaches the place but cannot sell the access now.
-        confidence = Confidence.RED
-        alternatives.append({"reason": problem})
-    elif weakest is Serviceability.ON_NET:
+        # A partner reaches the place but refuses the access there, or cannot be asked now:
+        # red, with its reason, and no price made up for it.
+        return Assessment(
+            spec=spec,
+            offering=offering,
+            ends=ends,
+            price=None,
+            confidence=Confidence.RED,
+            lead_time_days=0,
+            alternatives=[{"reason": problem.message, "code": problem.code}],
+        )
+    product_price = price(offering, spec, ends, bought)
+    alternatives: list[dict[str, Any]] = []
+    if weakest is Serviceability.ON_NET:
         confidence = Confidence.GREEN
     elif weakest is Serviceability.OFF_NET and spec.bandwidth_mbps > OFF_NET_MAX_MBPS:
         confidence = Confidence.RED
@@ -272,7 +292,7 @@ async def available(
     would assess it, for the shortest standard term each offering sells."""
     levels = await serviceability_of(session, locations)
     ends = [(location, levels[location.id].level) for location in locations]
-    asked: dict[tuple[str, int, int], BoughtAccess | str] = {}
+    asked: dict[tuple[str, int, int], BoughtAccess | CoreError] = {}
     found: list[Assessment] = []
     if await _unserved(session, ends):
         return found

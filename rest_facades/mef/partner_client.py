@@ -21,15 +21,18 @@ from tenacity import (
 from app.core.catalog import ProductKind
 from app.core.partners import (
     AccessRequest,
+    ListenerRegistration,
     PartnerAccess,
     PartnerAuth,
     PartnerHealth,
     PartnerOrderStatus,
     PartnerOrderView,
     PartnerPrice,
+    PartnerQualification,
     PartnerRefused,
     PartnerUnavailable,
 )
+from rest_facades.common.notifications import SECRET_HEADER
 from rest_facades.mef.generated.sonata import product_offering_qualification as poq_models
 from rest_facades.mef.generated.sonata import product_order as order_models
 from rest_facades.mef.generated.sonata import quote as quote_models
@@ -313,7 +316,13 @@ class SonataPartnerClient:
                 monthly += _cents(amount)
             else:
                 one_time += _cents(amount)
-        return PartnerPrice(monthly_cents=monthly, one_time_cents=one_time, quote_id=quote.id)
+        valid_for = quote.validFor
+        return PartnerPrice(
+            monthly_cents=monthly,
+            one_time_cents=one_time,
+            quote_id=quote.id,
+            valid_until=valid_for.endDateTime if valid_for else None,
+        )
 
     async def price(self, partner: PartnerAccess, request: AccessRequest) -> PartnerPrice | None:
         """Availability and price of an access: None where the partner cannot deliver it."""
@@ -322,8 +331,8 @@ class SonataPartnerClient:
         except PartnerRefused:
             return None
 
-    async def qualify(self, partner: PartnerAccess, request: AccessRequest) -> bool:
-        """An instant POQ of an access."""
+    async def qualify(self, partner: PartnerAccess, request: AccessRequest) -> PartnerQualification:
+        """An instant POQ of an access: qualified unless the partner's confidence is red."""
         body = self._body(
             poq_models.ProductOfferingQualificationCreate,
             {
@@ -337,8 +346,19 @@ class SonataPartnerClient:
         response = await self._call(
             partner, "POST", f"{POQ_PATH}/productOfferingQualification", json=body
         )
-        items = response.json().get("productOfferingQualificationItem") or [{}]
-        return str(items[0].get("state", "")).startswith("approved")
+        poq = self._parsed(poq_models.ProductOfferingQualification, response, partner)
+        items = poq.productOfferingQualificationItem or []
+        if not items:
+            raise PartnerUnavailable(f"{partner.name} answered a POQ without items")
+        item = items[0]
+        state = str(item.state.value)
+        confidence = item.serviceabilityConfidence
+        if state != "done.ready" or confidence is None or confidence.value == "red":
+            reason = item.serviceabilityConfidenceReason or (
+                f"its POQ answered {state}" + (f" ({confidence.value})" if confidence else "")
+            )
+            return PartnerQualification(qualified=False, reason=reason[:500])
+        return PartnerQualification(qualified=True)
 
     def _view(self, partner: PartnerAccess, response: httpx.Response) -> PartnerOrderView:
         order = self._parsed(order_models.ProductOrder, response, partner)
@@ -401,11 +421,17 @@ class SonataPartnerClient:
         )
         await self._call(partner, "POST", f"{ORDER_PATH}/cancelProductOrder", json=body)
 
-    async def register_listener(self, partner: PartnerAccess, callback_url: str) -> str:
-        """Subscribe our listener to the partner's product order state changes."""
+    async def register_listener(
+        self, partner: PartnerAccess, callback_url: str
+    ) -> ListenerRegistration:
+        """Subscribe our listener to the partner's product order state changes; the partner's
+        hub gives the secret it signs them with once, in the answer (as this platform does:
+        the `secret` of the body, or the `Webhook-Secret` header)."""
         body = self._body(
             order_models.EventSubscriptionInput,
             {"callback": callback_url, "query": "eventType=productOrderStateChangeEvent"},
         )
         response = await self._call(partner, "POST", f"{ORDER_PATH}/hub", json=body)
-        return str(response.json()["id"])
+        answer = response.json()
+        secret = answer.get("secret") or response.headers.get(SECRET_HEADER)
+        return ListenerRegistration(listener_id=str(answer["id"]), secret=secret or None)
