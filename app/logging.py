@@ -5,8 +5,11 @@ import re
 
 import structlog
 
-# An API key (`lumen_<id>_<secret>`) or whatever follows `Bearer`, wherever it appears in a line.
-_SECRETS = re.compile(r"lumen_[0-9a-f]{6,}_[\w-]+|(?P<scheme>(?i:bearer)\s+)[^\s'\",}]+")
+# An API key (`lumen_<id>_<secret>`), a webhook signing secret (`whsec_<base64>`, ours or a
+# partner's) or whatever follows `Bearer`, wherever it appears in a line.
+_SECRETS = re.compile(
+    r"lumen_[0-9a-f]{6,}_[\w-]+|whsec_[A-Za-z0-9+/=]+|(?P<scheme>(?i:bearer)\s+)[^\s'\",}]+"
+)
 REDACTED = "[redacted]"
 
 
@@ -57,3 +60,5 @@ def configure_logging(level: str, *, json_lines: bool = False) -> None:
     root.setLevel(level.upper())
     # httpx logs every request line, and a listener's callback URL may carry its secrets.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # httpcore's debug trace holds whole response headers (a hub's `Webhook-Secret`).
+    logging.getLogger("httpcore").setLevel(max(logging.INFO, root.level))

@@ -4,6 +4,7 @@ uvicorn on a loopback port as the demo partner, sells us the access we resell.""
 import asyncio
 import base64
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from app.core.geography import Location
 from app.core.ordering import Order, OrderItem, OrderState
 from app.core.parties import Audience, Principal, Scope
 from app.core.partners import PartnerWork, PartnerWorkState
+from app.logging import redact
 from app.main import create_app
 from app.settings import Settings
 from rest_facades.mef.partner_client import ORDER_PATH, QUOTE_PATH, SonataPartnerClient
@@ -719,6 +721,7 @@ async def test_notifications_count_only_when_signed_with_the_partner_s_secret(
     partner_url: str,
     ours: Database,
     gateway: SonataPartnerClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Registering at the partner's hub keeps the secret it signs with (never shown); a forged,
     unsigned or replayed (stale) notification is refused in MEF form, a good one makes the work
@@ -727,6 +730,7 @@ async def test_notifications_count_only_when_signed_with_the_partner_s_secret(
 
     from tests.live_server import free_port
 
+    caplog.set_level(logging.DEBUG)
     ours_id = await order_connection(client, developer)
     engine, _ = _workers(ours, gateway)
     worker = partners.PartnerWorker(
@@ -811,6 +815,8 @@ async def test_notifications_count_only_when_signed_with_the_partner_s_secret(
 
     await settle(ours, gateway, completed)
     assert len(await partner_orders(partner_url, work.id)) == 1
+    # Every line that leaves the platform goes through the redacting formatter.
+    assert secret not in redact(caplog.text)
 
 
 @pytest.mark.usefixtures("patient")
