@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import UniqueConstraint, and_, func, or_
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -590,18 +591,33 @@ async def _ask(
 async def _keep(session: AsyncSession, answer: PartnerQuote) -> None:
     """Keep a partner's answer in a transaction of its own: a price query stores nothing else
     and its own transaction may be rolled back (a dry run)."""
-    bind = session.bind
-    async with AsyncSession(bind, expire_on_commit=False) as own:
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as connection:
+        waited = None
+        if connection.dialect.name == "sqlite":
+            # SQLite has one writer, and it may be the caller's own transaction (an order of
+            # several items): give up at once rather than wait for it; the answer is asked
+            # again next time.
+            waited = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+            await connection.exec_driver_sql("PRAGMA busy_timeout=100")
+            await connection.commit()
         try:
-            old = await _kept_answer_any(own, answer)
-            if old is not None:
-                await own.delete(old)
-                await own.flush()
-            own.add(PartnerQuote.model_validate(answer.model_dump()))
-            await own.commit()
-        except Exception:  # the answer is still used; it is asked again next time
-            await own.rollback()
-            log.warning("could not keep a partner's quote", exc_info=True)
+            async with AsyncSession(connection, expire_on_commit=False) as own:
+                try:
+                    old = await _kept_answer_any(own, answer)
+                    if old is not None:
+                        await own.delete(old)
+                        await own.flush()
+                    own.add(PartnerQuote.model_validate(answer.model_dump()))
+                    await own.commit()
+                except Exception as exc:  # the answer is still used, and asked again next time
+                    await own.rollback()
+                    log.info("a partner's answer was not kept: %s", type(exc).__name__)
+        finally:
+            if waited is not None:
+                await connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited)}")
+                await connection.commit()
 
 
 async def _kept_answer_any(session: AsyncSession, answer: PartnerQuote) -> PartnerQuote | None:

@@ -1,14 +1,18 @@
 """The partner registry: which partner reaches a place, and what we charge for its access."""
 
+import time
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import partners
+from app.core.db import CoreConfig, Database
 from app.core.errors import InvalidRequest, NotAuthorized
 from app.core.geography import AddressInput, resolve_address
-from app.core.parties import Audience, Principal, Scope
+from app.core.parties import Audience, Party, Principal, Scope
+from app.settings import Settings
 from tests.factories import Caller
 
 OPS = Principal(party_id="pty_ops", audience=Audience.OPS, scopes=frozenset(Scope))
@@ -110,3 +114,60 @@ async def test_only_operations_staff_manage_partners(
         await partners.list_partners(session, principal=carrier.principal)
     with pytest.raises(NotAuthorized):
         await partners.register_partner(session, principal=carrier.principal, given=_partner("Y"))
+
+
+class CountingPartner:
+    """A partner that qualifies and quotes every access at 100.00 a month, counting the asks."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def qualify(
+        self, partner: partners.PartnerAccess, request: partners.AccessRequest
+    ) -> partners.PartnerQualification:
+        self.asked += 1
+        return partners.PartnerQualification(qualified=True)
+
+    async def quote(
+        self, partner: partners.PartnerAccess, request: partners.AccessRequest
+    ) -> partners.PartnerPrice:
+        return partners.PartnerPrice(monthly_cents=10000, one_time_cents=0)
+
+
+async def test_a_partner_s_answer_is_kept_without_waiting_on_the_caller_s_own_writes(
+    database: Database, settings: Settings
+) -> None:
+    """Keeping a partner's answer never waits on the transaction that asked for it (SQLite has
+    one writer, which may be the caller's order in progress); the next request uses it where it
+    could be kept."""
+    counting = CountingPartner()
+    wired = Database.connect(
+        settings.database_url,
+        config=CoreConfig(partners=cast(partners.PartnerGateway, counting)),
+    )
+    try:
+        async with wired.session() as session:
+            await partners.register_partner(
+                session, principal=OPS, given=_partner("Counting", metros=["Houston, TX"])
+            )
+            houston = await resolve_address(session, AddressInput(text=HOUSTON))
+            await session.commit()
+        async with wired.session() as session:
+            # The caller's own write, not yet committed.
+            session.add(Party(name="Busy", audience=Audience.DEVELOPER))
+            await session.flush()
+            started = time.monotonic()
+            for _ in range(2):
+                found = await partners.off_net_access(
+                    session, houston, bandwidth_mbps=1000, term_months=12
+                )
+            assert time.monotonic() - started < 5  # the busy timeout would be 10 s
+            assert found is not None
+            assert found.monthly_cents == 11500
+            assert counting.asked == 1
+        async with wired.session() as session:
+            await partners.off_net_access(session, houston, bandwidth_mbps=1000, term_months=12)
+    finally:
+        await wired.dispose()
+    # PostgreSQL keeps it beside the open transaction; SQLite gave up on it and asks again.
+    assert counting.asked == (2 if wired.engine.dialect.name == "sqlite" else 1)
