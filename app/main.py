@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core import demo
@@ -19,7 +19,7 @@ from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
 from app.core.partners import PartnerWorker
-from app.dashboard import render_dashboard
+from app.dashboard import include_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
@@ -228,6 +228,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(partner_listener_routes, prefix=LISTENER_PATH, include_in_schema=False)
     include_tmf(app, dispatcher, webhooks)
     include_portal(app)
+    include_dashboard(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:
@@ -272,10 +273,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         if await database.ping():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
-
-    @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    async def dashboard() -> str:
-        return render_dashboard()
 
     return app
 
