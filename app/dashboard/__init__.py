@@ -46,7 +46,6 @@ DASHBOARD_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Operations dashboard · Lumen API platform</title>
-<link rel="icon" href="data:,">
 <link rel="stylesheet" href="__STATIC__/dashboard.css">
 <script id="dashboard-operations" type="application/json">__OPERATIONS__</script>
 <script src="__STATIC__/dashboard.js" defer></script>
