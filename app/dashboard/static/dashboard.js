@@ -223,6 +223,7 @@ function mergeFeed(events, live) {
   // ISO timestamps of one format sort as text; the newest first.
   feed.sort((a, b) => (a.occurredAt < b.occurredAt) - (a.occurredAt > b.occurredAt));
   feed = feed.slice(0, FEED_SIZE);
+  heardLive = new Set(feed.filter(e => heardLive.has(e.id)).map(e => e.id));
   const list = board.querySelector("#events");
   if (!list) return;
   list.replaceChildren(...feed.map(e => eventItem(e, heardLive.has(e.id))));
