@@ -4,8 +4,11 @@
 
 const OPERATIONS = JSON.parse(document.getElementById("dashboard-operations").textContent);
 const POLL_MS = 15000;
-// Events often come in bursts (an order, its items, its product): one redraw after the burst.
+// Events often come in bursts (an order, its items, its product): one redraw after the burst,
+// and at most one per GAP_MS, so that a busy network does not spend the key's rate limit (each
+// read costs a few units of it).
 const SETTLE_MS = 400;
+const GAP_MS = 5000;
 const FEED_SIZE = 40;
 const KEY_STORE = "lumenOpsKey";
 const SVG = "http://www.w3.org/2000/svg";
@@ -32,6 +35,7 @@ let reconnectTimer = null;
 let feedWasOpen = false;
 let pollTimer = null;
 let settleTimer = null;
+let lastRead = 0;
 // Each sign-in starts a new session: answers of an earlier key are dropped.
 let session = 0;
 
@@ -264,6 +268,7 @@ function stop(text) {
   closeFeed();
   clearTimeout(pollTimer);
   clearTimeout(settleTimer);
+  settleTimer = null;
   board.hidden = true;
   board.replaceChildren();
   feed = [];
@@ -277,6 +282,9 @@ function stop(text) {
 async function refresh() {
   const mine = session;
   clearTimeout(pollTimer);
+  clearTimeout(settleTimer);
+  settleTimer = null;
+  lastRead = Date.now();
   let answer;
   try {
     const response = await fetch("/graphql", {method: "POST",
@@ -310,8 +318,9 @@ async function refresh() {
 }
 
 function refreshSoon() {
-  clearTimeout(settleTimer);
-  settleTimer = setTimeout(refresh, SETTLE_MS);
+  if (settleTimer) return;
+  const wait = Math.max(SETTLE_MS, lastRead + GAP_MS - Date.now());
+  settleTimer = setTimeout(refresh, wait);
 }
 
 function closeFeed() {
