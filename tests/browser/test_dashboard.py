@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.events import DeliveryStatus
 from app.core.inventory import IN_SERVICE
 from app.core.tickets import OPEN_STATES
 from tests.live_server import LiveServer
@@ -21,7 +22,7 @@ PLACE_PORT = (
     'mutation { orderPort(input: {site: {address: "60 Hudson St, New York, NY 10013"}, '
     "speedMbps: 1000, termMonths: 12}) { order { id } userErrors { code } } }"
 )
-# What the page shows: each table's rows by their key, and the revenue figure.
+# What the page shows: each table's rows by their key, the revenue and the failed deliveries.
 READ_PAGE = """() => {
   const rows = (id) => Object.fromEntries([...document.querySelectorAll(`#${id} tbody tr`)]
     .map(r => [r.dataset.key, Number(r.querySelector("td").dataset.value)])
@@ -31,6 +32,7 @@ READ_PAGE = """() => {
     channel: rows("orders-by-channel"),
     severity: rows("tickets-by-severity"),
     mrr: document.querySelector("#mrr .figure")?.dataset.value ?? null,
+    failed: Number(document.querySelector("#deliveries-failed .figure")?.dataset.value),
   };
 }"""
 
@@ -59,6 +61,9 @@ def counted(live_server: LiveServer) -> dict[str, Any]:
                 *open_states,
             ),
             "mrr": Decimal(cents) / 100,
+            "failed": db.execute(
+                "SELECT count(*) FROM delivery WHERE status = ?", [DeliveryStatus.FAILED.value]
+            ).fetchone()[0],
         }
 
 
