@@ -18,6 +18,7 @@ from app.core.errors import CoreError, Unauthenticated
 from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.parties import PrincipalCache
 from app.core.partners import PartnerWorker
 from app.dashboard import render_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
@@ -108,7 +109,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     )
     database = Database.connect(
         settings.database_url,
-        config=CoreConfig(near_net_km=settings.near_net_km, partners=gateway),
+        config=CoreConfig(
+            near_net_km=settings.near_net_km,
+            partners=gateway,
+            principals=PrincipalCache(ttl_seconds=settings.auth_cache_seconds)
+            if settings.auth_cache_seconds
+            else None,
+        ),
     )
     partner_worker = (
         PartnerWorker(
