@@ -12,6 +12,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admission import Admission
 from app.core import demo
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
@@ -197,6 +198,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         auth_failures=settings.auth_failures_limit,
     )
     app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
+    # The outermost: `/healthz` answers before anything else; the rest wait their turn here.
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests or None)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.partner_worker = partner_worker
