@@ -12,12 +12,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admission import Admission
 from app.core import demo
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.parties import PrincipalCache
 from app.core.partners import PartnerWorker
 from app.dashboard import include_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
@@ -108,7 +110,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     )
     database = Database.connect(
         settings.database_url,
-        config=CoreConfig(near_net_km=settings.near_net_km, partners=gateway),
+        config=CoreConfig(
+            near_net_km=settings.near_net_km,
+            partners=gateway,
+            principals=PrincipalCache(ttl_seconds=settings.auth_cache_seconds)
+            if settings.auth_cache_seconds
+            else None,
+        ),
     )
     partner_worker = (
         PartnerWorker(
@@ -190,6 +198,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         auth_failures=settings.auth_failures_limit,
     )
     app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
+    # The outermost: `/healthz` answers before anything else; the rest wait their turn here.
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests or None)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.partner_worker = partner_worker

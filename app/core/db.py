@@ -25,6 +25,7 @@ from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
 
 if TYPE_CHECKING:
+    from app.core.parties import PrincipalCache
     from app.core.partners import PartnerGateway
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -141,6 +142,8 @@ class CoreConfig:
     near_net_km: float = 2.0
     # The adapter to partner carriers' APIs; None: off-net places are priced as our own build.
     partners: "PartnerGateway | None" = None
+    # Principals by API key for a few seconds; None: every request looks its key up.
+    principals: "PrincipalCache | None" = None
 
 
 _CONFIG = "lumen.core_config"
