@@ -16,7 +16,7 @@ from app.core.parties import Principal, authenticate
 from app.settings import Settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The application's database."""
     database: Database = request.app.state.database
     return database

@@ -9,17 +9,19 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admission import Admission
 from app.core import demo
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.event_feed import EventFeed
 from app.core.events import Dispatcher
 from app.core.fulfilment import FulfilmentEngine, PartnerOutcomes
+from app.core.parties import PrincipalCache
 from app.core.partners import PartnerWorker
-from app.dashboard import render_dashboard
+from app.dashboard import include_dashboard
 from app.deprecations import DEPRECATIONS, DeprecationHeaders
 from app.deps import DatabaseDep, idempotency_limits
 from app.logging import configure_logging
@@ -112,6 +114,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             near_net_km=settings.near_net_km,
             partners=gateway,
             partner_quote_ttl=timedelta(seconds=settings.partner_quote_ttl_seconds),
+            principals=PrincipalCache(ttl_seconds=settings.auth_cache_seconds)
+            if settings.auth_cache_seconds
+            else None,
         ),
     )
     partner_worker = (
@@ -194,6 +199,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         auth_failures=settings.auth_failures_limit,
     )
     app.add_middleware(RateLimitMiddleware, limiter=limiter, refuse=too_many_requests)
+    # The outermost: `/healthz` answers before anything else; the rest wait their turn here.
+    app.add_middleware(Admission, limit=settings.max_concurrent_requests or None)
     app.state.dispatcher = dispatcher
     app.state.fulfilment = engine
     app.state.partner_worker = partner_worker
@@ -232,6 +239,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(partner_listener_routes, prefix=LISTENER_PATH, include_in_schema=False)
     include_tmf(app, dispatcher, webhooks)
     include_portal(app)
+    include_dashboard(app)
 
     @app.exception_handler(CoreError)
     async def core_error(request: Request, exc: CoreError) -> JSONResponse:
@@ -276,10 +284,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         if await database.ping():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
-
-    @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    async def dashboard() -> str:
-        return render_dashboard()
 
     return app
 

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     rate_limit_per_key: str = "600/minute"
     rate_limit_anonymous: str = "120/minute"
     auth_failures_limit: str = "20/minute"
+    # How long a process remembers an API key's principal instead of reading it again; a key
+    # revoked by another process stops working there within this time (0: read every time).
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # HTTP requests at work at once in a process; the rest wait their turn (0: no bound). Fewer
+    # would shorten the loop's turns more, but a request may wait seconds for a partner's API.
+    max_concurrent_requests: int = Field(default=16, ge=0)
     # A GraphQL operation consumes one unit of its budget per started `graphql_cost_unit` of cost.
     graphql_cost_unit: int = 50
     near_net_km: float = 2.0

@@ -5,10 +5,22 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 
 QUEUE_SIZE = 1000
-LIVE_ENTITIES = {"order", "order_item", "ticket"}
+# What subscriptions follow: orders and tickets for their owners, and for the operations feed
+# the steps around them (qualifications, quotes, products going into service, bills).
+LIVE_ENTITIES = frozenset(
+    {
+        EntityKind.ORDER,
+        EntityKind.ORDER_ITEM,
+        EntityKind.TICKET,
+        EntityKind.QUALIFICATION,
+        EntityKind.QUOTE,
+        EntityKind.PRODUCT,
+        EntityKind.BILL,
+    }
+)
 
 
 class LiveEvents:

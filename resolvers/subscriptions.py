@@ -9,6 +9,7 @@ from app.core.errors import NotFound
 from resolvers.context import Info
 from resolvers.errors import node_id
 from resolvers.live import events_for
+from schema.events import Event
 from schema.ordering import Order
 from schema.tickets import Ticket
 
@@ -60,3 +61,10 @@ async def ticket_updates(
             row = await info.context.loaders.ticket_by_id.load(event.entity_id)
             if row is not None:
                 yield Ticket.from_row(row)
+
+
+async def ops_events(info: Info) -> AsyncGenerator[Event, None]:
+    """Every party's order, quote, product, ticket and bill events as they happen (ops only)."""
+    info.context.ops()
+    async for event in events_for(info.context.live):
+        yield Event.from_row(event)

@@ -25,6 +25,7 @@ from resolvers.context import Info, RefuseRefusedKeys, spend_query_cost
 from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
+from schema.events import Event
 from schema.geography import AddressValidationPayload, Location, Site
 from schema.inventory import Service
 from schema.limits import CheckedValidationCache, QueryLimits
@@ -175,6 +176,10 @@ class Subscription:
         self, info: Info, ticket_id: strawberry.ID | None = None
     ) -> AsyncGenerator[Ticket, None]:
         return subscriptions.ticket_updates(info, ticket_id)
+
+    @strawberry.subscription(description=subscriptions.ops_events.__doc__)
+    def ops_events(self, info: Info) -> AsyncGenerator[Event, None]:
+        return subscriptions.ops_events(info)
 
 
 def _unexpected(error: GraphQLError) -> bool:

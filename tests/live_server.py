@@ -18,10 +18,11 @@ STARTUP_SECONDS = 180
 
 @dataclass(frozen=True)
 class LiveServer:
-    """A running platform: its URL and the demo keys by role."""
+    """A running platform: its URL, the demo keys by role and its SQLite database file."""
 
     url: str
     keys: dict[str, str]
+    database: Path | None = None
 
 
 def free_port() -> int:
@@ -68,7 +69,7 @@ def serving(folder: Path) -> Iterator[LiveServer]:
             parts = line.split()
             if len(parts) == 2 and parts[1].startswith("lumen_"):
                 keys[parts[0]] = parts[1]
-        yield LiveServer(url=url, keys=keys)
+        yield LiveServer(url=url, keys=keys, database=folder / "lumen.db")
     finally:
         process.terminate()
         try:

@@ -4,12 +4,14 @@ import warnings
 
 import httpx
 import pytest
+from graphql import parse, validate
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
-from app.dashboard import DASHBOARD_QUERY
+from app.dashboard import DASHBOARD_QUERY, FEED_SUBSCRIPTION
 from app.main import create_app
 from app.settings import Settings
+from schema.root import schema
 from tests.factories import make_caller
 
 
@@ -79,3 +81,7 @@ def test_the_openapi_document_has_one_id_per_operation(settings: Settings) -> No
         document = create_app(settings, run_workers=False).openapi()
     assert any(path.startswith("/tmf-api/") for path in document["paths"])
     assert any(path.startswith("/mefApi/") for path in document["paths"])
+
+
+def test_the_dashboard_feed_is_a_valid_subscription() -> None:
+    assert validate(schema._schema, parse(FEED_SUBSCRIPTION)) == []

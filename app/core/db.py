@@ -25,6 +25,7 @@ from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
 
 if TYPE_CHECKING:
+    from app.core.parties import PrincipalCache
     from app.core.partners import PartnerGateway
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -144,6 +145,8 @@ class CoreConfig:
     # How long a partner's answer about an access (its POQ and firm quote) is used before the
     # partner is asked again; a partner's own quote validity, when shorter, wins.
     partner_quote_ttl: timedelta = timedelta(minutes=15)
+    # Principals by API key for a few seconds; None: every request looks its key up.
+    principals: "PrincipalCache | None" = None
 
 
 _CONFIG = "lumen.core_config"

@@ -9,13 +9,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy import func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
-from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
 from app.core.errors import Conflict, InvalidRequest, NotAuthorized, NotFound, Unauthenticated
 
 
@@ -235,6 +236,37 @@ async def children_scoped(
     return grouped
 
 
+class PrincipalCache:
+    """The principals of recently used API keys, each kept for `ttl_seconds`: a key revoked in
+    this process stops working at once, one revoked elsewhere within `ttl_seconds`."""
+
+    def __init__(self, *, ttl_seconds: float, max_keys: int = 10_000) -> None:
+        # key id -> (the key's stored hash, its principal)
+        self._entries: TTLCache[str, tuple[str, Principal]] = TTLCache(max_keys, ttl_seconds)
+
+    def get(self, key_id: str, secret_hash: str) -> Principal | None:
+        """The principal of a key seen lately, if its secret matches."""
+        entry = self._entries.get(key_id)
+        if entry is None or not hmac.compare_digest(entry[0], secret_hash):
+            return None
+        return entry[1]
+
+    def keep(self, key_id: str, secret_hash: str, principal: Principal) -> None:
+        """Remember a key that was just looked up."""
+        self._entries[key_id] = (secret_hash, principal)
+
+    def forget(self, key_ids: Iterable[str]) -> None:
+        """Drop keys that were revoked or replaced."""
+        for key_id in key_ids:
+            self._entries.pop(key_id, None)
+
+
+def _forget_keys(session: AsyncSession, key_ids: Iterable[str]) -> None:
+    cache = config_of(session).principals
+    if cache is not None:
+        cache.forget(key_ids)
+
+
 def hash_secret(key: str) -> str:
     """The stored form of an API key."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -266,6 +298,7 @@ async def revoke_seeded_keys(
         api_key.revoked_at = clock.now()
         session.add(api_key)
     await commit(session)
+    _forget_keys(session, key_ids)
     return len(valid)
 
 
@@ -328,6 +361,7 @@ async def issue_api_key(
         )
     )
     await commit(session)
+    _forget_keys(session, [key_id])
     return key
 
 
@@ -338,6 +372,10 @@ async def authenticate(session: AsyncSession, key: str | None) -> Principal:
     parts = key.split("_", 2)
     if len(parts) != 3:
         raise Unauthenticated("the API key is unknown or revoked")
+    secret_hash = hash_secret(key)
+    cache = config_of(session).principals
+    if cache is not None and (known := cache.get(parts[1], secret_hash)) is not None:
+        return known
     # The key, its party and the buyers it acts for in one statement: every request runs it.
     rows = (
         await session.exec(
@@ -351,17 +389,20 @@ async def authenticate(session: AsyncSession, key: str | None) -> Principal:
     if (
         api_key is None
         or api_key.revoked_at is not None
-        or not hmac.compare_digest(api_key.secret_hash, hash_secret(key))
+        or not hmac.compare_digest(api_key.secret_hash, secret_hash)
     ):
         raise Unauthenticated("the API key is unknown or revoked")
     party = rows[0][1]
     buyers = [buyer for _, _, buyer in rows if buyer is not None]
-    return Principal(
+    principal = Principal(
         party_id=party.id,
         audience=party.audience,
         scopes=frozenset(Scope(s) for s in api_key.scopes.split(",") if s),
         acting_for=frozenset(buyers),
     )
+    if cache is not None:
+        cache.keep(parts[1], secret_hash, principal)
+    return principal
 
 
 async def revoke_api_key(session: AsyncSession, *, principal: Principal, key_id: str) -> None:
@@ -372,6 +413,7 @@ async def revoke_api_key(session: AsyncSession, *, principal: Principal, key_id:
     api_key.revoked_at = clock.now()
     session.add(api_key)
     await commit(session)
+    _forget_keys(session, [key_id])
 
 
 async def get_party(session: AsyncSession, *, principal: Principal, party_id: str) -> Party:

@@ -41,7 +41,7 @@ class Refusals:
     in_use: Callable[[str], Response]
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     key: Annotated[
         str | None,
         Header(

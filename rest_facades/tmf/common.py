@@ -129,7 +129,7 @@ def buyer_and_related_parties(party: F, kept: F, *where: str) -> dict[str, Attri
     }
 
 
-def tmf_query(
+async def tmf_query(
     request: Request,
     offset: Annotated[int, Query(ge=0, description="The first entry to return (0-based).")] = 0,
     limit: Annotated[

@@ -52,7 +52,7 @@ class NotifyingAPI:
 _BY_BASE: dict[str, NotifyingAPI] = {}
 
 
-def notifying_api(request: Request) -> NotifyingAPI:
+async def notifying_api(request: Request) -> NotifyingAPI:
     """The API whose hub a request calls (injected into the shared hub handlers)."""
     path: str = request.scope["route"].path
     return _BY_BASE[path[: path.rindex("/hub")]]

@@ -367,3 +367,31 @@ def test_an_id_of_another_type_is_not_found(
         refused = receive(ws)
         assert receive(ws) == {"id": "1", "type": "complete"}
     assert [e["extensions"]["code"] for e in refused["payload"]["errors"]] == ["NOT_FOUND"]
+
+
+OPS_EVENTS = "subscription { opsEvents { entityKind entityId kind state channel } }"
+
+
+def test_operations_hear_every_partys_events_and_no_one_else_may_listen(
+    live: Live, developer: Caller, other_developer: Caller, ops: Caller
+) -> None:
+    with live.as_caller(ops) as staff:
+        live.subscribe(staff, OPS_EVENTS)
+        mine = live.core(lambda s: make_order(s, developer)).order
+        theirs = live.core(lambda s: make_ticket(s, other_developer))
+        live.dispatch()
+        heard = collect(
+            staff,
+            lambda got: any(e["entityKind"] == "TICKET" for e in got.get("1", [])),
+        )["1"]
+    placed = {"entityKind": "ORDER", "entityId": mine.id, "kind": "CREATED"}
+    assert any(placed.items() <= event.items() for event in heard), heard
+    assert {"entityKind": "TICKET", "entityId": theirs.id}.items() <= heard[-1].items()
+    assert {e["entityKind"] for e in heard} >= {"ORDER", "ORDER_ITEM", "PRODUCT", "TICKET"}
+
+    with live.as_caller(developer) as ws:
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": OPS_EVENTS}})
+        refused = receive(ws)
+        assert receive(ws) == {"id": "1", "type": "complete"}
+    assert [e["extensions"]["code"] for e in refused["payload"]["errors"]] == ["NOT_AUTHORIZED"]
+    assert live.app.state.live.listeners == 0
