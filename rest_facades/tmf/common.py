@@ -101,6 +101,8 @@ class TMFQuery:
     limit: int
     fields: str | None
     filters: tuple[Filter, ...]
+    # The scheme and host of the links the answer carries (see `href`).
+    origin: str = ""
 
     def conditions(
         self, attributes: Mapping[str, Attribute[F]]
@@ -108,7 +110,7 @@ class TMFQuery:
         """The filters the core answers in SQL (those `attributes` maps), and those left to
         match after the page is read; a TMF 400 names a value its attribute cannot take."""
         try:
-            return conditions(self.filters, attributes)
+            return conditions(self.filters, attributes, self.origin)
         except ValueError as exc:
             raise TMFError(400, "INVALID_QUERY", f"invalid filter {exc}") from exc
 
@@ -142,7 +144,13 @@ def tmf_query(
 ) -> TMFQuery:
     """The paging, `fields` and filters of a TMF request (`attr=v1,v2`, `attr.gt=...`)."""
     filters = parse_filters(list(request.query_params.multi_items()))
-    return TMFQuery(offset=offset, limit=limit, fields=fields, filters=tuple(filters))
+    return TMFQuery(
+        offset=offset,
+        limit=limit,
+        fields=fields,
+        filters=tuple(filters),
+        origin=public_base_url(request),
+    )
 
 
 TMFQueryDep = Annotated[TMFQuery, Depends(tmf_query)]
