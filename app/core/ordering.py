@@ -620,6 +620,8 @@ class OrderField(StrEnum):
     ITEM_ONE_TIME_CENTS = "item.one_time_cents"
     ITEM_REQUESTED_COMPLETION_AT = "item.requested_completion_at"
     ITEM_ANNOTATIONS = "item.annotations"
+    # Orders with an item that joins two ends.
+    ITEM_TWO_ENDS = "item.two_ends"
 
 
 register_document(Order, Keeper.ORDER, "annotations")
@@ -636,6 +638,8 @@ _ITEM_PLACES = (
 def _item_column(field: OrderField) -> Any:
     if field is OrderField.ITEM_ID:
         return func.coalesce(col(OrderItem.external_id), col(OrderItem.id))
+    if field is OrderField.ITEM_TWO_ENDS:
+        return col(OrderItem.z_location_id).is_not(None)
     return col(getattr(OrderItem, field.value.removeprefix("item.")))
 
 
