@@ -6,7 +6,7 @@ A filter on an attribute that the core stores or derives from what it stores bec
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -123,15 +123,20 @@ def answered(path: tuple[str, ...], attributes: Mapping[str, Attribute[F]]) -> b
 
 
 def conditions(
-    filters: Iterable[Filter], attributes: Mapping[str, Attribute[F]], origin: str = ""
+    filters: Iterable[Filter],
+    attributes: Mapping[str, Attribute[F]],
+    origin: str = "",
+    after_page: Collection[str] = (),
 ) -> tuple[list[Condition[F]], list[Filter]]:
     """The filters that `attributes` maps, as core conditions, and the rest (to match after
-    the page is read); ValueError names a value that its attribute cannot take. `origin` is
-    the scheme and host that links (`href`) start with."""
+    the page is read, as those on a path in `after_page` do); ValueError names a value that its
+    attribute cannot take. `origin` is the scheme and host that links (`href`) start with."""
     mapped: list[Condition[F]] = []
     rest: list[Filter] = []
     for found in filters:
         attribute, below = _attribute(found.path, attributes)
+        if ".".join(found.path) in after_page:
+            attribute = None
         if attribute is None or (found.operator != "eq" and not attribute.ordered):
             rest.append(found)
         elif any(

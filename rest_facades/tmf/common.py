@@ -1,7 +1,7 @@
 """What every TMF API shares: absolute hrefs, ISO dates, TMF630 lists and JSON bodies."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -105,12 +105,13 @@ class TMFQuery:
     origin: str = ""
 
     def conditions(
-        self, attributes: Mapping[str, Attribute[F]]
+        self, attributes: Mapping[str, Attribute[F]], after_page: Collection[str] = ()
     ) -> tuple[list[Condition[F]], list[Filter]]:
         """The filters the core answers in SQL (those `attributes` maps), and those left to
-        match after the page is read; a TMF 400 names a value its attribute cannot take."""
+        match after the page is read (as the API documents for `after_page`); a TMF 400 names
+        a value its attribute cannot take."""
         try:
-            return conditions(self.filters, attributes, self.origin)
+            return conditions(self.filters, attributes, self.origin, after_page)
         except ValueError as exc:
             raise TMFError(400, "INVALID_QUERY", f"invalid filter {exc}") from exc
 

@@ -294,9 +294,10 @@ RATE_FILTERS: dict[str, Attribute[RateField]] = {
     "taxExcludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
     "taxIncludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
 }
-# TMF678 attributes that filter after the page is read: a bill's next bill date (a calendar
-# month after the bill's, which the core does not store).
-AFTER_PAGE = frozenset({"nextBillDate"})
+# TMF678 attributes that filter after the page is read (not yet translated into SQL): a bill's
+# next bill date (the first of the month after its bill date) and the description that a bill
+# on demand shows when it was given none.
+AFTER_PAGE = frozenset({"nextBillDate", "description"})
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
 
@@ -305,7 +306,7 @@ async def list_bills(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's bills, newest first."""
-    conditions, after = query.conditions(BILL_FILTERS)
+    conditions, after = query.conditions(BILL_FILTERS, AFTER_PAGE)
     page = await billing.page_bills(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -379,7 +380,7 @@ async def list_on_demand(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's on-demand bill requests, newest first."""
-    conditions, after = query.conditions(ON_DEMAND_FILTERS)
+    conditions, after = query.conditions(ON_DEMAND_FILTERS, AFTER_PAGE)
     page = await billing.page_bills(
         session,
         principal=principal,
@@ -405,7 +406,7 @@ async def list_rates(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's applied rates, newest first."""
-    conditions, after = query.conditions(RATE_FILTERS)
+    conditions, after = query.conditions(RATE_FILTERS, AFTER_PAGE)
     page = await billing.page_applied_rates(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

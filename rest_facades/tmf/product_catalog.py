@@ -912,7 +912,7 @@ async def list_specifications(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Product specifications and the characteristics they take."""
-    conditions, after = query.conditions(SPECIFICATION_FILTERS)
+    conditions, after = query.conditions(SPECIFICATION_FILTERS, AFTER_PAGE)
     page = await catalog.page_specifications(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -1001,7 +1001,7 @@ async def list_offerings(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Offerings on sale (and, for operations staff, those in design)."""
-    conditions, after = query.conditions(OFFERING_FILTERS)
+    conditions, after = query.conditions(OFFERING_FILTERS, AFTER_PAGE)
     page = await catalog.page_offerings(
         session,
         principal=principal,
@@ -1118,7 +1118,7 @@ async def list_prices(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """List prices."""
-    conditions, after = query.conditions(PRICE_FILTERS)
+    conditions, after = query.conditions(PRICE_FILTERS, AFTER_PAGE)
     page = await catalog.page_prices(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -1210,7 +1210,7 @@ async def list_categories(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Categories of offerings."""
-    conditions, after = query.conditions(CATEGORY_FILTERS)
+    conditions, after = query.conditions(CATEGORY_FILTERS, AFTER_PAGE)
     page = await catalog.page_categories(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -1301,7 +1301,7 @@ async def list_catalogs(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Catalogs."""
-    conditions, after = query.conditions(CATALOG_FILTERS)
+    conditions, after = query.conditions(CATALOG_FILTERS, AFTER_PAGE)
     page = await catalog.page_catalogs(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )

@@ -529,8 +529,11 @@ FILTERS: dict[str, Attribute[OrderField]] = {
         lambda text: (True,) if text == "Z-End" else (),
         constant=("A-End",),
     ),
-    f"{_ITEM}.product.place.@referredType": constant(
-        OrderField.ID, "GeographicSite", "GeographicAddress"
+    # An A end is a site; a Z end without one is an address.
+    f"{_ITEM}.product.place.@referredType": Attribute(
+        OrderField.ITEM_Z_ADDRESS,
+        lambda text: (True,) if text == "GeographicAddress" else (),
+        constant=("GeographicSite",),
     ),
     # The speed, term and class of service of each item.
     f"{_ITEM}.product.productCharacteristic.name": constant(
@@ -562,7 +565,11 @@ FILTERS: dict[str, Attribute[OrderField]] = {
 AFTER_PAGE: frozenset[str] = frozenset()
 CANCELLATION_FILTERS: dict[str, Attribute[OrderField]] = {
     "id": Attribute(OrderField.ID, as_text),
+    "href": linked(OrderField.ID, BASE, "cancelProductOrder"),
+    "@type": constant(OrderField.ID, "CancelProductOrder"),
     "productOrder.id": Attribute(OrderField.ID, as_text),
+    "productOrder.href": linked(OrderField.ID, BASE, "productOrder"),
+    "productOrder.@referredType": constant(OrderField.ID, "ProductOrder"),
     "state": Attribute(OrderField.STATE, by_name(CANCELLATION_VIEW_STATES)),
     "cancellationReason": Attribute(OrderField.CANCELLATION_REASON, as_text),
 }
@@ -628,7 +635,7 @@ async def list_orders(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's orders, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await ordering.page_orders(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -732,7 +739,7 @@ async def list_cancellations(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The cancellation requests of the caller's orders."""
-    conditions, after = query.conditions(CANCELLATION_FILTERS)
+    conditions, after = query.conditions(CANCELLATION_FILTERS, AFTER_PAGE)
     page = await ordering.page_orders(
         session,
         principal=principal,

@@ -52,6 +52,7 @@ from rest_facades.common.tmf630 import (
     by_name,
     constant,
     in_document,
+    linked,
     merge_patch,
 )
 from rest_facades.tmf.common import (
@@ -419,6 +420,7 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     # What the buyer sent that the core keeps as given, by any path below it.
     **{name: in_document(QuoteField.ANNOTATIONS, name) for name in KEPT},
     "@type": constant(QuoteField.ID, "Quote"),
+    "href": linked(QuoteField.ID, BASE, "quote"),
     # The items the core did not take, as the buyer asked for them, and what the buyer sent
     # with those it took.
     f"{ASKED}.productOffering.id": Attribute(
@@ -437,6 +439,50 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
         for name in ITEM_KEPT
     },
 }
+# Attributes that filter after the page is read (not yet translated into SQL): the items the core
+# took (their id, action, state, product and prices) and the quote's total prices, and the seller's
+# note on why it was rejected.
+AFTER_PAGE = frozenset(
+    {
+        "note.@type",
+        "note.author",
+        "note.date",
+        "note.id",
+        "note.text",
+        "quoteItem.@type",
+        "quoteItem.action",
+        "quoteItem.id",
+        "quoteItem.product.@type",
+        "quoteItem.product.place.@referredType",
+        "quoteItem.product.place.href",
+        "quoteItem.product.place.id",
+        "quoteItem.product.place.role",
+        "quoteItem.product.productCharacteristic.name",
+        "quoteItem.product.productCharacteristic.value",
+        "quoteItem.product.productCharacteristic.valueType",
+        "quoteItem.product.productOffering.@referredType",
+        "quoteItem.product.productOffering.href",
+        "quoteItem.product.productOffering.id",
+        "quoteItem.productOffering.@referredType",
+        "quoteItem.productOffering.href",
+        "quoteItem.quantity",
+        "quoteItem.quoteItemPrice.@type",
+        "quoteItem.quoteItemPrice.name",
+        "quoteItem.quoteItemPrice.price.@type",
+        "quoteItem.quoteItemPrice.price.dutyFreeAmount.unit",
+        "quoteItem.quoteItemPrice.price.dutyFreeAmount.value",
+        "quoteItem.quoteItemPrice.priceType",
+        "quoteItem.quoteItemPrice.recurringChargePeriod",
+        "quoteItem.state",
+        "quoteTotalPrice.@type",
+        "quoteTotalPrice.name",
+        "quoteTotalPrice.price.@type",
+        "quoteTotalPrice.price.dutyFreeAmount.unit",
+        "quoteTotalPrice.price.dutyFreeAmount.value",
+        "quoteTotalPrice.priceType",
+        "quoteTotalPrice.recurringChargePeriod",
+    }
+)
 # Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except
 # the three the core stores); the others are the seller's answer, repeated unchanged or refused.
 BUYERS = ("description", "externalId", "requestedQuoteCompletionDate", *KEPT)
@@ -457,7 +503,7 @@ async def list_quotes(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's quotes, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await quoting.find_quotes(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
