@@ -99,12 +99,11 @@ NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
 }
 # Attributes that filter after the page is read (not yet translated into SQL): the `href` and
 # `@type` of accounts, bill formats, bill presentation media and billing cycle specifications (one
-# set of filters serves several resources), the bill structure and account type that a billing
+# set of filters serves several resources), the bill structure that a billing
 # account shows by default, and the offsets and frequency of cycles.
 AFTER_PAGE = frozenset(
     {
         "@type",
-        "accountType",
         "billStructure.cycleSpecification.@referredType",
         "billStructure.cycleSpecification.href",
         "billStructure.cycleSpecification.id",
