@@ -398,7 +398,8 @@ async def _withdraw(
 
 
 def _version(text: str) -> tuple[int, ...]:
-    return (int(text),) if text.isdigit() else ()
+    """A filter value compared with whole numbers (any other matches none)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
 
 
 # TMF648 attributes that the core's quote query answers; other filters match after paging.
@@ -421,6 +422,25 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     **{name: in_document(QuoteField.ANNOTATIONS, name) for name in KEPT},
     "@type": constant(QuoteField.ID, "Quote"),
     "href": linked(QuoteField.ID, BASE, "quote"),
+    # The items the core took: what it priced, each an item to add of one product.
+    f"{ASKED}.@type": constant(QuoteField.ID, "QuoteItem"),
+    f"{ASKED}.action": constant(QuoteField.ID, "add"),
+    f"{ASKED}.quantity": constant(QuoteField.ID, 1),
+    f"{ASKED}.productOffering.@referredType": constant(QuoteField.ID, "ProductOffering"),
+    f"{ASKED}.productOffering.href": linked(
+        QuoteField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"
+    ),
+    f"{ASKED}.product.productCharacteristic.value": Attribute(
+        QuoteField.ITEM_BANDWIDTH_MBPS,
+        _version,
+        ordered=True,
+        also=Attribute(
+            QuoteField.ITEM_TERM_MONTHS,
+            _version,
+            ordered=True,
+            also=Attribute(QuoteField.ITEM_CLASS_OF_SERVICE, as_text),
+        ),
+    ),
     # The items the core did not take, as the buyer asked for them, and what the buyer sent
     # with those it took.
     f"{ASKED}.productOffering.id": Attribute(
@@ -440,32 +460,28 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     },
 }
 # Attributes that filter after the page is read (not yet translated into SQL): the items the core
-# took (their id, action, state, product and prices) and the quote's total prices, and the seller's
+# took (their product and prices, and, as the core numbers and rejects the items it could not
+# take, their id and state) and the quote's total prices, and the seller's
 # note on why it was rejected.
 AFTER_PAGE = frozenset(
     {
+        "quoteItem.id",
+        "quoteItem.state",
         "note.@type",
         "note.author",
         "note.date",
         "note.id",
         "note.text",
-        "quoteItem.@type",
-        "quoteItem.action",
-        "quoteItem.id",
         "quoteItem.product.@type",
         "quoteItem.product.place.@referredType",
         "quoteItem.product.place.href",
         "quoteItem.product.place.id",
         "quoteItem.product.place.role",
         "quoteItem.product.productCharacteristic.name",
-        "quoteItem.product.productCharacteristic.value",
         "quoteItem.product.productCharacteristic.valueType",
         "quoteItem.product.productOffering.@referredType",
         "quoteItem.product.productOffering.href",
         "quoteItem.product.productOffering.id",
-        "quoteItem.productOffering.@referredType",
-        "quoteItem.productOffering.href",
-        "quoteItem.quantity",
         "quoteItem.quoteItemPrice.@type",
         "quoteItem.quoteItemPrice.name",
         "quoteItem.quoteItemPrice.price.@type",
@@ -473,7 +489,6 @@ AFTER_PAGE = frozenset(
         "quoteItem.quoteItemPrice.price.dutyFreeAmount.value",
         "quoteItem.quoteItemPrice.priceType",
         "quoteItem.quoteItemPrice.recurringChargePeriod",
-        "quoteItem.state",
         "quoteTotalPrice.@type",
         "quoteTotalPrice.name",
         "quoteTotalPrice.price.@type",

@@ -1,7 +1,7 @@
 """TMF lists filter in SQL on what a face derives from what the core stores (an offering's terms
-and the speeds it sells, an order item's characteristics, a bill's amount before tax and its
-document, an address's street type): `X-Total-Count` is exact, every page is full and the
-statements of a list do not grow with its table."""
+and the speeds it sells, the characteristics of an order's or a quote's items, a bill's amount
+before tax and its document, an address's street type): `X-Total-Count` is exact, every page is
+full and the statements of a list do not grow with its table."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +9,7 @@ import httpx
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import billing, clock, ordering
+from app.core import billing, clock, ordering, quoting
 from app.core.billing import Bill, BillState
 from app.core.catalog import Offering
 from app.core.db import Database
@@ -189,3 +189,66 @@ async def test_addresses_filter_on_their_street_type_and_coordinates(
     assert len(seen) == few
     _, exact = await _list(client, customer, path, **{"geographicLocation.coordinates": "-107"})
     assert exact == 1
+
+
+async def test_quotes_filter_on_the_characteristics_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    path = "/tmf-api/quoteManagement/v4/quote"
+    chicago = await location_id(session, CHICAGO)
+    characteristics = [{"name": "bandwidth", "value": 100}, {"name": "termMonths", "value": 12}]
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "quoteItem": [
+                {
+                    "id": "1",
+                    "action": "add",
+                    "productOffering": {"id": "internet-access"},
+                    "product": {
+                        "place": [{"id": chicago, "role": "aEnd"}],
+                        "productCharacteristic": characteristics,
+                    },
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    quote = await session.get(quoting.Quote, created.json()["id"])
+    assert quote is not None
+    [item] = (
+        await session.exec(select(quoting.QuoteItem).where(quoting.QuoteItem.quote_id == quote.id))
+    ).all()
+    wanted = {
+        "quoteItem.product.productCharacteristic.value": "250",
+        "quoteItem.@type": "QuoteItem",
+    }
+    few = 0
+    for batch in ("a", "b"):
+        await _quote_copies(session, quote, item, batch)
+        with counting(database) as seen:
+            first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+        assert total == (5 if batch == "a" else 10)
+        assert len(first) == PAGE
+        assert len(seen) == (few or len(seen))
+        few = len(seen)
+    _, none = await _list(client, customer, path, **{"quoteItem.action": "modify"})
+    assert none == 0
+
+
+async def _quote_copies(
+    session: AsyncSession, quote: quoting.Quote, item: quoting.QuoteItem, batch: str
+) -> None:
+    """Twelve copies of a quote with its item, five of them at 250 Mbps."""
+    await copies(session, quote, 12, lambda n: {"id": f"q_d{batch}{n}"})
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"qi_d{batch}{n}",
+            "quote_id": f"q_d{batch}{n}",
+            "bandwidth_mbps": 250 if n < 5 else 100,
+        },
+    )
