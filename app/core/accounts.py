@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, String, func, literal, or_
+from sqlalchemy import JSON, String, case, func, literal, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -212,6 +212,10 @@ def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[Accoun
         and field.value not in set(RelationField)
     }
     columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
+    if model is BillingAccount:
+        # A billing account without a type of its own is its party's default one or another.
+        default = case((col(BillingAccount.is_default), "default"), else_="additional")
+        columns[AccountField.ACCOUNT_TYPE] = func.coalesce(BillingAccount.account_type, default)
     keeper = Keeper.ACCOUNT if model is Account else Keeper.BILLING_ACCOUNT
     columns[AccountField.EXTRA] = document_field(keeper, model.id)
     return columns

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Numeric, UniqueConstraint, case, cast, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -422,6 +422,12 @@ class BillField(StrEnum):
     PERIOD_START = "period_start"
     PERIOD_END = "period_end"
     TOTAL_CENTS = "total_cents"
+    TAX_CENTS = "tax_cents"
+    CURRENCY = "currency"
+    # What is charged before tax, what is left to pay (nothing once settled), and the tax rate.
+    EXCLUDED_CENTS = "excluded_cents"
+    REMAINING_CENTS = "remaining_cents"
+    TAX_RATE = "tax_rate"
 
 
 class RateField(StrEnum):
@@ -437,9 +443,25 @@ class RateField(StrEnum):
     PERIOD_START = "period_start"
     PERIOD_END = "period_end"
     AMOUNT_CENTS = "amount_cents"
+    CURRENCY = "currency"
 
 
-_BILL_COLUMNS = {field: col(getattr(Bill, field.value)) for field in BillField}
+_EXCLUDED = col(Bill.recurring_cents) + col(Bill.one_time_cents)
+_BILL_COLUMNS: dict[BillField, Any] = {
+    field: col(getattr(Bill, field.value))
+    for field in BillField
+    if field.value in Bill.model_fields
+} | {
+    BillField.EXCLUDED_CENTS: _EXCLUDED,
+    BillField.REMAINING_CENTS: case(
+        (col(Bill.state) == BillState.SETTLED, 0), else_=col(Bill.total_cents)
+    ),
+    # As the bill shows it: rounded to four places, none where nothing is charged before tax.
+    BillField.TAX_RATE: case(
+        (_EXCLUDED == 0, 0),
+        else_=func.round(cast(col(Bill.tax_cents), Numeric) / _EXCLUDED, 4),
+    ),
+}
 _RATE_COLUMNS = {field: col(getattr(AppliedRate, field.value)) for field in RateField}
 
 

@@ -7,7 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, ColumnElement, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -18,7 +19,16 @@ from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.paging import (
+    Condition,
+    Page,
+    either_column,
+    fetch_page,
+    in_list,
+    list_length,
+    via,
+    where,
+)
 from app.core.parties import Principal
 
 CURRENCY = "USD"
@@ -785,11 +795,14 @@ def _apply(entry: Any, updates: dict[str, Any]) -> None:
     entry.updated_at = clock.now()
 
 
+def _browsable(principal: Principal) -> ColumnElement[bool]:
+    shown = [LifecycleStatus.ACTIVE] + ([LifecycleStatus.IN_DESIGN] if principal.is_ops else [])
+    return col(Offering.status).in_(shown)
+
+
 def offerings_query(*, principal: Principal) -> SelectOfScalar[Offering]:
     """The offerings a caller may browse: on sale, and those in design for operations staff."""
-    statement = select(Offering).order_by(col(Offering.id))
-    shown = [LifecycleStatus.ACTIVE] + ([LifecycleStatus.IN_DESIGN] if principal.is_ops else [])
-    return statement.where(col(Offering.status).in_(shown))
+    return select(Offering).order_by(col(Offering.id)).where(_browsable(principal))
 
 
 async def browse_offering(
@@ -1441,10 +1454,22 @@ class SpecificationField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
     # The attributes kept as given (a condition names a path in them).
     ANNOTATIONS = "annotations"
     # Specifications that take a characteristic of this name.
     CHARACTERISTIC = "characteristic"
+    # Specifications with a characteristic (or an allowed value of one) of which this matches.
+    HAS_CHARACTERISTIC = "has_characteristic"
+    CHARACTERISTIC_DESCRIPTION = "characteristic.description"
+    CHARACTERISTIC_VALUE_TYPE = "characteristic.value_type"
+    CHARACTERISTIC_UNIT = "characteristic.unit"
+    CHARACTERISTIC_VALUE_FROM = "characteristic.value_from"
+    CHARACTERISTIC_VALUE_TO = "characteristic.value_to"
+    HAS_RANGE = "characteristic.has_range"
+    VALUE = "value.value"
+    VALUE_IS_DEFAULT = "value.is_default"
 
 
 class OfferingField(StrEnum):
@@ -1454,15 +1479,34 @@ class OfferingField(StrEnum):
     NAME = "name"
     DESCRIPTION = "description"
     STATUS = "status"
+    STATUS_REASON = "status_reason"
+    VERSION = "version"
     ON_SALE = "on_sale"
     CATEGORY = "category"
     SPECIFICATION_ID = "specification_id"
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
+    # When it is valid from: as published, or else since it was created.
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
+    # Its shortest or its longest term.
+    TERM_MONTHS = "term_months"
+    # A speed or a class of service it sells, and whether it sells any (several) of them.
+    BANDWIDTH_MBPS = "bandwidth_mbps"
+    CLASS_OF_SERVICE = "class_of_service"
+    SELLS_VALUES = "sells_values"
+    SELLS_CHOICES = "sells_choices"
     # The attributes kept as given (a condition names a path in them).
     ANNOTATIONS = "annotations"
-    # Offerings sold at a price of this id.
+    # Offerings sold at a price of this id (of this name).
     PRICE_ID = "price_id"
+    PRICE_NAME = "price_name"
+    HAS_PRICE = "has_price"
+    # Offerings in a category (of a specification) of the catalog of this name.
+    CATEGORY_NAME = "category_name"
+    HAS_CATEGORY = "has_category"
+    SPECIFICATION_NAME = "specification_name"
+    HAS_SPECIFICATION = "has_specification"
 
 
 class PriceField(StrEnum):
@@ -1478,6 +1522,11 @@ class PriceField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
+    HAS_PERIOD = "has_period"
+    HAS_UNIT_OF_MEASURE = "has_unit_of_measure"
+    UNIT_OF_MEASURE = "unit_of_measure"
     # The attributes kept as given (a condition names a path in them).
     ANNOTATIONS = "annotations"
 
@@ -1493,8 +1542,17 @@ class CategoryField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
     # The attributes kept as given (a condition names a path in them).
     ANNOTATIONS = "annotations"
+    # Categories holding an offering of this id (name), or below them.
+    OFFERING_ID = "offering_id"
+    OFFERING_NAME = "offering_name"
+    HAS_OFFERING = "has_offering"
+    SUBCATEGORY_ID = "subcategory_id"
+    SUBCATEGORY_NAME = "subcategory_name"
+    HAS_SUBCATEGORY = "has_subcategory"
 
 
 class CatalogField(StrEnum):
@@ -1507,14 +1565,32 @@ class CatalogField(StrEnum):
     VERSION = "version"
     STATUS = "status"
     UPDATED_AT = "updated_at"
+    VALID_FROM = "valid_from"
+    VALID_TO = "valid_to"
     # The attributes kept as given (a condition names a path in them).
     ANNOTATIONS = "annotations"
-    # Catalogs that publish a category of this id.
+    # Catalogs that publish a category of this id (name), and whether they publish any.
     CATEGORY_ID = "category_id"
+    CATEGORY_NAME = "category_name"
+    HAS_CATEGORY = "has_category"
 
 
 def _columns(model: Any, fields: type[_Field], *computed: _Field) -> dict[_Field, Any]:
     return {f: col(getattr(model, f.value)) for f in fields if f not in computed}
+
+
+def _of_characteristics(column: Any) -> Any:
+    return via(Specification.id, SpecCharacteristic.specification_id, column)
+
+
+def _of_values(column: Any) -> Any:
+    on = col(CharacteristicValue.characteristic_id) == SpecCharacteristic.id
+    return via(
+        Specification.id,
+        SpecCharacteristic.specification_id,
+        column,
+        joined=((CharacteristicValue, on),),
+    )
 
 
 _SPECIFICATION_COLUMNS = _columns(
@@ -1522,29 +1598,164 @@ _SPECIFICATION_COLUMNS = _columns(
     SpecificationField,
     SpecificationField.CHARACTERISTIC,
     SpecificationField.ANNOTATIONS,
-) | {SpecificationField.ANNOTATIONS: document_field(Keeper.SPECIFICATION, Specification.id)}
+    SpecificationField.HAS_CHARACTERISTIC,
+    SpecificationField.CHARACTERISTIC_DESCRIPTION,
+    SpecificationField.CHARACTERISTIC_VALUE_TYPE,
+    SpecificationField.CHARACTERISTIC_UNIT,
+    SpecificationField.CHARACTERISTIC_VALUE_FROM,
+    SpecificationField.CHARACTERISTIC_VALUE_TO,
+    SpecificationField.HAS_RANGE,
+    SpecificationField.VALUE,
+    SpecificationField.VALUE_IS_DEFAULT,
+) | {
+    SpecificationField.HAS_RANGE: _of_characteristics(
+        or_(
+            col(SpecCharacteristic.value_from).is_not(None),
+            col(SpecCharacteristic.value_to).is_not(None),
+        ),
+    ),
+    SpecificationField.ANNOTATIONS: document_field(Keeper.SPECIFICATION, Specification.id),
+    SpecificationField.HAS_CHARACTERISTIC: col(Specification.id).in_(
+        select(SpecCharacteristic.specification_id)
+    ),
+    SpecificationField.CHARACTERISTIC_DESCRIPTION: _of_characteristics(
+        SpecCharacteristic.description
+    ),
+    SpecificationField.CHARACTERISTIC_VALUE_TYPE: _of_characteristics(
+        SpecCharacteristic.value_type
+    ),
+    SpecificationField.CHARACTERISTIC_UNIT: _of_characteristics(SpecCharacteristic.unit),
+    SpecificationField.CHARACTERISTIC_VALUE_FROM: _of_characteristics(
+        SpecCharacteristic.value_from
+    ),
+    SpecificationField.CHARACTERISTIC_VALUE_TO: _of_characteristics(SpecCharacteristic.value_to),
+    SpecificationField.VALUE: _of_values(CharacteristicValue.value),
+    SpecificationField.VALUE_IS_DEFAULT: _of_values(CharacteristicValue.is_default),
+}
+_LIVE_PRICE = col(OfferingPrice.status) != LifecycleStatus.RETIRED
+_OFFERING_PRICES = ((OfferingPrice, col(OfferingPrice.id) == OfferingPriceLink.price_id),)
 _OFFERING_COLUMNS = _columns(
     Offering,
     OfferingField,
     OfferingField.ON_SALE,
     OfferingField.PRICE_ID,
     OfferingField.ANNOTATIONS,
+    *(f for f in OfferingField if f.value not in OfferingBase.model_fields | Offering.model_fields),
 ) | {
     OfferingField.ON_SALE: col(Offering.status) == LifecycleStatus.ACTIVE,
     OfferingField.ANNOTATIONS: document_field(Keeper.OFFERING, Offering.id),
+    OfferingField.VALID_FROM: func.coalesce(col(Offering.valid_from), col(Offering.created_at)),
+    OfferingField.TERM_MONTHS: either_column(Offering.min_term_months, Offering.max_term_months),
+    OfferingField.BANDWIDTH_MBPS: in_list(Offering.bandwidths_mbps),
+    OfferingField.CLASS_OF_SERVICE: in_list(Offering.classes_of_service),
+    OfferingField.SELLS_VALUES: or_(
+        list_length(Offering.bandwidths_mbps) > 0, list_length(Offering.classes_of_service) > 0
+    ),
+    OfferingField.SELLS_CHOICES: or_(
+        list_length(Offering.bandwidths_mbps) > 1, list_length(Offering.classes_of_service) > 1
+    ),
+    OfferingField.PRICE_ID: via(
+        Offering.id,
+        OfferingPriceLink.offering_id,
+        OfferingPrice.id,
+        joined=_OFFERING_PRICES,
+        only=_LIVE_PRICE,
+    ),
+    OfferingField.PRICE_NAME: via(
+        Offering.id,
+        OfferingPriceLink.offering_id,
+        OfferingPrice.name,
+        joined=_OFFERING_PRICES,
+        only=_LIVE_PRICE,
+    ),
+    OfferingField.HAS_PRICE: col(Offering.id).in_(
+        select(OfferingPriceLink.offering_id)
+        .join(OfferingPrice, col(OfferingPrice.id) == OfferingPriceLink.price_id)
+        .where(_LIVE_PRICE)
+    ),
+    OfferingField.CATEGORY_NAME: via(Offering.category, Category.id, Category.name),
+    OfferingField.HAS_CATEGORY: col(Offering.category).in_(select(Category.id)),
+    OfferingField.SPECIFICATION_NAME: via(
+        Offering.specification_id, Specification.id, Specification.name
+    ),
+    OfferingField.HAS_SPECIFICATION: col(Offering.specification_id).in_(select(Specification.id)),
 }
-_PRICE_COLUMNS = _columns(OfferingPrice, PriceField, PriceField.ANNOTATIONS) | {
-    PriceField.ANNOTATIONS: document_field(Keeper.PRICE, OfferingPrice.id)
-}
-_CATEGORY_COLUMNS = _columns(
-    Category, CategoryField, CategoryField.IS_ROOT, CategoryField.ANNOTATIONS
+_PRICE_COLUMNS = _columns(
+    OfferingPrice,
+    PriceField,
+    PriceField.ANNOTATIONS,
+    PriceField.HAS_PERIOD,
+    PriceField.HAS_UNIT_OF_MEASURE,
 ) | {
-    CategoryField.IS_ROOT: col(Category.parent_id).is_(None),
-    CategoryField.ANNOTATIONS: document_field(Keeper.CATEGORY, Category.id),
+    PriceField.ANNOTATIONS: document_field(Keeper.PRICE, OfferingPrice.id),
+    PriceField.HAS_PERIOD: col(OfferingPrice.period_months).is_not(None),
+    PriceField.HAS_UNIT_OF_MEASURE: col(OfferingPrice.unit_of_measure).is_not(None),
 }
+_Subcategory = aliased(Category)
+
+
+def _category_columns(principal: Principal) -> dict[CategoryField, Any]:
+    """How a category's fields filter, for a caller: the offerings it holds are those the
+    caller may browse (see `offerings_query`), its subcategories those not retired."""
+    browsed = _browsable(principal)
+    live = col(_Subcategory.status) != LifecycleStatus.RETIRED
+    return _columns(
+        Category,
+        CategoryField,
+        CategoryField.IS_ROOT,
+        CategoryField.ANNOTATIONS,
+        *(f for f in CategoryField if f.value not in Category.model_fields),
+    ) | {
+        CategoryField.IS_ROOT: col(Category.parent_id).is_(None),
+        CategoryField.ANNOTATIONS: document_field(Keeper.CATEGORY, Category.id),
+        CategoryField.OFFERING_ID: via(Category.id, Offering.category, Offering.id, only=browsed),
+        CategoryField.OFFERING_NAME: via(
+            Category.id, Offering.category, Offering.name, only=browsed
+        ),
+        CategoryField.HAS_OFFERING: col(Category.id).in_(select(Offering.category).where(browsed)),
+        CategoryField.SUBCATEGORY_ID: via(
+            Category.id, _Subcategory.parent_id, _Subcategory.id, only=live
+        ),
+        CategoryField.SUBCATEGORY_NAME: via(
+            Category.id, _Subcategory.parent_id, _Subcategory.name, only=live
+        ),
+        CategoryField.HAS_SUBCATEGORY: col(Category.id).in_(
+            select(_Subcategory.parent_id).where(live)
+        ),
+    }
+
+
+_LIVE_CATEGORY = col(Category.status) != LifecycleStatus.RETIRED
+_CATALOG_CATEGORIES = ((Category, col(Category.id) == CatalogCategory.category_id),)
 _CATALOG_COLUMNS = _columns(
-    Catalog, CatalogField, CatalogField.CATEGORY_ID, CatalogField.ANNOTATIONS
-) | {CatalogField.ANNOTATIONS: document_field(Keeper.CATALOG, Catalog.id)}
+    Catalog,
+    CatalogField,
+    CatalogField.CATEGORY_ID,
+    CatalogField.ANNOTATIONS,
+    CatalogField.CATEGORY_NAME,
+    CatalogField.HAS_CATEGORY,
+) | {
+    CatalogField.ANNOTATIONS: document_field(Keeper.CATALOG, Catalog.id),
+    CatalogField.CATEGORY_ID: via(
+        Catalog.id,
+        CatalogCategory.catalog_id,
+        Category.id,
+        joined=_CATALOG_CATEGORIES,
+        only=_LIVE_CATEGORY,
+    ),
+    CatalogField.CATEGORY_NAME: via(
+        Catalog.id,
+        CatalogCategory.catalog_id,
+        Category.name,
+        joined=_CATALOG_CATEGORIES,
+        only=_LIVE_CATEGORY,
+    ),
+    CatalogField.HAS_CATEGORY: col(Catalog.id).in_(
+        select(CatalogCategory.catalog_id)
+        .join(Category, col(Category.id) == CatalogCategory.category_id)
+        .where(_LIVE_CATEGORY)
+    ),
+}
 for _model, _keeper in (
     (Specification, Keeper.SPECIFICATION),
     (Offering, Keeper.OFFERING),
@@ -1599,14 +1810,7 @@ async def page_offerings(
 ) -> Page[Offering]:
     """One page of the offerings the caller may browse that meet every condition, with the
     count of all that do."""
-    by_price = {
-        OfferingField.PRICE_ID: lambda ids: col(Offering.id).in_(
-            select(OfferingPriceLink.offering_id).where(col(OfferingPriceLink.price_id).in_(ids))
-        )
-    }
-    statement = _narrowed(
-        offerings_query(principal=principal), _OFFERING_COLUMNS, conditions, by_price
-    )
+    statement = _narrowed(offerings_query(principal=principal), _OFFERING_COLUMNS, conditions, {})
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
@@ -1619,10 +1823,15 @@ async def page_prices(
 
 
 async def page_categories(
-    session: AsyncSession, *, conditions: list[Condition[CategoryField]], offset: int, limit: int
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    conditions: list[Condition[CategoryField]],
+    offset: int,
+    limit: int,
 ) -> Page[Category]:
     """One page of the categories that meet every condition, with the count of all that do."""
-    statement = _narrowed(categories_query(), _CATEGORY_COLUMNS, conditions, {})
+    statement = _narrowed(categories_query(), _category_columns(principal), conditions, {})
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 
@@ -1630,12 +1839,7 @@ async def page_catalogs(
     session: AsyncSession, *, conditions: list[Condition[CatalogField]], offset: int, limit: int
 ) -> Page[Catalog]:
     """One page of the catalogs that meet every condition, with the count of all that do."""
-    by_category = {
-        CatalogField.CATEGORY_ID: lambda ids: col(Catalog.id).in_(
-            select(CatalogCategory.catalog_id).where(col(CatalogCategory.category_id).in_(ids))
-        )
-    }
-    statement = _narrowed(catalogs_query(), _CATALOG_COLUMNS, conditions, by_category)
+    statement = _narrowed(catalogs_query(), _CATALOG_COLUMNS, conditions, {})
     return await fetch_page(session, statement, offset=offset, limit=limit)
 
 

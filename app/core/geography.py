@@ -12,7 +12,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, UniqueConstraint, func, or_
+from sqlalchemy import JSON, ColumnElement, UniqueConstraint, false, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -28,7 +28,7 @@ from app.core.db import (
 )
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, where
+from app.core.paging import Condition, Page, Within, either_column, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
 
@@ -716,8 +716,26 @@ class SiteField(StrEnum):
     STATE = "state"
     POSTCODE = "postcode"
     COUNTRY = "country"
+    # The one-line postal form of its address (see `Location.line`).
+    LINE = "line"
     # What the buyer sent that the core keeps as given (a condition names a path in it).
     ANNOTATIONS = "annotations"
+
+
+def _line() -> ColumnElement[str]:
+    """`Location.line` in SQL."""
+    line: ColumnElement[str] = (
+        col(Location.street_number)
+        + " "
+        + col(Location.street_name)
+        + ", "
+        + col(Location.city)
+        + ", "
+        + col(Location.state)
+        + " "
+        + col(Location.postcode)
+    )
+    return line
 
 
 register_document(Site, Keeper.SITE, "annotations")
@@ -736,8 +754,10 @@ SITE_COLUMNS: dict[SiteField, Any] = {
     SiteField.STATE: col(Location.state),
     SiteField.POSTCODE: col(Location.postcode),
     SiteField.COUNTRY: col(Location.country),
+    SiteField.LINE: _line(),
 }
 _AT_LOCATION = {
+    SiteField.LINE,
     SiteField.STREET_NUMBER,
     SiteField.STREET_NAME,
     SiteField.CITY,
@@ -834,9 +854,27 @@ class LocationField(StrEnum):
     STATE = "state"
     POSTCODE = "postcode"
     COUNTRY = "country"
+    # The last word of the street name (`Rd`), and either coordinate.
+    STREET_TYPE = "street_type"
+    COORDINATE = "coordinate"
+
+
+def _street_type(condition: Condition[LocationField]) -> ColumnElement[bool]:
+    name = col(Location.street_name)
+    return or_(
+        false(),
+        *(
+            or_(name == word, name.endswith(f" {word}", autoescape=True))
+            for word in condition.values
+            # A word has no space in it.
+            if " " not in str(word)
+        ),
+    )
 
 
 LOCATION_COLUMNS: dict[LocationField, Any] = {
+    LocationField.STREET_TYPE: Within(_street_type),
+    LocationField.COORDINATE: either_column(Location.longitude, Location.latitude),
     LocationField.ID: col(Location.id),
     LocationField.NAME: col(Location.name),
     LocationField.KIND: col(Location.kind),

@@ -225,6 +225,12 @@ class ProductField(StrEnum):
     CURRENCY = "currency"
     # Products at this place: the site at either end (the address, at a Z end without a site).
     PLACE_ID = "place_id"
+    # Products that join two ends; those with a Z end at an address without a site.
+    TWO_ENDS = "two_ends"
+    Z_ADDRESS = "z_address"
+    # Products by the order item that delivered them (see `answer_product_field`).
+    ORDER_ITEM_ID = "order_item_id"
+    ORDER_ITEM_ACTION = "order_item_action"
 
 
 def _at_place(condition: Condition[ProductField]) -> ColumnElement[bool]:
@@ -241,8 +247,20 @@ def _at_place(condition: Condition[ProductField]) -> ColumnElement[bool]:
 _PRODUCT_COLUMNS: dict[ProductField, Any] = {
     field: col(getattr(ProductInstance, field.value))
     for field in ProductField
-    if field is not ProductField.PLACE_ID
-} | {ProductField.PLACE_ID: Within(_at_place)}
+    if field.value in ProductInstance.model_fields
+} | {
+    ProductField.PLACE_ID: Within(_at_place),
+    ProductField.TWO_ENDS: col(ProductInstance.z_location_id).is_not(None),
+    ProductField.Z_ADDRESS: and_(
+        col(ProductInstance.z_location_id).is_not(None), col(ProductInstance.z_site_id).is_(None)
+    ),
+}
+
+
+def answer_product_field(field: ProductField, column: Within) -> None:
+    """Let the part of the core that knows what `field` is answer it (the order items that
+    delivered products are the ordering's, which this module may not import)."""
+    _PRODUCT_COLUMNS[field] = column
 
 
 async def page_products(

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, func, or_, update
+from sqlalchemy import JSON, and_, exists, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +17,14 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EntityKind, EventKind
 from app.core.geography import Serviceability, ensure_site
-from app.core.inventory import ProductInstance, ProductState, get_product, set_state
+from app.core.inventory import (
+    ProductField,
+    ProductInstance,
+    ProductState,
+    answer_product_field,
+    get_product,
+    set_state,
+)
 from app.core.kept import Keeper, document_field, register_document
 from app.core.order_changes import (
     OPEN_CHANGE_STATES,
@@ -615,6 +622,9 @@ class OrderField(StrEnum):
     ITEM_ONE_TIME_CENTS = "item.one_time_cents"
     ITEM_REQUESTED_COMPLETION_AT = "item.requested_completion_at"
     ITEM_ANNOTATIONS = "item.annotations"
+    # Orders with an item that joins two ends (at an address without a site at its Z end).
+    ITEM_TWO_ENDS = "item.two_ends"
+    ITEM_Z_ADDRESS = "item.z_address"
 
 
 register_document(Order, Keeper.ORDER, "annotations")
@@ -631,6 +641,10 @@ _ITEM_PLACES = (
 def _item_column(field: OrderField) -> Any:
     if field is OrderField.ITEM_ID:
         return func.coalesce(col(OrderItem.external_id), col(OrderItem.id))
+    if field is OrderField.ITEM_TWO_ENDS:
+        return col(OrderItem.z_location_id).is_not(None)
+    if field is OrderField.ITEM_Z_ADDRESS:
+        return and_(col(OrderItem.z_location_id).is_not(None), col(OrderItem.z_site_id).is_(None))
     return col(getattr(OrderItem, field.value.removeprefix("item.")))
 
 
@@ -662,6 +676,33 @@ _ORDER_COLUMNS: dict[OrderField, Any] = {
     ),
     OrderField.ITEM_PLACE_ID: Within(_item_place),
 }
+
+
+def _delivered_by(column: Any, otherwise: Any) -> Within:
+    """A field of products that is `column` of the item of its order that delivered each,
+    or `otherwise` for a product that no such item delivered."""
+
+    def clause(condition: Condition[Any]) -> Any:
+        item = select(OrderItem.id).where(
+            col(OrderItem.product_id) == ProductInstance.id,
+            col(OrderItem.order_id) == ProductInstance.order_id,
+        )
+        return or_(
+            exists(item.where(compared(column, condition))),
+            and_(~exists(item), compared(otherwise, condition)),
+        )
+
+    return Within(clause)
+
+
+answer_product_field(
+    ProductField.ORDER_ITEM_ID,
+    _delivered_by(func.coalesce(col(OrderItem.external_id), col(OrderItem.id)), ProductInstance.id),
+)
+answer_product_field(
+    ProductField.ORDER_ITEM_ACTION,
+    _delivered_by(col(OrderItem.action), literal(ItemAction.ADD.value)),
+)
 # The states of an order whose cancellation the buyer asked for.
 CANCELLATION_STATES = {
     OrderState.ASSESSING_CANCELLATION,

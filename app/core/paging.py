@@ -8,8 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, false, func, or_
+from sqlalchemy import Boolean, ColumnElement, false, func, or_
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -87,18 +90,85 @@ def _clause(
     return found
 
 
-def via(key: Any, link: Any, column: Any) -> Within:
+def via(
+    key: Any,
+    link: Any,
+    column: Any,
+    *,
+    joined: tuple[tuple[Any, Any], ...] = (),
+    only: Any = None,
+) -> Within:
     """A field of related rows: a row matches if its `key` is the `link` of a related row
-    whose `column` matches (e.g. orders by the offerings of their items)."""
+    whose `column` matches (e.g. orders by the offerings of their items); `joined` are the
+    (table, on clause) joins that lead from the `link`'s table to the `column`'s, `only` what
+    else a related row must meet."""
 
     def clause(condition: Condition[Any]) -> ColumnElement[bool]:
         own = Condition(condition.field, condition.operator, condition.values, condition.path)
+        related = select(link)
+        for table, on in joined:
+            related = related.join(table, on)
+        if only is not None:
+            related = related.where(only)
         found: ColumnElement[bool] = col(key).in_(
-            select(link).where(_clause({condition.field: column}, own))
+            related.where(_clause({condition.field: column}, own))
         )
         return found
 
     return Within(clause)
+
+
+def either_column(*columns: Any) -> Within:
+    """A field that is any of several columns: a row matches if one of them does."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = or_(*(compared(column, condition) for column in columns))
+        return found
+
+    return Within(clause)
+
+
+class _ListHas(FunctionElement[bool]):
+    """Whether a JSON array column holds an element that reads as a text (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_ListHas)
+def _list_has_sqlite(element: _ListHas, compiler: SQLCompiler, **kw: Any) -> str:
+    column, text = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
+        f"WHERE CAST(listed.value AS TEXT) = {text})"
+    )
+
+
+@compiles(_ListHas, "postgresql")
+def _list_has_postgresql(element: _ListHas, compiler: SQLCompiler, **kw: Any) -> str:
+    column, text = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements_text({column}) AS listed(v) WHERE v = {text})"
+    )
+
+
+def in_list(column: Any) -> Within:
+    """A field that is a JSON array of scalars a row keeps: a row matches if any element does
+    (equality, as text)."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = or_(
+            false(), *(_ListHas(column, str(value)) for value in condition.values)
+        )
+        return found
+
+    return Within(clause)
+
+
+def list_length(column: Any) -> ColumnElement[int]:
+    """The number of elements of a JSON array column (SQLite, PostgreSQL)."""
+    length: ColumnElement[int] = func.json_array_length(column)
+    return length
 
 
 def where(

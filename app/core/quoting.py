@@ -475,6 +475,10 @@ class QuoteField(StrEnum):
     ITEM_ANNOTATIONS = "item_annotations"
     # Those with an item of this offering.
     ITEM_OFFERING_ID = "item_offering_id"
+    # Those with an item of which this matches.
+    ITEM_BANDWIDTH_MBPS = "item_bandwidth_mbps"
+    ITEM_TERM_MONTHS = "item_term_months"
+    ITEM_CLASS_OF_SERVICE = "item_class_of_service"
 
 
 register_document(Quote, Keeper.QUOTE, "annotations")
@@ -495,6 +499,9 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.PARTY: col(Quote.party_id),
     QuoteField.ANNOTATIONS: document_field(Keeper.QUOTE, Quote.id),
     QuoteField.ITEM_OFFERING_ID: via(Quote.id, QuoteItem.quote_id, QuoteItem.offering_id),
+    QuoteField.ITEM_BANDWIDTH_MBPS: via(Quote.id, QuoteItem.quote_id, QuoteItem.bandwidth_mbps),
+    QuoteField.ITEM_TERM_MONTHS: via(Quote.id, QuoteItem.quote_id, QuoteItem.term_months),
+    QuoteField.ITEM_CLASS_OF_SERVICE: via(Quote.id, QuoteItem.quote_id, QuoteItem.class_of_service),
     QuoteField.ITEM_ANNOTATIONS: via(
         Quote.id, QuoteItem.quote_id, document_field(Keeper.QUOTE_ITEM, QuoteItem.id)
     ),

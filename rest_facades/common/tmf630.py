@@ -1,12 +1,12 @@
 """TM Forum TMF630 REST guidelines: attribute filters, attribute selection and merge patch.
 
-A filter on an attribute that the core stores becomes a `Condition` of the core's own query
-(each API's mapping module names those attributes with an `Attribute`); any other filter is
-matched against the rendered resources of the page that was read.
+A filter on an attribute that the core stores or derives from what it stores becomes a
+`Condition` of the core's own query (each API's mapping module names those attributes with an
+`Attribute`); any other filter is matched against the rendered resources of the page that was read.
 """
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -65,13 +65,27 @@ class Attribute(Generic[F]):
     # beside the ones the core derives.
     also: "Attribute[F] | None" = None
     # Values that every row shows at the attribute (e.g. the buyer's role, a fixed price type):
-    # an equality filter naming one matches every row.
-    constant: tuple[str, ...] = ()
+    # a filter that one of them meets (equal, or `.gt` ... for an ordered attribute) matches
+    # every row, whatever the other ways the attribute has.
+    constant: tuple[Any, ...] = ()
+    # Where not every row shows the attribute: the (true or false) field of those that do,
+    # which a filter met by a `constant` then matches.
+    shown: F | None = None
+    # For a link to a resource (an `href`): its path below the API's origin, up to the id. A
+    # value that is such a link filters as the id it ends with; any other value matches none.
+    link: str | None = None
 
 
-def constant(field: F, *values: str) -> Attribute[F]:
-    """An attribute that every row shows with one of `values` and nothing else."""
-    return Attribute(field, lambda _text: (), constant=values)
+def constant(field: F, *values: Any, shown: F | None = None) -> Attribute[F]:
+    """An attribute that every row (or every row of which the field `shown` is true) shows
+    with one of `values` and nothing else: a filter on it is decided once, matching those
+    rows or none."""
+    return Attribute(field, lambda _text: (), ordered=True, constant=values, shown=shown)
+
+
+def linked(field: F, base: str, resource: str) -> Attribute[F]:
+    """The `href` of a resource of the API mounted at `base`, whose id is `field`."""
+    return Attribute(field, as_text, link=f"{base}/{resource}/")
 
 
 def in_document(field: F, *where: str) -> Attribute[F]:
@@ -103,36 +117,61 @@ def _attribute(
     return None, ()
 
 
+def answered(path: tuple[str, ...], attributes: Mapping[str, Attribute[F]]) -> bool:
+    """Whether a filter on the attribute at `path` (any operator it takes) is answered in SQL."""
+    return _attribute(path, attributes)[0] is not None
+
+
 def conditions(
-    filters: Iterable[Filter], attributes: Mapping[str, Attribute[F]]
+    filters: Iterable[Filter],
+    attributes: Mapping[str, Attribute[F]],
+    origin: str = "",
+    after_page: Collection[str] = (),
 ) -> tuple[list[Condition[F]], list[Filter]]:
     """The filters that `attributes` maps, as core conditions, and the rest (to match after
-    the page is read); ValueError names a value that its attribute cannot take."""
+    the page is read, as those on a path in `after_page` do); ValueError names a value that its
+    attribute cannot take. `origin` is the scheme and host that links (`href`) start with."""
     mapped: list[Condition[F]] = []
     rest: list[Filter] = []
     for found in filters:
         attribute, below = _attribute(found.path, attributes)
+        if ".".join(found.path) in after_page:
+            attribute = None
         if attribute is None or (found.operator != "eq" and not attribute.ordered):
             rest.append(found)
-        elif found.operator == "eq" and set(found.values) & set(attribute.constant):
-            continue
+        elif any(
+            _compare(shown, found.operator, wanted)
+            for shown in attribute.constant
+            for wanted in found.values
+        ):
+            if attribute.shown is not None:
+                mapped.append(Condition(attribute.shown, Operator.EQ, (True,)))
         else:
-            mapped.append(_condition(found, attribute, below))
+            mapped.append(_condition(found, attribute, below, origin))
     return mapped, rest
 
 
-def _condition(found: Filter, attribute: Attribute[F], below: tuple[str, ...]) -> Condition[F]:
+def _condition(
+    found: Filter, attribute: Attribute[F], below: tuple[str, ...], origin: str = ""
+) -> Condition[F]:
     """The core condition of a filter on an attribute (and where else it may be found)."""
     operator = Operator(found.operator)
     also = attribute.also
     # An unordered alternative has no part in `.gt/.gte/.lt/.lte`.
     usable = also is not None and (found.operator == "eq" or also.ordered)
-    either = (_condition(found, also, below),) if also is not None and usable else ()
+    either = (_condition(found, also, below, origin),) if also is not None and usable else ()
     if attribute.document is not None:
         path = (*attribute.document, *below)
         return Condition(attribute.field, operator, found.values, path, either)
     values: list[Any] = []
     for text in found.values:
+        if attribute.link is not None:
+            # A link names one resource: of another API, host or kind it names none of these.
+            start = origin + attribute.link
+            found_id = text.removeprefix(start)
+            if not text.startswith(start) or not found_id or "/" in found_id:
+                continue
+            text = found_id
         try:
             values += attribute.values(text)
         except ValueError as exc:

@@ -97,6 +97,37 @@ NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
     "id": Attribute(NamedField.ID, as_text),
     **{name: Attribute(field, as_text) for name, field in NAMED_FIELDS.items()},
 }
+# Attributes that filter after the page is read (not yet translated into SQL): the `href` and
+# `@type` of accounts, bill formats, bill presentation media and billing cycle specifications (one
+# set of filters serves several resources), the bill structure that a billing
+# account shows by default, and the offsets and frequency of cycles.
+AFTER_PAGE = frozenset(
+    {
+        "@type",
+        "billStructure.cycleSpecification.@referredType",
+        "billStructure.cycleSpecification.href",
+        "billStructure.cycleSpecification.id",
+        "billStructure.cycleSpecification.isRef",
+        "billStructure.format.@referredType",
+        "billStructure.format.href",
+        "billStructure.format.id",
+        "billStructure.format.isRef",
+        "billStructure.format.name",
+        "billStructure.presentationMedia.@referredType",
+        "billStructure.presentationMedia.href",
+        "billStructure.presentationMedia.id",
+        "billStructure.presentationMedia.isRef",
+        "billStructure.presentationMedia.name",
+        "billingDateShift",
+        "billingPeriod",
+        "chargeDateOffset",
+        "frequency",
+        "href",
+        "mailingDateOffset",
+        "paymentDueDateOffset",
+        "relatedParty.href",
+    }
+)
 CYCLE_FIELDS = {
     **NAMED_FIELDS,
     "frequency": "frequency",
@@ -276,7 +307,7 @@ async def _list_accounts(
     query: TMFQuery,
     kind: AccountKind | None,
 ) -> Response:
-    conditions, after = query.conditions(ACCOUNT_FILTERS)
+    conditions, after = query.conditions(ACCOUNT_FILTERS, AFTER_PAGE)
     page: Any
     if kind is None:
         page = await accounts.list_billing_accounts(
@@ -569,7 +600,7 @@ async def _list_options(
     query: TMFQuery,
     kind: BillingOptionKind,
 ) -> Response:
-    conditions, after = query.conditions(NAMED_FILTERS)
+    conditions, after = query.conditions(NAMED_FILTERS, AFTER_PAGE)
     page = await accounts.list_options(
         session,
         principal=principal,
@@ -711,7 +742,7 @@ async def list_cycles(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's billing cycles and the caller's own."""
-    conditions, after = query.conditions(NAMED_FILTERS)
+    conditions, after = query.conditions(NAMED_FILTERS, AFTER_PAGE)
     page = await accounts.list_cycles(
         session,
         principal=principal,

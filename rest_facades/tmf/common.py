@@ -1,7 +1,7 @@
 """What every TMF API shares: absolute hrefs, ISO dates, TMF630 lists and JSON bodies."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -101,14 +101,17 @@ class TMFQuery:
     limit: int
     fields: str | None
     filters: tuple[Filter, ...]
+    # The scheme and host of the links the answer carries (see `href`).
+    origin: str = ""
 
     def conditions(
-        self, attributes: Mapping[str, Attribute[F]]
+        self, attributes: Mapping[str, Attribute[F]], after_page: Collection[str] = ()
     ) -> tuple[list[Condition[F]], list[Filter]]:
         """The filters the core answers in SQL (those `attributes` maps), and those left to
-        match after the page is read; a TMF 400 names a value its attribute cannot take."""
+        match after the page is read (as the API documents for `after_page`); a TMF 400 names
+        a value its attribute cannot take."""
         try:
-            return conditions(self.filters, attributes)
+            return conditions(self.filters, attributes, self.origin, after_page)
         except ValueError as exc:
             raise TMFError(400, "INVALID_QUERY", f"invalid filter {exc}") from exc
 
@@ -142,7 +145,13 @@ async def tmf_query(
 ) -> TMFQuery:
     """The paging, `fields` and filters of a TMF request (`attr=v1,v2`, `attr.gt=...`)."""
     filters = parse_filters(list(request.query_params.multi_items()))
-    return TMFQuery(offset=offset, limit=limit, fields=fields, filters=tuple(filters))
+    return TMFQuery(
+        offset=offset,
+        limit=limit,
+        fields=fields,
+        filters=tuple(filters),
+        origin=public_base_url(request),
+    )
 
 
 TMFQueryDep = Annotated[TMFQuery, Depends(tmf_query)]

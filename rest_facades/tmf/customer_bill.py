@@ -15,7 +15,15 @@ from app.core import billing
 from app.core.billing import AppliedRate, Bill, BillField, BillKind, BillState, RateField, RateKind
 from app.core.events import Event
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_cents, as_date_time, as_text, by_name
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_cents,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    linked,
+)
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import customer_bill as models
@@ -171,15 +179,57 @@ def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 
 NOTIFYING = NotifyingAPI("customerBill", _describe)
 
-# The attributes that the core stores and filters on; any other filter is matched against the
-# resources of the page read.
+
+def _rate(text: str) -> tuple[Decimal, ...]:
+    """A filter value that is a tax rate (a number); any other matches none."""
+    try:
+        rate = Decimal(text)
+    except ArithmeticError:
+        return ()
+    return (rate,) if rate.is_finite() and abs(rate) < 10**6 else ()
+
+
+def _document_name(text: str) -> tuple[str, ...]:
+    """The bill a document's name (`Bill <id>`) names."""
+    return (text.removeprefix("Bill "),) if text.startswith("Bill ") else ()
+
+
+def _account(field: BillField | RateField) -> dict[str, Attribute[Any]]:
+    return {
+        "billingAccount.id": Attribute(field, as_text),
+        "billingAccount.href": linked(field, ACCOUNT_BASE, "billingAccount"),
+        "billingAccount.@referredType": constant(field, "BillingAccount"),
+    }
+
+
+def _bill(field: BillField | RateField, at: str) -> dict[str, Attribute[Any]]:
+    return {
+        f"{at}.id": Attribute(field, as_text),
+        f"{at}.href": linked(field, BASE, "customerBill"),
+        f"{at}.@referredType": constant(field, "CustomerBill"),
+    }
+
+
+def _buyer(field: BillField) -> dict[str, Attribute[Any]]:
+    return {
+        "relatedParty.id": Attribute(field, as_text),
+        "relatedParty.role": constant(field, "customer"),
+        "relatedParty.@referredType": constant(field, "Organization"),
+    }
+
+
+_DOCUMENT = "billDocument"
+# The attributes that the core stores, or derives from what it stores, and filters on.
 BILL_FILTERS: dict[str, Attribute[BillField]] = {
     "id": Attribute(BillField.ID, as_text),
+    "href": linked(BillField.ID, BASE, "customerBill"),
+    "@type": constant(BillField.ID, "CustomerBill"),
     "billNo": Attribute(BillField.ID, as_text),
+    "category": constant(BillField.ID, "normal"),
     "state": Attribute(BillField.STATE, by_name(STATE)),
     "runType": Attribute(BillField.KIND, by_name(RUN_TYPE)),
-    "billingAccount.id": Attribute(BillField.BILLING_ACCOUNT_ID, as_text),
-    "relatedParty.id": Attribute(BillField.PARTY_ID, as_text),
+    **_account(BillField.BILLING_ACCOUNT_ID),
+    **_buyer(BillField.PARTY_ID),
     "billDate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
     "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
     "paymentDueDate": Attribute(BillField.DUE_DATE, as_date_time, ordered=True),
@@ -187,29 +237,67 @@ BILL_FILTERS: dict[str, Attribute[BillField]] = {
     "billingPeriod.endDateTime": Attribute(BillField.PERIOD_END, as_date_time, ordered=True),
     "amountDue.value": Attribute(BillField.TOTAL_CENTS, as_cents, ordered=True),
     "taxIncludedAmount.value": Attribute(BillField.TOTAL_CENTS, as_cents, ordered=True),
+    "taxExcludedAmount.value": Attribute(BillField.EXCLUDED_CENTS, as_cents, ordered=True),
+    "remainingAmount.value": Attribute(BillField.REMAINING_CENTS, as_cents, ordered=True),
+    **{
+        f"{amount}.unit": Attribute(BillField.CURRENCY, as_text)
+        for amount in (
+            "amountDue",
+            "taxIncludedAmount",
+            "taxExcludedAmount",
+            "remainingAmount",
+            "taxItem.taxAmount",
+        )
+    },
+    "taxItem.taxAmount.value": Attribute(BillField.TAX_CENTS, as_cents, ordered=True),
+    "taxItem.taxRate": Attribute(BillField.TAX_RATE, _rate, ordered=True),
+    "taxItem.taxCategory": constant(BillField.ID, TAX_CATEGORY),
+    "taxItem.@type": constant(BillField.ID, "TaxItem"),
+    # A bill is its own document.
+    f"{_DOCUMENT}.id": Attribute(BillField.ID, as_text),
+    f"{_DOCUMENT}.href": linked(BillField.ID, BASE, "customerBill"),
+    f"{_DOCUMENT}.url": linked(BillField.ID, BASE, "customerBill"),
+    f"{_DOCUMENT}.name": Attribute(BillField.ID, _document_name),
+    f"{_DOCUMENT}.attachmentType": constant(BillField.ID, "bill"),
+    f"{_DOCUMENT}.mimeType": constant(BillField.ID, "application/json"),
+    f"{_DOCUMENT}.@type": constant(BillField.ID, "Attachment"),
 }
 ON_DEMAND_FILTERS: dict[str, Attribute[BillField]] = {
     "id": Attribute(BillField.ID, as_text),
+    "href": linked(BillField.ID, BASE, "customerBillOnDemand"),
+    "@type": constant(BillField.ID, "CustomerBillOnDemand"),
     "name": Attribute(BillField.NAME, as_text),
-    "billingAccount.id": Attribute(BillField.BILLING_ACCOUNT_ID, as_text),
-    "relatedParty.id": Attribute(BillField.PARTY_ID, as_text),
-    "customerBill.id": Attribute(BillField.ID, as_text),
+    "state": constant(BillField.ID, models.StateValues.done.value),
+    **_account(BillField.BILLING_ACCOUNT_ID),
+    **_buyer(BillField.PARTY_ID),
+    **_bill(BillField.ID, "customerBill"),
     "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
 }
 RATE_FILTERS: dict[str, Attribute[RateField]] = {
     "id": Attribute(RateField.ID, as_text),
+    "href": linked(RateField.ID, BASE, "appliedCustomerBillingRate"),
+    "@type": constant(RateField.ID, "AppliedCustomerBillingRate"),
+    "isBilled": constant(RateField.ID, True),
     "name": Attribute(RateField.DESCRIPTION, as_text),
     "description": Attribute(RateField.DESCRIPTION, as_text),
     "type": Attribute(RateField.KIND, by_name(RATE_TYPE)),
-    "bill.id": Attribute(RateField.BILL_ID, as_text),
-    "billingAccount.id": Attribute(RateField.BILLING_ACCOUNT_ID, as_text),
+    **_bill(RateField.BILL_ID, "bill"),
+    **_account(RateField.BILLING_ACCOUNT_ID),
     "product.id": Attribute(RateField.PRODUCT_ID, as_text),
+    "product.href": linked(RateField.PRODUCT_ID, INVENTORY_BASE, "product"),
+    "product.@referredType": constant(RateField.PRODUCT_ID, "Product"),
     "date": Attribute(RateField.APPLIED_AT, as_date_time, ordered=True),
     "periodCoverage.startDateTime": Attribute(RateField.PERIOD_START, as_date_time, ordered=True),
     "periodCoverage.endDateTime": Attribute(RateField.PERIOD_END, as_date_time, ordered=True),
     "taxExcludedAmount.value": Attribute(RateField.AMOUNT_CENTS, as_cents, ordered=True),
     "taxIncludedAmount.value": Attribute(RateField.AMOUNT_CENTS, as_cents, ordered=True),
+    "taxExcludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
+    "taxIncludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
 }
+# TMF678 attributes that filter after the page is read (not yet translated into SQL): a bill's
+# next bill date (the first of the month after its bill date) and the description that a bill
+# on demand shows when it was given none.
+AFTER_PAGE = frozenset({"nextBillDate", "description"})
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
 
@@ -218,7 +306,7 @@ async def list_bills(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's bills, newest first."""
-    conditions, after = query.conditions(BILL_FILTERS)
+    conditions, after = query.conditions(BILL_FILTERS, AFTER_PAGE)
     page = await billing.page_bills(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -292,7 +380,7 @@ async def list_on_demand(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's on-demand bill requests, newest first."""
-    conditions, after = query.conditions(ON_DEMAND_FILTERS)
+    conditions, after = query.conditions(ON_DEMAND_FILTERS, AFTER_PAGE)
     page = await billing.page_bills(
         session,
         principal=principal,
@@ -318,7 +406,7 @@ async def list_rates(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's applied rates, newest first."""
-    conditions, after = query.conditions(RATE_FILTERS)
+    conditions, after = query.conditions(RATE_FILTERS, AFTER_PAGE)
     page = await billing.page_applied_rates(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

@@ -21,7 +21,15 @@ from app.core.geography import (
     MatchQuality,
 )
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, by_name, merge_patch
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    by_name,
+    constant,
+    linked,
+    merge_patch,
+)
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import geographic_address as tmf
@@ -134,6 +142,15 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("geographicAddress", describe)
 
 
+def _number(text: str) -> tuple[float, ...]:
+    """A filter value that is a coordinate; any other matches none."""
+    try:
+        number = float(text)
+    except ValueError:
+        return ()
+    return (number,) if abs(number) <= 180 else ()
+
+
 def _flag(text: str) -> tuple[bool, ...]:
     return {"true": (True,), "false": (False,)}.get(text.lower(), ())
 
@@ -148,14 +165,31 @@ ADDRESS_FILTERS: dict[str, Attribute[LocationField]] = {
     "stateOrProvince": Attribute(LocationField.STATE, as_text),
     "postcode": Attribute(LocationField.POSTCODE, as_text, ordered=True),
     "country": Attribute(LocationField.COUNTRY, as_text),
+    "href": linked(LocationField.ID, BASE, "geographicAddress"),
+    "@type": constant(LocationField.ID, "GeographicAddress"),
+    "streetType": Attribute(LocationField.STREET_TYPE, as_text),
+    "geographicLocation.@type": constant(LocationField.ID, "GeoJsonPoint"),
+    "geographicLocation.coordinates": Attribute(LocationField.COORDINATE, _number, ordered=True),
 }
 VALIDATION_FILTERS: dict[str, Attribute[AddressCheckField]] = {
     "id": Attribute(AddressCheckField.ID, as_text),
+    "href": linked(AddressCheckField.ID, BASE, "geographicAddressValidation"),
+    "@type": constant(AddressCheckField.ID, "GeographicAddressValidation"),
+    "state": constant(AddressCheckField.ID, "done"),
+    "submittedGeographicAddress.@type": constant(AddressCheckField.ID, "GeographicAddress"),
     "provideAlternative": Attribute(AddressCheckField.PROVIDE_ALTERNATIVES, _flag),
     "validationResult": Attribute(AddressCheckField.QUALITY, by_name(RESULTS)),
     "validationDate": Attribute(AddressCheckField.CREATED_AT, as_date_time, ordered=True),
     "validGeographicAddress.id": Attribute(AddressCheckField.BEST_LOCATION, as_text),
 }
+# Attributes that filter after the page is read (not yet translated into SQL): the street number and
+# name a validation was submitted with.
+AFTER_PAGE = frozenset(
+    {
+        "submittedGeographicAddress.streetName",
+        "submittedGeographicAddress.streetNr",
+    }
+)
 # Attributes of GeographicAddressValidation_Update that the buyer may change.
 BUYERS = ("submittedGeographicAddress", "provideAlternative", "@type")
 
@@ -176,7 +210,7 @@ async def list_addresses(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The known addresses."""
-    conditions, after = query.conditions(ADDRESS_FILTERS)
+    conditions, after = query.conditions(ADDRESS_FILTERS, AFTER_PAGE)
     page = await geography.find_locations(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -246,7 +280,7 @@ async def list_validations(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's address validations."""
-    conditions, after = query.conditions(VALIDATION_FILTERS)
+    conditions, after = query.conditions(VALIDATION_FILTERS, AFTER_PAGE)
     page = await geography.find_address_checks(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

@@ -17,7 +17,14 @@ from app.core.events import Event
 from app.core.geography import AddressInput, Location, Site, SiteField
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_text, constant, in_document, merge_patch
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_text,
+    constant,
+    in_document,
+    linked,
+    merge_patch,
+)
 from rest_facades.tmf.common import TMFQueryDep, buyer_and_related_parties, href, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import geographic_site as tmf
@@ -182,6 +189,11 @@ FILTERS: dict[str, Attribute[SiteField]] = {
     "place.stateOrProvince": Attribute(SiteField.STATE, as_text),
     "place.postcode": Attribute(SiteField.POSTCODE, as_text, ordered=True),
     "place.country": Attribute(SiteField.COUNTRY, as_text),
+    "place.name": Attribute(SiteField.LINE, as_text),
+    "place.href": linked(SiteField.LOCATION, ADDRESS_BASE, "geographicAddress"),
+    "place.@type": constant(SiteField.ID, "GeographicAddress"),
+    "place.@referredType": constant(SiteField.ID, "GeographicAddress"),
+    "href": linked(SiteField.ID, BASE, "geographicSite"),
     # What the buyer sent that the core keeps as given, by any path below it.
     **{name: in_document(SiteField.ANNOTATIONS, name) for name in KEPT},
     "@type": constant(SiteField.ID, "GeographicSite"),
@@ -194,6 +206,15 @@ FILTERS: dict[str, Attribute[SiteField]] = {
         also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
     ),
 }
+# Attributes that filter after the page is read (not yet translated into SQL): the owner's name,
+# link and `@type` in `relatedParty`.
+AFTER_PAGE = frozenset(
+    {
+        "relatedParty.@type",
+        "relatedParty.href",
+        "relatedParty.name",
+    }
+)
 
 
 async def _views(
@@ -214,7 +235,7 @@ async def list_sites(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's sites."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await geography.find_sites(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

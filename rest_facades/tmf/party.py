@@ -22,7 +22,14 @@ from app.core.geography import Site
 from app.core.parties import Audience, Party, Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, kept_filters
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    constant,
+    kept_filters,
+    linked,
+)
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
 from rest_facades.tmf.generated import party as tmf
@@ -78,6 +85,8 @@ PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
     },
     **related_filters(PersonField),
     **medium_filters(PersonField),
+    "href": linked(PersonField.ID, BASE, "individual"),
+    "@type": constant(PersonField.ID, "Individual"),
 }
 # By any path below them, the attributes of an individual that the core keeps as given.
 PERSON_FILTERS |= kept_filters(
@@ -111,9 +120,20 @@ ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
     ),
     **related_filters(OrganizationField),
     **medium_filters(OrganizationField),
+    "href": linked(OrganizationField.ID, BASE, "organization"),
+    "@type": constant(OrganizationField.ID, "Organization"),
 }
 ORGANIZATION_FILTERS |= kept_filters(
     tmf.OrganizationCreate, OrganizationField.EXTRA, [*ORGANIZATION_FILTERS, *SERVER_SET]
+)
+# Attributes that filter after the page is read (not yet translated into SQL): the characteristics
+# (`partyCharacteristic`) that the platform shows for its own parties.
+AFTER_PAGE = frozenset(
+    {
+        "partyCharacteristic.name",
+        "partyCharacteristic.value",
+        "partyCharacteristic.valueType",
+    }
 )
 
 
@@ -278,7 +298,7 @@ async def list_individuals(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The contact people of the caller's sites, then the people it keeps."""
-    conditions, after = query.conditions(PERSON_FILTERS)
+    conditions, after = query.conditions(PERSON_FILTERS, AFTER_PAGE)
     page = await contacts.list_people(
         session,
         principal=principal,
@@ -354,7 +374,7 @@ async def list_organizations(
 ) -> Response:
     """The parties the caller is or acts for (every party, for operations staff), then the
     organisations it keeps."""
-    conditions, after = query.conditions(ORGANIZATION_FILTERS)
+    conditions, after = query.conditions(ORGANIZATION_FILTERS, AFTER_PAGE)
     page = await contacts.list_organizations(
         session,
         principal=principal,

@@ -1,8 +1,10 @@
 """TMF620 Product Catalog v4: the core catalog's specifications, categories, catalogs, offerings
 and list prices; every caller reads them, operations staff create, change and withdraw them."""
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -34,7 +36,9 @@ from rest_facades.common.tmf630 import (
     as_date_time,
     as_text,
     by_name,
+    constant,
     kept_filters,
+    linked,
 )
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFError, TMFRoute, tmf_json
@@ -664,22 +668,104 @@ def _whole(text: str) -> tuple[int]:
     return (int(text),)
 
 
-# The attributes of each resource that the core filters on: those it stores in columns and,
-# by any path below them, those it keeps as given.
+def _whole_number(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none)."""
+    number = text.removeprefix("-")
+    return (int(text),) if number.isdigit() and len(number) < 10 else ()
+
+
+def _value_type(text: str) -> tuple[ValueType, ...]:
+    return (ValueType(text),) if text in set(ValueType) else ()
+
+
+def _stored_value(text: str) -> tuple[str, ...]:
+    """A characteristic value as the core stores it (booleans in lower case)."""
+    return (text.lower() if text.lower() in {"true", "false"} else text,)
+
+
+def _shown_if(flag: str) -> Callable[[str], tuple[bool, ...]]:
+    """Filter values of a flag shown as `flag` by the rows of which a true field holds."""
+
+    def values(text: str) -> tuple[bool, ...]:
+        if text.lower() not in {"true", "false"}:
+            raise ValueError("is not true or false")
+        return (True,) if text.lower() == flag else ()
+
+    return values
+
+
+_F = TypeVar("_F", bound=StrEnum)
+
+
+def _validity_filters(field_from: _F, field_to: _F) -> dict[str, Attribute[_F]]:
+    return {
+        "validFor.startDateTime": Attribute(field_from, as_date_time, ordered=True),
+        "validFor.endDateTime": Attribute(field_to, as_date_time, ordered=True),
+    }
+
+
+def _ref_filters(field: _F, resource: str, referred: str, shown: _F) -> dict[str, Attribute[_F]]:
+    """Filters on the `id`, `href` and `@referredType` of the references to `resource`s that
+    the rows of which `shown` holds carry."""
+    return {
+        f"{resource}.id": Attribute(field, as_text),
+        f"{resource}.href": linked(field, BASE, resource),
+        f"{resource}.@referredType": constant(field, referred, shown=shown),
+    }
+
+
+_SPEC = catalog.SpecificationField
+_CHARACTERISTIC = "productSpecCharacteristic"
+_SPEC_VALUE = f"{_CHARACTERISTIC}.productSpecCharacteristicValue"
+_OFFERING = catalog.OfferingField
+_USE = "prodSpecCharValueUse"
+_USE_VALUE = f"{_USE}.productSpecCharacteristicValue"
+_TERM = "productOfferingTerm"
+
+# The attributes of each resource that the core filters on: those it stores in columns or
+# derives from them and from related rows, and, by any path below them, those it keeps as given.
 SPECIFICATION_FILTERS: dict[str, Attribute[catalog.SpecificationField]] = {
     **kept_filters(
         tmf.ProductSpecificationCreate,
         catalog.SpecificationField.ANNOTATIONS,
         SPECIFICATION_ATTRIBUTES | IGNORED,
     ),
-    "id": Attribute(catalog.SpecificationField.ID, as_text),
-    "name": Attribute(catalog.SpecificationField.NAME, as_text),
-    "description": Attribute(catalog.SpecificationField.DESCRIPTION, as_text),
-    "brand": Attribute(catalog.SpecificationField.BRAND, as_text),
-    "version": Attribute(catalog.SpecificationField.VERSION, as_text),
-    "lifecycleStatus": Attribute(catalog.SpecificationField.STATUS, by_name(LIFECYCLE)),
-    "lastUpdate": Attribute(catalog.SpecificationField.UPDATED_AT, as_date_time, ordered=True),
-    "productSpecCharacteristic.name": Attribute(catalog.SpecificationField.CHARACTERISTIC, as_text),
+    "id": Attribute(_SPEC.ID, as_text),
+    "href": linked(_SPEC.ID, BASE, "productSpecification"),
+    "@type": constant(_SPEC.ID, "ProductSpecification"),
+    "isBundle": constant(_SPEC.ID, False),
+    "name": Attribute(_SPEC.NAME, as_text),
+    "description": Attribute(_SPEC.DESCRIPTION, as_text),
+    "brand": Attribute(_SPEC.BRAND, as_text),
+    "version": Attribute(_SPEC.VERSION, as_text),
+    "lifecycleStatus": Attribute(_SPEC.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(_SPEC.UPDATED_AT, as_date_time, ordered=True),
+    **_validity_filters(_SPEC.VALID_FROM, _SPEC.VALID_TO),
+    f"{_CHARACTERISTIC}.name": Attribute(_SPEC.CHARACTERISTIC, as_text),
+    f"{_CHARACTERISTIC}.description": Attribute(_SPEC.CHARACTERISTIC_DESCRIPTION, as_text),
+    f"{_CHARACTERISTIC}.valueType": Attribute(_SPEC.CHARACTERISTIC_VALUE_TYPE, _value_type),
+    **{
+        f"{_CHARACTERISTIC}.{name}": constant(_SPEC.ID, value, shown=_SPEC.HAS_CHARACTERISTIC)
+        for name, value in (
+            ("@type", "ProductSpecificationCharacteristic"),
+            ("configurable", True),
+            ("minCardinality", 1),
+            ("maxCardinality", 1),
+        )
+    },
+    f"{_SPEC_VALUE}.value": Attribute(_SPEC.VALUE, _stored_value),
+    f"{_SPEC_VALUE}.isDefault": Attribute(
+        _SPEC.VALUE_IS_DEFAULT,
+        _flag,
+        # A range of values is never the default.
+        also=Attribute(_SPEC.HAS_RANGE, _shown_if("false")),
+    ),
+    f"{_SPEC_VALUE}.valueType": Attribute(_SPEC.CHARACTERISTIC_VALUE_TYPE, _value_type),
+    f"{_SPEC_VALUE}.unitOfMeasure": Attribute(_SPEC.CHARACTERISTIC_UNIT, as_text),
+    f"{_SPEC_VALUE}.valueFrom": Attribute(
+        _SPEC.CHARACTERISTIC_VALUE_FROM, _whole_number, ordered=True
+    ),
+    f"{_SPEC_VALUE}.valueTo": Attribute(_SPEC.CHARACTERISTIC_VALUE_TO, _whole_number, ordered=True),
 }
 OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
     **kept_filters(
@@ -687,21 +773,70 @@ OFFERING_FILTERS: dict[str, Attribute[catalog.OfferingField]] = {
         catalog.OfferingField.ANNOTATIONS,
         OFFERING_ATTRIBUTES | IGNORED | OFFERING_DERIVED,
     ),
-    "id": Attribute(catalog.OfferingField.ID, as_text),
-    "name": Attribute(catalog.OfferingField.NAME, as_text),
-    "description": Attribute(catalog.OfferingField.DESCRIPTION, as_text),
-    "lifecycleStatus": Attribute(catalog.OfferingField.STATUS, by_name(LIFECYCLE)),
-    "isSellable": Attribute(catalog.OfferingField.ON_SALE, _flag),
-    "category.id": Attribute(catalog.OfferingField.CATEGORY, as_text),
-    "productSpecification.id": Attribute(catalog.OfferingField.SPECIFICATION_ID, as_text),
-    "productOfferingPrice.id": Attribute(catalog.OfferingField.PRICE_ID, as_text),
-    "lastUpdate": Attribute(catalog.OfferingField.UPDATED_AT, as_date_time, ordered=True),
+    "id": Attribute(_OFFERING.ID, as_text),
+    "href": linked(_OFFERING.ID, BASE, "productOffering"),
+    "@type": constant(_OFFERING.ID, "ProductOffering"),
+    "isBundle": constant(_OFFERING.ID, False),
+    "name": Attribute(_OFFERING.NAME, as_text),
+    "description": Attribute(_OFFERING.DESCRIPTION, as_text),
+    "version": Attribute(_OFFERING.VERSION, _whole_number, ordered=True),
+    "statusReason": Attribute(_OFFERING.STATUS_REASON, as_text),
+    "lifecycleStatus": Attribute(_OFFERING.STATUS, by_name(LIFECYCLE)),
+    "isSellable": Attribute(_OFFERING.ON_SALE, _flag),
+    "lastUpdate": Attribute(_OFFERING.UPDATED_AT, as_date_time, ordered=True),
+    **_validity_filters(_OFFERING.VALID_FROM, _OFFERING.VALID_TO),
+    **_ref_filters(_OFFERING.CATEGORY, "category", "Category", shown=_OFFERING.HAS_CATEGORY),
+    "category.name": Attribute(_OFFERING.CATEGORY_NAME, as_text),
+    **_ref_filters(
+        _OFFERING.SPECIFICATION_ID,
+        "productSpecification",
+        "ProductSpecification",
+        shown=_OFFERING.HAS_SPECIFICATION,
+    ),
+    "productSpecification.name": Attribute(_OFFERING.SPECIFICATION_NAME, as_text),
+    **_ref_filters(
+        _OFFERING.PRICE_ID,
+        "productOfferingPrice",
+        "ProductOfferingPrice",
+        shown=_OFFERING.HAS_PRICE,
+    ),
+    "productOfferingPrice.name": Attribute(_OFFERING.PRICE_NAME, as_text),
+    # The shortest and the longest term it sells.
+    f"{_TERM}.name": constant(_OFFERING.ID, MINIMUM_TERM, MAXIMUM_TERM),
+    f"{_TERM}.duration.amount": Attribute(_OFFERING.TERM_MONTHS, _whole_number, ordered=True),
+    f"{_TERM}.duration.units": constant(_OFFERING.ID, "month"),
+    # The speeds and classes of service it sells.
+    f"{_USE}.name": constant(_OFFERING.ID, catalog.BANDWIDTH, catalog.CLASS_OF_SERVICE),
+    f"{_USE}.valueType": constant(_OFFERING.ID, ValueType.INTEGER.value, ValueType.STRING.value),
+    f"{_USE}.minCardinality": constant(_OFFERING.ID, 1),
+    f"{_USE}.maxCardinality": constant(_OFFERING.ID, 1),
+    f"{_USE_VALUE}.value": Attribute(
+        _OFFERING.BANDWIDTH_MBPS,
+        as_text,
+        also=Attribute(_OFFERING.CLASS_OF_SERVICE, as_text),
+    ),
+    # The first value of each is the default, any other is not.
+    f"{_USE_VALUE}.isDefault": Attribute(
+        _OFFERING.SELLS_VALUES,
+        _shown_if("true"),
+        also=Attribute(_OFFERING.SELLS_CHOICES, _shown_if("false")),
+    ),
+    f"{_USE_VALUE}.valueType": constant(
+        _OFFERING.ID,
+        ValueType.INTEGER.value,
+        ValueType.STRING.value,
+        shown=_OFFERING.SELLS_VALUES,
+    ),
+    f"{_USE_VALUE}.unitOfMeasure": constant(_OFFERING.ID, "Mbps", shown=_OFFERING.SELLS_VALUES),
 }
 PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
     **kept_filters(
         tmf.ProductOfferingPriceCreate, catalog.PriceField.ANNOTATIONS, PRICE_ATTRIBUTES | IGNORED
     ),
     "id": Attribute(catalog.PriceField.ID, as_text),
+    "href": linked(catalog.PriceField.ID, BASE, "productOfferingPrice"),
+    "@type": constant(catalog.PriceField.ID, "ProductOfferingPrice"),
+    "isBundle": constant(catalog.PriceField.ID, False),
     "name": Attribute(catalog.PriceField.NAME, as_text),
     "description": Attribute(catalog.PriceField.DESCRIPTION, as_text),
     "priceType": Attribute(catalog.PriceField.KIND, by_name(PRICE_TYPE)),
@@ -710,38 +845,63 @@ PRICE_FILTERS: dict[str, Attribute[catalog.PriceField]] = {
     "recurringChargePeriodLength": Attribute(
         catalog.PriceField.PERIOD_MONTHS, _whole, ordered=True
     ),
+    "recurringChargePeriodType": constant(
+        catalog.PriceField.ID, "month", shown=catalog.PriceField.HAS_PERIOD
+    ),
+    "unitOfMeasure.units": Attribute(catalog.PriceField.UNIT_OF_MEASURE, as_text),
+    "unitOfMeasure.amount": constant(
+        catalog.PriceField.ID, 1, shown=catalog.PriceField.HAS_UNIT_OF_MEASURE
+    ),
     "version": Attribute(catalog.PriceField.VERSION, as_text),
     "lifecycleStatus": Attribute(catalog.PriceField.STATUS, by_name(LIFECYCLE)),
     "lastUpdate": Attribute(catalog.PriceField.UPDATED_AT, as_date_time, ordered=True),
+    **_validity_filters(catalog.PriceField.VALID_FROM, catalog.PriceField.VALID_TO),
 }
+_CATEGORY = catalog.CategoryField
 CATEGORY_FILTERS: dict[str, Attribute[catalog.CategoryField]] = {
     **kept_filters(
         tmf.CategoryCreate,
         catalog.CategoryField.ANNOTATIONS,
         CATEGORY_ATTRIBUTES | IGNORED | CATEGORY_DERIVED,
     ),
-    "id": Attribute(catalog.CategoryField.ID, as_text),
-    "name": Attribute(catalog.CategoryField.NAME, as_text),
-    "description": Attribute(catalog.CategoryField.DESCRIPTION, as_text),
-    "parentId": Attribute(catalog.CategoryField.PARENT_ID, as_text),
-    "isRoot": Attribute(catalog.CategoryField.IS_ROOT, _flag),
-    "version": Attribute(catalog.CategoryField.VERSION, as_text),
-    "lifecycleStatus": Attribute(catalog.CategoryField.STATUS, by_name(LIFECYCLE)),
-    "lastUpdate": Attribute(catalog.CategoryField.UPDATED_AT, as_date_time, ordered=True),
+    "id": Attribute(_CATEGORY.ID, as_text),
+    "href": linked(_CATEGORY.ID, BASE, "category"),
+    "@type": constant(_CATEGORY.ID, "Category"),
+    "name": Attribute(_CATEGORY.NAME, as_text),
+    "description": Attribute(_CATEGORY.DESCRIPTION, as_text),
+    "parentId": Attribute(_CATEGORY.PARENT_ID, as_text),
+    "isRoot": Attribute(_CATEGORY.IS_ROOT, _flag),
+    "version": Attribute(_CATEGORY.VERSION, as_text),
+    "lifecycleStatus": Attribute(_CATEGORY.STATUS, by_name(LIFECYCLE)),
+    "lastUpdate": Attribute(_CATEGORY.UPDATED_AT, as_date_time, ordered=True),
+    **_validity_filters(_CATEGORY.VALID_FROM, _CATEGORY.VALID_TO),
+    "productOffering.id": Attribute(_CATEGORY.OFFERING_ID, as_text),
+    "productOffering.href": linked(_CATEGORY.OFFERING_ID, BASE, "productOffering"),
+    "productOffering.name": Attribute(_CATEGORY.OFFERING_NAME, as_text),
+    "subCategory.id": Attribute(_CATEGORY.SUBCATEGORY_ID, as_text),
+    "subCategory.href": linked(_CATEGORY.SUBCATEGORY_ID, BASE, "category"),
+    "subCategory.name": Attribute(_CATEGORY.SUBCATEGORY_NAME, as_text),
 }
 CATALOG_FILTERS: dict[str, Attribute[catalog.CatalogField]] = {
     **kept_filters(
         tmf.CatalogCreate, catalog.CatalogField.ANNOTATIONS, CATALOG_ATTRIBUTES | IGNORED
     ),
     "id": Attribute(catalog.CatalogField.ID, as_text),
+    "href": linked(catalog.CatalogField.ID, BASE, "catalog"),
+    "@type": constant(catalog.CatalogField.ID, "Catalog"),
     "name": Attribute(catalog.CatalogField.NAME, as_text),
     "description": Attribute(catalog.CatalogField.DESCRIPTION, as_text),
     "catalogType": Attribute(catalog.CatalogField.CATALOG_TYPE, as_text),
     "version": Attribute(catalog.CatalogField.VERSION, as_text),
     "lifecycleStatus": Attribute(catalog.CatalogField.STATUS, by_name(LIFECYCLE)),
     "lastUpdate": Attribute(catalog.CatalogField.UPDATED_AT, as_date_time, ordered=True),
+    **_validity_filters(catalog.CatalogField.VALID_FROM, catalog.CatalogField.VALID_TO),
     "category.id": Attribute(catalog.CatalogField.CATEGORY_ID, as_text),
+    "category.href": linked(catalog.CatalogField.CATEGORY_ID, BASE, "category"),
+    "category.name": Attribute(catalog.CatalogField.CATEGORY_NAME, as_text),
 }
+# TMF620 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 routes = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF620 product catalog"])
@@ -752,7 +912,7 @@ async def list_specifications(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Product specifications and the characteristics they take."""
-    conditions, after = query.conditions(SPECIFICATION_FILTERS)
+    conditions, after = query.conditions(SPECIFICATION_FILTERS, AFTER_PAGE)
     page = await catalog.page_specifications(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -841,7 +1001,7 @@ async def list_offerings(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Offerings on sale (and, for operations staff, those in design)."""
-    conditions, after = query.conditions(OFFERING_FILTERS)
+    conditions, after = query.conditions(OFFERING_FILTERS, AFTER_PAGE)
     page = await catalog.page_offerings(
         session,
         principal=principal,
@@ -958,7 +1118,7 @@ async def list_prices(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """List prices."""
-    conditions, after = query.conditions(PRICE_FILTERS)
+    conditions, after = query.conditions(PRICE_FILTERS, AFTER_PAGE)
     page = await catalog.page_prices(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -1050,9 +1210,9 @@ async def list_categories(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Categories of offerings."""
-    conditions, after = query.conditions(CATEGORY_FILTERS)
+    conditions, after = query.conditions(CATEGORY_FILTERS, AFTER_PAGE)
     page = await catalog.page_categories(
-        session, conditions=conditions, offset=query.offset, limit=query.limit
+        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     details = await catalog.category_details(session, principal=principal, categories=page.items)
     views = [category_view(request, d) for d in details]
@@ -1141,7 +1301,7 @@ async def list_catalogs(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """Catalogs."""
-    conditions, after = query.conditions(CATALOG_FILTERS)
+    conditions, after = query.conditions(CATALOG_FILTERS, AFTER_PAGE)
     page = await catalog.page_catalogs(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )

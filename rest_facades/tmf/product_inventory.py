@@ -26,6 +26,7 @@ from rest_facades.common.tmf630 import (
     as_text,
     by_name,
     constant,
+    linked,
     repeats,
 )
 from rest_facades.tmf.common import TMFQueryDep, href, iso, listed, resource
@@ -197,6 +198,26 @@ FILTERS: dict[str, Attribute[ProductField]] = {
     "productTerm.duration.amount": Attribute(ProductField.TERM_MONTHS, _whole, ordered=True),
     "productTerm.duration.units": constant(ProductField.ID, "month"),
     "place.id": Attribute(ProductField.PLACE_ID, as_text),
+    # Every product has an A end at a site; those that join two ends a Z end, at a site or not.
+    "place.role": Attribute(
+        ProductField.TWO_ENDS, lambda text: (True,) if text == "Z-End" else (), constant=("A-End",)
+    ),
+    "place.@referredType": Attribute(
+        ProductField.Z_ADDRESS,
+        lambda text: (True,) if text == "GeographicAddress" else (),
+        constant=("GeographicSite",),
+    ),
+    "href": linked(ProductField.ID, BASE, "product"),
+    "productOffering.href": linked(ProductField.OFFERING_ID, CATALOG_BASE, "productOffering"),
+    "productOrderItem.productOrderHref": linked(
+        ProductField.ORDER_ID, ORDERING_BASE, "productOrder"
+    ),
+    "productOrderItem.orderItemId": Attribute(ProductField.ORDER_ITEM_ID, as_text),
+    "productOrderItem.orderItemAction": Attribute(
+        ProductField.ORDER_ITEM_ACTION, by_name({a: a.value for a in ordering.ItemAction})
+    ),
+    "productOrderItem.@referredType": constant(ProductField.ID, "ProductOrderItem"),
+    "productPrice.recurringChargePeriod": constant(ProductField.ID, "month"),
     # The monthly and one-time prices.
     "productPrice.price.dutyFreeAmount.value": Attribute(
         ProductField.MONTHLY_CENTS,
@@ -209,6 +230,8 @@ FILTERS: dict[str, Attribute[ProductField]] = {
     "productPrice.name": constant(ProductField.ID, "monthly recurring", "one time"),
     "productPrice.@type": constant(ProductField.ID, "ProductPrice"),
 }
+# TMF637 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF637 product inventory"])
 
 
@@ -217,7 +240,7 @@ async def list_products(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's products, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await inventory.page_products(
         session,
         principal=principal,

@@ -47,6 +47,7 @@ from rest_facades.common.tmf630 import (
     by_name,
     constant,
     in_document,
+    linked,
     merge_patch,
 )
 from rest_facades.tmf.common import (
@@ -263,6 +264,7 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
     **{name: in_document(QualificationField.ANNOTATIONS, name) for name in KEPT},
     **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
     "@type": constant(QualificationField.ID, "ProductOfferingQualification"),
+    "href": linked(QualificationField.ID, BASE, RESOURCE),
     # The items the core could not answer, as the buyer asked for them, and what the buyer
     # sent with those it answered.
     f"{ASKED}.productOffering.id": Attribute(
@@ -281,6 +283,42 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         for name in ITEM_KEPT
     },
 }
+# Attributes that filter after the page is read (not yet translated into SQL): what the core answers
+# for each item (its state, result, product and dates) and for the whole (`qualificationResult`,
+# `instantSyncQualification`), the items' termination errors, and the seller's note on why it was
+# terminated.
+AFTER_PAGE = frozenset(
+    {
+        "instantSyncQualification",
+        "note.@type",
+        "note.author",
+        "note.date",
+        "note.id",
+        "note.text",
+        "productOfferingQualificationItem.@type",
+        "productOfferingQualificationItem.action",
+        "productOfferingQualificationItem.expectedActivationDate",
+        "productOfferingQualificationItem.id",
+        "productOfferingQualificationItem.product.@type",
+        "productOfferingQualificationItem.product.place.@referredType",
+        "productOfferingQualificationItem.product.place.href",
+        "productOfferingQualificationItem.product.place.id",
+        "productOfferingQualificationItem.product.place.role",
+        "productOfferingQualificationItem.product.productCharacteristic.name",
+        "productOfferingQualificationItem.product.productCharacteristic.value",
+        "productOfferingQualificationItem.product.productCharacteristic.valueType",
+        "productOfferingQualificationItem.product.productOffering.@referredType",
+        "productOfferingQualificationItem.product.productOffering.href",
+        "productOfferingQualificationItem.product.productOffering.id",
+        "productOfferingQualificationItem.productOffering.@referredType",
+        "productOfferingQualificationItem.productOffering.href",
+        "productOfferingQualificationItem.qualificationItemResult",
+        "productOfferingQualificationItem.state",
+        "productOfferingQualificationItem.terminationError.@type",
+        "productOfferingQualificationItem.terminationError.value",
+        "qualificationResult",
+    }
+)
 
 
 async def _load(
@@ -330,7 +368,7 @@ async def list_qualifications(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's qualifications, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await qualification.find_qualifications(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

@@ -53,6 +53,7 @@ from rest_facades.common.tmf630 import (
     by_name,
     constant,
     in_document,
+    linked,
     repeats,
 )
 from rest_facades.common.values import parse_date_time
@@ -70,6 +71,7 @@ from rest_facades.tmf.generated import product_ordering as models
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 
 BASE = "/tmf-api/productOrderingManagement/v4"
+INVENTORY_BASE = "/tmf-api/productInventory/v4"
 
 ORDER_STATES = {
     OrderState.ACKNOWLEDGED: "acknowledged",
@@ -166,7 +168,7 @@ def item_view(request: Request, order: Order, item: OrderItem) -> dict[str, Any]
     if item.product_id:
         product |= {
             "id": item.product_id,
-            "href": href(request, "/tmf-api/productInventory/v4", "product", item.product_id),
+            "href": href(request, INVENTORY_BASE, "product", item.product_id),
         }
     view: dict[str, Any] = {
         "id": item.external_id or item.id,
@@ -420,6 +422,11 @@ def _asked(*where: str) -> Attribute[OrderField]:
     return in_document(OrderField.ANNOTATIONS, "tmf", "productOrderItem", *where)
 
 
+def _whole(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none of them)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
+
+
 def _item(field: OrderField, values: Any = as_text, ordered: bool = False, *where: str) -> Any:
     """A filter on the items of orders: those the core took and, at `where`, those it did not."""
     also = _asked(*where) if where else None
@@ -508,10 +515,61 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     ),
     f"{_ITEM_PRICE}.{_MONEY}.unit": Attribute(OrderField.CURRENCY, as_text),
     f"{_ITEM_PRICE}.priceType": constant(OrderField.ID, "recurring", "oneTime"),
+    f"{_ITEM_PRICE}.name": constant(OrderField.ID, "monthly recurring", "one time"),
+    f"{_ITEM_PRICE}.recurringChargePeriod": constant(OrderField.ID, "month"),
+    f"{_ITEM_PRICE}.@type": constant(OrderField.ID, "OrderPrice"),
+    "href": linked(OrderField.ID, BASE, "productOrder"),
+    f"{_ITEM}.@type": constant(OrderField.ID, "ProductOrderItem"),
+    f"{_ITEM}.productOffering.@referredType": constant(OrderField.ID, "ProductOffering"),
+    f"{_ITEM}.product.@type": constant(OrderField.ID, "Product"),
+    f"{_ITEM}.product.href": linked(OrderField.ITEM_PRODUCT_ID, INVENTORY_BASE, "product"),
+    # Every item has an A end; those that join two ends a Z end.
+    f"{_ITEM}.product.place.role": Attribute(
+        OrderField.ITEM_TWO_ENDS,
+        lambda text: (True,) if text == "Z-End" else (),
+        constant=("A-End",),
+    ),
+    # An A end is a site; a Z end without one is an address.
+    f"{_ITEM}.product.place.@referredType": Attribute(
+        OrderField.ITEM_Z_ADDRESS,
+        lambda text: (True,) if text == "GeographicAddress" else (),
+        constant=("GeographicSite",),
+    ),
+    # The speed, term and class of service of each item.
+    f"{_ITEM}.product.productCharacteristic.name": constant(
+        OrderField.ID, "bandwidth", "termMonths", "classOfService"
+    ),
+    f"{_ITEM}.product.productCharacteristic.valueType": constant(
+        OrderField.ID, "integer", "string"
+    ),
+    f"{_ITEM}.product.productCharacteristic.value": Attribute(
+        OrderField.ITEM_BANDWIDTH_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            OrderField.ITEM_TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=_item(
+                OrderField.ITEM_CLASS_OF_SERVICE,
+                as_text,
+                False,
+                "product",
+                "productCharacteristic",
+                "value",
+            ),
+        ),
+    ),
 }
+# TMF622 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 CANCELLATION_FILTERS: dict[str, Attribute[OrderField]] = {
     "id": Attribute(OrderField.ID, as_text),
+    "href": linked(OrderField.ID, BASE, "cancelProductOrder"),
+    "@type": constant(OrderField.ID, "CancelProductOrder"),
     "productOrder.id": Attribute(OrderField.ID, as_text),
+    "productOrder.href": linked(OrderField.ID, BASE, "productOrder"),
+    "productOrder.@referredType": constant(OrderField.ID, "ProductOrder"),
     "state": Attribute(OrderField.STATE, by_name(CANCELLATION_VIEW_STATES)),
     "cancellationReason": Attribute(OrderField.CANCELLATION_REASON, as_text),
 }
@@ -577,7 +635,7 @@ async def list_orders(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's orders, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await ordering.page_orders(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
@@ -681,7 +739,7 @@ async def list_cancellations(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The cancellation requests of the caller's orders."""
-    conditions, after = query.conditions(CANCELLATION_FILTERS)
+    conditions, after = query.conditions(CANCELLATION_FILTERS, AFTER_PAGE)
     page = await ordering.page_orders(
         session,
         principal=principal,

@@ -52,6 +52,7 @@ from rest_facades.common.tmf630 import (
     by_name,
     constant,
     in_document,
+    linked,
     merge_patch,
 )
 from rest_facades.tmf.common import (
@@ -397,7 +398,8 @@ async def _withdraw(
 
 
 def _version(text: str) -> tuple[int, ...]:
-    return (int(text),) if text.isdigit() else ()
+    """A filter value compared with whole numbers (any other matches none)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
 
 
 # TMF648 attributes that the core's quote query answers; other filters match after paging.
@@ -419,6 +421,26 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     # What the buyer sent that the core keeps as given, by any path below it.
     **{name: in_document(QuoteField.ANNOTATIONS, name) for name in KEPT},
     "@type": constant(QuoteField.ID, "Quote"),
+    "href": linked(QuoteField.ID, BASE, "quote"),
+    # The items the core took: what it priced, each an item to add of one product.
+    f"{ASKED}.@type": constant(QuoteField.ID, "QuoteItem"),
+    f"{ASKED}.action": constant(QuoteField.ID, "add"),
+    f"{ASKED}.quantity": constant(QuoteField.ID, 1),
+    f"{ASKED}.productOffering.@referredType": constant(QuoteField.ID, "ProductOffering"),
+    f"{ASKED}.productOffering.href": linked(
+        QuoteField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"
+    ),
+    f"{ASKED}.product.productCharacteristic.value": Attribute(
+        QuoteField.ITEM_BANDWIDTH_MBPS,
+        _version,
+        ordered=True,
+        also=Attribute(
+            QuoteField.ITEM_TERM_MONTHS,
+            _version,
+            ordered=True,
+            also=Attribute(QuoteField.ITEM_CLASS_OF_SERVICE, as_text),
+        ),
+    ),
     # The items the core did not take, as the buyer asked for them, and what the buyer sent
     # with those it took.
     f"{ASKED}.productOffering.id": Attribute(
@@ -437,6 +459,45 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
         for name in ITEM_KEPT
     },
 }
+# Attributes that filter after the page is read (not yet translated into SQL): the items the core
+# took (their product and prices, and, as the core numbers and rejects the items it could not
+# take, their id and state) and the quote's total prices, and the seller's
+# note on why it was rejected.
+AFTER_PAGE = frozenset(
+    {
+        "quoteItem.id",
+        "quoteItem.state",
+        "note.@type",
+        "note.author",
+        "note.date",
+        "note.id",
+        "note.text",
+        "quoteItem.product.@type",
+        "quoteItem.product.place.@referredType",
+        "quoteItem.product.place.href",
+        "quoteItem.product.place.id",
+        "quoteItem.product.place.role",
+        "quoteItem.product.productCharacteristic.name",
+        "quoteItem.product.productCharacteristic.valueType",
+        "quoteItem.product.productOffering.@referredType",
+        "quoteItem.product.productOffering.href",
+        "quoteItem.product.productOffering.id",
+        "quoteItem.quoteItemPrice.@type",
+        "quoteItem.quoteItemPrice.name",
+        "quoteItem.quoteItemPrice.price.@type",
+        "quoteItem.quoteItemPrice.price.dutyFreeAmount.unit",
+        "quoteItem.quoteItemPrice.price.dutyFreeAmount.value",
+        "quoteItem.quoteItemPrice.priceType",
+        "quoteItem.quoteItemPrice.recurringChargePeriod",
+        "quoteTotalPrice.@type",
+        "quoteTotalPrice.name",
+        "quoteTotalPrice.price.@type",
+        "quoteTotalPrice.price.dutyFreeAmount.unit",
+        "quoteTotalPrice.price.dutyFreeAmount.value",
+        "quoteTotalPrice.priceType",
+        "quoteTotalPrice.recurringChargePeriod",
+    }
+)
 # Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except
 # the three the core stores); the others are the seller's answer, repeated unchanged or refused.
 BUYERS = ("description", "externalId", "requestedQuoteCompletionDate", *KEPT)
@@ -457,7 +518,7 @@ async def list_quotes(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's quotes, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await quoting.find_quotes(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )

@@ -48,7 +48,9 @@ from rest_facades.common.tmf630 import (
     as_date_time,
     as_text,
     by_name,
+    constant,
     in_document,
+    linked,
     merge_patch,
 )
 from rest_facades.tmf.common import (
@@ -336,24 +338,59 @@ _SHARED: dict[str, Attribute[QualificationField]] = {
 FILTERS = {
     "check": _SHARED
     | {
+        "@type": constant(QualificationField.ID, "CheckServiceQualification"),
+        "href": linked(QualificationField.ID, BASE, CHECK),
         "checkServiceQualificationDate": Attribute(
             QualificationField.CREATED_AT, as_date_time, ordered=True
-        )
+        ),
     },
     "query": _SHARED
     | {
+        "@type": constant(QualificationField.ID, "QueryServiceQualification"),
+        "href": linked(QualificationField.ID, BASE, QUERY),
         "queryServiceQualificationDate": Attribute(
             QualificationField.CREATED_AT, as_date_time, ordered=True
-        )
+        ),
     },
 }
+# Attributes that filter after the page is read (not yet translated into SQL): what the core
+# answers for each item (its state, result, service and dates), the result of the whole, a
+# query's `searchCriteria`, and the termination errors.
+AFTER_PAGE = frozenset(
+    {
+        "instantSyncQualification",
+        "qualificationResult",
+        "searchCriteria.id",
+        "searchCriteria.service.place.id",
+        "searchCriteria.service.place.role",
+        "serviceQualificationItem.@type",
+        "serviceQualificationItem.expectedServiceAvailabilityDate",
+        "serviceQualificationItem.id",
+        "serviceQualificationItem.qualificationResult",
+        "serviceQualificationItem.service.@type",
+        "serviceQualificationItem.service.place.@referredType",
+        "serviceQualificationItem.service.place.href",
+        "serviceQualificationItem.service.place.id",
+        "serviceQualificationItem.service.place.role",
+        "serviceQualificationItem.service.serviceCharacteristic.name",
+        "serviceQualificationItem.service.serviceCharacteristic.value",
+        "serviceQualificationItem.service.serviceCharacteristic.valueType",
+        "serviceQualificationItem.service.serviceSpecification.@referredType",
+        "serviceQualificationItem.service.serviceSpecification.id",
+        "serviceQualificationItem.state",
+        "serviceQualificationItem.terminationError.@type",
+        "serviceQualificationItem.terminationError.value",
+        "terminationError.@type",
+        "terminationError.value",
+    }
+)
 VIEWS = {"check": check_view, "query": query_view}
 
 
 async def _page(
     request: Request, session: AsyncSession, principal: Principal, query: TMFQuery, kind: str
 ) -> Response:
-    conditions, after = query.conditions(FILTERS[kind])
+    conditions, after = query.conditions(FILTERS[kind], AFTER_PAGE)
     page = await qualification.find_qualifications(
         session,
         principal=principal,

@@ -33,6 +33,7 @@ from rest_facades.common.tmf630 import (
     by_name,
     constant,
     in_document,
+    linked,
     merge_patch,
 )
 from rest_facades.tmf.common import (
@@ -151,6 +152,8 @@ FILTERS: dict[str, Attribute[TicketField]] = {
     "channel.id": Attribute(TicketField.CHANNEL, _channels),
     "channel.name": Attribute(TicketField.CHANNEL, _channels),
     "relatedEntity.id": Attribute(TicketField.PRODUCT, as_text),
+    "relatedEntity.href": linked(TicketField.PRODUCT, INVENTORY_BASE, "product"),
+    "href": linked(TicketField.ID, BASE, "troubleTicket"),
     "creationDate": Attribute(TicketField.CREATED_AT, as_date_time, ordered=True),
     "lastUpdate": Attribute(TicketField.UPDATED_AT, as_date_time, ordered=True),
     "expectedResolutionDate": Attribute(
@@ -170,6 +173,8 @@ FILTERS: dict[str, Attribute[TicketField]] = {
     # The buyer (role `customer`) and the parties the buyer named.
     **buyer_and_related_parties(TicketField.PARTY, TicketField.ANNOTATIONS),
 }
+# TMF621 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 def _enum(kind: type[E], value: Any, field: str, aliases: dict[str, E] | None = None) -> E:
@@ -333,7 +338,7 @@ async def list_tickets(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's tickets, newest first."""
-    conditions, after = query.conditions(FILTERS)
+    conditions, after = query.conditions(FILTERS, AFTER_PAGE)
     page = await tickets.find_tickets(
         session,
         principal=principal,

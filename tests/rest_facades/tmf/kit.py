@@ -2,16 +2,32 @@
 
 The kits create a resource with the conformance profile's mandatory attributes, read it back by
 id, list it, filter the list by each attribute the resource came back with, select each attribute
-with `fields=`, patch it and, where the API defines it, delete it.
+with `fields=`, patch it and, where the API defines it, delete it. Beyond the kits, every attribute
+(at any dotted path) filters in SQL: a value no row shows counts none (`X-Total-Count: 0`) or is
+refused, unless the API documents the attribute as filtered after the page is read.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from rest_facades.common.tmf630 import ALWAYS_KEPT
+from rest_facades.tmf import (
+    account,
+    customer_bill,
+    geographic_address,
+    geographic_site,
+    party,
+    product_catalog,
+    product_inventory,
+    product_offering_qualification,
+    product_ordering,
+    quote_management,
+    service_qualification,
+    trouble_ticket,
+)
 from tests.factories import Caller
 from tests.rest_facades.tmf.conformance import check_response
 
@@ -31,6 +47,9 @@ class Kit:
     mandatory: tuple[str, ...] = ()
     # Attributes whose value changes between two reads (nothing of ours yet).
     volatile: set[str] = field(default_factory=set)
+    # Dotted paths that the API documents as filtered after the page is read (by default, the
+    # `AFTER_PAGE` of the API mounted at `base`).
+    after_page: frozenset[str] | None = None
 
     async def call(
         self,
@@ -100,6 +119,33 @@ class Kit:
                 "GET", f"/{self.resource}/{instance['id']}", 200, params={"fields": name}
             )
             assert one.json()[name] == instance[name]
+        await self.filters_in_sql(instance)
+
+    async def filters_in_sql(self, instance: dict[str, Any]) -> None:
+        """Filter the list by each scalar at any dotted path of `instance`: its value finds it,
+        and a value that no row shows counts none, unless the path is filtered after the page."""
+        after_page = self.after_page
+        if after_page is None:
+            after_page = AFTER_PAGE[self.base]
+        for path, value in sorted(set(scalars(instance))):
+            if path in after_page:
+                continue
+            none = await self.client.get(
+                f"{self.base}/{self.resource}",
+                headers=self.caller.headers,
+                params={path: NO_SUCH_VALUE, "limit": "1"},
+            )
+            assert none.status_code == 400 or none.headers["x-total-count"] == "0", (
+                f"{self.resource}: {path} is not filtered in SQL ({none.status_code})"
+            )
+            # A comma separates values that a filter takes; an empty value takes none.
+            if value and "," not in value:
+                found = await self.call(
+                    "GET", f"/{self.resource}", 200, params={path: value, "limit": "1000"}
+                )
+                ids = [i["id"] for i in found.json()]
+                assert instance["id"] in ids, f"{self.resource}: filter {path}={value}"
+                assert found.headers["x-total-count"] == str(len(ids)), f"{path}={value}"
 
     async def patch(self, instance: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         """A merge patch, whose attributes the answer (and a later read) then carries."""
@@ -129,6 +175,39 @@ class Kit:
         """An id that was never created answers 404 with a TMF Error."""
         refused = await self.call("GET", f"/{self.resource}/f42b01d2-dba6-4442-a0fa", 404)
         assert refused.json()["code"]
+
+
+NO_SUCH_VALUE = "zz-no-such-value"
+# What each API (by its base path) documents as filtered after the page is read.
+AFTER_PAGE: dict[str, frozenset[str]] = {
+    api.BASE: api.AFTER_PAGE
+    for api in (
+        account,
+        customer_bill,
+        geographic_address,
+        geographic_site,
+        party,
+        product_catalog,
+        product_inventory,
+        product_offering_qualification,
+        product_ordering,
+        quote_management,
+        service_qualification,
+        trouble_ticket,
+    )
+}
+
+
+def scalars(item: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """Every scalar of a resource with its dotted path (arrays add no step), as a filter value."""
+    if isinstance(item, dict):
+        for key, value in item.items():
+            yield from scalars(value, (*path, key))
+    elif isinstance(item, list):
+        for element in item:
+            yield from scalars(element, path)
+    elif item is not None and path:
+        yield ".".join(path), str(item).lower() if isinstance(item, bool) else str(item)
 
 
 def _contains(actual: Any, sent: Any) -> bool:

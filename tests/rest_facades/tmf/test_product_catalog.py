@@ -11,6 +11,7 @@ from app.core.catalog import Catalog, Category, Offering, OfferingPrice, Specifi
 from app.core.db import Database
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
 from tests.rest_facades.tmf.conformance import check_response
+from tests.rest_facades.tmf.kit import Kit
 from tests.statements import copies, counting
 
 SPEC = "TMF620-ProductCatalog-v4"
@@ -280,6 +281,8 @@ async def test_each_resource_is_created_read_listed_filtered_patched_and_deleted
     assert later.json() == []
     trimmed = await _get(client, ops, path, path, fields="name", id=made["id"])
     assert [set(i) for i in trimmed.json()] == [{"id", "href", "@type", "name"}]
+    # Every attribute it shows, at any dotted path, filters in SQL.
+    await Kit(client, ops, SPEC, BASE, path.removeprefix("/")).filters_in_sql(made)
 
     for media_type in ("application/merge-patch+json", "application/json"):
         patched = await client.patch(

@@ -1,0 +1,254 @@
+"""TMF lists filter in SQL on what a face derives from what the core stores (an offering's terms
+and the speeds it sells, the characteristics of an order's or a quote's items, a bill's amount
+before tax and its document, an address's street type): `X-Total-Count` is exact, every page is
+full and the statements of a list do not grow with its table."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import billing, clock, ordering, quoting
+from app.core.billing import Bill, BillState
+from app.core.catalog import Offering
+from app.core.db import Database
+from app.core.geography import Location
+from tests.factories import CHICAGO, Caller, location_id, make_order, make_product
+from tests.rest_facades.tmf.test_kept_filters import PAGE, _check_exact_pages, _list
+from tests.statements import copies, counting
+
+CATALOG = "/tmf-api/productCatalogManagement/v4"
+
+
+async def test_offerings_filter_on_their_terms_speeds_and_validity(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    offering = await session.get(Offering, "ethernet-line")
+    assert offering is not None
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    await _check_exact_pages(
+        client,
+        session,
+        database,
+        customer,
+        path=f"{CATALOG}/productOffering",
+        row=offering,
+        vary=lambda n: {
+            "id": f"off_d{n}",
+            "max_term_months": 36 if n % 3 else 60,
+            "bandwidths_mbps": [100, 250] if n % 2 else [100],
+            "valid_from": start.replace(month=1 + n % 12),
+        },
+        filters={
+            "productOfferingTerm.duration.amount": "36",
+            "prodSpecCharValueUse.productSpecCharacteristicValue.value": "250",
+            "validFor.startDateTime.gte": "2026-02-01T00:00:00Z",
+            "productOfferingTerm.name": "maximum term",
+            "@type": "ProductOffering",
+        },
+        matching=lambda n: n % 3 != 0 and n % 2 == 1 and n % 12 >= 1,
+        check=lambda item: item["validFor"]["startDateTime"] >= "2026-02-01",
+    )
+    # A value that no offering shows at a fixed attribute matches none, in SQL.
+    _, none = await _list(
+        client, customer, f"{CATALOG}/productOffering", **{"productOfferingTerm.name": "x"}
+    )
+    assert none == 0
+
+
+async def _order_copies(
+    session: AsyncSession, order: ordering.Order, item: ordering.OrderItem, batch: str
+) -> None:
+    """Twelve copies of an order with its item, seven of them at 250 Mbps."""
+    await copies(session, order, 12, lambda n: {"id": f"ord_d{batch}{n}"})
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"oi_d{batch}{n}",
+            "order_id": f"ord_d{batch}{n}",
+            "bandwidth_mbps": 250 if n < 7 else 100,
+        },
+    )
+
+
+async def test_orders_filter_on_the_characteristics_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    placed = await make_order(session, customer)
+    [item] = placed.items
+    rows = await session.exec(select(ordering.OrderItem).where(ordering.OrderItem.id == item.id))
+    template = rows.one()
+    path = "/tmf-api/productOrderingManagement/v4/productOrder"
+    wanted = {"productOrderItem.product.productCharacteristic.value": "250"}
+    _, total = await _list(client, customer, path, **wanted)
+    assert total == 0
+    few = 0
+    for batch in ("a", "b"):
+        await _order_copies(session, placed.order, template, batch)
+        with counting(database) as seen:
+            first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+        assert total == (7 if batch == "a" else 14)
+        assert len(first) == PAGE
+        assert len(seen) == (few or len(seen))
+        few = len(seen)
+    values = {
+        c["value"]
+        for order in first
+        for entry in order["productOrderItem"]
+        for c in entry["product"]["productCharacteristic"]
+    }
+    assert 250 in values
+    # Terms compare as numbers; every item of the seed order has one of at least a month.
+    _, total = await _list(
+        client,
+        customer,
+        path,
+        **{"productOrderItem.product.productCharacteristic.value.gte": "1"},
+    )
+    assert total == 25
+
+
+async def test_bills_filter_on_their_amount_before_tax_what_is_left_and_their_document(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    ops: Caller,
+) -> None:
+    moment = datetime(2026, 3, 3, tzinfo=UTC)
+    clock.set_clock(lambda: moment)
+    await make_product(session, customer)
+    moment = datetime(2026, 4, 2, tzinfo=UTC)
+    assert await billing.run_cycle(session, principal=ops.principal, year=2026, month=3) >= 1
+    bill = (await session.exec(select(Bill).where(Bill.party_id == customer.party_id))).first()
+    assert bill is not None
+    await _check_exact_pages(
+        client,
+        session,
+        database,
+        customer,
+        path="/tmf-api/customerBillManagement/v4/customerBill",
+        row=bill,
+        vary=lambda n: {
+            "id": f"bill_d{n}",
+            # A bill is one of an account's for its period.
+            "period_start": bill.period_start + timedelta(minutes=n + 1),
+            "recurring_cents": 10_000,
+            "one_time_cents": 0,
+            "tax_cents": 800,
+            "total_cents": 10_800,
+            "state": BillState.SETTLED if n % 2 else BillState.SENT,
+        },
+        filters={
+            "taxExcludedAmount.value": "100.00",
+            "remainingAmount.value": "0",
+            "taxItem.taxRate": "0.08",
+            "category": "normal",
+            "billDocument.mimeType": "application/json",
+        },
+        matching=lambda n: n % 2 == 1,
+        check=lambda item: item["state"] == "settled",
+    )
+    _, one = await _list(
+        client,
+        customer,
+        "/tmf-api/customerBillManagement/v4/customerBill",
+        **{"billDocument.name": "Bill bill_d3"},
+    )
+    assert one == 1
+
+
+async def test_addresses_filter_on_their_street_type_and_coordinates(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    address = await session.get(Location, await location_id(session, CHICAGO))
+    assert address is not None
+    path = "/tmf-api/geographicAddressManagement/v4/geographicAddress"
+    with counting(database) as seen:
+        _, before = await _list(client, customer, path, limit=str(PAGE), streetType="Blvd")
+    few = len(seen)
+    await copies(
+        session,
+        address,
+        12,
+        lambda n: {
+            "id": f"loc_d{n}",
+            "street_number": f"7{n}",
+            "street_name": "S Decatur Blvd" if n % 2 else "Blvd Haussmann",
+            "longitude": -100.0 - n,
+        },
+    )
+    with counting(database) as seen:
+        first, total = await _list(client, customer, path, limit=str(PAGE), streetType="Blvd")
+    assert total == before + 6
+    assert len(first) == PAGE
+    assert all(a["streetType"] == "Blvd" for a in first)
+    assert len(seen) == few
+    _, exact = await _list(client, customer, path, **{"geographicLocation.coordinates": "-107"})
+    assert exact == 1
+
+
+async def test_quotes_filter_on_the_characteristics_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
+) -> None:
+    path = "/tmf-api/quoteManagement/v4/quote"
+    chicago = await location_id(session, CHICAGO)
+    characteristics = [{"name": "bandwidth", "value": 100}, {"name": "termMonths", "value": 12}]
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "quoteItem": [
+                {
+                    "id": "1",
+                    "action": "add",
+                    "productOffering": {"id": "internet-access"},
+                    "product": {
+                        "place": [{"id": chicago, "role": "aEnd"}],
+                        "productCharacteristic": characteristics,
+                    },
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    quote = await session.get(quoting.Quote, created.json()["id"])
+    assert quote is not None
+    [item] = (
+        await session.exec(select(quoting.QuoteItem).where(quoting.QuoteItem.quote_id == quote.id))
+    ).all()
+    wanted = {
+        "quoteItem.product.productCharacteristic.value": "250",
+        "quoteItem.@type": "QuoteItem",
+    }
+    few = 0
+    for batch in ("a", "b"):
+        await _quote_copies(session, quote, item, batch)
+        with counting(database) as seen:
+            first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+        assert total == (5 if batch == "a" else 10)
+        assert len(first) == PAGE
+        assert len(seen) == (few or len(seen))
+        few = len(seen)
+    _, none = await _list(client, customer, path, **{"quoteItem.action": "modify"})
+    assert none == 0
+
+
+async def _quote_copies(
+    session: AsyncSession, quote: quoting.Quote, item: quoting.QuoteItem, batch: str
+) -> None:
+    """Twelve copies of a quote with its item, five of them at 250 Mbps."""
+    await copies(session, quote, 12, lambda n: {"id": f"q_d{batch}{n}"})
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"qi_d{batch}{n}",
+            "quote_id": f"q_d{batch}{n}",
+            "bandwidth_mbps": 250 if n < 5 else 100,
+        },
+    )
