@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, insert, select
+from sqlalchemy import String, Table, insert, select, text
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.sqltypes import AutoString
@@ -47,6 +47,13 @@ BATCH_ORDERS = 2000
 # Between one order of a party and the next older one.
 SPACING = timedelta(minutes=53)
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+# The name of the key each template party gets (`parties.seeded_key` makes it again).
+KEY_NAME = "seed"
+
+
+def template_name(audience: Audience) -> str:
+    """The name of the party of an audience that places the template orders."""
+    return f"Seeded {audience} 0"
 
 
 def default_parties(orders: int) -> int:
@@ -226,7 +233,7 @@ async def _template_party(
     as recipes for copies."""
     await create_party(
         session,
-        name=f"Seeded {audience} 0",
+        name=template_name(audience),
         audience=audience,
         party_id=party_id,
         email=f"api@{party_id}.example",
@@ -345,7 +352,7 @@ async def seed_orders(
                 session, party_id=party_id, audience=audience, channel=channel, shapes=shapes
             )
             keys[audience] = await issue_api_key(
-                session, party_id=party_id, name="seed", secret_seed=secret
+                session, party_id=party_id, name=KEY_NAME, secret_seed=secret
             )
         if progress is not None:
             progress(sum(min(len(demo.HISTORY), shares[i]) for i in range(len(templates))))
@@ -394,4 +401,8 @@ async def seed_orders(
         written = await batch.write(session)
         if progress is not None:
             progress(written)
+        # The planner's statistics, so that it knows a party's history from an entity's (SQLite
+        # has none until asked; PostgreSQL would gather them later by itself).
+        await (await session.connection()).execute(text("ANALYZE"))
+        await session.commit()
     return Seeded(keys=keys, party_ids=party_ids, orders=orders, parties=parties)
