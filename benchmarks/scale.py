@@ -158,6 +158,9 @@ def main() -> int:
     secret = os.environ.get("LUMEN_DEMO_SECRET", DEFAULT_DEMO_SECRET)
     given = os.environ.get("LUMEN_DATABASE_URL", "")
     args.out.mkdir(parents=True, exist_ok=True)
+    # The web process alone, as beside `lumen worker` processes: a billing cycle over a million
+    # products at start would be counted against the first scenarios' requests.
+    os.environ["LUMEN_RUN_WORKERS"] = "false"
     measured: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
