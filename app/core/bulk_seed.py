@@ -156,8 +156,9 @@ def _renewed(table: Table) -> list[str]:
 async def _rows_of(session: AsyncSession, party_id: str) -> dict[Table, list[dict[str, Any]]]:
     found: dict[Table, list[dict[str, Any]]] = {}
     for table in _owned_tables():
+        # In key order: an event's place in its story is its sequence number.
         result = await (await session.connection()).execute(
-            select(table).where(table.c.party_id == party_id)
+            select(table).where(table.c.party_id == party_id).order_by(*table.primary_key.columns)
         )
         found[table] = [dict(row) for row in result.mappings().all()]
     return found
@@ -386,7 +387,8 @@ async def seed_orders(
                 )
                 for recipe in template.rows:
                     batch.add(recipe.table, recipe.copy(party_map, -timedelta(minutes=index)))
-            for number in range(placed, share):
+            # Oldest first, so that the events' sequence follows their moments.
+            for number in reversed(range(placed, share)):
                 shape = template.orders[number % len(template.orders)]
                 order_map = party_map | ids.renew(shape.own_ids)
                 # Older the further down the party's list, a second apart between parties.

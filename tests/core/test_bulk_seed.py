@@ -62,6 +62,18 @@ async def test_rows_are_complete_and_spread(
     assert waiting.one() < 100
     states = (await session.exec(select(Order.state).distinct())).all()
     assert states == [OrderState.COMPLETED]
+    # A copy's story is told in order: placed first, delivered last.
+    copied = await _oldest(session, seeded.party_ids[Audience.ENTERPRISE][1])
+    story = (
+        await session.exec(
+            select(Event).where(Event.entity_id == copied.id).order_by(col(Event.seq))
+        )
+    ).all()
+    assert [(e.kind, e.state) for e in (story[0], story[-1])] == [
+        ("created", "acknowledged"),
+        ("state_changed", "completed"),
+    ]
+    assert [e.occurred_at for e in story] == sorted(e.occurred_at for e in story)
 
 
 async def test_seeded_orders_read_on_every_face(
