@@ -85,6 +85,7 @@ class _Row:
     documents: list[tuple[str, Any]]
 
     def copy(self, ids: dict[str, str], delta: timedelta) -> dict[str, Any]:
+        """The row's values for a copy: its ids renewed by `ids`, its moments moved by `delta`."""
         values = dict(self.constant)
         for key, old in self.ids:
             values[key] = ids[old]
