@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run seed test lint typecheck pytest test-postgres ctk bench snapshot clean
+.PHONY: install run seed test lint typecheck pytest test-postgres ctk bench bench-scale snapshot clean
 
 # Each step says what it does; pip shows each package as it comes, so no minute passes silently.
 $(STAMP): pyproject.toml
@@ -59,6 +59,12 @@ snapshot: install
 # writes bench/results.json and bench/results.png (LUMEN_DATABASE_URL may name PostgreSQL).
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Get-one and list-a-page on every face at a thousand and at a million orders (seeded in bulk,
+# kept in $(SCALE_DB) for the next run); writes bench/scale.json. Not part of `make test`.
+SCALE_DB ?= .bench-scale
+bench-scale: install
+	$(BIN)/python -m benchmarks.scale --keep $(SCALE_DB)
 
 clean:
 	rm -rf $(VENV) .ci/node_modules governance/tools/node_modules .pytest_cache .mypy_cache .ruff_cache lumen.db lumen.db-shm lumen.db-wal

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ MIGRATE_HELP = (
 SEED_HELP = (
     "Upgrade the schema, then create whatever reference data (address book, catalog) is "
     "missing, and the demo parties too when LUMEN_SEED_DEMO is on; prints the demo keys outside "
-    "production."
+    "production. With --orders N it then adds N delivered orders (items, products, work orders, "
+    "events) across --parties new parties in bulk, for sizing and benchmarks, and prints the API "
+    "keys of a carrier, an enterprise and a developer among them."
 )
 DEMO_KEYS_HELP = (
     "Print the demo parties' API keys, one line per role (or a JSON object with --json). On a "
@@ -111,11 +114,58 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
+def _seed_orders(settings: Settings, *, orders: int, parties: int) -> int:
+    """Add `orders` orders across `parties` new parties in bulk, with a progress bar."""
+    from rich.progress import MofNCompleteColumn, Progress
+
+    from app.core import bulk_seed
+
+    async def run(progress: Progress) -> bulk_seed.Seeded:
+        task = progress.add_task("orders", total=orders)
+        database = Database.connect(settings.database_url)
+        try:
+            return await bulk_seed.seed_orders(
+                database,
+                orders=orders,
+                parties=parties,
+                secret=settings.demo_secret,
+                progress=lambda done: progress.advance(task, done),
+            )
+        finally:
+            await database.dispose()
+
+    started = time.monotonic()
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn()) as progress:
+        seeded = asyncio.run(run(progress))
+    print(
+        f"seeded {seeded.orders} orders across {seeded.parties} parties "
+        f"in {time.monotonic() - started:.0f} s"
+    )
+    if settings.environment != "production":
+        print("API keys of seeded parties (send as 'Authorization: Bearer <key>'):")
+        _print_keys(
+            {
+                f"{audience} {seeded.party_ids[audience][0]}": key
+                for audience, key in seeded.keys.items()
+            }
+        )
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     """Upgrade the schema, then create the reference data (and demo data, if wanted) that is
-    missing."""
+    missing; with --orders, add that many orders in bulk."""
     if settings.seeds_demo and (refusal := settings.demo_refusal()):
         return _refuse(refusal)
+    if args.orders is not None and args.orders < 1:
+        return _refuse("--orders must be at least 1")
+    parties = args.parties
+    if args.orders is not None and parties is None:
+        from app.core.bulk_seed import default_parties
+
+        parties = default_parties(args.orders)
+    if args.orders is not None and parties is not None and not 1 <= parties <= args.orders:
+        return _refuse("--parties must be between 1 and the number of orders")
     upgrade(settings.database_url)
     keys = _seed(settings, demo_parties=settings.seeds_demo)
     if not keys:
@@ -125,6 +175,8 @@ def cmd_seed(settings: Settings, _args: argparse.Namespace) -> int:
     else:
         print(f"seeded {len(keys)} demo parties; their API keys:")
         _print_keys(keys)
+    if args.orders is not None and parties is not None:
+        return _seed_orders(settings, orders=args.orders, parties=parties)
     return 0
 
 
@@ -315,7 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     command("worker", cmd_worker, WORKER_HELP)
     command("migrate", cmd_migrate, MIGRATE_HELP)
-    command("seed", cmd_seed, SEED_HELP)
+    seed = command("seed", cmd_seed, SEED_HELP)
+    seed.add_argument("--orders", type=int, help="add this many delivered orders in bulk")
+    seed.add_argument(
+        "--parties", type=int, help="across this many new parties (default: one per 1000 orders)"
+    )
     keys = command("demo-keys", cmd_demo_keys, DEMO_KEYS_HELP)
     keys.add_argument("--json", action="store_true", help="print a JSON object by role")
     export = command("export-schema", cmd_export_schema, EXPORT_SCHEMA_HELP)

@@ -294,3 +294,36 @@ def test_several_web_processes_each_build_the_app_on_the_same_address(
     # Each web process reads its settings from the environment: links name the served port.
     get_settings.cache_clear()
     assert get_settings().base_url == "http://127.0.0.1:8115"
+
+
+def test_seed_adds_orders_in_bulk_with_keys_that_read_them(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LUMEN_SEED_DEMO", "false")
+    get_settings.cache_clear()
+    assert main(["seed", "--orders", "40", "--parties", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 40 orders across 4 parties" in out
+    keys = dict(re.findall(r"^  (\w+) pty_\w+\s+(lumen_\w+)$", out, re.MULTILINE))
+    assert set(keys) == {"carrier", "enterprise", "developer"}
+
+    async def orders_of(key: str) -> int:
+        database = Database.connect(fresh_url)
+        try:
+            async with database.session() as session:
+                principal = await authenticate(session, key)
+                listed = await ordering.list_orders(session, principal=principal, limit=100)
+                return len(listed)
+        finally:
+            await database.dispose()
+
+    # The carrier is parties 0 and 3: 10 orders of its own.
+    assert asyncio.run(orders_of(keys["carrier"])) == 10
+
+
+@pytest.mark.parametrize("args", [["--orders", "0"], ["--orders", "5", "--parties", "6"]])
+def test_seed_refuses_an_impossible_bulk_seed(
+    fresh_url: str, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["seed", *args]) == 2
+    assert "lumen:" in capsys.readouterr().err

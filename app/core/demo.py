@@ -72,7 +72,7 @@ DEMO_PARTIES = [
 ]
 
 # (A end, Z end or None, offering, Mbps, months) delivered to every customer party.
-_HISTORY = [
+HISTORY = [
     (
         "350 E Cermak Rd, Chicago, IL 60616",
         "60 Hudson St, New York, NY 10013",
@@ -196,6 +196,51 @@ def _frozen(moment: datetime) -> Callable[[], datetime]:
     return lambda: moment
 
 
+async def place_delivered(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    channel: Channel,
+    shape: int,
+    moment: datetime,
+    external_id: str,
+) -> ordering.OrderWithItems:
+    """Place one of the demo history's orders (`shape` indexes `HISTORY`) at `moment` and
+    deliver it as the network would: accepted a day later, done 2 to 3 weeks after that. The
+    clock is left stopped at the delivery; the caller sets it back."""
+    a_text, z_text, offering, mbps, months = HISTORY[shape]
+    # Each order is accepted a day after it is placed and delivered 2 to 3 weeks later,
+    # so the dashboards' cycle times look like a real network's.
+    timeline = iter([timedelta(days=1), timedelta(days=15 + 3 * shape)])
+    clock.set_clock(_frozen(moment))
+    a = await resolve_address(session, AddressInput(text=a_text))
+    z = await resolve_address(session, AddressInput(text=z_text)) if z_text else None
+    placed = await ordering.place(
+        session,
+        principal=principal,
+        channel=channel,
+        items=[
+            ordering.ItemRequest(
+                spec=ProductSpec(
+                    offering_id=offering,
+                    a_location_id=a.id,
+                    z_location_id=z.id if z else None,
+                    bandwidth_mbps=mbps,
+                    term_months=months,
+                    class_of_service=ClassOfService.STANDARD,
+                )
+            )
+        ],
+        external_id=external_id,
+    )
+    while placed.order.state not in ordering.TERMINAL_STATES:
+        moment += next(timeline)
+        clock.set_clock(_frozen(moment))
+        await step(session, placed.order, complete_after=timedelta(0))
+        await session.commit()
+    return placed
+
+
 async def _seed_history(session: AsyncSession, demo: DemoParty) -> None:
     """Orders placed three months ago and delivered within weeks, one order in flight, a ticket
     and a bill."""
@@ -203,37 +248,15 @@ async def _seed_history(session: AsyncSession, demo: DemoParty) -> None:
     real_now = clock.now()
     started = real_now.replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=95)
     try:
-        for index, (a_text, z_text, offering, mbps, months) in enumerate(_HISTORY):
-            # Each order is accepted a day after it is placed and delivered 2 to 3 weeks later,
-            # so the dashboards' cycle times look like a real network's.
-            timeline = iter([timedelta(days=1), timedelta(days=15 + 3 * index)])
-            moment = started + timedelta(hours=index)
-            clock.set_clock(_frozen(moment))
-            a = await resolve_address(session, AddressInput(text=a_text))
-            z = await resolve_address(session, AddressInput(text=z_text)) if z_text else None
-            placed = await ordering.place(
+        for index in range(len(HISTORY)):
+            await place_delivered(
                 session,
                 principal=principal,
                 channel=demo.channel,
-                items=[
-                    ordering.ItemRequest(
-                        spec=ProductSpec(
-                            offering_id=offering,
-                            a_location_id=a.id,
-                            z_location_id=z.id if z else None,
-                            bandwidth_mbps=mbps,
-                            term_months=months,
-                            class_of_service=ClassOfService.STANDARD,
-                        )
-                    )
-                ],
-                external_id=f"{demo.role.upper()}-{offering.upper()}",
+                shape=index,
+                moment=started + timedelta(hours=index),
+                external_id=f"{demo.role.upper()}-{HISTORY[index][2].upper()}",
             )
-            while placed.order.state not in ordering.TERMINAL_STATES:
-                moment += next(timeline)
-                clock.set_clock(_frozen(moment))
-                await step(session, placed.order, complete_after=timedelta(0))
-                await session.commit()
     finally:
         clock.set_clock(None)
     a_text, z_text, offering, mbps, months = _IN_FLIGHT

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,6 +90,8 @@ class DeliveryStatus(StrEnum):
 class Event(SQLModel, table=True):
     """A fact about an entity, written in the transaction that made it true."""
 
+    # The history of some of a party's entities, without reading the party's every event.
+    __table_args__ = (Index("ix_event_party_entity", "party_id", "entity_id", "seq"),)
     # `seq` orders events; `id` is the stable identity that receivers de-duplicate on.
     seq: int | None = Field(
         default=None,

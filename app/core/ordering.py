@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, and_, exists, func, literal, or_, update
+from sqlalchemy import JSON, Index, and_, exists, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -159,6 +159,8 @@ class Order(SQLModel, table=True):
     """A buyer's order for products; the same row whichever face it came through."""
 
     __tablename__ = "productorder"
+    # A party's orders newest first, as every list shows them, without sorting its history.
+    __table_args__ = (Index("ix_productorder_party_newest", "party_id", "created_at", "id"),)
     id: str = Field(default_factory=lambda: new_id("ord"), primary_key=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
     placed_by_party_id: str = Field(foreign_key="party.id", max_length=40)
@@ -195,6 +197,8 @@ class Order(SQLModel, table=True):
 class OrderItem(SQLModel, table=True):
     """One product of an order: what to add, modify or delete, and where it stands."""
 
+    # The items of a page of a party's orders, without reading the party's every item.
+    __table_args__ = (Index("ix_orderitem_party_order", "party_id", "order_id", "position"),)
     id: str = Field(default_factory=lambda: new_id("oi"), primary_key=True, max_length=40)
     order_id: str = Field(foreign_key="productorder.id", index=True, max_length=40)
     party_id: str = Field(foreign_key="party.id", index=True, max_length=40)
@@ -583,7 +587,8 @@ def orders_query(
             statement = statement.where(
                 items.where(col(OrderItem.order_id) == col(Order.id)).exists()
             )
-    return statement.order_by(col(Order.created_at).desc(), col(Order.id))
+    # Both keys descending, so that an index on them serves the order read backwards.
+    return statement.order_by(col(Order.created_at).desc(), col(Order.id).desc())
 
 
 class OrderField(StrEnum):
