@@ -240,14 +240,8 @@ def _judged(
     if problem is not None:
         # A partner reaches the place but refuses the access there, or cannot be asked now:
         # red, with its reason, and no price made up for it.
-        return Assessment(
-            spec=spec,
-            offering=offering,
-            ends=ends,
-            price=None,
-            confidence=Confidence.RED,
-            lead_time_days=0,
-            alternatives=[{"reason": problem.message, "code": problem.code}],
+        return _not_serviceable(
+            offering, spec, ends, [{"reason": problem.message, "code": problem.code}]
         )
     product_price = price(offering, spec, ends, bought)
     alternatives: list[dict[str, Any]] = []

@@ -14,20 +14,7 @@ from typing import Any
 import httpx
 
 from rest_facades.common.tmf630 import ALWAYS_KEPT
-from rest_facades.tmf import (
-    account,
-    customer_bill,
-    geographic_address,
-    geographic_site,
-    party,
-    product_catalog,
-    product_inventory,
-    product_offering_qualification,
-    product_ordering,
-    quote_management,
-    service_qualification,
-    trouble_ticket,
-)
+from rest_facades.tmf.router import APIS
 from tests.factories import Caller
 from tests.rest_facades.tmf.conformance import check_response
 
@@ -179,23 +166,7 @@ class Kit:
 
 NO_SUCH_VALUE = "zz-no-such-value"
 # What each API (by its base path) documents as filtered after the page is read.
-AFTER_PAGE: dict[str, frozenset[str]] = {
-    api.BASE: api.AFTER_PAGE
-    for api in (
-        account,
-        customer_bill,
-        geographic_address,
-        geographic_site,
-        party,
-        product_catalog,
-        product_inventory,
-        product_offering_qualification,
-        product_ordering,
-        quote_management,
-        service_qualification,
-        trouble_ticket,
-    )
-}
+AFTER_PAGE: dict[str, frozenset[str]] = {api.BASE: api.AFTER_PAGE for api in APIS}
 
 
 def scalars(item: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
