@@ -479,6 +479,9 @@ class BoughtAccess:
     partner_name: str
     monthly_cents: int
     one_time_cents: int
+    # The partner that priced it and its quote: the order buys from that partner, at that quote.
+    partner_id: str = ""
+    quote_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,9 @@ async def step(session: AsyncSession, order: Order, *, complete_after: timedelta
 
 
 async def _buy_off_net_access(session: AsyncSession, order: Order, items: list[OrderItem]) -> bool:
-    """Plan the purchase of each new off-net end from the partner that reaches it; True when
-    the order waits on partners (its reason says on which)."""
+    """Start buying each new off-net end from the partner that priced it when the order was
+    placed (an order placed before partners were remembered: the one that reaches it now);
+    True when the order waits on partners (its reason says on which)."""
     wanted = [
         i
         for i in items
@@ -101,19 +102,33 @@ async def _buy_off_net_access(session: AsyncSession, order: Order, items: list[O
         session,
         [i.a_location_id for i in wanted] + [i.z_location_id for i in wanted if i.z_location_id],
     )
+    planned = {
+        (w.order_item_id, w.location_id): w
+        for w in await partners.work_of_order(session, order.id)
+        if w.state is partners.PartnerWorkState.TO_PLACE
+    }
     levels = await serviceability_of(session, list(locations.values()))
     waiting_on: list[str] = []
     for item in wanted:
         for location_id in (item.a_location_id, item.z_location_id):
             location = locations.get(location_id or "")
-            if location is None or levels[location.id].level is not Serviceability.OFF_NET:
+            if location is None:
+                continue
+            work = planned.get((item.id, location.id))
+            if work is not None:
+                partners.start_work(session, work)
+                chosen = await session.get(partners.Partner, work.partner_id)
+                assert chosen is not None  # foreign key
+                waiting_on.append(f"{chosen.name} at {location.line}")
+                continue
+            if levels[location.id].level is not Serviceability.OFF_NET:
                 continue
             partner = await partners.covering_partner(session, location)
             if partner is None:
                 continue
             partners.plan_work(
                 session,
-                partner=partner,
+                partner_id=partner.id,
                 order_id=order.id,
                 order_item_id=item.id,
                 location_id=location.id,

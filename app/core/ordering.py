@@ -11,8 +11,8 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core import billing, clock, events, quoting
-from app.core.catalog import ClassOfService, ProductSpec
+from app.core import billing, clock, events, partners, quoting
+from app.core.catalog import BoughtAccess, ClassOfService, ProductSpec
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EntityKind, EventKind
@@ -331,7 +331,7 @@ async def _build_item(
     party_id: str,
     index: int,
     request: ItemRequest,
-) -> tuple[OrderItem, ProductInstance | None]:
+) -> tuple[OrderItem, ProductInstance | None, dict[str, BoughtAccess]]:
     where = f"items[{index}]"
     instance: ProductInstance | None = None
     spec = request.spec
@@ -411,7 +411,7 @@ async def _build_item(
         configuration=request.configuration or (instance.configuration if instance else {}),
         annotations=request.annotations or {},
     )
-    return item, instance
+    return item, instance, assessment.bought if request.action is ItemAction.ADD else {}
 
 
 async def place(
@@ -458,7 +458,8 @@ async def place(
             )
     else:
         account = await billing.ensure_account(session, party_id=party_id)
-    built = [await _build_item(session, principal, party_id, i, r) for i, r in enumerate(items)]
+    made = [await _build_item(session, principal, party_id, i, r) for i, r in enumerate(items)]
+    built = [(item, instance) for item, instance, _ in made]
     if quote_id:
         _apply_quote_prices(built, quote_items)
     targets = [inst.id for _, inst in built if inst is not None]
@@ -498,6 +499,8 @@ async def place(
                     if item.action is ItemAction.MODIFY
                     else ProductState.PENDING_TERMINATE,
                 )
+        await session.flush()
+        await _remember_partners(session, order, made)
         events.record(
             session,
             party_id=party_id,
@@ -513,6 +516,36 @@ async def place(
         await session.rollback()
         raise Conflict("the order could not be stored; retry the request") from exc
     return OrderWithItems(order, [item for item, _ in built])
+
+
+async def _remember_partners(
+    session: AsyncSession,
+    order: Order,
+    made: list[tuple[OrderItem, ProductInstance | None, dict[str, BoughtAccess]]],
+) -> None:
+    """Record which partner priced each off-net end, and its quote, so that fulfilment buys
+    from that partner even if another one covers the place by then."""
+    spent: set[str] = set()
+    for item, _, bought in made:
+        for location_id, access in bought.items():
+            if access.partner_id:
+                # A partner's quote is ordered once: a second end of this order priced by the
+                # same quote is bought at the partner's price of the day.
+                quote_id = access.quote_id if access.quote_id not in spent else None
+                if quote_id:
+                    spent.add(quote_id)
+                partners.plan_work(
+                    session,
+                    partner_id=access.partner_id,
+                    order_id=order.id,
+                    order_item_id=item.id,
+                    location_id=location_id,
+                    bandwidth_mbps=item.bandwidth_mbps,
+                    term_months=item.term_months,
+                    quote_id=quote_id,
+                    due=False,
+                )
+    await partners.spend_quotes(session, spent)
 
 
 def _apply_quote_prices(

@@ -4,14 +4,14 @@ implements, off-net pricing, and the partner work that fulfils off-net order ite
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import UniqueConstraint, and_, func, or_
+from sqlalchemy import UniqueConstraint, and_, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -111,6 +111,9 @@ class PartnerWork(SQLModel, table=True):
     bandwidth_mbps: int
     term_months: int
     state: PartnerWorkState = Field(sa_type=StrEnumType(PartnerWorkState, 20), index=True)
+    # The partner's quote that priced the access when our order was placed: its order refers
+    # to it, so that the partner sells at the quoted price.
+    quote_id: str | None = Field(default=None, max_length=200)
     # The partner's id of the order we placed with it (our `id` is its `externalId`).
     partner_order_id: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=1000)
@@ -269,9 +272,14 @@ class PartnerGateway(Protocol):
         ...
 
     async def place_order(
-        self, partner: PartnerAccess, request: AccessRequest, *, external_id: str
+        self,
+        partner: PartnerAccess,
+        request: AccessRequest,
+        *,
+        external_id: str,
+        quote_id: str | None = None,
     ) -> PartnerOrderView:
-        """Order an access, carrying our `external_id`."""
+        """Order an access, carrying our `external_id` and the partner's quote that priced it."""
         ...
 
     async def find_order(
@@ -676,30 +684,53 @@ async def off_net_access(
         partner.name,
         with_margin(answer.monthly_cents, partner),
         with_margin(answer.one_time_cents, partner),
+        partner_id=partner.id,
+        quote_id=answer.quote_id,
+    )
+
+
+async def spend_quotes(session: AsyncSession, quote_ids: Collection[str]) -> None:
+    """Take the partner quotes an order now refers to off the kept answers (in the caller's
+    transaction): a partner sells a quote once. The kept price still serves prices; a later
+    order of the same access carries no quote and is bought at the partner's price of the day."""
+    if not quote_ids:
+        return
+    answered: dict[tuple[str, str, int, int], PartnerQuote] = session.info.get(_ANSWERED, {})
+    for answer in answered.values():
+        if answer.quote_id in quote_ids:
+            answer.quote_id = None
+    await session.exec(
+        update(PartnerQuote)
+        .where(col(PartnerQuote.quote_id).in_(quote_ids))
+        .values(quote_id=None)
+        .execution_options(synchronize_session=False)
     )
 
 
 def plan_work(
     session: AsyncSession,
     *,
-    partner: Partner,
+    partner_id: str,
     order_id: str,
     order_item_id: str,
     location_id: str,
     bandwidth_mbps: int,
     term_months: int,
+    quote_id: str | None = None,
+    due: bool = True,
 ) -> PartnerWork:
     """Record that an order item's access is to be bought from a partner (in the caller's
-    transaction, so that the work exists as soon as the order moves)."""
+    transaction); work that is not `due` waits until fulfilment starts (`start_work`)."""
     work = PartnerWork(
-        partner_id=partner.id,
+        partner_id=partner_id,
         order_id=order_id,
         order_item_id=order_item_id,
         location_id=location_id,
         bandwidth_mbps=port_speed(bandwidth_mbps),
         term_months=term_months,
         state=PartnerWorkState.TO_PLACE,
-        next_attempt_at=clock.now(),
+        quote_id=quote_id,
+        next_attempt_at=clock.now() if due else None,
     )
     session.add(work)
     return work
@@ -716,6 +747,12 @@ async def work_of_order(session: AsyncSession, order_id: str) -> list[PartnerWor
             )
         ).all()
     )
+
+
+def start_work(session: AsyncSession, work: PartnerWork) -> None:
+    """Let the worker buy an access planned when the order was placed."""
+    work.next_attempt_at = work.updated_at = clock.now()
+    session.add(work)
 
 
 def cancel_work(session: AsyncSession, work: list[PartnerWork]) -> None:
@@ -843,6 +880,20 @@ class PartnerWorker:
         location = await session.get(Location, work.location_id)
         assert partner is not None
         assert location is not None
+        if work.state is PartnerWorkState.TO_PLACE and not partner.enabled:
+            # The access was priced by this partner and no other: buying it elsewhere would be
+            # at a price the buyer never saw, and waiting for operations has no end in sight.
+            work.state = PartnerWorkState.REJECTED
+            work.next_attempt_at = None
+            work.reason = (
+                f"{partner.name}, the partner that priced the access at {location.line}, "
+                "no longer sells through us; order again for a new price"
+            )[:1000]
+            work.updated_at = clock.now()
+            session.add(work)
+            await self.outcome.access_failed(session, work.order_id, work.reason)
+            await commit(session)
+            return True
         access = PartnerAccess.of(partner)
         # The attempt is on record before the call: a retry after a crash looks for the order
         # the partner may already have instead of placing a second one.
@@ -906,6 +957,7 @@ class PartnerWorker:
                 access,
                 AccessRequest(location, work.bandwidth_mbps, work.term_months),
                 external_id=work.id,
+                quote_id=work.quote_id,
             )
         work.partner_order_id = found.partner_order_id
         work.state = PartnerWorkState.PLACED

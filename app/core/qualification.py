@@ -84,6 +84,8 @@ class Assessment:
     confidence: Confidence
     lead_time_days: int
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    # The partner access of each off-net end (by location id), as the partner priced it.
+    bought: dict[str, BoughtAccess] = field(default_factory=dict)
 
     @property
     def serviceability(self) -> Serviceability:
@@ -271,6 +273,7 @@ def _judged(
         confidence=confidence,
         lead_time_days=_LEAD_TIME_DAYS[weakest],
         alternatives=alternatives,
+        bought=dict(bought or {}),
     )
 
 

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 QUOTE_PATH = "/mefApi/sonata/quoteManagement/v8"
 POQ_PATH = "/mefApi/sonata/productOfferingQualification/v7"
 ORDER_PATH = "/mefApi/sonata/productOrderingManagement/v10"
+# The id of the one item of our quotes and orders, by which the partner's quote names it.
+QUOTE_ITEM_ID = "1"
 # We buy a UNI (an operator Ethernet port) at the off-net place.
 ACCESS_TYPE = SONATA_TYPES[ProductKind.ETHERNET_PORT]
 ACCESS_OFFERING = "ethernet-port"
@@ -296,7 +298,7 @@ class SonataPartnerClient:
                 "relatedContactInformation": [CONTACT],
                 "quoteItem": [
                     {
-                        "id": "1",
+                        "id": QUOTE_ITEM_ID,
                         "action": "add",
                         "product": self._product(request),
                         "requestedQuoteItemTerm": self._term(request),
@@ -368,22 +370,29 @@ class SonataPartnerClient:
         return PartnerOrderView(order.id, status, reason)
 
     async def place_order(
-        self, partner: PartnerAccess, request: AccessRequest, *, external_id: str
+        self,
+        partner: PartnerAccess,
+        request: AccessRequest,
+        *,
+        external_id: str,
+        quote_id: str | None = None,
     ) -> PartnerOrderView:
-        """Order an access; our `external_id` lets a retry find it instead of ordering twice."""
+        """Order an access; our `external_id` lets a retry find it instead of ordering twice,
+        and the partner's quote that priced it (`quoteItem`) makes the partner sell at its price."""
+        item: dict[str, Any] = {
+            "id": "1",
+            "action": "add",
+            "product": self._product(request),
+            "requestedItemTerm": self._term(request),
+        }
+        if quote_id:
+            item["quoteItem"] = {"quoteId": quote_id, "id": QUOTE_ITEM_ID}
         body = self._body(
             order_models.ProductOrderCreate,
             {
                 "externalId": external_id,
                 "relatedContactInformation": [CONTACT],
-                "productOrderItem": [
-                    {
-                        "id": "1",
-                        "action": "add",
-                        "product": self._product(request),
-                        "requestedItemTerm": self._term(request),
-                    }
-                ],
+                "productOrderItem": [item],
             },
         )
         response = await self._call(

@@ -521,6 +521,61 @@ async def test_a_partner_refusal_fails_the_customer_order_with_its_reason(
     assert "Cascade Access Networks refused" in shown["node"]["stateReason"]
 
 
+async def test_the_partner_that_priced_the_order_sells_it_at_its_quote(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    developer: Caller,
+    partner: partners.Partner,
+    partner_url: str,
+    proxy: FaultyProxy,
+    ours: Database,
+    gateway: SonataPartnerClient,
+) -> None:
+    """Coverage that moves to another partner after the order is placed does not move the
+    order: it is bought from the partner that priced it, referring to that partner's quote;
+    and an order whose pricing partner is disabled before buying fails, saying why."""
+    ours_id = await order_connection(client, developer)
+    # A second partner (first by name, so the one coverage now picks) takes over Houston.
+    await partners.update_partner(
+        session, principal=OPS, partner_id=partner.id, given=partners.PartnerInput(metros=[])
+    )
+    other = await partners.register_partner(
+        session,
+        principal=OPS,
+        given=partners.PartnerInput(
+            name="Acme Last Mile",
+            base_url=proxy.url,
+            auth=partners.PartnerAuth.API_KEY,
+            api_key=PARTNER_KEY,
+            metros=["Houston, TX"],
+        ),
+    )
+
+    async def completed() -> bool:
+        return (await order_state(ours, ours_id)).state is OrderState.COMPLETED
+
+    await settle(ours, gateway, completed)
+    [work] = await work_of(ours, ours_id)
+    assert work.partner_id == partner.id
+    assert work.quote_id
+    [theirs] = await partner_orders(partner_url, work.id)
+    assert theirs["productOrderItem"][0]["quoteItem"]["quoteId"] == work.quote_id
+
+    # Priced by the second partner, which operations then disable: the order fails.
+    second_id = await order_connection(client, developer)
+    await partners.update_partner(
+        session, principal=OPS, partner_id=other.id, given=partners.PartnerInput(enabled=False)
+    )
+
+    async def failed() -> bool:
+        return (await order_state(ours, second_id)).state is OrderState.FAILED
+
+    await settle(ours, gateway, failed)
+    order = await order_state(ours, second_id)
+    assert "Acme Last Mile, the partner that priced the access" in (order.state_reason or "")
+    assert await partner_orders(partner_url, (await work_of(ours, second_id))[0].id) == []
+
+
 async def test_a_customer_cancellation_cancels_the_partner_order(
     client: httpx.AsyncClient,
     developer: Caller,
