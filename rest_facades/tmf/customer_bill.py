@@ -232,6 +232,7 @@ BILL_FILTERS: dict[str, Attribute[BillField]] = {
     **_buyer(BillField.PARTY_ID),
     "billDate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
     "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
+    "nextBillDate": Attribute(BillField.NEXT_BILL_DATE, as_date_time, ordered=True),
     "paymentDueDate": Attribute(BillField.DUE_DATE, as_date_time, ordered=True),
     "billingPeriod.startDateTime": Attribute(BillField.PERIOD_START, as_date_time, ordered=True),
     "billingPeriod.endDateTime": Attribute(BillField.PERIOD_END, as_date_time, ordered=True),
@@ -294,10 +295,9 @@ RATE_FILTERS: dict[str, Attribute[RateField]] = {
     "taxExcludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
     "taxIncludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
 }
-# TMF678 attributes that filter after the page is read (not yet translated into SQL): a bill's
-# next bill date (the first of the month after its bill date) and the description that a bill
-# on demand shows when it was given none.
-AFTER_PAGE = frozenset({"nextBillDate", "description"})
+# TMF678 attributes that filter after the page is read (not yet translated into SQL): the
+# description that a bill on demand shows when it was given none.
+AFTER_PAGE = frozenset({"description"})
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
 

@@ -161,6 +161,76 @@ async def test_bills_filter_on_their_amount_before_tax_what_is_left_and_their_do
     assert one == 1
 
 
+def _bill_date(n: int) -> datetime:
+    """Late on the last day of March, midnight on its first, or late on the last of February."""
+    return (
+        datetime(2026, 2, 28, 23, 59, tzinfo=UTC),
+        datetime(2026, 3, 31, 23, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, tzinfo=UTC),
+    )[n % 3]
+
+
+async def test_bills_filter_on_their_next_bill_date(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    ops: Caller,
+) -> None:
+    moment = datetime(2026, 3, 3, tzinfo=UTC)
+    clock.set_clock(lambda: moment)
+    await make_product(session, customer)
+    moment = datetime(2026, 4, 2, tzinfo=UTC)
+    assert await billing.run_cycle(session, principal=ops.principal, year=2026, month=3) >= 1
+    bill = (await session.exec(select(Bill).where(Bill.party_id == customer.party_id))).first()
+    assert bill is not None
+    path = "/tmf-api/customerBillManagement/v4/customerBill"
+    await _check_exact_pages(
+        client,
+        session,
+        database,
+        customer,
+        path=path,
+        row=bill,
+        vary=lambda n: {
+            "id": f"bill_n{n}",
+            "period_start": bill.period_start + timedelta(minutes=n + 1),
+            "bill_date": _bill_date(n),
+        },
+        filters={"nextBillDate": "2026-04-01T00:00:00Z"},
+        matching=lambda n: n % 3 != 0,
+        check=lambda item: item["nextBillDate"].startswith("2026-04-01T00:00:00"),
+    )
+    # Those billed in February are next billed on the first of March; the bill of the run
+    # (billed on 2 April) on the first of May.
+    _, march = await _list(client, customer, path, **{"nextBillDate.lt": "2026-04-01"})
+    assert march == 8
+    _, may = await _list(client, customer, path, **{"nextBillDate.gt": "2026-04-01T00:00:00Z"})
+    assert may == 1
+    _, none = await _list(client, customer, path, nextBillDate="2026-04-02T00:00:00Z")
+    assert none == 0
+
+
+async def test_accounts_options_and_cycles_filter_on_their_link_and_type(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    base = "/tmf-api/accountManagement/v4"
+    for resource in ("billFormat", "billPresentationMedia", "billingCycleSpecification"):
+        listed, total = await _list(client, customer, f"{base}/{resource}")
+        assert total >= 1
+        first = listed[0]
+        _, same = await _list(client, customer, f"{base}/{resource}", **{"@type": first["@type"]})
+        assert same == total
+        _, one = await _list(client, customer, f"{base}/{resource}", href=first["href"])
+        assert one == 1
+        # Another resource's link or type names none of these.
+        other = first["href"].replace(f"/{resource}/", "/partyAccount/")
+        _, none = await _list(client, customer, f"{base}/{resource}", href=other)
+        assert none == 0
+        _, none = await _list(client, customer, f"{base}/{resource}", **{"@type": "PartyAccount"})
+        assert none == 0
+
+
 async def test_addresses_filter_on_their_street_type_and_coordinates(
     client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
 ) -> None:
