@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, func
+from sqlalchemy import JSON, case, exists, func, literal, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -690,10 +690,26 @@ class QualificationField(StrEnum):
     ITEM_ANNOTATIONS = "item_annotations"
     # Those with an item of this offering.
     ITEM_OFFERING_ID = "item_offering_id"
+    # The state its items show: done where the core answered them, else the qualification's own.
+    ITEM_STATE = "item_state"
+    # The confidence of the whole (none without items): red if every item is red, green if every
+    # one is green, else yellow.
+    CONFIDENCE = "confidence"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
 register_document(QualificationItem, Keeper.QUALIFICATION_ITEM, "annotations")
+
+
+def _items(*also: Any) -> Any:
+    """Whether the qualification has an item (that meets `also`)."""
+    return exists().where(col(QualificationItem.qualification_id) == col(Qualification.id), *also)
+
+
+def _confidence(value: Confidence) -> Any:
+    return literal(value.value)
+
+
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.ID: col(Qualification.id),
     QualificationField.STATE: col(Qualification.state),
@@ -712,6 +728,29 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
         Qualification.id,
         QualificationItem.qualification_id,
         document_field(Keeper.QUALIFICATION_ITEM, QualificationItem.id),
+    ),
+    # Typed as the columns they stand for, so that enum values bind as those columns store them.
+    QualificationField.ITEM_STATE: type_coerce(
+        case(
+            (_items(), literal(QualificationState.DONE_READY.value)),
+            else_=col(Qualification.state),
+        ),
+        StrEnumType(QualificationState),
+    ),
+    QualificationField.CONFIDENCE: type_coerce(
+        case(
+            (~_items(), None),
+            (
+                ~_items(col(QualificationItem.confidence) != Confidence.RED),
+                _confidence(Confidence.RED),
+            ),
+            (
+                ~_items(col(QualificationItem.confidence) != Confidence.GREEN),
+                _confidence(Confidence.GREEN),
+            ),
+            else_=_confidence(Confidence.YELLOW),
+        ),
+        StrEnumType(Confidence, 8),
     ),
 }
 

@@ -14,6 +14,12 @@ from app.core.billing import Bill, BillState
 from app.core.catalog import Offering
 from app.core.db import Database
 from app.core.geography import Location
+from app.core.qualification import (
+    Confidence,
+    Qualification,
+    QualificationItem,
+    QualificationState,
+)
 from tests.factories import CHICAGO, Caller, location_id, make_order, make_product
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _check_exact_pages, _list
 from tests.statements import copies, counting
@@ -322,3 +328,75 @@ async def _quote_copies(
             "bandwidth_mbps": 250 if n < 5 else 100,
         },
     )
+
+
+async def test_qualifications_filter_on_their_result_and_the_state_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
+    chicago = await location_id(session, CHICAGO)
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "place": [{"id": chicago, "role": "aEnd"}],
+            "productOfferingQualificationItem": [
+                {"id": "1", "productOffering": {"id": "internet-access"}}
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    poq = await session.get(Qualification, created.json()["id"])
+    assert poq is not None
+    [item] = (
+        await session.exec(
+            select(QualificationItem).where(QualificationItem.qualification_id == poq.id)
+        )
+    ).all()
+    before = {
+        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        for result in ("green", "yellow", "red")
+    }
+    # Twelve more: all red, all green, and green beside yellow (yellow as a whole); and two
+    # that ended without items.
+    await copies(session, poq, 12, lambda n: {"id": f"poq_d{n}"})
+    confidences = (Confidence.RED, Confidence.GREEN, Confidence.GREEN)
+    await copies(
+        session,
+        item,
+        16,
+        lambda n: {
+            "id": f"poqi_d{n}",
+            "qualification_id": f"poq_d{n if n < 12 else (n - 12) * 3 + 2}",
+            "confidence": confidences[n % 3] if n < 12 else Confidence.YELLOW,
+        },
+    )
+    await copies(
+        session,
+        poq,
+        2,
+        lambda n: {
+            "id": f"poq_t{n}",
+            "state": QualificationState.TERMINATED_WITH_ERROR,
+            "annotations": {"productOfferingQualificationItem": [{"id": "1"}]},
+        },
+    )
+    for result, more in (("green", 4), ("yellow", 4), ("red", 4)):
+        first, total = await _list(
+            client, customer, path, limit=str(PAGE), qualificationResult=result
+        )
+        assert total == before[result] + more
+        assert len(first) == PAGE
+        assert all(q["qualificationResult"] == result for q in first)
+    terminated, total = await _list(
+        client, customer, path, **{"productOfferingQualificationItem.state": "terminatedWithError"}
+    )
+    assert total == 2
+    assert {q["id"] for q in terminated} == {"poq_t0", "poq_t1"}
+    _, done = await _list(
+        client, customer, path, **{"productOfferingQualificationItem.state": "done"}
+    )
+    _, everything = await _list(client, customer, path)
+    assert done == everything - 2
+    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    assert asynchronous == 0
