@@ -400,3 +400,58 @@ async def test_qualifications_filter_on_their_result_and_the_state_of_their_item
     assert done == everything - 2
     _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
     assert asynchronous == 0
+
+
+async def test_quotes_filter_on_their_total_prices_and_the_state_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/quoteManagement/v4/quote"
+    chicago = await location_id(session, CHICAGO)
+    product = {
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "productCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "quoteItem": [
+                {
+                    "id": "1",
+                    "action": "add",
+                    "productOffering": {"id": "internet-access"},
+                    "product": product,
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    quote = await session.get(quoting.Quote, created.json()["id"])
+    assert quote is not None
+    assert quote.answered_at is not None
+    wanted = {"quoteTotalPrice.price.dutyFreeAmount.value": "50.00"}
+    _, before = await _list(client, customer, path, **wanted)
+    _, answered = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    # Twelve more that took no item: two in three answered, half of them at 50.00 a month.
+    await copies(
+        session,
+        quote,
+        12,
+        lambda n: {
+            "id": f"quo_t{n}",
+            "monthly_cents": 5000 if n % 2 else 7000,
+            "answered_at": None if n % 3 == 0 else quote.answered_at,
+        },
+    )
+    first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+    assert total == before + 4
+    assert len(first) == PAGE
+    monthly = [p for q in first for p in q["quoteTotalPrice"] if p["priceType"] == "recurring"]
+    assert [p["price"]["dutyFreeAmount"]["value"] for p in monthly] == [50.0] * PAGE
+    _, priced = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    assert priced == answered + 8
+    rejected, total = await _list(client, customer, path, **{"quoteItem.state": "rejected"})
+    assert total == 12
+    assert all(i["state"] == "rejected" for q in rejected for i in q["quoteItem"])
+    _, none = await _list(client, customer, path, **{"quoteTotalPrice.name": "discount"})
+    assert none == 0
