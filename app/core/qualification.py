@@ -39,7 +39,7 @@ from app.core.geography import (
     serviceability_of,
 )
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, via, where
+from app.core.paging import Condition, Page, fetch_page, list_length, via, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -60,6 +60,15 @@ class Confidence(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
+
+
+class Outcome(StrEnum):
+    """What a qualification found as a whole: every item deliverable as asked, else an
+    alternative offered for one that is not, else neither."""
+
+    QUALIFIED = "qualified"
+    ALTERNATIVE = "alternative"
+    UNQUALIFIED = "unqualified"
 
 
 class QualificationState(StrEnum):
@@ -695,6 +704,8 @@ class QualificationField(StrEnum):
     # The confidence of the whole (none without items): red if every item is red, green if every
     # one is green, else yellow.
     CONFIDENCE = "confidence"
+    # Its `Outcome` (none without items).
+    OUTCOME = "outcome"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -751,6 +762,24 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
             else_=_confidence(Confidence.YELLOW),
         ),
         StrEnumType(Confidence, 8),
+    ),
+    QualificationField.OUTCOME: type_coerce(
+        case(
+            (~_items(), None),
+            (
+                ~_items(~col(QualificationItem.qualified)),
+                literal(Outcome.QUALIFIED.value),
+            ),
+            (
+                _items(
+                    ~col(QualificationItem.qualified),
+                    list_length(col(QualificationItem.alternatives)) > 0,
+                ),
+                literal(Outcome.ALTERNATIVE.value),
+            ),
+            else_=literal(Outcome.UNQUALIFIED.value),
+        ),
+        StrEnumType(Outcome),
     ),
 }
 

@@ -22,7 +22,7 @@ from app.core.qualification import (
 )
 from tests.factories import CHICAGO, Caller, location_id, make_order, make_product
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _check_exact_pages, _list
-from tests.statements import copies, counting
+from tests.statements import copies, counting, kept_copies
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
 
@@ -455,3 +455,59 @@ async def test_quotes_filter_on_their_total_prices_and_the_state_of_their_items(
     assert all(i["state"] == "rejected" for q in rejected for i in q["quoteItem"])
     _, none = await _list(client, customer, path, **{"quoteTotalPrice.name": "discount"})
     assert none == 0
+
+
+async def test_service_checks_filter_on_their_result(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
+    chicago = await location_id(session, CHICAGO)
+    service = {
+        "serviceSpecification": {"id": "internet-access"},
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "serviceCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={"serviceQualificationItem": [{"id": "1", "service": service}]},
+    )
+    assert created.status_code == 201, created.text
+    check = await session.get(Qualification, created.json()["id"])
+    assert check is not None
+    [item] = (
+        await session.exec(
+            select(QualificationItem).where(QualificationItem.qualification_id == check.id)
+        )
+    ).all()
+    results = ("alternate", "unqualified", "qualified")
+    before = {
+        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        for result in results
+    }
+    # Twelve more, each with one item: red with a slower speed to offer, red, and green.
+    await kept_copies(session, check, 12, lambda n: {"id": f"sqc_d{n}"})
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"sqci_d{n}",
+            "qualification_id": f"sqc_d{n}",
+            "confidence": Confidence.GREEN if n % 3 == 2 else Confidence.RED,
+            "qualified": n % 3 == 2,
+            "alternatives": [{"bandwidth_mbps": 50}] if n % 3 == 0 else [],
+        },
+    )
+    for result in results:
+        first, total = await _list(
+            client, customer, path, limit=str(PAGE), qualificationResult=result
+        )
+        assert total == before[result] + 4
+        assert len(first) == PAGE
+        assert [c["qualificationResult"] for c in first] == [result] * PAGE, first
+    _, checks = await _list(client, customer, path)
+    _, done = await _list(client, customer, path, **{"serviceQualificationItem.state": "done"})
+    assert done == checks
+    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    assert asynchronous == 0
