@@ -19,6 +19,7 @@ from app.core.accounts import (
     BillingCycle,
     BillingOption,
     BillingOptionKind,
+    CycleField,
     NamedField,
 )
 from app.core.billing import AccountState, BillingAccount
@@ -107,8 +108,25 @@ NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
     "id": Attribute(NamedField.ID, as_text),
     **{name: Attribute(field, as_text) for name, field in NAMED_FIELDS.items()},
 }
+CYCLE_FILTERS: dict[str, Attribute[CycleField]] = {
+    "id": Attribute(CycleField.ID, as_text),
+    "name": Attribute(CycleField.NAME, as_text),
+    "description": Attribute(CycleField.DESCRIPTION, as_text),
+    "frequency": Attribute(CycleField.FREQUENCY, as_text),
+    "billingPeriod": Attribute(CycleField.BILLING_PERIOD, as_text),
+    **{
+        name: Attribute(field, as_number, ordered=True)
+        for name, field in (
+            ("billingDateShift", CycleField.BILLING_DATE_SHIFT),
+            ("chargeDateOffset", CycleField.CHARGE_DATE_OFFSET),
+            ("creditDateOffset", CycleField.CREDIT_DATE_OFFSET),
+            ("mailingDateOffset", CycleField.MAILING_DATE_OFFSET),
+            ("paymentDueDateOffset", CycleField.PAYMENT_DUE_DATE_OFFSET),
+        )
+    },
+}
 # Attributes that filter after the page is read (not yet translated into SQL): the bill structure
-# that a billing account shows by default, and the offsets and frequency of cycles.
+# that a billing account shows by default.
 AFTER_PAGE = frozenset(
     {
         "billStructure.cycleSpecification.@referredType",
@@ -125,12 +143,6 @@ AFTER_PAGE = frozenset(
         "billStructure.presentationMedia.id",
         "billStructure.presentationMedia.isRef",
         "billStructure.presentationMedia.name",
-        "billingDateShift",
-        "billingPeriod",
-        "chargeDateOffset",
-        "frequency",
-        "mailingDateOffset",
-        "paymentDueDateOffset",
         "relatedParty.href",
     }
 )
@@ -761,7 +773,7 @@ async def list_cycles(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's billing cycles and the caller's own."""
-    filters = _identified(NAMED_FILTERS, NamedField.ID, "billingCycleSpecification")
+    filters = _identified(CYCLE_FILTERS, CycleField.ID, "billingCycleSpecification")
     conditions, after = query.conditions(filters, AFTER_PAGE)
     page = await accounts.list_cycles(
         session,

@@ -511,3 +511,23 @@ async def test_service_checks_filter_on_their_result(
     assert done == checks
     _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
     assert asynchronous == 0
+
+
+async def test_billing_cycles_filter_on_their_frequency_and_offsets(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    path = "/tmf-api/accountManagement/v4/billingCycleSpecification"
+    wanted = {"frequency": "weekly", "mailingDateOffset.gt": "5"}
+    _, before = await _list(client, customer, path, **wanted)
+    for n in range(4):
+        made = await client.post(
+            path,
+            headers=customer.headers,
+            json={"name": f"weekly {n}", "frequency": "weekly", "mailingDateOffset": 3 + 2 * n},
+        )
+        assert made.status_code == 201, made.text
+    found, total = await _list(client, customer, path, limit="1", **wanted)
+    assert total == before + 2
+    assert found[0]["mailingDateOffset"] > 5
+    _, none = await _list(client, customer, path, frequency="hourly")
+    assert none == 0
