@@ -413,6 +413,7 @@ class BillField(StrEnum):
 
     ID = "id"
     NAME = "name"
+    DESCRIPTION = "description"
     KIND = "kind"
     STATE = "state"
     BILLING_ACCOUNT_ID = "billing_account_id"

@@ -531,3 +531,24 @@ async def test_billing_cycles_filter_on_their_frequency_and_offsets(
     assert found[0]["mailingDateOffset"] > 5
     _, none = await _list(client, customer, path, frequency="hourly")
     assert none == 0
+
+
+async def test_bills_on_demand_filter_on_the_name_and_description_they_show_by_default(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    await make_product(session, customer)
+    [account] = await billing.list_accounts(session, principal=customer.principal)
+    path = "/tmf-api/customerBillManagement/v4/customerBillOnDemand"
+    for body in ({}, {"name": "mid-month", "description": "for the audit"}, {}):
+        made = await client.post(
+            path, headers=customer.headers, json={"billingAccount": {"id": account.id}, **body}
+        )
+        assert made.status_code == 201, made.text
+    default = "Charges from the start of the month to the request"
+    found, total = await _list(client, customer, path, limit="1", description=default)
+    assert total == 2
+    assert found[0]["description"] == default
+    _, named = await _list(client, customer, path, name="On-demand bill")
+    assert named == 2
+    _, given = await _list(client, customer, path, description="for the audit")
+    assert given == 1
