@@ -552,3 +552,35 @@ async def test_bills_on_demand_filter_on_the_name_and_description_they_show_by_d
     assert named == 2
     _, given = await _list(client, customer, path, description="for the audit")
     assert given == 1
+
+
+async def test_sites_filter_on_the_type_of_their_related_parties(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    path = "/tmf-api/geographicSiteManagement/v4/geographicSite"
+    partner = {
+        "id": "p1",
+        "name": "Ana",
+        "role": "installer",
+        "@type": "Partner",
+        "@referredType": "Individual",
+    }
+    made = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "name": "Annex",
+            "place": [{"streetNr": "350", "streetName": "E Cermak Rd", "city": "Chicago"}],
+            "relatedParty": [partner],
+        },
+    )
+    assert made.status_code == 201, made.text
+    _, sites = await _list(client, customer, path)
+    # Every site shows its owner as a `RelatedParty`.
+    _, every = await _list(client, customer, path, **{"relatedParty.@type": "RelatedParty"})
+    assert every == sites
+    found, one = await _list(client, customer, path, **{"relatedParty.@type": "Partner"})
+    assert one == 1
+    assert found[0]["name"] == "Annex"
+    _, none = await _list(client, customer, path, **{"relatedParty.@type": "Broker"})
+    assert none == 0
