@@ -138,6 +138,21 @@ class NamedField(StrEnum):
     DESCRIPTION = "description"
 
 
+class CycleField(StrEnum):
+    """The fields billing cycles can be listed by."""
+
+    ID = "id"
+    NAME = "name"
+    DESCRIPTION = "description"
+    FREQUENCY = "frequency"
+    BILLING_PERIOD = "billing_period"
+    BILLING_DATE_SHIFT = "billing_date_shift"
+    CHARGE_DATE_OFFSET = "charge_date_offset"
+    CREDIT_DATE_OFFSET = "credit_date_offset"
+    MAILING_DATE_OFFSET = "mailing_date_offset"
+    PAYMENT_DUE_DATE_OFFSET = "payment_due_date_offset"
+
+
 # The platform's own bill formats, media and cycle, which every party may read.
 STANDARD_OPTIONS = [
     ("pdf", BillingOptionKind.FORMAT, "PDF document"),
@@ -546,14 +561,15 @@ async def list_cycles(
     session: AsyncSession,
     *,
     principal: Principal,
-    conditions: Sequence[Condition[NamedField]] = (),
+    conditions: Sequence[Condition[CycleField]] = (),
     offset: int = 0,
     limit: int = 100,
 ) -> Page[BillingCycle]:
     """The platform's billing cycles and the caller's own: one page and how many match."""
+    columns = {field: getattr(BillingCycle, field.value) for field in CycleField}
     statement = (
         _shared_scope(BillingCycle, principal)
-        .where(*where(_named_columns(BillingCycle), conditions))
+        .where(*where(columns, conditions))
         .order_by(col(BillingCycle.created_at), col(BillingCycle.id))
     )
     return await fetch_page(session, statement, offset=offset, limit=limit)

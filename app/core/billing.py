@@ -17,7 +17,7 @@ from app.core.db import StrEnumType, UTCDateTime, add_unless_stored, commit, new
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
-from app.core.paging import Condition, Operator, Page, fetch_page, where
+from app.core.paging import Condition, Operator, Page, fetch_page, month_after, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 
 PAYMENT_DAYS = 30
@@ -413,11 +413,14 @@ class BillField(StrEnum):
 
     ID = "id"
     NAME = "name"
+    DESCRIPTION = "description"
     KIND = "kind"
     STATE = "state"
     BILLING_ACCOUNT_ID = "billing_account_id"
     PARTY_ID = "party_id"
     BILL_DATE = "bill_date"
+    # When the account is next billed: the first of the month after the bill date.
+    NEXT_BILL_DATE = "next_bill_date"
     DUE_DATE = "due_date"
     PERIOD_START = "period_start"
     PERIOD_END = "period_end"
@@ -452,6 +455,7 @@ _BILL_COLUMNS: dict[BillField, Any] = {
     for field in BillField
     if field.value in Bill.model_fields
 } | {
+    BillField.NEXT_BILL_DATE: month_after(col(Bill.bill_date)),
     BillField.EXCLUDED_CENTS: _EXCLUDED,
     BillField.REMAINING_CENTS: case(
         (col(Bill.state) == BillState.SETTLED, 0), else_=col(Bill.total_cents)

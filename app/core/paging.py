@@ -17,6 +17,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.core.db import UTCDateTime
+
 T = TypeVar("T")
 F = TypeVar("F", bound=StrEnum)
 
@@ -163,6 +165,34 @@ def in_list(column: Any) -> Within:
         return found
 
     return Within(clause)
+
+
+class _MonthAfter(FunctionElement[datetime]):
+    """Midnight UTC on the first day of the month after a moment's (SQLite, PostgreSQL)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_MonthAfter)
+def _month_after_sqlite(element: _MonthAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    [moment] = (compiler.process(c, **kw) for c in element.clauses)
+    # In the form SQLite's moments are stored in, so that they compare as text.
+    return f"(date({moment}, 'start of month', '+1 month') || ' 00:00:00.000000')"
+
+
+@compiles(_MonthAfter, "postgresql")
+def _month_after_postgresql(element: _MonthAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    [moment] = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"((date_trunc('month', {moment} AT TIME ZONE 'UTC') + interval '1 month') "
+        "AT TIME ZONE 'UTC')"
+    )
+
+
+def month_after(column: Any) -> ColumnElement[datetime]:
+    """The first moment of the month after a moment column's, as a column to compare."""
+    return _MonthAfter(column)
 
 
 def list_length(column: Any) -> ColumnElement[int]:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, func
+from sqlalchemy import JSON, case, exists, func, literal, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,7 +39,7 @@ from app.core.geography import (
     serviceability_of,
 )
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, via, where
+from app.core.paging import Condition, Page, fetch_page, list_length, via, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -60,6 +60,15 @@ class Confidence(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
+
+
+class Outcome(StrEnum):
+    """What a qualification found as a whole: every item deliverable as asked, else an
+    alternative offered for one that is not, else neither."""
+
+    QUALIFIED = "qualified"
+    ALTERNATIVE = "alternative"
+    UNQUALIFIED = "unqualified"
 
 
 class QualificationState(StrEnum):
@@ -693,10 +702,28 @@ class QualificationField(StrEnum):
     ITEM_ANNOTATIONS = "item_annotations"
     # Those with an item of this offering.
     ITEM_OFFERING_ID = "item_offering_id"
+    # The state its items show: done where the core answered them, else the qualification's own.
+    ITEM_STATE = "item_state"
+    # The confidence of the whole (none without items): red if every item is red, green if every
+    # one is green, else yellow.
+    CONFIDENCE = "confidence"
+    # Its `Outcome` (none without items).
+    OUTCOME = "outcome"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
 register_document(QualificationItem, Keeper.QUALIFICATION_ITEM, "annotations")
+
+
+def _items(*also: Any) -> Any:
+    """Whether the qualification has an item (that meets `also`)."""
+    return exists().where(col(QualificationItem.qualification_id) == col(Qualification.id), *also)
+
+
+def _confidence(value: Confidence) -> Any:
+    return literal(value.value)
+
+
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.ID: col(Qualification.id),
     QualificationField.STATE: col(Qualification.state),
@@ -715,6 +742,47 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
         Qualification.id,
         QualificationItem.qualification_id,
         document_field(Keeper.QUALIFICATION_ITEM, QualificationItem.id),
+    ),
+    # Typed as the columns they stand for, so that enum values bind as those columns store them.
+    QualificationField.ITEM_STATE: type_coerce(
+        case(
+            (_items(), literal(QualificationState.DONE_READY.value)),
+            else_=col(Qualification.state),
+        ),
+        StrEnumType(QualificationState),
+    ),
+    QualificationField.CONFIDENCE: type_coerce(
+        case(
+            (~_items(), None),
+            (
+                ~_items(col(QualificationItem.confidence) != Confidence.RED),
+                _confidence(Confidence.RED),
+            ),
+            (
+                ~_items(col(QualificationItem.confidence) != Confidence.GREEN),
+                _confidence(Confidence.GREEN),
+            ),
+            else_=_confidence(Confidence.YELLOW),
+        ),
+        StrEnumType(Confidence, 8),
+    ),
+    QualificationField.OUTCOME: type_coerce(
+        case(
+            (~_items(), None),
+            (
+                ~_items(~col(QualificationItem.qualified)),
+                literal(Outcome.QUALIFIED.value),
+            ),
+            (
+                _items(
+                    ~col(QualificationItem.qualified),
+                    list_length(col(QualificationItem.alternatives)) > 0,
+                ),
+                literal(Outcome.ALTERNATIVE.value),
+            ),
+            else_=literal(Outcome.UNQUALIFIED.value),
+        ),
+        StrEnumType(Outcome),
     ),
 }
 

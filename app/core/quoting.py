@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, and_, case, exists, literal, or_, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -17,7 +18,7 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EntityKind, EventKind
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, via, where
+from app.core.paging import Condition, Page, Within, compared, fetch_page, via, where
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
@@ -479,10 +480,31 @@ class QuoteField(StrEnum):
     ITEM_BANDWIDTH_MBPS = "item_bandwidth_mbps"
     ITEM_TERM_MONTHS = "item_term_months"
     ITEM_CLASS_OF_SERVICE = "item_class_of_service"
+    # The state of any item: of a quote that took none, the items asked for were rejected.
+    ITEM_STATE = "item_state"
+    # Whether it was answered (priced), and its total prices and currency once it was.
+    ANSWERED = "answered"
+    ANSWERED_MONTHLY_CENTS = "answered_monthly_cents"
+    ANSWERED_ONE_TIME_CENTS = "answered_one_time_cents"
+    ANSWERED_CURRENCY = "answered_currency"
 
 
 register_document(Quote, Keeper.QUOTE, "annotations")
 register_document(QuoteItem, Keeper.QUOTE_ITEM, "annotations")
+_ANSWERED = col(Quote.answered_at).is_not(None)
+_ITEM_STATE = via(Quote.id, QuoteItem.quote_id, QuoteItem.state)
+
+
+def _item_state(condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether an item of the quote is in the condition's state (rejected, if it took none)."""
+    took_none = ~exists().where(col(QuoteItem.quote_id) == col(Quote.id))
+    rejected = type_coerce(literal(QuoteItemState.REJECTED.value), StrEnumType(QuoteItemState))
+    found: ColumnElement[bool] = or_(
+        _ITEM_STATE.clause(condition), and_(took_none, compared(rejected, condition))
+    )
+    return found
+
+
 QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.ID: col(Quote.id),
     QuoteField.STATE: col(Quote.state),
@@ -505,6 +527,11 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.ITEM_ANNOTATIONS: via(
         Quote.id, QuoteItem.quote_id, document_field(Keeper.QUOTE_ITEM, QuoteItem.id)
     ),
+    QuoteField.ITEM_STATE: Within(_item_state),
+    QuoteField.ANSWERED: _ANSWERED,
+    QuoteField.ANSWERED_MONTHLY_CENTS: case((_ANSWERED, col(Quote.monthly_cents))),
+    QuoteField.ANSWERED_ONE_TIME_CENTS: case((_ANSWERED, col(Quote.one_time_cents))),
+    QuoteField.ANSWERED_CURRENCY: case((_ANSWERED, col(Quote.currency))),
 }
 
 

@@ -3,7 +3,8 @@ the bill formats, presentation media and billing cycles: the platform's own, whi
 reads, and those a party adds, which only it reads and changes."""
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 
@@ -18,6 +19,7 @@ from app.core.accounts import (
     BillingCycle,
     BillingOption,
     BillingOptionKind,
+    CycleField,
     NamedField,
 )
 from app.core.billing import AccountState, BillingAccount
@@ -25,7 +27,14 @@ from app.core.events import EntityKind, Event, EventKind
 from app.core.parties import Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
-from rest_facades.common.tmf630 import Attribute, as_date_time, as_text, kept_filters
+from rest_facades.common.tmf630 import (
+    Attribute,
+    as_date_time,
+    as_text,
+    constant,
+    kept_filters,
+    linked,
+)
 from rest_facades.tmf.common import TMFQuery, TMFQueryDep, href, iso, listed, resource
 from rest_facades.tmf.errors import TMFRoute, tmf_json
 from rest_facades.tmf.generated import account as tmf
@@ -63,6 +72,8 @@ else:
     BillPresentationMediaPatch = merge_patch_model(tmf.BillPresentationMediaUpdate)
     BillingCycleSpecificationPatch = merge_patch_model(tmf.BillingCycleSpecificationUpdate)
 
+F = TypeVar("F", bound=StrEnum)
+
 BASE = "/tmf-api/accountManagement/v4"
 PARTY_BASE = "/tmf-api/party/v4"
 
@@ -97,13 +108,27 @@ NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
     "id": Attribute(NamedField.ID, as_text),
     **{name: Attribute(field, as_text) for name, field in NAMED_FIELDS.items()},
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the `href` and
-# `@type` of accounts, bill formats, bill presentation media and billing cycle specifications (one
-# set of filters serves several resources), the bill structure that a billing
-# account shows by default, and the offsets and frequency of cycles.
+CYCLE_FILTERS: dict[str, Attribute[CycleField]] = {
+    "id": Attribute(CycleField.ID, as_text),
+    "name": Attribute(CycleField.NAME, as_text),
+    "description": Attribute(CycleField.DESCRIPTION, as_text),
+    "frequency": Attribute(CycleField.FREQUENCY, as_text),
+    "billingPeriod": Attribute(CycleField.BILLING_PERIOD, as_text),
+    **{
+        name: Attribute(field, as_number, ordered=True)
+        for name, field in (
+            ("billingDateShift", CycleField.BILLING_DATE_SHIFT),
+            ("chargeDateOffset", CycleField.CHARGE_DATE_OFFSET),
+            ("creditDateOffset", CycleField.CREDIT_DATE_OFFSET),
+            ("mailingDateOffset", CycleField.MAILING_DATE_OFFSET),
+            ("paymentDueDateOffset", CycleField.PAYMENT_DUE_DATE_OFFSET),
+        )
+    },
+}
+# Attributes that filter after the page is read (not yet translated into SQL): the bill structure
+# that a billing account shows by default.
 AFTER_PAGE = frozenset(
     {
-        "@type",
         "billStructure.cycleSpecification.@referredType",
         "billStructure.cycleSpecification.href",
         "billStructure.cycleSpecification.id",
@@ -118,13 +143,6 @@ AFTER_PAGE = frozenset(
         "billStructure.presentationMedia.id",
         "billStructure.presentationMedia.isRef",
         "billStructure.presentationMedia.name",
-        "billingDateShift",
-        "billingPeriod",
-        "chargeDateOffset",
-        "frequency",
-        "href",
-        "mailingDateOffset",
-        "paymentDueDateOffset",
         "relatedParty.href",
     }
 )
@@ -152,6 +170,18 @@ OPTION_RESOURCES = {
 
 def _type(resource: str) -> str:
     return resource[0].upper() + resource[1:]
+
+
+def _identified(
+    filters: dict[str, Attribute[F]], field: F, resource: str
+) -> dict[str, Attribute[F]]:
+    """`filters` with the link and `@type` that every `resource` shows (one set of filters serves
+    several resources)."""
+    return {
+        **filters,
+        "href": linked(field, BASE, resource),
+        "@type": constant(field, _type(resource)),
+    }
 
 
 def _owner(request: Request, party_id: str, name: str | None) -> dict[str, Any]:
@@ -307,7 +337,9 @@ async def _list_accounts(
     query: TMFQuery,
     kind: AccountKind | None,
 ) -> Response:
-    conditions, after = query.conditions(ACCOUNT_FILTERS, AFTER_PAGE)
+    resource = "billingAccount" if kind is None else ACCOUNT_RESOURCES[kind]
+    filters = _identified(ACCOUNT_FILTERS, AccountField.ID, resource)
+    conditions, after = query.conditions(filters, AFTER_PAGE)
     page: Any
     if kind is None:
         page = await accounts.list_billing_accounts(
@@ -317,7 +349,6 @@ async def _list_accounts(
             offset=query.offset,
             limit=query.limit,
         )
-        resource = "billingAccount"
     else:
         page = await accounts.list_accounts(
             session,
@@ -327,7 +358,6 @@ async def _list_accounts(
             offset=query.offset,
             limit=query.limit,
         )
-        resource = ACCOUNT_RESOURCES[kind]
     views = await _account_views(request, session, principal, resource, page.items)
     return listed(query, views, total=page.total, after=after)
 
@@ -600,7 +630,8 @@ async def _list_options(
     query: TMFQuery,
     kind: BillingOptionKind,
 ) -> Response:
-    conditions, after = query.conditions(NAMED_FILTERS, AFTER_PAGE)
+    filters = _identified(NAMED_FILTERS, NamedField.ID, OPTION_RESOURCES[kind])
+    conditions, after = query.conditions(filters, AFTER_PAGE)
     page = await accounts.list_options(
         session,
         principal=principal,
@@ -742,7 +773,8 @@ async def list_cycles(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The platform's billing cycles and the caller's own."""
-    conditions, after = query.conditions(NAMED_FILTERS, AFTER_PAGE)
+    filters = _identified(CYCLE_FILTERS, CycleField.ID, "billingCycleSpecification")
+    conditions, after = query.conditions(filters, AFTER_PAGE)
     page = await accounts.list_cycles(
         session,
         principal=principal,

@@ -6,6 +6,7 @@ A bill on demand is asked for one of the caller's billing accounts (`billingAcco
 TMF666 lists them); a request that names none is refused, so that an empty body bills nothing.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,9 @@ CORE_STATE = {name: state for state, name in STATE.items()}
 RUN_TYPE = {BillKind.CYCLE: "onCycle", BillKind.ON_DEMAND: "offCycle"}
 RATE_TYPE = {RateKind.RECURRING: "recurring", RateKind.ONE_TIME: "oneTime"}
 TAX_CATEGORY = "sales tax"
+# What a bill on demand shows where it was given no name or description.
+UNNAMED = "On-demand bill"
+UNDESCRIBED = "Charges from the start of the month to the request"
 
 
 def money(cents: int, currency: str) -> dict[str, Any]:
@@ -127,8 +131,8 @@ def on_demand_view(request: Request, bill: Bill) -> dict[str, Any]:
         "id": bill.id,
         "href": href(request, BASE, "customerBillOnDemand", bill.id),
         "@type": "CustomerBillOnDemand",
-        "name": bill.name or "On-demand bill",
-        "description": bill.description or "Charges from the start of the month to the request",
+        "name": bill.name or UNNAMED,
+        "description": bill.description or UNDESCRIBED,
         "lastUpdate": iso(bill.bill_date),
         "state": models.StateValues.done.value,
         "billingAccount": _account_ref(request, bill.billing_account_id),
@@ -189,6 +193,11 @@ def _rate(text: str) -> tuple[Decimal, ...]:
     return (rate,) if rate.is_finite() and abs(rate) < 10**6 else ()
 
 
+def _or_unset(default: str) -> Callable[[str], tuple[str, ...]]:
+    """Filter values of a text shown as `default` where none was given (kept empty)."""
+    return lambda text: (text, "") if text == default else (text,)
+
+
 def _document_name(text: str) -> tuple[str, ...]:
     """The bill a document's name (`Bill <id>`) names."""
     return (text.removeprefix("Bill "),) if text.startswith("Bill ") else ()
@@ -232,6 +241,7 @@ BILL_FILTERS: dict[str, Attribute[BillField]] = {
     **_buyer(BillField.PARTY_ID),
     "billDate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
     "lastUpdate": Attribute(BillField.BILL_DATE, as_date_time, ordered=True),
+    "nextBillDate": Attribute(BillField.NEXT_BILL_DATE, as_date_time, ordered=True),
     "paymentDueDate": Attribute(BillField.DUE_DATE, as_date_time, ordered=True),
     "billingPeriod.startDateTime": Attribute(BillField.PERIOD_START, as_date_time, ordered=True),
     "billingPeriod.endDateTime": Attribute(BillField.PERIOD_END, as_date_time, ordered=True),
@@ -266,7 +276,8 @@ ON_DEMAND_FILTERS: dict[str, Attribute[BillField]] = {
     "id": Attribute(BillField.ID, as_text),
     "href": linked(BillField.ID, BASE, "customerBillOnDemand"),
     "@type": constant(BillField.ID, "CustomerBillOnDemand"),
-    "name": Attribute(BillField.NAME, as_text),
+    "name": Attribute(BillField.NAME, _or_unset(UNNAMED)),
+    "description": Attribute(BillField.DESCRIPTION, _or_unset(UNDESCRIBED)),
     "state": constant(BillField.ID, models.StateValues.done.value),
     **_account(BillField.BILLING_ACCOUNT_ID),
     **_buyer(BillField.PARTY_ID),
@@ -294,10 +305,8 @@ RATE_FILTERS: dict[str, Attribute[RateField]] = {
     "taxExcludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
     "taxIncludedAmount.unit": Attribute(RateField.CURRENCY, as_text),
 }
-# TMF678 attributes that filter after the page is read (not yet translated into SQL): a bill's
-# next bill date (the first of the month after its bill date) and the description that a bill
-# on demand shows when it was given none.
-AFTER_PAGE = frozenset({"nextBillDate", "description"})
+# TMF678 attributes that filter after the page is read: none, every attribute filters in SQL.
+AFTER_PAGE: frozenset[str] = frozenset()
 router = APIRouter(prefix=BASE, route_class=TMFRoute, tags=["TMF678 customer bill"])
 
 

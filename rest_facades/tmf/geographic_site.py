@@ -205,12 +205,19 @@ FILTERS: dict[str, Attribute[SiteField]] = {
         as_text,
         also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
     ),
+    # The owner and the contact are `RelatedParty` entries, beside those the buyer named.
+    "relatedParty.@type": Attribute(
+        SiteField.ANNOTATIONS,
+        as_text,
+        ordered=True,
+        document=("relatedParty", "@type"),
+        constant=("RelatedParty",),
+    ),
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the owner's name,
-# link and `@type` in `relatedParty`.
+# Attributes that filter after the page is read (not yet translated into SQL): the owner's name
+# and the owner's and contact's links in `relatedParty`.
 AFTER_PAGE = frozenset(
     {
-        "relatedParty.@type",
         "relatedParty.href",
         "relatedParty.name",
     }

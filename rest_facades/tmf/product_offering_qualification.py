@@ -265,6 +265,11 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
     **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
     "@type": constant(QualificationField.ID, "ProductOfferingQualification"),
     "href": linked(QualificationField.ID, BASE, RESOURCE),
+    "instantSyncQualification": constant(QualificationField.ID, True),
+    "qualificationResult": Attribute(
+        QualificationField.CONFIDENCE, by_name({c: c.value for c in Confidence})
+    ),
+    f"{ASKED}.state": Attribute(QualificationField.ITEM_STATE, by_name(STATES)),
     # The items the core could not answer, as the buyer asked for them, and what the buyer
     # sent with those it answered.
     f"{ASKED}.productOffering.id": Attribute(
@@ -284,12 +289,10 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
     },
 }
 # Attributes that filter after the page is read (not yet translated into SQL): what the core answers
-# for each item (its state, result, product and dates) and for the whole (`qualificationResult`,
-# `instantSyncQualification`), the items' termination errors, and the seller's note on why it was
-# terminated.
+# for each item (its result, product and dates), the items' termination errors, and the seller's
+# note on why it was terminated.
 AFTER_PAGE = frozenset(
     {
-        "instantSyncQualification",
         "note.@type",
         "note.author",
         "note.date",
@@ -313,10 +316,8 @@ AFTER_PAGE = frozenset(
         "productOfferingQualificationItem.productOffering.@referredType",
         "productOfferingQualificationItem.productOffering.href",
         "productOfferingQualificationItem.qualificationItemResult",
-        "productOfferingQualificationItem.state",
         "productOfferingQualificationItem.terminationError.@type",
         "productOfferingQualificationItem.terminationError.value",
-        "qualificationResult",
     }
 )
 

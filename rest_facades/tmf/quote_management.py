@@ -47,6 +47,7 @@ from app.core.quoting import (
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
+    as_cents,
     as_date_time,
     as_text,
     by_name,
@@ -402,6 +403,7 @@ def _version(text: str) -> tuple[int, ...]:
     return (int(text),) if text.isdigit() and len(text) < 10 else ()
 
 
+TOTAL = "quoteTotalPrice"
 # TMF648 attributes that the core's quote query answers; other filters match after paging.
 FILTERS: dict[str, Attribute[QuoteField]] = {
     "id": Attribute(QuoteField.ID, as_text),
@@ -423,6 +425,25 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     "@type": constant(QuoteField.ID, "Quote"),
     "href": linked(QuoteField.ID, BASE, "quote"),
     # The items the core took: what it priced, each an item to add of one product.
+    f"{ASKED}.state": Attribute(QuoteField.ITEM_STATE, by_name(ITEM_STATES)),
+    # The total prices of an answered quote.
+    **{
+        f"{TOTAL}.{name}": constant(QuoteField.ID, *values, shown=QuoteField.ANSWERED)
+        for name, values in (
+            ("@type", ("QuotePrice",)),
+            ("name", ("monthly recurring charge", "one-time charge")),
+            ("priceType", ("recurring", "oneTime")),
+            ("recurringChargePeriod", ("month",)),
+            ("price.@type", ("Price",)),
+        )
+    },
+    f"{TOTAL}.price.dutyFreeAmount.unit": Attribute(QuoteField.ANSWERED_CURRENCY, as_text),
+    f"{TOTAL}.price.dutyFreeAmount.value": Attribute(
+        QuoteField.ANSWERED_MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=Attribute(QuoteField.ANSWERED_ONE_TIME_CENTS, as_cents, ordered=True),
+    ),
     f"{ASKED}.@type": constant(QuoteField.ID, "QuoteItem"),
     f"{ASKED}.action": constant(QuoteField.ID, "add"),
     f"{ASKED}.quantity": constant(QuoteField.ID, 1),
@@ -460,13 +481,11 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
     },
 }
 # Attributes that filter after the page is read (not yet translated into SQL): the items the core
-# took (their product and prices, and, as the core numbers and rejects the items it could not
-# take, their id and state) and the quote's total prices, and the seller's
-# note on why it was rejected.
+# took (their product and prices, and, as the core numbers the items it could not take, their
+# id), and the seller's note on why it was rejected.
 AFTER_PAGE = frozenset(
     {
         "quoteItem.id",
-        "quoteItem.state",
         "note.@type",
         "note.author",
         "note.date",
@@ -489,13 +508,6 @@ AFTER_PAGE = frozenset(
         "quoteItem.quoteItemPrice.price.dutyFreeAmount.value",
         "quoteItem.quoteItemPrice.priceType",
         "quoteItem.quoteItemPrice.recurringChargePeriod",
-        "quoteTotalPrice.@type",
-        "quoteTotalPrice.name",
-        "quoteTotalPrice.price.@type",
-        "quoteTotalPrice.price.dutyFreeAmount.unit",
-        "quoteTotalPrice.price.dutyFreeAmount.value",
-        "quoteTotalPrice.priceType",
-        "quoteTotalPrice.recurringChargePeriod",
     }
 )
 # Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except

@@ -36,6 +36,7 @@ from app.core.events import Channel
 from app.core.parties import Principal
 from app.core.qualification import (
     ItemDetails,
+    Outcome,
     Qualification,
     QualificationField,
     QualificationItem,
@@ -103,6 +104,12 @@ STATES = {
 }
 # The items of a check the seller could not answer, kept as the buyer sent them.
 ASKED = "serviceQualificationItem"
+# The TMF645 `qualificationResult` of each core outcome.
+RESULTS = {
+    Outcome.QUALIFIED: "qualified",
+    Outcome.ALTERNATIVE: "alternate",
+    Outcome.UNQUALIFIED: "unqualified",
+}
 
 
 def service_view(
@@ -334,6 +341,7 @@ _SHARED: dict[str, Attribute[QualificationField]] = {
     # What the buyer sent that the core keeps as given, by any path below it.
     **{name: in_document(QualificationField.ANNOTATIONS, name) for name in KEPT},
     **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
+    "instantSyncQualification": constant(QualificationField.ID, True),
 }
 FILTERS = {
     "check": _SHARED
@@ -343,6 +351,8 @@ FILTERS = {
         "checkServiceQualificationDate": Attribute(
             QualificationField.CREATED_AT, as_date_time, ordered=True
         ),
+        "qualificationResult": Attribute(QualificationField.OUTCOME, by_name(RESULTS)),
+        f"{ASKED}.state": Attribute(QualificationField.ITEM_STATE, by_name(STATES)),
     },
     "query": _SHARED
     | {
@@ -354,12 +364,10 @@ FILTERS = {
     },
 }
 # Attributes that filter after the page is read (not yet translated into SQL): what the core
-# answers for each item (its state, result, service and dates), the result of the whole, a
-# query's `searchCriteria`, and the termination errors.
+# answers for each item (its result, service and dates), a query's `searchCriteria`, and the
+# termination errors.
 AFTER_PAGE = frozenset(
     {
-        "instantSyncQualification",
-        "qualificationResult",
         "searchCriteria.id",
         "searchCriteria.service.place.id",
         "searchCriteria.service.place.role",
@@ -377,7 +385,6 @@ AFTER_PAGE = frozenset(
         "serviceQualificationItem.service.serviceCharacteristic.valueType",
         "serviceQualificationItem.service.serviceSpecification.@referredType",
         "serviceQualificationItem.service.serviceSpecification.id",
-        "serviceQualificationItem.state",
         "serviceQualificationItem.terminationError.@type",
         "serviceQualificationItem.terminationError.value",
         "terminationError.@type",

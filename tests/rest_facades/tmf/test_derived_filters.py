@@ -14,9 +14,15 @@ from app.core.billing import Bill, BillState
 from app.core.catalog import Offering
 from app.core.db import Database
 from app.core.geography import Location
+from app.core.qualification import (
+    Confidence,
+    Qualification,
+    QualificationItem,
+    QualificationState,
+)
 from tests.factories import CHICAGO, Caller, location_id, make_order, make_product
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _check_exact_pages, _list
-from tests.statements import copies, counting
+from tests.statements import copies, counting, kept_copies
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
 
@@ -161,6 +167,76 @@ async def test_bills_filter_on_their_amount_before_tax_what_is_left_and_their_do
     assert one == 1
 
 
+def _bill_date(n: int) -> datetime:
+    """Late on the last day of March, midnight on its first, or late on the last of February."""
+    return (
+        datetime(2026, 2, 28, 23, 59, tzinfo=UTC),
+        datetime(2026, 3, 31, 23, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, tzinfo=UTC),
+    )[n % 3]
+
+
+async def test_bills_filter_on_their_next_bill_date(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    ops: Caller,
+) -> None:
+    moment = datetime(2026, 3, 3, tzinfo=UTC)
+    clock.set_clock(lambda: moment)
+    await make_product(session, customer)
+    moment = datetime(2026, 4, 2, tzinfo=UTC)
+    assert await billing.run_cycle(session, principal=ops.principal, year=2026, month=3) >= 1
+    bill = (await session.exec(select(Bill).where(Bill.party_id == customer.party_id))).first()
+    assert bill is not None
+    path = "/tmf-api/customerBillManagement/v4/customerBill"
+    await _check_exact_pages(
+        client,
+        session,
+        database,
+        customer,
+        path=path,
+        row=bill,
+        vary=lambda n: {
+            "id": f"bill_n{n}",
+            "period_start": bill.period_start + timedelta(minutes=n + 1),
+            "bill_date": _bill_date(n),
+        },
+        filters={"nextBillDate": "2026-04-01T00:00:00Z"},
+        matching=lambda n: n % 3 != 0,
+        check=lambda item: item["nextBillDate"].startswith("2026-04-01T00:00:00"),
+    )
+    # Those billed in February are next billed on the first of March; the bill of the run
+    # (billed on 2 April) on the first of May.
+    _, march = await _list(client, customer, path, **{"nextBillDate.lt": "2026-04-01"})
+    assert march == 8
+    _, may = await _list(client, customer, path, **{"nextBillDate.gt": "2026-04-01T00:00:00Z"})
+    assert may == 1
+    _, none = await _list(client, customer, path, nextBillDate="2026-04-02T00:00:00Z")
+    assert none == 0
+
+
+async def test_accounts_options_and_cycles_filter_on_their_link_and_type(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    base = "/tmf-api/accountManagement/v4"
+    for resource in ("billFormat", "billPresentationMedia", "billingCycleSpecification"):
+        listed, total = await _list(client, customer, f"{base}/{resource}")
+        assert total >= 1
+        first = listed[0]
+        _, same = await _list(client, customer, f"{base}/{resource}", **{"@type": first["@type"]})
+        assert same == total
+        _, one = await _list(client, customer, f"{base}/{resource}", href=first["href"])
+        assert one == 1
+        # Another resource's link or type names none of these.
+        other = first["href"].replace(f"/{resource}/", "/partyAccount/")
+        _, none = await _list(client, customer, f"{base}/{resource}", href=other)
+        assert none == 0
+        _, none = await _list(client, customer, f"{base}/{resource}", **{"@type": "PartyAccount"})
+        assert none == 0
+
+
 async def test_addresses_filter_on_their_street_type_and_coordinates(
     client: httpx.AsyncClient, session: AsyncSession, database: Database, customer: Caller
 ) -> None:
@@ -252,3 +328,259 @@ async def _quote_copies(
             "bandwidth_mbps": 250 if n < 5 else 100,
         },
     )
+
+
+async def test_qualifications_filter_on_their_result_and_the_state_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
+    chicago = await location_id(session, CHICAGO)
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "place": [{"id": chicago, "role": "aEnd"}],
+            "productOfferingQualificationItem": [
+                {"id": "1", "productOffering": {"id": "internet-access"}}
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    poq = await session.get(Qualification, created.json()["id"])
+    assert poq is not None
+    [item] = (
+        await session.exec(
+            select(QualificationItem).where(QualificationItem.qualification_id == poq.id)
+        )
+    ).all()
+    before = {
+        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        for result in ("green", "yellow", "red")
+    }
+    # Twelve more: all red, all green, and green beside yellow (yellow as a whole); and two
+    # that ended without items.
+    await copies(session, poq, 12, lambda n: {"id": f"poq_d{n}"})
+    confidences = (Confidence.RED, Confidence.GREEN, Confidence.GREEN)
+    await copies(
+        session,
+        item,
+        16,
+        lambda n: {
+            "id": f"poqi_d{n}",
+            "qualification_id": f"poq_d{n if n < 12 else (n - 12) * 3 + 2}",
+            "confidence": confidences[n % 3] if n < 12 else Confidence.YELLOW,
+        },
+    )
+    await copies(
+        session,
+        poq,
+        2,
+        lambda n: {
+            "id": f"poq_t{n}",
+            "state": QualificationState.TERMINATED_WITH_ERROR,
+            "annotations": {"productOfferingQualificationItem": [{"id": "1"}]},
+        },
+    )
+    for result, more in (("green", 4), ("yellow", 4), ("red", 4)):
+        first, total = await _list(
+            client, customer, path, limit=str(PAGE), qualificationResult=result
+        )
+        assert total == before[result] + more
+        assert len(first) == PAGE
+        assert all(q["qualificationResult"] == result for q in first)
+    terminated, total = await _list(
+        client, customer, path, **{"productOfferingQualificationItem.state": "terminatedWithError"}
+    )
+    assert total == 2
+    assert {q["id"] for q in terminated} == {"poq_t0", "poq_t1"}
+    _, done = await _list(
+        client, customer, path, **{"productOfferingQualificationItem.state": "done"}
+    )
+    _, everything = await _list(client, customer, path)
+    assert done == everything - 2
+    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    assert asynchronous == 0
+
+
+async def test_quotes_filter_on_their_total_prices_and_the_state_of_their_items(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/quoteManagement/v4/quote"
+    chicago = await location_id(session, CHICAGO)
+    product = {
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "productCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "quoteItem": [
+                {
+                    "id": "1",
+                    "action": "add",
+                    "productOffering": {"id": "internet-access"},
+                    "product": product,
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    quote = await session.get(quoting.Quote, created.json()["id"])
+    assert quote is not None
+    assert quote.answered_at is not None
+    wanted = {"quoteTotalPrice.price.dutyFreeAmount.value": "50.00"}
+    _, before = await _list(client, customer, path, **wanted)
+    _, answered = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    # Twelve more that took no item: two in three answered, half of them at 50.00 a month.
+    await copies(
+        session,
+        quote,
+        12,
+        lambda n: {
+            "id": f"quo_t{n}",
+            "monthly_cents": 5000 if n % 2 else 7000,
+            "answered_at": None if n % 3 == 0 else quote.answered_at,
+        },
+    )
+    first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+    assert total == before + 4
+    assert len(first) == PAGE
+    monthly = [p for q in first for p in q["quoteTotalPrice"] if p["priceType"] == "recurring"]
+    assert [p["price"]["dutyFreeAmount"]["value"] for p in monthly] == [50.0] * PAGE
+    _, priced = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    assert priced == answered + 8
+    rejected, total = await _list(client, customer, path, **{"quoteItem.state": "rejected"})
+    assert total == 12
+    assert all(i["state"] == "rejected" for q in rejected for i in q["quoteItem"])
+    _, none = await _list(client, customer, path, **{"quoteTotalPrice.name": "discount"})
+    assert none == 0
+
+
+async def test_service_checks_filter_on_their_result(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    path = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
+    chicago = await location_id(session, CHICAGO)
+    service = {
+        "serviceSpecification": {"id": "internet-access"},
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "serviceCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    created = await client.post(
+        path,
+        headers=customer.headers,
+        json={"serviceQualificationItem": [{"id": "1", "service": service}]},
+    )
+    assert created.status_code == 201, created.text
+    check = await session.get(Qualification, created.json()["id"])
+    assert check is not None
+    [item] = (
+        await session.exec(
+            select(QualificationItem).where(QualificationItem.qualification_id == check.id)
+        )
+    ).all()
+    results = ("alternate", "unqualified", "qualified")
+    before = {
+        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        for result in results
+    }
+    # Twelve more, each with one item: red with a slower speed to offer, red, and green.
+    await kept_copies(session, check, 12, lambda n: {"id": f"sqc_d{n}"})
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"sqci_d{n}",
+            "qualification_id": f"sqc_d{n}",
+            "confidence": Confidence.GREEN if n % 3 == 2 else Confidence.RED,
+            "qualified": n % 3 == 2,
+            "alternatives": [{"bandwidth_mbps": 50}] if n % 3 == 0 else [],
+        },
+    )
+    for result in results:
+        first, total = await _list(
+            client, customer, path, limit=str(PAGE), qualificationResult=result
+        )
+        assert total == before[result] + 4
+        assert len(first) == PAGE
+        assert [c["qualificationResult"] for c in first] == [result] * PAGE, first
+    _, checks = await _list(client, customer, path)
+    _, done = await _list(client, customer, path, **{"serviceQualificationItem.state": "done"})
+    assert done == checks
+    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    assert asynchronous == 0
+
+
+async def test_billing_cycles_filter_on_their_frequency_and_offsets(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    path = "/tmf-api/accountManagement/v4/billingCycleSpecification"
+    wanted = {"frequency": "weekly", "mailingDateOffset.gt": "5"}
+    _, before = await _list(client, customer, path, **wanted)
+    for n in range(4):
+        made = await client.post(
+            path,
+            headers=customer.headers,
+            json={"name": f"weekly {n}", "frequency": "weekly", "mailingDateOffset": 3 + 2 * n},
+        )
+        assert made.status_code == 201, made.text
+    found, total = await _list(client, customer, path, limit="1", **wanted)
+    assert total == before + 2
+    assert found[0]["mailingDateOffset"] > 5
+    _, none = await _list(client, customer, path, frequency="hourly")
+    assert none == 0
+
+
+async def test_bills_on_demand_filter_on_the_name_and_description_they_show_by_default(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    await make_product(session, customer)
+    [account] = await billing.list_accounts(session, principal=customer.principal)
+    path = "/tmf-api/customerBillManagement/v4/customerBillOnDemand"
+    for body in ({}, {"name": "mid-month", "description": "for the audit"}, {}):
+        made = await client.post(
+            path, headers=customer.headers, json={"billingAccount": {"id": account.id}, **body}
+        )
+        assert made.status_code == 201, made.text
+    default = "Charges from the start of the month to the request"
+    found, total = await _list(client, customer, path, limit="1", description=default)
+    assert total == 2
+    assert found[0]["description"] == default
+    _, named = await _list(client, customer, path, name="On-demand bill")
+    assert named == 2
+    _, given = await _list(client, customer, path, description="for the audit")
+    assert given == 1
+
+
+async def test_sites_filter_on_the_type_of_their_related_parties(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    path = "/tmf-api/geographicSiteManagement/v4/geographicSite"
+    partner = {
+        "id": "p1",
+        "name": "Ana",
+        "role": "installer",
+        "@type": "Partner",
+        "@referredType": "Individual",
+    }
+    made = await client.post(
+        path,
+        headers=customer.headers,
+        json={
+            "name": "Annex",
+            "place": [{"streetNr": "350", "streetName": "E Cermak Rd", "city": "Chicago"}],
+            "relatedParty": [partner],
+        },
+    )
+    assert made.status_code == 201, made.text
+    _, sites = await _list(client, customer, path)
+    # Every site shows its owner as a `RelatedParty`.
+    _, every = await _list(client, customer, path, **{"relatedParty.@type": "RelatedParty"})
+    assert every == sites
+    found, one = await _list(client, customer, path, **{"relatedParty.@type": "Partner"})
+    assert one == 1
+    assert found[0]["name"] == "Annex"
+    _, none = await _list(client, customer, path, **{"relatedParty.@type": "Broker"})
+    assert none == 0
