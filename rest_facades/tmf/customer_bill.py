@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core import billing
 from app.core.billing import AppliedRate, Bill, BillField, BillKind, BillState, RateField, RateKind
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
@@ -172,7 +172,7 @@ def rate_view(request: Request, rate: AppliedRate) -> dict[str, Any]:
 
 
 def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    if event.entity != "bill" or event.state is None:
+    if event.entity != EntityKind.BILL or event.state is None:
         return None
     return "customerBill", {
         "id": event.entity_id,

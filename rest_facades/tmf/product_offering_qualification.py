@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog, qualification
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.parties import Principal
 from app.core.qualification import (
     Confidence,
@@ -230,7 +230,7 @@ def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core qualification event as the TMF679 qualification it is about."""
-    if event.entity != "qualification":
+    if event.entity != EntityKind.QUALIFICATION:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "ProductOfferingQualification"}
     if event.state in {s.value for s in QualificationState}:

@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import geography, ordering
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.inventory import get_product
 from app.core.ordering import (
     ItemAction,
@@ -404,7 +404,7 @@ async def _order(
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core order event as the productOrder it notifies about."""
-    if event.entity != "order":
+    if event.entity != EntityKind.ORDER:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "ProductOrder"}
     if event.state in set(OrderState):

@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog, geography, quoting
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.parties import Principal
 from app.core.qualification import ItemDetails, check_item_count
 from app.core.quoting import (
@@ -245,7 +245,7 @@ def _asked_items(quote: Quote) -> list[dict[str, Any]]:
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core quote event as the TMF648 quote it is about."""
-    if event.entity != "quote":
+    if event.entity != EntityKind.QUOTE:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "Quote"}
     if event.state in {s.value for s in QuoteState}:
