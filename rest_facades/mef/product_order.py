@@ -699,9 +699,22 @@ async def get_date_change(id: str, caller: MEFCaller, flavour: FlavourDep) -> Re
     return mef_json(_date_change_view(flavour, caller, change, refs[change.order_item_id]))
 
 
-# This seller raises no charges: every order is priced up front (quote or catalog).
+class ChargeQuery(BaseModel):
+    """The criteria of a list of charges, as MEF 123 defines them; malformed ones are an
+    Error400 like those of every other list."""
+
+    productOrderId: str | None = None
+    productOrderItemId: str | None = None
+    creationDate_gt: Annotated[datetime | None, Field(alias="creationDate.gt")] = None
+    creationDate_lt: Annotated[datetime | None, Field(alias="creationDate.lt")] = None
+    responseDueDate_gt: Annotated[datetime | None, Field(alias="responseDueDate.gt")] = None
+    responseDueDate_lt: Annotated[datetime | None, Field(alias="responseDueDate.lt")] = None
+
+
+# This seller raises no charges: every order is priced up front (quote or catalog), so no
+# criteria can match one; they are still read and checked.
 @routes.get("/charge", response_model=list[models.MEFProductOrderChargeFind])
-async def list_charges(query: MEFList) -> Response:
+async def list_charges(query: MEFList, criteria: Annotated[ChargeQuery, Query()]) -> Response:
     """Charges awaiting the buyer (none: prices are agreed before ordering)."""
     return listing([], total=0)
 
