@@ -9,16 +9,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
 from app.core.qualification import Confidence, Qualification, QualificationItem
-from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, location_id
+from tests.rest_facades.tmf.kit import Kit
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _list
 from tests.statements import copies, counting, kept_copies
 
-PATH = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
+BASE = "/tmf-api/productOfferingQualification/v4"
+RESOURCE = "productOfferingQualification"
+PATH = f"{BASE}/{RESOURCE}"
 CATALOG = "http://testserver/tmf-api/productCatalogManagement/v4/productOffering"
 ITEM = "productOfferingQualificationItem"
 # How many qualifications each batch adds, for the caller and as many for another party.
@@ -364,3 +368,42 @@ async def test_terminated_qualifications_filter_on_their_items_and_the_sellers_n
     [item] = _items(found[0])
     assert (item["id"], item["state"]) == ("s1", "terminatedWithError")
     assert item["terminationError"][0]["value"]
+
+
+@pytest.mark.usefixtures("partner_covers_off_net")
+async def test_every_attribute_of_an_item_that_cannot_be_delivered_filters_in_sql(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    places = [{"id": chicago, "role": "aEnd"}, {"id": new_york, "role": "zEnd"}]
+    asked = [
+        # Off-net access is sold up to 10 Gbps: a slower speed is proposed instead.
+        {
+            "id": "far",
+            "product": {
+                "productOffering": {"id": "internet-access"},
+                "place": [{"name": LAS_VEGAS, "role": "aEnd"}],
+                "productCharacteristic": [{"name": "bandwidth", "value": 20000}],
+            },
+        },
+        {"id": "line", "productOffering": {"id": "ethernet-line"}, "product": {"place": places}},
+    ]
+    kit = Kit(client, customer, "TMF679-ProductOfferingQualification-v4", BASE, RESOURCE)
+    for body in (
+        {ITEM: asked},
+        # Not answered (no offering): the items as asked, with what the buyer said of them.
+        {
+            ITEM: [
+                {
+                    "id": "bare",
+                    "product": {"place": places},
+                    "eligibilityUnavailabilityReason": [{"code": "x1", "label": "asked"}],
+                }
+            ]
+        },
+    ):
+        instance = (await kit.call("POST", f"/{RESOURCE}", 201, body=body)).json()
+        results = [i.get("qualificationItemResult") for i in _items(instance)]
+        assert results in (["alternate", "qualified"], [None])
+        await kit.filters_in_sql(instance)
