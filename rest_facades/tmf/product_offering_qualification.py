@@ -106,11 +106,11 @@ ITEM_KEPT = ("note",)
 ASKED = "productOfferingQualificationItem"
 # Why an item cannot be delivered as asked, where the core gives no reason.
 UNEXPLAINED = "the product cannot be delivered as asked"
-# Where an item that cannot be delivered as asked proposes the same offering at a slower speed.
-PROPOSAL = f"{ASKED}.alternateProductOfferingProposal"
+# Where an item that cannot be delivered as asked says why, and proposes the same offering at
+# a slower speed.
 REASON = f"{ASKED}.eligibilityUnavailabilityReason"
-
-
+PROPOSAL = f"{ASKED}.alternateProductOfferingProposal"
+# The TMF name of what the core found for an item.
 RESULTS = {
     Outcome.QUALIFIED: "qualified",
     Outcome.ALTERNATIVE: "alternate",
