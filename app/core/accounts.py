@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, String, case, func, literal, or_
+from sqlalchemy import JSON, Boolean, String, case, func, literal, null, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -18,10 +18,10 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
 from app.core.inventory import ProductInstance
-from app.core.kept import Keeper, document_field, register_document
+from app.core.kept import Keeper, document_field, holds, keeps, register_document
 from app.core.paging import Condition, Page, fetch_page, where
 from app.core.parties import Party, Principal, get_scoped, scoped
-from app.core.relations import Holder, RelationField
+from app.core.relations import Holder, RelatedPartyRef, RelationField
 
 
 class AccountKind(StrEnum):
@@ -77,10 +77,21 @@ class AccountField(StrEnum):
     LAST_MODIFIED = "last_modified"
     # The further attributes kept as given (a condition names a path in them).
     EXTRA = "extra"
+    # The owner where the account does not name it among its related parties (none where it
+    # does): an account shows its owner as a related party of its own then.
+    OWNER = "owner"
+    # Whether the account is billed by the platform's standard bill structure (a billing
+    # account that keeps none of its own, see `OWN_BILL_STRUCTURE`), and the ids of the
+    # standard cycle, format and medium where it is (none where not).
+    STANDARD_STRUCTURE = "standard_structure"
+    STANDARD_CYCLE = "standard_cycle"
+    STANDARD_FORMAT = "standard_format"
+    STANDARD_MEDIUM = "standard_medium"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
     RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
+    RELATED_PARTY_HREF = RelationField.PARTY_HREF.value
 
 
 class BillingOptionKind(StrEnum):
@@ -163,6 +174,9 @@ STANDARD_OPTIONS = [
 STANDARD_CYCLE_ID = "monthly-day-1"
 STANDARD_FORMAT_ID = "json"
 STANDARD_MEDIUM_ID = "api"
+# The attribute of a billing account's kept document in which its party gives a bill structure
+# of its own (cycle, format, media); an account without one is billed by the standard ones.
+OWN_BILL_STRUCTURE = "billStructure"
 
 
 async def seed_billing_standards(session: AsyncSession) -> None:
@@ -219,21 +233,66 @@ async def owner_for(
     return principal.party_id
 
 
-def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[AccountField, Any]:
+# The fields of an account that are worked out rather than stored in a column of its own.
+_WORKED_OUT = {
+    AccountField.LAST_MODIFIED,
+    AccountField.EXTRA,
+    AccountField.OWNER,
+    AccountField.STANDARD_STRUCTURE,
+    AccountField.STANDARD_CYCLE,
+    AccountField.STANDARD_FORMAT,
+    AccountField.STANDARD_MEDIUM,
+}
+
+
+def _owner(model: type[Account] | type[BillingAccount], holder: Holder) -> Any:
+    """The owner of an account where it does not name it among its related parties."""
+    named = (
+        select(RelatedPartyRef.id)
+        .where(
+            RelatedPartyRef.holder == holder,
+            RelatedPartyRef.holder_id == model.id,
+            RelatedPartyRef.ref_id == model.party_id,
+        )
+        .exists()
+    )
+    return case((named, null()), else_=col(model.party_id))
+
+
+def _account_columns(
+    model: type[Account] | type[BillingAccount], holder: Holder
+) -> dict[AccountField, Any]:
     columns: dict[AccountField, Any] = {
         field: getattr(model, field.value)
         for field in AccountField
-        if field not in {AccountField.LAST_MODIFIED, AccountField.EXTRA}
-        and field.value not in set(RelationField)
+        if field not in _WORKED_OUT and field.value not in set(RelationField)
     }
     columns[AccountField.LAST_MODIFIED] = func.coalesce(model.updated_at, model.created_at)
+    columns[AccountField.OWNER] = _owner(model, holder)
+    columns[AccountField.RELATED_PARTY_HREF] = relations.related(
+        holder, col(model.id), RelationField.PARTY_HREF
+    )
+    standard: Any = literal(False, Boolean)
     if model is BillingAccount:
         # A billing account without a type of its own is its party's default one or another.
         default = case((col(BillingAccount.is_default), "default"), else_="additional")
         columns[AccountField.ACCOUNT_TYPE] = func.coalesce(BillingAccount.account_type, default)
+        standard = ~keeps(Keeper.BILLING_ACCOUNT, model.id, OWN_BILL_STRUCTURE)
+    columns[AccountField.STANDARD_STRUCTURE] = standard
+    for field, standard_id in (
+        (AccountField.STANDARD_CYCLE, STANDARD_CYCLE_ID),
+        (AccountField.STANDARD_FORMAT, STANDARD_FORMAT_ID),
+        (AccountField.STANDARD_MEDIUM, STANDARD_MEDIUM_ID),
+    ):
+        columns[field] = case((standard, literal(standard_id, String)), else_=null())
     keeper = Keeper.ACCOUNT if model is Account else Keeper.BILLING_ACCOUNT
     columns[AccountField.EXTRA] = document_field(keeper, model.id)
     return columns
+
+
+def has_own_bill_structure(account: Account | BillingAccount) -> bool:
+    """Whether an account keeps a bill structure of its own (see `OWN_BILL_STRUCTURE`)."""
+    return holds(account.extra, OWN_BILL_STRUCTURE)
 
 
 def _account_conditions(
@@ -241,16 +300,19 @@ def _account_conditions(
     holder: Holder,
     conditions: Sequence[Condition[AccountField]],
 ) -> list[Any]:
-    """The SQL of conditions on accounts, their owner counting as a related party."""
+    """The SQL of conditions on accounts, their owner counting as a related party where the
+    account does not name it."""
+    owner_id = _owner(model, holder)
+    shown = owner_id.is_not(None)
     owner_name = select(Party.name).where(Party.id == model.party_id).scalar_subquery()
     owner = {
-        RelationField.PARTY_ID: col(model.party_id),
-        RelationField.PARTY_ROLE: literal("owner", String),
-        RelationField.PARTY_TYPE: literal("Organization", String),
-        RelationField.PARTY_NAME: owner_name,
+        RelationField.PARTY_ID: owner_id,
+        RelationField.PARTY_ROLE: case((shown, literal("owner", String)), else_=null()),
+        RelationField.PARTY_TYPE: case((shown, literal("Organization", String)), else_=null()),
+        RelationField.PARTY_NAME: case((shown, owner_name), else_=null()),
     }
     related, own = relations.relation_clauses(holder, col(model.id), conditions, inline=owner)
-    return [*where(_account_columns(model), own), *related]
+    return [*where(_account_columns(model, holder), own), *related]
 
 
 def _data(account: Account | BillingAccount) -> dict[str, Any]:

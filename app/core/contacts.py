@@ -31,14 +31,11 @@ from app.core import clock, events, relations
 from app.core.db import StrEnumType, UTCDateTime, commit, new_id, validated
 from app.core.errors import InvalidRequest, NotFound
 from app.core.events import EntityKind, EventKind
-from app.core.geography import Site
+from app.core.geography import SITE_CONTACT_SUFFIX, Site
 from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import Condition, Page, where
 from app.core.parties import Party, Principal, get_many_scoped, get_scoped
 from app.core.relations import Holder, RelationField
-
-# The id of a site's contact person is the site's id with this suffix.
-SITE_CONTACT_SUFFIX = "~contact"
 
 
 class PersonState(StrEnum):
@@ -148,6 +145,9 @@ class PersonField(StrEnum):
     PARTY = "party_id"
     # The further attributes kept as given (a condition names a path in them).
     EXTRA = "extra"
+    # Whether the person is the contact person of a site, and that site's id (none if not).
+    IS_SITE = "is_site"
+    CONTACT_OF = "contact_of"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
@@ -176,6 +176,10 @@ class OrganizationField(StrEnum):
     STATE = "state"
     # The further attributes kept as given (a condition names a path in them).
     EXTRA = "extra"
+    # Whether the organisation is a party of the platform, and that party's country (none if
+    # not).
+    IS_PARTY = "is_party"
+    PARTY_COUNTRY = "party_country"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
@@ -191,12 +195,17 @@ class OrganizationField(StrEnum):
 
 # The fields of people and organisations that are columns of their own rows.
 PERSON_COLUMNS = [
-    f for f in PersonField if f.value not in set(RelationField) and f is not PersonField.EXTRA
+    f
+    for f in PersonField
+    if f.value not in set(RelationField)
+    and f not in {PersonField.EXTRA, PersonField.IS_SITE, PersonField.CONTACT_OF}
 ]
 ORGANIZATION_COLUMNS = [
     f
     for f in OrganizationField
-    if f.value not in set(RelationField) and f is not OrganizationField.EXTRA
+    if f.value not in set(RelationField)
+    and f
+    not in {OrganizationField.EXTRA, OrganizationField.IS_PARTY, OrganizationField.PARTY_COUNTRY}
 ]
 register_document(Person, Keeper.PERSON, "extra")
 register_document(Organization, Keeper.ORGANIZATION, "extra")
@@ -243,7 +252,8 @@ def _people(principal: Principal) -> Any:
     kept: Any = sql_select(
         *(col(c).label(f) for f, c in people_columns.items()),
         *(null().label(name) for name in _SITE_RELATIONS.values()),
-        literal(False).label("is_site"),
+        literal(False, Boolean).label(PersonField.IS_SITE),
+        null().label(PersonField.CONTACT_OF),
         col(Person.created_at).label("created_at"),
     )
     name: Any = col(Site.contact_name)
@@ -271,7 +281,8 @@ def _people(principal: Principal) -> Any:
     contacts: Any = sql_select(
         *(c.label(f) for f, c in site_columns.items()),
         *(site_relations[f].label(name) for f, name in _SITE_RELATIONS.items()),
-        literal(True, Boolean).label("is_site"),
+        literal(True, Boolean).label(PersonField.IS_SITE),
+        col(Site.id).label(PersonField.CONTACT_OF),
         col(Site.created_at).label("created_at"),
     ).where(col(Site.contact_name).is_not(None), col(Site.contact_name) != "")
     if not principal.is_ops:
@@ -298,7 +309,10 @@ async def list_people(
     """The caller's people and the contact people of its sites, oldest first, one page of
     them and how many meet the conditions."""
     people = _people(principal)
-    columns: dict[PersonField, Any] = {field: people.c[field.value] for field in PERSON_COLUMNS}
+    columns: dict[PersonField, Any] = {
+        field: people.c[field.value]
+        for field in (*PERSON_COLUMNS, PersonField.IS_SITE, PersonField.CONTACT_OF)
+    }
     columns[PersonField.EXTRA] = document_field(Keeper.PERSON, people.c.id)
     related, own = relations.relation_clauses(
         Holder.PERSON,
@@ -426,7 +440,8 @@ def _organizations(principal: Principal) -> Any:
     kept: Any = sql_select(
         *(col(c).label(f) for f, c in kept_columns.items()),
         *(null().label(name) for name in _PARTY_RELATIONS.values()),
-        literal(False).label("is_party"),
+        literal(False, Boolean).label(OrganizationField.IS_PARTY),
+        null().label(OrganizationField.PARTY_COUNTRY),
         col(Organization.created_at).label("created_at"),
     )
     party_columns: dict[str, Any] = {
@@ -452,7 +467,8 @@ def _organizations(principal: Principal) -> Any:
     parties: Any = sql_select(
         *(c.label(f) for f, c in party_columns.items()),
         *(party_relations[f].label(name) for f, name in _PARTY_RELATIONS.items()),
-        literal(True, Boolean).label("is_party"),
+        literal(True, Boolean).label(OrganizationField.IS_PARTY),
+        col(Party.country).label(OrganizationField.PARTY_COUNTRY),
         col(Party.created_at).label("created_at"),
     )
     if not principal.is_ops:
@@ -474,7 +490,12 @@ async def list_organizations(
     then oldest first): one page of them and how many meet the conditions."""
     found = _organizations(principal)
     columns: dict[OrganizationField, Any] = {
-        field: found.c[field.value] for field in ORGANIZATION_COLUMNS
+        field: found.c[field.value]
+        for field in (
+            *ORGANIZATION_COLUMNS,
+            OrganizationField.IS_PARTY,
+            OrganizationField.PARTY_COUNTRY,
+        )
     }
     columns[OrganizationField.EXTRA] = document_field(Keeper.ORGANIZATION, found.c.id)
     related, own = relations.relation_clauses(

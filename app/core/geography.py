@@ -12,7 +12,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, UniqueConstraint, false, func, or_
+from sqlalchemy import JSON, ColumnElement, UniqueConstraint, case, false, func, null, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -28,7 +28,7 @@ from app.core.db import (
 )
 from app.core.errors import Conflict, InvalidRequest, NotFound
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, Within, either_column, fetch_page, where
+from app.core.paging import Condition, Page, Within, either_column, fetch_page, via, where
 from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.text import check_text, column_chars
 
@@ -106,6 +106,10 @@ class SiteBase(SQLModel):
     contact_name: str | None = Field(default=None, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=40)
     instructions: str | None = Field(default=None, max_length=1000)
+
+
+# The id of a site's contact person is the site's id with this suffix.
+SITE_CONTACT_SUFFIX = "~contact"
 
 
 class Site(SiteBase, table=True):
@@ -720,6 +724,10 @@ class SiteField(StrEnum):
     LINE = "line"
     # What the buyer sent that the core keeps as given (a condition names a path in it).
     ANNOTATIONS = "annotations"
+    # The name of the party that owns the site.
+    OWNER_NAME = "owner_name"
+    # The id under which the site's contact person is known (none without a contact).
+    CONTACT = "contact"
 
 
 def _line() -> ColumnElement[str]:
@@ -755,6 +763,11 @@ SITE_COLUMNS: dict[SiteField, Any] = {
     SiteField.POSTCODE: col(Location.postcode),
     SiteField.COUNTRY: col(Location.country),
     SiteField.LINE: _line(),
+    SiteField.OWNER_NAME: via(Site.party_id, Party.id, Party.name),
+    SiteField.CONTACT: case(
+        (func.coalesce(col(Site.contact_name), "") != "", col(Site.id) + SITE_CONTACT_SUFFIX),
+        else_=null(),
+    ),
 }
 _AT_LOCATION = {
     SiteField.LINE,
@@ -1043,10 +1056,25 @@ class AddressCheckField(StrEnum):
     PROVIDE_ALTERNATIVES = "provide_alternatives"
     BEST_LOCATION = "best_location"
     CREATED_AT = "created_at"
+    # The address as it was submitted, field by field (a free-text one in `SUBMITTED_TEXT`).
+    SUBMITTED_TEXT = "text"
+    STREET_NUMBER = "street_number"
+    STREET_NAME = "street_name"
+    CITY = "city"
+    STATE = "state"
+    POSTCODE = "postcode"
+    COUNTRY = "country"
 
 
 ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, Any] = {
     AddressCheckField.ID: col(AddressCheck.id),
+    AddressCheckField.SUBMITTED_TEXT: col(AddressCheck.text),
+    AddressCheckField.STREET_NUMBER: col(AddressCheck.street_number),
+    AddressCheckField.STREET_NAME: col(AddressCheck.street_name),
+    AddressCheckField.CITY: col(AddressCheck.city),
+    AddressCheckField.STATE: col(AddressCheck.state),
+    AddressCheckField.POSTCODE: col(AddressCheck.postcode),
+    AddressCheckField.COUNTRY: col(AddressCheck.country),
     AddressCheckField.QUALITY: col(AddressCheck.quality),
     AddressCheckField.PROVIDE_ALTERNATIVES: col(AddressCheck.provide_alternatives),
     AddressCheckField.BEST_LOCATION: col(AddressCheck.best_location_id),

@@ -193,3 +193,24 @@ def document_field(keeper: Keeper, row_id: Any) -> Within:
         return matching
 
     return Within(clause)
+
+
+def holds(document: Any, name: str) -> bool:
+    """Whether a document keeps any value under its attribute `name` (as `keeps` finds)."""
+    found = document.get(name) if isinstance(document, dict) else None
+    return any(True for _ in flatten({name: found}))
+
+
+def keeps(keeper: Keeper, row_id: Any, name: str) -> ColumnElement[bool]:
+    """Whether the `keeper` row whose id is `row_id` keeps any value under the attribute `name`
+    of its document, in SQL."""
+    found: ColumnElement[bool] = (
+        select(KeptValue.id)
+        .where(
+            col(KeptValue.keeper) == keeper,
+            col(KeptValue.row_id) == row_id,
+            or_(col(KeptValue.path) == name, col(KeptValue.path).startswith(f"{name}.")),
+        )
+        .exists()
+    )
+    return found

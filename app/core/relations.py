@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import StrEnumType, UTCDateTime, validated
-from app.core.paging import Condition, where
+from app.core.paging import Condition, Within, where
 
 F = TypeVar("F", bound=StrEnum)
 
@@ -87,6 +87,7 @@ class RelationField(StrEnum):
     PARTY_ROLE = "related.role"
     PARTY_NAME = "related.name"
     PARTY_TYPE = "related.referred_type"
+    PARTY_HREF = "related.href"
     MEDIUM_TYPE = "medium.medium_type"
     MEDIUM_PREFERRED = "medium.preferred"
     EMAIL = "medium.email_address"
@@ -125,16 +126,28 @@ def relation_clauses(
             rest.append(condition)
             continue
         found = RelationField(condition.field.value)
-        model, column = _column(found)
         matched = Condition(found, condition.operator, condition.values)
-        [match] = where({found: column}, [matched])
-        clause: ColumnElement[bool] = exists(
-            select(col(model.id)).where(model.holder == holder, model.holder_id == holder_id, match)
-        )
+        clause = related(holder, holder_id, found).clause(matched)
         if inline and found in inline:
             clause = or_(clause, *where({found: inline[found]}, [matched]))
         clauses.append(clause)
     return clauses, rest
+
+
+def related(holder: Holder, holder_id: Any, found: RelationField) -> Within:
+    """A field of the records whose id is `holder_id` that is an attribute of their related
+    parties or contact media: a record matches if one of them does."""
+    model, column = _column(found)
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        own = Condition(condition.field, condition.operator, condition.values)
+        [match] = where({condition.field: column}, [own])
+        matching: ColumnElement[bool] = exists(
+            select(col(model.id)).where(model.holder == holder, model.holder_id == holder_id, match)
+        )
+        return matching
+
+    return Within(clause)
 
 
 def taken(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -69,7 +69,8 @@ class Attribute(Generic[F]):
     # every row, whatever the other ways the attribute has.
     constant: tuple[Any, ...] = ()
     # Where not every row shows the attribute: the (true or false) field of those that do,
-    # which a filter met by a `constant` then matches.
+    # which a filter met by a `constant` then matches, with the rows that hold the attribute
+    # the other ways.
     shown: F | None = None
     # For a link to a resource (an `href`): its path below the API's origin, up to the id. A
     # value that is such a link filters as the id it ends with; any other value matches none.
@@ -145,9 +146,9 @@ def conditions(
             for wanted in found.values
         ):
             if attribute.shown is not None:
-                # Rows that do not show it may still hold the value elsewhere (`also`).
-                either = _elsewhere(found, attribute, below, origin)
-                mapped.append(Condition(attribute.shown, Operator.EQ, (True,), (), either))
+                # The rows that do not show it may still hold the attribute the other ways.
+                other = _condition(found, attribute, below, origin)
+                mapped.append(Condition(attribute.shown, Operator.EQ, (True,), either=(other,)))
         else:
             mapped.append(_condition(found, attribute, below, origin))
     return mapped, rest

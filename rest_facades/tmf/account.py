@@ -3,6 +3,7 @@ the bill formats, presentation media and billing cycles: the platform's own, whi
 reads, and those a party adds, which only it reads and changes."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core import accounts, billing, parties, relations
 from app.core.accounts import (
+    OWN_BILL_STRUCTURE,
     STANDARD_CYCLE_ID,
     STANDARD_FORMAT_ID,
     STANDARD_MEDIUM_ID,
@@ -21,6 +23,7 @@ from app.core.accounts import (
     BillingOptionKind,
     CycleField,
     NamedField,
+    has_own_bill_structure,
 )
 from app.core.billing import AccountState, BillingAccount
 from app.core.events import EntityKind, Event, EventKind
@@ -32,6 +35,7 @@ from rest_facades.common.tmf630 import (
     as_date_time,
     as_text,
     constant,
+    in_document,
     kept_filters,
     linked,
 )
@@ -74,6 +78,11 @@ else:
 
 F = TypeVar("F", bound=StrEnum)
 
+
+def _type(resource: str) -> str:
+    return resource[0].upper() + resource[1:]
+
+
 BASE = "/tmf-api/accountManagement/v4"
 PARTY_BASE = "/tmf-api/party/v4"
 
@@ -103,6 +112,50 @@ for _model in (
     tmf.SettlementAccountCreate,
 ):
     ACCOUNT_FILTERS |= kept_filters(_model, AccountField.EXTRA, [*ACCOUNT_FILTERS, *SERVER_SET])
+# A billing account without a bill structure of its own shows the platform's standard one:
+# each reference (its attribute, resource, id field and name) in SQL too.
+STANDARD_STRUCTURE = (
+    ("cycleSpecification", "billingCycleSpecification", AccountField.STANDARD_CYCLE),
+    ("format", "billFormat", AccountField.STANDARD_FORMAT),
+    ("presentationMedia", "billPresentationMedia", AccountField.STANDARD_MEDIUM),
+)
+STANDARD_NAMES = {
+    "cycleSpecification": "Monthly, day 1",
+    "format": "Machine-readable",
+    "presentationMedia": "Published through the APIs",
+}
+
+
+def _standard_structure_filters() -> dict[str, Attribute[AccountField]]:
+    """Filters on the references of a billing account's bill structure: the standard ones
+    where it keeps none of its own, else those it keeps."""
+    filters: dict[str, Attribute[AccountField]] = {}
+    shown = AccountField.STANDARD_STRUCTURE
+    for name, referred, field in STANDARD_STRUCTURE:
+        at = (OWN_BILL_STRUCTURE, name)
+        path = ".".join(at)
+
+        def kept(attribute: str, at: tuple[str, ...] = at) -> Attribute[AccountField]:
+            return in_document(AccountField.EXTRA, *at, attribute)
+
+        filters |= {
+            f"{path}.id": Attribute(field, as_text, ordered=True, also=kept("id")),
+            f"{path}.href": replace(linked(field, BASE, referred), also=kept("href")),
+            f"{path}.name": replace(kept("name"), constant=(STANDARD_NAMES[name],), shown=shown),
+            f"{path}.isRef": replace(kept("isRef"), constant=(True,), shown=shown),
+            f"{path}.@referredType": replace(
+                kept("@referredType"), constant=(_type(referred),), shown=shown
+            ),
+        }
+    return filters
+
+
+ACCOUNT_FILTERS |= _standard_structure_filters()
+# The owner's link (where the account does not name it), or that of a party it names.
+ACCOUNT_FILTERS["relatedParty.href"] = replace(
+    linked(AccountField.OWNER, PARTY_BASE, "organization"),
+    also=Attribute(AccountField.RELATED_PARTY_HREF, as_text),
+)
 NAMED_FIELDS = {"name": NamedField.NAME, "description": NamedField.DESCRIPTION}
 NAMED_FILTERS: dict[str, Attribute[NamedField]] = {
     "id": Attribute(NamedField.ID, as_text),
@@ -125,27 +178,8 @@ CYCLE_FILTERS: dict[str, Attribute[CycleField]] = {
         )
     },
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the bill structure
-# that a billing account shows by default.
-AFTER_PAGE = frozenset(
-    {
-        "billStructure.cycleSpecification.@referredType",
-        "billStructure.cycleSpecification.href",
-        "billStructure.cycleSpecification.id",
-        "billStructure.cycleSpecification.isRef",
-        "billStructure.format.@referredType",
-        "billStructure.format.href",
-        "billStructure.format.id",
-        "billStructure.format.isRef",
-        "billStructure.format.name",
-        "billStructure.presentationMedia.@referredType",
-        "billStructure.presentationMedia.href",
-        "billStructure.presentationMedia.id",
-        "billStructure.presentationMedia.isRef",
-        "billStructure.presentationMedia.name",
-        "relatedParty.href",
-    }
-)
+# Every attribute of every list filters in SQL.
+AFTER_PAGE: frozenset[str] = frozenset()
 CYCLE_FIELDS = {
     **NAMED_FIELDS,
     "frequency": "frequency",
@@ -166,10 +200,6 @@ OPTION_RESOURCES = {
     BillingOptionKind.FORMAT: "billFormat",
     BillingOptionKind.MEDIUM: "billPresentationMedia",
 }
-
-
-def _type(resource: str) -> str:
-    return resource[0].upper() + resource[1:]
 
 
 def _identified(
@@ -202,6 +232,21 @@ def _ref(request: Request, resource: str, ref_id: str, name: str) -> dict[str, A
         "isRef": True,
         "@referredType": _type(resource),
     }
+
+
+def _standard_structure(request: Request) -> dict[str, Any]:
+    """The platform's standard bill structure, by reference."""
+    ids = {
+        "cycleSpecification": STANDARD_CYCLE_ID,
+        "format": STANDARD_FORMAT_ID,
+        "presentationMedia": STANDARD_MEDIUM_ID,
+    }
+    structure: dict[str, Any] = {
+        name: _ref(request, referred, ids[name], STANDARD_NAMES[name])
+        for name, referred, _field in STANDARD_STRUCTURE
+    }
+    structure["presentationMedia"] = [structure["presentationMedia"]]
+    return structure
 
 
 def _cycle_to_core(body: dict[str, Any]) -> dict[str, Any]:
@@ -259,23 +304,8 @@ def account_view(
             f"Billed in {account.currency}, due {account.payment_terms_days} days after the "
             "bill date",
         )
-        view.setdefault(
-            "billStructure",
-            {
-                "cycleSpecification": _ref(
-                    request, "billingCycleSpecification", STANDARD_CYCLE_ID, "Monthly, day 1"
-                ),
-                "format": _ref(request, "billFormat", STANDARD_FORMAT_ID, "Machine-readable"),
-                "presentationMedia": [
-                    _ref(
-                        request,
-                        "billPresentationMedia",
-                        STANDARD_MEDIUM_ID,
-                        "Published through the APIs",
-                    )
-                ],
-            },
-        )
+        if not has_own_bill_structure(account):
+            view[OWN_BILL_STRUCTURE] = _standard_structure(request)
     return {
         **view,
         "id": account.id,

@@ -181,15 +181,19 @@ VALIDATION_FILTERS: dict[str, Attribute[AddressCheckField]] = {
     "validationResult": Attribute(AddressCheckField.QUALITY, by_name(RESULTS)),
     "validationDate": Attribute(AddressCheckField.CREATED_AT, as_date_time, ordered=True),
     "validGeographicAddress.id": Attribute(AddressCheckField.BEST_LOCATION, as_text),
+    # The address as it was submitted (a street type given apart is part of its street name).
+    "submittedGeographicAddress.name": Attribute(AddressCheckField.SUBMITTED_TEXT, as_text),
+    "submittedGeographicAddress.streetNr": Attribute(AddressCheckField.STREET_NUMBER, as_text),
+    "submittedGeographicAddress.streetName": Attribute(AddressCheckField.STREET_NAME, as_text),
+    "submittedGeographicAddress.city": Attribute(AddressCheckField.CITY, as_text),
+    "submittedGeographicAddress.stateOrProvince": Attribute(AddressCheckField.STATE, as_text),
+    "submittedGeographicAddress.postcode": Attribute(
+        AddressCheckField.POSTCODE, as_text, ordered=True
+    ),
+    "submittedGeographicAddress.country": Attribute(AddressCheckField.COUNTRY, as_text),
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the street number and
-# name a validation was submitted with.
-AFTER_PAGE = frozenset(
-    {
-        "submittedGeographicAddress.streetName",
-        "submittedGeographicAddress.streetNr",
-    }
-)
+# Every attribute of both lists filters in SQL.
+AFTER_PAGE: frozenset[str] = frozenset()
 # Attributes of GeographicAddressValidation_Update that the buyer may change.
 BUYERS = ("submittedGeographicAddress", "provideAlternative", "@type")
 

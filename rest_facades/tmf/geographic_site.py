@@ -5,16 +5,16 @@ at another address is another site. The rest of GeographicSite_Update is the buy
 `description` (access instructions), the `siteContact` and other related parties, `calendar` and
 `siteRelationship` (kept as given)."""
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import geography, parties
-from app.core.contacts import SITE_CONTACT_SUFFIX
 from app.core.errors import NotFound
 from app.core.events import Event
-from app.core.geography import AddressInput, Location, Site, SiteField
+from app.core.geography import SITE_CONTACT_SUFFIX, AddressInput, Location, Site, SiteField
 from app.core.parties import Principal
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
@@ -200,10 +200,23 @@ FILTERS: dict[str, Attribute[SiteField]] = {
     "status": constant(SiteField.ID, "active"),
     # The owner (role `customer`), the site's contact person and the parties the buyer named.
     **buyer_and_related_parties(SiteField.PARTY, SiteField.ANNOTATIONS),
+    # The contact's name, the owner's, or that of a party the buyer named.
     "relatedParty.name": Attribute(
         SiteField.CONTACT_NAME,
         as_text,
-        also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
+        also=Attribute(
+            SiteField.OWNER_NAME,
+            as_text,
+            also=in_document(SiteField.ANNOTATIONS, "relatedParty", "name"),
+        ),
+    ),
+    # The owner's link (an Organization), the contact's (an Individual), or a named party's.
+    "relatedParty.href": replace(
+        linked(SiteField.PARTY, PARTY_BASE, "organization"),
+        also=replace(
+            linked(SiteField.CONTACT, PARTY_BASE, "individual"),
+            also=in_document(SiteField.ANNOTATIONS, "relatedParty", "href"),
+        ),
     ),
     # The owner and the contact are `RelatedParty` entries, beside those the buyer named.
     "relatedParty.@type": Attribute(
@@ -214,14 +227,8 @@ FILTERS: dict[str, Attribute[SiteField]] = {
         constant=("RelatedParty",),
     ),
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the owner's name
-# and the owner's and contact's links in `relatedParty`.
-AFTER_PAGE = frozenset(
-    {
-        "relatedParty.href",
-        "relatedParty.name",
-    }
-)
+# Every attribute filters in SQL.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 async def _views(

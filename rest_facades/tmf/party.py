@@ -2,13 +2,14 @@
 by it), the parties it is or acts for as organizations, and the contact people of its sites as
 individuals (read-only here: they change with the site, through TMF674)."""
 
-from typing import Any
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 
 from app.core import contacts, parties, relations
 from app.core.contacts import (
-    SITE_CONTACT_SUFFIX,
     Organization,
     OrganizationField,
     OrganizationState,
@@ -18,7 +19,7 @@ from app.core.contacts import (
 )
 from app.core.errors import NotFound
 from app.core.events import EntityKind, Event
-from app.core.geography import Site
+from app.core.geography import SITE_CONTACT_SUFFIX, Site
 from app.core.parties import Audience, Party, Principal
 from app.core.relations import Holder, Relations
 from app.deps import CurrentPrincipal, SessionDep
@@ -27,6 +28,7 @@ from rest_facades.common.tmf630 import (
     as_date_time,
     as_text,
     constant,
+    in_document,
     kept_filters,
     linked,
 )
@@ -49,6 +51,24 @@ from rest_facades.tmf.records import (
 )
 
 BASE = "/tmf-api/party/v4"
+F = TypeVar("F", bound=StrEnum)
+
+
+def characteristic_filters(kept: F, name: str, value: F, *, shown: F) -> dict[str, Attribute[F]]:
+    """Filters on the `partyCharacteristic` entries of a list whose rows of one kind (those of
+    which `shown` is true) show the one characteristic `name` (a text, its value the field
+    `value`), and whose other rows show those kept as given in `kept`."""
+    at = ("partyCharacteristic",)
+    return {
+        f"{at[0]}.name": replace(in_document(kept, *at, "name"), constant=(name,), shown=shown),
+        f"{at[0]}.valueType": replace(
+            in_document(kept, *at, "valueType"), constant=("string",), shown=shown
+        ),
+        f"{at[0]}.value": Attribute(
+            value, as_text, ordered=True, also=in_document(kept, *at, "value")
+        ),
+    }
+
 
 # Individual attributes the core keeps in fields of its own, by their TMF names.
 PERSON_FIELDS: dict[str, PersonField] = {
@@ -92,6 +112,11 @@ PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
 PERSON_FILTERS |= kept_filters(
     tmf.IndividualCreate, PersonField.EXTRA, [*PERSON_FILTERS, *SERVER_SET]
 )
+# A site's contact person shows the site it is the contact of as a characteristic; the people
+# a party keeps show the characteristics it gave them.
+PERSON_FILTERS |= characteristic_filters(
+    PersonField.EXTRA, "siteContactOf", PersonField.CONTACT_OF, shown=PersonField.IS_SITE
+)
 ORGANIZATION_FIELDS: dict[str, OrganizationField] = {
     "id": OrganizationField.ID,
     "name": OrganizationField.NAME,
@@ -126,15 +151,15 @@ ORGANIZATION_FILTERS: dict[str, Attribute[OrganizationField]] = {
 ORGANIZATION_FILTERS |= kept_filters(
     tmf.OrganizationCreate, OrganizationField.EXTRA, [*ORGANIZATION_FILTERS, *SERVER_SET]
 )
-# Attributes that filter after the page is read (not yet translated into SQL): the characteristics
-# (`partyCharacteristic`) that the platform shows for its own parties.
-AFTER_PAGE = frozenset(
-    {
-        "partyCharacteristic.name",
-        "partyCharacteristic.value",
-        "partyCharacteristic.valueType",
-    }
+# A party of the platform shows its country as a characteristic.
+ORGANIZATION_FILTERS |= characteristic_filters(
+    OrganizationField.EXTRA,
+    "country",
+    OrganizationField.PARTY_COUNTRY,
+    shown=OrganizationField.IS_PARTY,
 )
+# Every attribute of both lists filters in SQL.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 def individual_view(request: Request, person: Person, kept: Relations) -> dict[str, Any]:
