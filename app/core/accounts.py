@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, String, case, func, literal, or_
+from sqlalchemy import JSON, String, case, cast, func, literal, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -219,6 +219,24 @@ async def owner_for(
     return principal.party_id
 
 
+def billing_terms(account: BillingAccount) -> str:
+    """How a billing account without a description of its own is described: its terms."""
+    return (
+        f"Billed in {account.currency} and due {account.payment_terms_days} days after the "
+        "bill date"
+    )
+
+
+# `billing_terms` in SQL, so that a billing account filters on the description it shows.
+_BILLING_TERMS = (
+    literal("Billed in ")
+    + col(BillingAccount.currency)
+    + literal(" and due ")
+    + cast(col(BillingAccount.payment_terms_days), String)
+    + literal(" days after the bill date")
+)
+
+
 def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[AccountField, Any]:
     columns: dict[AccountField, Any] = {
         field: getattr(model, field.value)
@@ -231,6 +249,9 @@ def _account_columns(model: type[Account] | type[BillingAccount]) -> dict[Accoun
         # A billing account without a type of its own is its party's default one or another.
         default = case((col(BillingAccount.is_default), "default"), else_="additional")
         columns[AccountField.ACCOUNT_TYPE] = func.coalesce(BillingAccount.account_type, default)
+        columns[AccountField.DESCRIPTION] = func.coalesce(
+            BillingAccount.description, _BILLING_TERMS
+        )
     keeper = Keeper.ACCOUNT if model is Account else Keeper.BILLING_ACCOUNT
     columns[AccountField.EXTRA] = document_field(keeper, model.id)
     return columns

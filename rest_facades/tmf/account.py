@@ -254,11 +254,7 @@ def account_view(
     view["lastModified"] = iso(account.updated_at or account.created_at)
     if isinstance(account, BillingAccount):
         view.setdefault("accountType", "default" if account.is_default else "additional")
-        view.setdefault(
-            "description",
-            f"Billed in {account.currency}, due {account.payment_terms_days} days after the "
-            "bill date",
-        )
+        view.setdefault("description", accounts.billing_terms(account))
         view.setdefault(
             "billStructure",
             {
