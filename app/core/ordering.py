@@ -644,6 +644,11 @@ class OrderField(StrEnum):
     ONE_TIME_CENTS = "one_time_cents"
     CURRENCY = "currency"
     STATE_REASON = "state_reason"
+    # Orders that give a reason for their state (`REASON_AT`: when it was last changed).
+    REASON_GIVEN = "reason_given"
+    REASON_AT = "reason_at"
+    # Orders the core took no item of (rejected at once, see `reject`).
+    WITHOUT_ITEMS = "without_items"
     # What the buyer sent that the core keeps as given (a condition names a path in it).
     ANNOTATIONS = "annotations"
     # Orders with an item of which this field matches.
@@ -694,11 +699,22 @@ def _item_place(condition: Condition[Any]) -> Any:
     )
 
 
+_DERIVED: dict[OrderField, Any] = {
+    OrderField.REASON_GIVEN: col(Order.state_reason).is_not(None),
+    OrderField.REASON_AT: Within(
+        lambda condition: and_(
+            col(Order.state_reason).is_not(None), compared(col(Order.updated_at), condition)
+        )
+    ),
+    OrderField.WITHOUT_ITEMS: ~exists(select(OrderItem.id).where(OrderItem.order_id == Order.id)),
+}
 _OWN_COLUMNS: dict[OrderField, Any] = {
     field: col(getattr(Order, field.value))
     for field in OrderField
-    if field is not OrderField.ANNOTATIONS and not field.value.startswith("item.")
-}
+    if field is not OrderField.ANNOTATIONS
+    and field not in _DERIVED
+    and not field.value.startswith("item.")
+} | _DERIVED
 _ITEM_COLUMNS: dict[OrderField, Any] = {
     field: via(Order.id, OrderItem.order_id, _item_column(field))
     for field in OrderField

@@ -462,11 +462,22 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     "completionDate": Attribute(OrderField.COMPLETED_AT, as_date_time, ordered=True),
     # The buyer (role `customer`) and the parties the buyer named.
     **buyer_and_related_parties(OrderField.PARTY_ID, OrderField.ANNOTATIONS, "tmf"),
-    # The seller's note says why the order is in its state.
+    # The seller's note says why the order is in its state (and when that was said).
     "note.text": Attribute(
         OrderField.STATE_REASON,
         as_text,
         also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "text"),
+    ),
+    "note.author": Attribute(
+        OrderField.REASON_GIVEN,
+        lambda text: (True,) if text == "seller" else (),
+        also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "author"),
+    ),
+    "note.date": Attribute(
+        OrderField.REASON_AT,
+        as_date_time,
+        ordered=True,
+        also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "date"),
     ),
     # The monthly and one-time prices of the order.
     f"{_TOTAL}.{_MONEY}.value": Attribute(
@@ -485,9 +496,13 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     f"{_ITEM}.action": _item(
         OrderField.ITEM_ACTION, by_name({a: a.value for a in ordering.ItemAction}), False, "action"
     ),
-    f"{_ITEM}.state": _item(
+    # An order the core took no item of shows the items asked for, each rejected.
+    f"{_ITEM}.state": Attribute(
         OrderField.ITEM_STATE,
         by_name({state: ITEM_STATES.get(state, state.value) for state in ordering.ItemState}),
+        also=Attribute(
+            OrderField.WITHOUT_ITEMS, lambda text: (True,) if text == "rejected" else ()
+        ),
     ),
     # An item the core took is one product.
     f"{_ITEM}.quantity": Attribute(
