@@ -313,8 +313,9 @@ async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | No
 
 
 async def _view(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, Any]:
-    found = await ordering.get_order(caller.session, principal=caller.principal, order_id=order_id)
-    buyer = await caller.session.get(Party, found.order.party_id)
+    found, buyer = await ordering.get_order_and_buyer(
+        caller.session, principal=caller.principal, order_id=order_id
+    )
     history = await _history(caller, found.order, found.items)
     return order_view(flavour, caller, found.order, found.items, history, buyer)
 
