@@ -13,6 +13,7 @@ from app.core.events import EntityKind, Event, EventKind
 from app.core.order_changes import Cancellation, CancellationReasonKind, ChangeState, DateChange
 from app.core.paging import Between, fetch_page
 from app.core.parties import Party
+from rest_facades.common.paging import views_of
 from rest_facades.common.values import parse_date_time
 from rest_facades.mef import hub
 from rest_facades.mef.errors import mef_json, pointer, unprocessable
@@ -404,7 +405,8 @@ async def list_orders(
         item_expected=_period(criteria.itemExpected_gt, criteria.itemExpected_lt),
     )
     page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-    return listing([_find_view(flavour, o) for o in page.items], total=page.total)
+    views = await views_of(page.items, lambda o: _find_view(flavour, o))
+    return listing(views, total=page.total)
 
 
 @routes.get("/productOrder/{id}", response_model=models.ProductOrder)
