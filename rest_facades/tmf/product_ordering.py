@@ -45,6 +45,7 @@ from app.core.ordering import (
 from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.common.paging import views_of
 from rest_facades.common.tmf630 import (
     Attribute,
     as_cents,
@@ -657,7 +658,9 @@ async def list_orders(
     items = await ordering.items_by_order(
         session, principal=principal, order_ids=[o.id for o in page.items]
     )
-    views = [order_view(request, ordering.OrderWithItems(o, items[o.id])) for o in page.items]
+    views = await views_of(
+        page.items, lambda o: order_view(request, ordering.OrderWithItems(o, items[o.id]))
+    )
     return listed(query, views, total=page.total, after=after)
 
 
