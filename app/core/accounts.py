@@ -236,8 +236,7 @@ async def owner_for(
 def billing_terms(account: BillingAccount) -> str:
     """How a billing account without a description of its own is described: its terms."""
     return (
-        f"Billed in {account.currency}, due {account.payment_terms_days} days after the "
-        "bill date"
+        f"Billed in {account.currency}, due {account.payment_terms_days} days after the bill date"
     )
 
 
