@@ -28,6 +28,8 @@ API = "billing"
 TAG = "billing (MEF 141)"
 STATE = {
     BillState.NEW: "generated",
+    # MEF 141 has no held bill: one held back from payment is not due.
+    BillState.ON_HOLD: "generated",
     BillState.SENT: "paymentDue",
     BillState.PARTIALLY_PAID: "paymentDue",
     BillState.SETTLED: "settled",

@@ -35,6 +35,7 @@ ACCOUNT_BASE = "/tmf-api/accountManagement/v4"
 INVENTORY_BASE = "/tmf-api/productInventory/v4"
 STATE = {
     BillState.NEW: "new",
+    BillState.ON_HOLD: "onHold",
     BillState.SENT: "sent",
     BillState.PARTIALLY_PAID: "partiallyPaid",
     BillState.SETTLED: "settled",
@@ -340,7 +341,7 @@ async def patch_bill(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Record that a bill was sent or paid (its state is all that changes)."""
+    """Record that a bill was sent, held or paid (its state is all that changes)."""
     current = (await billing.get_bill(session, principal=principal, bill_id=id)).bill
     extra = body.model_fields_set - {
         "state",

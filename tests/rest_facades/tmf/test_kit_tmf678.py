@@ -68,11 +68,22 @@ async def test_operations_staff_patch_the_state_of_a_bill_the_kits_way(
         client, ops, SPEC, BASE, "customerBill", mandatory=("href", "id", "billDocument", "state")
     )
     bill = await kit.existing(made.id)
-    sent = await kit.patch(bill, {"state": "sent"})
-    await kit.filters_and_fields(sent)
-    # The buyer reads what operations staff recorded.
+    # The kit's patch: the bill is held back from payment, filtered on, then sent.
+    held = await kit.patch(bill, {"state": "onHold"})
+    await kit.filters_and_fields(held)
+    # The buyer reads what operations staff recorded; MEF 141 shows a held bill as not yet due.
     seen = Kit(client, customer, SPEC, BASE, "customerBill", mandatory=("state",))
-    assert (await seen.existing(made.id))["state"] == "sent"
+    assert (await seen.existing(made.id))["state"] == "onHold"
+    mef = await client.get(
+        f"/mefApi/cantata/customerBillManagement/v2/customerBill/{made.id}",
+        headers=customer.headers,
+    )
+    # (MEF 141 answers a read by id with an array of the one bill.)
+    assert (mef.status_code, mef.json()[0]["state"]) == (200, "generated")
+    sent = await kit.patch(held, {"state": "sent"})
+    await kit.filters_and_fields(sent)
+    back = await kit.call("PATCH", f"/customerBill/{made.id}", 409, body={"state": "new"})
+    assert back.json()["code"] == "ILLEGAL_TRANSITION"
 
 
 async def test_the_kits_bill_on_demand_is_requested_read_listed_filtered_and_selected(
