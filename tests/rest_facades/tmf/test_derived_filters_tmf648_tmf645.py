@@ -1,0 +1,206 @@
+"""TMF648 quotes and TMF645 service qualifications filter in SQL on what the core answers for
+their items (ids, places, offerings, prices, results) and on the seller's reasons: with more
+matching rows than a page, `X-Total-Count` is exact, every page is full, another party's rows
+never count, and the statements of a list do not grow with its table."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import clock, quoting
+from app.core.db import Database
+from app.core.quoting import QuoteItemState
+from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.statements import copies, counting
+
+QUOTES = "/tmf-api/quoteManagement/v4/quote"
+PAGE = 3
+
+
+async def _list(
+    client: httpx.AsyncClient, caller: Caller, path: str, **params: str
+) -> tuple[list[dict[str, Any]], int]:
+    response = await client.get(path, headers=caller.headers, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-result-count"] == str(len(response.json()))
+    return response.json(), int(response.headers["x-total-count"])
+
+
+async def _pages(
+    client: httpx.AsyncClient, caller: Caller, path: str, filters: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every entry that `filters` select, page by page: each page full until the last, and
+    `X-Total-Count` the number of entries found."""
+    found, total = await _list(client, caller, path, limit=str(PAGE), **filters)
+    while len(found) < total:
+        more, again = await _list(
+            client, caller, path, limit=str(PAGE), offset=str(len(found)), **filters
+        )
+        assert again == total
+        assert len(more) == min(PAGE, total - len(found))
+        found += more
+    assert len({entry["id"] for entry in found}) == total
+    return found
+
+
+def _quote_item(place: str, **product: Any) -> dict[str, Any]:
+    return {
+        "id": "1",
+        "action": "add",
+        "productOffering": {"id": "internet-access"},
+        "product": {"place": [{"id": place, "role": "aEnd"}], **product},
+    }
+
+
+async def _quote_copies(
+    session: AsyncSession,
+    quote: quoting.Quote,
+    item: quoting.QuoteItem,
+    batch: str,
+    party_id: str,
+    elsewhere: str,
+) -> None:
+    """Twelve copies of a quote with its item, of `party_id`: copy `n` is answered unless
+    `n % 6 == 5`; its item is at 70.00 a month when `n` is even (else 50.00), 60.00 once,
+    `unableToProvide` when `n % 4 == 3`, has the buyer's id `b` when `n < 4` (else its
+    position), is at `elsewhere` when `n % 3 == 0` and of `ethernet-port` when `n % 2 == 1`."""
+    await copies(
+        session,
+        quote,
+        12,
+        lambda n: {
+            "id": f"q{batch}{n}",
+            "party_id": party_id,
+            "answered_at": None if n % 6 == 5 else quote.answered_at,
+        },
+    )
+    await copies(
+        session,
+        item,
+        12,
+        lambda n: {
+            "id": f"qi{batch}{n}",
+            "quote_id": f"q{batch}{n}",
+            "party_id": party_id,
+            "monthly_cents": 7000 if n % 2 == 0 else 5000,
+            "one_time_cents": 6000,
+            "state": QuoteItemState.UNABLE_TO_PROVIDE if n % 4 == 3 else item.state,
+            "external_id": "b" if n < 4 else None,
+            "a_location_id": elsewhere if n % 3 == 0 else item.a_location_id,
+            "offering_id": "ethernet-port" if n % 2 == 1 else item.offering_id,
+        },
+    )
+
+
+def _priced(n: int) -> bool:
+    return n % 6 != 5 and n % 4 != 3
+
+
+async def test_quotes_filter_on_the_ids_places_offerings_and_prices_of_their_items(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    other_customer: Caller,
+) -> None:
+    clock.set_clock(lambda: datetime(2026, 3, 3, tzinfo=UTC))
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    created = await client.post(
+        QUOTES,
+        headers=customer.headers,
+        json={
+            "quoteItem": [
+                _quote_item(chicago, productCharacteristic=[{"name": "bandwidth", "value": 100}])
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    quote = await session.get(quoting.Quote, created.json()["id"])
+    assert quote is not None
+    [item] = (
+        await session.exec(select(quoting.QuoteItem).where(quoting.QuoteItem.quote_id == quote.id))
+    ).all()
+    # Each filter, and which copies (by `n`) it selects.
+    selections: dict[tuple[tuple[str, str], ...], Any] = {
+        (("quoteItem.quoteItemPrice.price.dutyFreeAmount.value.gt", "60"),): (
+            lambda n: _priced(n) and n % 2 == 0
+        ),
+        (("quoteItem.quoteItemPrice.price.dutyFreeAmount.value.lt", "60"),): (
+            lambda n: _priced(n) and n % 2 == 1
+        ),
+        (("quoteItem.quoteItemPrice.priceType", "recurring"),): _priced,
+        (("quoteItem.quoteItemPrice.price.dutyFreeAmount.unit", "USD"),): _priced,
+        (("quoteItem.id", "b"),): lambda n: n < 4,
+        (("quoteItem.product.place.id", new_york),): lambda n: n % 3 == 0,
+        (("quoteItem.product.productOffering.id", "ethernet-port"),): lambda n: n % 2 == 1,
+        (
+            ("quoteItem.product.place.role", "aEnd"),
+            ("quoteItem.product.productOffering.href", "x"),
+        ): lambda n: False,
+    }
+    before = {
+        wanted: (await _list(client, customer, QUOTES, **dict(wanted)))[1] for wanted in selections
+    }
+    statements: list[int] = []
+    for batch, copied in (("a", 12), ("b", 24)):
+        await _quote_copies(session, quote, item, batch, customer.party_id, new_york)
+        # Another party's copies match the same filters, and are never counted.
+        await _quote_copies(session, quote, item, f"o{batch}", other_customer.party_id, new_york)
+        for wanted, matching in selections.items():
+            with counting(database) as seen:
+                await _list(client, customer, QUOTES, limit=str(PAGE), **dict(wanted))
+            statements.append(len(seen))
+            found = await _pages(client, customer, QUOTES, dict(wanted))
+            expected = before[wanted] + sum(1 for n in range(copied) if matching(n % 12))
+            assert len(found) == expected, wanted
+            assert not any(q["id"].startswith("qo") for q in found)
+    # The statements of a list do not depend on how many rows it has.
+    assert statements[: len(selections)] == statements[len(selections) :]
+    # Each quote found has an item priced above 60.00.
+    dear, _ = await _list(
+        client,
+        customer,
+        QUOTES,
+        **{"quoteItem.quoteItemPrice.price.dutyFreeAmount.value.gt": "60"},
+    )
+    assert dear
+    assert all(
+        any(
+            p["price"]["dutyFreeAmount"]["value"] > 60
+            for i in q["quoteItem"]
+            for p in i.get("quoteItemPrice", [])
+        )
+        for q in dear
+    )
+
+
+async def test_quotes_rejected_at_once_filter_on_the_items_asked_for_and_the_sellers_note(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller, other_customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    for caller in (customer, other_customer):
+        for n in range(PAGE + 1):
+            # No bandwidth: the seller rejects the quote at once, with its reason in a note.
+            lacking = _quote_item(chicago) | {"id": f"ask{n % 2}"}
+            made = await client.post(QUOTES, headers=caller.headers, json={"quoteItem": [lacking]})
+            assert made.status_code == 201, made.text
+            assert made.json()["state"] == "rejected"
+    rejected = await _pages(client, customer, QUOTES, {"note.author": "seller"})
+    assert len(rejected) == PAGE + 1
+    assert all(q["note"][-1]["author"] == "seller" for q in rejected)
+    reason = rejected[0]["note"][-1]["text"]
+    assert len(await _pages(client, customer, QUOTES, {"note.text": reason})) == PAGE + 1
+    asked = await _pages(client, customer, QUOTES, {"quoteItem.id": "ask1"})
+    assert len(asked) == 2
+    assert all(q["quoteItem"][0]["id"] == "ask1" for q in asked)
+    # What the items asked for show as sent, and nothing that the core answers for priced ones.
+    _, places = await _list(client, customer, QUOTES, **{"quoteItem.product.place.id": chicago})
+    assert places == PAGE + 1
+    _, priced = await _list(client, customer, QUOTES, **{"quoteItem.quoteItemPrice.@type": "x"})
+    assert priced == 0
+    _, typed = await _list(client, customer, QUOTES, **{"quoteItem.product.@type": "Product"})
+    assert typed == 0
