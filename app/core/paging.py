@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, false, func, or_
+from sqlalchemy import Boolean, ColumnElement, false, func, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -193,6 +193,63 @@ def _month_after_postgresql(element: _MonthAfter, compiler: SQLCompiler, **kw: A
 def month_after(column: Any) -> ColumnElement[datetime]:
     """The first moment of the month after a moment column's, as a column to compare."""
     return _MonthAfter(column)
+
+
+class _DaysAfter(FunctionElement[datetime]):
+    """A moment a whole number of days (of 24 hours) after a moment (SQLite, PostgreSQL)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_DaysAfter)
+def _days_after_sqlite(element: _DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    # In the form SQLite's moments are stored in (with their microseconds), so that they
+    # compare as text.
+    return f"(datetime({moment}, ({days}) || ' days') || substr({moment}, 20))"
+
+
+@compiles(_DaysAfter, "postgresql")
+def _days_after_postgresql(element: _DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((({moment} AT TIME ZONE 'UTC') + ({days}) * interval '1 day') AT TIME ZONE 'UTC')"
+
+
+def days_after(moment: Any, days: Any) -> ColumnElement[datetime]:
+    """The moment `days` (a column or a number) days after a moment column, as a column to
+    compare."""
+    return _DaysAfter(moment, days)
+
+
+class _HoldsKey(FunctionElement[bool]):
+    """Whether a JSON array column holds an object with a key (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_HoldsKey)
+def _holds_key_sqlite(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
+        f"WHERE listed.type = 'object' AND json_type(listed.value, '$.' || {key}) IS NOT NULL)"
+    )
+
+
+@compiles(_HoldsKey, "postgresql")
+def _holds_key_postgresql(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
+        f"WHERE json_typeof(v) = 'object' AND (v -> {key}) IS NOT NULL)"
+    )
+
+
+def holds_key(column: Any, key: str) -> ColumnElement[bool]:
+    """Whether a JSON array column holds an object that has `key` (whatever its value)."""
+    return _HoldsKey(column, literal(key))
 
 
 def list_length(column: Any) -> ColumnElement[int]:

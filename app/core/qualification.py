@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, case, exists, func, literal, type_coerce
+from sqlalchemy import JSON, String, case, cast, exists, func, literal, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,8 +38,20 @@ from app.core.geography import (
     serviceability,
     serviceability_of,
 )
-from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, list_length, via, where
+from app.core.kept import Keeper, KeptValue, document_field, register_document
+from app.core.paging import (
+    Condition,
+    Page,
+    Within,
+    compared,
+    days_after,
+    either_column,
+    fetch_page,
+    holds_key,
+    list_length,
+    via,
+    where,
+)
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -416,6 +428,19 @@ class QualificationItem(SQLModel, table=True):
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+# What an item offers instead of a product that cannot be delivered as asked: a slower speed.
+_SPEED_OFFERED = "bandwidth_mbps"
+
+
+def item_outcome(item: QualificationItem) -> Outcome:
+    """What the core found for one item: deliverable as asked, else a slower speed offered
+    instead, else neither."""
+    if item.qualified:
+        return Outcome.QUALIFIED
+    slower = any(_SPEED_OFFERED in a for a in item.alternatives)
+    return Outcome.ALTERNATIVE if slower else Outcome.UNQUALIFIED
+
+
 async def qualify(
     session: AsyncSession,
     *,
@@ -709,6 +734,30 @@ class QualificationField(StrEnum):
     CONFIDENCE = "confidence"
     # Its `Outcome` (none without items).
     OUTCOME = "outcome"
+    # Whether the core answered its items; whether it answered none of the items asked for.
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    # The id of any item: the buyer's (else its position), or of an item asked for that the
+    # core did not answer.
+    ITEM_ID = "item_id"
+    # Those with an item at this place (either end), or that joins two ends.
+    ITEM_PLACE_ID = "item_place_id"
+    ITEM_TWO_ENDS = "item_two_ends"
+    # Those with an item of which this matches.
+    ITEM_BANDWIDTH_MBPS = "item_bandwidth_mbps"
+    ITEM_TERM_MONTHS = "item_term_months"
+    ITEM_CLASS_OF_SERVICE = "item_class_of_service"
+    # The `Outcome` of any item (see `item_outcome`).
+    ITEM_OUTCOME = "item_outcome"
+    # When an item that can be delivered is expected to be ready: its lead time after the answer.
+    ITEM_READY_AT = "item_ready_at"
+    # Why the seller put it in its state (none if it gave no reason), whether it gave one, and
+    # when (the answer, else the request).
+    STATE_REASON = "state_reason"
+    REASONED = "reasoned"
+    REASONED_AT = "reasoned_at"
+    # Why a qualification that answered none of the items asked for ended so.
+    UNANSWERED_REASON = "unanswered_reason"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -724,6 +773,47 @@ def _confidence(value: Confidence) -> Any:
     return literal(value.value)
 
 
+_ANNOTATIONS = document_field(Keeper.QUALIFICATION, Qualification.id)
+
+
+def _asked_id(condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether the qualification was asked for an item of this id that the core did not answer."""
+    return _ANNOTATIONS.clause(replace(condition, path=(_ASKED,)))
+
+
+def _of_items(column: Any) -> Within:
+    """A field of a qualification's items: it matches if one of its items does."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        own = column.clause(condition) if isinstance(column, Within) else None
+        matching: ColumnElement[bool] = _items(compared(column, condition) if own is None else own)
+        return matching
+
+    return Within(clause)
+
+
+# An item's id as the faces show it: the buyer's own, else its position.
+_ITEM_ID = func.coalesce(
+    func.nullif(col(QualificationItem.external_id), ""),
+    cast(col(QualificationItem.position), String),
+)
+
+
+def _item_id(condition: Condition[Any]) -> ColumnElement[bool]:
+    found: ColumnElement[bool] = or_(_items(compared(_ITEM_ID, condition)), _asked_id(condition))
+    return found
+
+
+_ASKED_SOME = exists().where(
+    col(KeptValue.keeper) == Keeper.QUALIFICATION,
+    col(KeptValue.row_id) == col(Qualification.id),
+    col(KeptValue.path) == _ASKED,
+)
+_UNANSWERED = and_(~_items(), _ASKED_SOME)
+_REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
+_SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
+
+
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.ID: col(Qualification.id),
     QualificationField.STATE: col(Qualification.state),
@@ -734,7 +824,7 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.VALID_UNTIL: col(Qualification.valid_until),
     QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
     QualificationField.PARTY: col(Qualification.party_id),
-    QualificationField.ANNOTATIONS: document_field(Keeper.QUALIFICATION, Qualification.id),
+    QualificationField.ANNOTATIONS: _ANNOTATIONS,
     QualificationField.ITEM_OFFERING_ID: via(
         Qualification.id, QualificationItem.qualification_id, QualificationItem.offering_id
     ),
@@ -783,6 +873,45 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
             else_=literal(Outcome.UNQUALIFIED.value),
         ),
         StrEnumType(Outcome),
+    ),
+    QualificationField.ANSWERED: _items(),
+    QualificationField.UNANSWERED: _UNANSWERED,
+    QualificationField.ITEM_ID: Within(_item_id),
+    QualificationField.ITEM_PLACE_ID: _of_items(
+        either_column(col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
+    ),
+    QualificationField.ITEM_TWO_ENDS: _of_items(col(QualificationItem.z_location_id).is_not(None)),
+    QualificationField.ITEM_BANDWIDTH_MBPS: _of_items(col(QualificationItem.bandwidth_mbps)),
+    QualificationField.ITEM_TERM_MONTHS: _of_items(col(QualificationItem.term_months)),
+    QualificationField.ITEM_CLASS_OF_SERVICE: _of_items(col(QualificationItem.class_of_service)),
+    QualificationField.ITEM_OUTCOME: _of_items(
+        type_coerce(
+            case(
+                (col(QualificationItem.qualified), literal(Outcome.QUALIFIED.value)),
+                (_SLOWER, literal(Outcome.ALTERNATIVE.value)),
+                else_=literal(Outcome.UNQUALIFIED.value),
+            ),
+            StrEnumType(Outcome),
+        )
+    ),
+    QualificationField.ITEM_READY_AT: _of_items(
+        case(
+            (
+                col(QualificationItem.qualified),
+                days_after(col(Qualification.completed_at), col(QualificationItem.lead_time_days)),
+            ),
+        )
+    ),
+    QualificationField.STATE_REASON: case((_REASONED, col(Qualification.state_reason))),
+    QualificationField.REASONED: _REASONED,
+    QualificationField.REASONED_AT: case(
+        (
+            _REASONED,
+            func.coalesce(col(Qualification.completed_at), col(Qualification.created_at)),
+        )
+    ),
+    QualificationField.UNANSWERED_REASON: case(
+        (_UNANSWERED, func.coalesce(col(Qualification.state_reason), ""))
     ),
 }
 

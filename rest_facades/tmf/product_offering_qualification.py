@@ -19,6 +19,7 @@ recorded and ends at once in `terminatedWithError`, the reason in a `note` by th
 item as asked, `terminatedWithError` with a `terminationError`; nothing is priced.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,10 +35,12 @@ from app.core.parties import Principal
 from app.core.qualification import (
     Confidence,
     ItemDetails,
+    Outcome,
     Qualification,
     QualificationField,
     QualificationItem,
     QualificationState,
+    item_outcome,
 )
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
@@ -63,6 +66,8 @@ from rest_facades.tmf.generated import product_offering_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import (
+    ADDRESS_BASE,
+    CATALOG_BASE,
     Lacking,
     offering_ref,
     product_spec,
@@ -100,11 +105,11 @@ ITEM_KEPT = ("note",)
 ASKED = "productOfferingQualificationItem"
 
 
-def _result(item: QualificationItem) -> str:
-    if item.qualified:
-        return "qualified"
-    slower = any("bandwidth_mbps" in a for a in item.alternatives)
-    return "alternate" if slower else "unqualified"
+RESULTS = {
+    Outcome.QUALIFIED: "qualified",
+    Outcome.ALTERNATIVE: "alternate",
+    Outcome.UNQUALIFIED: "unqualified",
+}
 
 
 def item_view(request: Request, poq: Qualification, item: QualificationItem) -> dict[str, Any]:
@@ -114,7 +119,7 @@ def item_view(request: Request, poq: Qualification, item: QualificationItem) -> 
         "@type": "ProductOfferingQualificationItem",
         "action": "add",
         "state": "done",
-        "qualificationItemResult": _result(item),
+        "qualificationItemResult": RESULTS[item_outcome(item)],
         "productOffering": offering_ref(request, item.offering_id),
         "product": product_view(request, _spec(item)),
     }
@@ -214,17 +219,14 @@ def _item_id(item: dict[str, Any], index: int) -> str:
 
 
 def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
-    """The items of a qualification the core could not answer, as the buyer asked for them."""
+    """The items of a qualification the core could not answer, as the buyer asked for them
+    (by their id alone, when it was asked through another API)."""
     error = {"@type": "TerminationError", "value": poq.state_reason or ""}
+    sent = [item for item in poq.annotations.get(ASKED, []) if isinstance(item, dict)]
     return [
-        item
-        | {
-            "id": _item_id(item, i),
-            "state": STATES[poq.state],
-            "terminationError": [error],
-        }
-        for i, item in enumerate(poq.annotations.get(ASKED, []))
-        if isinstance(item, dict)
+        (sent[i] if i < len(sent) else {})
+        | {"id": item_id, "state": STATES[poq.state], "terminationError": [error]}
+        for i, item_id in enumerate(qualification.asked_items(poq))
     ]
 
 
@@ -246,7 +248,29 @@ def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[
     return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
 
 
-# TMF679 attributes that the core's qualification query answers; others match after paging.
+def _asked(*where: str) -> Attribute[QualificationField]:
+    """An attribute of the items the core could not answer, as the buyer asked for them."""
+    return in_document(QualificationField.ANNOTATIONS, ASKED, *where)
+
+
+def _item(
+    field: QualificationField, values: Any, ordered: bool, *where: str
+) -> Attribute[QualificationField]:
+    """A filter on the items the core answered and, at `where`, on those it could not."""
+    return Attribute(field, values, ordered=ordered, also=_asked(*where))
+
+
+def _note(name: str) -> Attribute[QualificationField]:
+    """An attribute of the buyer's notes."""
+    return in_document(QualificationField.ANNOTATIONS, "note", name)
+
+
+def _whole(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none of them)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
+
+
+# TMF679 attributes that the core's qualification query answers.
 FILTERS: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
     "state": Attribute(QualificationField.STATE, by_name(STATES)),
@@ -270,13 +294,85 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         QualificationField.CONFIDENCE, by_name({c: c.value for c in Confidence})
     ),
     f"{ASKED}.state": Attribute(QualificationField.ITEM_STATE, by_name(STATES)),
+    f"{ASKED}.id": Attribute(QualificationField.ITEM_ID, as_text),
+    f"{ASKED}.qualificationItemResult": _item(
+        QualificationField.ITEM_OUTCOME, by_name(RESULTS), False, "qualificationItemResult"
+    ),
+    f"{ASKED}.expectedActivationDate": _item(
+        QualificationField.ITEM_READY_AT, as_date_time, True, "expectedActivationDate"
+    ),
     # The items the core could not answer, as the buyer asked for them, and what the buyer
     # sent with those it answered.
-    f"{ASKED}.productOffering.id": Attribute(
-        QualificationField.ITEM_OFFERING_ID,
-        as_text,
-        also=in_document(QualificationField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    f"{ASKED}.productOffering.id": _item(
+        QualificationField.ITEM_OFFERING_ID, as_text, False, "productOffering", "id"
     ),
+    f"{ASKED}.productOffering.href": replace(
+        linked(QualificationField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"),
+        also=_asked("productOffering", "href"),
+    ),
+    f"{ASKED}.product.productOffering.id": _item(
+        QualificationField.ITEM_OFFERING_ID, as_text, False, "product", "productOffering", "id"
+    ),
+    f"{ASKED}.product.productOffering.href": replace(
+        linked(QualificationField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"),
+        also=_asked("product", "productOffering", "href"),
+    ),
+    f"{ASKED}.product.place.id": _item(
+        QualificationField.ITEM_PLACE_ID, as_text, False, "product", "place", "id"
+    ),
+    f"{ASKED}.product.place.href": replace(
+        linked(QualificationField.ITEM_PLACE_ID, ADDRESS_BASE, "geographicAddress"),
+        also=_asked("product", "place", "href"),
+    ),
+    # Every answered item has an A end; those that join two ends a Z end.
+    f"{ASKED}.product.place.role": Attribute(
+        QualificationField.ITEM_TWO_ENDS,
+        lambda text: (True,) if text == "zEnd" else (),
+        constant=("aEnd",),
+        shown=QualificationField.ANSWERED,
+        also=_asked("product", "place", "role"),
+    ),
+    # The speed, term and class of service of each answered item.
+    f"{ASKED}.product.productCharacteristic.value": Attribute(
+        QualificationField.ITEM_BANDWIDTH_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            QualificationField.ITEM_TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=_item(
+                QualificationField.ITEM_CLASS_OF_SERVICE,
+                as_text,
+                False,
+                "product",
+                "productCharacteristic",
+                "value",
+            ),
+        ),
+    ),
+    # What every answered item shows alike.
+    **{
+        f"{ASKED}.{path}": replace(
+            constant(QualificationField.ID, *values, shown=QualificationField.ANSWERED),
+            also=_asked(*path.split(".")),
+        )
+        for path, values in (
+            ("@type", ("ProductOfferingQualificationItem",)),
+            ("action", ("add",)),
+            ("productOffering.@referredType", ("ProductOffering",)),
+            ("product.@type", ("Product",)),
+            ("product.productOffering.@referredType", ("ProductOffering",)),
+            ("product.place.@referredType", ("GeographicAddress",)),
+            ("product.productCharacteristic.name", ("bandwidth", "termMonths", "classOfService")),
+            ("product.productCharacteristic.valueType", ("integer", "string")),
+        )
+    },
+    # The items of a qualification that answered none of them, each with why it ended so.
+    f"{ASKED}.terminationError.@type": constant(
+        QualificationField.ID, "TerminationError", shown=QualificationField.UNANSWERED
+    ),
+    f"{ASKED}.terminationError.value": Attribute(QualificationField.UNANSWERED_REASON, as_text),
     **{
         f"{ASKED}.{name}": Attribute(
             QualificationField.ITEM_ANNOTATIONS,
@@ -287,39 +383,21 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         )
         for name in ITEM_KEPT
     },
+    # The seller's note says why the qualification ended in its state, beside the buyer's notes.
+    "note.text": Attribute(QualificationField.STATE_REASON, as_text, also=_note("text")),
+    "note.date": Attribute(
+        QualificationField.REASONED_AT, as_date_time, ordered=True, also=_note("date")
+    ),
+    **{
+        f"note.{name}": replace(
+            constant(QualificationField.ID, value, shown=QualificationField.REASONED),
+            also=_note(name),
+        )
+        for name, value in (("id", "seller"), ("author", "seller"), ("@type", "Note"))
+    },
 }
-# Attributes that filter after the page is read (not yet translated into SQL): what the core answers
-# for each item (its result, product and dates), the items' termination errors, and the seller's
-# note on why it was terminated.
-AFTER_PAGE = frozenset(
-    {
-        "note.@type",
-        "note.author",
-        "note.date",
-        "note.id",
-        "note.text",
-        "productOfferingQualificationItem.@type",
-        "productOfferingQualificationItem.action",
-        "productOfferingQualificationItem.expectedActivationDate",
-        "productOfferingQualificationItem.id",
-        "productOfferingQualificationItem.product.@type",
-        "productOfferingQualificationItem.product.place.@referredType",
-        "productOfferingQualificationItem.product.place.href",
-        "productOfferingQualificationItem.product.place.id",
-        "productOfferingQualificationItem.product.place.role",
-        "productOfferingQualificationItem.product.productCharacteristic.name",
-        "productOfferingQualificationItem.product.productCharacteristic.value",
-        "productOfferingQualificationItem.product.productCharacteristic.valueType",
-        "productOfferingQualificationItem.product.productOffering.@referredType",
-        "productOfferingQualificationItem.product.productOffering.href",
-        "productOfferingQualificationItem.product.productOffering.id",
-        "productOfferingQualificationItem.productOffering.@referredType",
-        "productOfferingQualificationItem.productOffering.href",
-        "productOfferingQualificationItem.qualificationItemResult",
-        "productOfferingQualificationItem.terminationError.@type",
-        "productOfferingQualificationItem.terminationError.value",
-    }
-)
+# TMF679 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 async def _load(
