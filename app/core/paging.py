@@ -252,6 +252,48 @@ def holds_key(column: Any, key: str) -> ColumnElement[bool]:
     return _HoldsKey(column, literal(key))
 
 
+class _HoldsValue(FunctionElement[bool]):
+    """Whether a JSON array column holds an object whose key has a text value (SQLite,
+    PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_HoldsValue)
+def _holds_value_sqlite(element: _HoldsValue, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key, text = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed WHERE listed.type = 'object' "
+        f"AND json_type(listed.value, '$.' || {key}) = 'text' "
+        f"AND json_extract(listed.value, '$.' || {key}) = {text})"
+    )
+
+
+@compiles(_HoldsValue, "postgresql")
+def _holds_value_postgresql(element: _HoldsValue, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key, text = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
+        f"WHERE json_typeof(v) = 'object' AND json_typeof(v -> {key}) = 'string' "
+        f"AND (v ->> {key}) = {text})"
+    )
+
+
+def holds_value(column: Any, key: str) -> Within:
+    """A field that is a JSON array of objects a row keeps: a row matches if the text at `key`
+    of one of them equals a condition's value."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = or_(
+            false(),
+            *(_HoldsValue(column, literal(key), literal(str(v))) for v in condition.values),
+        )
+        return found
+
+    return Within(clause)
+
+
 def list_length(column: Any) -> ColumnElement[int]:
     """The number of elements of a JSON array column (SQLite, PostgreSQL)."""
     length: ColumnElement[int] = func.json_array_length(column)

@@ -48,6 +48,7 @@ from app.core.paging import (
     either_column,
     fetch_page,
     holds_key,
+    holds_value,
     list_length,
     via,
     where,
@@ -758,6 +759,16 @@ class QualificationField(StrEnum):
     REASONED_AT = "reasoned_at"
     # Why a qualification that answered none of the items asked for ended so.
     UNANSWERED_REASON = "unanswered_reason"
+    # The `Outcome` of any item as `OUTCOME` judges the whole: anything offered instead (a
+    # slower speed, a building nearby) makes an item that cannot be delivered an alternative.
+    ITEM_RESULT = "item_result"
+    # The confidence of any item.
+    ITEM_CONFIDENCE = "item_confidence"
+    # Whether an item cannot be delivered as asked, and the reason given for what is offered
+    # instead of any such item; whether one of them offers nothing with a reason.
+    UNQUALIFIED = "unqualified"
+    ITEM_UNAVAILABLE_REASON = "item_unavailable_reason"
+    UNEXPLAINED = "unexplained"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -781,12 +792,15 @@ def _asked_id(condition: Condition[Any]) -> ColumnElement[bool]:
     return _ANNOTATIONS.clause(replace(condition, path=(_ASKED,)))
 
 
-def _of_items(column: Any) -> Within:
-    """A field of a qualification's items: it matches if one of its items does."""
+def _of_items(column: Any, *only: Any) -> Within:
+    """A field of a qualification's items: it matches if one of its items (that meets `only`)
+    does."""
 
     def clause(condition: Condition[Any]) -> ColumnElement[bool]:
         own = column.clause(condition) if isinstance(column, Within) else None
-        matching: ColumnElement[bool] = _items(compared(column, condition) if own is None else own)
+        matching: ColumnElement[bool] = _items(
+            *only, compared(column, condition) if own is None else own
+        )
         return matching
 
     return Within(clause)
@@ -812,6 +826,8 @@ _ASKED_SOME = exists().where(
 _UNANSWERED = and_(~_items(), _ASKED_SOME)
 _REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
 _SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
+_QUALIFIED = col(QualificationItem.qualified)
+_REASON = "reason"
 
 
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
@@ -913,6 +929,50 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.UNANSWERED_REASON: case(
         (_UNANSWERED, func.coalesce(col(Qualification.state_reason), ""))
     ),
+    QualificationField.ITEM_RESULT: _of_items(
+        type_coerce(
+            case(
+                (_QUALIFIED, literal(Outcome.QUALIFIED.value)),
+                (
+                    list_length(col(QualificationItem.alternatives)) > 0,
+                    literal(Outcome.ALTERNATIVE.value),
+                ),
+                else_=literal(Outcome.UNQUALIFIED.value),
+            ),
+            StrEnumType(Outcome),
+        )
+    ),
+    QualificationField.ITEM_CONFIDENCE: _of_items(col(QualificationItem.confidence)),
+    QualificationField.UNQUALIFIED: _items(~_QUALIFIED),
+    QualificationField.ITEM_UNAVAILABLE_REASON: _of_items(
+        holds_value(col(QualificationItem.alternatives), _REASON), ~_QUALIFIED
+    ),
+    QualificationField.UNEXPLAINED: _items(
+        ~_QUALIFIED, ~holds_key(col(QualificationItem.alternatives), _REASON)
+    ),
+}
+# The same, where a list shows only the items that can be delivered (of a qualification that
+# answered none, none).
+_QUALIFIED_ITEM_COLUMNS = QUALIFICATION_COLUMNS | {
+    QualificationField.ANSWERED: _items(_QUALIFIED),
+    **{
+        field: _of_items(column, _QUALIFIED)
+        for field, column in (
+            (QualificationField.ITEM_ID, _ITEM_ID),
+            (QualificationField.ITEM_OFFERING_ID, col(QualificationItem.offering_id)),
+            (
+                QualificationField.ITEM_PLACE_ID,
+                either_column(
+                    col(QualificationItem.a_location_id), col(QualificationItem.z_location_id)
+                ),
+            ),
+            (QualificationField.ITEM_TWO_ENDS, col(QualificationItem.z_location_id).is_not(None)),
+            (QualificationField.ITEM_BANDWIDTH_MBPS, col(QualificationItem.bandwidth_mbps)),
+            (QualificationField.ITEM_TERM_MONTHS, col(QualificationItem.term_months)),
+            (QualificationField.ITEM_CLASS_OF_SERVICE, col(QualificationItem.class_of_service)),
+            (QualificationField.ITEM_CONFIDENCE, col(QualificationItem.confidence)),
+        )
+    },
 }
 
 
@@ -922,13 +982,16 @@ async def find_qualifications(
     principal: Principal,
     conditions: Sequence[Condition[QualificationField]] = (),
     annotations: dict[str, str] | None = None,
+    qualified_items_only: bool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> Page[tuple[Qualification, list[QualificationItem]]]:
     """One page of the caller's qualifications that meet every condition (and hold the
-    `annotations` given), newest first, with their items and the count of all that meet them."""
+    `annotations` given), newest first, with their items and the count of all that meet them.
+    With `qualified_items_only` the conditions on items look at those that can be delivered."""
     statement = qualifications_query(principal=principal, annotations=annotations)
-    statement = statement.where(*where(QUALIFICATION_COLUMNS, conditions))
+    columns = _QUALIFIED_ITEM_COLUMNS if qualified_items_only else QUALIFICATION_COLUMNS
+    statement = statement.where(*where(columns, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     items = await children_scoped(
         session,

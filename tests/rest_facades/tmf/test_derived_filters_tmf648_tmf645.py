@@ -3,18 +3,20 @@ their items (ids, places, offerings, prices, results) and on the seller's reason
 matching rows than a page, `X-Total-Count` is exact, every page is full, another party's rows
 never count, and the statements of a list do not grow with its table."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock, quoting
 from app.core.db import Database
+from app.core.qualification import Confidence, Qualification, QualificationItem
 from app.core.quoting import QuoteItemState
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
-from tests.statements import copies, counting
+from tests.statements import copies, counting, kept_copies
 
 QUOTES = "/tmf-api/quoteManagement/v4/quote"
 PAGE = 3
@@ -204,3 +206,195 @@ async def test_quotes_rejected_at_once_filter_on_the_items_asked_for_and_the_sel
     assert priced == 0
     _, typed = await _list(client, customer, QUOTES, **{"quoteItem.product.@type": "Product"})
     assert typed == 0
+
+
+CHECKS = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
+QUERIES = "/tmf-api/serviceQualificationManagement/v4/queryServiceQualification"
+
+
+async def _qualification(
+    client: httpx.AsyncClient, session: AsyncSession, caller: Caller, path: str, body: Any
+) -> tuple[Qualification, QualificationItem]:
+    """A check or query the caller asked for, and its first item."""
+    made = await client.post(path, headers=caller.headers, json=body)
+    assert made.status_code == 201, made.text
+    found = await session.get(Qualification, made.json()["id"])
+    assert found is not None
+    items = await session.exec(
+        select(QualificationItem)
+        .where(QualificationItem.qualification_id == found.id)
+        .order_by(col(QualificationItem.position))
+    )
+    first = items.first()
+    assert first is not None
+    return found, first
+
+
+async def _exact(
+    client: httpx.AsyncClient,
+    database: Database,
+    caller: Caller,
+    path: str,
+    selections: dict[tuple[str, str], Callable[[int], bool]],
+    seed: Callable[[str], Awaitable[None]],
+) -> None:
+    """Two batches of twelve rows seeded by `seed(batch)`: each filter (`path=value`) finds
+    exactly the rows `n` of which its selection holds, besides those found before, page by
+    page, and a list costs as many statements for twice the rows."""
+    before = {
+        wanted: (await _list(client, caller, path, **dict([wanted])))[1] for wanted in selections
+    }
+    statements: list[int] = []
+    for batch, copied in (("a", 12), ("b", 24)):
+        await seed(batch)
+        for wanted, matching in selections.items():
+            with counting(database) as seen:
+                await _list(client, caller, path, limit=str(PAGE), **dict([wanted]))
+            statements.append(len(seen))
+            found = await _pages(client, caller, path, dict([wanted]))
+            assert len(found) == before[wanted] + sum(
+                1 for n in range(copied) if matching(n % 12)
+            ), wanted
+            assert not any(entry["id"].startswith("o") for entry in found), wanted
+    assert statements[: len(selections)] == statements[len(selections) :]
+
+
+async def test_service_checks_filter_on_the_results_places_and_reasons_of_their_items(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    other_customer: Caller,
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    service = {
+        "serviceSpecification": {"id": "internet-access"},
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "serviceCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    check, item = await _qualification(
+        client,
+        session,
+        customer,
+        CHECKS,
+        {"serviceQualificationItem": [{"id": "1", "service": service}]},
+    )
+
+    async def seed(batch: str) -> None:
+        await seed_of(batch, customer.party_id, "")
+        await seed_of(batch, other_customer.party_id, "o")
+
+    async def seed_of(batch: str, party: str, prefix: str) -> None:
+        # Copy `n`: deliverable when `n % 3 == 2`, else red with a slower speed offered when
+        # `n % 3 == 0`; at New York when `n` is even; its item `b` when `n < 4`.
+        await kept_copies(
+            session, check, 12, lambda n: {"id": f"{prefix}c{batch}{n}", "party_id": party}
+        )
+        await copies(
+            session,
+            item,
+            12,
+            lambda n: {
+                "id": f"{prefix}ci{batch}{n}",
+                "qualification_id": f"{prefix}c{batch}{n}",
+                "party_id": party,
+                "qualified": n % 3 == 2,
+                "confidence": Confidence.GREEN if n % 3 == 2 else Confidence.RED,
+                "alternatives": (
+                    [{"reason": "slower only", "bandwidth_mbps": 50}] if n % 3 == 0 else []
+                ),
+                "a_location_id": new_york if n % 2 == 0 else chicago,
+                "external_id": "b" if n < 4 else None,
+            },
+        )
+
+    prefix = "serviceQualificationItem"
+    await _exact(
+        client,
+        database,
+        customer,
+        CHECKS,
+        {
+            (f"{prefix}.qualificationResult", "alternate"): lambda n: n % 3 == 0,
+            (f"{prefix}.qualificationResult", "unqualified"): lambda n: n % 3 == 1,
+            (f"{prefix}.service.place.id", new_york): lambda n: n % 2 == 0,
+            (f"{prefix}.id", "b"): lambda n: n < 4,
+            (f"{prefix}.eligibilityUnavailabilityReason.label", "slower only"): (
+                lambda n: n % 3 == 0
+            ),
+            (f"{prefix}.eligibilityUnavailabilityReason.code", "notServiceable"): (
+                lambda n: n % 3 != 2
+            ),
+        },
+        seed,
+    )
+
+
+async def test_service_queries_filter_on_their_search_criteria_and_the_items_they_found(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    other_customer: Caller,
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    query, item = await _qualification(
+        client,
+        session,
+        customer,
+        QUERIES,
+        {"searchCriteria": {"service": {"place": [{"id": chicago, "role": "aEnd"}]}}},
+    )
+
+    async def seed(batch: str) -> None:
+        await seed_of(batch, customer.party_id, "")
+        await seed_of(batch, other_customer.party_id, "o")
+
+    async def seed_of(batch: str, party: str, prefix: str) -> None:
+        # Copy `n`: searched at New York when `n` is even; it found `ethernet-port`
+        # deliverable unless `n % 3 == 0` (then not, and a query does not show it).
+        await kept_copies(
+            session,
+            query,
+            12,
+            lambda n: {
+                "id": f"{prefix}q{batch}{n}",
+                "party_id": party,
+                "annotations": query.annotations
+                | {
+                    "searchCriteria": {
+                        "service": {"place": [{"id": new_york if n % 2 == 0 else chicago}]}
+                    }
+                },
+            },
+        )
+        await copies(
+            session,
+            item,
+            12,
+            lambda n: {
+                "id": f"{prefix}qi{batch}{n}",
+                "qualification_id": f"{prefix}q{batch}{n}",
+                "party_id": party,
+                "offering_id": "ethernet-port",
+                "qualified": n % 3 != 0,
+            },
+        )
+
+    prefix = "serviceQualificationItem.service"
+    await _exact(
+        client,
+        database,
+        customer,
+        QUERIES,
+        {
+            ("searchCriteria.service.place.id", new_york): lambda n: n % 2 == 0,
+            (f"{prefix}.serviceSpecification.id", "ethernet-port"): lambda n: n % 3 != 0,
+            ("serviceQualificationItem.@type", "ServiceQualificationItem"): lambda n: n % 3 != 0,
+        },
+        seed,
+    )
+    _, none = await _list(client, customer, QUERIES, **{"terminationError.@type": "x"})
+    assert none == 0
