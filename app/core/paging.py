@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, false, func, literal, or_
+from sqlalchemy import Boolean, ColumnElement, false, func, literal, literal_column, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -292,6 +292,95 @@ def holds_value(column: Any, key: str) -> Within:
         return found
 
     return Within(clause)
+
+
+class _HoldsNumber(FunctionElement[bool]):
+    """Whether a JSON array column holds an object whose key has a number that compares with
+    a number (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+# The SQL of each comparison (a fixed text, never a caller's; part of the statement's cache key).
+_SQL_OPERATORS = {
+    Operator.EQ: "=",
+    Operator.GT: ">",
+    Operator.GTE: ">=",
+    Operator.LT: "<",
+    Operator.LTE: "<=",
+}
+
+
+@compiles(_HoldsNumber)
+def _holds_number_sqlite(element: _HoldsNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key, compare, number = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed WHERE listed.type = 'object' "
+        f"AND json_type(listed.value, '$.' || {key}) IN ('integer', 'real') "
+        f"AND json_extract(listed.value, '$.' || {key}) {compare} {number})"
+    )
+
+
+@compiles(_HoldsNumber, "postgresql")
+def _holds_number_postgresql(element: _HoldsNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key, compare, number = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
+        f"WHERE json_typeof(v) = 'object' AND json_typeof(v -> {key}) = 'number' "
+        f"AND CAST(v ->> {key} AS NUMERIC) {compare} {number})"
+    )
+
+
+def holds_number(column: Any, key: str) -> Within:
+    """A field that is a JSON array of objects a row keeps: a row matches if the number at
+    `key` of one of them compares with a condition's value as the condition asks."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = or_(
+            false(),
+            *(
+                _HoldsNumber(
+                    column,
+                    literal(key),
+                    literal_column(_SQL_OPERATORS[condition.operator]),
+                    literal(v),
+                )
+                for v in condition.values
+            ),
+        )
+        return found
+
+    return Within(clause)
+
+
+class _HasKeyAt(FunctionElement[bool]):
+    """Whether the element at a position of a JSON array column is an object with a key
+    (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_HasKeyAt)
+def _has_key_at_sqlite(element: _HasKeyAt, compiler: SQLCompiler, **kw: Any) -> str:
+    column, index, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(json_type({column}, '$[' || {index} || '].' || {key}) IS NOT NULL)"
+
+
+@compiles(_HasKeyAt, "postgresql")
+def _has_key_at_postgresql(element: _HasKeyAt, compiler: SQLCompiler, **kw: Any) -> str:
+    column, index, key = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(json_typeof({column} -> CAST({index} AS INTEGER)) = 'object' "
+        f"AND ({column} -> CAST({index} AS INTEGER) -> {key}) IS NOT NULL)"
+    )
+
+
+def has_key_at(column: Any, index: int, key: str) -> ColumnElement[bool]:
+    """Whether the element at `index` (from 0) of a JSON array column is an object that has
+    `key` (whatever its value)."""
+    return _HasKeyAt(column, literal(index), literal(key))
 
 
 def list_length(column: Any) -> ColumnElement[int]:

@@ -6,7 +6,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, String, case, cast, exists, func, literal, or_, type_coerce
+from sqlalchemy import (
+    JSON,
+    String,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    type_coerce,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,7 +58,9 @@ from app.core.paging import (
     days_after,
     either_column,
     fetch_page,
+    has_key_at,
     holds_key,
+    holds_number,
     holds_value,
     list_length,
     via,
@@ -769,6 +782,17 @@ class QualificationField(StrEnum):
     UNQUALIFIED = "unqualified"
     ITEM_UNAVAILABLE_REASON = "item_unavailable_reason"
     UNEXPLAINED = "unexplained"
+    # Whether an item that cannot be delivered as asked offers a slower speed instead; such an
+    # offer by the item's id and its position (from 1) among what the item offers; the speeds
+    # offered; and the offering, places, term and class of service of the items that offer one.
+    PROPOSED = "proposed"
+    PROPOSAL = "proposal"
+    PROPOSED_BANDWIDTH_MBPS = "proposed_bandwidth_mbps"
+    PROPOSING_OFFERING_ID = "proposing_offering_id"
+    PROPOSING_PLACE_ID = "proposing_place_id"
+    PROPOSING_TWO_ENDS = "proposing_two_ends"
+    PROPOSING_TERM_MONTHS = "proposing_term_months"
+    PROPOSING_CLASS_OF_SERVICE = "proposing_class_of_service"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -828,6 +852,25 @@ _REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
 _SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
 _QUALIFIED = col(QualificationItem.qualified)
 _REASON = "reason"
+_PROPOSING = (~_QUALIFIED, _SLOWER)
+_PLACES = (col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
+
+
+def _proposal(condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether an item offers a slower speed at a position among what it offers (each value
+    an item id and a position from 1)."""
+    found: ColumnElement[bool] = or_(
+        false(),
+        *(
+            _items(
+                *_PROPOSING,
+                col(QualificationItem.id) == item_id,
+                has_key_at(col(QualificationItem.alternatives), position - 1, _SPEED_OFFERED),
+            )
+            for item_id, position in condition.values
+        ),
+    )
+    return found
 
 
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
@@ -950,6 +993,24 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.UNEXPLAINED: _items(
         ~_QUALIFIED, ~holds_key(col(QualificationItem.alternatives), _REASON)
     ),
+    QualificationField.PROPOSED: _items(*_PROPOSING),
+    QualificationField.PROPOSAL: Within(_proposal),
+    QualificationField.PROPOSED_BANDWIDTH_MBPS: _of_items(
+        holds_number(col(QualificationItem.alternatives), _SPEED_OFFERED), ~_QUALIFIED
+    ),
+    QualificationField.PROPOSING_OFFERING_ID: _of_items(
+        col(QualificationItem.offering_id), *_PROPOSING
+    ),
+    QualificationField.PROPOSING_PLACE_ID: _of_items(either_column(*_PLACES), *_PROPOSING),
+    QualificationField.PROPOSING_TWO_ENDS: _of_items(
+        col(QualificationItem.z_location_id).is_not(None), *_PROPOSING
+    ),
+    QualificationField.PROPOSING_TERM_MONTHS: _of_items(
+        col(QualificationItem.term_months), *_PROPOSING
+    ),
+    QualificationField.PROPOSING_CLASS_OF_SERVICE: _of_items(
+        col(QualificationItem.class_of_service), *_PROPOSING
+    ),
 }
 # The same, where a list shows only the items that can be delivered (of a qualification that
 # answered none, none).
@@ -960,12 +1021,7 @@ _QUALIFIED_ITEM_COLUMNS = QUALIFICATION_COLUMNS | {
         for field, column in (
             (QualificationField.ITEM_ID, _ITEM_ID),
             (QualificationField.ITEM_OFFERING_ID, col(QualificationItem.offering_id)),
-            (
-                QualificationField.ITEM_PLACE_ID,
-                either_column(
-                    col(QualificationItem.a_location_id), col(QualificationItem.z_location_id)
-                ),
-            ),
+            (QualificationField.ITEM_PLACE_ID, either_column(*_PLACES)),
             (QualificationField.ITEM_TWO_ENDS, col(QualificationItem.z_location_id).is_not(None)),
             (QualificationField.ITEM_BANDWIDTH_MBPS, col(QualificationItem.bandwidth_mbps)),
             (QualificationField.ITEM_TERM_MONTHS, col(QualificationItem.term_months)),

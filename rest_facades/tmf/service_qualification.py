@@ -423,6 +423,78 @@ def _items(kind: str) -> dict[str, Attribute[QualificationField]]:
     }
 
 
+def _proposal_id(text: str) -> tuple[tuple[str, int], ...]:
+    """A filter value that is the id of an alternate service proposal: the item's own id and
+    the position of what it offers (any other value matches none)."""
+    item_id, _, position = text.rpartition("-")
+    if not item_id or not position.isdigit() or not 0 < len(position) < 7:
+        return ()
+    return ((item_id, int(position)),)
+
+
+def _proposals() -> dict[str, Attribute[QualificationField]]:
+    """Filters on the slower services that the items of a check that cannot be delivered as
+    asked offer instead (and, as the buyer sent them, those of the items it could not answer)."""
+    fixed = {
+        "@type": ("AlternateServiceProposal",),
+        "alternateService.@type": ("Service",),
+        "alternateService.serviceSpecification.@referredType": ("ServiceSpecification",),
+        "alternateService.place.@referredType": ("GeographicAddress",),
+        "alternateService.serviceCharacteristic.name": (
+            "bandwidth",
+            "termMonths",
+            "classOfService",
+        ),
+        "alternateService.serviceCharacteristic.valueType": ("integer", "string"),
+    }
+    derived: dict[str, Attribute[QualificationField]] = {
+        "id": Attribute(QualificationField.PROPOSAL, _proposal_id),
+        "alternateService.serviceSpecification.id": Attribute(
+            QualificationField.PROPOSING_OFFERING_ID, as_text
+        ),
+        "alternateService.place.id": Attribute(QualificationField.PROPOSING_PLACE_ID, as_text),
+        "alternateService.place.href": linked(
+            QualificationField.PROPOSING_PLACE_ID, ADDRESS_BASE, "geographicAddress"
+        ),
+        "alternateService.place.role": Attribute(
+            QualificationField.PROPOSING_TWO_ENDS,
+            lambda text: (True,) if text == "zEnd" else (),
+            constant=("aEnd",),
+            shown=QualificationField.PROPOSED,
+        ),
+        **{
+            below: constant(QualificationField.ID, *values, shown=QualificationField.PROPOSED)
+            for below, values in fixed.items()
+        },
+    }
+    value = ("alternateService", "serviceCharacteristic", "value")
+    return {
+        f"{ASKED}.alternateServiceProposal.{below}": replace(
+            attribute, also=_asked("alternateServiceProposal", *below.split("."))
+        )
+        for below, attribute in derived.items()
+    } | {
+        # The speed offered, and the item's term and class of service.
+        f"{ASKED}.alternateServiceProposal.{'.'.join(value)}": Attribute(
+            QualificationField.PROPOSED_BANDWIDTH_MBPS,
+            _whole,
+            ordered=True,
+            also=Attribute(
+                QualificationField.PROPOSING_TERM_MONTHS,
+                _whole,
+                ordered=True,
+                also=Attribute(
+                    QualificationField.ANNOTATIONS,
+                    as_text,
+                    ordered=True,
+                    document=(ASKED, "alternateServiceProposal", *value),
+                    also=Attribute(QualificationField.PROPOSING_CLASS_OF_SERVICE, as_text),
+                ),
+            ),
+        ),
+    }
+
+
 # TMF645 attributes that the core's qualification query answers.
 _SHARED: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
@@ -471,6 +543,9 @@ FILTERS = {
                 also=_asked("eligibilityUnavailabilityReason", "label"),
             ),
         ),
+        **_proposals(),
+        # Anything else below an item is shown only by the items the core could not answer.
+        ASKED: _asked(),
         # The items of a check that answered none of them, each with why it ended so.
         f"{ASKED}.terminationError.@type": constant(
             QualificationField.ID, "TerminationError", shown=QualificationField.UNANSWERED
@@ -495,25 +570,8 @@ FILTERS = {
         "terminationError.value": Attribute(QualificationField.STATE_REASON, as_text),
     },
 }
-# Attributes that filter after the page is read: the alternatives offered for an item of a check
-# that cannot be delivered as asked.
-AFTER_PAGE = frozenset(
-    f"{ASKED}.alternateServiceProposal.{below}"
-    for below in (
-        "id",
-        "@type",
-        "alternateService.@type",
-        "alternateService.serviceSpecification.id",
-        "alternateService.serviceSpecification.@referredType",
-        "alternateService.place.id",
-        "alternateService.place.href",
-        "alternateService.place.role",
-        "alternateService.place.@referredType",
-        "alternateService.serviceCharacteristic.name",
-        "alternateService.serviceCharacteristic.valueType",
-        "alternateService.serviceCharacteristic.value",
-    )
-)
+# Attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 VIEWS = {"check": check_view, "query": query_view}
 
 

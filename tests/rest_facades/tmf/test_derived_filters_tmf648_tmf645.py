@@ -310,6 +310,7 @@ async def test_service_checks_filter_on_the_results_places_and_reasons_of_their_
         )
 
     prefix = "serviceQualificationItem"
+    proposal = "alternateServiceProposal"
     await _exact(
         client,
         database,
@@ -326,9 +327,20 @@ async def test_service_checks_filter_on_the_results_places_and_reasons_of_their_
             (f"{prefix}.eligibilityUnavailabilityReason.code", "notServiceable"): (
                 lambda n: n % 3 != 2
             ),
+            (f"{prefix}.{proposal}.alternateService.serviceCharacteristic.value", "50"): (
+                lambda n: n % 3 == 0
+            ),
+            (f"{prefix}.{proposal}.@type", "AlternateServiceProposal"): lambda n: n % 3 == 0,
         },
         seed,
     )
+    # A proposal is named by its item's id and its position among what the item offers.
+    for proposal_id, count in (("cia0-1", 1), ("cia0-2", 0), ("cia1-1", 0), ("ocia0-1", 0)):
+        found, total = await _list(
+            client, customer, CHECKS, **{f"{prefix}.{proposal}.id": proposal_id}
+        )
+        assert total == count, proposal_id
+        assert all(p["id"] == proposal_id for c in found for i in c[prefix] for p in i[proposal])
 
 
 async def test_service_queries_filter_on_their_search_criteria_and_the_items_they_found(
