@@ -16,6 +16,7 @@ from app.core.db import Database
 from app.core.qualification import Confidence, Qualification, QualificationItem
 from app.core.quoting import QuoteItemState
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.rest_facades.tmf.kit import Kit
 from tests.statements import copies, counting, kept_copies
 
 QUOTES = "/tmf-api/quoteManagement/v4/quote"
@@ -410,3 +411,79 @@ async def test_service_queries_filter_on_their_search_criteria_and_the_items_the
     )
     _, none = await _list(client, customer, QUERIES, **{"terminationError.@type": "x"})
     assert none == 0
+
+
+async def test_every_attribute_of_refused_and_undeliverable_requests_filters_in_sql(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    service = {
+        "serviceSpecification": {"id": "internet-access"},
+        "place": [{"id": chicago, "role": "aEnd"}],
+        "serviceCharacteristic": [{"name": "bandwidth", "value": 100}],
+    }
+    # A check whose item cannot be delivered as asked, offering a slower speed instead.
+    check, item = await _qualification(
+        client,
+        session,
+        customer,
+        CHECKS,
+        {"serviceQualificationItem": [{"id": "1", "service": service}]},
+    )
+    item.qualified = False
+    item.confidence = Confidence.RED
+    item.alternatives = [
+        {"reason": "no such speed here"},
+        {"reason": "slower only", "bandwidth_mbps": 50},
+    ]
+    session.add(item)
+    await session.commit()
+    made = {CHECKS: [check.id]}
+    for path, body in (
+        # Refused at once: a quote lacking a speed, a check lacking a specification, a query at
+        # a place the core does not know. What the buyer sent with them shows as sent.
+        (
+            QUOTES,
+            {
+                "quoteItem": [
+                    _quote_item(chicago)
+                    | {
+                        "note": [{"id": "n1", "text": "asap", "author": "Ana"}],
+                        "quoteItemPrice": [{"priceType": "recurring", "name": "budget"}],
+                    }
+                ]
+            },
+        ),
+        (
+            CHECKS,
+            {
+                "serviceQualificationItem": [
+                    {"id": "7", "service": {"place": [{"id": chicago, "role": "aEnd"}]}}
+                ]
+            },
+        ),
+        (
+            QUERIES,
+            {
+                "searchCriteria": {
+                    "id": "s1",
+                    "service": {"place": [{"id": "nowhere", "role": "aEnd"}]},
+                }
+            },
+        ),
+    ):
+        created = await client.post(path, headers=customer.headers, json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["state"] in {"rejected", "terminatedWithError"}
+        made.setdefault(path, []).append(created.json()["id"])
+    specs = {
+        QUOTES: "TMF648-QuoteManagement-v4",
+        CHECKS: "TMF645-ServiceQualification-v4",
+        QUERIES: "TMF645-ServiceQualification-v4",
+    }
+    for path, ids in made.items():
+        base, resource = path.rsplit("/", 1)
+        kit = Kit(client, customer, specs[path], base, resource)
+        for made_id in ids:
+            [instance] = (await kit.call("GET", f"/{resource}", 200, params={"id": made_id})).json()
+            await kit.filters_in_sql(instance)
