@@ -359,7 +359,7 @@ def _value(last: Attribute[QualificationField]) -> Attribute[QualificationField]
     )
 
 
-def _items(kind: str) -> dict[str, Attribute[QualificationField]]:
+def _item_filters(kind: str) -> dict[str, Attribute[QualificationField]]:
     """Filters on the items of a check or a query: their id, dates and services (and, as the
     buyer sent them, those of a check that the core could not answer)."""
     classes = Attribute(QualificationField.ITEM_CLASS_OF_SERVICE, as_text)
@@ -515,7 +515,7 @@ _SHARED: dict[str, Attribute[QualificationField]] = {
 }
 FILTERS = {
     "check": _SHARED
-    | _items("check")
+    | _item_filters("check")
     | {
         "@type": constant(QualificationField.ID, "CheckServiceQualification"),
         "href": linked(QualificationField.ID, BASE, CHECK),
@@ -556,7 +556,7 @@ FILTERS = {
         "terminationError.value": constant(QualificationField.ID),
     },
     "query": _SHARED
-    | _items("query")
+    | _item_filters("query")
     | {
         "@type": constant(QualificationField.ID, "QueryServiceQualification"),
         "href": linked(QualificationField.ID, BASE, QUERY),
