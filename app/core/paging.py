@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, false, func, literal, literal_column, or_
+from sqlalchemy import Boolean, ColumnElement, Float, Integer, String, false, func, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -252,135 +252,117 @@ def holds_key(column: Any, key: str) -> ColumnElement[bool]:
     return _HoldsKey(column, literal(key))
 
 
-class _HoldsValue(FunctionElement[bool]):
-    """Whether a JSON array column holds an object whose key has a text value (SQLite,
-    PostgreSQL)."""
+class _EntryText(FunctionElement[str]):
+    """The text at a key of the object `any_entry` looks at (null where it holds no text)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_EntryText)
+def _entry_text_sqlite(element: _EntryText, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$.' || {key}"
+    return (
+        f"(CASE WHEN json_type(listed.value, {path}) = 'text' "
+        f"THEN json_extract(listed.value, {path}) END)"
+    )
+
+
+@compiles(_EntryText, "postgresql")
+def _entry_text_postgresql(element: _EntryText, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CASE WHEN json_typeof(listed.v -> {key}) = 'string' THEN listed.v ->> {key} END)"
+
+
+class _EntryNumber(FunctionElement[float]):
+    """The number at a key of the object `any_entry` looks at (null where it holds none)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_EntryNumber)
+def _entry_number_sqlite(element: _EntryNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$.' || {key}"
+    return (
+        f"(CASE WHEN json_type(listed.value, {path}) IN ('integer', 'real') "
+        f"THEN json_extract(listed.value, {path}) END)"
+    )
+
+
+@compiles(_EntryNumber, "postgresql")
+def _entry_number_postgresql(element: _EntryNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(CASE WHEN json_typeof(listed.v -> {key}) = 'number' "
+        f"THEN CAST(listed.v ->> {key} AS double precision) END)"
+    )
+
+
+class _EntryPosition(FunctionElement[int]):
+    """The position (from 1) in its array of the object `any_entry` looks at."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_EntryPosition)
+def _entry_position_sqlite(element: _EntryPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(listed.key + 1)"
+
+
+@compiles(_EntryPosition, "postgresql")
+def _entry_position_postgresql(element: _EntryPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return "listed.n"
+
+
+class _AnyEntry(FunctionElement[bool]):
+    """Whether a JSON array column holds an object that meets a test (SQLite, PostgreSQL)."""
 
     type = Boolean()
     inherit_cache = True
 
 
-@compiles(_HoldsValue)
-def _holds_value_sqlite(element: _HoldsValue, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key, text = (compiler.process(c, **kw) for c in element.clauses)
+@compiles(_AnyEntry)
+def _any_entry_sqlite(element: _AnyEntry, compiler: SQLCompiler, **kw: Any) -> str:
+    column, test = (compiler.process(c, **kw) for c in element.clauses)
     return (
-        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed WHERE listed.type = 'object' "
-        f"AND json_type(listed.value, '$.' || {key}) = 'text' "
-        f"AND json_extract(listed.value, '$.' || {key}) = {text})"
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
+        f"WHERE listed.type = 'object' AND {test})"
     )
 
 
-@compiles(_HoldsValue, "postgresql")
-def _holds_value_postgresql(element: _HoldsValue, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key, text = (compiler.process(c, **kw) for c in element.clauses)
+@compiles(_AnyEntry, "postgresql")
+def _any_entry_postgresql(element: _AnyEntry, compiler: SQLCompiler, **kw: Any) -> str:
+    column, test = (compiler.process(c, **kw) for c in element.clauses)
     return (
-        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
-        f"WHERE json_typeof(v) = 'object' AND json_typeof(v -> {key}) = 'string' "
-        f"AND (v ->> {key}) = {text})"
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) WITH ORDINALITY AS listed(v, n) "
+        f"WHERE json_typeof(listed.v) = 'object' AND {test})"
     )
 
 
-def holds_value(column: Any, key: str) -> Within:
-    """A field that is a JSON array of objects a row keeps: a row matches if the text at `key`
-    of one of them equals a condition's value."""
+@dataclass(frozen=True)
+class Entry:
+    """What `any_entry` tests of one object of a JSON array."""
 
-    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
-        found: ColumnElement[bool] = or_(
-            false(),
-            *(_HoldsValue(column, literal(key), literal(str(v))) for v in condition.values),
-        )
-        return found
+    def text(self, key: str) -> ColumnElement[str]:
+        """The text at `key` (null where there is none)."""
+        return _EntryText(literal(key))
 
-    return Within(clause)
+    def number(self, key: str) -> ColumnElement[float]:
+        """The number at `key` (null where there is none)."""
+        return _EntryNumber(literal(key))
 
-
-class _HoldsNumber(FunctionElement[bool]):
-    """Whether a JSON array column holds an object whose key has a number that compares with
-    a number (SQLite, PostgreSQL)."""
-
-    type = Boolean()
-    inherit_cache = True
+    def position(self) -> ColumnElement[int]:
+        """Its position in the array, from 1."""
+        return _EntryPosition()
 
 
-# The SQL of each comparison (a fixed text, never a caller's; part of the statement's cache key).
-_SQL_OPERATORS = {
-    Operator.EQ: "=",
-    Operator.GT: ">",
-    Operator.GTE: ">=",
-    Operator.LT: "<",
-    Operator.LTE: "<=",
-}
-
-
-@compiles(_HoldsNumber)
-def _holds_number_sqlite(element: _HoldsNumber, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key, compare, number = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed WHERE listed.type = 'object' "
-        f"AND json_type(listed.value, '$.' || {key}) IN ('integer', 'real') "
-        f"AND json_extract(listed.value, '$.' || {key}) {compare} {number})"
-    )
-
-
-@compiles(_HoldsNumber, "postgresql")
-def _holds_number_postgresql(element: _HoldsNumber, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key, compare, number = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
-        f"WHERE json_typeof(v) = 'object' AND json_typeof(v -> {key}) = 'number' "
-        f"AND CAST(v ->> {key} AS NUMERIC) {compare} {number})"
-    )
-
-
-def holds_number(column: Any, key: str) -> Within:
-    """A field that is a JSON array of objects a row keeps: a row matches if the number at
-    `key` of one of them compares with a condition's value as the condition asks."""
-
-    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
-        found: ColumnElement[bool] = or_(
-            false(),
-            *(
-                _HoldsNumber(
-                    column,
-                    literal(key),
-                    literal_column(_SQL_OPERATORS[condition.operator]),
-                    literal(v),
-                )
-                for v in condition.values
-            ),
-        )
-        return found
-
-    return Within(clause)
-
-
-class _HasKeyAt(FunctionElement[bool]):
-    """Whether the element at a position of a JSON array column is an object with a key
-    (SQLite, PostgreSQL)."""
-
-    type = Boolean()
-    inherit_cache = True
-
-
-@compiles(_HasKeyAt)
-def _has_key_at_sqlite(element: _HasKeyAt, compiler: SQLCompiler, **kw: Any) -> str:
-    column, index, key = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(json_type({column}, '$[' || {index} || '].' || {key}) IS NOT NULL)"
-
-
-@compiles(_HasKeyAt, "postgresql")
-def _has_key_at_postgresql(element: _HasKeyAt, compiler: SQLCompiler, **kw: Any) -> str:
-    column, index, key = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"(json_typeof({column} -> CAST({index} AS INTEGER)) = 'object' "
-        f"AND ({column} -> CAST({index} AS INTEGER) -> {key}) IS NOT NULL)"
-    )
-
-
-def has_key_at(column: Any, index: int, key: str) -> ColumnElement[bool]:
-    """Whether the element at `index` (from 0) of a JSON array column is an object that has
-    `key` (whatever its value)."""
-    return _HasKeyAt(column, literal(index), literal(key))
+def any_entry(column: Any, test: Callable[[Entry], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Whether a JSON array column holds an object that meets `test`."""
+    return _AnyEntry(column, test(Entry()))
 
 
 def list_length(column: Any) -> ColumnElement[int]:

@@ -1,23 +1,12 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    String,
-    case,
-    cast,
-    exists,
-    false,
-    func,
-    literal,
-    or_,
-    type_coerce,
-)
+from sqlalchemy import JSON, String, case, cast, exists, func, literal, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,16 +41,15 @@ from app.core.geography import (
 from app.core.kept import Keeper, KeptValue, document_field, register_document
 from app.core.paging import (
     Condition,
+    Entry,
     Page,
     Within,
+    any_entry,
     compared,
     days_after,
     either_column,
     fetch_page,
-    has_key_at,
     holds_key,
-    holds_number,
-    holds_value,
     list_length,
     via,
     where,
@@ -772,27 +760,30 @@ class QualificationField(StrEnum):
     REASONED_AT = "reasoned_at"
     # Why a qualification that answered none of the items asked for ended so.
     UNANSWERED_REASON = "unanswered_reason"
+    # Those with an item that cannot be delivered as asked; one of which the core gave no
+    # reason; the reasons it gave.
+    ITEM_UNQUALIFIED = "item_unqualified"
+    ITEM_UNEXPLAINED = "item_unexplained"
+    ITEM_UNQUALIFIED_REASON = "item_unqualified_reason"
+    # Those with an item that cannot be delivered as asked for which a slower speed is offered
+    # instead, and of such an item: its id and the position of the speed among its
+    # alternatives (`<id>-<position>`), its offering, places, term and class of service, and
+    # the speed offered and its monthly and one-time prices.
+    SLOWER = "slower"
+    SLOWER_ID = "slower_id"
+    SLOWER_OFFERING_ID = "slower_offering_id"
+    SLOWER_PLACE_ID = "slower_place_id"
+    SLOWER_TWO_ENDS = "slower_two_ends"
+    SLOWER_TERM_MONTHS = "slower_term_months"
+    SLOWER_CLASS_OF_SERVICE = "slower_class_of_service"
+    SLOWER_MBPS = "slower_mbps"
+    SLOWER_MONTHLY_CENTS = "slower_monthly_cents"
+    SLOWER_ONE_TIME_CENTS = "slower_one_time_cents"
     # The `Outcome` of any item as `OUTCOME` judges the whole: anything offered instead (a
     # slower speed, a building nearby) makes an item that cannot be delivered an alternative.
     ITEM_RESULT = "item_result"
     # The confidence of any item.
     ITEM_CONFIDENCE = "item_confidence"
-    # Whether an item cannot be delivered as asked, and the reason given for what is offered
-    # instead of any such item; whether one of them offers nothing with a reason.
-    UNQUALIFIED = "unqualified"
-    ITEM_UNAVAILABLE_REASON = "item_unavailable_reason"
-    UNEXPLAINED = "unexplained"
-    # Whether an item that cannot be delivered as asked offers a slower speed instead; such an
-    # offer by the item's id and its position (from 1) among what the item offers; the speeds
-    # offered; and the offering, places, term and class of service of the items that offer one.
-    PROPOSED = "proposed"
-    PROPOSAL = "proposal"
-    PROPOSED_BANDWIDTH_MBPS = "proposed_bandwidth_mbps"
-    PROPOSING_OFFERING_ID = "proposing_offering_id"
-    PROPOSING_PLACE_ID = "proposing_place_id"
-    PROPOSING_TWO_ENDS = "proposing_two_ends"
-    PROPOSING_TERM_MONTHS = "proposing_term_months"
-    PROPOSING_CLASS_OF_SERVICE = "proposing_class_of_service"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -817,8 +808,8 @@ def _asked_id(condition: Condition[Any]) -> ColumnElement[bool]:
 
 
 def _of_items(column: Any, *only: Any) -> Within:
-    """A field of a qualification's items: it matches if one of its items (that meets `only`)
-    does."""
+    """A field of a qualification's items (of those that meet `only`): it matches if one of
+    its items does."""
 
     def clause(condition: Condition[Any]) -> ColumnElement[bool]:
         own = column.clause(condition) if isinstance(column, Within) else None
@@ -828,6 +819,34 @@ def _of_items(column: Any, *only: Any) -> Within:
         return matching
 
     return Within(clause)
+
+
+def _of_alternatives(test: Callable[[Entry, Condition[Any]], ColumnElement[bool]]) -> Within:
+    """A field of the alternatives of the items that cannot be delivered as asked: it matches
+    if one of them meets `test`."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        alternatives = col(QualificationItem.alternatives)
+        matching: ColumnElement[bool] = _items(
+            _UNQUALIFIED, any_entry(alternatives, lambda entry: test(entry, condition))
+        )
+        return matching
+
+    return Within(clause)
+
+
+def _slower(entry: Entry) -> ColumnElement[bool]:
+    """Whether an alternative is a slower speed."""
+    return entry.number(_SPEED_OFFERED).is_not(None)
+
+
+def _slower_price(key: str) -> Within:
+    """A price of the slower speeds offered (none given is 0)."""
+    return _of_alternatives(
+        lambda entry, condition: and_(
+            _slower(entry), compared(func.coalesce(entry.number(key), 0), condition)
+        )
+    )
 
 
 # An item's id as the faces show it: the buyer's own, else its position.
@@ -850,27 +869,11 @@ _ASKED_SOME = exists().where(
 _UNANSWERED = and_(~_items(), _ASKED_SOME)
 _REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
 _SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
-_QUALIFIED = col(QualificationItem.qualified)
+_UNQUALIFIED = ~col(QualificationItem.qualified)
+_SLOWER_ITEM = and_(_UNQUALIFIED, _SLOWER)
 _REASON = "reason"
-_PROPOSING = (~_QUALIFIED, _SLOWER)
+_QUALIFIED = col(QualificationItem.qualified)
 _PLACES = (col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
-
-
-def _proposal(condition: Condition[Any]) -> ColumnElement[bool]:
-    """Whether an item offers a slower speed at a position among what it offers (each value
-    an item id and a position from 1)."""
-    found: ColumnElement[bool] = or_(
-        false(),
-        *(
-            _items(
-                *_PROPOSING,
-                col(QualificationItem.id) == item_id,
-                has_key_at(col(QualificationItem.alternatives), position - 1, _SPEED_OFFERED),
-            )
-            for item_id, position in condition.values
-        ),
-    )
-    return found
 
 
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
@@ -972,6 +975,44 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.UNANSWERED_REASON: case(
         (_UNANSWERED, func.coalesce(col(Qualification.state_reason), ""))
     ),
+    QualificationField.ITEM_UNQUALIFIED: _items(_UNQUALIFIED),
+    QualificationField.ITEM_UNEXPLAINED: _items(
+        _UNQUALIFIED,
+        ~any_entry(
+            col(QualificationItem.alternatives), lambda entry: entry.text(_REASON).is_not(None)
+        ),
+    ),
+    QualificationField.ITEM_UNQUALIFIED_REASON: _of_alternatives(
+        lambda entry, condition: compared(entry.text(_REASON), condition)
+    ),
+    QualificationField.SLOWER: _items(_SLOWER_ITEM),
+    QualificationField.SLOWER_ID: _of_alternatives(
+        lambda entry, condition: and_(
+            _slower(entry),
+            compared(col(QualificationItem.id) + "-" + cast(entry.position(), String), condition),
+        )
+    ),
+    QualificationField.SLOWER_OFFERING_ID: _of_items(
+        col(QualificationItem.offering_id), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_PLACE_ID: _of_items(
+        either_column(col(QualificationItem.a_location_id), col(QualificationItem.z_location_id)),
+        _SLOWER_ITEM,
+    ),
+    QualificationField.SLOWER_TWO_ENDS: _of_items(
+        col(QualificationItem.z_location_id).is_not(None), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_TERM_MONTHS: _of_items(
+        col(QualificationItem.term_months), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_CLASS_OF_SERVICE: _of_items(
+        col(QualificationItem.class_of_service), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_MBPS: _of_alternatives(
+        lambda entry, condition: compared(entry.number(_SPEED_OFFERED), condition)
+    ),
+    QualificationField.SLOWER_MONTHLY_CENTS: _slower_price("monthly_cents"),
+    QualificationField.SLOWER_ONE_TIME_CENTS: _slower_price("one_time_cents"),
     QualificationField.ITEM_RESULT: _of_items(
         type_coerce(
             case(
@@ -986,31 +1027,6 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
         )
     ),
     QualificationField.ITEM_CONFIDENCE: _of_items(col(QualificationItem.confidence)),
-    QualificationField.UNQUALIFIED: _items(~_QUALIFIED),
-    QualificationField.ITEM_UNAVAILABLE_REASON: _of_items(
-        holds_value(col(QualificationItem.alternatives), _REASON), ~_QUALIFIED
-    ),
-    QualificationField.UNEXPLAINED: _items(
-        ~_QUALIFIED, ~holds_key(col(QualificationItem.alternatives), _REASON)
-    ),
-    QualificationField.PROPOSED: _items(*_PROPOSING),
-    QualificationField.PROPOSAL: Within(_proposal),
-    QualificationField.PROPOSED_BANDWIDTH_MBPS: _of_items(
-        holds_number(col(QualificationItem.alternatives), _SPEED_OFFERED), ~_QUALIFIED
-    ),
-    QualificationField.PROPOSING_OFFERING_ID: _of_items(
-        col(QualificationItem.offering_id), *_PROPOSING
-    ),
-    QualificationField.PROPOSING_PLACE_ID: _of_items(either_column(*_PLACES), *_PROPOSING),
-    QualificationField.PROPOSING_TWO_ENDS: _of_items(
-        col(QualificationItem.z_location_id).is_not(None), *_PROPOSING
-    ),
-    QualificationField.PROPOSING_TERM_MONTHS: _of_items(
-        col(QualificationItem.term_months), *_PROPOSING
-    ),
-    QualificationField.PROPOSING_CLASS_OF_SERVICE: _of_items(
-        col(QualificationItem.class_of_service), *_PROPOSING
-    ),
 }
 # The same, where a list shows only the items that can be delivered (of a qualification that
 # answered none, none).

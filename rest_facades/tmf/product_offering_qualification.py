@@ -45,6 +45,7 @@ from app.core.qualification import (
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
+    as_cents,
     as_date_time,
     as_text,
     by_name,
@@ -103,8 +104,13 @@ CUSTOMER = "customer"
 ITEM_KEPT = ("note",)
 # The items of a qualification the seller could not answer, kept as the buyer sent them.
 ASKED = "productOfferingQualificationItem"
-
-
+# Why an item cannot be delivered as asked, where the core gives no reason.
+UNEXPLAINED = "the product cannot be delivered as asked"
+# Where an item that cannot be delivered as asked says why, and proposes the same offering at
+# a slower speed.
+REASON = f"{ASKED}.eligibilityUnavailabilityReason"
+PROPOSAL = f"{ASKED}.alternateProductOfferingProposal"
+# The TMF name of what the core found for an item.
 RESULTS = {
     Outcome.QUALIFIED: "qualified",
     Outcome.ALTERNATIVE: "alternate",
@@ -131,7 +137,7 @@ def item_view(request: Request, poq: Qualification, item: QualificationItem) -> 
             {"code": "notServiceable", "label": a["reason"]}
             for a in item.alternatives
             if isinstance(a.get("reason"), str)
-        ] or [{"code": "notServiceable", "label": "the product cannot be delivered as asked"}]
+        ] or [{"code": "notServiceable", "label": UNEXPLAINED}]
         view["alternateProductOfferingProposal"] = [
             {
                 "id": f"{item.id}-{n + 1}",
@@ -260,6 +266,41 @@ def _item(
     return Attribute(field, values, ordered=ordered, also=_asked(*where))
 
 
+def _proposed(
+    field: QualificationField, values: Any, ordered: bool, *where: str
+) -> Attribute[QualificationField]:
+    """A filter on the slower speeds proposed for the items the core answered and, at `where`
+    in their proposals, on the items it could not answer."""
+    return Attribute(
+        field, values, ordered=ordered, also=_asked("alternateProductOfferingProposal", *where)
+    )
+
+
+def _alike(
+    prefix: str, shown: QualificationField, fixed: dict[str, tuple[Any, ...]]
+) -> dict[str, Attribute[QualificationField]]:
+    """Attributes (below `prefix`) that every row for which `shown` holds shows with one of
+    a few fixed values, and the items the core could not answer as the buyer asked for them."""
+    below = prefix.removeprefix(f"{ASKED}.").split(".")[:-1]
+    return {
+        f"{prefix}{path}": replace(
+            constant(QualificationField.ID, *values, shown=shown),
+            also=_asked(*below, *path.split(".")),
+        )
+        for path, values in fixed.items()
+    }
+
+
+# What every product the core describes shows alike.
+_PRODUCT_ALIKE: dict[str, tuple[Any, ...]] = {
+    "product.@type": ("Product",),
+    "product.productOffering.@referredType": ("ProductOffering",),
+    "product.place.@referredType": ("GeographicAddress",),
+    "product.productCharacteristic.name": ("bandwidth", "termMonths", "classOfService"),
+    "product.productCharacteristic.valueType": ("integer", "string"),
+}
+
+
 def _note(name: str) -> Attribute[QualificationField]:
     """An attribute of the buyer's notes."""
     return in_document(QualificationField.ANNOTATIONS, "note", name)
@@ -352,22 +393,106 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         ),
     ),
     # What every answered item shows alike.
+    **_alike(
+        f"{ASKED}.",
+        QualificationField.ANSWERED,
+        {
+            "@type": ("ProductOfferingQualificationItem",),
+            "action": ("add",),
+            "productOffering.@referredType": ("ProductOffering",),
+            **_PRODUCT_ALIKE,
+        },
+    ),
+    # Why an item cannot be delivered as asked: the reasons the core gave, else one of its own.
+    **_alike(f"{REASON}.", QualificationField.ITEM_UNQUALIFIED, {"code": ("notServiceable",)}),
+    f"{REASON}.label": Attribute(
+        QualificationField.ITEM_UNQUALIFIED_REASON,
+        as_text,
+        constant=(UNEXPLAINED,),
+        shown=QualificationField.ITEM_UNEXPLAINED,
+        also=_asked("eligibilityUnavailabilityReason", "label"),
+    ),
+    # The same offering at a slower speed, proposed for an item that cannot be delivered.
+    f"{PROPOSAL}.id": _proposed(QualificationField.SLOWER_ID, as_text, False, "id"),
+    **_alike(
+        f"{PROPOSAL}.",
+        QualificationField.SLOWER,
+        {
+            "@type": ("AlternateProductOfferingProposal",),
+            "alternateProductOffering.@referredType": ("ProductOffering",),
+            **{
+                f"alternateProduct.{path.removeprefix('product.')}": values
+                for path, values in _PRODUCT_ALIKE.items()
+            },
+            "alternateProduct.productPrice.@type": ("ProductPrice",),
+            "alternateProduct.productPrice.priceType": ("recurring", "oneTime"),
+            "alternateProduct.productPrice.recurringChargePeriod": ("month",),
+            "alternateProduct.productPrice.price.@type": ("Price",),
+            "alternateProduct.productPrice.price.dutyFreeAmount.unit": ("USD",),
+        },
+    ),
     **{
-        f"{ASKED}.{path}": replace(
-            constant(QualificationField.ID, *values, shown=QualificationField.ANSWERED),
-            also=_asked(*path.split(".")),
+        f"{PROPOSAL}.{offering}.id": _proposed(
+            QualificationField.SLOWER_OFFERING_ID, as_text, False, offering, "id"
         )
-        for path, values in (
-            ("@type", ("ProductOfferingQualificationItem",)),
-            ("action", ("add",)),
-            ("productOffering.@referredType", ("ProductOffering",)),
-            ("product.@type", ("Product",)),
-            ("product.productOffering.@referredType", ("ProductOffering",)),
-            ("product.place.@referredType", ("GeographicAddress",)),
-            ("product.productCharacteristic.name", ("bandwidth", "termMonths", "classOfService")),
-            ("product.productCharacteristic.valueType", ("integer", "string")),
-        )
+        for offering in ("alternateProductOffering", "alternateProduct.productOffering")
     },
+    **{
+        f"{PROPOSAL}.{offering}.href": replace(
+            linked(QualificationField.SLOWER_OFFERING_ID, CATALOG_BASE, "productOffering"),
+            also=_asked("alternateProductOfferingProposal", *offering.split("."), "href"),
+        )
+        for offering in ("alternateProductOffering", "alternateProduct.productOffering")
+    },
+    f"{PROPOSAL}.alternateProduct.place.id": _proposed(
+        QualificationField.SLOWER_PLACE_ID, as_text, False, "alternateProduct", "place", "id"
+    ),
+    f"{PROPOSAL}.alternateProduct.place.href": replace(
+        linked(QualificationField.SLOWER_PLACE_ID, ADDRESS_BASE, "geographicAddress"),
+        also=_asked("alternateProductOfferingProposal", "alternateProduct", "place", "href"),
+    ),
+    f"{PROPOSAL}.alternateProduct.place.role": Attribute(
+        QualificationField.SLOWER_TWO_ENDS,
+        lambda text: (True,) if text == "zEnd" else (),
+        constant=("aEnd",),
+        shown=QualificationField.SLOWER,
+        also=_asked("alternateProductOfferingProposal", "alternateProduct", "place", "role"),
+    ),
+    # The slower speed, and the term and class of service of the item.
+    f"{PROPOSAL}.alternateProduct.productCharacteristic.value": Attribute(
+        QualificationField.SLOWER_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            QualificationField.SLOWER_TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=_proposed(
+                QualificationField.SLOWER_CLASS_OF_SERVICE,
+                as_text,
+                False,
+                "alternateProduct",
+                "productCharacteristic",
+                "value",
+            ),
+        ),
+    ),
+    # Its monthly and one-time prices.
+    f"{PROPOSAL}.alternateProduct.productPrice.price.dutyFreeAmount.value": Attribute(
+        QualificationField.SLOWER_MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=_proposed(
+            QualificationField.SLOWER_ONE_TIME_CENTS,
+            as_cents,
+            True,
+            "alternateProduct",
+            "productPrice",
+            "price",
+            "dutyFreeAmount",
+            "value",
+        ),
+    ),
     # The items of a qualification that answered none of them, each with why it ended so.
     f"{ASKED}.terminationError.@type": constant(
         QualificationField.ID, "TerminationError", shown=QualificationField.UNANSWERED

@@ -423,15 +423,6 @@ def _item_filters(kind: str) -> dict[str, Attribute[QualificationField]]:
     }
 
 
-def _proposal_id(text: str) -> tuple[tuple[str, int], ...]:
-    """A filter value that is the id of an alternate service proposal: the item's own id and
-    the position of what it offers (any other value matches none)."""
-    item_id, _, position = text.rpartition("-")
-    if not item_id or not position.isdigit() or not 0 < len(position) < 7:
-        return ()
-    return ((item_id, int(position)),)
-
-
 def _proposals() -> dict[str, Attribute[QualificationField]]:
     """Filters on the slower services that the items of a check that cannot be delivered as
     asked offer instead (and, as the buyer sent them, those of the items it could not answer)."""
@@ -448,22 +439,22 @@ def _proposals() -> dict[str, Attribute[QualificationField]]:
         "alternateService.serviceCharacteristic.valueType": ("integer", "string"),
     }
     derived: dict[str, Attribute[QualificationField]] = {
-        "id": Attribute(QualificationField.PROPOSAL, _proposal_id),
+        "id": Attribute(QualificationField.SLOWER_ID, as_text),
         "alternateService.serviceSpecification.id": Attribute(
-            QualificationField.PROPOSING_OFFERING_ID, as_text
+            QualificationField.SLOWER_OFFERING_ID, as_text
         ),
-        "alternateService.place.id": Attribute(QualificationField.PROPOSING_PLACE_ID, as_text),
+        "alternateService.place.id": Attribute(QualificationField.SLOWER_PLACE_ID, as_text),
         "alternateService.place.href": linked(
-            QualificationField.PROPOSING_PLACE_ID, ADDRESS_BASE, "geographicAddress"
+            QualificationField.SLOWER_PLACE_ID, ADDRESS_BASE, "geographicAddress"
         ),
         "alternateService.place.role": Attribute(
-            QualificationField.PROPOSING_TWO_ENDS,
+            QualificationField.SLOWER_TWO_ENDS,
             lambda text: (True,) if text == "zEnd" else (),
             constant=("aEnd",),
-            shown=QualificationField.PROPOSED,
+            shown=QualificationField.SLOWER,
         ),
         **{
-            below: constant(QualificationField.ID, *values, shown=QualificationField.PROPOSED)
+            below: constant(QualificationField.ID, *values, shown=QualificationField.SLOWER)
             for below, values in fixed.items()
         },
     }
@@ -476,11 +467,11 @@ def _proposals() -> dict[str, Attribute[QualificationField]]:
     } | {
         # The speed offered, and the item's term and class of service.
         f"{ASKED}.alternateServiceProposal.{'.'.join(value)}": Attribute(
-            QualificationField.PROPOSED_BANDWIDTH_MBPS,
+            QualificationField.SLOWER_MBPS,
             _whole,
             ordered=True,
             also=Attribute(
-                QualificationField.PROPOSING_TERM_MONTHS,
+                QualificationField.SLOWER_TERM_MONTHS,
                 _whole,
                 ordered=True,
                 also=Attribute(
@@ -488,7 +479,7 @@ def _proposals() -> dict[str, Attribute[QualificationField]]:
                     as_text,
                     ordered=True,
                     document=(ASKED, "alternateServiceProposal", *value),
-                    also=Attribute(QualificationField.PROPOSING_CLASS_OF_SERVICE, as_text),
+                    also=Attribute(QualificationField.SLOWER_CLASS_OF_SERVICE, as_text),
                 ),
             ),
         ),
@@ -529,16 +520,18 @@ FILTERS = {
         ),
         # Why an item that cannot be delivered as asked cannot.
         f"{ASKED}.eligibilityUnavailabilityReason.code": replace(
-            constant(QualificationField.ID, "notServiceable", shown=QualificationField.UNQUALIFIED),
+            constant(
+                QualificationField.ID, "notServiceable", shown=QualificationField.ITEM_UNQUALIFIED
+            ),
             also=_asked("eligibilityUnavailabilityReason", "code"),
         ),
         # The reasons given for what is offered instead, else that it cannot be delivered as
         # asked (compared as text, by equality only).
         f"{ASKED}.eligibilityUnavailabilityReason.label": replace(
-            constant(QualificationField.ID, UNAVAILABLE, shown=QualificationField.UNEXPLAINED),
+            constant(QualificationField.ID, UNAVAILABLE, shown=QualificationField.ITEM_UNEXPLAINED),
             ordered=False,
             also=Attribute(
-                QualificationField.ITEM_UNAVAILABLE_REASON,
+                QualificationField.ITEM_UNQUALIFIED_REASON,
                 as_text,
                 also=_asked("eligibilityUnavailabilityReason", "label"),
             ),

@@ -9,16 +9,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
 from app.core.qualification import Confidence, Qualification, QualificationItem
-from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
+from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, location_id
+from tests.rest_facades.tmf.kit import Kit
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _list
-from tests.statements import copies, counting
+from tests.statements import copies, counting, kept_copies
 
-PATH = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
+BASE = "/tmf-api/productOfferingQualification/v4"
+RESOURCE = "productOfferingQualification"
+PATH = f"{BASE}/{RESOURCE}"
 CATALOG = "http://testserver/tmf-api/productCatalogManagement/v4/productOffering"
 ITEM = "productOfferingQualificationItem"
 # How many qualifications each batch adds, for the caller and as many for another party.
@@ -28,6 +32,11 @@ BATCH = 12
 def _items(poq: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = poq[ITEM]
     return items
+
+
+def every(check: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    """Whether an item of a qualification passes `check`."""
+    return lambda poq: any(check(i) for i in _items(poq))
 
 
 async def _all_pages(
@@ -160,9 +169,6 @@ async def test_qualifications_filter_on_what_their_items_show(
             prefix = f"poq_{party[-4:]}{batch}"
             await _copy(session, poq, template, prefix, lambda n: vary(n + BATCH * batch))
 
-    def every(check: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
-        return lambda poq: any(check(i) for i in _items(poq))
-
     def places(item: dict[str, Any]) -> list[str]:
         return [p["id"] for p in item["product"]["place"]]
 
@@ -245,3 +251,159 @@ async def test_qualifications_filter_on_what_their_items_show(
         ("@type", "QuoteItem"),
     ):
         assert (await _list(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
+
+
+async def _terminated_copies(session: AsyncSession, poq: Qualification, prefix: str) -> None:
+    """`BATCH` copies of a terminated qualification: half for one reason, half for another, a
+    day apart in four."""
+    ended = poq.completed_at
+    assert ended is not None
+    await kept_copies(
+        session,
+        poq,
+        BATCH,
+        lambda n: {
+            "id": f"{prefix}{n}",
+            "state_reason": "no offering" if n % 2 else "no place",
+            "completed_at": ended + timedelta(days=n % 4),
+        },
+    )
+
+
+async def test_terminated_qualifications_filter_on_their_items_and_the_sellers_note(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    database: Database,
+    customer: Caller,
+    other_customer: Caller,
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    # Without an offering the seller cannot answer: the qualification ends at once, its reason
+    # in a note by the seller beside the buyer's own.
+    body = {
+        "note": [{"id": "b1", "author": "buyer", "text": "for the Chicago office"}],
+        ITEM: [
+            {"id": "k1", "action": "add", "product": {"place": [{"id": chicago, "role": "aEnd"}]}}
+        ],
+    }
+    templates = {}
+    for caller in (customer, other_customer):
+        poq, items = await _template(session, await _created(client, caller, body))
+        assert (poq.state_reason, items) != (None, [])
+        templates[caller.party_id] = poq
+    mine = templates[customer.party_id]
+    assert mine.completed_at is not None
+    later = mine.completed_at + timedelta(days=2)
+
+    async def seed(batch: int) -> None:
+        for party, poq in templates.items():
+            await _terminated_copies(session, poq, f"poq_{party[-4:]}t{batch}")
+
+    def noted(check: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+        return lambda poq: any(check(note) for note in poq["note"])
+
+    def erred(poq: dict[str, Any]) -> list[str]:
+        return [e["value"] for i in _items(poq) for e in i["terminationError"]]
+
+    await _check(
+        client,
+        database,
+        customer,
+        seed,
+        [
+            (
+                {"note.text": "no offering"},
+                lambda n: n % 2 == 1,
+                noted(lambda note: note["text"] == "no offering"),
+            ),
+            (
+                {"note.author": "seller", "note.id": "b1"},
+                lambda n: True,
+                noted(lambda note: note["author"] == "seller"),
+            ),
+            (
+                {"note.date.gte": later.isoformat()},
+                lambda n: n % 4 >= 2,
+                noted(
+                    lambda note: "date" in note and datetime.fromisoformat(note["date"]) >= later
+                ),
+            ),
+            (
+                {f"{ITEM}.state": "terminatedWithError", f"{ITEM}.id": "k1"},
+                lambda n: True,
+                every(lambda i: (i["state"], i["id"]) == ("terminatedWithError", "k1")),
+            ),
+            (
+                {f"{ITEM}.terminationError.value": "no offering"},
+                lambda n: n % 2 == 1,
+                lambda poq: erred(poq) == ["no offering"],
+            ),
+            (
+                {
+                    f"{ITEM}.terminationError.@type": "TerminationError",
+                    f"{ITEM}.product.place.id": chicago,
+                    f"{ITEM}.action": "add",
+                },
+                lambda n: True,
+                every(lambda i: i["product"]["place"][0]["id"] == chicago),
+            ),
+        ],
+    )
+    # What the seller shows of answered items is not shown by these.
+    for name, value in (
+        ("@type", "ProductOfferingQualificationItem"),
+        ("product.@type", "Product"),
+    ):
+        assert (await _list(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
+    # A service check that ended so shows, as a qualification, the items it was asked for.
+    check = await client.post(
+        "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification",
+        headers=customer.headers,
+        json={"serviceQualificationItem": [{"id": "s1", "service": {"place": []}}]},
+    )
+    assert check.status_code == 201, check.text
+    assert check.json()["state"] == "terminatedWithError"
+    found, total = await _list(client, customer, PATH, **{f"{ITEM}.id": "s1"})
+    assert total == 1
+    [item] = _items(found[0])
+    assert (item["id"], item["state"]) == ("s1", "terminatedWithError")
+    assert item["terminationError"][0]["value"]
+
+
+@pytest.mark.usefixtures("partner_covers_off_net")
+async def test_every_attribute_of_an_item_that_cannot_be_delivered_filters_in_sql(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    chicago = await location_id(session, CHICAGO)
+    new_york = await location_id(session, NEW_YORK)
+    places = [{"id": chicago, "role": "aEnd"}, {"id": new_york, "role": "zEnd"}]
+    asked = [
+        # Off-net access is sold up to 10 Gbps: a slower speed is proposed instead.
+        {
+            "id": "far",
+            "product": {
+                "productOffering": {"id": "internet-access"},
+                "place": [{"name": LAS_VEGAS, "role": "aEnd"}],
+                "productCharacteristic": [{"name": "bandwidth", "value": 20000}],
+            },
+        },
+        {"id": "line", "productOffering": {"id": "ethernet-line"}, "product": {"place": places}},
+    ]
+    kit = Kit(client, customer, "TMF679-ProductOfferingQualification-v4", BASE, RESOURCE)
+    for body in (
+        {ITEM: asked},
+        # Not answered (no offering): the items as asked, with what the buyer said of them.
+        {
+            ITEM: [
+                {
+                    "id": "bare",
+                    "product": {"place": places},
+                    "eligibilityUnavailabilityReason": [{"code": "x1", "label": "asked"}],
+                }
+            ]
+        },
+    ):
+        instance = (await kit.call("POST", f"/{RESOURCE}", 201, body=body)).json()
+        results = [i.get("qualificationItemResult") for i in _items(instance)]
+        assert results in (["alternate", "qualified"], [None])
+        await kit.filters_in_sql(instance)
