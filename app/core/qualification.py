@@ -779,6 +779,11 @@ class QualificationField(StrEnum):
     SLOWER_MBPS = "slower_mbps"
     SLOWER_MONTHLY_CENTS = "slower_monthly_cents"
     SLOWER_ONE_TIME_CENTS = "slower_one_time_cents"
+    # The `Outcome` of any item as `OUTCOME` judges the whole: anything offered instead (a
+    # slower speed, a building nearby) makes an item that cannot be delivered an alternative.
+    ITEM_RESULT = "item_result"
+    # The confidence of any item.
+    ITEM_CONFIDENCE = "item_confidence"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -867,6 +872,8 @@ _SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
 _UNQUALIFIED = ~col(QualificationItem.qualified)
 _SLOWER_ITEM = and_(_UNQUALIFIED, _SLOWER)
 _REASON = "reason"
+_QUALIFIED = col(QualificationItem.qualified)
+_PLACES = (col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
 
 
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
@@ -1006,6 +1013,38 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     ),
     QualificationField.SLOWER_MONTHLY_CENTS: _slower_price("monthly_cents"),
     QualificationField.SLOWER_ONE_TIME_CENTS: _slower_price("one_time_cents"),
+    QualificationField.ITEM_RESULT: _of_items(
+        type_coerce(
+            case(
+                (_QUALIFIED, literal(Outcome.QUALIFIED.value)),
+                (
+                    list_length(col(QualificationItem.alternatives)) > 0,
+                    literal(Outcome.ALTERNATIVE.value),
+                ),
+                else_=literal(Outcome.UNQUALIFIED.value),
+            ),
+            StrEnumType(Outcome),
+        )
+    ),
+    QualificationField.ITEM_CONFIDENCE: _of_items(col(QualificationItem.confidence)),
+}
+# The same, where a list shows only the items that can be delivered (of a qualification that
+# answered none, none).
+_QUALIFIED_ITEM_COLUMNS = QUALIFICATION_COLUMNS | {
+    QualificationField.ANSWERED: _items(_QUALIFIED),
+    **{
+        field: _of_items(column, _QUALIFIED)
+        for field, column in (
+            (QualificationField.ITEM_ID, _ITEM_ID),
+            (QualificationField.ITEM_OFFERING_ID, col(QualificationItem.offering_id)),
+            (QualificationField.ITEM_PLACE_ID, either_column(*_PLACES)),
+            (QualificationField.ITEM_TWO_ENDS, col(QualificationItem.z_location_id).is_not(None)),
+            (QualificationField.ITEM_BANDWIDTH_MBPS, col(QualificationItem.bandwidth_mbps)),
+            (QualificationField.ITEM_TERM_MONTHS, col(QualificationItem.term_months)),
+            (QualificationField.ITEM_CLASS_OF_SERVICE, col(QualificationItem.class_of_service)),
+            (QualificationField.ITEM_CONFIDENCE, col(QualificationItem.confidence)),
+        )
+    },
 }
 
 
@@ -1015,13 +1054,16 @@ async def find_qualifications(
     principal: Principal,
     conditions: Sequence[Condition[QualificationField]] = (),
     annotations: dict[str, str] | None = None,
+    qualified_items_only: bool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> Page[tuple[Qualification, list[QualificationItem]]]:
     """One page of the caller's qualifications that meet every condition (and hold the
-    `annotations` given), newest first, with their items and the count of all that meet them."""
+    `annotations` given), newest first, with their items and the count of all that meet them.
+    With `qualified_items_only` the conditions on items look at those that can be delivered."""
     statement = qualifications_query(principal=principal, annotations=annotations)
-    statement = statement.where(*where(QUALIFICATION_COLUMNS, conditions))
+    columns = _QUALIFIED_ITEM_COLUMNS if qualified_items_only else QUALIFICATION_COLUMNS
+    statement = statement.where(*where(columns, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     items = await children_scoped(
         session,
