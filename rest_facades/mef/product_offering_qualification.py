@@ -306,6 +306,7 @@ async def list_poqs(
     caller, window = query.caller, query.window
     statement = qualification.qualifications_query(
         principal=caller.principal,
+        party_id=caller.buyer_id,
         state=QualificationState(from_mef(state, QualificationState)) if state else None,
         external_id=criteria.externalId,
         project_id=criteria.projectId,

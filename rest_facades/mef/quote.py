@@ -424,6 +424,7 @@ async def list_quotes(
     caller, window = query.caller, query.window
     statement = quoting.quotes_query(
         principal=caller.principal,
+        party_id=caller.buyer_id,
         state=QuoteState(from_mef(criteria.state, QuoteState)) if criteria.state else None,
         states=states,
         kind=QuoteKind(level) if level in {"firm", "budgetary"} else None,
