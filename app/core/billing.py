@@ -379,6 +379,8 @@ async def get_bill(session: AsyncSession, *, principal: Principal, bill_id: str)
 class BillFilter:
     """Criteria of a bill search; each one given must hold (periods compare strictly)."""
 
+    # The buyer whose bills these are, for a caller acting for several.
+    party_id: str | None = None
     billing_account_id: str | None = None
     states: frozenset[BillState] | None = None
     starts_after: datetime | None = None
@@ -397,6 +399,7 @@ def bills_query(
         statement = statement.where(Bill.kind == kind)
     if where is not None:
         conditions = [
+            Bill.party_id == where.party_id if where.party_id is not None else None,
             Bill.billing_account_id == where.billing_account_id
             if where.billing_account_id is not None
             else None,

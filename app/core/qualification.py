@@ -685,6 +685,7 @@ async def delete_qualification(
 def qualifications_query(
     *,
     principal: Principal,
+    party_id: str | None = None,
     state: QualificationState | None = None,
     external_id: str | None = None,
     project_id: str | None = None,
@@ -692,8 +693,11 @@ def qualifications_query(
     requested_after: datetime | None = None,
     requested_before: datetime | None = None,
 ) -> SelectOfScalar[Qualification]:
-    """The caller's qualifications, newest first, filtered, as a statement to page through."""
+    """The caller's qualifications (of one buyer, for a caller acting for several), newest
+    first, filtered, as a statement to page through."""
     statement = scoped(Qualification, principal)
+    if party_id is not None:
+        statement = statement.where(Qualification.party_id == party_id)
     if state is not None:
         statement = statement.where(Qualification.state == state)
     if external_id is not None:

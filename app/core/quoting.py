@@ -423,6 +423,7 @@ async def _expire_if_due(session: AsyncSession, quote: Quote) -> None:
 def quotes_query(
     *,
     principal: Principal,
+    party_id: str | None = None,
     state: QuoteState | None = None,
     states: Collection[QuoteState] | None = None,
     kind: QuoteKind | None = None,
@@ -436,8 +437,11 @@ def quotes_query(
     answered_after: datetime | None = None,
     answered_before: datetime | None = None,
 ) -> SelectOfScalar[Quote]:
-    """The caller's quotes, newest first, filtered, as a statement to page through."""
+    """The caller's quotes (of one buyer, for a caller acting for several), newest first,
+    filtered, as a statement to page through."""
     statement = scoped(Quote, principal)
+    if party_id is not None:
+        statement = statement.where(Quote.party_id == party_id)
     if state is not None:
         statement = statement.where(Quote.state == state)
     if states is not None:

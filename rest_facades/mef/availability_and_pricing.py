@@ -96,11 +96,11 @@ async def _places(
     return locations, problems
 
 
-def _unexpected(raw: dict[str, Any], names: tuple[str, ...], action: str) -> Problems:
+def _unexpected(given: dict[str, Any], names: tuple[str, ...], action: str) -> Problems:
     return [
         ("unexpectedProperty", f"a request to {action} a product has no {name}", f"/{name}")
         for name in names
-        if raw.get(name) is not None
+        if given.get(name) is not None
     ]
 
 
@@ -141,12 +141,12 @@ async def offering_availability(
 ) -> Any:
     """The configurations of the catalog that can be delivered where asked, each with its
     installation interval and the identifier to ask its prices by."""
-    raw = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    given = body.model_dump(mode="json", by_alias=True, exclude_none=True)
     problems: Problems = []
     kind: ProductKind | None = None
     locations: list[Location] = []
     if body.action is models.ProductActionAddModifyType.add:
-        problems += _unexpected(raw, ("productRef",), "add")
+        problems += _unexpected(given, ("productRef",), "add")
         if body.productSpecification is None:
             problems.append(
                 (
@@ -168,10 +168,10 @@ async def offering_availability(
                     )
                 )
         needed = None if kind is None else (2 if kind is ProductKind.ETHERNET_LINE else 1)
-        locations, place_problems = await _places(flavour, caller, raw.get("place") or [], needed)
+        locations, place_problems = await _places(flavour, caller, given.get("place") or [], needed)
         problems += place_problems
     else:
-        problems += _unexpected(raw, ("productSpecification", "place"), "modify")
+        problems += _unexpected(given, ("productSpecification", "place"), "modify")
         if body.productRef is None:
             problems.append(("missingProperty", "a change names the product", "/productRef"))
         if problems:
@@ -189,7 +189,7 @@ async def offering_availability(
         caller.session, kind=kind, locations=locations, classes_of_service=MEF_CLASSES
     )
     answer = models.ProductOfferingAvailability.model_validate(
-        raw
+        given
         | {
             "availableProductOfferingConfigurations": [
                 {
@@ -207,7 +207,7 @@ async def offering_availability(
         }
     )
     view = dump(answer)
-    # The generated model keeps only `@type` of a configuration: the rest goes in as it is.
+    # A configuration is answered exactly as built for its product schema.
     for shown, found in zip(view["availableProductOfferingConfigurations"], assessed, strict=True):
         shown["productConfiguration"] = _shown(flavour, kind, found)
     return mef_json(view)
@@ -229,16 +229,16 @@ async def pricing_discovery(
     body: models.PricingDiscoveryRequest, caller: MEFCaller, flavour: FlavourDep
 ) -> Any:
     """The prices of a configuration for every term its offering sells, as a quote gives them."""
-    raw = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    given = body.model_dump(mode="json", by_alias=True, exclude_none=True)
     chosen = Configuration.parse(body.productConfigurationIdentifier)
     where = "/productConfigurationIdentifier"
     if chosen is None or kind_of_offering(chosen.offering_id) is None:
         raise unprocessable([("referenceNotFound", "no such product configuration", where)])
     adding = body.action is models.ProductActionAddModifyType.add
     if adding:
-        problems = _unexpected(raw, ("productRef",), "add")
+        problems = _unexpected(given, ("productRef",), "add")
         locations, place_problems = await _places(
-            flavour, caller, raw.get("place") or [], len(chosen.location_ids)
+            flavour, caller, given.get("place") or [], len(chosen.location_ids)
         )
         problems += place_problems
         if not problems and tuple(location.id for location in locations) != chosen.location_ids:
@@ -246,7 +246,7 @@ async def pricing_discovery(
                 ("invalidValue", "the configuration was offered at other places", "/place")
             )
     else:
-        problems = _unexpected(raw, ("place",), "modify")
+        problems = _unexpected(given, ("place",), "modify")
         if body.productRef is None:
             problems.append(("missingProperty", "a change names the product", "/productRef"))
         else:
@@ -293,5 +293,5 @@ async def pricing_discovery(
             }
         )
     return mef_json(
-        dump(models.PricingDiscovery.model_validate(raw | {"pricingAndTerms": pricing}))
+        dump(models.PricingDiscovery.model_validate(given | {"pricingAndTerms": pricing}))
     )

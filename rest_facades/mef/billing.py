@@ -172,6 +172,7 @@ class BillSearch:
 
 
 async def bill_search(
+    caller: MEFCaller,
     account_id: Annotated[str | None, Query(alias="billingAccount.id")] = None,
     starts_before: Annotated[datetime | None, Query(alias="billingPeriod.startDateTime.lt")] = None,
     starts_after: Annotated[datetime | None, Query(alias="billingPeriod.startDateTime.gt")] = None,
@@ -188,6 +189,7 @@ async def bill_search(
         raise bad_request("invalidQuery", f"category must be one of {names}")
     return BillSearch(
         BillFilter(
+            party_id=caller.buyer_id,
             billing_account_id=account_id,
             states=CORE_STATES[state] if state else None,
             starts_after=starts_after,

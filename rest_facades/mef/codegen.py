@@ -78,11 +78,25 @@ def find_api_files(specs: Path, flavour: str) -> dict[str, Path]:
     return found
 
 
+# The extension point of product payloads: its members beyond `@type` are those of the product
+# schema that `@type` names, so its model keeps them (and handlers read configurations from it).
+EXTENSION_POINTS = ("MEFProductConfiguration",)
+
+
+def open_extension_points(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its extension-point schemas open to further members."""
+    schemas = dict(spec.get("components", {}).get("schemas", {}))
+    for name in EXTENSION_POINTS:
+        if name in schemas:
+            schemas[name] = {**schemas[name], "additionalProperties": True}
+    return {**spec, "components": {**spec.get("components", {}), "schemas": schemas}}
+
+
 def generate_models(spec: dict[str, Any], target: Path) -> None:
     """Pydantic models of an API's schemas, through datamodel-code-generator."""
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "api.json"
-        source.write_text(json.dumps(strip_prose(spec)))
+        source.write_text(json.dumps(strip_prose(open_extension_points(spec))))
         subprocess.run(
             [
                 sys.executable,

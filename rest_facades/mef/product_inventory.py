@@ -215,7 +215,7 @@ def _view(
             }
         )
     )
-    # The generated model keeps only `@type` of a configuration: the rest goes in as it is.
+    # A configuration is answered exactly as built for its product schema.
     view["productConfiguration"] = shown
     return view
 

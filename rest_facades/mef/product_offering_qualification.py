@@ -38,9 +38,9 @@ from rest_facades.mef.requests import (
     FlavourDep,
     MEFCaller,
     MEFList,
-    RawBody,
     dump,
     listing,
+    sent,
 )
 from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
@@ -213,7 +213,6 @@ routes = mef_router()
 @routes.post(f"/{RESOURCE}", status_code=201, response_model=models.ProductOfferingQualification)
 async def create_poq(
     body: models.ProductOfferingQualificationCreate,
-    raw: RawBody,
     caller: MEFCaller,
     flavour: FlavourDep,
 ) -> Response:
@@ -236,7 +235,8 @@ async def create_poq(
                 "/relatedContactInformation",
             )
         )
-    sent_items: list[dict[str, Any]] = raw[ITEMS]
+    given = sent(body)
+    sent_items: list[dict[str, Any]] = given[ITEMS]
     if len({item["id"] for item in sent_items}) != len(sent_items):
         problems.append(("invalidValue", "item ids must be unique in a POQ", f"/{ITEMS}"))
     specs, details = [], []
@@ -270,7 +270,7 @@ async def create_poq(
             annotations={
                 "instantSyncQualification": bool(body.instantSyncQualification),
                 "provideAlternative": bool(body.provideAlternative),
-                "relatedContactInformation": raw["relatedContactInformation"],
+                "relatedContactInformation": given["relatedContactInformation"],
             },
             details=details,
         )
@@ -306,6 +306,7 @@ async def list_poqs(
     caller, window = query.caller, query.window
     statement = qualification.qualifications_query(
         principal=caller.principal,
+        party_id=caller.buyer_id,
         state=QualificationState(from_mef(state, QualificationState)) if state else None,
         external_id=criteria.externalId,
         project_id=criteria.projectId,

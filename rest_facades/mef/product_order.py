@@ -14,7 +14,6 @@ from app.core.order_changes import Cancellation, CancellationReasonKind, ChangeS
 from app.core.paging import Between, fetch_page
 from app.core.parties import Party
 from rest_facades.common.paging import views_of
-from rest_facades.common.values import parse_date_time
 from rest_facades.mef import hub
 from rest_facades.mef.errors import mef_json, pointer, unprocessable
 from rest_facades.mef.flavours import SELLER_ID, Flavour
@@ -33,9 +32,9 @@ from rest_facades.mef.requests import (
     FlavourDep,
     MEFCaller,
     MEFList,
-    RawBody,
     dump,
     listing,
+    sent,
 )
 from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
@@ -70,10 +69,9 @@ _DAYS_PER_UNIT = {
 }
 
 
-def _term_months(raw_item: dict[str, Any]) -> int:
-    duration = (raw_item.get("requestedItemTerm") or {}).get("duration") or {}
-    amount, units = duration.get("amount"), duration.get("units")
-    if not isinstance(amount, int) or units not in _DAYS_PER_UNIT:
+def _term_months(term: models.MEFItemTerm) -> int:
+    amount, units = term.duration.amount, term.duration.units.value
+    if units not in _DAYS_PER_UNIT:
         return DEFAULT_TERM_MONTHS
     if units == "calendarMonths":
         return amount
@@ -81,32 +79,32 @@ def _term_months(raw_item: dict[str, Any]) -> int:
 
 
 async def _item_request(
-    flavour: Flavour, caller: Caller, raw: dict[str, Any], index: int
+    flavour: Flavour, caller: Caller, item: models.MEFProductOrderItemCreate, index: int
 ) -> tuple[ordering.ItemRequest | None, list[tuple[str, str, str]]]:
     """The core's item for one MEF order item, or the problems that stop it."""
-    product = raw.get("product") or {}
+    given = sent(item)
+    product = given.get("product") or {}
     spec, problems = await requested_spec(
         flavour,
         API,
         caller,
-        action=raw["action"],
+        action=item.action.value,
         product=product,
         where=f"/productOrderItem/{index}",
         buyer=caller.buyer_id or caller.principal.party_id,
-        term_months=_term_months(raw) if "requestedItemTerm" in raw else None,
+        term_months=_term_months(item.requestedItemTerm) if item.requestedItemTerm else None,
     )
     if spec is None or problems:
         return None, problems
-    action = ordering.ItemAction(raw["action"])
-    requested = raw.get("requestedCompletionDate")
-    annotations = {k: raw[k] for k in ITEM_ANNOTATIONS if k in raw}
+    action = ordering.ItemAction(item.action.value)
+    annotations = {k: given[k] for k in ITEM_ANNOTATIONS if k in given}
     annotations["place"] = product.get("place", [])
     return ordering.ItemRequest(
         action=action,
         spec=None if action is ordering.ItemAction.DELETE else spec,
         product_id=str(product["id"]) if action is not ordering.ItemAction.ADD else None,
-        external_id=raw["id"],
-        requested_completion_at=parse_date_time(requested) if requested else None,
+        external_id=item.id,
+        requested_completion_at=item.requestedCompletionDate,
         configuration=product.get("productConfiguration"),
         annotations=annotations,
     ), []
@@ -228,7 +226,7 @@ def order_view(
     answer = dump(
         models.ProductOrder.model_validate({k: v for k, v in body.items() if v is not None})
     )
-    # The generated model keeps only `@type` of a configuration; return it whole.
+    # A configuration is answered exactly as built for its product schema.
     for view, shown in zip(answer["productOrderItem"], configurations, strict=False):
         view["product"]["productConfiguration"] = shown
     return answer
@@ -267,17 +265,13 @@ def _find_view(flavour: Flavour, order: ordering.Order) -> Any:
     )
 
 
-async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | None:
+async def _quote_of(caller: Caller, items: list[models.MEFProductOrderItemCreate]) -> str | None:
     """The quote that the items' `quoteItem` references name (one quote per order); an item of
     a quote is named as the quote shows it (the buyer's item id, or its position)."""
-    refs = [
-        (i, item["quoteItem"])
-        for i, item in enumerate(raw_items)
-        if isinstance(item.get("quoteItem"), dict)
-    ]
+    refs = [(i, item.quoteItem) for i, item in enumerate(items) if item.quoteItem is not None]
     if not refs:
         return None
-    quote_ids = {str(ref.get("quoteId")) for _, ref in refs}
+    quote_ids = {ref.quoteId for _, ref in refs}
     if len(quote_ids) > 1:
         raise unprocessable(
             [("invalidValue", "one order takes items of one quote", "/productOrderItem")]
@@ -298,13 +292,13 @@ async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | No
             ]
         ) from exc
     names = {item.external_id or str(item.position) for item in found.items}
-    missing = [(i, ref) for i, ref in refs if str(ref.get("id")) not in names]
+    missing = [(i, ref) for i, ref in refs if ref.id not in names]
     if missing:
         raise unprocessable(
             [
                 (
                     "referenceNotFound",
-                    f"no item '{ref.get('id')}' in the quote",
+                    f"no item '{ref.id}' in the quote",
                     f"/productOrderItem/{i}/quoteItem/id",
                 )
                 for i, ref in missing
@@ -326,24 +320,25 @@ routes = mef_router()
 
 @routes.post("/productOrder", status_code=201, response_model=models.ProductOrder)
 async def create_order(
-    body: models.ProductOrderCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+    body: models.ProductOrderCreate, caller: MEFCaller, flavour: FlavourDep
 ) -> Response:
     """Place an order."""
     requests: list[ordering.ItemRequest] = []
     problems: list[tuple[str, str, str]] = []
-    ids = [item["id"] for item in raw["productOrderItem"]]
+    ids = [item.id for item in body.productOrderItem]
     if len(set(ids)) != len(ids):
         problems.append(
             ("invalidValue", "item ids must be unique in an order", "/productOrderItem")
         )
-    for index, item in enumerate(raw["productOrderItem"]):
+    for index, item in enumerate(body.productOrderItem):
         built, item_problems = await _item_request(flavour, caller, item, index)
         problems += item_problems
         if built is not None:
             requests.append(built)
     if problems:
         raise unprocessable(problems)
-    quote_id = await _quote_of(caller, raw["productOrderItem"])
+    quote_id = await _quote_of(caller, body.productOrderItem)
+    given = sent(body)
     placed = await ordering.place(
         caller.session,
         principal=caller.principal,
@@ -353,7 +348,7 @@ async def create_order(
         quote_id=quote_id,
         external_id=body.externalId,
         project_id=body.projectId,
-        annotations={k: raw[k] for k in ORDER_ANNOTATIONS if k in raw},
+        annotations={k: given[k] for k in ORDER_ANNOTATIONS if k in given},
     )
     answer = await _view(flavour, caller, placed.order.id)
     return mef_json(answer, status=201, headers={"Location": answer["href"]})
@@ -419,13 +414,13 @@ async def get_order(id: str, caller: MEFCaller, flavour: FlavourDep) -> Response
 async def update_order(
     id: str,
     body: models.ProductOrderUpdate,
-    raw: RawBody,
     caller: MEFCaller,
     flavour: FlavourDep,
 ) -> Response:
     """Change the buyer's references of an order (not what it buys)."""
     # A merge patch's null removes a member; nothing the buyer gave an order can be removed.
-    nulls = [name for name, value in raw.items() if value is None]
+    given = sent(body)
+    nulls = [name for name, value in given.items() if value is None]
     if nulls:
         raise unprocessable(
             [("invalidValue", f"'{n}' may not be null", pointer([n])) for n in nulls]
@@ -435,10 +430,10 @@ async def update_order(
             caller.session,
             principal=caller.principal,
             order_id=id,
-            annotations={k: raw[k] for k in ORDER_ANNOTATIONS if k in raw},
+            annotations={k: given[k] for k in ORDER_ANNOTATIONS if k in given},
             item_annotations={
                 i["id"]: {k: i[k] for k in ITEM_ANNOTATIONS if k in i}
-                for i in raw.get("productOrderItem", [])
+                for i in given.get("productOrderItem") or []
             },
             external_id=body.externalId,
             project_id=body.projectId,
@@ -505,7 +500,7 @@ def _cancellation_view(
 
 @routes.post("/cancelProductOrder", status_code=201, response_model=models.CancelProductOrder)
 async def cancel_order(
-    body: models.CancelProductOrderCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+    body: models.CancelProductOrderCreate, caller: MEFCaller, flavour: FlavourDep
 ) -> Response:
     """Ask to cancel an order; the seller assesses and answers through its state."""
     reason_kind = body.cancellationReasonType
@@ -516,7 +511,7 @@ async def cancel_order(
             order_id=body.productOrder.productOrderId,
             reason=body.cancellationReason,
             reason_kind=CancellationReasonKind(reason_kind.value) if reason_kind else None,
-            contacts=raw["relatedContactInformation"],
+            contacts=[sent(contact) for contact in body.relatedContactInformation],
             channel=flavour.channel,
         )
     except NotFound as exc:

@@ -38,9 +38,9 @@ from rest_facades.mef.requests import (
     FlavourDep,
     MEFCaller,
     MEFList,
-    RawBody,
     dump,
     listing,
+    sent,
 )
 from rest_facades.mef.routing import mef_router
 from rest_facades.mef.vocabulary import from_mef, to_mef
@@ -312,25 +312,26 @@ routes = mef_router()
 
 @routes.post("/quote", status_code=201, response_model=models.Quote)
 async def create_quote(
-    body: models.QuoteCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+    body: models.QuoteCreate, caller: MEFCaller, flavour: FlavourDep
 ) -> Response:
     """Ask for prices; answered in the response when `instantSyncQuote` is true."""
     buyer = caller.principal.buyer_for(caller.buyer_id, field_name="buyerId")
-    sent_items: list[dict[str, Any]] = raw[ITEMS]
+    given = sent(body)
+    sent_items: list[dict[str, Any]] = given[ITEMS]
     problems: Problems = []
     if not body.instantSyncQuote:
         # A deferred quote needs people to talk to (MEF 80).
         problems += _missing_contact(
-            raw.get("relatedContactInformation"),
+            given.get("relatedContactInformation"),
             "buyerContactInformation",
             "/relatedContactInformation",
         )
         for index, item in enumerate(sent_items):
             where = f"/{ITEMS}/{index}/relatedContactInformation"
-            sent = item.get("relatedContactInformation")
-            problems += _missing_contact(sent, "quoteItemTechnicalContact", where)
+            contacts = item.get("relatedContactInformation")
+            problems += _missing_contact(contacts, "quoteItemTechnicalContact", where)
             if item["action"] == "add":
-                problems += _missing_contact(sent, "quoteItemLocationContact", where)
+                problems += _missing_contact(contacts, "quoteItemLocationContact", where)
     if len({item["id"] for item in sent_items}) != len(sent_items):
         problems.append(("invalidValue", "item ids must be unique in a quote", f"/{ITEMS}"))
     poq_id, poq_problems = await _qualification_of(caller, sent_items)
@@ -370,8 +371,8 @@ async def create_quote(
             requested_completion_at=body.requestedQuoteCompletionDate,
             project_id=body.projectId,
             annotations={
-                **{k: raw[k] for k in QUOTE_ANNOTATIONS if k in raw},
-                "relatedContactInformation": raw.get("relatedContactInformation", []),
+                **{k: given[k] for k in QUOTE_ANNOTATIONS if k in given},
+                "relatedContactInformation": given.get("relatedContactInformation", []),
             },
             details=details,
         )
@@ -423,6 +424,7 @@ async def list_quotes(
     caller, window = query.caller, query.window
     statement = quoting.quotes_query(
         principal=caller.principal,
+        party_id=caller.buyer_id,
         state=QuoteState(from_mef(criteria.state, QuoteState)) if criteria.state else None,
         states=states,
         kind=QuoteKind(level) if level in {"firm", "budgetary"} else None,

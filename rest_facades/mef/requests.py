@@ -147,14 +147,28 @@ async def checked_body(request: Request) -> dict[str, Any] | None:
     return raw
 
 
-# The raw JSON of a body, for what its generated model does not keep (`productConfiguration`
-# beyond its `@type`, which members were sent).
-RawBody = Annotated[dict[str, Any], Depends(checked_body)]
+async def body_members(
+    raw: Annotated[dict[str, Any] | None, Depends(checked_body)],
+) -> frozenset[str]:
+    """The names of the members a body sent, those its model does not define included; the
+    values are read from the model."""
+    return frozenset(raw or ())
+
+
+# What a handler needs of a body beyond its model: which members were sent, to refuse those an
+# operation does not take.
+BodyMembers = Annotated[frozenset[str], Depends(body_members)]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
     """A generated model as MEF JSON: aliases (`@type`), no nulls."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def sent(model: BaseModel) -> dict[str, Any]:
+    """The members of a request's model that the buyer sent, as MEF JSON (a product
+    configuration keeps the members of its product schema: see `codegen.EXTENSION_POINTS`)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 async def list_window(

@@ -38,11 +38,11 @@ from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.generated.sonata import trouble_ticket as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requests import (
+    BodyMembers,
     Caller,
     FlavourDep,
     MEFCaller,
     MEFList,
-    RawBody,
     dump,
     listing,
 )
@@ -147,11 +147,11 @@ def _notes(notes: list[Any] | None) -> list[NoteInput]:
     return [NoteInput(text=n.text, author=n.author) for n in notes or []]
 
 
-def _kept(body: Any, raw: dict[str, Any]) -> dict[str, Any]:
+def _kept(body: Any) -> dict[str, Any]:
     """The attributes the core keeps as given, in their validated form."""
     kept: dict[str, Any] = {}
     for name in KEPT:
-        if name not in raw:
+        if name not in body.model_fields_set:
             continue
         value = getattr(body, name)
         if isinstance(value, list):
@@ -379,7 +379,7 @@ routes = mef_router()
 
 @routes.post("/troubleTicket", status_code=201, response_model=models.TroubleTicket)
 async def create_ticket(
-    body: models.TroubleTicketCreate, raw: RawBody, caller: MEFCaller, flavour: FlavourDep
+    body: models.TroubleTicketCreate, caller: MEFCaller, flavour: FlavourDep
 ) -> Response:
     """Report an issue with one of the buyer's products."""
     entity = body.relatedEntity[0]
@@ -413,7 +413,7 @@ async def create_ticket(
             impact=_to_core(body.observedImpact, Impact),
             external_id=body.externalId,
             notes=_notes(body.note),
-            annotations={**_kept(body, raw), "relatedEntity": [dump(entity)]},
+            annotations={**_kept(body), "relatedEntity": [dump(entity)]},
         )
     except CoreError as exc:
         raise _core_refusal(exc) from exc
@@ -497,19 +497,19 @@ async def get_ticket(id: str, caller: MEFCaller, flavour: FlavourDep) -> Respons
 async def patch_ticket(
     id: str,
     body: models.TroubleTicketUpdate,
-    raw: RawBody,
+    members: BodyMembers,
     caller: MEFCaller,
     flavour: FlavourDep,
 ) -> Response:
     """Change what the buyer said about a ticket; add notes and attachments."""
     problems = [
         ("unexpectedProperty", f"'{name}' cannot be changed", json_pointer([name]))
-        for name in raw
+        for name in sorted(members)
         if name not in PATCHABLE
     ] + [
         ("invalidValue", f"'{name}' may not be null", json_pointer([name]))
-        for name, value in raw.items()
-        if name in PATCHABLE and value is None
+        for name in sorted(body.model_fields_set)
+        if name in PATCHABLE and getattr(body, name) is None
     ]
     if body.relatedContactInformation is not None:
         problem = _contacts_problem(body.relatedContactInformation)
@@ -522,7 +522,7 @@ async def patch_ticket(
         ticket_id=id,
         buyer_party_id=caller.buyer_id,
     )
-    kept = _kept(body, raw)
+    kept = _kept(body)
     # Notes and attachments may be added, never changed: those already there are skipped.
     known_notes = {n.id for n in found.notes}
     new_notes = [n for n in body.note or [] if n.id not in known_notes]

@@ -371,8 +371,8 @@ async def test_listeners_hear_of_work_orders_and_appointments(
             status=204,
         )
         await app.state.dispatcher.run_once()
-        for hub in hubs:
-            gone = await client.delete(hub, headers=customer.headers)
+        for registered in hubs:
+            gone = await client.delete(registered, headers=customer.headers)
             assert gone.status_code == 204
     heard: dict[str, list[str]] = {}
     for path, body in listener.received:

@@ -15,8 +15,9 @@ from app.core.billing import Bill, BillKind, BillState
 from app.core.db import Database, new_id
 from app.main import create_app
 from app.settings import Settings
-from tests.factories import Caller, make_product
+from tests.factories import Caller, make_caller, make_product
 from tests.rest_facades.mef.conformance import check_response
+from tests.rest_facades.mef.conftest import AUDIENCE_BY_FLAVOUR
 from tests.rest_facades.mef.listener import listening
 from tests.rest_facades.mef.notifications import check_event
 from tests.statements import counting
@@ -222,3 +223,30 @@ async def test_listeners_hear_of_new_bills_and_state_changes(
         f"/mefApi/{flavour}/customerBillNotification/v2/listener/" in p
         for p, _ in listener.received
     )
+
+
+async def test_an_agent_lists_the_bills_of_the_buyer_it_names(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    customer: Caller,
+    other_customer: Caller,
+    flavour: str,
+) -> None:
+    agent = await make_caller(
+        session,
+        AUDIENCE_BY_FLAVOUR[flavour],
+        name="Agent",
+        acting_for=[customer.party_id, other_customer.party_id],
+    )
+    mine = await _billed(session, customer)
+    theirs = await _billed(session, other_customer)
+    for buyer, bill in ((customer, mine), (other_customer, theirs)):
+        listed = await _get(client, flavour, agent, LIST, LIST, buyerId=buyer.party_id)
+        assert [b["id"] for b in listed.json()] == [bill.bill.id]
+        assert listed.headers["X-Total-Count"] == "1"
+    unnamed = await _get(client, flavour, agent, LIST, LIST, status=400)
+    assert unnamed.json()["code"] == "missingQueryParameter"
+    stranger = await client.get(
+        f"{BASES[flavour]}{LIST}", headers=agent.headers, params={"buyerId": "pty_nobody"}
+    )
+    assert (stranger.status_code, stranger.json()["code"]) == (403, "forbiddenRequester")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class CancellationReasonType(StrEnum):
@@ -161,6 +161,9 @@ class MEFProductActionType(StrEnum):
 
 
 class MEFProductConfiguration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_type: Annotated[str, Field(alias="@type")]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
 from enum import StrEnum
 
 
@@ -108,6 +108,9 @@ class MEFProductActionType(StrEnum):
 
 
 class MEFProductConfiguration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_type: Annotated[str, Field(alias="@type")]
 
 

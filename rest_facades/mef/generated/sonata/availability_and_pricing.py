@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AnyUrl, BaseModel, Field
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field
 from enum import StrEnum
 
 
@@ -70,6 +70,9 @@ class MEFPriceType(StrEnum):
 
 
 class MEFProductConfiguration(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     field_type: Annotated[str, Field(alias="@type")]
 
 
