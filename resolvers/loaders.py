@@ -1,5 +1,6 @@
 """Per-request dataloaders: every relation of the GraphQL schema is loaded in batches."""
 
+from asyncio import Future
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -16,16 +17,30 @@ from app.core.parties import (
     list_parties,
 )
 
+Key = TypeVar("Key")
 Row = TypeVar("Row", bound=SQLModel)
 T = TypeVar("T")
 
 
-async def load_required(loader: DataLoader[str, T | None], key: str) -> T:
+def load_now(loader: DataLoader[Key, T], key: Key) -> T | Future[T]:
+    """The loader's value for `key`, at once when a batch has already read it, else its
+    future: graphql-core completes a plain value in place, an awaitable only in a task."""
+    future = loader.load(key)
+    if future.done() and not future.cancelled() and future.exception() is None:
+        return future.result()
+    return future
+
+
+def required(row: T | None, key: str) -> T:
     """A row that a foreign key guarantees exists (a miss is a server fault, not a 404)."""
-    row = await loader.load(key)
     if row is None:
         raise LookupError(f"'{key}' is referenced but missing")
     return row
+
+
+async def load_required(loader: DataLoader[str, T | None], key: str) -> T:
+    """A row that a foreign key guarantees exists, through a loader."""
+    return required(await loader.load(key), key)
 
 
 class _ByIdLoader(DataLoader[str, Row | None], Generic[Row]):

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 
 from app.core.errors import NotFound
+from app.core.events import EntityKind
 from resolvers.context import Info
 from resolvers.errors import node_id
 from resolvers.live import events_for
@@ -33,8 +34,12 @@ async def order_updates(
     wanted = _wanted(order_id, "Order", field="order_id")
     last: tuple[str, int] | None = None
     async for event in events_for(info.context.live):
-        changed = event.entity_id if event.entity == "order" else event.data.get("order_id")
-        if event.entity not in {"order", "order_item"} or not principal.can_see(event.party_id):
+        changed = (
+            event.entity_id if event.entity == EntityKind.ORDER else event.data.get("order_id")
+        )
+        if event.entity not in {EntityKind.ORDER, EntityKind.ORDER_ITEM} or not principal.can_see(
+            event.party_id
+        ):
             continue
         if changed is None or (wanted is not None and changed != wanted):
             continue
@@ -53,7 +58,7 @@ async def ticket_updates(
     principal = info.context.caller()
     wanted = _wanted(ticket_id, "Ticket", field="ticket_id")
     async for event in events_for(info.context.live):
-        if event.entity != "ticket" or not principal.can_see(event.party_id):
+        if event.entity != EntityKind.TICKET or not principal.can_see(event.party_id):
             continue
         if wanted is not None and event.entity_id != wanted:
             continue

@@ -1,14 +1,18 @@
 """Shared GraphQL types: connections, money, user errors, and node resolution."""
 
+from asyncio import Future
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.utils.aio import resolve_awaitable
+from strawberry.utils.await_maybe import AwaitableOrValue
 
 NodeT = TypeVar("NodeT")
 Row = TypeVar("Row")
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @strawberry.type(description="Where a page sits in the whole list.")
@@ -91,3 +95,10 @@ async def resolve_many(
 def optional(value: Any, convert: Callable[[Any], T]) -> T | None:
     """`convert(value)` unless value is None."""
     return None if value is None else convert(value)
+
+
+def then(value: T | Future[T], convert: Callable[[T], U]) -> AwaitableOrValue[U]:
+    """`convert(value)`: at once for a value already loaded, once loaded for a future."""
+    if isinstance(value, Future):
+        return resolve_awaitable(value, convert)
+    return convert(value)

@@ -9,7 +9,7 @@ from resolvers.partners import list_partners
 from schema.base import Connection, Money
 from schema.enums import Channel, OrderState, TicketSeverity, TicketState
 from schema.events import Delivery, Event
-from schema.ordering import Order
+from schema.ordering import Order, order_connection
 from schema.partners import Partner
 from schema.tickets import Ticket
 
@@ -114,9 +114,7 @@ class Ops:
         statement = ordering.orders_query(
             principal=info.context.ops(), states=set(state or []), channel=channel
         )
-        return await paginate(
-            info.context.session, statement, Order.from_row, first, after, last, before
-        )
+        return await order_connection(info, statement, first, after, last, before)
 
     @strawberry.field(description="Tickets of every party.")
     async def tickets(

@@ -4,13 +4,19 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
+from sqlmodel.sql.expression import SelectOfScalar
 from strawberry import relay
+from strawberry.types.nodes import Selection
+from strawberry.utils.await_maybe import AwaitableOrValue
 
 from app.core import catalog
 from app.core import ordering as core
 from resolvers.context import Info
-from schema.base import Price, optional, resolve_many
-from schema.catalog import ProductOffering, offering
+from resolvers.loaders import load_now, required
+from resolvers.pagination import paginate
+from resolvers.selections import below, connection_nodes, fields_of
+from schema.base import Connection, Price, optional, resolve_many, then
+from schema.catalog import ProductOffering
 from schema.enums import (
     Channel,
     ClassOfService,
@@ -59,31 +65,41 @@ class OrderItem:
             row=row,
         )
 
-    @strawberry.field
-    async def product(self, info: Info) -> ProductOffering:
-        return await offering(info, self.row.offering_id)
+    # The relations below answer at once when `read_ahead` (or an earlier field) has loaded
+    # them, and through their loader otherwise: a page's items then cost no task each.
+    @strawberry.field(graphql_type=ProductOffering)
+    def product(self, info: Info) -> AwaitableOrValue[ProductOffering]:
+        key = self.row.offering_id
+        found = load_now(info.context.loaders.offering_by_id, key)
+        return then(found, lambda row: ProductOffering.from_row(required(row, key)))
 
-    @strawberry.field(description="The site of the A end (the only end of single-site products).")
-    async def a_end(self, info: Info) -> Site | None:
-        return optional(
-            await info.context.loaders.site_by_id.load(self.row.a_site_id), Site.from_row
-        )
+    @strawberry.field(
+        graphql_type=Site | None,
+        description="The site of the A end (the only end of single-site products).",
+    )
+    def a_end(self, info: Info) -> AwaitableOrValue[Site | None]:
+        found = load_now(info.context.loaders.site_by_id, self.row.a_site_id)
+        return then(found, lambda row: optional(row, Site.from_row))
 
-    @strawberry.field(description="The site of the Z end, for point-to-point products.")
-    async def z_end(self, info: Info) -> Site | None:
+    @strawberry.field(
+        graphql_type=Site | None,
+        description="The site of the Z end, for point-to-point products.",
+    )
+    def z_end(self, info: Info) -> AwaitableOrValue[Site | None]:
         if self.row.z_site_id is None:
             return None
-        return optional(
-            await info.context.loaders.site_by_id.load(self.row.z_site_id), Site.from_row
-        )
+        found = load_now(info.context.loaders.site_by_id, self.row.z_site_id)
+        return then(found, lambda row: optional(row, Site.from_row))
 
-    @strawberry.field(description="The service this item delivered or changes, once it exists.")
-    async def service(self, info: Info) -> Service | None:
+    @strawberry.field(
+        graphql_type=Service | None,
+        description="The service this item delivered or changes, once it exists.",
+    )
+    def service(self, info: Info) -> AwaitableOrValue[Service | None]:
         if self.row.product_id is None:
             return None
-        return optional(
-            await info.context.loaders.product_by_id.load(self.row.product_id), Service.from_row
-        )
+        found = load_now(info.context.loaders.product_by_id, self.row.product_id)
+        return then(found, lambda row: optional(row, Service.from_row))
 
 
 @strawberry.type(description="An order, whichever API it was placed through.")
@@ -126,23 +142,75 @@ class Order(relay.Node):
             row=row,
         )
 
-    @strawberry.field
-    async def items(self, info: Info) -> list[OrderItem]:
-        rows = await info.context.loaders.items_by_order_id.load(self.order_id)
-        return [OrderItem.from_row(r) for r in rows]
+    @strawberry.field(graphql_type=list[OrderItem])
+    def items(self, info: Info) -> AwaitableOrValue[list[OrderItem]]:
+        found = load_now(info.context.loaders.items_by_order_id, self.order_id)
+        return then(found, lambda rows: [OrderItem.from_row(row) for row in rows])
 
-    @strawberry.field(description="The quote the order was placed against, if any.")
-    async def quote(self, info: Info) -> Quote | None:
+    @strawberry.field(
+        graphql_type=Quote | None, description="The quote the order was placed against, if any."
+    )
+    def quote(self, info: Info) -> AwaitableOrValue[Quote | None]:
         if self.row.quote_id is None:
             return None
-        return optional(
-            await info.context.loaders.quote_by_id.load(self.row.quote_id), Quote.from_row
-        )
+        found = load_now(info.context.loaders.quote_by_id, self.row.quote_id)
+        return then(found, lambda row: optional(row, Quote.from_row))
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list["Order | None"]:
-        return await resolve_many(
+        orders = await resolve_many(
             info.context.loaders.order_by_id.load_many, node_ids, cls.from_row
         )
+        # Asked as `node`: what the query selects of the order is read ahead too.
+        await read_ahead(info, [o for o in orders if o is not None], below(info.selected_fields))
+        return orders
+
+
+async def read_ahead(info: Info, orders: list[Order], selections: list[Selection]) -> None:
+    """Load, one batch per relation, what `selections` ask of these orders' items and quotes,
+    before execution reaches them: those fields then resolve to plain values."""
+    if not orders:
+        return
+    loaders = info.context.loaders
+    asked = fields_of(selections, on=("Order", "Node"))
+    if "quote" in asked:
+        await loaders.quote_by_id.load_many(
+            {o.row.quote_id for o in orders if o.row.quote_id is not None}
+        )
+    if "items" not in asked:
+        return
+    groups = await loaders.items_by_order_id.load_many([o.order_id for o in orders])
+    items = [row for group in groups for row in group]
+    asked = fields_of(below(asked["items"]))
+    if "product" in asked:
+        await loaders.offering_by_id.load_many({row.offering_id for row in items})
+    sites: set[str] = set()
+    if "aEnd" in asked:
+        sites |= {row.a_site_id for row in items}
+    if "zEnd" in asked:
+        sites |= {row.z_site_id for row in items if row.z_site_id is not None}
+    if sites:
+        await loaders.site_by_id.load_many(sites)
+    if "service" in asked:
+        await loaders.product_by_id.load_many(
+            {row.product_id for row in items if row.product_id is not None}
+        )
+
+
+async def order_connection(
+    info: Info,
+    statement: SelectOfScalar[core.Order],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Order]:
+    """A page of orders, with what the query selects of them read ahead."""
+    page = await paginate(
+        info.context.session, statement, Order.from_row, first, after, last, before
+    )
+    nodes = connection_nodes(info.selected_fields)
+    await read_ahead(info, [edge.node for edge in page.edges], nodes)
+    return page

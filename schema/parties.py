@@ -16,7 +16,7 @@ from schema.enums import Audience, Channel, OrderState, ServiceState, TicketStat
 from schema.events import Event
 from schema.geography import Site
 from schema.inventory import Service
-from schema.ordering import Order
+from schema.ordering import Order, order_connection
 from schema.quoting import Quote
 from schema.tickets import Ticket
 from schema.workforce import WorkOrder
@@ -95,9 +95,7 @@ class Viewer:
         statement = ordering.orders_query(
             principal=info.context.caller(), states=set(state or []), channel=channel
         )
-        return await paginate(
-            info.context.session, statement, Order.from_row, first, after, last, before
-        )
+        return await order_connection(info, statement, first, after, last, before)
 
     @strawberry.field(description="Your delivered products, newest first.")
     async def services(

@@ -26,6 +26,7 @@ from schema.base import Connection
 from schema.billing import Invoice
 from schema.catalog import ProductOffering
 from schema.events import Event
+from schema.execution import LeanExecutionContext
 from schema.geography import AddressValidationPayload, Location, Site
 from schema.inventory import Service
 from schema.limits import CheckedValidationCache, QueryLimits
@@ -201,6 +202,7 @@ schema = NativeSchema(
     mutation=Mutation,
     subscription=Subscription,
     types=[Site, Service, Quote, Ticket, Invoice, Party, Location, ProductOffering],
+    execution_context_class=LeanExecutionContext,
     # Factories, so that each request gets fresh extension state (its own cost).
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

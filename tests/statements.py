@@ -27,6 +27,21 @@ def counting(database: Database) -> Iterator[list[str]]:
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def committing(database: Database) -> Iterator[list[str]]:
+    """One entry per transaction the database commits inside the block."""
+    commits: list[str] = []
+
+    def record(connection: Any) -> None:
+        commits.append("COMMIT")
+
+    event.listen(database.engine.sync_engine, "commit", record)
+    try:
+        yield commits
+    finally:
+        event.remove(database.engine.sync_engine, "commit", record)
+
+
 async def copies(
     session: AsyncSession,
     row: SQLModel,

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Boolean, String, case, func, literal, null, or_
+from sqlalchemy import JSON, Boolean, String, case, cast, func, literal, null, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -233,6 +233,23 @@ async def owner_for(
     return principal.party_id
 
 
+def billing_terms(account: BillingAccount) -> str:
+    """How a billing account without a description of its own is described: its terms."""
+    return (
+        f"Billed in {account.currency}, due {account.payment_terms_days} days after the bill date"
+    )
+
+
+# `billing_terms` in SQL, so that a billing account filters on the description it shows.
+_BILLING_TERMS = (
+    literal("Billed in ")
+    + col(BillingAccount.currency)
+    + literal(", due ")
+    + cast(col(BillingAccount.payment_terms_days), String)
+    + literal(" days after the bill date")
+)
+
+
 # The fields of an account that are worked out rather than stored in a column of its own.
 _WORKED_OUT = {
     AccountField.LAST_MODIFIED,
@@ -277,6 +294,9 @@ def _account_columns(
         # A billing account without a type of its own is its party's default one or another.
         default = case((col(BillingAccount.is_default), "default"), else_="additional")
         columns[AccountField.ACCOUNT_TYPE] = func.coalesce(BillingAccount.account_type, default)
+        columns[AccountField.DESCRIPTION] = func.coalesce(
+            BillingAccount.description, _BILLING_TERMS
+        )
         standard = ~keeps(Keeper.BILLING_ACCOUNT, model.id, OWN_BILL_STRUCTURE)
     columns[AccountField.STANDARD_STRUCTURE] = standard
     for field, standard_id in (

@@ -41,6 +41,8 @@ class BillState(StrEnum):
     """Lifecycle of a bill."""
 
     NEW = "new"
+    # Held back from payment (e.g. while the buyer disputes it), until sent again or settled.
+    ON_HOLD = "on_hold"
     SENT = "sent"
     PARTIALLY_PAID = "partially_paid"
     SETTLED = "settled"
@@ -536,9 +538,10 @@ async def list_applied_rates(
 
 # The moves of a bill that operations staff record as it is sent and paid.
 BILL_TRANSITIONS: dict[BillState, set[BillState]] = {
-    BillState.NEW: {BillState.SENT, BillState.SETTLED},
-    BillState.SENT: {BillState.PARTIALLY_PAID, BillState.SETTLED},
-    BillState.PARTIALLY_PAID: {BillState.SETTLED},
+    BillState.NEW: {BillState.ON_HOLD, BillState.SENT, BillState.SETTLED},
+    BillState.ON_HOLD: {BillState.SENT, BillState.PARTIALLY_PAID, BillState.SETTLED},
+    BillState.SENT: {BillState.ON_HOLD, BillState.PARTIALLY_PAID, BillState.SETTLED},
+    BillState.PARTIALLY_PAID: {BillState.ON_HOLD, BillState.SETTLED},
     BillState.SETTLED: set(),
 }
 
@@ -546,7 +549,7 @@ BILL_TRANSITIONS: dict[BillState, set[BillState]] = {
 async def change_bill_state(
     session: AsyncSession, *, principal: Principal, bill_id: str, state: BillState
 ) -> Bill:
-    """Operations staff record that a bill was sent or (partly) paid."""
+    """Operations staff record that a bill was sent, held or (partly) paid."""
     principal.require_ops()
     bill = await get_scoped(session, Bill, bill_id, principal, what="bill")
     if state is bill.state:

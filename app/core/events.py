@@ -223,7 +223,7 @@ async def list_events(
     session: AsyncSession,
     *,
     principal: Principal,
-    entity: str | None = None,
+    entity: EntityKind | None = None,
     entity_id: str | None = None,
     entity_ids: list[str] | None = None,
     after_seq: int = 0,

@@ -3,13 +3,13 @@
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import JSON, Index, and_, exists, func, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core import billing, clock, events, partners, quoting
 from app.core.catalog import BoughtAccess, ClassOfService, ProductSpec
@@ -44,7 +44,7 @@ from app.core.paging import (
     where,
     within,
 )
-from app.core.parties import Principal, get_scoped, resolve_buyer, scoped
+from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped, visible
 from app.core.qualification import assess, check_item_count
 
 
@@ -576,9 +576,38 @@ async def items_of(session: AsyncSession, order_id: str) -> list[OrderItem]:
 async def get_order(
     session: AsyncSession, *, principal: Principal, order_id: str
 ) -> OrderWithItems:
-    """One of the caller's orders with its items."""
-    order = await get_scoped(session, Order, order_id, principal, what="order")
-    return OrderWithItems(order, await items_of(session, order.id))
+    """One of the caller's orders with its items, read together (one statement)."""
+    rows = (await session.exec(_with_items(select(Order, OrderItem), principal, order_id))).all()
+    if not rows:
+        raise NotFound(f"no order '{order_id}'", field="id")
+    return OrderWithItems(rows[0][0], [item for _, item in rows if item is not None])
+
+
+async def get_order_and_buyer(
+    session: AsyncSession, *, principal: Principal, order_id: str
+) -> tuple[OrderWithItems, Party]:
+    """One of the caller's orders with its items and the party that bought it (one statement)."""
+    statement = select(Order, OrderItem, Party).join(Party, col(Party.id) == Order.party_id)
+    rows = (await session.exec(_with_items(statement, principal, order_id))).all()
+    if not rows:
+        raise NotFound(f"no order '{order_id}'", field="id")
+    items = [item for _, item, _ in rows if item is not None]
+    return OrderWithItems(rows[0][0], items), rows[0][2]
+
+
+Selected = TypeVarTuple("Selected")
+
+
+def _with_items(
+    statement: Select[*Selected], principal: Principal, order_id: str
+) -> Select[*Selected]:
+    # Each statement is a round trip (on SQLite four hops to the driver's thread and back),
+    # so a read by id takes the order and its items at once, one row per item.
+    return (
+        statement.outerjoin(OrderItem, col(OrderItem.order_id) == Order.id)
+        .where(Order.id == order_id, visible(Order, principal))
+        .order_by(col(OrderItem.position))
+    )
 
 
 def orders_query(
@@ -644,6 +673,11 @@ class OrderField(StrEnum):
     ONE_TIME_CENTS = "one_time_cents"
     CURRENCY = "currency"
     STATE_REASON = "state_reason"
+    # Orders that give a reason for their state (`REASON_AT`: when it was last changed).
+    REASON_GIVEN = "reason_given"
+    REASON_AT = "reason_at"
+    # Orders the core took no item of (rejected at once, see `reject`).
+    WITHOUT_ITEMS = "without_items"
     # What the buyer sent that the core keeps as given (a condition names a path in it).
     ANNOTATIONS = "annotations"
     # Orders with an item of which this field matches.
@@ -694,11 +728,22 @@ def _item_place(condition: Condition[Any]) -> Any:
     )
 
 
+_DERIVED: dict[OrderField, Any] = {
+    OrderField.REASON_GIVEN: col(Order.state_reason).is_not(None),
+    OrderField.REASON_AT: Within(
+        lambda condition: and_(
+            col(Order.state_reason).is_not(None), compared(col(Order.updated_at), condition)
+        )
+    ),
+    OrderField.WITHOUT_ITEMS: ~exists(select(OrderItem.id).where(OrderItem.order_id == Order.id)),
+}
 _OWN_COLUMNS: dict[OrderField, Any] = {
     field: col(getattr(Order, field.value))
     for field in OrderField
-    if field is not OrderField.ANNOTATIONS and not field.value.startswith("item.")
-}
+    if field is not OrderField.ANNOTATIONS
+    and field not in _DERIVED
+    and not field.value.startswith("item.")
+} | _DERIVED
 _ITEM_COLUMNS: dict[OrderField, Any] = {
     field: via(Order.id, OrderItem.order_id, _item_column(field))
     for field in OrderField

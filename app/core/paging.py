@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, false, func, or_
+from sqlalchemy import Boolean, ColumnElement, Float, Integer, String, false, func, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -193,6 +193,176 @@ def _month_after_postgresql(element: _MonthAfter, compiler: SQLCompiler, **kw: A
 def month_after(column: Any) -> ColumnElement[datetime]:
     """The first moment of the month after a moment column's, as a column to compare."""
     return _MonthAfter(column)
+
+
+class _DaysAfter(FunctionElement[datetime]):
+    """A moment a whole number of days (of 24 hours) after a moment (SQLite, PostgreSQL)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_DaysAfter)
+def _days_after_sqlite(element: _DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    # In the form SQLite's moments are stored in (with their microseconds), so that they
+    # compare as text.
+    return f"(datetime({moment}, ({days}) || ' days') || substr({moment}, 20))"
+
+
+@compiles(_DaysAfter, "postgresql")
+def _days_after_postgresql(element: _DaysAfter, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((({moment} AT TIME ZONE 'UTC') + ({days}) * interval '1 day') AT TIME ZONE 'UTC')"
+
+
+def days_after(moment: Any, days: Any) -> ColumnElement[datetime]:
+    """The moment `days` (a column or a number) days after a moment column, as a column to
+    compare."""
+    return _DaysAfter(moment, days)
+
+
+class _HoldsKey(FunctionElement[bool]):
+    """Whether a JSON array column holds an object with a key (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_HoldsKey)
+def _holds_key_sqlite(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
+        f"WHERE listed.type = 'object' AND json_type(listed.value, '$.' || {key}) IS NOT NULL)"
+    )
+
+
+@compiles(_HoldsKey, "postgresql")
+def _holds_key_postgresql(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
+    column, key = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
+        f"WHERE json_typeof(v) = 'object' AND (v -> {key}) IS NOT NULL)"
+    )
+
+
+def holds_key(column: Any, key: str) -> ColumnElement[bool]:
+    """Whether a JSON array column holds an object that has `key` (whatever its value)."""
+    return _HoldsKey(column, literal(key))
+
+
+class _EntryText(FunctionElement[str]):
+    """The text at a key of the object `any_entry` looks at (null where it holds no text)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_EntryText)
+def _entry_text_sqlite(element: _EntryText, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$.' || {key}"
+    return (
+        f"(CASE WHEN json_type(listed.value, {path}) = 'text' "
+        f"THEN json_extract(listed.value, {path}) END)"
+    )
+
+
+@compiles(_EntryText, "postgresql")
+def _entry_text_postgresql(element: _EntryText, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CASE WHEN json_typeof(listed.v -> {key}) = 'string' THEN listed.v ->> {key} END)"
+
+
+class _EntryNumber(FunctionElement[float]):
+    """The number at a key of the object `any_entry` looks at (null where it holds none)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_EntryNumber)
+def _entry_number_sqlite(element: _EntryNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$.' || {key}"
+    return (
+        f"(CASE WHEN json_type(listed.value, {path}) IN ('integer', 'real') "
+        f"THEN json_extract(listed.value, {path}) END)"
+    )
+
+
+@compiles(_EntryNumber, "postgresql")
+def _entry_number_postgresql(element: _EntryNumber, compiler: SQLCompiler, **kw: Any) -> str:
+    [key] = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(CASE WHEN json_typeof(listed.v -> {key}) = 'number' "
+        f"THEN CAST(listed.v ->> {key} AS double precision) END)"
+    )
+
+
+class _EntryPosition(FunctionElement[int]):
+    """The position (from 1) in its array of the object `any_entry` looks at."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_EntryPosition)
+def _entry_position_sqlite(element: _EntryPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(listed.key + 1)"
+
+
+@compiles(_EntryPosition, "postgresql")
+def _entry_position_postgresql(element: _EntryPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return "listed.n"
+
+
+class _AnyEntry(FunctionElement[bool]):
+    """Whether a JSON array column holds an object that meets a test (SQLite, PostgreSQL)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_AnyEntry)
+def _any_entry_sqlite(element: _AnyEntry, compiler: SQLCompiler, **kw: Any) -> str:
+    column, test = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
+        f"WHERE listed.type = 'object' AND {test})"
+    )
+
+
+@compiles(_AnyEntry, "postgresql")
+def _any_entry_postgresql(element: _AnyEntry, compiler: SQLCompiler, **kw: Any) -> str:
+    column, test = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_array_elements({column}) WITH ORDINALITY AS listed(v, n) "
+        f"WHERE json_typeof(listed.v) = 'object' AND {test})"
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What `any_entry` tests of one object of a JSON array."""
+
+    def text(self, key: str) -> ColumnElement[str]:
+        """The text at `key` (null where there is none)."""
+        return _EntryText(literal(key))
+
+    def number(self, key: str) -> ColumnElement[float]:
+        """The number at `key` (null where there is none)."""
+        return _EntryNumber(literal(key))
+
+    def position(self) -> ColumnElement[int]:
+        """Its position in the array, from 1."""
+        return _EntryPosition()
+
+
+def any_entry(column: Any, test: Callable[[Entry], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Whether a JSON array column holds an object that meets `test`."""
+    return _AnyEntry(column, test(Entry()))
 
 
 def list_length(column: Any) -> ColumnElement[int]:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -172,13 +172,20 @@ async def resolve_buyer(
 Owned = TypeVar("Owned", bound=SQLModel)
 
 
+def visible(model: type[SQLModel], principal: Principal) -> ColumnElement[bool]:
+    """The condition on `model`'s rows (which carry `party_id`) that the principal may see."""
+    if principal.is_ops:
+        return true()
+    party_column: Any = model.party_id  # type: ignore[attr-defined]
+    return col(party_column).in_(sorted(principal.visible_party_ids))
+
+
 def scoped(model: type[Owned], principal: Principal) -> SelectOfScalar[Owned]:
     """`SELECT model` limited to the rows the principal may see (rows carry `party_id`)."""
     statement = select(model)
     if principal.is_ops:
         return statement
-    party_column: Any = model.party_id  # type: ignore[attr-defined]
-    return statement.where(col(party_column).in_(sorted(principal.visible_party_ids)))
+    return statement.where(visible(model, principal))
 
 
 async def get_scoped(

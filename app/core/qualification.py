@@ -1,12 +1,12 @@
 """Qualification: can a product be delivered where asked, how confidently, and what instead."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, case, exists, func, literal, type_coerce
+from sqlalchemy import JSON, String, case, cast, exists, func, literal, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,8 +38,22 @@ from app.core.geography import (
     serviceability,
     serviceability_of,
 )
-from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, fetch_page, list_length, via, where
+from app.core.kept import Keeper, KeptValue, document_field, register_document
+from app.core.paging import (
+    Condition,
+    Entry,
+    Page,
+    Within,
+    any_entry,
+    compared,
+    days_after,
+    either_column,
+    fetch_page,
+    holds_key,
+    list_length,
+    via,
+    where,
+)
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 
 # Partner carriers sell off-net access up to this speed.
@@ -416,6 +430,19 @@ class QualificationItem(SQLModel, table=True):
     annotations: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+# What an item offers instead of a product that cannot be delivered as asked: a slower speed.
+_SPEED_OFFERED = "bandwidth_mbps"
+
+
+def item_outcome(item: QualificationItem) -> Outcome:
+    """What the core found for one item: deliverable as asked, else a slower speed offered
+    instead, else neither."""
+    if item.qualified:
+        return Outcome.QUALIFIED
+    slower = any(_SPEED_OFFERED in a for a in item.alternatives)
+    return Outcome.ALTERNATIVE if slower else Outcome.UNQUALIFIED
+
+
 async def qualify(
     session: AsyncSession,
     *,
@@ -709,6 +736,54 @@ class QualificationField(StrEnum):
     CONFIDENCE = "confidence"
     # Its `Outcome` (none without items).
     OUTCOME = "outcome"
+    # Whether the core answered its items; whether it answered none of the items asked for.
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"
+    # The id of any item: the buyer's (else its position), or of an item asked for that the
+    # core did not answer.
+    ITEM_ID = "item_id"
+    # Those with an item at this place (either end), or that joins two ends.
+    ITEM_PLACE_ID = "item_place_id"
+    ITEM_TWO_ENDS = "item_two_ends"
+    # Those with an item of which this matches.
+    ITEM_BANDWIDTH_MBPS = "item_bandwidth_mbps"
+    ITEM_TERM_MONTHS = "item_term_months"
+    ITEM_CLASS_OF_SERVICE = "item_class_of_service"
+    # The `Outcome` of any item (see `item_outcome`).
+    ITEM_OUTCOME = "item_outcome"
+    # When an item that can be delivered is expected to be ready: its lead time after the answer.
+    ITEM_READY_AT = "item_ready_at"
+    # Why the seller put it in its state (none if it gave no reason), whether it gave one, and
+    # when (the answer, else the request).
+    STATE_REASON = "state_reason"
+    REASONED = "reasoned"
+    REASONED_AT = "reasoned_at"
+    # Why a qualification that answered none of the items asked for ended so.
+    UNANSWERED_REASON = "unanswered_reason"
+    # Those with an item that cannot be delivered as asked; one of which the core gave no
+    # reason; the reasons it gave.
+    ITEM_UNQUALIFIED = "item_unqualified"
+    ITEM_UNEXPLAINED = "item_unexplained"
+    ITEM_UNQUALIFIED_REASON = "item_unqualified_reason"
+    # Those with an item that cannot be delivered as asked for which a slower speed is offered
+    # instead, and of such an item: its id and the position of the speed among its
+    # alternatives (`<id>-<position>`), its offering, places, term and class of service, and
+    # the speed offered and its monthly and one-time prices.
+    SLOWER = "slower"
+    SLOWER_ID = "slower_id"
+    SLOWER_OFFERING_ID = "slower_offering_id"
+    SLOWER_PLACE_ID = "slower_place_id"
+    SLOWER_TWO_ENDS = "slower_two_ends"
+    SLOWER_TERM_MONTHS = "slower_term_months"
+    SLOWER_CLASS_OF_SERVICE = "slower_class_of_service"
+    SLOWER_MBPS = "slower_mbps"
+    SLOWER_MONTHLY_CENTS = "slower_monthly_cents"
+    SLOWER_ONE_TIME_CENTS = "slower_one_time_cents"
+    # The `Outcome` of any item as `OUTCOME` judges the whole: anything offered instead (a
+    # slower speed, a building nearby) makes an item that cannot be delivered an alternative.
+    ITEM_RESULT = "item_result"
+    # The confidence of any item.
+    ITEM_CONFIDENCE = "item_confidence"
 
 
 register_document(Qualification, Keeper.QUALIFICATION, "annotations")
@@ -724,6 +799,83 @@ def _confidence(value: Confidence) -> Any:
     return literal(value.value)
 
 
+_ANNOTATIONS = document_field(Keeper.QUALIFICATION, Qualification.id)
+
+
+def _asked_id(condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether the qualification was asked for an item of this id that the core did not answer."""
+    return _ANNOTATIONS.clause(replace(condition, path=(_ASKED,)))
+
+
+def _of_items(column: Any, *only: Any) -> Within:
+    """A field of a qualification's items (of those that meet `only`): it matches if one of
+    its items does."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        own = column.clause(condition) if isinstance(column, Within) else None
+        matching: ColumnElement[bool] = _items(
+            *only, compared(column, condition) if own is None else own
+        )
+        return matching
+
+    return Within(clause)
+
+
+def _of_alternatives(test: Callable[[Entry, Condition[Any]], ColumnElement[bool]]) -> Within:
+    """A field of the alternatives of the items that cannot be delivered as asked: it matches
+    if one of them meets `test`."""
+
+    def clause(condition: Condition[Any]) -> ColumnElement[bool]:
+        alternatives = col(QualificationItem.alternatives)
+        matching: ColumnElement[bool] = _items(
+            _UNQUALIFIED, any_entry(alternatives, lambda entry: test(entry, condition))
+        )
+        return matching
+
+    return Within(clause)
+
+
+def _slower(entry: Entry) -> ColumnElement[bool]:
+    """Whether an alternative is a slower speed."""
+    return entry.number(_SPEED_OFFERED).is_not(None)
+
+
+def _slower_price(key: str) -> Within:
+    """A price of the slower speeds offered (none given is 0)."""
+    return _of_alternatives(
+        lambda entry, condition: and_(
+            _slower(entry), compared(func.coalesce(entry.number(key), 0), condition)
+        )
+    )
+
+
+# An item's id as the faces show it: the buyer's own, else its position.
+_ITEM_ID = func.coalesce(
+    func.nullif(col(QualificationItem.external_id), ""),
+    cast(col(QualificationItem.position), String),
+)
+
+
+def _item_id(condition: Condition[Any]) -> ColumnElement[bool]:
+    found: ColumnElement[bool] = or_(_items(compared(_ITEM_ID, condition)), _asked_id(condition))
+    return found
+
+
+_ASKED_SOME = exists().where(
+    col(KeptValue.keeper) == Keeper.QUALIFICATION,
+    col(KeptValue.row_id) == col(Qualification.id),
+    col(KeptValue.path) == _ASKED,
+)
+_UNANSWERED = and_(~_items(), _ASKED_SOME)
+_REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
+_SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
+_UNQUALIFIED = ~col(QualificationItem.qualified)
+_SLOWER_ITEM = and_(_UNQUALIFIED, _SLOWER)
+_REASON = "reason"
+_QUALIFIED = col(QualificationItem.qualified)
+_PLACES = (col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
+
+
 QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.ID: col(Qualification.id),
     QualificationField.STATE: col(Qualification.state),
@@ -734,7 +886,7 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
     QualificationField.VALID_UNTIL: col(Qualification.valid_until),
     QualificationField.REQUESTED_COMPLETION_AT: col(Qualification.requested_completion_at),
     QualificationField.PARTY: col(Qualification.party_id),
-    QualificationField.ANNOTATIONS: document_field(Keeper.QUALIFICATION, Qualification.id),
+    QualificationField.ANNOTATIONS: _ANNOTATIONS,
     QualificationField.ITEM_OFFERING_ID: via(
         Qualification.id, QualificationItem.qualification_id, QualificationItem.offering_id
     ),
@@ -784,6 +936,115 @@ QUALIFICATION_COLUMNS: dict[QualificationField, Any] = {
         ),
         StrEnumType(Outcome),
     ),
+    QualificationField.ANSWERED: _items(),
+    QualificationField.UNANSWERED: _UNANSWERED,
+    QualificationField.ITEM_ID: Within(_item_id),
+    QualificationField.ITEM_PLACE_ID: _of_items(
+        either_column(col(QualificationItem.a_location_id), col(QualificationItem.z_location_id))
+    ),
+    QualificationField.ITEM_TWO_ENDS: _of_items(col(QualificationItem.z_location_id).is_not(None)),
+    QualificationField.ITEM_BANDWIDTH_MBPS: _of_items(col(QualificationItem.bandwidth_mbps)),
+    QualificationField.ITEM_TERM_MONTHS: _of_items(col(QualificationItem.term_months)),
+    QualificationField.ITEM_CLASS_OF_SERVICE: _of_items(col(QualificationItem.class_of_service)),
+    QualificationField.ITEM_OUTCOME: _of_items(
+        type_coerce(
+            case(
+                (col(QualificationItem.qualified), literal(Outcome.QUALIFIED.value)),
+                (_SLOWER, literal(Outcome.ALTERNATIVE.value)),
+                else_=literal(Outcome.UNQUALIFIED.value),
+            ),
+            StrEnumType(Outcome),
+        )
+    ),
+    QualificationField.ITEM_READY_AT: _of_items(
+        case(
+            (
+                col(QualificationItem.qualified),
+                days_after(col(Qualification.completed_at), col(QualificationItem.lead_time_days)),
+            ),
+        )
+    ),
+    QualificationField.STATE_REASON: case((_REASONED, col(Qualification.state_reason))),
+    QualificationField.REASONED: _REASONED,
+    QualificationField.REASONED_AT: case(
+        (
+            _REASONED,
+            func.coalesce(col(Qualification.completed_at), col(Qualification.created_at)),
+        )
+    ),
+    QualificationField.UNANSWERED_REASON: case(
+        (_UNANSWERED, func.coalesce(col(Qualification.state_reason), ""))
+    ),
+    QualificationField.ITEM_UNQUALIFIED: _items(_UNQUALIFIED),
+    QualificationField.ITEM_UNEXPLAINED: _items(
+        _UNQUALIFIED,
+        ~any_entry(
+            col(QualificationItem.alternatives), lambda entry: entry.text(_REASON).is_not(None)
+        ),
+    ),
+    QualificationField.ITEM_UNQUALIFIED_REASON: _of_alternatives(
+        lambda entry, condition: compared(entry.text(_REASON), condition)
+    ),
+    QualificationField.SLOWER: _items(_SLOWER_ITEM),
+    QualificationField.SLOWER_ID: _of_alternatives(
+        lambda entry, condition: and_(
+            _slower(entry),
+            compared(col(QualificationItem.id) + "-" + cast(entry.position(), String), condition),
+        )
+    ),
+    QualificationField.SLOWER_OFFERING_ID: _of_items(
+        col(QualificationItem.offering_id), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_PLACE_ID: _of_items(
+        either_column(col(QualificationItem.a_location_id), col(QualificationItem.z_location_id)),
+        _SLOWER_ITEM,
+    ),
+    QualificationField.SLOWER_TWO_ENDS: _of_items(
+        col(QualificationItem.z_location_id).is_not(None), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_TERM_MONTHS: _of_items(
+        col(QualificationItem.term_months), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_CLASS_OF_SERVICE: _of_items(
+        col(QualificationItem.class_of_service), _SLOWER_ITEM
+    ),
+    QualificationField.SLOWER_MBPS: _of_alternatives(
+        lambda entry, condition: compared(entry.number(_SPEED_OFFERED), condition)
+    ),
+    QualificationField.SLOWER_MONTHLY_CENTS: _slower_price("monthly_cents"),
+    QualificationField.SLOWER_ONE_TIME_CENTS: _slower_price("one_time_cents"),
+    QualificationField.ITEM_RESULT: _of_items(
+        type_coerce(
+            case(
+                (_QUALIFIED, literal(Outcome.QUALIFIED.value)),
+                (
+                    list_length(col(QualificationItem.alternatives)) > 0,
+                    literal(Outcome.ALTERNATIVE.value),
+                ),
+                else_=literal(Outcome.UNQUALIFIED.value),
+            ),
+            StrEnumType(Outcome),
+        )
+    ),
+    QualificationField.ITEM_CONFIDENCE: _of_items(col(QualificationItem.confidence)),
+}
+# The same, where a list shows only the items that can be delivered (of a qualification that
+# answered none, none).
+_QUALIFIED_ITEM_COLUMNS = QUALIFICATION_COLUMNS | {
+    QualificationField.ANSWERED: _items(_QUALIFIED),
+    **{
+        field: _of_items(column, _QUALIFIED)
+        for field, column in (
+            (QualificationField.ITEM_ID, _ITEM_ID),
+            (QualificationField.ITEM_OFFERING_ID, col(QualificationItem.offering_id)),
+            (QualificationField.ITEM_PLACE_ID, either_column(*_PLACES)),
+            (QualificationField.ITEM_TWO_ENDS, col(QualificationItem.z_location_id).is_not(None)),
+            (QualificationField.ITEM_BANDWIDTH_MBPS, col(QualificationItem.bandwidth_mbps)),
+            (QualificationField.ITEM_TERM_MONTHS, col(QualificationItem.term_months)),
+            (QualificationField.ITEM_CLASS_OF_SERVICE, col(QualificationItem.class_of_service)),
+            (QualificationField.ITEM_CONFIDENCE, col(QualificationItem.confidence)),
+        )
+    },
 }
 
 
@@ -793,13 +1054,16 @@ async def find_qualifications(
     principal: Principal,
     conditions: Sequence[Condition[QualificationField]] = (),
     annotations: dict[str, str] | None = None,
+    qualified_items_only: bool = False,
     offset: int = 0,
     limit: int = 100,
 ) -> Page[tuple[Qualification, list[QualificationItem]]]:
     """One page of the caller's qualifications that meet every condition (and hold the
-    `annotations` given), newest first, with their items and the count of all that meet them."""
+    `annotations` given), newest first, with their items and the count of all that meet them.
+    With `qualified_items_only` the conditions on items look at those that can be delivered."""
     statement = qualifications_query(principal=principal, annotations=annotations)
-    statement = statement.where(*where(QUALIFICATION_COLUMNS, conditions))
+    columns = _QUALIFIED_ITEM_COLUMNS if qualified_items_only else QUALIFICATION_COLUMNS
+    statement = statement.where(*where(columns, conditions))
     page = await fetch_page(session, statement, offset=offset, limit=limit)
     items = await children_scoped(
         session,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, and_, case, exists, literal, or_, type_coerce
+from sqlalchemy import JSON, String, and_, case, cast, exists, func, literal, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +18,16 @@ from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
 from app.core.errors import CoreError, IllegalTransition, InvalidRequest
 from app.core.events import Channel, EntityKind, EventKind
 from app.core.kept import Keeper, document_field, register_document
-from app.core.paging import Condition, Page, Within, compared, fetch_page, via, where
+from app.core.paging import (
+    Condition,
+    Page,
+    Within,
+    compared,
+    either_column,
+    fetch_page,
+    via,
+    where,
+)
 from app.core.parties import Principal, children_scoped, get_scoped, resolve_buyer, scoped
 from app.core.qualification import (
     Confidence,
@@ -487,6 +496,24 @@ class QuoteField(StrEnum):
     ANSWERED_MONTHLY_CENTS = "answered_monthly_cents"
     ANSWERED_ONE_TIME_CENTS = "answered_one_time_cents"
     ANSWERED_CURRENCY = "answered_currency"
+    # The buyer's id of any item (the position of one it gave none; of a quote that took none,
+    # the ids of the items asked for).
+    ITEM_ID = "item_id"
+    # Those with an item at this location (either end), or that joins two ends.
+    ITEM_PLACE_ID = "item_place_id"
+    ITEM_TWO_ENDS = "item_two_ends"
+    # Whether it took items (a quote rejected at once took none).
+    TOOK_ITEMS = "took_items"
+    # Whether the seller said why the quote is in its state, what it said, and when.
+    REASON_GIVEN = "reason_given"
+    STATE_REASON = "state_reason"
+    REASON_AT = "reason_at"
+    # Whether an item of it is priced (answered and deliverable), and the prices and currency
+    # of such items.
+    ITEM_PRICED = "item_priced"
+    ITEM_MONTHLY_CENTS = "item_monthly_cents"
+    ITEM_ONE_TIME_CENTS = "item_one_time_cents"
+    ITEM_CURRENCY = "item_currency"
 
 
 register_document(Quote, Keeper.QUOTE, "annotations")
@@ -495,14 +522,51 @@ _ANSWERED = col(Quote.answered_at).is_not(None)
 _ITEM_STATE = via(Quote.id, QuoteItem.quote_id, QuoteItem.state)
 
 
+_TOOK_ITEMS = exists().where(col(QuoteItem.quote_id) == col(Quote.id))
+_KEPT = document_field(Keeper.QUOTE, Quote.id)
+
+
 def _item_state(condition: Condition[Any]) -> ColumnElement[bool]:
     """Whether an item of the quote is in the condition's state (rejected, if it took none)."""
-    took_none = ~exists().where(col(QuoteItem.quote_id) == col(Quote.id))
     rejected = type_coerce(literal(QuoteItemState.REJECTED.value), StrEnumType(QuoteItemState))
     found: ColumnElement[bool] = or_(
-        _ITEM_STATE.clause(condition), and_(took_none, compared(rejected, condition))
+        _ITEM_STATE.clause(condition), and_(~_TOOK_ITEMS, compared(rejected, condition))
     )
     return found
+
+
+_ITEM_ID = via(
+    Quote.id,
+    QuoteItem.quote_id,
+    # As the faces show it: the buyer's own, else its position.
+    func.coalesce(
+        func.nullif(col(QuoteItem.external_id), ""), cast(col(QuoteItem.position), String)
+    ),
+)
+
+
+def _item_id(condition: Condition[Any]) -> ColumnElement[bool]:
+    """Whether an item of the quote has the condition's id (of one that took none, whether an
+    item of that id was asked for)."""
+    asked = Condition(condition.field, condition.operator, condition.values, (_ASKED,))
+    found: ColumnElement[bool] = or_(
+        _ITEM_ID.clause(condition), and_(~_TOOK_ITEMS, _KEPT.clause(asked))
+    )
+    return found
+
+
+# An item is priced once the quote is answered, unless it cannot be delivered.
+_PRICED = col(QuoteItem.state) != QuoteItemState.UNABLE_TO_PROVIDE
+_ITEM_PRICED = and_(_ANSWERED, exists().where(col(QuoteItem.quote_id) == col(Quote.id), _PRICED))
+
+
+def _priced(column: Any) -> Within:
+    """A column of the priced items of an answered quote."""
+    priced = via(Quote.id, QuoteItem.quote_id, column, only=_PRICED)
+    return Within(lambda condition: and_(_ANSWERED, priced.clause(condition)))
+
+
+_REASON_GIVEN = and_(col(Quote.state_reason).is_not(None), col(Quote.state_reason) != "")
 
 
 QUOTE_COLUMNS: dict[QuoteField, Any] = {
@@ -519,7 +583,7 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.VALID_UNTIL: col(Quote.valid_until),
     QuoteField.REQUESTED_COMPLETION_AT: col(Quote.requested_completion_at),
     QuoteField.PARTY: col(Quote.party_id),
-    QuoteField.ANNOTATIONS: document_field(Keeper.QUOTE, Quote.id),
+    QuoteField.ANNOTATIONS: _KEPT,
     QuoteField.ITEM_OFFERING_ID: via(Quote.id, QuoteItem.quote_id, QuoteItem.offering_id),
     QuoteField.ITEM_BANDWIDTH_MBPS: via(Quote.id, QuoteItem.quote_id, QuoteItem.bandwidth_mbps),
     QuoteField.ITEM_TERM_MONTHS: via(Quote.id, QuoteItem.quote_id, QuoteItem.term_months),
@@ -532,6 +596,23 @@ QUOTE_COLUMNS: dict[QuoteField, Any] = {
     QuoteField.ANSWERED_MONTHLY_CENTS: case((_ANSWERED, col(Quote.monthly_cents))),
     QuoteField.ANSWERED_ONE_TIME_CENTS: case((_ANSWERED, col(Quote.one_time_cents))),
     QuoteField.ANSWERED_CURRENCY: case((_ANSWERED, col(Quote.currency))),
+    QuoteField.ITEM_ID: Within(_item_id),
+    QuoteField.ITEM_PLACE_ID: via(
+        Quote.id,
+        QuoteItem.quote_id,
+        either_column(col(QuoteItem.a_location_id), col(QuoteItem.z_location_id)),
+    ),
+    QuoteField.ITEM_TWO_ENDS: via(
+        Quote.id, QuoteItem.quote_id, col(QuoteItem.z_location_id).is_not(None)
+    ),
+    QuoteField.TOOK_ITEMS: _TOOK_ITEMS,
+    QuoteField.REASON_GIVEN: _REASON_GIVEN,
+    QuoteField.STATE_REASON: col(Quote.state_reason),
+    QuoteField.REASON_AT: case((_REASON_GIVEN, col(Quote.updated_at))),
+    QuoteField.ITEM_PRICED: _ITEM_PRICED,
+    QuoteField.ITEM_MONTHLY_CENTS: _priced(col(QuoteItem.monthly_cents)),
+    QuoteField.ITEM_ONE_TIME_CENTS: _priced(col(QuoteItem.one_time_cents)),
+    QuoteField.ITEM_CURRENCY: case((_ITEM_PRICED, col(Quote.currency))),
 }
 
 

@@ -154,15 +154,23 @@ def conditions(
     return mapped, rest
 
 
+def _elsewhere(
+    found: Filter, attribute: Attribute[F], below: tuple[str, ...], origin: str
+) -> tuple[Condition[F], ...]:
+    """The condition of a filter on where else the attribute may be found (its `also`)."""
+    also = attribute.also
+    # An unordered alternative has no part in `.gt/.gte/.lt/.lte`.
+    if also is None or (found.operator != "eq" and not also.ordered):
+        return ()
+    return (_condition(found, also, below, origin),)
+
+
 def _condition(
     found: Filter, attribute: Attribute[F], below: tuple[str, ...], origin: str = ""
 ) -> Condition[F]:
     """The core condition of a filter on an attribute (and where else it may be found)."""
     operator = Operator(found.operator)
-    also = attribute.also
-    # An unordered alternative has no part in `.gt/.gte/.lt/.lte`.
-    usable = also is not None and (found.operator == "eq" or also.ordered)
-    either = (_condition(found, also, below, origin),) if also is not None and usable else ()
+    either = _elsewhere(found, attribute, below, origin)
     if attribute.document is not None:
         path = (*attribute.document, *below)
         return Condition(attribute.field, operator, found.values, path, either)

@@ -9,7 +9,7 @@ from fastapi import Depends, Query
 
 from app.core import billing, parties
 from app.core.billing import AppliedRate, Bill, BillFilter, BillKind, BillState, RateKind
-from app.core.events import Event, EventKind
+from app.core.events import EntityKind, Event, EventKind
 from app.core.inventory import ProductInstance
 from app.core.ordering import OrderItem
 from app.core.paging import fetch_page
@@ -28,6 +28,8 @@ API = "billing"
 TAG = "billing (MEF 141)"
 STATE = {
     BillState.NEW: "generated",
+    # MEF 141 has no held bill: one held back from payment is not due.
+    BillState.ON_HOLD: "generated",
     BillState.SENT: "paymentDue",
     BillState.PARTIALLY_PAID: "paymentDue",
     BillState.SETTLED: "settled",
@@ -236,7 +238,7 @@ routes.include_router(hub.routes)
 
 def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] | None:
     """The MEF 141 event for a core bill event."""
-    if event.entity != "bill":
+    if event.entity != EntityKind.BILL:
         return None
     if event.kind is EventKind.CREATED:
         return "customerBillCreateEvent", {"id": event.entity_id}

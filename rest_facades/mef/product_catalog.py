@@ -20,7 +20,7 @@ from app.core.catalog import (
     ProductKind,
 )
 from app.core.catalog_search import OfferingFilter
-from app.core.events import EntityKind, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.paging import Page, fetch_page
 from rest_facades.mef import hub
 from rest_facades.mef.errors import MEFError, bad_request, mef_json
@@ -45,7 +45,7 @@ CORE_STATUS = {name: status for status, name in STATUS.items()}
 # What every offering here is sold under, through each flavour.
 AGREEMENT = "Lumen standard terms"
 REGION = {"country": "US"}
-MARKET_SEGMENT = {"sonata": "wholesale", "cantata": "enterprise"}
+MARKET_SEGMENT = {Channel.SONATA: "wholesale", Channel.CANTATA: "enterprise"}
 # The product schemas are those of the Grace release: they last changed when it was published.
 GRACE_PUBLISHED = datetime(2023, 12, 20, tzinfo=UTC)
 
@@ -56,7 +56,7 @@ def _href(flavour: Flavour, caller: Caller, resource: str, object_id: str) -> st
 
 def specification_ids(flavour: Flavour) -> list[str]:
     """The product schemas this flavour sells, by `$id`."""
-    extra = list(CANTATA_ALSO) if flavour.name == "cantata" else []
+    extra = list(CANTATA_ALSO) if flavour.channel == Channel.CANTATA else []
     return sorted({*product_types(flavour).values(), *extra})
 
 
@@ -104,7 +104,7 @@ def _offering_common(flavour: Flavour, caller: Caller, offering: Offering) -> di
         "lifecycleStatus": STATUS[offering.status],
         "agreement": AGREEMENT,
         "channel": [flavour.name],
-        "marketSegment": [MARKET_SEGMENT[flavour.name]],
+        "marketSegment": [MARKET_SEGMENT[flavour.channel]],
         "region": [REGION],
         "category": [
             {"id": offering.category, "href": _href(flavour, caller, "category", offering.category)}
@@ -221,7 +221,7 @@ async def offering_search(
     constant = [
         (agreement, AGREEMENT),
         (channel, flavour.name),
-        (market_segment, MARKET_SEGMENT[flavour.name]),
+        (market_segment, MARKET_SEGMENT[flavour.channel]),
         (country, REGION["country"]),
     ]
     if any(sent is not None and sent != value for sent, value in constant):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.core import catalog, events, inventory, parties
 from app.core.catalog import ProductKind
-from app.core.events import EntityKind, EventKind
+from app.core.events import Channel, EntityKind, EventKind
 from app.core.inventory import ProductFilter, ProductInstance, ProductState
 from app.core.ordering import Order, OrderItem
 from app.core.paging import fetch_page
@@ -104,7 +104,7 @@ def configuration(flavour: Flavour, kind: ProductKind, product: Configurable) ->
     stored = product.configuration
     if isinstance(stored.get("@type"), str) and kind_of(flavour, stored["@type"]) is kind:
         return stored
-    sonata = flavour.name == "sonata"
+    sonata = flavour.channel == Channel.SONATA
     return {"@type": product_types(flavour)[kind], **_BUILDERS[kind](product, sonata)}
 
 

@@ -13,6 +13,7 @@ from app.core.events import EntityKind, Event, EventKind
 from app.core.order_changes import Cancellation, CancellationReasonKind, ChangeState, DateChange
 from app.core.paging import Between, fetch_page
 from app.core.parties import Party
+from rest_facades.common.paging import views_of
 from rest_facades.common.values import parse_date_time
 from rest_facades.mef import hub
 from rest_facades.mef.errors import mef_json, pointer, unprocessable
@@ -313,8 +314,9 @@ async def _quote_of(caller: Caller, raw_items: list[dict[str, Any]]) -> str | No
 
 
 async def _view(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, Any]:
-    found = await ordering.get_order(caller.session, principal=caller.principal, order_id=order_id)
-    buyer = await caller.session.get(Party, found.order.party_id)
+    found, buyer = await ordering.get_order_and_buyer(
+        caller.session, principal=caller.principal, order_id=order_id
+    )
     history = await _history(caller, found.order, found.items)
     return order_view(flavour, caller, found.order, found.items, history, buyer)
 
@@ -403,7 +405,8 @@ async def list_orders(
         item_expected=_period(criteria.itemExpected_gt, criteria.itemExpected_lt),
     )
     page = await fetch_page(caller.session, statement, offset=window.offset, limit=window.limit)
-    return listing([_find_view(flavour, o) for o in page.items], total=page.total)
+    views = await views_of(page.items, lambda o: _find_view(flavour, o))
+    return listing(views, total=page.total)
 
 
 @routes.get("/productOrder/{id}", response_model=models.ProductOrder)
@@ -699,9 +702,22 @@ async def get_date_change(id: str, caller: MEFCaller, flavour: FlavourDep) -> Re
     return mef_json(_date_change_view(flavour, caller, change, refs[change.order_item_id]))
 
 
-# This seller raises no charges: every order is priced up front (quote or catalog).
+class ChargeQuery(BaseModel):
+    """The criteria of a list of charges, as MEF 123 defines them; malformed ones are an
+    Error400 like those of every other list."""
+
+    productOrderId: str | None = None
+    productOrderItemId: str | None = None
+    creationDate_gt: Annotated[datetime | None, Field(alias="creationDate.gt")] = None
+    creationDate_lt: Annotated[datetime | None, Field(alias="creationDate.lt")] = None
+    responseDueDate_gt: Annotated[datetime | None, Field(alias="responseDueDate.gt")] = None
+    responseDueDate_lt: Annotated[datetime | None, Field(alias="responseDueDate.lt")] = None
+
+
+# This seller raises no charges: every order is priced up front (quote or catalog), so no
+# criteria can match one; they are still read and checked.
 @routes.get("/charge", response_model=list[models.MEFProductOrderChargeFind])
-async def list_charges(query: MEFList) -> Response:
+async def list_charges(query: MEFList, criteria: Annotated[ChargeQuery, Query()]) -> Response:
     """Charges awaiting the buyer (none: prices are agreed before ordering)."""
     return listing([], total=0)
 

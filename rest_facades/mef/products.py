@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 
 from app.core.catalog import ProductKind
+from app.core.events import Channel
 from app.core.journeys import OFFERING_FOR_KIND
 from rest_facades.mef.flavours import Flavour
 
@@ -31,7 +32,7 @@ _UNITS_MBPS = {"bps": 1e-6, "kbps": 1e-3, "mbps": 1.0, "gbps": 1e3, "tbps": 1e6}
 
 def product_types(flavour: Flavour) -> dict[ProductKind, str]:
     """The product schema `$id` this flavour uses for each kind of product."""
-    return SONATA_TYPES if flavour.name == "sonata" else CANTATA_TYPES
+    return SONATA_TYPES if flavour.channel == Channel.SONATA else CANTATA_TYPES
 
 
 def kind_of(flavour: Flavour, type_id: str) -> ProductKind | None:
@@ -39,7 +40,7 @@ def kind_of(flavour: Flavour, type_id: str) -> ProductKind | None:
     for kind, known in product_types(flavour).items():
         if known == type_id:
             return kind
-    return CANTATA_ALSO.get(type_id) if flavour.name == "cantata" else None
+    return CANTATA_ALSO.get(type_id) if flavour.channel == Channel.CANTATA else None
 
 
 def offering_id(kind: ProductKind) -> str:
@@ -67,7 +68,7 @@ def schema_text(type_id: str) -> str:
 def sold_types(flavour: Flavour) -> dict[str, ProductKind]:
     """Every product `@type` this flavour accepts, with the kind of product it describes."""
     sold = {type_id: kind for kind, type_id in product_types(flavour).items()}
-    return sold | (CANTATA_ALSO if flavour.name == "cantata" else {})
+    return sold | (CANTATA_ALSO if flavour.channel == Channel.CANTATA else {})
 
 
 @cache

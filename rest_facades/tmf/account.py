@@ -299,11 +299,7 @@ def account_view(
     view["lastModified"] = iso(account.updated_at or account.created_at)
     if isinstance(account, BillingAccount):
         view.setdefault("accountType", "default" if account.is_default else "additional")
-        view.setdefault(
-            "description",
-            f"Billed in {account.currency}, due {account.payment_terms_days} days after the "
-            "bill date",
-        )
+        view.setdefault("description", accounts.billing_terms(account))
         if not has_own_bill_structure(account):
             view[OWN_BILL_STRUCTURE] = _standard_structure(request)
     return {

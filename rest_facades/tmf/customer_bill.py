@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.core import billing
 from app.core.billing import AppliedRate, Bill, BillField, BillKind, BillState, RateField, RateKind
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
@@ -35,6 +35,7 @@ ACCOUNT_BASE = "/tmf-api/accountManagement/v4"
 INVENTORY_BASE = "/tmf-api/productInventory/v4"
 STATE = {
     BillState.NEW: "new",
+    BillState.ON_HOLD: "onHold",
     BillState.SENT: "sent",
     BillState.PARTIALLY_PAID: "partiallyPaid",
     BillState.SETTLED: "settled",
@@ -172,7 +173,7 @@ def rate_view(request: Request, rate: AppliedRate) -> dict[str, Any]:
 
 
 def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    if event.entity != "bill" or event.state is None:
+    if event.entity != EntityKind.BILL or event.state is None:
         return None
     return "customerBill", {
         "id": event.entity_id,
@@ -340,7 +341,7 @@ async def patch_bill(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Record that a bill was sent or paid (its state is all that changes)."""
+    """Record that a bill was sent, held or paid (its state is all that changes)."""
     current = (await billing.get_bill(session, principal=principal, bill_id=id)).bill
     extra = body.model_fields_set - {
         "state",

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import inventory, ordering
 from app.core.errors import NotFound
-from app.core.events import Event
+from app.core.events import EntityKind, Event
 from app.core.inventory import ProductField, ProductInstance, ProductState
 from app.core.ordering import OrderItem
 from app.core.parties import Principal
@@ -142,7 +142,7 @@ async def _view(
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core product event as the product it notifies about."""
-    if event.entity != "product":
+    if event.entity != EntityKind.PRODUCT:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "Product"}
     if event.state in set(ProductState):

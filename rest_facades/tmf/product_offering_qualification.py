@@ -19,6 +19,7 @@ recorded and ends at once in `terminatedWithError`, the reason in a `note` by th
 item as asked, `terminatedWithError` with a `terminationError`; nothing is priced.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,19 +30,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog, qualification
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.parties import Principal
 from app.core.qualification import (
     Confidence,
     ItemDetails,
+    Outcome,
     Qualification,
     QualificationField,
     QualificationItem,
     QualificationState,
+    item_outcome,
 )
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
+    as_cents,
     as_date_time,
     as_text,
     by_name,
@@ -63,6 +67,8 @@ from rest_facades.tmf.generated import product_offering_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import (
+    ADDRESS_BASE,
+    CATALOG_BASE,
     Lacking,
     offering_ref,
     product_spec,
@@ -98,13 +104,18 @@ CUSTOMER = "customer"
 ITEM_KEPT = ("note",)
 # The items of a qualification the seller could not answer, kept as the buyer sent them.
 ASKED = "productOfferingQualificationItem"
-
-
-def _result(item: QualificationItem) -> str:
-    if item.qualified:
-        return "qualified"
-    slower = any("bandwidth_mbps" in a for a in item.alternatives)
-    return "alternate" if slower else "unqualified"
+# Why an item cannot be delivered as asked, where the core gives no reason.
+UNEXPLAINED = "the product cannot be delivered as asked"
+# Where an item that cannot be delivered as asked says why, and proposes the same offering at
+# a slower speed.
+REASON = f"{ASKED}.eligibilityUnavailabilityReason"
+PROPOSAL = f"{ASKED}.alternateProductOfferingProposal"
+# The TMF name of what the core found for an item.
+RESULTS = {
+    Outcome.QUALIFIED: "qualified",
+    Outcome.ALTERNATIVE: "alternate",
+    Outcome.UNQUALIFIED: "unqualified",
+}
 
 
 def item_view(request: Request, poq: Qualification, item: QualificationItem) -> dict[str, Any]:
@@ -114,7 +125,7 @@ def item_view(request: Request, poq: Qualification, item: QualificationItem) -> 
         "@type": "ProductOfferingQualificationItem",
         "action": "add",
         "state": "done",
-        "qualificationItemResult": _result(item),
+        "qualificationItemResult": RESULTS[item_outcome(item)],
         "productOffering": offering_ref(request, item.offering_id),
         "product": product_view(request, _spec(item)),
     }
@@ -126,7 +137,7 @@ def item_view(request: Request, poq: Qualification, item: QualificationItem) -> 
             {"code": "notServiceable", "label": a["reason"]}
             for a in item.alternatives
             if isinstance(a.get("reason"), str)
-        ] or [{"code": "notServiceable", "label": "the product cannot be delivered as asked"}]
+        ] or [{"code": "notServiceable", "label": UNEXPLAINED}]
         view["alternateProductOfferingProposal"] = [
             {
                 "id": f"{item.id}-{n + 1}",
@@ -214,23 +225,20 @@ def _item_id(item: dict[str, Any], index: int) -> str:
 
 
 def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
-    """The items of a qualification the core could not answer, as the buyer asked for them."""
+    """The items of a qualification the core could not answer, as the buyer asked for them
+    (by their id alone, when it was asked through another API)."""
     error = {"@type": "TerminationError", "value": poq.state_reason or ""}
+    sent = [item for item in poq.annotations.get(ASKED, []) if isinstance(item, dict)]
     return [
-        item
-        | {
-            "id": _item_id(item, i),
-            "state": STATES[poq.state],
-            "terminationError": [error],
-        }
-        for i, item in enumerate(poq.annotations.get(ASKED, []))
-        if isinstance(item, dict)
+        (sent[i] if i < len(sent) else {})
+        | {"id": item_id, "state": STATES[poq.state], "terminationError": [error]}
+        for i, item_id in enumerate(qualification.asked_items(poq))
     ]
 
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core qualification event as the TMF679 qualification it is about."""
-    if event.entity != "qualification":
+    if event.entity != EntityKind.QUALIFICATION:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "ProductOfferingQualification"}
     if event.state in {s.value for s in QualificationState}:
@@ -246,7 +254,64 @@ def _others(parties: list[dict[str, Any]] | None, party_id: str | None) -> list[
     return [p for p in parties or [] if not (p.get("role") == CUSTOMER and p.get("id") == party_id)]
 
 
-# TMF679 attributes that the core's qualification query answers; others match after paging.
+def _asked(*where: str) -> Attribute[QualificationField]:
+    """An attribute of the items the core could not answer, as the buyer asked for them."""
+    return in_document(QualificationField.ANNOTATIONS, ASKED, *where)
+
+
+def _item(
+    field: QualificationField, values: Any, ordered: bool, *where: str
+) -> Attribute[QualificationField]:
+    """A filter on the items the core answered and, at `where`, on those it could not."""
+    return Attribute(field, values, ordered=ordered, also=_asked(*where))
+
+
+def _proposed(
+    field: QualificationField, values: Any, ordered: bool, *where: str
+) -> Attribute[QualificationField]:
+    """A filter on the slower speeds proposed for the items the core answered and, at `where`
+    in their proposals, on the items it could not answer."""
+    return Attribute(
+        field, values, ordered=ordered, also=_asked("alternateProductOfferingProposal", *where)
+    )
+
+
+def _alike(
+    prefix: str, shown: QualificationField, fixed: dict[str, tuple[Any, ...]]
+) -> dict[str, Attribute[QualificationField]]:
+    """Attributes (below `prefix`) that every row for which `shown` holds shows with one of
+    a few fixed values, and the items the core could not answer as the buyer asked for them."""
+    below = prefix.removeprefix(f"{ASKED}.").split(".")[:-1]
+    return {
+        f"{prefix}{path}": replace(
+            constant(QualificationField.ID, *values, shown=shown),
+            also=_asked(*below, *path.split(".")),
+        )
+        for path, values in fixed.items()
+    }
+
+
+# What every product the core describes shows alike.
+_PRODUCT_ALIKE: dict[str, tuple[Any, ...]] = {
+    "product.@type": ("Product",),
+    "product.productOffering.@referredType": ("ProductOffering",),
+    "product.place.@referredType": ("GeographicAddress",),
+    "product.productCharacteristic.name": ("bandwidth", "termMonths", "classOfService"),
+    "product.productCharacteristic.valueType": ("integer", "string"),
+}
+
+
+def _note(name: str) -> Attribute[QualificationField]:
+    """An attribute of the buyer's notes."""
+    return in_document(QualificationField.ANNOTATIONS, "note", name)
+
+
+def _whole(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none of them)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
+
+
+# TMF679 attributes that the core's qualification query answers.
 FILTERS: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
     "state": Attribute(QualificationField.STATE, by_name(STATES)),
@@ -270,13 +335,169 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         QualificationField.CONFIDENCE, by_name({c: c.value for c in Confidence})
     ),
     f"{ASKED}.state": Attribute(QualificationField.ITEM_STATE, by_name(STATES)),
+    f"{ASKED}.id": Attribute(QualificationField.ITEM_ID, as_text),
+    f"{ASKED}.qualificationItemResult": _item(
+        QualificationField.ITEM_OUTCOME, by_name(RESULTS), False, "qualificationItemResult"
+    ),
+    f"{ASKED}.expectedActivationDate": _item(
+        QualificationField.ITEM_READY_AT, as_date_time, True, "expectedActivationDate"
+    ),
     # The items the core could not answer, as the buyer asked for them, and what the buyer
     # sent with those it answered.
-    f"{ASKED}.productOffering.id": Attribute(
-        QualificationField.ITEM_OFFERING_ID,
-        as_text,
-        also=in_document(QualificationField.ANNOTATIONS, ASKED, "productOffering", "id"),
+    f"{ASKED}.productOffering.id": _item(
+        QualificationField.ITEM_OFFERING_ID, as_text, False, "productOffering", "id"
     ),
+    f"{ASKED}.productOffering.href": replace(
+        linked(QualificationField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"),
+        also=_asked("productOffering", "href"),
+    ),
+    f"{ASKED}.product.productOffering.id": _item(
+        QualificationField.ITEM_OFFERING_ID, as_text, False, "product", "productOffering", "id"
+    ),
+    f"{ASKED}.product.productOffering.href": replace(
+        linked(QualificationField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"),
+        also=_asked("product", "productOffering", "href"),
+    ),
+    f"{ASKED}.product.place.id": _item(
+        QualificationField.ITEM_PLACE_ID, as_text, False, "product", "place", "id"
+    ),
+    f"{ASKED}.product.place.href": replace(
+        linked(QualificationField.ITEM_PLACE_ID, ADDRESS_BASE, "geographicAddress"),
+        also=_asked("product", "place", "href"),
+    ),
+    # Every answered item has an A end; those that join two ends a Z end.
+    f"{ASKED}.product.place.role": Attribute(
+        QualificationField.ITEM_TWO_ENDS,
+        lambda text: (True,) if text == "zEnd" else (),
+        constant=("aEnd",),
+        shown=QualificationField.ANSWERED,
+        also=_asked("product", "place", "role"),
+    ),
+    # The speed, term and class of service of each answered item.
+    f"{ASKED}.product.productCharacteristic.value": Attribute(
+        QualificationField.ITEM_BANDWIDTH_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            QualificationField.ITEM_TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=_item(
+                QualificationField.ITEM_CLASS_OF_SERVICE,
+                as_text,
+                False,
+                "product",
+                "productCharacteristic",
+                "value",
+            ),
+        ),
+    ),
+    # What every answered item shows alike.
+    **_alike(
+        f"{ASKED}.",
+        QualificationField.ANSWERED,
+        {
+            "@type": ("ProductOfferingQualificationItem",),
+            "action": ("add",),
+            "productOffering.@referredType": ("ProductOffering",),
+            **_PRODUCT_ALIKE,
+        },
+    ),
+    # Why an item cannot be delivered as asked: the reasons the core gave, else one of its own.
+    **_alike(f"{REASON}.", QualificationField.ITEM_UNQUALIFIED, {"code": ("notServiceable",)}),
+    f"{REASON}.label": Attribute(
+        QualificationField.ITEM_UNQUALIFIED_REASON,
+        as_text,
+        constant=(UNEXPLAINED,),
+        shown=QualificationField.ITEM_UNEXPLAINED,
+        also=_asked("eligibilityUnavailabilityReason", "label"),
+    ),
+    # The same offering at a slower speed, proposed for an item that cannot be delivered.
+    f"{PROPOSAL}.id": _proposed(QualificationField.SLOWER_ID, as_text, False, "id"),
+    **_alike(
+        f"{PROPOSAL}.",
+        QualificationField.SLOWER,
+        {
+            "@type": ("AlternateProductOfferingProposal",),
+            "alternateProductOffering.@referredType": ("ProductOffering",),
+            **{
+                f"alternateProduct.{path.removeprefix('product.')}": values
+                for path, values in _PRODUCT_ALIKE.items()
+            },
+            "alternateProduct.productPrice.@type": ("ProductPrice",),
+            "alternateProduct.productPrice.priceType": ("recurring", "oneTime"),
+            "alternateProduct.productPrice.recurringChargePeriod": ("month",),
+            "alternateProduct.productPrice.price.@type": ("Price",),
+            "alternateProduct.productPrice.price.dutyFreeAmount.unit": ("USD",),
+        },
+    ),
+    **{
+        f"{PROPOSAL}.{offering}.id": _proposed(
+            QualificationField.SLOWER_OFFERING_ID, as_text, False, offering, "id"
+        )
+        for offering in ("alternateProductOffering", "alternateProduct.productOffering")
+    },
+    **{
+        f"{PROPOSAL}.{offering}.href": replace(
+            linked(QualificationField.SLOWER_OFFERING_ID, CATALOG_BASE, "productOffering"),
+            also=_asked("alternateProductOfferingProposal", *offering.split("."), "href"),
+        )
+        for offering in ("alternateProductOffering", "alternateProduct.productOffering")
+    },
+    f"{PROPOSAL}.alternateProduct.place.id": _proposed(
+        QualificationField.SLOWER_PLACE_ID, as_text, False, "alternateProduct", "place", "id"
+    ),
+    f"{PROPOSAL}.alternateProduct.place.href": replace(
+        linked(QualificationField.SLOWER_PLACE_ID, ADDRESS_BASE, "geographicAddress"),
+        also=_asked("alternateProductOfferingProposal", "alternateProduct", "place", "href"),
+    ),
+    f"{PROPOSAL}.alternateProduct.place.role": Attribute(
+        QualificationField.SLOWER_TWO_ENDS,
+        lambda text: (True,) if text == "zEnd" else (),
+        constant=("aEnd",),
+        shown=QualificationField.SLOWER,
+        also=_asked("alternateProductOfferingProposal", "alternateProduct", "place", "role"),
+    ),
+    # The slower speed, and the term and class of service of the item.
+    f"{PROPOSAL}.alternateProduct.productCharacteristic.value": Attribute(
+        QualificationField.SLOWER_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(
+            QualificationField.SLOWER_TERM_MONTHS,
+            _whole,
+            ordered=True,
+            also=_proposed(
+                QualificationField.SLOWER_CLASS_OF_SERVICE,
+                as_text,
+                False,
+                "alternateProduct",
+                "productCharacteristic",
+                "value",
+            ),
+        ),
+    ),
+    # Its monthly and one-time prices.
+    f"{PROPOSAL}.alternateProduct.productPrice.price.dutyFreeAmount.value": Attribute(
+        QualificationField.SLOWER_MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=_proposed(
+            QualificationField.SLOWER_ONE_TIME_CENTS,
+            as_cents,
+            True,
+            "alternateProduct",
+            "productPrice",
+            "price",
+            "dutyFreeAmount",
+            "value",
+        ),
+    ),
+    # The items of a qualification that answered none of them, each with why it ended so.
+    f"{ASKED}.terminationError.@type": constant(
+        QualificationField.ID, "TerminationError", shown=QualificationField.UNANSWERED
+    ),
+    f"{ASKED}.terminationError.value": Attribute(QualificationField.UNANSWERED_REASON, as_text),
     **{
         f"{ASKED}.{name}": Attribute(
             QualificationField.ITEM_ANNOTATIONS,
@@ -287,39 +508,21 @@ FILTERS: dict[str, Attribute[QualificationField]] = {
         )
         for name in ITEM_KEPT
     },
+    # The seller's note says why the qualification ended in its state, beside the buyer's notes.
+    "note.text": Attribute(QualificationField.STATE_REASON, as_text, also=_note("text")),
+    "note.date": Attribute(
+        QualificationField.REASONED_AT, as_date_time, ordered=True, also=_note("date")
+    ),
+    **{
+        f"note.{name}": replace(
+            constant(QualificationField.ID, value, shown=QualificationField.REASONED),
+            also=_note(name),
+        )
+        for name, value in (("id", "seller"), ("author", "seller"), ("@type", "Note"))
+    },
 }
-# Attributes that filter after the page is read (not yet translated into SQL): what the core answers
-# for each item (its result, product and dates), the items' termination errors, and the seller's
-# note on why it was terminated.
-AFTER_PAGE = frozenset(
-    {
-        "note.@type",
-        "note.author",
-        "note.date",
-        "note.id",
-        "note.text",
-        "productOfferingQualificationItem.@type",
-        "productOfferingQualificationItem.action",
-        "productOfferingQualificationItem.expectedActivationDate",
-        "productOfferingQualificationItem.id",
-        "productOfferingQualificationItem.product.@type",
-        "productOfferingQualificationItem.product.place.@referredType",
-        "productOfferingQualificationItem.product.place.href",
-        "productOfferingQualificationItem.product.place.id",
-        "productOfferingQualificationItem.product.place.role",
-        "productOfferingQualificationItem.product.productCharacteristic.name",
-        "productOfferingQualificationItem.product.productCharacteristic.value",
-        "productOfferingQualificationItem.product.productCharacteristic.valueType",
-        "productOfferingQualificationItem.product.productOffering.@referredType",
-        "productOfferingQualificationItem.product.productOffering.href",
-        "productOfferingQualificationItem.product.productOffering.id",
-        "productOfferingQualificationItem.productOffering.@referredType",
-        "productOfferingQualificationItem.productOffering.href",
-        "productOfferingQualificationItem.qualificationItemResult",
-        "productOfferingQualificationItem.terminationError.@type",
-        "productOfferingQualificationItem.terminationError.value",
-    }
-)
+# TMF679 attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 
 
 async def _load(

@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import geography, ordering
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.inventory import get_product
 from app.core.ordering import (
     ItemAction,
@@ -45,6 +45,7 @@ from app.core.ordering import (
 from app.core.parties import Principal
 from app.core.qualification import check_item_count
 from app.deps import CurrentPrincipal, SessionDep
+from rest_facades.common.paging import views_of
 from rest_facades.common.tmf630 import (
     Attribute,
     as_cents,
@@ -404,7 +405,7 @@ async def _order(
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core order event as the productOrder it notifies about."""
-    if event.entity != "order":
+    if event.entity != EntityKind.ORDER:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "ProductOrder"}
     if event.state in set(OrderState):
@@ -462,11 +463,22 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     "completionDate": Attribute(OrderField.COMPLETED_AT, as_date_time, ordered=True),
     # The buyer (role `customer`) and the parties the buyer named.
     **buyer_and_related_parties(OrderField.PARTY_ID, OrderField.ANNOTATIONS, "tmf"),
-    # The seller's note says why the order is in its state.
+    # The seller's note says why the order is in its state (and when that was said).
     "note.text": Attribute(
         OrderField.STATE_REASON,
         as_text,
         also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "text"),
+    ),
+    "note.author": Attribute(
+        OrderField.REASON_GIVEN,
+        lambda text: (True,) if text == "seller" else (),
+        also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "author"),
+    ),
+    "note.date": Attribute(
+        OrderField.REASON_AT,
+        as_date_time,
+        ordered=True,
+        also=in_document(OrderField.ANNOTATIONS, "tmf", "note", "date"),
     ),
     # The monthly and one-time prices of the order.
     f"{_TOTAL}.{_MONEY}.value": Attribute(
@@ -485,9 +497,13 @@ FILTERS: dict[str, Attribute[OrderField]] = {
     f"{_ITEM}.action": _item(
         OrderField.ITEM_ACTION, by_name({a: a.value for a in ordering.ItemAction}), False, "action"
     ),
-    f"{_ITEM}.state": _item(
+    # An order the core took no item of shows the items asked for, each rejected.
+    f"{_ITEM}.state": Attribute(
         OrderField.ITEM_STATE,
         by_name({state: ITEM_STATES.get(state, state.value) for state in ordering.ItemState}),
+        also=Attribute(
+            OrderField.WITHOUT_ITEMS, lambda text: (True,) if text == "rejected" else ()
+        ),
     ),
     # An item the core took is one product.
     f"{_ITEM}.quantity": Attribute(
@@ -642,7 +658,9 @@ async def list_orders(
     items = await ordering.items_by_order(
         session, principal=principal, order_ids=[o.id for o in page.items]
     )
-    views = [order_view(request, ordering.OrderWithItems(o, items[o.id])) for o in page.items]
+    views = await views_of(
+        page.items, lambda o: order_view(request, ordering.OrderWithItems(o, items[o.id]))
+    )
     return listed(query, views, total=page.total, after=after)
 
 

@@ -23,6 +23,7 @@ be patched, and `DELETE` removes it.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import catalog, geography, quoting
 from app.core.catalog import ClassOfService, ProductSpec
 from app.core.errors import NotFound
-from app.core.events import Channel, Event
+from app.core.events import Channel, EntityKind, Event
 from app.core.parties import Principal
 from app.core.qualification import ItemDetails, check_item_count
 from app.core.quoting import (
@@ -245,7 +246,7 @@ def _asked_items(quote: Quote) -> list[dict[str, Any]]:
 
 def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
     """A core quote event as the TMF648 quote it is about."""
-    if event.entity != "quote":
+    if event.entity != EntityKind.QUOTE:
         return None
     resource: dict[str, Any] = {"id": event.entity_id, "@type": "Quote"}
     if event.state in {s.value for s in QuoteState}:
@@ -404,6 +405,37 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 TOTAL = "quoteTotalPrice"
+ITEM_PRICE = f"{ASKED}.quoteItemPrice"
+
+
+def _kept(*where: str) -> Attribute[QuoteField]:
+    """An attribute of what the buyer sent, kept as given."""
+    return in_document(QuoteField.ANNOTATIONS, *where)
+
+
+def _asked(*where: str) -> Attribute[QuoteField]:
+    """An attribute of the items the core did not take, as the buyer asked for them."""
+    return _kept(ASKED, *where)
+
+
+def _fixed(shown: QuoteField, also: Attribute[QuoteField], *values: Any) -> Attribute[QuoteField]:
+    """An attribute that the quotes of which `shown` holds show with one of `values`, and that
+    what the buyer sent may show too (`also`)."""
+    return replace(constant(QuoteField.ID, *values, shown=shown), also=also)
+
+
+def _taken(below: str, *values: Any) -> Attribute[QuoteField]:
+    """An attribute (at the dotted path `below` in an item) that every item the core took shows
+    with one of `values`."""
+    return _fixed(QuoteField.TOOK_ITEMS, _asked(*below.split(".")), *values)
+
+
+def _link(field: QuoteField, base: str, resource: str, below: str) -> Attribute[QuoteField]:
+    """The link (at the dotted path `below` in an item) to the resource of the API at `base`
+    whose id is an item's `field`."""
+    return Attribute(field, as_text, link=f"{base}/{resource}/", also=_asked(*below.split(".")))
+
+
 # TMF648 attributes that the core's quote query answers; other filters match after paging.
 FILTERS: dict[str, Attribute[QuoteField]] = {
     "id": Attribute(QuoteField.ID, as_text),
@@ -421,10 +453,10 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
         QuoteField.REQUESTED_COMPLETION_AT, as_date_time, ordered=True
     ),
     # What the buyer sent that the core keeps as given, by any path below it.
-    **{name: in_document(QuoteField.ANNOTATIONS, name) for name in KEPT},
+    **{name: _kept(name) for name in KEPT},
     "@type": constant(QuoteField.ID, "Quote"),
     "href": linked(QuoteField.ID, BASE, "quote"),
-    # The items the core took: what it priced, each an item to add of one product.
+    # The state of each item (those of a quote that took none were rejected).
     f"{ASKED}.state": Attribute(QuoteField.ITEM_STATE, by_name(ITEM_STATES)),
     # The total prices of an answered quote.
     **{
@@ -444,12 +476,54 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
         ordered=True,
         also=Attribute(QuoteField.ANSWERED_ONE_TIME_CENTS, as_cents, ordered=True),
     ),
-    f"{ASKED}.@type": constant(QuoteField.ID, "QuoteItem"),
-    f"{ASKED}.action": constant(QuoteField.ID, "add"),
-    f"{ASKED}.quantity": constant(QuoteField.ID, 1),
-    f"{ASKED}.productOffering.@referredType": constant(QuoteField.ID, "ProductOffering"),
-    f"{ASKED}.productOffering.href": linked(
-        QuoteField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering"
+    # What the core answers for the items it took, each an item to add of one product; the
+    # items it did not take show what the buyer asked for (`_asked`).
+    f"{ASKED}.id": Attribute(QuoteField.ITEM_ID, as_text),
+    f"{ASKED}.@type": _taken("@type", "QuoteItem"),
+    f"{ASKED}.action": _taken("action", "add"),
+    f"{ASKED}.quantity": _taken("quantity", 1),
+    f"{ASKED}.productOffering.id": Attribute(
+        QuoteField.ITEM_OFFERING_ID, as_text, also=_asked("productOffering", "id")
+    ),
+    f"{ASKED}.productOffering.@referredType": _taken(
+        "productOffering.@referredType", "ProductOffering"
+    ),
+    f"{ASKED}.productOffering.href": _link(
+        QuoteField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering", "productOffering.href"
+    ),
+    f"{ASKED}.product.@type": _taken("product.@type", "Product"),
+    f"{ASKED}.product.productOffering.id": Attribute(
+        QuoteField.ITEM_OFFERING_ID, as_text, also=_asked("product", "productOffering", "id")
+    ),
+    f"{ASKED}.product.productOffering.@referredType": _taken(
+        "product.productOffering.@referredType", "ProductOffering"
+    ),
+    f"{ASKED}.product.productOffering.href": _link(
+        QuoteField.ITEM_OFFERING_ID, CATALOG_BASE, "productOffering", "product.productOffering.href"
+    ),
+    # Every item has an A end; those that join two ends a Z end, each an address-book location.
+    f"{ASKED}.product.place.id": Attribute(
+        QuoteField.ITEM_PLACE_ID, as_text, also=_asked("product", "place", "id")
+    ),
+    f"{ASKED}.product.place.href": _link(
+        QuoteField.ITEM_PLACE_ID, ADDRESS_BASE, "geographicAddress", "product.place.href"
+    ),
+    f"{ASKED}.product.place.role": Attribute(
+        QuoteField.ITEM_TWO_ENDS,
+        lambda text: (True,) if text == "zEnd" else (),
+        constant=("aEnd",),
+        shown=QuoteField.TOOK_ITEMS,
+        also=_asked("product", "place", "role"),
+    ),
+    f"{ASKED}.product.place.@referredType": _taken(
+        "product.place.@referredType", "GeographicAddress"
+    ),
+    # The speed, term and class of service of each item.
+    f"{ASKED}.product.productCharacteristic.name": _taken(
+        "product.productCharacteristic.name", "bandwidth", "termMonths", "classOfService"
+    ),
+    f"{ASKED}.product.productCharacteristic.valueType": _taken(
+        "product.productCharacteristic.valueType", "integer", "string"
     ),
     f"{ASKED}.product.productCharacteristic.value": Attribute(
         QuoteField.ITEM_BANDWIDTH_MBPS,
@@ -459,57 +533,68 @@ FILTERS: dict[str, Attribute[QuoteField]] = {
             QuoteField.ITEM_TERM_MONTHS,
             _version,
             ordered=True,
-            also=Attribute(QuoteField.ITEM_CLASS_OF_SERVICE, as_text),
+            also=Attribute(
+                QuoteField.ANNOTATIONS,
+                as_text,
+                ordered=True,
+                document=(ASKED, "product", "productCharacteristic", "value"),
+                also=Attribute(QuoteField.ITEM_CLASS_OF_SERVICE, as_text),
+            ),
         ),
     ),
-    # The items the core did not take, as the buyer asked for them, and what the buyer sent
-    # with those it took.
-    f"{ASKED}.productOffering.id": Attribute(
-        QuoteField.ITEM_OFFERING_ID,
+    # The monthly and one-time prices of each item that the core priced.
+    **{
+        f"{ITEM_PRICE}.{name}": _fixed(
+            QuoteField.ITEM_PRICED, _asked("quoteItemPrice", *name.split(".")), *values
+        )
+        for name, values in (
+            ("@type", ("QuotePrice",)),
+            ("name", ("monthly recurring charge", "one-time charge")),
+            ("priceType", ("recurring", "oneTime")),
+            ("recurringChargePeriod", ("month",)),
+            ("price.@type", ("Price",)),
+        )
+    },
+    f"{ITEM_PRICE}.price.dutyFreeAmount.unit": Attribute(
+        QuoteField.ITEM_CURRENCY,
         as_text,
-        also=in_document(QuoteField.ANNOTATIONS, ASKED, "productOffering", "id"),
+        also=_asked("quoteItemPrice", "price", "dutyFreeAmount", "unit"),
     ),
+    f"{ITEM_PRICE}.price.dutyFreeAmount.value": Attribute(
+        QuoteField.ITEM_MONTHLY_CENTS,
+        as_cents,
+        ordered=True,
+        also=Attribute(
+            QuoteField.ITEM_ONE_TIME_CENTS,
+            as_cents,
+            ordered=True,
+            also=_asked("quoteItemPrice", "price", "dutyFreeAmount", "value"),
+        ),
+    ),
+    # What the buyer sent with the items the core took, and with those it did not.
     **{
         f"{ASKED}.{name}": Attribute(
             QuoteField.ITEM_ANNOTATIONS,
             as_text,
             ordered=True,
             document=(name,),
-            also=in_document(QuoteField.ANNOTATIONS, ASKED, name),
+            also=_asked(name),
         )
         for name in ITEM_KEPT
     },
+    # Anything else below an item is shown only by the items the core did not take.
+    ASKED: _asked(),
+    # The seller's note on why it rejected the quote, beside the buyer's notes.
+    "note.id": _fixed(QuoteField.REASON_GIVEN, _kept("note", "id"), "seller"),
+    "note.@type": _fixed(QuoteField.REASON_GIVEN, _kept("note", "@type"), "Note"),
+    "note.author": _fixed(QuoteField.REASON_GIVEN, _kept("note", "author"), "seller"),
+    "note.text": Attribute(QuoteField.STATE_REASON, as_text, also=_kept("note", "text")),
+    "note.date": Attribute(
+        QuoteField.REASON_AT, as_date_time, ordered=True, also=_kept("note", "date")
+    ),
 }
-# Attributes that filter after the page is read (not yet translated into SQL): the items the core
-# took (their product and prices, and, as the core numbers the items it could not take, their
-# id), and the seller's note on why it was rejected.
-AFTER_PAGE = frozenset(
-    {
-        "quoteItem.id",
-        "note.@type",
-        "note.author",
-        "note.date",
-        "note.id",
-        "note.text",
-        "quoteItem.product.@type",
-        "quoteItem.product.place.@referredType",
-        "quoteItem.product.place.href",
-        "quoteItem.product.place.id",
-        "quoteItem.product.place.role",
-        "quoteItem.product.productCharacteristic.name",
-        "quoteItem.product.productCharacteristic.valueType",
-        "quoteItem.product.productOffering.@referredType",
-        "quoteItem.product.productOffering.href",
-        "quoteItem.product.productOffering.id",
-        "quoteItem.quoteItemPrice.@type",
-        "quoteItem.quoteItemPrice.name",
-        "quoteItem.quoteItemPrice.price.@type",
-        "quoteItem.quoteItemPrice.price.dutyFreeAmount.unit",
-        "quoteItem.quoteItemPrice.price.dutyFreeAmount.value",
-        "quoteItem.quoteItemPrice.priceType",
-        "quoteItem.quoteItemPrice.recurringChargePeriod",
-    }
-)
+# Attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 # Attributes of Quote_Update that are the buyer's to change (kept by the core as given, except
 # the three the core stores); the others are the seller's answer, repeated unchanged or refused.
 BUYERS = ("description", "externalId", "requestedQuoteCompletionDate", *KEPT)

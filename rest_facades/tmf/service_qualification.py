@@ -23,6 +23,7 @@ each check item, as asked; of the query itself, an extension: its v4 resource ha
 attribute) and nothing is priced.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +36,7 @@ from app.core.errors import NotFound
 from app.core.events import Channel
 from app.core.parties import Principal
 from app.core.qualification import (
+    Confidence,
     ItemDetails,
     Outcome,
     Qualification,
@@ -68,6 +70,7 @@ from rest_facades.tmf.generated import service_qualification as tmf
 from rest_facades.tmf.hub import NotifyingAPI, add_hub_routes
 from rest_facades.tmf.patching import refuse_sellers_changes
 from rest_facades.tmf.quote_management import (
+    ADDRESS_BASE,
     Lacking,
     ends_in_order,
     location_of,
@@ -104,6 +107,8 @@ STATES = {
 }
 # The items of a check the seller could not answer, kept as the buyer sent them.
 ASKED = "serviceQualificationItem"
+# Why an item cannot be delivered as asked, when nothing is offered instead with a reason.
+UNAVAILABLE = "the service cannot be delivered as asked"
 # The TMF645 `qualificationResult` of each core outcome.
 RESULTS = {
     Outcome.QUALIFIED: "qualified",
@@ -173,7 +178,7 @@ def check_item_view(
             {"code": "notServiceable", "label": a["reason"]}
             for a in item.alternatives
             if isinstance(a.get("reason"), str)
-        ] or [{"code": "notServiceable", "label": "the service cannot be delivered as asked"}]
+        ] or [{"code": "notServiceable", "label": UNAVAILABLE}]
         view["alternateServiceProposal"] = [
             {
                 "id": f"{item.id}-{n + 1}",
@@ -231,12 +236,17 @@ def _termination(poq: Qualification) -> list[dict[str, Any]]:
     return [{"@type": "TerminationError", "value": poq.state_reason or ""}]
 
 
+def _asked_id(item: dict[str, Any], index: int) -> str:
+    """The id of an item of a check as the buyer sent it (its position if it gave none)."""
+    return str(item["id"]) if item.get("id") is not None else str(index + 1)
+
+
 def _asked_items(poq: Qualification) -> list[dict[str, Any]]:
     """The items of a check the core could not answer, as the buyer asked for them."""
     return [
         item
         | {
-            "id": str(item["id"]) if item.get("id") is not None else str(n + 1),
+            "id": _asked_id(item, n),
             "state": STATES[poq.state],
             "terminationError": _termination(poq),
         }
@@ -329,6 +339,153 @@ def _annotations(sent: dict[str, Any], kind: str, party_id: str) -> dict[str, An
     return kept
 
 
+def _asked(*where: str) -> Attribute[QualificationField]:
+    """An attribute of the items of a check the core could not answer, as the buyer sent them."""
+    return in_document(QualificationField.ANNOTATIONS, ASKED, *where)
+
+
+def _whole(text: str) -> tuple[int, ...]:
+    """A filter value compared with whole-number attributes (any other matches none of them)."""
+    return (int(text),) if text.isdigit() and len(text) < 10 else ()
+
+
+def _value(last: Attribute[QualificationField]) -> Attribute[QualificationField]:
+    """The value of an item's characteristics: its speed, its term, else as `last` finds it."""
+    return Attribute(
+        QualificationField.ITEM_BANDWIDTH_MBPS,
+        _whole,
+        ordered=True,
+        also=Attribute(QualificationField.ITEM_TERM_MONTHS, _whole, ordered=True, also=last),
+    )
+
+
+def _item_filters(kind: str) -> dict[str, Attribute[QualificationField]]:
+    """Filters on the items of a check or a query: their id, dates and services (and, as the
+    buyer sent them, those of a check that the core could not answer)."""
+    classes = Attribute(QualificationField.ITEM_CLASS_OF_SERVICE, as_text)
+    names: tuple[str, ...] = ("bandwidth", "termMonths", "classOfService")
+    value = _value(
+        Attribute(
+            QualificationField.ANNOTATIONS,
+            as_text,
+            ordered=True,
+            document=(ASKED, "service", "serviceCharacteristic", "value"),
+            also=classes,
+        )
+    )
+    if kind == "query":
+        # A query shows the confidence of each item it found as a characteristic.
+        names = (*names, "confidence")
+        confidences = by_name({c: c.value for c in Confidence})
+        value = _value(
+            replace(classes, also=Attribute(QualificationField.ITEM_CONFIDENCE, confidences))
+        )
+    item = {"check": "CheckServiceQualificationItem", "query": "ServiceQualificationItem"}[kind]
+    fixed = {
+        "@type": (item,),
+        "service.@type": ("Service",),
+        "service.serviceSpecification.@referredType": ("ServiceSpecification",),
+        "service.place.@referredType": ("GeographicAddress",),
+        "service.serviceCharacteristic.name": names,
+        "service.serviceCharacteristic.valueType": ("integer", "string"),
+    }
+    derived: dict[str, Attribute[QualificationField]] = {
+        "expectedServiceAvailabilityDate": Attribute(
+            QualificationField.ITEM_READY_AT, as_date_time, ordered=True
+        ),
+        "service.serviceSpecification.id": Attribute(QualificationField.ITEM_OFFERING_ID, as_text),
+        "service.place.id": Attribute(QualificationField.ITEM_PLACE_ID, as_text),
+        "service.place.href": linked(
+            QualificationField.ITEM_PLACE_ID, ADDRESS_BASE, "geographicAddress"
+        ),
+        # Every item has an A end; those that join two ends a Z end.
+        "service.place.role": Attribute(
+            QualificationField.ITEM_TWO_ENDS,
+            lambda text: (True,) if text == "zEnd" else (),
+            constant=("aEnd",),
+            shown=QualificationField.ANSWERED,
+        ),
+        **{
+            below: constant(QualificationField.ID, *values, shown=QualificationField.ANSWERED)
+            for below, values in fixed.items()
+        },
+    }
+    if kind == "check":
+        derived = {
+            below: replace(attribute, also=_asked(*below.split(".")))
+            for below, attribute in derived.items()
+        }
+    return {
+        # The id of an item asked for that the core could not answer is the core's to give.
+        f"{ASKED}.id": Attribute(QualificationField.ITEM_ID, as_text),
+        f"{ASKED}.service.serviceCharacteristic.value": value,
+        **{f"{ASKED}.{below}": attribute for below, attribute in derived.items()},
+    }
+
+
+def _proposals() -> dict[str, Attribute[QualificationField]]:
+    """Filters on the slower services that the items of a check that cannot be delivered as
+    asked offer instead (and, as the buyer sent them, those of the items it could not answer)."""
+    fixed = {
+        "@type": ("AlternateServiceProposal",),
+        "alternateService.@type": ("Service",),
+        "alternateService.serviceSpecification.@referredType": ("ServiceSpecification",),
+        "alternateService.place.@referredType": ("GeographicAddress",),
+        "alternateService.serviceCharacteristic.name": (
+            "bandwidth",
+            "termMonths",
+            "classOfService",
+        ),
+        "alternateService.serviceCharacteristic.valueType": ("integer", "string"),
+    }
+    derived: dict[str, Attribute[QualificationField]] = {
+        "id": Attribute(QualificationField.SLOWER_ID, as_text),
+        "alternateService.serviceSpecification.id": Attribute(
+            QualificationField.SLOWER_OFFERING_ID, as_text
+        ),
+        "alternateService.place.id": Attribute(QualificationField.SLOWER_PLACE_ID, as_text),
+        "alternateService.place.href": linked(
+            QualificationField.SLOWER_PLACE_ID, ADDRESS_BASE, "geographicAddress"
+        ),
+        "alternateService.place.role": Attribute(
+            QualificationField.SLOWER_TWO_ENDS,
+            lambda text: (True,) if text == "zEnd" else (),
+            constant=("aEnd",),
+            shown=QualificationField.SLOWER,
+        ),
+        **{
+            below: constant(QualificationField.ID, *values, shown=QualificationField.SLOWER)
+            for below, values in fixed.items()
+        },
+    }
+    value = ("alternateService", "serviceCharacteristic", "value")
+    return {
+        f"{ASKED}.alternateServiceProposal.{below}": replace(
+            attribute, also=_asked("alternateServiceProposal", *below.split("."))
+        )
+        for below, attribute in derived.items()
+    } | {
+        # The speed offered, and the item's term and class of service.
+        f"{ASKED}.alternateServiceProposal.{'.'.join(value)}": Attribute(
+            QualificationField.SLOWER_MBPS,
+            _whole,
+            ordered=True,
+            also=Attribute(
+                QualificationField.SLOWER_TERM_MONTHS,
+                _whole,
+                ordered=True,
+                also=Attribute(
+                    QualificationField.ANNOTATIONS,
+                    as_text,
+                    ordered=True,
+                    document=(ASKED, "alternateServiceProposal", *value),
+                    also=Attribute(QualificationField.SLOWER_CLASS_OF_SERVICE, as_text),
+                ),
+            ),
+        ),
+    }
+
+
 # TMF645 attributes that the core's qualification query answers.
 _SHARED: dict[str, Attribute[QualificationField]] = {
     "id": Attribute(QualificationField.ID, as_text),
@@ -338,13 +495,18 @@ _SHARED: dict[str, Attribute[QualificationField]] = {
         QualificationField.COMPLETED_AT, as_date_time, ordered=True
     ),
     "expirationDate": Attribute(QualificationField.VALID_UNTIL, as_date_time, ordered=True),
-    # What the buyer sent that the core keeps as given, by any path below it.
-    **{name: in_document(QualificationField.ANNOTATIONS, name) for name in KEPT},
+    # What the buyer sent that the core keeps as given, by any path below it (a query's
+    # `searchCriteria` too; a check has none).
+    **{
+        name: in_document(QualificationField.ANNOTATIONS, name)
+        for name in (*KEPT, "searchCriteria")
+    },
     **buyer_and_related_parties(QualificationField.PARTY, QualificationField.ANNOTATIONS),
     "instantSyncQualification": constant(QualificationField.ID, True),
 }
 FILTERS = {
     "check": _SHARED
+    | _item_filters("check")
     | {
         "@type": constant(QualificationField.ID, "CheckServiceQualification"),
         "href": linked(QualificationField.ID, BASE, CHECK),
@@ -353,44 +515,56 @@ FILTERS = {
         ),
         "qualificationResult": Attribute(QualificationField.OUTCOME, by_name(RESULTS)),
         f"{ASKED}.state": Attribute(QualificationField.ITEM_STATE, by_name(STATES)),
+        f"{ASKED}.qualificationResult": Attribute(
+            QualificationField.ITEM_RESULT, by_name(RESULTS), also=_asked("qualificationResult")
+        ),
+        # Why an item that cannot be delivered as asked cannot.
+        f"{ASKED}.eligibilityUnavailabilityReason.code": replace(
+            constant(
+                QualificationField.ID, "notServiceable", shown=QualificationField.ITEM_UNQUALIFIED
+            ),
+            also=_asked("eligibilityUnavailabilityReason", "code"),
+        ),
+        # The reasons given for what is offered instead, else that it cannot be delivered as
+        # asked (compared as text, by equality only).
+        f"{ASKED}.eligibilityUnavailabilityReason.label": replace(
+            constant(QualificationField.ID, UNAVAILABLE, shown=QualificationField.ITEM_UNEXPLAINED),
+            ordered=False,
+            also=Attribute(
+                QualificationField.ITEM_UNQUALIFIED_REASON,
+                as_text,
+                also=_asked("eligibilityUnavailabilityReason", "label"),
+            ),
+        ),
+        **_proposals(),
+        # Anything else below an item is shown only by the items the core could not answer.
+        ASKED: _asked(),
+        # The items of a check that answered none of them, each with why it ended so.
+        f"{ASKED}.terminationError.@type": constant(
+            QualificationField.ID, "TerminationError", shown=QualificationField.UNANSWERED
+        ),
+        f"{ASKED}.terminationError.value": Attribute(QualificationField.UNANSWERED_REASON, as_text),
+        # A check shows no termination error of its own.
+        "terminationError.@type": constant(QualificationField.ID),
+        "terminationError.value": constant(QualificationField.ID),
     },
     "query": _SHARED
+    | _item_filters("query")
     | {
         "@type": constant(QualificationField.ID, "QueryServiceQualification"),
         "href": linked(QualificationField.ID, BASE, QUERY),
         "queryServiceQualificationDate": Attribute(
             QualificationField.CREATED_AT, as_date_time, ordered=True
         ),
+        # Why the seller could not answer the query.
+        "terminationError.@type": constant(
+            QualificationField.ID, "TerminationError", shown=QualificationField.REASONED
+        ),
+        "terminationError.value": Attribute(QualificationField.STATE_REASON, as_text),
     },
 }
-# Attributes that filter after the page is read (not yet translated into SQL): what the core
-# answers for each item (its result, service and dates), a query's `searchCriteria`, and the
-# termination errors.
-AFTER_PAGE = frozenset(
-    {
-        "searchCriteria.id",
-        "searchCriteria.service.place.id",
-        "searchCriteria.service.place.role",
-        "serviceQualificationItem.@type",
-        "serviceQualificationItem.expectedServiceAvailabilityDate",
-        "serviceQualificationItem.id",
-        "serviceQualificationItem.qualificationResult",
-        "serviceQualificationItem.service.@type",
-        "serviceQualificationItem.service.place.@referredType",
-        "serviceQualificationItem.service.place.href",
-        "serviceQualificationItem.service.place.id",
-        "serviceQualificationItem.service.place.role",
-        "serviceQualificationItem.service.serviceCharacteristic.name",
-        "serviceQualificationItem.service.serviceCharacteristic.value",
-        "serviceQualificationItem.service.serviceCharacteristic.valueType",
-        "serviceQualificationItem.service.serviceSpecification.@referredType",
-        "serviceQualificationItem.service.serviceSpecification.id",
-        "serviceQualificationItem.terminationError.@type",
-        "serviceQualificationItem.terminationError.value",
-        "terminationError.@type",
-        "terminationError.value",
-    }
-)
+# Attributes that filter after the page is read: none.
+AFTER_PAGE: frozenset[str] = frozenset()
 VIEWS = {"check": check_view, "query": query_view}
 
 
@@ -403,6 +577,8 @@ async def _page(
         principal=principal,
         conditions=conditions,
         annotations={MARK: kind},
+        # A query shows only the items it found deliverable.
+        qualified_items_only=kind == "query",
         offset=query.offset,
         limit=query.limit,
     )
@@ -490,7 +666,7 @@ async def create_check(
             principal=principal,
             channel=Channel.TMF,
             reason=specs,
-            asked=[str(i.get("id", n + 1)) for n, i in enumerate(items)],
+            asked=[_asked_id(item, n) for n, item in enumerate(items)],
             external_id=body.externalId,
             annotations=_annotations(sent, "check", principal.party_id) | {ASKED: items},
         )

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import tickets
-from app.core.events import Channel, Event, EventKind
+from app.core.events import Channel, EntityKind, Event, EventKind
 from app.core.parties import Principal
 from app.core.tickets import (
     MAX_TYPE_WORD,
@@ -288,7 +288,7 @@ async def _view(
 
 
 def _describe(event: Event) -> tuple[str, dict[str, Any]] | None:
-    if event.entity != "ticket" or event.state is None:
+    if event.entity != EntityKind.TICKET or event.state is None:
         return None
     return RESOURCE, {
         "id": event.entity_id,

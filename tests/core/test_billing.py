@@ -11,7 +11,7 @@ from app.core import billing, clock, ordering
 from app.core.billing import BillKind, BillState, RateKind
 from app.core.db import Database
 from app.core.errors import IllegalTransition, InvalidRequest, NotAuthorized, NotFound
-from app.core.events import Channel, EventKind, list_events
+from app.core.events import Channel, EntityKind, EventKind, list_events
 from app.core.inventory import ProductInstance, ProductState
 from tests.factories import Caller, complete, make_order, make_product
 
@@ -163,7 +163,7 @@ async def test_the_cycle_bills_every_account_for_an_ended_month(
             (billed.bill.period_start, billed.bill.period_end)
         }
 
-    created = await list_events(session, principal=developer.principal, entity="bill")
+    created = await list_events(session, principal=developer.principal, entity=EntityKind.BILL)
     assert [(e.entity_id, e.kind) for e in created] == [(my_bill.id, EventKind.CREATED)]
 
 
@@ -415,7 +415,7 @@ async def test_ops_move_a_bill_forward_and_rates_are_read_within_tenancy(
             session, principal=ops.principal, bill_id=made.bill.id, state=BillState.NEW
         )
     moves = await list_events(
-        session, principal=ops.principal, entity="bill", entity_id=made.bill.id
+        session, principal=ops.principal, entity=EntityKind.BILL, entity_id=made.bill.id
     )
     assert [(e.kind, e.state) for e in moves] == [
         (EventKind.CREATED, "new"),

@@ -158,7 +158,7 @@ async def test_a_caller_reads_only_its_own_partys_events(
     assert [
         e.entity_id for e in await events.recent_events(session, principal=developer.principal)
     ] == [mine]
-    everyone = await events.list_events(session, principal=ops.principal, entity="ticket")
+    everyone = await events.list_events(session, principal=ops.principal, entity=EntityKind.TICKET)
     assert [e.entity_id for e in everyone] == [mine, theirs]
 
 

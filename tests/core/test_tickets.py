@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import tickets
 from app.core.db import Database
 from app.core.errors import Conflict, IllegalTransition, InvalidRequest, NotAuthorized, NotFound
-from app.core.events import Channel, EventKind, list_events
+from app.core.events import Channel, EntityKind, EventKind, list_events
 from app.core.paging import Condition, Operator
 from app.core.parties import Principal
 from app.core.tickets import TicketState
@@ -64,7 +64,9 @@ async def _history(
     session: AsyncSession, principal: Principal, ticket_id: str
 ) -> list[tuple[EventKind, str | None, str | None]]:
     """The ticket's events as (kind, previous state, state), oldest first."""
-    found = await list_events(session, principal=principal, entity="ticket", entity_id=ticket_id)
+    found = await list_events(
+        session, principal=principal, entity=EntityKind.TICKET, entity_id=ticket_id
+    )
     return [(e.kind, e.previous_state, e.state) for e in found]
 
 
@@ -100,7 +102,7 @@ async def test_a_ticket_opens_acknowledged_about_the_callers_product(
     assert stored.ticket.external_id == "NOC-4711"
     assert stored.notes == []
     created = await list_events(
-        session, principal=developer.principal, entity="ticket", entity_id=ticket.id
+        session, principal=developer.principal, entity=EntityKind.TICKET, entity_id=ticket.id
     )
     assert [(e.kind, e.state, e.channel) for e in created] == [
         (EventKind.CREATED, "acknowledged", "tmf")
@@ -418,7 +420,7 @@ async def test_buyer_and_ops_add_notes_that_come_back_in_order(
     assert stored.ticket.updated_at > opened_at
 
     noted = await list_events(
-        session, principal=developer.principal, entity="ticket", entity_id=ticket.id
+        session, principal=developer.principal, entity=EntityKind.TICKET, entity_id=ticket.id
     )
     assert [e.kind for e in noted] == [EventKind.CREATED] + [EventKind.ATTRIBUTE_CHANGED] * 3
     assert [e.data["note_id"] for e in noted[1:]] == [first.id, second.id, third.id]
@@ -527,7 +529,7 @@ async def test_another_partys_ticket_does_not_exist_for_a_caller(
         assert refused.value.field == unknown.value.field
         assert refused.value.message == unknown.value.message.replace(missing, ticket.id)
     assert await tickets.list_tickets(session, principal=stranger) == []
-    assert await list_events(session, principal=stranger, entity="ticket") == []
+    assert await list_events(session, principal=stranger, entity=EntityKind.TICKET) == []
 
     stored = await _reload(database, developer.principal, ticket.id)
     assert stored.state is S.RESOLVED
@@ -678,7 +680,7 @@ async def test_an_update_changes_the_buyers_say_and_adds_notes_at_once(
     assert (stored.ticket.impact, stored.ticket.external_id) == (tickets.Impact.DOWN, "NOC-9")
     assert [n.text for n in stored.notes] == ["Still down"]
     changed = await list_events(
-        session, principal=developer.principal, entity="ticket", entity_id=ticket.id
+        session, principal=developer.principal, entity=EntityKind.TICKET, entity_id=ticket.id
     )
     assert [(e.kind, e.data.get("changed"), e.data["by_seller"]) for e in changed[1:]] == [
         (
@@ -833,7 +835,7 @@ async def test_work_on_a_ticket_about_a_product_is_recorded_as_an_incident(
         ("closed", "installation"),
         ("in_progress", "installation"),
     ]
-    history = await list_events(session, principal=me, entity="incident")
+    history = await list_events(session, principal=me, entity=EntityKind.INCIDENT)
     assert [(e.kind, e.state, e.entity_id == incident.id) for e in history] == [
         (EventKind.CREATED, "in_progress", True),
         (EventKind.STATE_CHANGED, "closed", True),
@@ -919,7 +921,7 @@ async def test_ops_record_and_move_incidents_that_buyers_only_read(
             incident_id=incident.id,
             state=tickets.IncidentState.IN_PROGRESS,
         )
-    moves = await list_events(session, principal=me, entity="incident")
+    moves = await list_events(session, principal=me, entity=EntityKind.INCIDENT)
     assert [(e.kind, e.state, e.channel) for e in moves] == [
         (EventKind.CREATED, "created", "graphql"),
         (EventKind.STATE_CHANGED, "in_progress", "graphql"),

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,8 +14,12 @@ from app.core import clock, workforce
 from app.core.db import Database, new_id
 from app.core.fulfilment import step
 from app.core.workforce import WorkOrderState, WorkReason
+from app.main import create_app
+from app.settings import Settings
 from tests.factories import Caller, make_order
 from tests.rest_facades.mef.conformance import check_response
+from tests.rest_facades.mef.listener import listening
+from tests.rest_facades.mef.notifications import check_event
 from tests.statements import counting
 
 WORK_BASES = {
@@ -310,3 +315,83 @@ async def test_pages_of_visits_cost_the_same_statements_for_10_and_1000(
     few = await statements()
     await add(990)
     assert await statements() == few
+
+
+async def test_listeners_hear_of_work_orders_and_appointments(
+    settings: Settings,
+    database: Database,
+    session: AsyncSession,
+    customer: Caller,
+    flavour: str,
+) -> None:
+    app: FastAPI = create_app(settings, run_workers=False)
+    app.state.database = database
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        listening() as listener,
+    ):
+        hubs = []
+        for base in (WORK_BASES[flavour], BASES[flavour]):
+            hub = await client.post(
+                f"{base}/hub", headers=customer.headers, json={"callback": listener.url}
+            )
+            assert hub.status_code == 201, hub.text
+            hubs.append(f"{base}/hub/{hub.json()['id']}")
+        work_id = await _work(session, customer)
+        booked = await _call(
+            client,
+            flavour,
+            customer,
+            "POST",
+            "/appointment",
+            status=201,
+            json={
+                "workOrder": {"id": work_id},
+                "validFor": _period(2),
+                "relatedContactInformation": [CONTACT],
+            },
+        )
+        await _call(
+            client,
+            flavour,
+            customer,
+            "PATCH",
+            f"/appointment/{booked['id']}",
+            "/appointment/{id}",
+            json={"validFor": _period(3)},
+        )
+        await _call(
+            client,
+            flavour,
+            customer,
+            "POST",
+            f"/appointment/{booked['id']}/cancel",
+            "/appointment/{id}/cancel",
+            status=204,
+        )
+        await app.state.dispatcher.run_once()
+        for hub in hubs:
+            gone = await client.delete(hub, headers=customer.headers)
+            assert gone.status_code == 204
+    heard: dict[str, list[str]] = {}
+    for path, body in listener.received:
+        api, name = path.split("/")[3], path.rsplit("/", 1)[1]
+        notification_api = {
+            "workOrderNotification": "work_order_notification",
+            "appointmentNotification": "appointment_notification",
+        }[api]
+        check_event(flavour, notification_api, name, body)
+        assert path.startswith(f"/mefApi/{flavour}/{api}/v2/listener/"), path
+        assert body["event"]["id"] == (work_id if api == "workOrderNotification" else booked["id"])
+        heard.setdefault(api, []).append(name)
+    # Deliveries run concurrently: their order of arrival is not promised.
+    assert sorted(heard["workOrderNotification"]) == [
+        "workOrderCreateEvent",
+        "workOrderStateChangeEvent",  # planned once booked
+        "workOrderStateChangeEvent",  # open again once cancelled
+    ]
+    assert sorted(heard["appointmentNotification"]) == [
+        "appointmentAttributeValueChangeEvent",  # moved
+        "appointmentStatusChangeEvent",  # cancelled
+    ]

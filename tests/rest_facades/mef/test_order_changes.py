@@ -8,9 +8,11 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import clock, ordering
+from app.core.db import Database
 from app.core.events import Channel
 from tests.factories import Caller, make_order
 from tests.rest_facades.mef.conformance import check_response
+from tests.statements import committing
 
 BASE = "/mefApi/sonata/productOrderingManagement/v10"
 API = "product_order"
@@ -133,3 +135,37 @@ async def test_date_changes_list_by_date_and_expedite(
     session.expire_all()
     item = await ordering.items_of(session, order_id)
     assert item[0].requested_completion_at == later
+
+
+async def test_a_cancellation_or_a_date_change_is_one_transaction_with_its_order_change(
+    client: httpx.AsyncClient, session: AsyncSession, database: Database, carrier: Caller
+) -> None:
+    moving, cancelling = [
+        await make_order(session, carrier, channel=Channel.SONATA) for _ in range(2)
+    ]
+    moving_id, item_ref, cancelling_id = (
+        moving.order.id,
+        str(moving.items[0].position),
+        cancelling.order.id,
+    )
+    later = clock.now() + timedelta(days=60)
+    with committing(database) as commits:
+        moved = await client.post(
+            f"{BASE}/modifyProductOrderItemRequestedDeliveryDate",
+            headers=carrier.headers,
+            json={
+                "productOrderItem": {"productOrderId": moving_id, "productOrderItemId": item_ref},
+                "requestedCompletionDate": later.isoformat(),
+            },
+        )
+    assert moved.status_code == 201, moved.text
+    assert len(commits) == 1
+    with committing(database) as commits:
+        cancelled = await _cancel(client, carrier, cancelling_id)
+    assert len(commits) == 1
+    assert cancelled["state"] == "acknowledged"
+    session.expire_all()
+    [item] = await ordering.items_of(session, moving_id)
+    assert item.requested_completion_at == later
+    found = await ordering.get_order(session, principal=carrier.principal, order_id=cancelling_id)
+    assert found.order.state == ordering.OrderState.ASSESSING_CANCELLATION

@@ -337,6 +337,17 @@ async def test_patch_cancel_and_date_change(
     charges = await http.get(f"{base}/charge", headers=customer.headers)
     check_response(flavour, API, "/charge", "get", 200, charges.json())
     assert charges.json() == []
+    # The charge list reads the criteria MEF 123 defines, and refuses malformed ones.
+    of_order = await http.get(
+        f"{base}/charge",
+        headers=customer.headers,
+        params={"productOrderId": created["id"], "creationDate.gt": "2026-01-01T00:00:00Z"},
+    )
+    assert (of_order.json(), of_order.headers["x-total-count"]) == ([], "0")
+    malformed = await http.get(
+        f"{base}/charge", headers=customer.headers, params={"responseDueDate.lt": "soon"}
+    )
+    assert (malformed.status_code, malformed.json()["code"]) == (400, "invalidQuery")
 
 
 async def test_agents_name_their_buyer_and_events_echo_it(

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import billing, clock
 from app.core.billing import BillKind, BillState
 from app.core.db import Database
-from app.core.events import list_events
+from app.core.events import EntityKind, list_events
 from rest_facades.tmf.customer_bill import NOTIFYING
 from tests.factories import Caller, make_product
 from tests.rest_facades.tmf.conformance import check_response
@@ -279,7 +279,9 @@ async def test_operations_staff_patch_the_state_of_a_bill(
     assert back.json()["code"] == "ILLEGAL_TRANSITION"
     for body in ({"billNo": "x"}, {"state": "lost"}):
         await _call(client, ops, "PATCH", path, "/customerBill/{id}", 400, body=body)
-    found = await list_events(session, principal=ops.principal, entity="bill", entity_id=bill.id)
+    found = await list_events(
+        session, principal=ops.principal, entity=EntityKind.BILL, entity_id=bill.id
+    )
     assert [NOTIFYING.describe(e) for e in found] == [
         ("customerBill", {"id": bill.id, "state": state, "@type": "CustomerBill"})
         for state in ("new", "sent", "settled")

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import tickets
 from app.core.db import Database
-from app.core.events import Channel, list_events
+from app.core.events import Channel, EntityKind, list_events
 from app.core.tickets import Ticket, TicketState, TicketType
 from rest_facades.tmf.trouble_ticket import NOTIFYING
 from tests.factories import Caller, make_product, make_ticket
@@ -380,14 +380,16 @@ async def test_the_hub_and_the_events_it_reports(
     ticket = await make_ticket(session, customer)
     await tickets.cancel(session, principal=customer.principal, ticket_id=ticket.id)
     found = await list_events(
-        session, principal=customer.principal, entity="ticket", entity_id=ticket.id
+        session, principal=customer.principal, entity=EntityKind.TICKET, entity_id=ticket.id
     )
     described = [NOTIFYING.describe(e) for e in found]
     assert described == [
         ("troubleTicket", {"id": ticket.id, "status": status, "@type": "TroubleTicket"})
         for status in ("acknowledged", "cancelled")
     ]
-    product_events = await list_events(session, principal=customer.principal, entity="product")
+    product_events = await list_events(
+        session, principal=customer.principal, entity=EntityKind.PRODUCT
+    )
     assert product_events
     assert all(NOTIFYING.describe(e) is None for e in product_events)
 
