@@ -145,15 +145,19 @@ class PersonField(StrEnum):
     PARTY = "party_id"
     # The further attributes kept as given (a condition names a path in them).
     EXTRA = "extra"
-    # Whether the person is the contact person of a site, and that site's id (none if not).
+    # Whether the person is the contact person of a site, that site's id and the party that
+    # owns it, the person's employer (none if not).
     IS_SITE = "is_site"
     CONTACT_OF = "contact_of"
+    EMPLOYER = "employer"
     RELATED_PARTY_ID = RelationField.PARTY_ID.value
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
     RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
+    RELATED_PARTY_HREF = RelationField.PARTY_HREF.value
     MEDIUM_TYPE = RelationField.MEDIUM_TYPE.value
     MEDIUM_PREFERRED = RelationField.MEDIUM_PREFERRED.value
+    CONTACT_TYPE = RelationField.CONTACT_TYPE.value
     EMAIL = RelationField.EMAIL.value
     PHONE = RelationField.PHONE.value
     CITY = RelationField.CITY.value
@@ -184,8 +188,10 @@ class OrganizationField(StrEnum):
     RELATED_PARTY_ROLE = RelationField.PARTY_ROLE.value
     RELATED_PARTY_NAME = RelationField.PARTY_NAME.value
     RELATED_PARTY_TYPE = RelationField.PARTY_TYPE.value
+    RELATED_PARTY_HREF = RelationField.PARTY_HREF.value
     MEDIUM_TYPE = RelationField.MEDIUM_TYPE.value
     MEDIUM_PREFERRED = RelationField.MEDIUM_PREFERRED.value
+    CONTACT_TYPE = RelationField.CONTACT_TYPE.value
     EMAIL = RelationField.EMAIL.value
     PHONE = RelationField.PHONE.value
     CITY = RelationField.CITY.value
@@ -198,7 +204,8 @@ PERSON_COLUMNS = [
     f
     for f in PersonField
     if f.value not in set(RelationField)
-    and f not in {PersonField.EXTRA, PersonField.IS_SITE, PersonField.CONTACT_OF}
+    and f
+    not in {PersonField.EXTRA, PersonField.IS_SITE, PersonField.CONTACT_OF, PersonField.EMPLOYER}
 ]
 ORGANIZATION_COLUMNS = [
     f
@@ -217,12 +224,14 @@ _SITE_RELATIONS = {
     RelationField.PARTY_TYPE: "site_referred",
     RelationField.MEDIUM_TYPE: "site_medium",
     RelationField.MEDIUM_PREFERRED: "site_preferred",
+    RelationField.CONTACT_TYPE: "site_contact_type",
     RelationField.PHONE: "site_phone",
 }
 # How a party of the platform is reached, as columns of `_organizations`: its e-mail.
 _PARTY_RELATIONS = {
     RelationField.MEDIUM_TYPE: "party_medium",
     RelationField.MEDIUM_PREFERRED: "party_preferred",
+    RelationField.CONTACT_TYPE: "party_contact_type",
     RelationField.EMAIL: "party_email",
 }
 
@@ -276,6 +285,7 @@ def _people(principal: Principal) -> Any:
         RelationField.PARTY_TYPE: literal("Organization", String),
         RelationField.MEDIUM_TYPE: case((has_phone, "phone"), else_=null()),
         RelationField.MEDIUM_PREFERRED: case((has_phone, literal(True, Boolean)), else_=null()),
+        RelationField.CONTACT_TYPE: case((has_phone, "phone"), else_=null()),
         RelationField.PHONE: case((has_phone, phone), else_=null()),
     }
     contacts: Any = sql_select(
@@ -314,6 +324,10 @@ async def list_people(
         for field in (*PERSON_COLUMNS, PersonField.IS_SITE, PersonField.CONTACT_OF)
     }
     columns[PersonField.EXTRA] = document_field(Keeper.PERSON, people.c.id)
+    columns[PersonField.EMPLOYER] = people.c[_SITE_RELATIONS[RelationField.PARTY_ID]]
+    columns[PersonField.RELATED_PARTY_HREF] = relations.related(
+        Holder.PERSON, people.c.id, RelationField.PARTY_HREF
+    )
     related, own = relations.relation_clauses(
         Holder.PERSON,
         people.c.id,
@@ -462,6 +476,7 @@ def _organizations(principal: Principal) -> Any:
     party_relations: dict[RelationField, Any] = {
         RelationField.MEDIUM_TYPE: case((has_email, "email"), else_=null()),
         RelationField.MEDIUM_PREFERRED: case((has_email, literal(True, Boolean)), else_=null()),
+        RelationField.CONTACT_TYPE: case((has_email, "email"), else_=null()),
         RelationField.EMAIL: case((has_email, email), else_=null()),
     }
     parties: Any = sql_select(
@@ -498,6 +513,9 @@ async def list_organizations(
         )
     }
     columns[OrganizationField.EXTRA] = document_field(Keeper.ORGANIZATION, found.c.id)
+    columns[OrganizationField.RELATED_PARTY_HREF] = relations.related(
+        Holder.ORGANIZATION, found.c.id, RelationField.PARTY_HREF
+    )
     related, own = relations.relation_clauses(
         Holder.ORGANIZATION,
         found.c.id,

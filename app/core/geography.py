@@ -12,7 +12,21 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, UniqueConstraint, case, false, func, null, or_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    UniqueConstraint,
+    case,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -726,8 +740,10 @@ class SiteField(StrEnum):
     ANNOTATIONS = "annotations"
     # The name of the party that owns the site.
     OWNER_NAME = "owner_name"
-    # The id under which the site's contact person is known (none without a contact).
+    # The id under which the site's contact person is known (none without a contact), and
+    # whether it has one.
     CONTACT = "contact"
+    HAS_CONTACT = "has_contact"
 
 
 def _line() -> ColumnElement[str]:
@@ -747,6 +763,7 @@ def _line() -> ColumnElement[str]:
 
 
 register_document(Site, Keeper.SITE, "annotations")
+_HAS_CONTACT = func.coalesce(col(Site.contact_name), "") != ""
 SITE_COLUMNS: dict[SiteField, Any] = {
     SiteField.ANNOTATIONS: document_field(Keeper.SITE, Site.id),
     SiteField.ID: col(Site.id),
@@ -764,10 +781,8 @@ SITE_COLUMNS: dict[SiteField, Any] = {
     SiteField.COUNTRY: col(Location.country),
     SiteField.LINE: _line(),
     SiteField.OWNER_NAME: via(Site.party_id, Party.id, Party.name),
-    SiteField.CONTACT: case(
-        (func.coalesce(col(Site.contact_name), "") != "", col(Site.id) + SITE_CONTACT_SUFFIX),
-        else_=null(),
-    ),
+    SiteField.CONTACT: case((_HAS_CONTACT, col(Site.id) + SITE_CONTACT_SUFFIX), else_=null()),
+    SiteField.HAS_CONTACT: _HAS_CONTACT,
 }
 _AT_LOCATION = {
     SiteField.LINE,
@@ -1082,16 +1097,58 @@ ADDRESS_CHECK_COLUMNS: dict[AddressCheckField, Any] = {
 }
 
 
+class _Position(FunctionElement[int]):
+    """The 1-based position of a text in another, 0 if absent (SQLite and PostgreSQL)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_Position)
+def _position_sqlite(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
+    text, part = (compiler.process(c, **kw) for c in element.clauses)
+    return f"instr({text}, {part})"
+
+
+@compiles(_Position, "postgresql")
+def _position_postgresql(element: _Position, compiler: SQLCompiler, **kw: Any) -> str:
+    text, part = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strpos({text}, {part})"
+
+
+def _alternate(conditions: Sequence[Condition[LocationField]]) -> ColumnElement[bool]:
+    """Whether one of a validation's alternate locations meets every condition."""
+    listed = literal(",") + col(AddressCheck.alternate_location_ids) + ","
+    found: ColumnElement[bool] = (
+        select(Location.id)
+        .where(
+            _Position(listed, literal(",") + col(Location.id) + ",") > 0,
+            *where(LOCATION_COLUMNS, conditions),
+        )
+        .exists()
+    )
+    return found
+
+
 async def find_address_checks(
     session: AsyncSession,
     *,
     principal: Principal,
     conditions: Sequence[Condition[AddressCheckField]] = (),
+    best: Sequence[Condition[LocationField]] | None = None,
+    alternate: Sequence[Condition[LocationField]] | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> Page[AddressCheck]:
     """One page of the caller's kept address validations that meet every condition, oldest
-    first, and the count of all that meet them."""
+    first, and the count of all that meet them. Given `best`, only those whose best location
+    meets all of those; given `alternate`, only those with alternate locations, one of which
+    meets each of those."""
     statement = address_checks_query(principal=principal)
     statement = statement.where(*where(ADDRESS_CHECK_COLUMNS, conditions))
+    if best is not None:
+        located = select(Location.id).where(*where(LOCATION_COLUMNS, best))
+        statement = statement.where(col(AddressCheck.best_location_id).in_(located))
+    if alternate is not None:
+        statement = statement.where(*[_alternate([c]) for c in alternate] or [_alternate([])])
     return await fetch_page(session, statement, offset=offset, limit=limit)

@@ -90,6 +90,7 @@ class RelationField(StrEnum):
     PARTY_HREF = "related.href"
     MEDIUM_TYPE = "medium.medium_type"
     MEDIUM_PREFERRED = "medium.preferred"
+    CONTACT_TYPE = "medium.contact_type"
     EMAIL = "medium.email_address"
     PHONE = "medium.phone_number"
     CITY = "medium.city"

@@ -5,6 +5,7 @@ A PATCH of a validation that changes `submittedGeographicAddress` or `provideAlt
 validates the address again under the same id; the outcome (`state`, `validationDate`,
 `validationResult`, the valid and alternate addresses) is the seller's and may only be repeated."""
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -20,9 +21,11 @@ from app.core.geography import (
     LocationField,
     MatchQuality,
 )
+from app.core.paging import Condition, Operator
 from app.deps import CurrentPrincipal, SessionDep
 from rest_facades.common.tmf630 import (
     Attribute,
+    Filter,
     as_date_time,
     as_text,
     by_name,
@@ -180,7 +183,6 @@ VALIDATION_FILTERS: dict[str, Attribute[AddressCheckField]] = {
     "provideAlternative": Attribute(AddressCheckField.PROVIDE_ALTERNATIVES, _flag),
     "validationResult": Attribute(AddressCheckField.QUALITY, by_name(RESULTS)),
     "validationDate": Attribute(AddressCheckField.CREATED_AT, as_date_time, ordered=True),
-    "validGeographicAddress.id": Attribute(AddressCheckField.BEST_LOCATION, as_text),
     # The address as it was submitted (a street type given apart is part of its street name).
     "submittedGeographicAddress.name": Attribute(AddressCheckField.SUBMITTED_TEXT, as_text),
     "submittedGeographicAddress.streetNr": Attribute(AddressCheckField.STREET_NUMBER, as_text),
@@ -192,6 +194,9 @@ VALIDATION_FILTERS: dict[str, Attribute[AddressCheckField]] = {
     ),
     "submittedGeographicAddress.country": Attribute(AddressCheckField.COUNTRY, as_text),
 }
+# The addresses of the book that a validation found, each filtering by the attributes of the
+# address list (`validGeographicAddress.city`, `alternateGeographicAddress.postcode.gte`, ...).
+FOUND = ("validGeographicAddress", "alternateGeographicAddress")
 # Every attribute of both lists filters in SQL.
 AFTER_PAGE: frozenset[str] = frozenset()
 # Attributes of GeographicAddressValidation_Update that the buyer may change.
@@ -284,9 +289,29 @@ async def list_validations(
     request: Request, session: SessionDep, principal: CurrentPrincipal, query: TMFQueryDep
 ) -> Response:
     """The caller's address validations."""
-    conditions, after = query.conditions(VALIDATION_FILTERS, AFTER_PAGE)
+    own = replace(query, filters=tuple(f for f in query.filters if f.path[0] not in FOUND))
+    conditions, after = own.conditions(VALIDATION_FILTERS, AFTER_PAGE)
+    found: dict[str, list[Condition[LocationField]] | None] = dict.fromkeys(FOUND)
+    for name in FOUND:
+        below = tuple(
+            Filter(f.path[1:], f.operator, f.values)
+            for f in query.filters
+            if f.path[0] == name and len(f.path) > 1
+        )
+        if len(below) < sum(1 for f in query.filters if f.path[0] == name):
+            # The address itself, not an attribute of it: no value names it.
+            found[name] = [Condition(LocationField.ID, Operator.EQ, ())]
+        elif below:
+            found[name], rest = replace(query, filters=below).conditions(ADDRESS_FILTERS)
+            after += [Filter((name, *f.path), f.operator, f.values) for f in rest]
     page = await geography.find_address_checks(
-        session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
+        session,
+        principal=principal,
+        conditions=conditions,
+        best=found["validGeographicAddress"],
+        alternate=found["alternateGeographicAddress"],
+        offset=query.offset,
+        limit=query.limit,
     )
     locations = await _located(session, page.items)
     views = [validation_view(request, check, locations) for check in page.items]

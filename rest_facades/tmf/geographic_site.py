@@ -5,6 +5,7 @@ at another address is another site. The rest of GeographicSite_Update is the buy
 `description` (access instructions), the `siteContact` and other related parties, `calendar` and
 `siteRelationship` (kept as given)."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -176,6 +177,25 @@ def describe(event: Event) -> tuple[str, dict[str, Any]] | None:
 NOTIFYING = NotifyingAPI("geographicSite", describe)
 
 
+def _when(shown: str) -> Callable[[str], tuple[bool, ...]]:
+    """Filter values of a field that is true where a row shows `shown`."""
+    return lambda text: (True,) if text == shown else ()
+
+
+def _with_contact(filters: dict[str, Attribute[SiteField]]) -> dict[str, Attribute[SiteField]]:
+    """Filters on `relatedParty` that also find the site's contact person (an Individual, role
+    `siteContact`)."""
+    contact = {
+        "relatedParty.id": Attribute(SiteField.CONTACT, as_text),
+        "relatedParty.role": Attribute(SiteField.HAS_CONTACT, _when(CONTACT_ROLE)),
+        "relatedParty.@referredType": Attribute(SiteField.HAS_CONTACT, _when("Individual")),
+    }
+    found = dict(filters)
+    for name, attribute in contact.items():
+        found[name] = replace(found[name], also=replace(attribute, also=found[name].also))
+    return found
+
+
 # TMF674 attributes that the core's site query answers.
 FILTERS: dict[str, Attribute[SiteField]] = {
     "id": Attribute(SiteField.ID, as_text),
@@ -199,7 +219,7 @@ FILTERS: dict[str, Attribute[SiteField]] = {
     "@type": constant(SiteField.ID, "GeographicSite"),
     "status": constant(SiteField.ID, "active"),
     # The owner (role `customer`), the site's contact person and the parties the buyer named.
-    **buyer_and_related_parties(SiteField.PARTY, SiteField.ANNOTATIONS),
+    **_with_contact(buyer_and_related_parties(SiteField.PARTY, SiteField.ANNOTATIONS)),
     # The contact's name, the owner's, or that of a party the buyer named.
     "relatedParty.name": Attribute(
         SiteField.CONTACT_NAME,

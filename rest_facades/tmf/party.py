@@ -107,6 +107,11 @@ PERSON_FILTERS: dict[str, Attribute[PersonField]] = {
     **medium_filters(PersonField),
     "href": linked(PersonField.ID, BASE, "individual"),
     "@type": constant(PersonField.ID, "Individual"),
+    # A site's contact person links its employer, the party that owns the site.
+    "relatedParty.href": replace(
+        linked(PersonField.EMPLOYER, BASE, "organization"),
+        also=Attribute(PersonField.RELATED_PARTY_HREF, as_text),
+    ),
 }
 # By any path below them, the attributes of an individual that the core keeps as given.
 PERSON_FILTERS |= kept_filters(

@@ -101,6 +101,7 @@ def related_filters(fields: Any) -> dict[str, Attribute[Any]]:
         "relatedParty.role": Attribute(fields.RELATED_PARTY_ROLE, as_text),
         "relatedParty.name": Attribute(fields.RELATED_PARTY_NAME, as_text),
         "relatedParty.@referredType": Attribute(fields.RELATED_PARTY_TYPE, as_text),
+        "relatedParty.href": Attribute(fields.RELATED_PARTY_HREF, as_text),
     }
 
 
@@ -110,6 +111,7 @@ def medium_filters(fields: Any) -> dict[str, Attribute[Any]]:
     return {
         "contactMedium.mediumType": Attribute(fields.MEDIUM_TYPE, as_text),
         "contactMedium.preferred": Attribute(fields.MEDIUM_PREFERRED, as_boolean),
+        f"{characteristic}.contactType": Attribute(fields.CONTACT_TYPE, as_text),
         f"{characteristic}.emailAddress": Attribute(fields.EMAIL, as_text),
         f"{characteristic}.phoneNumber": Attribute(fields.PHONE, as_text),
         f"{characteristic}.city": Attribute(fields.CITY, as_text),

@@ -16,6 +16,7 @@ from app.core.contacts import Organization, Person
 from app.core.db import Database
 from app.core.geography import AddressCheck, Location, Site
 from tests.factories import CHICAGO, Caller, location_id
+from tests.rest_facades.tmf.kit import Kit
 from tests.rest_facades.tmf.test_kept_filters import PAGE, _list
 from tests.statements import copies, counting, kept_copies
 
@@ -332,10 +333,10 @@ async def test_organizations_filter_on_their_characteristics(
         check=lambda item: _with(item["partyCharacteristic"], "value", "US"),
         seed=seed,
     )
-    found, total = await _list(
+    listed, total = await _list(
         client, customer, path, **{"partyCharacteristic.valueType": "string", "name": "Nimbus Labs"}
     )
-    assert [item["id"] for item in found] == [customer.party_id]
+    assert [item["id"] for item in listed] == [customer.party_id]
     assert total == 1
 
 
@@ -457,3 +458,72 @@ async def test_accounts_filter_on_the_links_of_their_related_parties(
     )
     assert [item["name"] for item in found] == ["Owned"]
     assert total == 1
+
+
+async def test_every_attribute_of_fuller_resources_filters_in_sql(
+    client: httpx.AsyncClient, session: AsyncSession, customer: Caller
+) -> None:
+    # Beyond what the inventory walks: a site's contact person, people and organisations that
+    # name parties by link and give contact media, an account with its own bill structure,
+    # and validations that found a valid address and alternates.
+    named = {**PAYER, "href": "https://example.com/parties/payer"}
+    await _site(client, session, customer, "HQ")
+    medium = {
+        "mediumType": "email",
+        "characteristic": {"emailAddress": "a@b.c", "contactType": "work"},
+    }
+    for path, body in (
+        (
+            f"{PARTY}/individual",
+            {
+                "givenName": "Ana",
+                "familyName": "Silva",
+                "relatedParty": [named],
+                "contactMedium": [medium],
+                "partyCharacteristic": [{"name": "team", "value": "ops", "valueType": "string"}],
+            },
+        ),
+        (f"{PARTY}/organization", {"tradingName": "Acme", "relatedParty": [named]}),
+        (
+            f"{ACCOUNTS}/billingAccount",
+            {
+                "name": "Own",
+                "relatedParty": [named],
+                "billStructure": {"format": {"id": "pdf", "name": "PDF", "isRef": True}},
+            },
+        ),
+        (
+            f"{ADDRESSES}/geographicAddressValidation",
+            {
+                "provideAlternative": True,
+                "submittedGeographicAddress": {
+                    "streetNr": "350",
+                    "streetName": "E Cermak",
+                    "streetType": "Rd",
+                    "city": "Chicago",
+                    "stateOrProvince": "IL",
+                    "postcode": "60616",
+                    "country": "US",
+                },
+            },
+        ),
+        (
+            f"{ADDRESSES}/geographicAddressValidation",
+            {"provideAlternative": True, "submittedGeographicAddress": {"city": "Chicago"}},
+        ),
+    ):
+        await _created(client, customer, path, body)
+    for base, spec, resource in (
+        (PARTY, "TMF632-PartyManagement-v4", "individual"),
+        (PARTY, "TMF632-PartyManagement-v4", "organization"),
+        (ACCOUNTS, "TMF666-AccountManagement-v4", "billingAccount"),
+        (SITES, "TMF674-GeographicSite-v4", "geographicSite"),
+        (ADDRESSES, "TMF673-GeographicAddress-v4", "geographicAddressValidation"),
+    ):
+        kit = Kit(client, customer, spec, base, resource)
+        listed = await kit.call("GET", f"/{resource}", 200)
+        for instance in listed.json():
+            await kit.filters_in_sql(instance)
+    found, _ = await _list(client, customer, f"{ADDRESSES}/geographicAddressValidation")
+    assert any(item["alternateGeographicAddress"] for item in found)
+    assert any("validGeographicAddress" in item for item in found)
