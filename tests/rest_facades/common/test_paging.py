@@ -1,12 +1,14 @@
-"""A page is rendered in chunks: other requests (and `/healthz`) get turns of the event loop
-while a long page is rendered, and the page comes out whole and in order."""
+"""A page is rendered and encoded in chunks: other requests (and `/healthz`) get turns of the
+event loop while a long page is rendered, and the page comes out whole, in order, and encoded
+to the same bytes as at once."""
 
 import asyncio
 import itertools
 
 import pytest
+from starlette.responses import JSONResponse
 
-from rest_facades.common.paging import RENDER_CHUNK, views_of
+from rest_facades.common.paging import RENDER_CHUNK, json_array, views_of
 
 pytestmark = pytest.mark.once
 
@@ -44,3 +46,12 @@ async def test_other_work_runs_between_the_chunks_of_a_page() -> None:
 async def test_a_short_page_is_rendered_at_once() -> None:
     assert await views_of([], str) == []
     assert await views_of(range(3), str) == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("count", [0, 1, RENDER_CHUNK, 2 * RENDER_CHUNK + 3])
+async def test_a_page_encodes_to_the_bytes_of_its_json_response(count: int) -> None:
+    views = [
+        {"id": f"ord_{n}", "name": "Zürich / 東京", "amount": n / 4, "items": [None, True, {}]}
+        for n in range(count)
+    ]
+    assert await json_array(views) == JSONResponse(views).body
