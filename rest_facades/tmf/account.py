@@ -385,7 +385,7 @@ async def _list_accounts(
             limit=query.limit,
         )
     views = await _account_views(request, session, principal, resource, page.items)
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 async def _account(
@@ -666,7 +666,7 @@ async def _list_options(
         offset=query.offset,
         limit=query.limit,
     )
-    return listed(
+    return await listed(
         query, [option_view(request, o) for o in page.items], total=page.total, after=after
     )
 
@@ -808,7 +808,7 @@ async def list_cycles(
         offset=query.offset,
         limit=query.limit,
     )
-    return listed(
+    return await listed(
         query, [cycle_view(request, c) for c in page.items], total=page.total, after=after
     )
 

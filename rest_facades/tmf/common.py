@@ -15,7 +15,7 @@ from app.core.catalog import ClassOfService
 from app.core.paging import Condition
 from app.core.parties import Channel
 from app.deps import CurrentPrincipal, public_base_url
-from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT
+from rest_facades.common.paging import DEFAULT_LIMIT, MAX_LIMIT, json_array, views_of
 from rest_facades.common.tmf630 import (
     Attribute,
     Filter,
@@ -34,7 +34,7 @@ from rest_facades.common.values import (
     overlong_texts,
     whole_number,
 )
-from rest_facades.tmf.errors import TMFError, tmf_json
+from rest_facades.tmf.errors import MEDIA_TYPE, TMFError, tmf_json
 
 _GENERATED = "rest_facades.tmf.generated"
 F = TypeVar("F", bound=StrEnum)
@@ -157,14 +157,21 @@ async def tmf_query(
 TMFQueryDep = Annotated[TMFQuery, Depends(tmf_query)]
 
 
-def listed(
+async def listed(
     query: TMFQuery, views: list[dict[str, Any]], *, total: int, after: list[Filter]
 ) -> Response:
     """One page of a TMF list the core already filtered and paged: the `after` filters (those
     the core does not store) match the page's views, then `fields` trims them.
-    `X-Total-Count` is the core's count, before the `after` filters."""
-    page = [trimmed(v, query.fields) for v in views if matches(v, after)]
-    return tmf_json(page, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(page))})
+    `X-Total-Count` is the core's count, before the `after` filters. A long page is trimmed
+    and encoded in chunks, so that other requests get their turns meanwhile."""
+    page = await views_of(
+        (v for v in views if matches(v, after)), lambda v: trimmed(v, query.fields)
+    )
+    return Response(
+        await json_array(page),
+        media_type=MEDIA_TYPE,
+        headers={"X-Total-Count": str(total), "X-Result-Count": str(len(page))},
+    )
 
 
 def resource(

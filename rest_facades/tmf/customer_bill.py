@@ -321,7 +321,7 @@ async def list_bills(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [bill_view(request, b) for b in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/customerBill/{id}", response_model=models.CustomerBill)
@@ -399,7 +399,7 @@ async def list_on_demand(
         limit=query.limit,
     )
     views = [on_demand_view(request, b) for b in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/customerBillOnDemand/{id}", response_model=models.CustomerBillOnDemand)
@@ -421,7 +421,7 @@ async def list_rates(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [rate_view(request, r) for r in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/appliedCustomerBillingRate/{id}", response_model=models.AppliedCustomerBillingRate)

@@ -224,7 +224,7 @@ async def list_addresses(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [address_view(request, location) for location in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/geographicAddress/{id}", response_model=tmf.GeographicAddress)
@@ -246,7 +246,7 @@ async def list_sub_addresses(
 ) -> Response:
     """Sub-addresses of a known address (the address book keeps none)."""
     await geography.get_location(session, geographicAddressId, principal=principal)
-    return listed(query, [], total=0, after=[])
+    return await listed(query, [], total=0, after=[])
 
 
 @routes.get(
@@ -315,7 +315,7 @@ async def list_validations(
     )
     locations = await _located(session, page.items)
     views = [validation_view(request, check, locations) for check in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/geographicAddressValidation/{id}", response_model=tmf.GeographicAddressValidation)

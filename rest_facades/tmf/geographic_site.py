@@ -274,7 +274,7 @@ async def list_sites(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = await _views(request, session, principal, page.items)
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/geographicSite/{id}", response_model=tmf.GeographicSite)

@@ -338,7 +338,7 @@ async def list_individuals(
     )
     kept = await _people_relations(session, page.items)
     views = [_individual(request, found, kept) for found in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 async def get_individual(
@@ -414,7 +414,7 @@ async def list_organizations(
     )
     kept = await _organization_relations(session, page.items)
     views = [_organization(request, found, kept) for found in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 async def get_organization(

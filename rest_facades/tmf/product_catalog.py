@@ -918,7 +918,7 @@ async def list_specifications(
     )
     details = await catalog.specification_details(session, page.items)
     views = [specification_view(request, d) for d in details]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productSpecification/{id}", response_model=tmf.ProductSpecification)
@@ -1011,7 +1011,7 @@ async def list_offerings(
     )
     details = await catalog.offering_details(session, page.items)
     views = [offering_view(request, d) for d in details]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productOffering/{id}", response_model=tmf.ProductOffering)
@@ -1123,7 +1123,7 @@ async def list_prices(
         session, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [price_view(request, p) for p in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/productOfferingPrice/{id}", response_model=tmf.ProductOfferingPrice)
@@ -1216,7 +1216,7 @@ async def list_categories(
     )
     details = await catalog.category_details(session, principal=principal, categories=page.items)
     views = [category_view(request, d) for d in details]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/category/{id}", response_model=tmf.Category)
@@ -1307,7 +1307,7 @@ async def list_catalogs(
     )
     details = await catalog.catalog_details(session, page.items)
     views = [catalog_view(request, d) for d in details]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/catalog/{id}", response_model=tmf.Catalog)

@@ -250,7 +250,7 @@ async def list_products(
     )
     items = await ordering.delivering_items(session, principal=principal, products=page.items)
     views = [product_view(request, p, items.get(p.id)) for p in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/product/{id}", response_model=models.Product)

@@ -577,7 +577,7 @@ async def list_qualifications(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [poq_view(request, poq, items) for poq, items in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get(f"/{RESOURCE}/{{id}}", response_model=tmf.ProductOfferingQualification)

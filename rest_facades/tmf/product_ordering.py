@@ -661,7 +661,7 @@ async def list_orders(
     views = await views_of(
         page.items, lambda o: order_view(request, ordering.OrderWithItems(o, items[o.id]))
     )
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/productOrder/{id}", response_model=models.ProductOrder)
@@ -767,7 +767,7 @@ async def list_cancellations(
         cancellation_asked=True,
     )
     views = [cancellation_view(request, o) for o in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @router.get("/cancelProductOrder/{id}", response_model=models.CancelProductOrder)

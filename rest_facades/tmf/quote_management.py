@@ -620,7 +620,7 @@ async def list_quotes(
         session, principal=principal, conditions=conditions, offset=query.offset, limit=query.limit
     )
     views = [quote_view(request, found.quote, found.items) for found in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/quote/{id}", response_model=tmf.Quote)

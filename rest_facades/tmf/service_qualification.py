@@ -583,7 +583,7 @@ async def _page(
         limit=query.limit,
     )
     views = [VIEWS[kind](request, poq, items) for poq, items in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 async def _patch(

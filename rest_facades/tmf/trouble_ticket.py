@@ -347,7 +347,7 @@ async def list_tickets(
         limit=query.limit,
     )
     views = [ticket_view(request, found.ticket, found.notes) for found in page.items]
-    return listed(query, views, total=page.total, after=after)
+    return await listed(query, views, total=page.total, after=after)
 
 
 @routes.get("/troubleTicket/{id}", response_model=TroubleTicket)
