@@ -9,6 +9,7 @@ refused, unless the API documents the attribute as filtered after the page is re
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -199,5 +200,9 @@ def _contains(actual: Any, sent: Any) -> bool:
     if isinstance(sent, list):
         return isinstance(actual, list) and all(any(_contains(a, s) for a in actual) for s in sent)
     if isinstance(sent, str) and isinstance(actual, str) and sent.endswith("Z"):
-        return actual.replace(".000000", "") == sent.replace(".000", "")
+        # Moments compare as moments: `...:00Z`, `...:00.000Z` and `...:00.000000Z` are one.
+        try:
+            return datetime.fromisoformat(actual) == datetime.fromisoformat(sent)
+        except ValueError:
+            return actual == sent
     return bool(actual == sent)
