@@ -218,6 +218,8 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         return "workOrderCreateEvent", {"id": event.entity_id}
     if event.kind is EventKind.STATE_CHANGED:
         return "workOrderStateChangeEvent", {"id": event.entity_id}
+    if event.kind is EventKind.APPOINTMENT_REQUIRED:
+        return "workOrderAppointmentRequiredEvent", {"id": event.entity_id}
     return None
 
 
