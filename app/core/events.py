@@ -38,6 +38,8 @@ class EventKind(StrEnum):
     STATE_CHANGED = "state_changed"
     ATTRIBUTE_CHANGED = "attribute_changed"
     DELETED = "deleted"
+    # The party must act before work goes on: book a visit for a work order.
+    APPOINTMENT_REQUIRED = "appointment_required"
 
 
 class EventAudience(StrEnum):
@@ -398,10 +400,14 @@ class Dispatcher:
         returns how many succeeded."""
         before = self._delivered
         while True:
+            # A claim made while attempts were under way may have passed over a receiver that
+            # was full then and is free now: only a claim made with none under way is final.
+            busy = bool(self._tasks)
             await self._start_due()
-            if not self._tasks:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+            elif not busy:
                 break
-            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         return self._delivered - before
 
     async def _start_due(self) -> int:

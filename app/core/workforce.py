@@ -165,6 +165,8 @@ def _set_appointment_state(
 def _open(session: AsyncSession, work: WorkOrder) -> WorkOrder:
     session.add(work)
     _record(session, EntityKind.WORK_ORDER, work, kind=EventKind.CREATED)
+    if work.appointment_required:
+        _record(session, EntityKind.WORK_ORDER, work, kind=EventKind.APPOINTMENT_REQUIRED)
     return work
 
 
@@ -503,4 +505,6 @@ async def cancel(session: AsyncSession, *, principal: Principal, appointment_id:
     assert work is not None  # foreign key
     work.planned_at = None
     _set_work_state(session, work, WorkOrderState.OPEN)
+    # The visit is still needed: the buyer must book another.
+    _record(session, EntityKind.WORK_ORDER, work, kind=EventKind.APPOINTMENT_REQUIRED)
     await commit(session)

@@ -32,7 +32,15 @@ from rest_facades.mef.flavours import Flavour
 # Handlers take the Sonata models for both flavours (see flavours.py).
 from rest_facades.mef.generated.sonata import appointment as models
 from rest_facades.mef.hub import NotifyingAPI
-from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    dump,
+    listing,
+    owned_by_buyer,
+)
 from rest_facades.mef.routing import mef_router
 from rest_facades.mef.work_order import place_ref, work_order_ref
 
@@ -132,6 +140,17 @@ async def appointment_search(
 
 
 AppointmentSearchDep = Annotated[AppointmentFilter, Depends(appointment_search)]
+
+
+async def _refuse_other_buyers(caller: Caller, appointment_id: str) -> None:
+    """Refuse, before changing anything, an appointment of a buyer other than the one named."""
+    if caller.buyer_id is not None:
+        appointment = await workforce.get_appointment(
+            caller.session, principal=caller.principal, appointment_id=appointment_id
+        )
+        owned_by_buyer(caller, appointment.party_id, "appointment", appointment_id)
+
+
 routes = mef_router()
 
 
@@ -210,6 +229,7 @@ async def get_appointment(id: str, caller: MEFCaller, flavour: FlavourDep) -> An
     appointment = await workforce.get_appointment(
         caller.session, principal=caller.principal, appointment_id=id
     )
+    owned_by_buyer(caller, appointment.party_id, "appointment", id)
     return mef_json(await _view(flavour, caller, appointment))
 
 
@@ -222,6 +242,7 @@ async def update_appointment(
         refusal = bad_request("invalidBody", "the place of a visit is that of its work order")
         refusal.body["propertyPath"] = pointer(["relatedPlace"])
         raise refusal
+    await _refuse_other_buyers(caller, id)
     try:
         appointment = await workforce.reschedule(
             caller.session,
@@ -240,6 +261,7 @@ async def update_appointment(
 @routes.post("/appointment/{id}/cancel", status_code=204, response_class=Response)
 async def cancel_appointment(id: str, caller: MEFCaller) -> Response:
     """Cancel a confirmed appointment; its work order waits for another."""
+    await _refuse_other_buyers(caller, id)
     try:
         await workforce.cancel(caller.session, principal=caller.principal, appointment_id=id)
     except CoreError as exc:

@@ -21,7 +21,15 @@ from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.generated.sonata import billing as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import SELLER_CONTACT
-from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    dump,
+    listing,
+    owned_by_buyer,
+)
 from rest_facades.mef.routing import mef_router
 
 API = "billing"
@@ -225,6 +233,7 @@ async def list_bills(query: MEFList, flavour: FlavourDep, search: BillSearchDep)
 async def get_bill(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any:
     """One of the buyer's bills with the references of its items."""
     found = await billing.get_bill(caller.session, principal=caller.principal, bill_id=id)
+    owned_by_buyer(caller, found.bill.party_id, "bill", id)
     return mef_json([_bill_view(flavour, caller, found.bill, found.rates)])
 
 
@@ -232,6 +241,7 @@ async def get_bill(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any:
 async def get_bill_item(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any:
     """One item of one of the buyer's bills: a charge for one product over a period."""
     rate = await billing.get_applied_rate(caller.session, principal=caller.principal, rate_id=id)
+    owned_by_buyer(caller, rate.party_id, "bill item", id)
     return mef_json([await _item_view(flavour, caller, rate)])
 
 

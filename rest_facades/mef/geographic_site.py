@@ -6,14 +6,21 @@ from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
 from app.core import geography, parties
-from app.core.errors import NotFound
 from app.core.geography import LocationKind, Site, SiteFilter
 from app.core.paging import fetch_page
 from rest_facades.mef import geographic_address
 from rest_facades.mef.errors import bad_request, mef_json
 from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.generated.sonata import geographic_site as models
-from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    dump,
+    listing,
+    owned_by_buyer,
+)
 from rest_facades.mef.routing import mef_router
 
 API = "geographic_site"
@@ -34,12 +41,6 @@ def given(**criteria: str | None) -> dict[str, str]:
 def site_href(flavour: Flavour, caller: Caller, site_id: str) -> str:
     """Where a site is found in this flavour's MEF 122 API."""
     return caller.href(flavour.base_path(API), "geographicSite", site_id)
-
-
-def owned_by_buyer(caller: Caller, party_id: str, what: str, object_id: str) -> None:
-    """Refuse, as a missing object, one that is not the named buyer's."""
-    if caller.buyer_id is not None and party_id != caller.buyer_id:
-        raise NotFound(f"no {what} '{object_id}'", field="id")
 
 
 async def _views(flavour: Flavour, caller: Caller, sites: list[Site]) -> list[Any]:

@@ -17,9 +17,17 @@ from app.core.paging import fetch_page
 from rest_facades.mef.errors import bad_request, mef_json
 from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.generated.sonata import product_inventory as models
-from rest_facades.mef.geographic_site import given, owned_by_buyer, site_href
+from rest_facades.mef.geographic_site import given, site_href
 from rest_facades.mef.products import kind_of, product_types
-from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    dump,
+    listing,
+    owned_by_buyer,
+)
 from rest_facades.mef.routing import mef_router
 
 API = "product_inventory"

@@ -40,6 +40,7 @@ from rest_facades.mef.requests import (
     MEFList,
     dump,
     listing,
+    owned_by_buyer,
     sent,
 )
 from rest_facades.mef.routing import mef_router
@@ -198,6 +199,7 @@ async def _view(flavour: Flavour, caller: Caller, poq_id: str) -> dict[str, Any]
     poq, items = await qualification.get_qualification(
         caller.session, principal=caller.principal, qualification_id=poq_id
     )
+    owned_by_buyer(caller, poq.party_id, "qualification", poq_id)
     history = await events.list_events(
         caller.session,
         principal=caller.principal,

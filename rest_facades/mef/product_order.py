@@ -34,6 +34,7 @@ from rest_facades.mef.requests import (
     MEFList,
     dump,
     listing,
+    owned_by_buyer,
     sent,
 )
 from rest_facades.mef.routing import mef_router
@@ -311,6 +312,7 @@ async def _view(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, An
     found, buyer = await ordering.get_order_and_buyer(
         caller.session, principal=caller.principal, order_id=order_id
     )
+    owned_by_buyer(caller, found.order.party_id, "order", order_id)
     history = await _history(caller, found.order, found.items)
     return order_view(flavour, caller, found.order, found.items, history, buyer)
 
@@ -425,6 +427,10 @@ async def update_order(
         raise unprocessable(
             [("invalidValue", f"'{n}' may not be null", pointer([n])) for n in nulls]
         )
+    if caller.buyer_id is not None:
+        # Refuse before changing anything: another buyer's order is a missing one.
+        found = await ordering.get_order(caller.session, principal=caller.principal, order_id=id)
+        owned_by_buyer(caller, found.order.party_id, "order", id)
     try:
         await ordering.annotate(
             caller.session,
@@ -556,6 +562,7 @@ async def get_cancellation(id: str, caller: MEFCaller, flavour: FlavourDep) -> R
     found = await ordering.get_cancellation(
         caller.session, principal=caller.principal, cancellation_id=id
     )
+    owned_by_buyer(caller, found.cancellation.party_id, "cancellation", id)
     return mef_json(_cancellation_view(flavour, caller, found.cancellation, found.order))
 
 
@@ -693,6 +700,7 @@ async def get_date_change(id: str, caller: MEFCaller, flavour: FlavourDep) -> Re
     change = await ordering.get_date_change(
         caller.session, principal=caller.principal, change_id=id
     )
+    owned_by_buyer(caller, change.party_id, "date change", id)
     refs = await _item_refs(caller, [change])
     return mef_json(_date_change_view(flavour, caller, change, refs[change.order_item_id]))
 

@@ -40,6 +40,7 @@ from rest_facades.mef.requests import (
     MEFList,
     dump,
     listing,
+    owned_by_buyer,
     sent,
 )
 from rest_facades.mef.routing import mef_router
@@ -253,6 +254,7 @@ def _find_view(flavour: Flavour, quote: Quote) -> dict[str, Any]:
 
 async def _view(flavour: Flavour, caller: Caller, quote_id: str) -> dict[str, Any]:
     found = await quoting.get_quote(caller.session, principal=caller.principal, quote_id=quote_id)
+    owned_by_buyer(caller, found.quote.party_id, "quote", quote_id)
     history = await events.list_events(
         caller.session,
         principal=caller.principal,

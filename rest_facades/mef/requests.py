@@ -69,6 +69,12 @@ async def mef_caller(
 MEFCaller = Annotated[Caller, Depends(mef_caller)]
 
 
+def owned_by_buyer(caller: Caller, party_id: str, what: str, object_id: str) -> None:
+    """Refuse, as a missing object, one that is not the buyer the caller names."""
+    if caller.buyer_id is not None and party_id != caller.buyer_id:
+        raise NotFound(f"no {what} '{object_id}'", field="id")
+
+
 def route_path(request: Request) -> str:
     """The path of a request below the application's `root_path`, as routes match it."""
     path: str = request.scope["path"]

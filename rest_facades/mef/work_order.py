@@ -19,7 +19,15 @@ from rest_facades.mef.flavours import Flavour
 from rest_facades.mef.generated.sonata import work_order as models
 from rest_facades.mef.hub import NotifyingAPI
 from rest_facades.mef.requested_products import PLACE_ROLE, SELLER_CONTACT
-from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, MEFList, dump, listing
+from rest_facades.mef.requests import (
+    Caller,
+    FlavourDep,
+    MEFCaller,
+    MEFList,
+    dump,
+    listing,
+    owned_by_buyer,
+)
 from rest_facades.mef.routing import mef_router
 
 API = "work_order"
@@ -199,6 +207,7 @@ async def get_work_order(id: str, caller: MEFCaller, flavour: FlavourDep) -> Any
     work = await workforce.get_work_order(
         caller.session, principal=caller.principal, work_order_id=id
     )
+    owned_by_buyer(caller, work.party_id, "work order", id)
     booked = workforce.appointments_query(
         principal=caller.principal, where=workforce.AppointmentFilter(work_order_id=work.id)
     )
@@ -218,6 +227,8 @@ def notification(flavour: Flavour, event: Event) -> tuple[str, dict[str, Any]] |
         return "workOrderCreateEvent", {"id": event.entity_id}
     if event.kind is EventKind.STATE_CHANGED:
         return "workOrderStateChangeEvent", {"id": event.entity_id}
+    if event.kind is EventKind.APPOINTMENT_REQUIRED:
+        return "workOrderAppointmentRequiredEvent", {"id": event.entity_id}
     return None
 
 

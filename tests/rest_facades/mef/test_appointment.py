@@ -330,11 +330,19 @@ async def test_listeners_hear_of_work_orders_and_appointments(
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
         listening() as listener,
+        listening() as booker,
     ):
         hubs = []
-        for base in (WORK_BASES[flavour], BASES[flavour]):
+        # The second listener asks, as the notification file defines, for one event type only.
+        for base, callback, query in (
+            (WORK_BASES[flavour], listener.url, None),
+            (BASES[flavour], listener.url, None),
+            (WORK_BASES[flavour], booker.url, "eventType=workOrderAppointmentRequiredEvent"),
+        ):
             hub = await client.post(
-                f"{base}/hub", headers=customer.headers, json={"callback": listener.url}
+                f"{base}/hub",
+                headers=customer.headers,
+                json={"callback": callback, **({"query": query} if query else {})},
             )
             assert hub.status_code == 201, hub.text
             hubs.append(f"{base}/hub/{hub.json()['id']}")
@@ -387,9 +395,17 @@ async def test_listeners_hear_of_work_orders_and_appointments(
         heard.setdefault(api, []).append(name)
     # Deliveries run concurrently: their order of arrival is not promised.
     assert sorted(heard["workOrderNotification"]) == [
+        "workOrderAppointmentRequiredEvent",  # a new work order needs a visit
+        "workOrderAppointmentRequiredEvent",  # and needs another once its visit is cancelled
         "workOrderCreateEvent",
         "workOrderStateChangeEvent",  # planned once booked
         "workOrderStateChangeEvent",  # open again once cancelled
+    ]
+    for _, body in booker.received:
+        check_event(flavour, "work_order_notification", "workOrderAppointmentRequiredEvent", body)
+        assert body["event"]["id"] == work_id
+    assert [path for path, _ in booker.received] == 2 * [
+        f"/mefApi/{flavour}/workOrderNotification/v2/listener/workOrderAppointmentRequiredEvent"
     ]
     assert sorted(heard["appointmentNotification"]) == [
         "appointmentAttributeValueChangeEvent",  # moved
