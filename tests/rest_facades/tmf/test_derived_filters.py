@@ -21,7 +21,8 @@ from app.core.qualification import (
     QualificationState,
 )
 from tests.factories import CHICAGO, Caller, location_id, make_order, make_product
-from tests.rest_facades.tmf.test_kept_filters import PAGE, _check_exact_pages, _list
+from tests.rest_facades.tmf.listing import PAGE, list_page
+from tests.rest_facades.tmf.test_kept_filters import _check_exact_pages
 from tests.statements import copies, counting, kept_copies
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
@@ -57,7 +58,7 @@ async def test_offerings_filter_on_their_terms_speeds_and_validity(
         check=lambda item: item["validFor"]["startDateTime"] >= "2026-02-01",
     )
     # A value that no offering shows at a fixed attribute matches none, in SQL.
-    _, none = await _list(
+    _, none = await list_page(
         client, customer, f"{CATALOG}/productOffering", **{"productOfferingTerm.name": "x"}
     )
     assert none == 0
@@ -89,13 +90,13 @@ async def test_orders_filter_on_the_characteristics_of_their_items(
     template = rows.one()
     path = "/tmf-api/productOrderingManagement/v4/productOrder"
     wanted = {"productOrderItem.product.productCharacteristic.value": "250"}
-    _, total = await _list(client, customer, path, **wanted)
+    _, total = await list_page(client, customer, path, **wanted)
     assert total == 0
     few = 0
     for batch in ("a", "b"):
         await _order_copies(session, placed.order, template, batch)
         with counting(database) as seen:
-            first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+            first, total = await list_page(client, customer, path, limit=str(PAGE), **wanted)
         assert total == (7 if batch == "a" else 14)
         assert len(first) == PAGE
         assert len(seen) == (few or len(seen))
@@ -108,7 +109,7 @@ async def test_orders_filter_on_the_characteristics_of_their_items(
     }
     assert 250 in values
     # Terms compare as numbers; every item of the seed order has one of at least a month.
-    _, total = await _list(
+    _, total = await list_page(
         client,
         customer,
         path,
@@ -158,7 +159,7 @@ async def test_bills_filter_on_their_amount_before_tax_what_is_left_and_their_do
         matching=lambda n: n % 2 == 1,
         check=lambda item: item["state"] == "settled",
     )
-    _, one = await _list(
+    _, one = await list_page(
         client,
         customer,
         "/tmf-api/customerBillManagement/v4/customerBill",
@@ -209,11 +210,11 @@ async def test_bills_filter_on_their_next_bill_date(
     )
     # Those billed in February are next billed on the first of March; the bill of the run
     # (billed on 2 April) on the first of May.
-    _, march = await _list(client, customer, path, **{"nextBillDate.lt": "2026-04-01"})
+    _, march = await list_page(client, customer, path, **{"nextBillDate.lt": "2026-04-01"})
     assert march == 8
-    _, may = await _list(client, customer, path, **{"nextBillDate.gt": "2026-04-01T00:00:00Z"})
+    _, may = await list_page(client, customer, path, **{"nextBillDate.gt": "2026-04-01T00:00:00Z"})
     assert may == 1
-    _, none = await _list(client, customer, path, nextBillDate="2026-04-02T00:00:00Z")
+    _, none = await list_page(client, customer, path, nextBillDate="2026-04-02T00:00:00Z")
     assert none == 0
 
 
@@ -222,18 +223,22 @@ async def test_accounts_options_and_cycles_filter_on_their_link_and_type(
 ) -> None:
     base = "/tmf-api/accountManagement/v4"
     for resource in ("billFormat", "billPresentationMedia", "billingCycleSpecification"):
-        listed, total = await _list(client, customer, f"{base}/{resource}")
+        listed, total = await list_page(client, customer, f"{base}/{resource}")
         assert total >= 1
         first = listed[0]
-        _, same = await _list(client, customer, f"{base}/{resource}", **{"@type": first["@type"]})
+        _, same = await list_page(
+            client, customer, f"{base}/{resource}", **{"@type": first["@type"]}
+        )
         assert same == total
-        _, one = await _list(client, customer, f"{base}/{resource}", href=first["href"])
+        _, one = await list_page(client, customer, f"{base}/{resource}", href=first["href"])
         assert one == 1
         # Another resource's link or type names none of these.
         other = first["href"].replace(f"/{resource}/", "/partyAccount/")
-        _, none = await _list(client, customer, f"{base}/{resource}", href=other)
+        _, none = await list_page(client, customer, f"{base}/{resource}", href=other)
         assert none == 0
-        _, none = await _list(client, customer, f"{base}/{resource}", **{"@type": "PartyAccount"})
+        _, none = await list_page(
+            client, customer, f"{base}/{resource}", **{"@type": "PartyAccount"}
+        )
         assert none == 0
 
 
@@ -244,7 +249,7 @@ async def test_addresses_filter_on_their_street_type_and_coordinates(
     assert address is not None
     path = "/tmf-api/geographicAddressManagement/v4/geographicAddress"
     with counting(database) as seen:
-        _, before = await _list(client, customer, path, limit=str(PAGE), streetType="Blvd")
+        _, before = await list_page(client, customer, path, limit=str(PAGE), streetType="Blvd")
     few = len(seen)
     await copies(
         session,
@@ -258,12 +263,12 @@ async def test_addresses_filter_on_their_street_type_and_coordinates(
         },
     )
     with counting(database) as seen:
-        first, total = await _list(client, customer, path, limit=str(PAGE), streetType="Blvd")
+        first, total = await list_page(client, customer, path, limit=str(PAGE), streetType="Blvd")
     assert total == before + 6
     assert len(first) == PAGE
     assert all(a["streetType"] == "Blvd" for a in first)
     assert len(seen) == few
-    _, exact = await _list(client, customer, path, **{"geographicLocation.coordinates": "-107"})
+    _, exact = await list_page(client, customer, path, **{"geographicLocation.coordinates": "-107"})
     assert exact == 1
 
 
@@ -304,12 +309,12 @@ async def test_quotes_filter_on_the_characteristics_of_their_items(
     for batch in ("a", "b"):
         await _quote_copies(session, quote, item, batch)
         with counting(database) as seen:
-            first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+            first, total = await list_page(client, customer, path, limit=str(PAGE), **wanted)
         assert total == (5 if batch == "a" else 10)
         assert len(first) == PAGE
         assert len(seen) == (few or len(seen))
         few = len(seen)
-    _, none = await _list(client, customer, path, **{"quoteItem.action": "modify"})
+    _, none = await list_page(client, customer, path, **{"quoteItem.action": "modify"})
     assert none == 0
 
 
@@ -354,7 +359,7 @@ async def test_qualifications_filter_on_their_result_and_the_state_of_their_item
         )
     ).all()
     before = {
-        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        result: (await list_page(client, customer, path, qualificationResult=result))[1]
         for result in ("green", "yellow", "red")
     }
     # Twelve more: all red, all green, and green beside yellow (yellow as a whole); and two
@@ -382,23 +387,23 @@ async def test_qualifications_filter_on_their_result_and_the_state_of_their_item
         },
     )
     for result, more in (("green", 4), ("yellow", 4), ("red", 4)):
-        first, total = await _list(
+        first, total = await list_page(
             client, customer, path, limit=str(PAGE), qualificationResult=result
         )
         assert total == before[result] + more
         assert len(first) == PAGE
         assert all(q["qualificationResult"] == result for q in first)
-    terminated, total = await _list(
+    terminated, total = await list_page(
         client, customer, path, **{"productOfferingQualificationItem.state": "terminatedWithError"}
     )
     assert total == 2
     assert {q["id"] for q in terminated} == {"poq_t0", "poq_t1"}
-    _, done = await _list(
+    _, done = await list_page(
         client, customer, path, **{"productOfferingQualificationItem.state": "done"}
     )
-    _, everything = await _list(client, customer, path)
+    _, everything = await list_page(client, customer, path)
     assert done == everything - 2
-    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    _, asynchronous = await list_page(client, customer, path, instantSyncQualification="false")
     assert asynchronous == 0
 
 
@@ -430,8 +435,10 @@ async def test_quotes_filter_on_their_total_prices_and_the_state_of_their_items(
     assert quote is not None
     assert quote.answered_at is not None
     wanted = {"quoteTotalPrice.price.dutyFreeAmount.value": "50.00"}
-    _, before = await _list(client, customer, path, **wanted)
-    _, answered = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    _, before = await list_page(client, customer, path, **wanted)
+    _, answered = await list_page(
+        client, customer, path, **{"quoteTotalPrice.priceType": "recurring"}
+    )
     # Twelve more that took no item: two in three answered, half of them at 50.00 a month.
     await copies(
         session,
@@ -443,17 +450,19 @@ async def test_quotes_filter_on_their_total_prices_and_the_state_of_their_items(
             "answered_at": None if n % 3 == 0 else quote.answered_at,
         },
     )
-    first, total = await _list(client, customer, path, limit=str(PAGE), **wanted)
+    first, total = await list_page(client, customer, path, limit=str(PAGE), **wanted)
     assert total == before + 4
     assert len(first) == PAGE
     monthly = [p for q in first for p in q["quoteTotalPrice"] if p["priceType"] == "recurring"]
     assert [p["price"]["dutyFreeAmount"]["value"] for p in monthly] == [50.0] * PAGE
-    _, priced = await _list(client, customer, path, **{"quoteTotalPrice.priceType": "recurring"})
+    _, priced = await list_page(
+        client, customer, path, **{"quoteTotalPrice.priceType": "recurring"}
+    )
     assert priced == answered + 8
-    rejected, total = await _list(client, customer, path, **{"quoteItem.state": "rejected"})
+    rejected, total = await list_page(client, customer, path, **{"quoteItem.state": "rejected"})
     assert total == 12
     assert all(i["state"] == "rejected" for q in rejected for i in q["quoteItem"])
-    _, none = await _list(client, customer, path, **{"quoteTotalPrice.name": "discount"})
+    _, none = await list_page(client, customer, path, **{"quoteTotalPrice.name": "discount"})
     assert none == 0
 
 
@@ -482,7 +491,7 @@ async def test_service_checks_filter_on_their_result(
     ).all()
     results = ("alternate", "unqualified", "qualified")
     before = {
-        result: (await _list(client, customer, path, qualificationResult=result))[1]
+        result: (await list_page(client, customer, path, qualificationResult=result))[1]
         for result in results
     }
     # Twelve more, each with one item: red with a slower speed to offer, red, and green.
@@ -500,16 +509,16 @@ async def test_service_checks_filter_on_their_result(
         },
     )
     for result in results:
-        first, total = await _list(
+        first, total = await list_page(
             client, customer, path, limit=str(PAGE), qualificationResult=result
         )
         assert total == before[result] + 4
         assert len(first) == PAGE
         assert [c["qualificationResult"] for c in first] == [result] * PAGE, first
-    _, checks = await _list(client, customer, path)
-    _, done = await _list(client, customer, path, **{"serviceQualificationItem.state": "done"})
+    _, checks = await list_page(client, customer, path)
+    _, done = await list_page(client, customer, path, **{"serviceQualificationItem.state": "done"})
     assert done == checks
-    _, asynchronous = await _list(client, customer, path, instantSyncQualification="false")
+    _, asynchronous = await list_page(client, customer, path, instantSyncQualification="false")
     assert asynchronous == 0
 
 
@@ -518,7 +527,7 @@ async def test_billing_cycles_filter_on_their_frequency_and_offsets(
 ) -> None:
     path = "/tmf-api/accountManagement/v4/billingCycleSpecification"
     wanted = {"frequency": "weekly", "mailingDateOffset.gt": "5"}
-    _, before = await _list(client, customer, path, **wanted)
+    _, before = await list_page(client, customer, path, **wanted)
     for n in range(4):
         made = await client.post(
             path,
@@ -526,10 +535,10 @@ async def test_billing_cycles_filter_on_their_frequency_and_offsets(
             json={"name": f"weekly {n}", "frequency": "weekly", "mailingDateOffset": 3 + 2 * n},
         )
         assert made.status_code == 201, made.text
-    found, total = await _list(client, customer, path, limit="1", **wanted)
+    found, total = await list_page(client, customer, path, limit="1", **wanted)
     assert total == before + 2
     assert found[0]["mailingDateOffset"] > 5
-    _, none = await _list(client, customer, path, frequency="hourly")
+    _, none = await list_page(client, customer, path, frequency="hourly")
     assert none == 0
 
 
@@ -545,12 +554,12 @@ async def test_bills_on_demand_filter_on_the_name_and_description_they_show_by_d
         )
         assert made.status_code == 201, made.text
     default = "Charges from the start of the month to the request"
-    found, total = await _list(client, customer, path, limit="1", description=default)
+    found, total = await list_page(client, customer, path, limit="1", description=default)
     assert total == 2
     assert found[0]["description"] == default
-    _, named = await _list(client, customer, path, name="On-demand bill")
+    _, named = await list_page(client, customer, path, name="On-demand bill")
     assert named == 2
-    _, given = await _list(client, customer, path, description="for the audit")
+    _, given = await list_page(client, customer, path, description="for the audit")
     assert given == 1
 
 
@@ -575,12 +584,12 @@ async def test_sites_filter_on_the_type_of_their_related_parties(
         },
     )
     assert made.status_code == 201, made.text
-    _, sites = await _list(client, customer, path)
+    _, sites = await list_page(client, customer, path)
     # Every site shows its owner as a `RelatedParty`.
-    _, every = await _list(client, customer, path, **{"relatedParty.@type": "RelatedParty"})
+    _, every = await list_page(client, customer, path, **{"relatedParty.@type": "RelatedParty"})
     assert every == sites
-    found, one = await _list(client, customer, path, **{"relatedParty.@type": "Partner"})
+    found, one = await list_page(client, customer, path, **{"relatedParty.@type": "Partner"})
     assert one == 1
     assert found[0]["name"] == "Annex"
-    _, none = await _list(client, customer, path, **{"relatedParty.@type": "Broker"})
+    _, none = await list_page(client, customer, path, **{"relatedParty.@type": "Broker"})
     assert none == 0

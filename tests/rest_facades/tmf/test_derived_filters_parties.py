@@ -17,8 +17,8 @@ from app.core.db import Database
 from app.core.geography import AddressCheck, Location, Site
 from tests.factories import CHICAGO, Caller, location_id
 from tests.rest_facades.tmf.kit import Kit
-from tests.rest_facades.tmf.test_kept_filters import PAGE, _list
-from tests.statements import copies, counting, kept_copies
+from tests.rest_facades.tmf.listing import PAGE, counted_pages, list_page
+from tests.statements import copies, kept_copies
 
 PARTY = "/tmf-api/party/v4"
 ACCOUNTS = "/tmf-api/accountManagement/v4"
@@ -35,19 +35,9 @@ async def _pages(
     path: str,
     filters: dict[str, str],
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """Every page of a filtered list: the statements of its first page, the total and the
-    entries, each page full until the last and the total the same on every page."""
-    with counting(database) as seen:
-        found, total = await _list(client, caller, path, limit=str(PAGE), **filters)
-    while len(found) < total:
-        more, again = await _list(
-            client, caller, path, limit=str(PAGE), offset=str(len(found)), **filters
-        )
-        assert again == total
-        assert len(more) == min(PAGE, total - len(found))
-        found += more
-    assert len({item["id"] for item in found}) == total
-    return len(seen), total, found
+    """The statements of a filtered list's first page, its total and every entry."""
+    cost, found = await counted_pages(client, database, caller, path, filters)
+    return cost, len(found), found
 
 
 async def _twice(
@@ -135,7 +125,7 @@ async def test_sites_filter_on_their_owner_and_contact(
     theirs = await _site(client, session, other_customer, "Their HQ")
     await _addresses(session, site, "p", 8)
     await _addresses(session, theirs, "q", 9)
-    [shown] = (await _list(client, customer, f"{SITES}/geographicSite"))[0]
+    [shown] = (await list_page(client, customer, f"{SITES}/geographicSite"))[0]
     owner_href, contact_href = (p["href"] for p in shown["relatedParty"])
 
     async def seed(start: int) -> None:
@@ -172,7 +162,7 @@ async def test_sites_filter_on_their_owner_and_contact(
         (owner_href.replace(customer.party_id, other_customer.party_id), 0),
         (owner_href.replace("organization", "individual"), 0),
     ):
-        found, total = await _list(
+        found, total = await list_page(
             client, customer, f"{SITES}/geographicSite", **{"relatedParty.href": href}
         )
         assert total == len(found) == count, href
@@ -284,7 +274,7 @@ async def test_individuals_filter_on_their_characteristics(
         seed=seed,
     )
     # A contact person's characteristic names its site: one of them.
-    found, total = await _list(
+    found, total = await list_page(
         client,
         customer,
         f"{PARTY}/individual",
@@ -333,7 +323,7 @@ async def test_organizations_filter_on_their_characteristics(
         check=lambda item: _with(item["partyCharacteristic"], "value", "US"),
         seed=seed,
     )
-    listed, total = await _list(
+    listed, total = await list_page(
         client, customer, path, **{"partyCharacteristic.valueType": "string", "name": "Nimbus Labs"}
     )
     assert [item["id"] for item in listed] == [customer.party_id]
@@ -360,7 +350,7 @@ async def test_billing_accounts_filter_on_their_bill_structure_and_owner(
         assert found is not None
         rows.append(found)
     mine, theirs = rows
-    [shown] = (await _list(client, customer, path))[0]
+    [shown] = (await list_page(client, customer, path))[0]
     structure = shown["billStructure"]
     owner = next(p for p in shown["relatedParty"] if p["role"] == "owner")
 
@@ -404,7 +394,7 @@ async def test_billing_accounts_filter_on_their_bill_structure_and_owner(
         },
     )
     assert total == 1 + 24 // 2
-    _, none = await _list(client, customer, path, **{"billStructure.format.name": "JSON"})
+    _, none = await list_page(client, customer, path, **{"billStructure.format.name": "JSON"})
     assert none == 24 // 4
 
 
@@ -437,20 +427,20 @@ async def test_accounts_filter_on_the_links_of_their_related_parties(
             },
         ):
             await _created(client, caller, path, body)
-    found, total = await _list(client, customer, path, **{"relatedParty.href": named["href"]})
+    found, total = await list_page(client, customer, path, **{"relatedParty.href": named["href"]})
     assert [item["name"] for item in found] == ["Partner"]
     assert total == 1
     # The owner shows its own link only where the account does not name it.
-    [plain] = (await _list(client, customer, path, name="Plain"))[0]
+    [plain] = (await list_page(client, customer, path, name="Plain"))[0]
     owner_href = next(p["href"] for p in plain["relatedParty"] if p["role"] == "owner")
-    found, total = await _list(client, customer, path, **{"relatedParty.href": owner_href})
+    found, total = await list_page(client, customer, path, **{"relatedParty.href": owner_href})
     assert sorted(item["name"] for item in found) == ["Partner", "Plain"]
     assert total == 2
-    found, total = await _list(
+    found, total = await list_page(
         client, customer, path, **{"relatedParty.role": "owner", "name": "Owned"}
     )
     assert total == 1
-    found, total = await _list(
+    found, total = await list_page(
         client,
         customer,
         path,
@@ -524,6 +514,6 @@ async def test_every_attribute_of_fuller_resources_filters_in_sql(
         listed = await kit.call("GET", f"/{resource}", 200)
         for instance in listed.json():
             await kit.filters_in_sql(instance)
-    found, _ = await _list(client, customer, f"{ADDRESSES}/geographicAddressValidation")
+    found, _ = await list_page(client, customer, f"{ADDRESSES}/geographicAddressValidation")
     assert any(item["alternateGeographicAddress"] for item in found)
     assert any("validGeographicAddress" in item for item in found)

@@ -17,36 +17,10 @@ from app.core.qualification import Confidence, Qualification, QualificationItem
 from app.core.quoting import QuoteItemState
 from tests.factories import CHICAGO, NEW_YORK, Caller, location_id
 from tests.rest_facades.tmf.kit import Kit
+from tests.rest_facades.tmf.listing import PAGE, every_page, list_page
 from tests.statements import copies, counting, kept_copies
 
 QUOTES = "/tmf-api/quoteManagement/v4/quote"
-PAGE = 3
-
-
-async def _list(
-    client: httpx.AsyncClient, caller: Caller, path: str, **params: str
-) -> tuple[list[dict[str, Any]], int]:
-    response = await client.get(path, headers=caller.headers, params=params)
-    assert response.status_code == 200, response.text
-    assert response.headers["x-result-count"] == str(len(response.json()))
-    return response.json(), int(response.headers["x-total-count"])
-
-
-async def _pages(
-    client: httpx.AsyncClient, caller: Caller, path: str, filters: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Every entry that `filters` select, page by page: each page full until the last, and
-    `X-Total-Count` the number of entries found."""
-    found, total = await _list(client, caller, path, limit=str(PAGE), **filters)
-    while len(found) < total:
-        more, again = await _list(
-            client, caller, path, limit=str(PAGE), offset=str(len(found)), **filters
-        )
-        assert again == total
-        assert len(more) == min(PAGE, total - len(found))
-        found += more
-    assert len({entry["id"] for entry in found}) == total
-    return found
 
 
 def _quote_item(place: str, **product: Any) -> dict[str, Any]:
@@ -146,7 +120,8 @@ async def test_quotes_filter_on_the_ids_places_offerings_and_prices_of_their_ite
         ): lambda n: False,
     }
     before = {
-        wanted: (await _list(client, customer, QUOTES, **dict(wanted)))[1] for wanted in selections
+        wanted: (await list_page(client, customer, QUOTES, **dict(wanted)))[1]
+        for wanted in selections
     }
     statements: list[int] = []
     for batch, copied in (("a", 12), ("b", 24)):
@@ -155,16 +130,16 @@ async def test_quotes_filter_on_the_ids_places_offerings_and_prices_of_their_ite
         await _quote_copies(session, quote, item, f"o{batch}", other_customer.party_id, new_york)
         for wanted, matching in selections.items():
             with counting(database) as seen:
-                await _list(client, customer, QUOTES, limit=str(PAGE), **dict(wanted))
+                await list_page(client, customer, QUOTES, limit=str(PAGE), **dict(wanted))
             statements.append(len(seen))
-            found = await _pages(client, customer, QUOTES, dict(wanted))
+            found = await every_page(client, customer, QUOTES, dict(wanted))
             expected = before[wanted] + sum(1 for n in range(copied) if matching(n % 12))
             assert len(found) == expected, wanted
             assert not any(q["id"].startswith("qo") for q in found)
     # The statements of a list do not depend on how many rows it has.
     assert statements[: len(selections)] == statements[len(selections) :]
     # Each quote found has an item priced above 60.00.
-    dear, _ = await _list(
+    dear, _ = await list_page(
         client,
         customer,
         QUOTES,
@@ -192,20 +167,20 @@ async def test_quotes_rejected_at_once_filter_on_the_items_asked_for_and_the_sel
             made = await client.post(QUOTES, headers=caller.headers, json={"quoteItem": [lacking]})
             assert made.status_code == 201, made.text
             assert made.json()["state"] == "rejected"
-    rejected = await _pages(client, customer, QUOTES, {"note.author": "seller"})
+    rejected = await every_page(client, customer, QUOTES, {"note.author": "seller"})
     assert len(rejected) == PAGE + 1
     assert all(q["note"][-1]["author"] == "seller" for q in rejected)
     reason = rejected[0]["note"][-1]["text"]
-    assert len(await _pages(client, customer, QUOTES, {"note.text": reason})) == PAGE + 1
-    asked = await _pages(client, customer, QUOTES, {"quoteItem.id": "ask1"})
+    assert len(await every_page(client, customer, QUOTES, {"note.text": reason})) == PAGE + 1
+    asked = await every_page(client, customer, QUOTES, {"quoteItem.id": "ask1"})
     assert len(asked) == 2
     assert all(q["quoteItem"][0]["id"] == "ask1" for q in asked)
     # What the items asked for show as sent, and nothing that the core answers for priced ones.
-    _, places = await _list(client, customer, QUOTES, **{"quoteItem.product.place.id": chicago})
+    _, places = await list_page(client, customer, QUOTES, **{"quoteItem.product.place.id": chicago})
     assert places == PAGE + 1
-    _, priced = await _list(client, customer, QUOTES, **{"quoteItem.quoteItemPrice.@type": "x"})
+    _, priced = await list_page(client, customer, QUOTES, **{"quoteItem.quoteItemPrice.@type": "x"})
     assert priced == 0
-    _, typed = await _list(client, customer, QUOTES, **{"quoteItem.product.@type": "Product"})
+    _, typed = await list_page(client, customer, QUOTES, **{"quoteItem.product.@type": "Product"})
     assert typed == 0
 
 
@@ -243,16 +218,17 @@ async def _exact(
     exactly the rows `n` of which its selection holds, besides those found before, page by
     page, and a list costs as many statements for twice the rows."""
     before = {
-        wanted: (await _list(client, caller, path, **dict([wanted])))[1] for wanted in selections
+        wanted: (await list_page(client, caller, path, **dict([wanted])))[1]
+        for wanted in selections
     }
     statements: list[int] = []
     for batch, copied in (("a", 12), ("b", 24)):
         await seed(batch)
         for wanted, matching in selections.items():
             with counting(database) as seen:
-                await _list(client, caller, path, limit=str(PAGE), **dict([wanted]))
+                await list_page(client, caller, path, limit=str(PAGE), **dict([wanted]))
             statements.append(len(seen))
-            found = await _pages(client, caller, path, dict([wanted]))
+            found = await every_page(client, caller, path, dict([wanted]))
             assert len(found) == before[wanted] + sum(
                 1 for n in range(copied) if matching(n % 12)
             ), wanted
@@ -337,7 +313,7 @@ async def test_service_checks_filter_on_the_results_places_and_reasons_of_their_
     )
     # A proposal is named by its item's id and its position among what the item offers.
     for proposal_id, count in (("cia0-1", 1), ("cia0-2", 0), ("cia1-1", 0), ("ocia0-1", 0)):
-        found, total = await _list(
+        found, total = await list_page(
             client, customer, CHECKS, **{f"{prefix}.{proposal}.id": proposal_id}
         )
         assert total == count, proposal_id
@@ -409,7 +385,7 @@ async def test_service_queries_filter_on_their_search_criteria_and_the_items_the
         },
         seed,
     )
-    _, none = await _list(client, customer, QUERIES, **{"terminationError.@type": "x"})
+    _, none = await list_page(client, customer, QUERIES, **{"terminationError.@type": "x"})
     assert none == 0
 
 

@@ -17,8 +17,8 @@ from app.core.db import Database
 from app.core.qualification import Confidence, Qualification, QualificationItem
 from tests.factories import CHICAGO, LAS_VEGAS, NEW_YORK, Caller, location_id
 from tests.rest_facades.tmf.kit import Kit
-from tests.rest_facades.tmf.test_kept_filters import PAGE, _list
-from tests.statements import copies, counting, kept_copies
+from tests.rest_facades.tmf.listing import PAGE, counted_pages, list_page
+from tests.statements import copies, kept_copies
 
 BASE = "/tmf-api/productOfferingQualification/v4"
 RESOURCE = "productOfferingQualification"
@@ -39,22 +39,6 @@ def every(check: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]],
     return lambda poq: any(check(i) for i in _items(poq))
 
 
-async def _all_pages(
-    client: httpx.AsyncClient, caller: Caller, params: dict[str, str]
-) -> tuple[list[dict[str, Any]], int]:
-    """Every entry of a filtered list, a page at a time: each page full until the last, each
-    with the same total."""
-    found, total = await _list(client, caller, PATH, limit=str(PAGE), **params)
-    while len(found) < total:
-        more, again = await _list(
-            client, caller, PATH, limit=str(PAGE), offset=str(len(found)), **params
-        )
-        assert again == total, params
-        assert len(more) == min(PAGE, total - len(found)), params
-        found += more
-    return found, total
-
-
 async def _check(
     client: httpx.AsyncClient,
     database: Database,
@@ -66,23 +50,20 @@ async def _check(
     after each of two batches of copies: the count grows by exactly the copies that match, more
     than a page of them, every page is full, every entry shows the value, and the first page
     costs the same statements for twice the rows."""
-    before = [(await _list(client, caller, PATH, **params))[1] for params, _, _ in filters]
+    before = [(await list_page(client, caller, PATH, **params))[1] for params, _, _ in filters]
     cost: list[int] = []
     for batch in (0, 1):
         await seed(batch)
         for index, (params, matching, shows) in enumerate(filters):
             added = sum(1 for n in range(BATCH * (batch + 1)) if matching(n))
             assert added // (batch + 1) > PAGE, params
-            with counting(database) as seen:
-                await _list(client, caller, PATH, limit=str(PAGE), **params)
-            found, total = await _all_pages(client, caller, params)
-            assert total == before[index] + added, params
-            assert len({poq["id"] for poq in found}) == total, params
+            seen, found = await counted_pages(client, database, caller, PATH, params)
+            assert len(found) == before[index] + added, params
             assert all(shows(poq) for poq in found), params
             if batch == 0:
-                cost.append(len(seen))
+                cost.append(seen)
             else:
-                assert len(seen) == cost[index], params
+                assert seen == cost[index], params
 
 
 async def _created(client: httpx.AsyncClient, caller: Caller, body: dict[str, Any]) -> str:
@@ -234,7 +215,7 @@ async def test_qualifications_filter_on_what_their_items_show(
         ],
     )
     # Ready later than 30 days after the answer: only those qualified with a lead time of 60.
-    later, total = await _list(
+    later, total = await list_page(
         client, customer, PATH, **{f"{ITEM}.expectedActivationDate.gt": ready.isoformat()}
     )
     assert total == sum(1 for n in range(2 * BATCH) if n % 6 == 5) == len(later)
@@ -250,7 +231,7 @@ async def test_qualifications_filter_on_what_their_items_show(
         ("product.productCharacteristic.name", "colour"),
         ("@type", "QuoteItem"),
     ):
-        assert (await _list(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
+        assert (await list_page(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
 
 
 async def _terminated_copies(session: AsyncSession, poq: Qualification, prefix: str) -> None:
@@ -354,7 +335,7 @@ async def test_terminated_qualifications_filter_on_their_items_and_the_sellers_n
         ("@type", "ProductOfferingQualificationItem"),
         ("product.@type", "Product"),
     ):
-        assert (await _list(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
+        assert (await list_page(client, customer, PATH, **{f"{ITEM}.{name}": value}))[1] == 0
     # A service check that ended so shows, as a qualification, the items it was asked for.
     check = await client.post(
         "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification",
@@ -363,7 +344,7 @@ async def test_terminated_qualifications_filter_on_their_items_and_the_sellers_n
     )
     assert check.status_code == 201, check.text
     assert check.json()["state"] == "terminatedWithError"
-    found, total = await _list(client, customer, PATH, **{f"{ITEM}.id": "s1"})
+    found, total = await list_page(client, customer, PATH, **{f"{ITEM}.id": "s1"})
     assert total == 1
     [item] = _items(found[0])
     assert (item["id"], item["state"]) == ("s1", "terminatedWithError")

@@ -25,18 +25,8 @@ from tests.factories import (
     make_product,
     make_ticket,
 )
+from tests.rest_facades.tmf.listing import PAGE, counted_pages, list_page
 from tests.statements import copies, counting, kept_copies
-
-PAGE = 3
-
-
-async def _list(
-    client: httpx.AsyncClient, caller: Caller, path: str, **params: str
-) -> tuple[list[dict[str, Any]], int]:
-    response = await client.get(path, headers=caller.headers, params=params)
-    assert response.status_code == 200, response.text
-    assert response.headers["x-result-count"] == str(len(response.json()))
-    return response.json(), int(response.headers["x-total-count"])
 
 
 async def _check_exact_pages(
@@ -57,17 +47,8 @@ async def _check_exact_pages(
     passes `check`, and the list costs as many statements for twice the rows."""
 
     async def pages() -> tuple[int, int, list[dict[str, Any]]]:
-        with counting(database) as seen:
-            first, total = await _list(client, caller, path, limit=str(PAGE), **filters)
-        found = list(first)
-        while len(found) < total:
-            more, again = await _list(
-                client, caller, path, limit=str(PAGE), offset=str(len(found)), **filters
-            )
-            assert again == total
-            assert len(more) == min(PAGE, total - len(found))
-            found += more
-        return len(seen), total, found
+        cost, found = await counted_pages(client, database, caller, path, filters)
+        return cost, len(found), found
 
     await kept_copies(session, row, 12, lambda n: vary(n))
     few, total, found = await pages()
@@ -233,18 +214,18 @@ async def test_orders_filter_on_their_items_prices_and_related_parties(
         "relatedParty.role": "customer",
     }
     with counting(database) as seen:
-        first, total = await _list(client, customer, path, limit=str(PAGE), **filters)
+        first, total = await list_page(client, customer, path, limit=str(PAGE), **filters)
     few = len(seen)
     assert [o["id"] for o in first] == [order.id]
     assert total == 1
     await kept_copies(session, order, 12, vary)
     await kept_copies(session, template, 12, lambda n: {"id": f"oi_k{n}", "order_id": f"ord_k{n}"})
-    first, total = await _list(client, customer, path, limit=str(PAGE), **filters)
+    first, total = await list_page(client, customer, path, limit=str(PAGE), **filters)
     assert total == 7
     assert len(first) == PAGE
     assert all("ind-7" in _ids(o["relatedParty"]) for o in first)
     monthly = order.monthly_cents / 100
-    _, total = await _list(
+    _, total = await list_page(
         client,
         customer,
         path,
@@ -256,10 +237,12 @@ async def test_orders_filter_on_their_items_prices_and_related_parties(
     )
     assert total == 6
     # The order itself names no product of another offering.
-    _, none = await _list(client, customer, path, **{"productOrderItem.productOffering.id": "x"})
+    _, none = await list_page(
+        client, customer, path, **{"productOrderItem.productOffering.id": "x"}
+    )
     assert none == 0
     with counting(database) as seen:
-        await _list(client, customer, path, limit=str(PAGE), **filters)
+        await list_page(client, customer, path, limit=str(PAGE), **filters)
     assert len(seen) == few
 
 
@@ -292,10 +275,10 @@ async def test_tickets_keep_filter_and_return_the_buyers_word_for_their_type(
         check=lambda item: item["ticketType"] == "Outage",
     )
     # Tickets without a word of their own are found by the core's type, by its name.
-    _, assistance = await _list(client, customer, path, ticketType="Assistance")
+    _, assistance = await list_page(client, customer, path, ticketType="Assistance")
     assert assistance == 12
     await make_ticket(session, customer)
-    _, assistance = await _list(client, customer, path, ticketType="Assistance")
+    _, assistance = await list_page(client, customer, path, ticketType="Assistance")
     assert assistance == 13
 
 
@@ -315,7 +298,7 @@ async def test_products_filter_on_characteristics_prices_places_and_fixed_values
     path = "/tmf-api/productInventory/v4/product"
 
     async def count(**params: str) -> int:
-        return (await _list(client, customer, path, **params))[1]
+        return (await list_page(client, customer, path, **params))[1]
 
     assert await count(**{"productCharacteristic.value": "1000"}) == 1
     assert await count(**{"productCharacteristic.value": "standard"}) == 1
