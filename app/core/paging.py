@@ -222,36 +222,6 @@ def days_after(moment: Any, days: Any) -> ColumnElement[datetime]:
     return _DaysAfter(moment, days)
 
 
-class _HoldsKey(FunctionElement[bool]):
-    """Whether a JSON array column holds an object with a key (SQLite, PostgreSQL)."""
-
-    type = Boolean()
-    inherit_cache = True
-
-
-@compiles(_HoldsKey)
-def _holds_key_sqlite(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"EXISTS (SELECT 1 FROM json_each({column}) AS listed "
-        f"WHERE listed.type = 'object' AND json_type(listed.value, '$.' || {key}) IS NOT NULL)"
-    )
-
-
-@compiles(_HoldsKey, "postgresql")
-def _holds_key_postgresql(element: _HoldsKey, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = (compiler.process(c, **kw) for c in element.clauses)
-    return (
-        f"EXISTS (SELECT 1 FROM json_array_elements({column}) AS listed(v) "
-        f"WHERE json_typeof(v) = 'object' AND (v -> {key}) IS NOT NULL)"
-    )
-
-
-def holds_key(column: Any, key: str) -> ColumnElement[bool]:
-    """Whether a JSON array column holds an object that has `key` (whatever its value)."""
-    return _HoldsKey(column, literal(key))
-
-
 class _EntryText(FunctionElement[str]):
     """The text at a key of the object `any_entry` looks at (null where it holds no text)."""
 

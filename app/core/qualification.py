@@ -49,7 +49,6 @@ from app.core.paging import (
     days_after,
     either_column,
     fetch_page,
-    holds_key,
     list_length,
     via,
     where,
@@ -872,7 +871,7 @@ _ASKED_SOME = exists().where(
 )
 _UNANSWERED = and_(~_items(), _ASKED_SOME)
 _REASONED = func.coalesce(col(Qualification.state_reason), "") != ""
-_SLOWER = holds_key(col(QualificationItem.alternatives), _SPEED_OFFERED)
+_SLOWER = any_entry(col(QualificationItem.alternatives), _slower)
 _UNQUALIFIED = ~col(QualificationItem.qualified)
 _SLOWER_ITEM = and_(_UNQUALIFIED, _SLOWER)
 _REASON = "reason"
