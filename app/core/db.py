@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.core import sqlite_driver
 from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
 
@@ -126,8 +127,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on."""
+    parsed = make_url(async_url(url))
+    if parsed.drivername == "sqlite+aiosqlite":
+        # The same driver with one trip to its thread per statement (see sqlite_driver).
+        parsed = parsed.set(drivername=sqlite_driver.DRIVERNAME)
     # Parameters carry customer data: an error (and its log line) shows the statement alone.
-    engine = create_async_engine(async_url(url), **kwargs, hide_parameters=True)
+    engine = create_async_engine(parsed, **kwargs, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
