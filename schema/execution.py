@@ -35,6 +35,7 @@ from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 # A compiled field: its completed value on `source`, under the path of `source`'s object
 # (None where nothing below needs a path); raises where graphql-core must answer instead.
@@ -222,6 +223,13 @@ def _resolver_plan(
     sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
     get_result = definition.get_result
+    # What strawberry's wrapper calls in the end, unless a subclass changed how.
+    wrapped = resolver.wrapped_func
+    call: Callable[..., Any] | None = (
+        wrapped
+        if callable(wrapped) and type(resolver).__call__ is StrawberryResolver.__call__
+        else None
+    )
     key = get_field_entry_key(nodes[0])
     parent_name = parent_type.name
     needs_path = complete_needs_path or info_name is not None
@@ -233,7 +241,10 @@ def _resolver_plan(
         if info_name is not None:
             raw = context.build_resolve_info(field, nodes, parent_type, here)  # type: ignore[arg-type]
             info = kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
-        value = get_result(source, info, [source] if takes_self else [], kwargs)
+        if call is None:
+            value = get_result(source, info, [source] if takes_self else [], kwargs)
+        else:
+            value = call(source, **kwargs) if takes_self else call(**kwargs)
         if context.is_awaitable(value):
             if iscoroutine(value):
                 value.close()  # graphql-core calls the resolver again and awaits its own
@@ -251,26 +262,58 @@ def _completer(
     nullable = not isinstance(kind, GraphQLNonNull)
     if isinstance(kind, GraphQLNonNull):
         kind = kind.of_type
-    if not isinstance(kind, GraphQLList):
-        one, needs_path = _single(context, kind, details)
-        if one is None:
-            return None, False
+    if isinstance(kind, GraphQLList):
+        return _list_completer(context, kind.of_type, details, nullable=nullable)
+    if is_leaf_type(kind):
+        serialize = _serializer(kind)
 
-        def complete(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        def complete_leaf(value: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
             if value is None:
                 if nullable:
                     return None
                 raise _Unanswered
-            return one(value, path, context)
+            return serialize(value)
 
-        return complete, needs_path
-    item: GraphQLOutputType = kind.of_type
+        return complete_leaf, False
+    return _object_completer(context, kind, details, nullable=nullable)
+
+
+def _list_completer(
+    context: LeanExecutionContext,
+    item: GraphQLOutputType,
+    details: FieldDetailsList,
+    *,
+    nullable: bool,
+) -> tuple[Complete | None, bool]:
+    """How to complete a list of leaves or of concrete objects."""
     nullable_items = not isinstance(item, GraphQLNonNull)
     if isinstance(item, GraphQLNonNull):
         item = item.of_type
     if isinstance(item, GraphQLList):
         return None, False
-    each, needs_path = _single(context, item, details)
+    if is_leaf_type(item):
+        serialize = _serializer(item)
+
+        def complete_leaves(value: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise _Unanswered
+            if type(value) is not list and type(value) is not tuple:
+                raise _Unanswered  # an iterable of another kind, or an awaitable
+            completed: list[Any] = []
+            append = completed.append
+            for one in value:
+                if one is None:
+                    if not nullable_items:
+                        raise _Unanswered
+                    append(None)
+                else:
+                    append(serialize(one))
+            return completed
+
+        return complete_leaves, False
+    each, needs_path = _object_completer(context, item, details, nullable=False)
     if each is None:
         return None, False
 
@@ -280,7 +323,7 @@ def _completer(
                 return None
             raise _Unanswered
         if type(value) is not list and type(value) is not tuple:
-            raise _Unanswered  # an iterable of another kind, or an awaitable
+            raise _Unanswered
         completed: list[Any] = []
         append = completed.append
         for index, one in enumerate(value):
@@ -295,13 +338,14 @@ def _completer(
     return complete_list, needs_path
 
 
-def _single(
-    context: LeanExecutionContext, kind: GraphQLOutputType, details: FieldDetailsList
+def _object_completer(
+    context: LeanExecutionContext,
+    kind: GraphQLOutputType,
+    details: FieldDetailsList,
+    *,
+    nullable: bool,
 ) -> tuple[Complete | None, bool]:
-    """How to complete a value, not null, of a leaf or concrete object type."""
-    if is_leaf_type(kind):
-        serialize = _serializer(kind)
-        return (lambda value, _path, _context: serialize(value)), False
+    """How to complete a value of a concrete object type: its selection, field by field."""
     if not isinstance(kind, GraphQLObjectType):
         return None, False  # an interface or a union: graphql-core resolves the type
     is_type_of = kind.is_type_of
@@ -328,12 +372,28 @@ def _single(
             return None, False
         entries.append((key, plan.run))
         needs_path = needs_path or plan.needs_path
+    # An instance of the type's own class is neither an error nor an awaitable: graphql-core
+    # would complete it as it is.
+    definition = (kind.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if (
+        not isinstance(origin, type)
+        or issubclass(origin, Exception)
+        or hasattr(origin, "__await__")
+    ):
+        origin = None
 
     def complete_object(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
-        if is_type_of is None:
-            if isinstance(value, Exception) or context.is_awaitable(value):
+        if value is None:
+            if nullable:
+                return None
+            raise _Unanswered
+        if is_type_of is not None:
+            if not is_type_of(value, None):  # type: ignore[arg-type]  # it ignores info
                 raise _Unanswered
-        elif not is_type_of(value, None):  # type: ignore[arg-type]  # ignores info
+        elif type(value) is not origin and (
+            isinstance(value, Exception) or context.is_awaitable(value)
+        ):
             raise _Unanswered
         return {key: run(value, path, context) for key, run in entries}
 
