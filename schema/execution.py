@@ -104,7 +104,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if known is None:
             if len(_plans) >= _MAX_PLANS:
                 _plans.clear()
-            plan = _field_plan(self, parent_type, details)
+            try:
+                plan = _field_plan(self, parent_type, details)
+            except RecursionError:
+                plan = None  # a selection too deep to compile: graphql-core's path
             known = _plans[key] = ((parent_type, [d.node for d in details]), plan)
         return known[1]
 
