@@ -1,82 +1,78 @@
-"""graphql-core's execution with a shortcut for plain fields: an attribute that is a scalar, an
-enum or a list of them is read and serialized in place, without the per-field machinery
-(resolve info, completion of each wrapper and list item) that a field with a resolver needs."""
+"""graphql-core's execution, with plain subtrees completed in place: a field whose whole
+selection reads attributes or calls resolvers that need nothing but their object (and `info`)
+is answered by a plan compiled once per document, without graphql-core's per-field machinery
+(resolve info for fields that take none, completion of each wrapper, list item and object)."""
 
 from collections.abc import Callable
+from inspect import isawaitable, iscoroutine
+from math import isfinite
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
+    SelectionSetNode,
     Undefined,
     is_leaf_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    collect_subfields,
+    get_field_entry_key,
+)
+from graphql.language import FragmentSpreadNode, InlineFragmentNode
 from graphql.pyutils import Path
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
+
+# A compiled field: its completed value on `source`, under the path of `source`'s object
+# (None where nothing below needs a path); raises where graphql-core must answer instead.
+Run = Callable[[Any, Path | None, "LeanExecutionContext"], Any]
+# A compiled completion: the completed value of a resolved value at the field's path.
+Complete = Callable[[Any, Path | None, "LeanExecutionContext"], Any]
 
 
-class _Plain:
-    """How to serialize a plain field's value: its leaf type, and whether it is a list and
-    which levels may be null."""
-
-    __slots__ = ("leaf", "list_of", "nullable", "nullable_items")
-
-    def __init__(self, leaf: GraphQLLeafType, *, nullable: bool, list_of: bool, items: bool):
-        self.leaf = leaf
-        self.nullable = nullable
-        self.list_of = list_of
-        self.nullable_items = items
+class _Unanswered(Exception):
+    """What a plan leaves to graphql-core: an awaitable, a null where none may be, a value its
+    type refuses."""
 
 
-def _plain(field: GraphQLField) -> _Plain | None:
-    """The shape of a field that only reads an attribute and is a leaf or a list of leaves."""
-    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
-        return None  # a resolver of its own, or field extensions: the full path
-    # Strawberry's resolver of a basic field reads the attribute and takes no info; any other
-    # (one that handles exceptions, say) needs the full path.
-    if getattr(field.resolve, "__name__", None) != "_get_basic_result" or field.args:
-        return None
-    kind: GraphQLOutputType = field.type
-    nullable = not isinstance(kind, GraphQLNonNull)
-    if isinstance(kind, GraphQLNonNull):
-        kind = kind.of_type
-    if is_leaf_type(kind):
-        return _Plain(kind, nullable=nullable, list_of=False, items=False)
-    if not isinstance(kind, GraphQLList):
-        return None
-    item: GraphQLOutputType = kind.of_type
-    items = not isinstance(item, GraphQLNonNull)
-    if isinstance(item, GraphQLNonNull):
-        item = item.of_type
-    if not is_leaf_type(item):
-        return None
-    return _Plain(item, nullable=nullable, list_of=True, items=items)
+class _Plan:
+    """How to complete one field: its runner, and whether it needs its object's path."""
+
+    __slots__ = ("needs_path", "run")
+
+    def __init__(self, run: Run, *, needs_path: bool) -> None:
+        self.run = run
+        self.needs_path = needs_path
 
 
-_MISSING = object()
-# Shapes by field, found on first use; a schema has a fixed set of fields.
-_shapes: dict[int, tuple[GraphQLField, _Plain | None]] = {}
-
-
-def _shape(field: GraphQLField) -> _Plain | None:
-    known = _shapes.get(id(field))
-    if known is None or known[0] is not field:
-        known = _shapes[id(field)] = (field, _plain(field))
-    return known[1]
+# Plans by (parent type, field nodes), for the documents in strawberry's parser cache; the
+# value keeps the type and nodes alive, so that their ids are not reused while it is kept.
+_MAX_PLANS = 4096
+_plans: dict[tuple[int, ...], tuple[object, _Plan | None]] = {}
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Executes plain fields in place; anything unusual about one (a null where none may be, a
-    value its type refuses, a directive) takes graphql-core's own path, which answers it as
-    ever, errors included."""
+    """Completes plain fields and plain subtrees in place; anything unusual about one takes
+    graphql-core's own path from that field, which answers it as ever, errors included."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        self.plain = not (manager and manager.middlewares)
 
     def execute_field(
         self,
@@ -86,53 +82,384 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        field = self.schema.get_field(parent_type, node.name.value)
-        if (
-            field is not None
-            and not node.directives
-            and not (self.middleware_manager and self.middleware_manager.middlewares)
-        ):
-            shape = _shape(field)
-            if shape is not None:
-                value = _serialized(shape, field, source, self.is_awaitable)
-                if value is not _MISSING:
-                    return value
+        if self.plain:
+            plan = self.plan(parent_type, field_details_list)
+            if plan is not None:
+                try:
+                    return plan.run(source, path.prev, self)
+                except Exception:
+                    # Resolvers are reads without side effects, so graphql-core may run the
+                    # field again: it answers what the plan did not (an awaitable, a null where
+                    # none may be, a value a type refuses, an error) with its own errors, paths
+                    # and partial nulls.
+                    pass
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
+    def plan(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> _Plan | None:
+        """The plan of a field, compiled on first use of its document."""
+        key = (id(parent_type), *[id(d.node) for d in details])
+        known = _plans.get(key)
+        if known is None:
+            if len(_plans) >= _MAX_PLANS:
+                _plans.clear()
+            try:
+                plan = _field_plan(self, parent_type, details)
+            except RecursionError:
+                plan = None  # a selection too deep to compile: graphql-core's path
+            known = _plans[key] = ((parent_type, [d.node for d in details]), plan)
+        return known[1]
 
-def _serialized(
-    shape: _Plain, field: GraphQLField, source: Any, is_awaitable: Callable[[Any], bool]
-) -> Any:
-    """The field's serialized value, or _MISSING when graphql-core must say what is wrong."""
-    try:
-        value = field.resolve(source, None)  # type: ignore[misc]
-        if is_awaitable(value):
-            return _MISSING
+
+def _field_plan(
+    context: LeanExecutionContext, parent_type: GraphQLObjectType, details: FieldDetailsList
+) -> _Plan | None:
+    """The plan of a plain field and its selection, or None where graphql-core must run it."""
+    schema = context.schema
+    if parent_type is schema.mutation_type or parent_type is schema.subscription_type:
+        return None  # a root mutation is no read; a subscription's root is a stream
+    nodes = [d.node for d in details]
+    if any(d.defer_usage or d.fragment_variable_values for d in details) or any(
+        node.directives for node in nodes
+    ):
+        return None
+    name = nodes[0].name.value
+    key = get_field_entry_key(nodes[0])
+    if name == "__typename":
+        typename = parent_type.name
+        return _Plan(lambda _source, _path, _context: typename, needs_path=False)
+    field = schema.get_field(parent_type, name)
+    if field is None or name.startswith("__") or field.args:
+        return None
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        not isinstance(definition, StrawberryField)
+        or definition.extensions
+        or type(definition).get_result is not StrawberryField.get_result
+    ):
+        return None  # field extensions (permissions among them) need strawberry's path
+    if definition.is_basic_field:
+        # Strawberry's resolver of a basic field reads the attribute and takes no info; any
+        # other (one that handles exceptions, say) needs the full path.
+        if getattr(field.resolve, "__name__", None) != "_get_basic_result":
+            return None
+        nullable = not isinstance(field.type, GraphQLNonNull)
+        named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+        if definition.default_resolver is getattr and is_leaf_type(named):
+            return _leaf_attribute_plan(definition, named, nullable=nullable)
+    complete, complete_needs_path = _completer(context, field.type, details)
+    if complete is None:
+        return None
+    if definition.is_basic_field:
+        return _attribute_plan(definition, complete, key, parent_type.name, complete_needs_path)
+    return _resolver_plan(
+        context, parent_type, field, definition, nodes, complete, complete_needs_path
+    )
+
+
+def _leaf_attribute_plan(
+    definition: StrawberryField, leaf: GraphQLLeafType, *, nullable: bool
+) -> _Plan:
+    """The most common field of all: an attribute that is a scalar or an enum."""
+    attribute = definition.python_name
+    serialize = _serializer(leaf)
+
+    def run(source: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
+        value = getattr(source, attribute)
         if value is None:
-            return None if shape.nullable else _MISSING
-        if not shape.list_of:
-            return _leaf(shape.leaf, value)
-        if not isinstance(value, list | tuple):
-            return _MISSING
-        serialized: list[Any] = []
-        for item in value:
-            if item is None:
-                if not shape.nullable_items:
-                    return _MISSING
-                serialized.append(None)
-                continue
-            one = _leaf(shape.leaf, item)
-            if one is _MISSING:
-                return _MISSING
-            serialized.append(one)
-        return serialized
-    except Exception:
-        return _MISSING
+            if nullable:
+                return None
+            raise _Unanswered
+        return serialize(value)
+
+    return _Plan(run, needs_path=False)
 
 
-def _leaf(leaf: GraphQLLeafType, value: Any) -> Any:
-    coerced = leaf.coerce_output_value(value)
-    return _MISSING if coerced is None or coerced is Undefined else coerced
+def _attribute_plan(
+    definition: StrawberryField,
+    complete: Complete,
+    key: str,
+    parent_name: str,
+    needs_path: bool,
+) -> _Plan:
+    attribute = definition.python_name
+    read = definition.default_resolver
+    if not needs_path and read is getattr:
+
+        def run(source: Any, _path: Path | None, context: LeanExecutionContext) -> Any:
+            return complete(getattr(source, attribute), None, context)
+
+        return _Plan(run, needs_path=False)
+
+    def run_at(source: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        here = Path(path, key, parent_name) if needs_path else None
+        return complete(read(source, attribute), here, context)
+
+    return _Plan(run_at, needs_path=needs_path)
+
+
+def _resolver_plan(
+    context: LeanExecutionContext,
+    parent_type: GraphQLObjectType,
+    field: GraphQLField,
+    definition: StrawberryField,
+    nodes: list[Any],
+    complete: Complete,
+    complete_needs_path: bool,
+) -> _Plan | None:
+    """A resolver that takes no arguments, only its object and perhaps `info`, called with
+    what strawberry's own wrapper would give it."""
+    resolver = definition.base_resolver
+    strawberry_schema = getattr(context.schema, "_strawberry_schema", None)
+    if (
+        resolver is None
+        or definition.is_async
+        or definition.arguments
+        or getattr(field.resolve, "__name__", None) != "_resolver"
+        or strawberry_schema is None
+        or strawberry_schema.exception_handlers
+    ):
+        return None
+    info_class = strawberry_schema.config.info_class
+    takes_self = resolver.self_parameter is not None
+    sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p]
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    get_result = definition.get_result
+    # What strawberry's wrapper calls in the end, unless a subclass changed how.
+    wrapped = resolver.wrapped_func
+    call: Callable[..., Any] | None = (
+        wrapped
+        if callable(wrapped) and type(resolver).__call__ is StrawberryResolver.__call__
+        else None
+    )
+    key = get_field_entry_key(nodes[0])
+    parent_name = parent_type.name
+    needs_path = complete_needs_path or info_name is not None
+
+    def run(source: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        here = Path(path, key, parent_name) if needs_path else None
+        kwargs = dict.fromkeys(sources, source)
+        info = None
+        if info_name is not None:
+            raw = context.build_resolve_info(field, nodes, parent_type, here)  # type: ignore[arg-type]
+            info = kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
+        if call is None:
+            value = get_result(source, info, [source] if takes_self else [], kwargs)
+        else:
+            value = call(source, **kwargs) if takes_self else call(**kwargs)
+        if context.is_awaitable(value):
+            if iscoroutine(value):
+                value.close()  # graphql-core calls the resolver again and awaits its own
+            raise _Unanswered
+        return complete(value, here, context)
+
+    return _Plan(run, needs_path=needs_path)
+
+
+def _completer(
+    context: LeanExecutionContext, kind: GraphQLOutputType, details: FieldDetailsList
+) -> tuple[Complete | None, bool]:
+    """How to complete a value of `kind` (a leaf, a concrete object, or a list of either),
+    and whether that needs the field's path."""
+    nullable = not isinstance(kind, GraphQLNonNull)
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    if isinstance(kind, GraphQLList):
+        return _list_completer(context, kind.of_type, details, nullable=nullable)
+    if is_leaf_type(kind):
+        serialize = _serializer(kind)
+
+        def complete_leaf(value: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise _Unanswered
+            return serialize(value)
+
+        return complete_leaf, False
+    return _object_completer(context, kind, details, nullable=nullable)
+
+
+def _list_completer(
+    context: LeanExecutionContext,
+    item: GraphQLOutputType,
+    details: FieldDetailsList,
+    *,
+    nullable: bool,
+) -> tuple[Complete | None, bool]:
+    """How to complete a list of leaves or of concrete objects."""
+    nullable_items = not isinstance(item, GraphQLNonNull)
+    if isinstance(item, GraphQLNonNull):
+        item = item.of_type
+    if isinstance(item, GraphQLList):
+        return None, False
+    if is_leaf_type(item):
+        serialize = _serializer(item)
+
+        def complete_leaves(value: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
+            if value is None:
+                if nullable:
+                    return None
+                raise _Unanswered
+            if type(value) is not list and type(value) is not tuple:
+                raise _Unanswered  # an iterable of another kind, or an awaitable
+            completed: list[Any] = []
+            append = completed.append
+            for one in value:
+                if one is None:
+                    if not nullable_items:
+                        raise _Unanswered
+                    append(None)
+                else:
+                    append(serialize(one))
+            return completed
+
+        return complete_leaves, False
+    each, needs_path = _object_completer(context, item, details, nullable=False)
+    if each is None:
+        return None, False
+
+    def complete_list(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise _Unanswered
+        if type(value) is not list and type(value) is not tuple:
+            raise _Unanswered
+        completed: list[Any] = []
+        append = completed.append
+        for index, one in enumerate(value):
+            if one is None:
+                if not nullable_items:
+                    raise _Unanswered
+                append(None)
+            else:
+                append(each(one, Path(path, index, None) if needs_path else None, context))
+        return completed
+
+    return complete_list, needs_path
+
+
+def _object_completer(
+    context: LeanExecutionContext,
+    kind: GraphQLOutputType,
+    details: FieldDetailsList,
+    *,
+    nullable: bool,
+) -> tuple[Complete | None, bool]:
+    """How to complete a value of a concrete object type: its selection, field by field."""
+    if not isinstance(kind, GraphQLObjectType):
+        return None, False  # an interface or a union: graphql-core resolves the type
+    is_type_of = kind.is_type_of
+    if is_type_of is not None and "GraphQLCoreConverter" not in is_type_of.__qualname__:
+        return None, False  # only strawberry's own check is known to ignore `info`
+    if _has_directives(context, details):
+        return None, False
+    collected = collect_subfields(
+        context.schema,
+        context.fragments,
+        context.variable_values,
+        context.operation,
+        kind,
+        details,
+        context.hide_suggestions,
+    )
+    if collected.new_defer_usages or collected.forbidden_directive_instances:
+        return None, False
+    entries: list[tuple[str, Run]] = []
+    needs_path = False
+    for key, below in collected.grouped_field_set.items():
+        plan = _field_plan(context, kind, below)
+        if plan is None:
+            return None, False
+        entries.append((key, plan.run))
+        needs_path = needs_path or plan.needs_path
+    # An instance of the type's own class is neither an error nor an awaitable: graphql-core
+    # would complete it as it is.
+    definition = (kind.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    origin = getattr(definition, "origin", None)
+    if (
+        not isinstance(origin, type)
+        or issubclass(origin, Exception)
+        or hasattr(origin, "__await__")
+    ):
+        origin = None
+
+    def complete_object(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise _Unanswered
+        if is_type_of is not None:
+            if not is_type_of(value, None):  # type: ignore[arg-type]  # it ignores info
+                raise _Unanswered
+        elif type(value) is not origin and (
+            isinstance(value, Exception) or context.is_awaitable(value)
+        ):
+            raise _Unanswered
+        return {key: run(value, path, context) for key, run in entries}
+
+    return complete_object, needs_path
+
+
+def _has_directives(context: LeanExecutionContext, details: FieldDetailsList) -> bool:
+    """Whether the selections below these fields, through fragments, carry a directive (which
+    may depend on variables, or defer)."""
+    pending: list[SelectionSetNode] = [
+        d.node.selection_set for d in details if d.node.selection_set
+    ]
+    while pending:
+        for selection in pending.pop().selections:
+            if selection.directives:
+                return True
+            if isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = context.fragments.get(selection.name.value)
+                if fragment is None or fragment.definition.directives:
+                    return True
+                pending.append(fragment.definition.selection_set)
+    return False
+
+
+def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """The leaf type's serialization of a value, not null; the common Python types of the
+    built-in scalars and strawberry's enum members are answered without the type's checks,
+    with the very value the type would give."""
+    coerce = leaf.coerce_output_value
+
+    def checked(value: Any) -> Any:
+        if isinstance(value, Exception) or isawaitable(value):
+            raise _Unanswered
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _Unanswered
+        return coerced
+
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda value: value if type(value) is str else checked(value)
+    if leaf is GraphQLInt:
+        return lambda value: (
+            value
+            if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+            else checked(value)
+        )
+    if leaf is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else checked(value)
+    if leaf is GraphQLFloat:
+        return lambda value: value if type(value) is float and isfinite(value) else checked(value)
+    if isinstance(leaf, CustomGraphQLEnumType):
+        members = leaf.wrapped_cls
+        names: dict[Any, Any] = {}
+
+        def enum_name(value: Any) -> Any:
+            if type(value) is not members:
+                return checked(value)
+            name = names.get(value)
+            if name is None:
+                name = names[value] = checked(value)
+            return name
+
+        return enum_name
+    return checked

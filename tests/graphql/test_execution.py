@@ -1,10 +1,13 @@
-"""Plain fields executed in place answer exactly as graphql-core's own execution, errors too."""
+"""Plain fields and plain subtrees completed in place answer exactly as graphql-core's own
+execution, errors and their paths too."""
 
 import enum
 from typing import Any
 
 import pytest
 import strawberry
+from strawberry.permission import BasePermission
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.execution import LeanExecutionContext
 
@@ -17,6 +20,33 @@ class Colour(enum.Enum):
     BLUE = "blue"
 
 
+class Nobody(BasePermission):
+    message = "Nobody may read this."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Part:
+    name: str
+    weight: float | None
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise ValueError(f"{self.name} is broken")
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> list[str]:
+        return [str(key) for key in info.path.as_list()] + [info.path.typename or ""]
+
+    @strawberry.field
+    async def later(self) -> int:
+        return len(self.name)
+
+    secret: str | None = strawberry.field(default="hidden", permission_classes=[Nobody])
+
+
 @strawberry.type
 class Thing:
     name: str
@@ -25,10 +55,17 @@ class Thing:
     sizes: list[int]
     maybe_sizes: list[int | None] | None
     weight: float
+    parts: list[Part]
+    spare: Part | None
+    maybe_parts: list[Part | None] | None
 
     @strawberry.field
     def shout(self) -> str:
         return self.name.upper()
+
+
+def _part(name: Any = "bolt", weight: Any = 0.5) -> Part:
+    return Part(name=name, weight=weight)
 
 
 def _thing(**changes: Any) -> Thing:
@@ -39,12 +76,16 @@ def _thing(**changes: Any) -> Thing:
         "sizes": [1, 2, 3],
         "maybe_sizes": [4, None],
         "weight": 1.5,
+        "parts": [_part(), _part("nut", None)],
+        "spare": None,
+        "maybe_parts": [None, _part("pin")],
     }
     return Thing(**(values | changes))
 
 
-# Values a type refuses: a null where none may be, a string for an Int, a bad enum value.
-THINGS = [
+# Values a type refuses: a null where none may be, a string for an Int, a bad enum value; in
+# leaves, in lists and in objects nested in lists.
+BAD_THINGS = [
     _thing(),
     _thing(name=None),
     _thing(sizes=[1, None]),
@@ -53,35 +94,103 @@ THINGS = [
     _thing(colour="green"),
     _thing(weight="heavy"),
     _thing(sizes=(5, 6)),
+    _thing(parts=[_part(), _part(name=None)]),
+    _thing(parts=[_part(weight="light")]),
+    _thing(spare=_part(name=None)),
+    _thing(spare="not a part"),
+    _thing(maybe_parts=[_part(name=None), None]),
+    _thing(parts=None),
+    _thing(parts=[None]),
 ]
+GOOD_THINGS = [_thing(), _thing(spare=_part("washer"), maybe_parts=None), _thing(parts=[])]
 
 
 @strawberry.type
 class Query:
     @strawberry.field
     def things(self) -> list[Thing | None]:
-        return list(THINGS)
+        return list(BAD_THINGS)
+
+    @strawberry.field
+    def good_things(self) -> list[Thing]:
+        return list(GOOD_THINGS)
+
+    @strawberry.field
+    def thing(self) -> Thing:
+        return _thing(spare=_part(name=None))
 
 
-QUERY = """{ things { name nickname colour sizes maybeSizes weight shout __typename
-  again: sizes ... on Thing { name } } }"""
+PARTS = "name weight where __typename"
+EVERY = f"""name nickname colour sizes maybeSizes weight shout __typename again: sizes
+  ... on Thing {{ name }} parts {{ {PARTS} }} spare {{ {PARTS} }} maybeParts {{ {PARTS} }}"""
+QUERIES = [
+    f"{{ things {{ {EVERY} }} }}",
+    f"{{ goodThings {{ {EVERY} }} }}",
+    "{ goodThings { parts { name broken } } }",
+    "{ goodThings { parts { name later } spare { later } } }",
+    "{ goodThings { parts { name secret } } }",
+    "{ thing { name spare { name } } }",
+    "{ thing { spare { weight } ...F } } fragment F on Thing { parts { ...P } } "
+    "fragment P on Part { n: name, w: weight, name }",
+    "query Q($yes: Boolean!) { goodThings { name @include(if: $yes) "
+    "parts @skip(if: $yes) { name } spare { name @include(if: $yes) } } }",
+]
 
 
-async def test_plain_fields_answer_as_graphql_core_does() -> None:
-    lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
-    plain = strawberry.Schema(query=Query)
-    expected, got = await plain.execute(QUERY), await lean.execute(QUERY)
-    assert got.data == expected.data
-    assert [(e.message, e.path) for e in got.errors or []] == [
-        (e.message, e.path) for e in expected.errors or []
-    ]
-    # The bad values really were refused, each at its own place.
-    assert expected.data is not None
-    assert expected.data["things"][0]["sizes"] == [1, 2, 3]
-    assert [e.path for e in expected.errors or []] == [
-        ["things", 1, "name"],
-        ["things", 2, "sizes", 1],
-        ["things", 3, "sizes", 1],
-        ["things", 5, "colour"],
-        ["things", 6, "weight"],
-    ]
+async def _answers(query: str) -> list[tuple[Any, list[Any]]]:
+    answers = []
+    for context in (StrawberryGraphQLCoreExecutionContext, LeanExecutionContext):
+        schema = strawberry.Schema(query=Query, execution_context_class=context)
+        for yes in (True, False):
+            result = await schema.execute(query, variable_values={"yes": yes})
+            errors = [(e.message, e.path, e.locations) for e in result.errors or []]
+            answers.append((result.data, errors))
+    return answers
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_plain_subtrees_answer_as_graphql_core_does(query: str) -> None:
+    stock, stock_no, lean, lean_no = await _answers(query)
+    assert lean == stock
+    assert lean_no == stock_no
+
+
+async def test_refused_values_are_refused_at_their_place() -> None:
+    [(data, errors), *_] = await _answers(QUERIES[0])
+    assert data is not None
+    assert data["things"][0]["sizes"] == [1, 2, 3]
+    assert data["things"][0]["parts"][0]["where"] == ["things", "0", "parts", "0", "where", "Part"]
+    paths = [path for _message, path, _locations in errors]
+    assert ["things", 1, "name"] in paths
+    assert ["things", 2, "sizes", 1] in paths
+    assert ["things", 8, "parts", 1, "name"] in paths
+    assert ["things", 11, "spare", "name"] in paths
+    # A null inside a list of non-null parts nulls the whole thing; one in a nullable spot
+    # only that spot.
+    assert data["things"][8] is None
+    assert data["things"][12]["maybeParts"] == [None, None]
+
+
+async def test_plain_subtrees_skip_graphql_core_completion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    completed: list[str] = []
+    complete_value = LeanExecutionContext.complete_value
+
+    def counting(self: LeanExecutionContext, *args: Any, **kwargs: Any) -> Any:
+        completed.append(str(args[0]))
+        return complete_value(self, *args, **kwargs)
+
+    monkeypatch.setattr(LeanExecutionContext, "complete_value", counting)
+    schema = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    result = await schema.execute(QUERIES[1])
+    assert result.errors is None
+    assert result.data is not None
+    assert len(result.data["goodThings"]) == 3
+    assert completed == []
+    # A field that is not plain (an async resolver) is completed by graphql-core, with the
+    # objects above it; the plain fields beside it are still answered in place.
+    result = await schema.execute(QUERIES[3])
+    assert result.errors is None
+    assert "Int!" in completed
+    assert "String!" not in completed
