@@ -5,7 +5,8 @@ smaller (the target: at most 1.5). Writes `bench/scale.json`.
 Each size is a SQLite file that `lumen seed --orders` code fills (a thousand orders per party,
 carriers, enterprises and developers in turn), kept in `--keep DIR` to be measured again; the
 party measured is the first of each audience. `LUMEN_DATABASE_URL` naming PostgreSQL measures
-there instead (the sizes are then added to that database, one after the other)."""
+there instead: each size is a database of its own beside the named one (`<name>_<orders>`), made
+and seeded when it holds no orders, and kept for the next run."""
 
 import argparse
 import asyncio
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import col, select
+from sqlalchemy import create_engine, make_url, text
+from sqlmodel import col, func, select
 
 from app.core import bulk_seed, demo
-from app.core.db import Database
+from app.core.db import Database, sync_url
 from app.core.migrate import upgrade
 from app.core.ordering import Order
 from app.core.parties import Party, seeded_key
@@ -63,6 +65,34 @@ async def _seed(url: str, orders: int, secret: str) -> float:
         )
         print(flush=True)
         return time.monotonic() - started
+    finally:
+        await database.dispose()
+
+
+def _postgres_size(given: str, size: int) -> str:
+    """The PostgreSQL database of one size beside the named one, made if missing."""
+    named = make_url(given)
+    name = f"{named.database}_{size}"
+    engine = create_engine(sync_url(given), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if found.first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return named.set(database=name).render_as_string(hide_password=False)
+
+
+async def _orders_held(url: str) -> int:
+    """How many orders a database holds (none when it has no schema yet)."""
+    upgrade(url)
+    database = Database.connect(url)
+    try:
+        async with database.session() as session:
+            return (await session.exec(select(func.count()).select_from(Order))).one()
     finally:
         await database.dispose()
 
@@ -153,6 +183,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="load per scenario")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
     parser.add_argument("--keep", type=Path, help="folder that keeps the seeded SQLite files")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed the sizes that are missing, measure none"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the results")
     args = parser.parse_args()
     secret = os.environ.get("LUMEN_DEMO_SECRET", DEFAULT_DEMO_SECRET)
@@ -167,15 +200,19 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         for size in sorted(args.sizes):
             path = folder / f"scale-{size}.db"
-            url = given if given.startswith("postgresql") else f"sqlite:///{path}"
+            postgres = given.startswith("postgresql")
+            url = _postgres_size(given, size) if postgres else f"sqlite:///{path}"
             seeded_seconds = None
-            if url.startswith("postgresql") or not path.exists():
+            missing = asyncio.run(_orders_held(url)) == 0 if postgres else not path.exists()
+            if missing:
                 print(f"seeding {size} orders across {parties_for(size)} parties...", flush=True)
                 seeded_seconds = round(asyncio.run(_seed(url, size, secret)), 1)
                 print(f"  seeded in {seeded_seconds} s", flush=True)
             else:
                 # Kept from an earlier run: brought up to the current schema (and indexes).
                 upgrade(url)
+            if args.seed_only:
+                continue
             seeded = asyncio.run(_measured_parties(url, secret))
             print(f"{size} orders:", flush=True)
             with serving(url, free_port(), args.out / f"scale-{size}.log") as (base, pid):
@@ -189,6 +226,8 @@ def main() -> int:
                 "scenarios": [driver.as_dict(result) for result in results],
             }
     sizes = sorted(measured)
+    if not sizes:
+        return 0
     ratios = (
         _ratios(
             [driver.Result(**r) for r in measured[sizes[0]]["scenarios"]],
