@@ -35,11 +35,13 @@ class Trips:
         self.count = 0
         original = aiosqlite.Connection._execute
 
-        async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
+        async def counted(
+            connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any
+        ) -> Any:
             self.count += 1
-            return await original(connection, fn, *args)  # type: ignore[no-untyped-call]
+            return await original(connection, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
-        aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+        aiosqlite.Connection._execute = counted  # type: ignore[method-assign,assignment]
 
 
 async def _selects(engine: AsyncEngine, n: int) -> None:
