@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.add_middleware(DeprecationHeaders, registry=DEPRECATIONS)
     app.state.settings = settings
     app.state.database = database
+    app.state.offerings = offerings
     app.state.rate_limiter = limiter = RateLimiter(
         per_key=settings.rate_limit_per_key,
         anonymous=settings.rate_limit_anonymous,
