@@ -179,6 +179,13 @@ class OfferingByIdLoader(DataLoader[str, catalog.Offering | None]):
         super().__init__()
         self.session = session
 
+    def load(self, key: str) -> "Future[catalog.Offering | None]":
+        # A kept catalog answers at once, without a batch (a turn of the event loop) for it.
+        kept = catalog.kept_offerings(self.session)
+        if kept is not None and key in kept:
+            self.prime(key, kept[key])
+        return super().load(key)
+
     async def batch_load_fn(self, ids: list[str]) -> list[catalog.Offering | None]:
         by_id = await catalog.offerings_by_id(self.session, ids)
         return [by_id.get(i) for i in ids]

@@ -543,9 +543,13 @@ class OfferingCache:
         if any(e.entity is EntityKind.OFFERING for e in events):
             self.drop()
 
+    def kept(self) -> dict[str, Offering] | None:
+        """The catalog by id while it is kept, else None."""
+        return self._offerings if self.trusted() else None
+
     async def by_id(self, session: AsyncSession, ids: Collection[str]) -> dict[str, Offering]:
         """The catalog by id: as kept while it holds every id asked for, else read again."""
-        kept = self._offerings if self.trusted() else None
+        kept = self.kept()
         if kept is not None and all(i in kept for i in ids):
             return kept
         generation = self._generation
@@ -588,6 +592,12 @@ async def offerings_by_id(session: AsyncSession, ids: Collection[str]) -> dict[s
     if cache is not None:
         return await cache.by_id(session, ids)
     return {o.id: o for o in await list_offerings(session, include_retired=True)}
+
+
+def kept_offerings(session: AsyncSession) -> dict[str, Offering] | None:
+    """The catalog's offerings by id as the process keeps them, if it does now (no read)."""
+    cache = config_of(session).offerings
+    return cache.kept() if cache is not None else None
 
 
 async def list_offerings(session: AsyncSession, *, include_retired: bool = False) -> list[Offering]:
