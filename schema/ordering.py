@@ -161,6 +161,7 @@ class Order(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list["Order | None"]:
+        ids = list(node_ids)
         loaders = info.context.loaders
         selections = below(info.selected_fields)
         asked = fields_of(selections, on=("Order", "Node"))
@@ -168,9 +169,9 @@ class Order(relay.Node):
             # Asked as `node` for its items: the order, its items and (when asked) their sites
             # in one statement, where the loaders would take three.
             ends = fields_of(below(asked["items"])).keys() & {"aEnd", "zEnd"}
-            await loaders.read_orders(list(node_ids), with_sites=bool(ends))
+            await loaders.read_orders(ids, with_sites=bool(ends))
         orders = await resolve_many(
-            functools.partial(load_all, loaders.order_by_id), node_ids, cls.from_row
+            functools.partial(load_all, loaders.order_by_id), ids, cls.from_row
         )
         # What else the query selects of the order is read ahead too.
         await read_ahead(info, [o for o in orders if o is not None], selections)

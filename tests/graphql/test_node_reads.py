@@ -76,6 +76,7 @@ async def test_node_reads_an_order_with_its_items_and_sites_in_one_statement(
     session: AsyncSession,
     developer: Caller,
     other_developer: Caller,
+    ops: Caller,
 ) -> None:
     placed = await _two_items(session, developer)
     with counting(database) as statements:
@@ -90,6 +91,8 @@ async def test_node_reads_an_order_with_its_items_and_sites_in_one_statement(
     # Another party's order is none of this caller's business, read ahead or not.
     stranger = data(await _post(client, other_developer, NODE, id=_gid(placed.order.id)))
     assert stranger == {"node": None}
+    # Operations staff see every party's.
+    assert data(await _post(client, ops, NODE, id=_gid(placed.order.id)))["node"] == node
 
 
 @pytest.fixture
