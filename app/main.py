@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.admission import Admission
 from app.core import demo
+from app.core.catalog import OfferingCache
 from app.core.db import CoreConfig, Database
 from app.core.errors import CoreError, Unauthenticated
 from app.core.event_feed import EventFeed
@@ -108,9 +109,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         if settings.partners_enabled
         else None
     )
+    offerings = OfferingCache()
     database = Database.connect(
         settings.database_url,
         config=CoreConfig(
+            offerings=offerings,
             near_net_km=settings.near_net_km,
             partners=gateway,
             partner_quote_ttl=timedelta(seconds=settings.partner_quote_ttl_seconds),
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.add_middleware(DeprecationHeaders, registry=DEPRECATIONS)
     app.state.settings = settings
     app.state.database = database
+    app.state.offerings = offerings
     app.state.rate_limiter = limiter = RateLimiter(
         per_key=settings.rate_limit_per_key,
         anonymous=settings.rate_limit_anonymous,
@@ -211,6 +215,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         feed = EventFeed(database)
         feed.follow(live.publish_all, wanted=lambda: live.listeners > 0)
         feed.on_notice(dispatcher.wake)
+        # The catalog is kept only while every change to it can be heard.
+        offerings.trusted = feed.listening.is_set
+        feed.on_gap(offerings.drop)
+        feed.follow(offerings.heard, wanted=lambda: offerings.holds)
     else:
         # SQLite serves one process: its own dispatcher hands the events on.
         dispatcher.add_handler("graphql-live", live.publish, accepts=live.accepts)

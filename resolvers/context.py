@@ -51,9 +51,17 @@ class GraphQLContext(BaseContext):
         self.auth_error = auth_error
         # UNAUTHENTICATED for a missing or bad key; NOT_AUTHORIZED for a key of another face.
         self.auth_code = "UNAUTHENTICATED"
-        self.loaders = Loaders(session, principal)
+        self._loaders: Loaders | None = None
         self.connection_params: dict[str, Any] | None = None
         self._answering = asyncio.Lock()
+
+    @property
+    def loaders(self) -> Loaders:
+        """The loaders of the current caller, made when first asked for (a request that
+        authenticates makes them once, for its caller)."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.session, self.principal)
+        return self._loaders
 
     async def authenticate(self, key: str | None) -> None:
         """Set the caller from a key (WebSocket connections send it in `connection_init`)."""
@@ -63,14 +71,14 @@ class GraphQLContext(BaseContext):
             if key:
                 note_failed_authentication(self.connection)
             self.principal, self.auth_error, self.auth_code = None, exc.message, exc.code
-            self.loaders = Loaders(self.session, None)
+            self._loaders = None
             return
         try:
             principal.require_channel(Channel.GRAPHQL)
             self.principal, self.auth_error = principal, None
         except NotAuthorized as exc:
             self.principal, self.auth_error, self.auth_code = None, exc.message, exc.code
-        self.loaders = Loaders(self.session, self.principal)
+        self._loaders = None
 
     @contextlib.asynccontextmanager
     async def fresh(self) -> AsyncIterator[None]:
@@ -79,7 +87,7 @@ class GraphQLContext(BaseContext):
         # two operations must not use at once: answers on one connection take turns.
         async with self._answering:
             await self.session.rollback()  # forget what earlier answers read
-            self.loaders = Loaders(self.session, self.principal)
+            self._loaders = None
             try:
                 yield
             finally:

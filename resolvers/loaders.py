@@ -1,6 +1,8 @@
 """Per-request dataloaders: every relation of the GraphQL schema is loaded in batches."""
 
+import asyncio
 from asyncio import Future
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -29,6 +31,16 @@ def load_now(loader: DataLoader[Key, T], key: Key) -> T | Future[T]:
     if future.done() and not future.cancelled() and future.exception() is None:
         return future.result()
     return future
+
+
+async def load_all(loader: DataLoader[Key, T], keys: Iterable[Key]) -> list[T]:
+    """The loader's values for `keys`, in one batch for those not loaded yet: keys that a
+    batch (or `prime`) already loaded cost no turn of the event loop, unlike `load_many`."""
+    futures = [loader.load(key) for key in keys]
+    waiting = [future for future in futures if not future.done()]
+    if waiting:
+        await asyncio.gather(*waiting)
+    return [future.result() for future in futures]
 
 
 def required(row: T | None, key: str) -> T:
@@ -167,9 +179,15 @@ class OfferingByIdLoader(DataLoader[str, catalog.Offering | None]):
         super().__init__()
         self.session = session
 
+    def load(self, key: str) -> "Future[catalog.Offering | None]":
+        # A kept catalog answers at once, without a batch (a turn of the event loop) for it.
+        kept = catalog.kept_offerings(self.session)
+        if kept is not None and key in kept:
+            self.prime(key, kept[key])
+        return super().load(key)
+
     async def batch_load_fn(self, ids: list[str]) -> list[catalog.Offering | None]:
-        offerings = await catalog.list_offerings(self.session, include_retired=True)
-        by_id = {o.id: o for o in offerings}
+        by_id = await catalog.offerings_by_id(self.session, ids)
         return [by_id.get(i) for i in ids]
 
 
@@ -194,7 +212,8 @@ class Loaders:
     """The loaders of one request."""
 
     def __init__(self, session: AsyncSession, principal: Principal | None) -> None:
-        caller = principal or ANONYMOUS
+        self.session = session
+        self.caller = caller = principal or ANONYMOUS
         self.location_by_id = LocationByIdLoader(session)
         self.serviceability_by_location_id = ServiceabilityByLocationIdLoader(session)
         self.offering_by_id = OfferingByIdLoader(session)
@@ -210,3 +229,21 @@ class Loaders:
         self.bill_by_id = BillByIdLoader(session, caller)
         self.rates_by_bill_id = AppliedRatesByBillIdLoader(session, caller)
         self.appointments_by_work_order_id = AppointmentsByWorkOrderIdLoader(session, caller)
+
+    async def read_orders(self, order_ids: list[str], *, with_sites: bool) -> None:
+        """Read orders with their items (and, `with_sites`, the items' sites) in one statement
+        into the loaders, which then answer for them, and for the ids not found, at once."""
+        read = await ordering.read_orders(
+            self.session, principal=self.caller, order_ids=order_ids, with_sites=with_sites
+        )
+        found = {r.order.id: r for r in read.orders}
+        for order_id in order_ids:
+            got = found.get(order_id)
+            self.order_by_id.prime(order_id, got.order if got is not None else None)
+            if got is not None:
+                self.items_by_order_id.prime(order_id, got.items)
+        if with_sites:
+            ends = {i.a_site_id for r in read.orders for i in r.items}
+            ends |= {i.z_site_id for r in read.orders for i in r.items if i.z_site_id is not None}
+            for site_id in ends:
+                self.site_by_id.prime(site_id, read.sites.get(site_id))

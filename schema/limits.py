@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -200,6 +201,9 @@ class Measurer:
     ) -> None:
         self.schema = schema
         self.variables = variables
+        # Whether a page size was read (from a variable or a literal): only a measure that read
+        # none holds for every request with the same document.
+        self.paged = False
         self.sizes = introspection_sizes(schema)
         self.fragments: dict[str, Measure] = {}
         for name in _acyclic_order(fragments):
@@ -236,11 +240,10 @@ class Measurer:
         if parent is not None and parent.name.startswith("__"):
             cost = self._introspection_cost(parent.name, name, child, inner)
         else:
-            page_size = (
-                _page_size(node, self.variables)
-                if child is not None and child.name.endswith("Connection")
-                else None
-            )
+            page_size = None
+            if child is not None and child.name.endswith("Connection"):
+                self.paged = True
+                page_size = _page_size(node, self.variables)
             cost = min(1 + inner.cost(page_size), CEILING)
         per_node = name in PER_NODE
         return Measure(
@@ -296,15 +299,33 @@ def _operation(
     return operation, fragments
 
 
-def measure_operation(
-    schema: GraphQLSchema, definitions: Any, operation_name: str | None, variables: dict[str, Any]
+# Measures that hold whatever the variables, by document: clients send the same few documents
+# over and over (the parser cache hands out the same document object for the same text).
+_MEASURED: LRUCache[tuple[int, int, str | None], tuple[GraphQLSchema, DocumentNode, Measure]] = (
+    LRUCache(maxsize=256)
+)
+
+
+def measure_document(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any],
 ) -> tuple[Measure, int]:
-    """The measure and the cost of the operation to be run."""
-    operation, fragments = _operation(definitions, operation_name)
+    """The measure and the cost of the operation to be run; kept for the next request with
+    the same document when it reads no page size."""
+    key = (id(schema), id(document), operation_name)
+    kept = _MEASURED.get(key)
+    if kept is not None and kept[0] is schema and kept[1] is document:
+        return kept[2], kept[2].cost(None)
+    operation, fragments = _operation(document.definitions, operation_name)
     if operation is None:
         return Measure(), 0
-    root = schema.get_root_type(operation.operation)
-    measure = Measurer(schema, fragments, variables).measure(root, operation.selection_set)
+    measurer = Measurer(schema, fragments, variables)
+    measure = measurer.measure(schema.get_root_type(operation.operation), operation.selection_set)
+    if not measurer.paged:
+        # The document is kept with its measure: its id cannot name another one meanwhile.
+        _MEASURED[key] = (schema, document, measure)
     return measure, measure.cost(None)
 
 
@@ -459,9 +480,7 @@ class QueryLimits(SchemaExtension):
         """The refusals that the operation to be run earns."""
         context = self.execution_context
         name = context.operation_name
-        measure, self.cost = measure_operation(
-            schema, document.definitions, name, context.variables or {}
-        )
+        measure, self.cost = measure_document(schema, document, name, context.variables or {})
         errors = []
         unfit = _unfit_variable(context.variables or {}, self.max_string_chars)
         if unfit is not None:

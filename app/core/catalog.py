@@ -1,22 +1,22 @@
 """Product offerings, their characteristics, and deterministic pricing."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from sqlalchemy import JSON, ColumnElement, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import JSON, ColumnElement, event, func, or_
+from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core import clock
-from app.core.db import StrEnumType, UTCDateTime, commit, new_id
+from app.core.db import StrEnumType, UTCDateTime, commit, config_of, new_id
 from app.core.errors import Conflict, InvalidRequest, NotFound
-from app.core.events import EntityKind, EventAudience, EventKind, record
+from app.core.events import EntityKind, Event, EventAudience, EventKind, record
 from app.core.geography import Location, Serviceability, distance_km
 from app.core.kept import Keeper, document_field, register_document
 from app.core.paging import (
@@ -512,6 +512,92 @@ async def get_offering(
     if offering is None or (active_only and offering.status is not LifecycleStatus.ACTIVE):
         raise NotFound(f"no product offering '{offering_id}'", field="offering")
     return offering
+
+
+class OfferingCache:
+    """Every offering of the catalog, retired ones too, kept by a process between changes.
+
+    Dropped when a session of the process commits a change to an offering, when any process
+    announces one (`heard`, from the event feed), and whenever announcements may have gone
+    unheard (`drop`); kept only while `trusted()` (e.g. while the event feed listens). The
+    offerings it hands out are detached copies shared by every reader: read them only."""
+
+    def __init__(self, *, trusted: Callable[[], bool] = lambda: True) -> None:
+        self.trusted = trusted
+        self._offerings: dict[str, Offering] | None = None
+        # Counts the drops: a read that began before a drop must not be kept after it.
+        self._generation = 0
+
+    @property
+    def holds(self) -> bool:
+        """Whether it holds the catalog now."""
+        return self._offerings is not None
+
+    def drop(self) -> None:
+        """Forget the catalog, and any read of it under way."""
+        self._offerings = None
+        self._generation += 1
+
+    async def heard(self, events: list[Event]) -> None:
+        """Drop the catalog when these committed events announce a change to an offering."""
+        if any(e.entity is EntityKind.OFFERING for e in events):
+            self.drop()
+
+    def kept(self) -> dict[str, Offering] | None:
+        """The catalog by id while it is kept, else None."""
+        return self._offerings if self.trusted() else None
+
+    async def by_id(self, session: AsyncSession, ids: Collection[str]) -> dict[str, Offering]:
+        """The catalog by id: as kept while it holds every id asked for, else read again."""
+        kept = self.kept()
+        if kept is not None and all(i in kept for i in ids):
+            return kept
+        generation = self._generation
+        read = await list_offerings(session, include_retired=True)
+        offerings = {o.id: Offering.model_validate(o.model_dump()) for o in read}
+        if generation == self._generation and self.trusted():
+            self._offerings = offerings
+        return offerings
+
+
+_OFFERINGS_CHANGED = "lumen.offerings_changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_offerings(session: Session, _context: Any) -> None:
+    if any(isinstance(row, Offering) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_OFFERINGS_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_offering_changes(state: ORMExecuteState) -> None:
+    # An INSERT, UPDATE or DELETE statement on the table, which no flush sees.
+    if not state.is_select and state.bind_mapper is not None:
+        if state.bind_mapper.class_ is Offering:
+            state.session.info[_OFFERINGS_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_changed_offerings(session: Session) -> None:
+    if session.info.pop(_OFFERINGS_CHANGED, False):
+        cache = config_of(session).offerings
+        if cache is not None:
+            cache.drop()
+
+
+async def offerings_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, Offering]:
+    """The catalog's offerings by id, retired ones included, holding at least `ids` that
+    exist: from the process's `OfferingCache` when the session's configuration has one."""
+    cache = config_of(session).offerings
+    if cache is not None:
+        return await cache.by_id(session, ids)
+    return {o.id: o for o in await list_offerings(session, include_retired=True)}
+
+
+def kept_offerings(session: AsyncSession) -> dict[str, Offering] | None:
+    """The catalog's offerings by id as the process keeps them, if it does now (no read)."""
+    cache = config_of(session).offerings
+    return cache.kept() if cache is not None else None
 
 
 async def list_offerings(session: AsyncSession, *, include_retired: bool = False) -> list[Offering]:

@@ -26,6 +26,7 @@ from app.core.errors import Conflict, InvalidRequest
 from app.core.text import check_text, column_type_chars
 
 if TYPE_CHECKING:
+    from app.core.catalog import OfferingCache
     from app.core.parties import PrincipalCache
     from app.core.partners import PartnerGateway
 
@@ -152,12 +153,14 @@ class CoreConfig:
     partner_quote_ttl: timedelta = timedelta(minutes=15)
     # Principals by API key for a few seconds; None: every request looks its key up.
     principals: "PrincipalCache | None" = None
+    # The catalog's offerings between changes; None: every read that needs them reads them.
+    offerings: "OfferingCache | None" = None
 
 
 _CONFIG = "lumen.core_config"
 
 
-def config_of(session: AsyncSession) -> CoreConfig:
+def config_of(session: AsyncSession | Session) -> CoreConfig:
     """The core configuration that came with a session's database."""
     found = session.info.get(_CONFIG)
     return found if isinstance(found, CoreConfig) else CoreConfig()

@@ -44,6 +44,7 @@ class EventFeed:
         # The highest seq heard and handed on.
         self.heard = 0
         self._wakers: list[Callable[[], None]] = []
+        self._gaps: list[Callable[[], None]] = []
         self._followers: list[tuple[EventsHandler, Callable[[], bool]]] = []
         url = database.engine.url.set(drivername="postgresql")
         self._conninfo = url.render_as_string(hide_password=False)
@@ -51,6 +52,15 @@ class EventFeed:
     def on_notice(self, wake: Callable[[], None]) -> None:
         """Call `wake()` whenever events commit (to start work early rather than at a poll)."""
         self._wakers.append(wake)
+
+    def on_gap(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` whenever events may have gone unheard: the connection was lost,
+        listens again, or the events of a notice could not be read."""
+        self._gaps.append(callback)
+
+    def _gap(self) -> None:
+        for callback in self._gaps:
+            callback()
 
     def follow(self, handler: EventsHandler, *, wanted: Callable[[], bool] = lambda: True) -> None:
         """Hand committed events to `handler`, read only while `wanted()` holds."""
@@ -65,6 +75,7 @@ class EventFeed:
                     self._conninfo, autocommit=True
                 ) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
+                    self._gap()  # what committed while it did not listen went unheard
                     self.listening.set()
                     delay = self.retry_seconds
                     while True:
@@ -73,6 +84,7 @@ class EventFeed:
                         await connection.execute("SELECT 1")
             except (psycopg.Error, OSError) as exc:
                 self.listening.clear()
+                self._gap()
                 log.warning("event feed lost its connection (%s); listening in %g s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_retry_seconds)
@@ -101,5 +113,6 @@ class EventFeed:
                     await handler(events)
             except Exception:
                 # A follower's failure (or a lost pool connection) costs these events only.
+                self._gap()
                 log.exception("handing on events %s failed", seqs)
         self.heard = max(self.heard, *seqs)

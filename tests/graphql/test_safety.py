@@ -32,6 +32,23 @@ async def test_every_answer_reports_its_cost(gql: Post) -> None:
     assert answer["extensions"]["cost"] == {"requested": 8, "maximum": MAX_COST}
 
 
+async def test_a_document_sent_again_costs_as_before_and_pages_as_its_variables_say(
+    gql: Post,
+) -> None:
+    paged = "query P($n: Int) { productOfferings(first: $n) { nodes { name } } }"
+    small = await gql(paged, {"n": 1})
+    large = await gql(paged, {"n": 3})
+    assert (small["extensions"]["cost"]["requested"], large["extensions"]["cost"]["requested"]) == (
+        3,
+        7,
+    )
+    # A document without pages is measured once; its refusals still come every time.
+    aliased = "{ " + " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1)) + " }"
+    first, again = await gql(aliased), await gql(aliased)
+    assert first["errors"] == again["errors"]
+    assert "aliases found" in first["errors"][0]["message"]
+
+
 async def test_an_expensive_query_is_refused_before_it_runs(gql: Post, developer: Caller) -> None:
     nested = """{ viewer { orders(first: 100) { edges { node { items { product { name }
                  aEnd { location { locations: name } } } } } } }
