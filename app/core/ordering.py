@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import JSON, Index, and_, exists, func, literal, or_, update
+from sqlalchemy import JSON, Index, and_, exists, func, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -583,16 +583,36 @@ async def get_order(
     return OrderWithItems(rows[0][0], [item for _, item in rows if item is not None])
 
 
-async def get_order_and_buyer(
-    session: AsyncSession, *, principal: Principal, order_id: str
-) -> tuple[OrderWithItems, Party]:
-    """One of the caller's orders with its items and the party that bought it (one statement)."""
-    statement = select(Order, OrderItem, Party).join(Party, col(Party.id) == Order.party_id)
+@dataclass
+class OrderRead:
+    """An order as a buyer reads it: its items, the party that bought it, and the states the
+    order and its items went through, in the order they happened."""
+
+    order: Order
+    items: list[OrderItem]
+    buyer: Party
+    history: list[events.StateChange]
+
+
+async def read_order(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderRead:
+    """One of the caller's orders with its items, its buyer and its state history, in one
+    statement."""
+    # The history is one JSON value of an uncorrelated subquery, which the database works
+    # out once, not once per item row.
+    entity_ids = union_all(
+        select(literal(order_id)),
+        select(OrderItem.id).where(OrderItem.order_id == order_id).correlate(None),
+    )
+    history = events.state_history(principal=principal, entity_ids=entity_ids)
+    statement = select(Order, OrderItem, Party, history).join(
+        Party, col(Party.id) == Order.party_id
+    )
     rows = (await session.exec(_with_items(statement, principal, order_id))).all()
     if not rows:
         raise NotFound(f"no order '{order_id}'", field="id")
-    items = [item for _, item, _ in rows if item is not None]
-    return OrderWithItems(rows[0][0], items), rows[0][2]
+    order, _, buyer, changes = rows[0]
+    items = [item for _, item, _, _ in rows if item is not None]
+    return OrderRead(order, items, buyer, events.state_changes(changes))
 
 
 Selected = TypeVarTuple("Selected")
