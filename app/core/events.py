@@ -12,7 +12,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CompoundSelect, Index, Integer, ScalarSelect, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    BindParameter,
+    CompoundSelect,
+    Index,
+    Integer,
+    ScalarSelect,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -277,25 +286,26 @@ def _json_rows_postgresql(element: _JSONRows, compiler: SQLCompiler, **kw: Any) 
     return f"coalesce(json_agg(json_build_array({columns})), '[]'::json)"
 
 
-def state_history(*, principal: Principal, entity_ids: CompoundSelect[str]) -> ScalarSelect[Any]:
-    """The caller's events that put the entities `entity_ids` selects into a state, as one
-    value (see `state_changes`) to select beside the entity itself: its history then costs
-    no statement of its own."""
+def state_history(
+    *, entity_ids: CompoundSelect[str], party_ids: BindParameter[Any] | None
+) -> ScalarSelect[Any]:
+    """The events that put the entities `entity_ids` selects into a state, of the parties
+    `party_ids` (an expanding parameter; `None` for every party), as one value (see
+    `state_changes`) to select beside the entity itself: its history then costs no statement
+    of its own."""
     # Neither ordered nor limited: ordered by `seq`, SQLite would walk the party's every
     # event in that order rather than look up these entities' (the caller sorts them).
     rows = _JSONRows(
         Event.seq, Event.entity, Event.entity_id, Event.kind, Event.state, Event.occurred_at
     )
-    return (
-        scoped(Event, principal)
-        .with_only_columns(rows)
-        .where(
-            col(Event.entity_id).in_(entity_ids),
-            col(Event.kind).in_([EventKind.CREATED, EventKind.STATE_CHANGED]),
-            col(Event.state).is_not(None),
-        )
-        .scalar_subquery()
+    statement = select(rows).where(
+        col(Event.entity_id).in_(entity_ids),
+        col(Event.kind).in_([EventKind.CREATED, EventKind.STATE_CHANGED]),
+        col(Event.state).is_not(None),
     )
+    if party_ids is not None:
+        statement = statement.where(col(Event.party_id).in_(party_ids))
+    return statement.scalar_subquery()
 
 
 def state_changes(value: list[list[Any]] | None) -> list[StateChange]:

@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
+from rest_facades.common.routers import PrefixRouter
 from rest_facades.mef import (
     appointment,
     availability_and_pricing,
@@ -47,14 +48,20 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
     """Mount each API once per flavour, at the base path its official file declares, and
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
+        # A request is compared with a flavour's routes, and an API's, only below its path.
+        mount = PrefixRouter(path_prefix=f"/mefApi/{flavour.name}/")
         for api in APIS:
-            app.include_router(
+            base_path = flavour.base_path(api.API)
+            one_api = PrefixRouter(path_prefix=base_path)
+            one_api.include_router(
                 api.routes,
-                prefix=flavour.base_path(api.API).rstrip("/"),
+                prefix=base_path.rstrip("/"),
                 tags=[f"{flavour.name}: {api.TAG}"],
                 dependencies=[Depends(require_flavour)],
                 responses=ERROR_RESPONSES,
             )
+            mount.include_router(one_api)
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
                 register_transports(dispatcher, flavour, notifying, sender)
+        app.include_router(mount)

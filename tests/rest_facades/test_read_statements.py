@@ -96,3 +96,14 @@ async def test_the_state_history_read_with_the_order_is_the_events(
         "1": [{"changeDate": "2026-03-01T09:34:15.123460Z", "state": "completed"}],
         "2": [{"changeDate": "2026-03-01T09:31:15.123457Z", "state": "inProgress"}],
     }
+
+
+async def test_operations_read_the_same_order(
+    client: httpx.AsyncClient, carrier: Caller, ops: Caller, order: ordering.OrderWithItems
+) -> None:
+    path = f"{SONATA.base_path('product_order')}productOrder/{order.order.id}"
+    seen = await client.get(path, headers=carrier.headers)
+    by_ops = await client.get(path, headers=ops.headers)
+    assert by_ops.status_code == 200, by_ops.text
+    assert by_ops.json() == seen.json()
+    assert [c["state"] for c in by_ops.json()["stateChange"]] == ["acknowledged"]
