@@ -48,9 +48,8 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
     """Mount each API once per flavour, at the base path its official file declares, and
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
-        # A request is compared with a flavour's routes, and an API's, only below its path.
-        mount = PrefixRouter(path_prefix=f"/mefApi/{flavour.name}/")
         for api in APIS:
+            # A request is compared with an API's routes only below its base path.
             base_path = flavour.base_path(api.API)
             one_api = PrefixRouter(path_prefix=base_path)
             one_api.include_router(
@@ -60,8 +59,7 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
                 dependencies=[Depends(require_flavour)],
                 responses=ERROR_RESPONSES,
             )
-            mount.include_router(one_api)
+            app.include_router(one_api)
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
                 register_transports(dispatcher, flavour, notifying, sender)
-        app.include_router(mount)
