@@ -8,12 +8,24 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    BindParameter,
+    CompoundSelect,
+    Index,
+    Integer,
+    ScalarSelect,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -240,6 +252,83 @@ async def list_events(
     if entity_ids is not None:
         statement = statement.where(col(Event.entity_id).in_(entity_ids))
     return list((await session.exec(statement.order_by(col(Event.seq)).limit(limit))).all())
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A state an entity entered (or was created in), and when."""
+
+    seq: int
+    entity: EntityKind
+    entity_id: str
+    kind: EventKind
+    state: str
+    occurred_at: datetime
+
+
+class _JSONRows(FunctionElement[Any]):
+    """The rows of a statement's columns as one JSON array of arrays (SQLite, PostgreSQL)."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(_JSONRows)
+def _json_rows_sqlite(element: _JSONRows, compiler: SQLCompiler, **kw: Any) -> str:
+    columns = ", ".join(compiler.process(c, **kw) for c in element.clauses)
+    return f"json_group_array(json_array({columns}))"
+
+
+@compiles(_JSONRows, "postgresql")
+def _json_rows_postgresql(element: _JSONRows, compiler: SQLCompiler, **kw: Any) -> str:
+    columns = ", ".join(compiler.process(c, **kw) for c in element.clauses)
+    # json_agg of no rows is NULL, where SQLite's json_group_array is `[]`.
+    return f"coalesce(json_agg(json_build_array({columns})), '[]'::json)"
+
+
+def state_history(
+    *, entity_ids: CompoundSelect[str], party_ids: BindParameter[Any] | None
+) -> ScalarSelect[Any]:
+    """The events that put the entities `entity_ids` selects into a state, of the parties
+    `party_ids` (an expanding parameter; `None` for every party), as one value (see
+    `state_changes`) to select beside the entity itself: its history then costs no statement
+    of its own."""
+    # Neither ordered nor limited: ordered by `seq`, SQLite would walk the party's every
+    # event in that order rather than look up these entities' (the caller sorts them).
+    rows = _JSONRows(
+        Event.seq, Event.entity, Event.entity_id, Event.kind, Event.state, Event.occurred_at
+    )
+    statement = select(rows).where(
+        col(Event.entity_id).in_(entity_ids),
+        col(Event.kind).in_([EventKind.CREATED, EventKind.STATE_CHANGED]),
+        col(Event.state).is_not(None),
+    )
+    if party_ids is not None:
+        statement = statement.where(col(Event.party_id).in_(party_ids))
+    return statement.scalar_subquery()
+
+
+def state_changes(value: list[list[Any]] | None) -> list[StateChange]:
+    """The state changes that a `state_history` column holds, in the order they happened."""
+    changes = [
+        StateChange(
+            seq=seq,
+            entity=EntityKind(entity),
+            entity_id=entity_id,
+            kind=EventKind(kind),
+            state=state,
+            occurred_at=_moment(occurred_at),
+        )
+        for seq, entity, entity_id, kind, state, occurred_at in value or ()
+    ]
+    # An aggregate keeps no order that SQL promises.
+    return sorted(changes, key=lambda change: change.seq)
+
+
+def _moment(text: str) -> datetime:
+    # SQLite keeps UTC without an offset; PostgreSQL's JSON gives the session's offset.
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 async def recent_events(

@@ -5,12 +5,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     JSON,
+    BindParameter,
     ColumnElement,
     Index,
+    String,
     and_,
     bindparam,
     exists,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -598,16 +602,57 @@ async def get_order(
     return OrderWithItems(rows[0][0], [item for _, item in rows if item is not None])
 
 
-async def get_order_and_buyer(
-    session: AsyncSession, *, principal: Principal, order_id: str
-) -> tuple[OrderWithItems, Party]:
-    """One of the caller's orders with its items and the party that bought it (one statement)."""
-    statement = select(Order, OrderItem, Party).join(Party, col(Party.id) == Order.party_id)
-    rows = (await session.exec(_with_items(statement, principal, order_id))).all()
+@dataclass
+class OrderRead:
+    """An order as a buyer reads it: its items, the party that bought it, and the states the
+    order and its items went through, in the order they happened."""
+
+    order: Order
+    items: list[OrderItem]
+    buyer: Party
+    history: list[events.StateChange]
+
+
+async def read_order(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderRead:
+    """One of the caller's orders with its items, its buyer and its state history, in one
+    statement."""
+    statement = _order_read(everyone=principal.is_ops)
+    params: dict[str, Any] = {"order_id": order_id}
+    if not principal.is_ops:
+        params["party_ids"] = sorted(principal.visible_party_ids)
+    rows = (await session.exec(statement, params=params)).all()
     if not rows:
         raise NotFound(f"no order '{order_id}'", field="id")
-    items = [item for _, item, _ in rows if item is not None]
-    return OrderWithItems(rows[0][0], items), rows[0][2]
+    order, _, buyer, changes = rows[0]
+    items = [item for _, item, _, _ in rows if item is not None]
+    return OrderRead(order, items, buyer, events.state_changes(changes))
+
+
+@cache
+def _order_read(*, everyone: bool) -> Select[Order, OrderItem, Party, Any]:
+    """The statement of `read_order`, with the order's id and the caller's parties as
+    parameters: built once, as it costs more to build than to run."""
+    order_id = bindparam("order_id", type_=String())
+    party_ids: BindParameter[Any] | None = (
+        None if everyone else bindparam("party_ids", expanding=True)
+    )
+    # The history is one JSON value of an uncorrelated subquery, which the database works
+    # out once, not once per item row.
+    entity_ids = union_all(
+        select(order_id),
+        select(OrderItem.id).where(OrderItem.order_id == order_id).correlate(None),
+    )
+    history = events.state_history(entity_ids=entity_ids, party_ids=party_ids)
+    statement = (
+        select(Order, OrderItem, Party, history)
+        .join(Party, col(Party.id) == Order.party_id)
+        .outerjoin(OrderItem, col(OrderItem.order_id) == Order.id)
+        .where(Order.id == order_id)
+        .order_by(col(OrderItem.position))
+    )
+    if party_ids is not None:
+        statement = statement.where(col(Order.party_id).in_(party_ids))
+    return statement
 
 
 Selected = TypeVarTuple("Selected")

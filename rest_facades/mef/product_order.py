@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
-from app.core import events, order_changes, ordering, quoting
+from app.core import order_changes, ordering, quoting
 from app.core.errors import NotFound
-from app.core.events import EntityKind, Event, EventKind
+from app.core.events import EntityKind, Event, EventKind, StateChange
 from app.core.order_changes import Cancellation, CancellationReasonKind, ChangeState, DateChange
 from app.core.paging import Between, fetch_page
 from app.core.parties import Party
@@ -132,7 +132,7 @@ def order_view(
     caller: Caller,
     order: ordering.Order,
     items: list[ordering.OrderItem],
-    history: list[Event],
+    history: list[StateChange],
     buyer: Party | None,
 ) -> dict[str, Any]:
     """A core order as a MEF ProductOrder (validated by the generated model)."""
@@ -242,17 +242,6 @@ def _configuration(flavour: Flavour, item: ordering.OrderItem) -> dict[str, Any]
     return configuration(flavour, kind, item)
 
 
-async def _history(
-    caller: Caller, order: ordering.Order, items: list[ordering.OrderItem]
-) -> list[Event]:
-    return await events.list_events(
-        caller.session,
-        principal=caller.principal,
-        entity_ids=[order.id, *(i.id for i in items)],
-        limit=1000,
-    )
-
-
 def _find_view(flavour: Flavour, order: ordering.Order) -> Any:
     return dump(
         models.ProductOrderFind(
@@ -309,12 +298,9 @@ async def _quote_of(caller: Caller, items: list[models.MEFProductOrderItemCreate
 
 
 async def _view(flavour: Flavour, caller: Caller, order_id: str) -> dict[str, Any]:
-    found, buyer = await ordering.get_order_and_buyer(
-        caller.session, principal=caller.principal, order_id=order_id
-    )
+    found = await ordering.read_order(caller.session, principal=caller.principal, order_id=order_id)
     owned_by_buyer(caller, found.order.party_id, "order", order_id)
-    history = await _history(caller, found.order, found.items)
-    return order_view(flavour, caller, found.order, found.items, history, buyer)
+    return order_view(flavour, caller, found.order, found.items, found.history, found.buyer)
 
 
 routes = mef_router()
