@@ -75,6 +75,22 @@ class StrEnumType(TypeDecorator[StrEnum]):
     def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum_class(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if self.impl_instance.result_processor(dialect, coltype) is not None:
+            return super().result_processor(dialect, coltype)
+        # The driver hands back the stored string as it is: a member found by its value in a
+        # dictionary, where calling the enum class costs several times more for every row read.
+        members = {member.value: member for member in self.enum_class}
+        convert = self.enum_class
+
+        def process(value: str | None) -> StrEnum | None:
+            if value is None:
+                return None
+            found = members.get(value)
+            return found if found is not None else convert(value)
+
+        return process
+
 
 def version_column() -> "Column[int]":
     """A row version for optimistic locking: pass it as both the field's `sa_column` and the
