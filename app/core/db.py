@@ -57,6 +57,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # As `process_result_value`, in one call a value rather than two: a page reads hundreds.
+        parse = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if parse is not None:
+                value = parse(value)
+            if value is None:
+                return None
+            aware: datetime = (
+                value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            )
+            return aware
+
+        return process
+
 
 class StrEnumType(TypeDecorator[StrEnum]):
     """Stores a `StrEnum` as its value and reads it back as the enum member."""
