@@ -1,12 +1,15 @@
 """The `/graphql` endpoint: HTTP POST, GraphiQL in development, graphql-transport-ws."""
 
+import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from fastapi import Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -26,6 +29,25 @@ class NativeGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
     @property
     def graphql_ide_html(self) -> str:
         return self.ide_html or super().graphql_ide_html
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        # As strawberry's, with the answer encoded by orjson: the same JSON as the stock
+        # `json.dumps` (non-ASCII as UTF-8 rather than escaped, which a parser reads the same)
+        # at a fraction of the CPU for a big answer. WebSocket messages keep the stock encoder:
+        # bytes would go out as binary frames, which graphql-transport-ws clients refuse.
+        try:
+            body = orjson.dumps(response_data)
+        except TypeError:  # a value orjson refuses, such as an integer past 64 bits
+            body = json.dumps(response_data, separators=(",", ":")).encode()
+        response = Response(
+            body, media_type="application/json", status_code=sub_response.status_code or 200
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

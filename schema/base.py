@@ -1,5 +1,6 @@
 """Shared GraphQL types: connections, money, user errors, and node resolution."""
 
+import functools
 from asyncio import Future
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
@@ -40,9 +41,11 @@ class Connection(Generic[NodeT]):
         return [edge.node for edge in self.edges]
 
 
+@functools.lru_cache(maxsize=4096)
 def cents(amount: int) -> Decimal:
     """Cents as a decimal amount with two places."""
-    return (Decimal(amount) / 100).quantize(Decimal("0.01"))
+    # Kept: a page's prices repeat, and a Decimal is immutable.
+    return Decimal(amount).scaleb(-2)
 
 
 @strawberry.type(description="An amount of money.")

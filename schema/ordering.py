@@ -1,10 +1,12 @@
 """Orders and their items."""
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
+from graphql import OperationType
 from sqlmodel.sql.expression import SelectOfScalar
 from strawberry import relay
 from strawberry.types.nodes import Selection
@@ -29,6 +31,26 @@ from schema.enums import (
 from schema.geography import Site
 from schema.inventory import Service
 from schema.quoting import Quote
+
+Row = TypeVar("Row")
+View = TypeVar("View")
+
+
+def shared(info: Info, convert: Callable[[Row], View], row: Row) -> View:
+    """`convert(row)`, made once per row in a query: an offering that a page's hundred items
+    share is one view. A mutation may change a row between its fields, so it converts each time."""
+    if info.operation.operation is not OperationType.QUERY:
+        return convert(row)
+    views = info.context.loaders.views
+    key = (convert, id(row))
+    made = views.get(key)
+    # The row is kept with its view: an id is only unique among objects alive at once.
+    if made is not None and made[0] is row:
+        view: View = made[1]
+        return view
+    view = convert(row)
+    views[key] = (row, view)
+    return view
 
 
 @strawberry.type(description="One product of an order: what it adds, changes or disconnects.")
@@ -72,7 +94,7 @@ class OrderItem:
     def product(self, info: Info) -> AwaitableOrValue[ProductOffering]:
         key = self.row.offering_id
         found = load_now(info.context.loaders.offering_by_id, key)
-        return then(found, lambda row: ProductOffering.from_row(required(row, key)))
+        return then(found, lambda row: shared(info, ProductOffering.from_row, required(row, key)))
 
     @strawberry.field(
         graphql_type=Site | None,
@@ -80,7 +102,9 @@ class OrderItem:
     )
     def a_end(self, info: Info) -> AwaitableOrValue[Site | None]:
         found = load_now(info.context.loaders.site_by_id, self.row.a_site_id)
-        return then(found, lambda row: optional(row, Site.from_row))
+        return then(
+            found, lambda row: optional(row, functools.partial(shared, info, Site.from_row))
+        )
 
     @strawberry.field(
         graphql_type=Site | None,
@@ -90,7 +114,9 @@ class OrderItem:
         if self.row.z_site_id is None:
             return None
         found = load_now(info.context.loaders.site_by_id, self.row.z_site_id)
-        return then(found, lambda row: optional(row, Site.from_row))
+        return then(
+            found, lambda row: optional(row, functools.partial(shared, info, Site.from_row))
+        )
 
     @strawberry.field(
         graphql_type=Service | None,

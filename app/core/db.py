@@ -57,6 +57,22 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # As `process_result_value`, in one call a value rather than two: a page reads hundreds.
+        parse = self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if parse is not None:
+                value = parse(value)
+            if value is None:
+                return None
+            aware: datetime = (
+                value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            )
+            return aware
+
+        return process
+
 
 class StrEnumType(TypeDecorator[StrEnum]):
     """Stores a `StrEnum` as its value and reads it back as the enum member."""
@@ -74,6 +90,22 @@ class StrEnumType(TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum_class(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if self.impl_instance.result_processor(dialect, coltype) is not None:
+            return super().result_processor(dialect, coltype)
+        # The driver hands back the stored string as it is: a member found by its value in a
+        # dictionary, where calling the enum class costs several times more for every row read.
+        members = {member.value: member for member in self.enum_class}
+        convert = self.enum_class
+
+        def process(value: str | None) -> StrEnum | None:
+            if value is None:
+                return None
+            found = members.get(value)
+            return found if found is not None else convert(value)
+
+        return process
 
 
 def version_column() -> "Column[int]":
