@@ -6,6 +6,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from schema.execution import LeanExecutionContext
 from tests.factories import Caller
 
 Answer = dict[str, Any]
@@ -42,3 +43,17 @@ def data(answer: Answer) -> dict[str, Any]:
     assert "errors" not in answer, answer.get("errors")
     result: dict[str, Any] = answer["data"]
     return result
+
+
+@pytest.fixture
+def completions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The types whose values graphql-core's own completion is asked for, as they come."""
+    completed: list[str] = []
+    complete_value = LeanExecutionContext.complete_value
+
+    def counting(self: LeanExecutionContext, *args: Any, **kwargs: Any) -> Any:
+        completed.append(str(args[0]))
+        return complete_value(self, *args, **kwargs)
+
+    monkeypatch.setattr(LeanExecutionContext, "complete_value", counting)
+    return completed

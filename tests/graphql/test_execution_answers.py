@@ -116,16 +116,13 @@ async def test_queries_answer_as_stock_execution(
 
 
 async def test_orders_are_completed_in_place(
-    gql: Post, monkeypatch: pytest.MonkeyPatch, developer: Caller, orders: str
+    gql: Post,
+    monkeypatch: pytest.MonkeyPatch,
+    developer: Caller,
+    orders: str,
+    completions: list[str],
 ) -> None:
-    completed: list[str] = []
-    complete_value = LeanExecutionContext.complete_value
-
-    def counting(self: LeanExecutionContext, *args: Any, **kwargs: Any) -> Any:
-        completed.append(str(args[0]))
-        return complete_value(self, *args, **kwargs)
-
-    monkeypatch.setattr(LeanExecutionContext, "complete_value", counting)
+    completed = completions
     query = QUERIES[0].replace(ORDER, PLAIN_ORDER)
     stock, lean = await _both(gql, monkeypatch, developer, query, {})
     assert lean == stock
