@@ -17,7 +17,7 @@ from rest_facades.mef.flavours import SELLER_ID, Flavour
 # Every API's generated module has the same subscription models (see flavours.py).
 from rest_facades.mef.generated.sonata import product_order as models
 from rest_facades.mef.requests import Caller, FlavourDep, MEFCaller, dump, route_path
-from rest_facades.mef.routing import HubRoute, mef_router
+from rest_facades.mef.routing import NoUnprocessableRoute, mef_router
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def mounted_api(request: Request, flavour: FlavourDep) -> str:
 
 MountedAPI = Annotated[str, Depends(mounted_api)]
 # Included by every API with notifications, under its base path.
-routes = mef_router(HubRoute)
+routes = mef_router(NoUnprocessableRoute)
 
 
 @routes.post(

@@ -69,6 +69,10 @@ class MEFRoute(APIRoute):
         """How a request that FastAPI refused is answered."""
         return from_request_validation(error)
 
+    def answered(self, refused: MEFError) -> MEFError:
+        """The refusal as this route answers it (some operations document no 422)."""
+        return refused
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -76,9 +80,10 @@ class MEFRoute(APIRoute):
             try:
                 return await handler(request)
             except MEFError as exc:
-                return mef_json(exc.body, status=exc.status)
+                refused = self.answered(exc)
+                return mef_json(refused.body, status=refused.status)
             except RequestValidationError as exc:
-                refused = self.refusal(exc)
+                refused = self.answered(self.refusal(exc))
                 return mef_json(refused.body, status=refused.status)
             except CoreError as exc:
                 refused = from_core_error(exc, field_pointer=_field_pointer)
@@ -98,15 +103,17 @@ class MEFRoute(APIRoute):
         return handle_once
 
 
-class HubRoute(MEFRoute):
-    """A notification hub route: the hub answers no 422, every refusal of its body is an
-    Error400 `invalidBody`."""
+class NoUnprocessableRoute(MEFRoute):
+    """A route whose official operation answers no 422 (a notification hub, an order's PATCH):
+    every refusal of its body, the route's own checks included, is an Error400 `invalidBody`."""
 
-    def refusal(self, error: RequestValidationError) -> MEFError:
-        refused = super().refusal(error)
+    def answered(self, refused: MEFError) -> MEFError:
         if refused.status != 422:
             return refused
-        return bad_request("invalidBody", refused.body[0]["reason"])
+        first = refused.body[0]
+        where = first.get("propertyPath")
+        reason = f"{where}: {first['reason']}" if where else first["reason"]
+        return bad_request("invalidBody", reason)
 
 
 def mef_router(route_class: type[MEFRoute] = MEFRoute) -> APIRouter:
