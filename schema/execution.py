@@ -4,9 +4,12 @@ is answered by a plan compiled once per document, without graphql-core's per-fie
 (resolve info for fields that take none, completion of each wrapper, list item and object)."""
 
 from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
 from inspect import isawaitable, iscoroutine
 from math import isfinite
 from typing import Any
+from uuid import UUID
 
 from graphql import (
     GraphQLBoolean,
@@ -462,4 +465,18 @@ def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
             return name
 
         return enum_name
-    return checked
+
+    def plain(value: Any) -> Any:
+        # A value of a plain type is neither an error nor an awaitable.
+        if type(value) not in _PLAIN_TYPES:
+            return checked(value)
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _Unanswered
+        return coerced
+
+    return plain
+
+
+# The exact types of the values that custom scalars (dates, decimals, JSON) commonly serialize.
+_PLAIN_TYPES = frozenset({str, int, float, bool, Decimal, datetime, date, time, UUID, dict, list})

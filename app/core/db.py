@@ -1,5 +1,6 @@
 """Engines, sessions and column types shared by every table of the core."""
 
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, Integer, String, event
 from sqlalchemy import inspect as sa_inspect
@@ -158,6 +160,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def read_json(text: str | bytes) -> Any:
+    """A JSON column's value: orjson's reading, several times faster than the standard
+    library's, which still reads what orjson refuses (NaN, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on."""
     parsed = make_url(async_url(url))
@@ -165,7 +176,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # The same driver with one trip to its thread per statement (see sqlite_driver).
         parsed = parsed.set(drivername=sqlite_driver.DRIVERNAME)
     # Parameters carry customer data: an error (and its log line) shows the statement alone.
-    engine = create_async_engine(parsed, **kwargs, hide_parameters=True)
+    engine = create_async_engine(
+        parsed, **({"json_deserializer": read_json} | kwargs), hide_parameters=True
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -222,11 +235,10 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session that rolls back whatever was left uncommitted."""
+        # Closing returns the connection to the pool, which rolls back what is left; an explicit
+        # rollback first would expire every object the session read, one by one, to no end.
         async with self.sessions() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
