@@ -107,7 +107,7 @@ class EventFeed:
                             )
                         ).all()
                     )
-                    # Detached as read: the session's closing rollback would expire them.
+                    # Detached as read, so that nothing the session does later expires them.
                     session.expunge_all()
                 for handler in followers:
                     await handler(events)
