@@ -1,5 +1,6 @@
 """Parties, their API keys, and the principal that every core call is scoped to."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -10,7 +11,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
-from sqlalchemy import ColumnElement, func, true
+from sqlalchemy import ColumnElement, bindparam, func, true
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -212,9 +213,9 @@ async def get_many_scoped(
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    id_column: Any = model.id  # type: ignore[attr-defined]
-    rows = (await session.exec(scoped(model, principal).where(id_column.in_(wanted)))).all()
-    return {row.id: row for row in rows}  # type: ignore[attr-defined]
+    statement = _rows_of(model, "id", None, everyone=principal.is_ops)
+    rows = (await session.exec(statement, params=_bound(wanted, principal))).all()
+    return {row.id: row for row in rows}
 
 
 async def children_scoped(
@@ -231,16 +232,34 @@ async def children_scoped(
     grouped: dict[str, list[Owned]] = {parent: [] for parent in wanted}
     if not wanted:
         return grouped
-    parent_column: Any = getattr(model, parent_field)
-    id_column: Any = model.id  # type: ignore[attr-defined]
-    statement = (
-        scoped(model, principal)
-        .where(parent_column.in_(wanted))
-        .order_by(getattr(model, order_by), id_column)
-    )
-    for row in (await session.exec(statement)).all():
+    statement = _rows_of(model, parent_field, order_by, everyone=principal.is_ops)
+    for row in (await session.exec(statement, params=_bound(wanted, principal))).all():
         grouped[getattr(row, parent_field)].append(row)
     return grouped
+
+
+def _bound(keys: list[str], principal: Principal) -> dict[str, list[str]]:
+    """The values `_rows_of`'s statements take: the keys, and the parties the caller sees."""
+    return {"keys": keys, "parties": sorted(principal.visible_party_ids)}
+
+
+@functools.cache
+def _rows_of(
+    model: type[Owned], column: str, order_by: str | None, *, everyone: bool
+) -> SelectOfScalar[Owned]:
+    """`SELECT model WHERE column IN :keys`, as `scoped` limits it, ordered by `order_by` then
+    id: built once per shape, the keys and parties bound when it runs (building a statement
+    costs more CPU than SQLite takes to run a small one)."""
+    statement = select(model).where(
+        col(getattr(model, column)).in_(bindparam("keys", expanding=True))
+    )
+    if not everyone:
+        party_column: Any = model.party_id  # type: ignore[attr-defined]
+        statement = statement.where(col(party_column).in_(bindparam("parties", expanding=True)))
+    if order_by is not None:
+        id_column: Any = model.id  # type: ignore[attr-defined]
+        statement = statement.order_by(getattr(model, order_by), id_column)
+    return statement
 
 
 class PrincipalCache:
