@@ -24,19 +24,32 @@ Row = TypeVar("Row", bound=SQLModel)
 T = TypeVar("T")
 
 
-def load_now(loader: DataLoader[Key, T], key: Key) -> T | Future[T]:
+class Loader(DataLoader[Key, T]):
+    """A dataloader whose cache of futures by key is its own `loaded` dict."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[Key, Future[T]] = {}
+        super().__init__(cache_map=self.loaded)
+
+
+def load_now(loader: Loader[Key, T], key: Key) -> T | Future[T]:
     """The loader's value for `key`, at once when a batch has already read it, else its
     future: graphql-core completes a plain value in place, an awaitable only in a task."""
-    future = loader.load(key)
+    # Read straight from the loader's cache first: a page's fields ask for the same few
+    # loaded keys hundreds of times.
+    future = loader.loaded.get(key)
+    if future is None:
+        future = loader.load(key)
     if future.done() and not future.cancelled() and future.exception() is None:
         return future.result()
     return future
 
 
-async def load_all(loader: DataLoader[Key, T], keys: Iterable[Key]) -> list[T]:
+async def load_all(loader: Loader[Key, T], keys: Iterable[Key]) -> list[T]:
     """The loader's values for `keys`, in one batch for those not loaded yet: keys that a
     batch (or `prime`) already loaded cost no turn of the event loop, unlike `load_many`."""
-    futures = [loader.load(key) for key in keys]
+    loaded = loader.loaded
+    futures = [loaded.get(key) or loader.load(key) for key in keys]
     waiting = [future for future in futures if not future.done()]
     if waiting:
         await asyncio.gather(*waiting)
@@ -55,7 +68,7 @@ async def load_required(loader: DataLoader[str, T | None], key: str) -> T:
     return required(await loader.load(key), key)
 
 
-class _ByIdLoader(DataLoader[str, Row | None], Generic[Row]):
+class _ByIdLoader(Loader[str, Row | None], Generic[Row]):
     """Rows of one model by id, scoped to the caller; invisible ids load as None."""
 
     model: type[Row]
@@ -70,7 +83,7 @@ class _ByIdLoader(DataLoader[str, Row | None], Generic[Row]):
         return [found.get(i) for i in ids]
 
 
-class _ChildrenLoader(DataLoader[str, list[Row]], Generic[Row]):
+class _ChildrenLoader(Loader[str, list[Row]], Generic[Row]):
     """Rows of one model grouped by a parent id, scoped to the caller."""
 
     model: type[Row]
@@ -147,7 +160,7 @@ class AppointmentsByWorkOrderIdLoader(_ChildrenLoader[workforce.Appointment]):
     order_by = "starts_at"
 
 
-class LocationByIdLoader(DataLoader[str, geography.Location | None]):
+class LocationByIdLoader(Loader[str, geography.Location | None]):
     """Address-book locations by id (public reference data)."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -159,7 +172,7 @@ class LocationByIdLoader(DataLoader[str, geography.Location | None]):
         return [found.get(i) for i in ids]
 
 
-class ServiceabilityByLocationIdLoader(DataLoader[str, geography.ServiceabilityResult | None]):
+class ServiceabilityByLocationIdLoader(Loader[str, geography.ServiceabilityResult | None]):
     """Serviceability of address-book locations, all measured against one read of the network."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -172,7 +185,7 @@ class ServiceabilityByLocationIdLoader(DataLoader[str, geography.ServiceabilityR
         return [measured.get(i) for i in ids]
 
 
-class OfferingByIdLoader(DataLoader[str, catalog.Offering | None]):
+class OfferingByIdLoader(Loader[str, catalog.Offering | None]):
     """Catalog offerings by id, retired ones included (inventory still refers to them)."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -191,7 +204,7 @@ class OfferingByIdLoader(DataLoader[str, catalog.Offering | None]):
         return [by_id.get(i) for i in ids]
 
 
-class PartyByIdLoader(DataLoader[str, Party | None]):
+class PartyByIdLoader(Loader[str, Party | None]):
     """Parties the caller is, acts for, or (ops) any party."""
 
     def __init__(self, session: AsyncSession, principal: Principal) -> None:

@@ -22,6 +22,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLString,
     SelectionSetNode,
     Undefined,
@@ -245,7 +246,7 @@ def _resolver_plan(
         kwargs = dict.fromkeys(sources, source)
         info = None
         if info_name is not None:
-            raw = context.build_resolve_info(field, nodes, parent_type, here)  # type: ignore[arg-type]
+            raw = _ResolveInfo(context, field, nodes, parent_type, here)
             info = kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
         if call is None:
             value = get_result(source, info, [source] if takes_self else [], kwargs)
@@ -258,6 +259,52 @@ def _resolver_plan(
         return complete(value, here, context)
 
     return _Plan(run, needs_path=needs_path)
+
+
+class _ResolveInfo:
+    """A field's resolve info as a plan gives it to a resolver: what resolvers read most (the
+    context, the operation, the path) at once, the rest built as graphql-core's on first use."""
+
+    __slots__ = (
+        "_execution",
+        "_field",
+        "_full",
+        "_nodes",
+        "_parent",
+        "context",
+        "operation",
+        "path",
+    )
+
+    def __init__(
+        self,
+        execution: "LeanExecutionContext",
+        field: GraphQLField,
+        nodes: list[Any],
+        parent: GraphQLObjectType,
+        path: Path | None,
+    ) -> None:
+        self._execution, self._field, self._nodes, self._parent = execution, field, nodes, parent
+        self.context = execution.context_value
+        self.operation = execution.operation
+        self.path = path
+
+    _full: GraphQLResolveInfo[Any]
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for what is not set above: the rest, built as graphql-core's, once.
+        if name in _ResolveInfo.__slots__:
+            raise AttributeError(name)
+        try:
+            full = self._full
+        except AttributeError:
+            full = self._full = self._execution.build_resolve_info(
+                self._field,
+                self._nodes,
+                self._parent,
+                self.path,  # type: ignore[arg-type]
+            )
+        return getattr(full, name)
 
 
 def _completer(
