@@ -36,6 +36,8 @@ from graphql.execution.collect_fields import (
 from graphql.language import FragmentSpreadNode, InlineFragmentNode
 from graphql.pyutils import Path
 from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -152,6 +154,9 @@ def _field_plan(
         named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
         if definition.default_resolver is getattr and is_leaf_type(named):
             return _leaf_attribute_plan(definition, named, nullable=nullable)
+    relay_id = _relay_id_plan(parent_type, field, definition)
+    if relay_id is not None:
+        return relay_id
     complete, complete_needs_path = _completer(context, field.type, details)
     if complete is None:
         return None
@@ -160,6 +165,47 @@ def _field_plan(
     return _resolver_plan(
         context, parent_type, field, definition, nodes, complete, complete_needs_path
     )
+
+
+def _relay_id_plan(
+    parent_type: GraphQLObjectType, field: GraphQLField, definition: StrawberryField
+) -> _Plan | None:
+    """A relay node's `id` as strawberry's own resolver answers it (its type's name and its
+    `NodeID` attribute, in base64), where the node's class resolves both the default way."""
+    resolver = definition.base_resolver
+    wrapped = getattr(resolver, "wrapped_func", None)
+    origin = getattr(
+        (parent_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF), "origin", None
+    )
+    if (
+        getattr(wrapped, "__func__", None) is not _NODE_ID_RESOLVER
+        or getattr(field.resolve, "__name__", None) != "_resolver"
+        or not isinstance(field.type, GraphQLNonNull)
+        or field.type.of_type is not GraphQLID
+        or not isinstance(origin, type)
+        or not issubclass(origin, relay.Node)
+        or getattr(origin.resolve_id, "__func__", None) is not _NODE_RESOLVE_ID
+        or getattr(origin.resolve_typename, "__func__", None) is not _NODE_RESOLVE_TYPENAME
+    ):
+        return None
+    attribute = origin.resolve_id_attr()
+    typename = parent_type.name
+
+    def run(source: Any, _path: Path | None, _context: LeanExecutionContext) -> Any:
+        if type(source) is not origin:
+            raise _Unanswered
+        node_id = getattr(source, attribute)
+        if node_id is None or isawaitable(node_id):
+            raise _Unanswered
+        return to_base64(typename, str(node_id))
+
+    return _Plan(run, needs_path=False)
+
+
+# Strawberry's own resolvers of a relay node's id, which `_relay_id_plan` answers in place.
+_NODE_ID_RESOLVER: Any = vars(relay.Node)["_id"].__func__
+_NODE_RESOLVE_ID: Any = vars(relay.Node)["resolve_id"].__func__
+_NODE_RESOLVE_TYPENAME: Any = vars(relay.Node)["resolve_typename"].__func__
 
 
 def _leaf_attribute_plan(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry import relay
 from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -43,6 +44,14 @@ class Part:
     @strawberry.field
     async def later(self) -> int:
         return len(self.name)
+
+    @strawberry.field
+    def about(self, info: strawberry.Info) -> str:
+        # What a resolver may read of its info beyond the context, the operation and the path.
+        raw = info._raw_info
+        asked = [f.name for f in info.selected_fields]
+        where = f"{raw.parent_type.name} {raw.return_type}"
+        return f"{info.field_name} {where} {asked} {raw.variable_values}"
 
     secret: str | None = strawberry.field(default="hidden", permission_classes=[Nobody])
 
@@ -106,6 +115,27 @@ GOOD_THINGS = [_thing(), _thing(spare=_part("washer"), maybe_parts=None), _thing
 
 
 @strawberry.type
+class Gadget(relay.Node):
+    code: relay.NodeID[str]
+    name: str
+
+
+@strawberry.type
+class Widget(relay.Node):
+    code: relay.NodeID[str]
+
+    @classmethod
+    def resolve_id(cls, root: "Widget", *, info: strawberry.Info) -> str:
+        return f"widget-{root.code}"
+
+
+class SpecialGadget(Gadget):
+    @classmethod
+    def resolve_id(cls, root: Gadget, *, info: strawberry.Info) -> str:
+        return f"special-{root.code}"
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def things(self) -> list[Thing | None]:
@@ -118,6 +148,15 @@ class Query:
     @strawberry.field
     def thing(self) -> Thing:
         return _thing(spare=_part(name=None))
+
+    @strawberry.field
+    def gadgets(self) -> list[Gadget]:
+        # A subclass that resolves its id its own way is answered as strawberry answers it.
+        return [Gadget(code="g1", name="one"), SpecialGadget(code="g2", name="two")]
+
+    @strawberry.field
+    def widgets(self) -> list[Widget]:
+        return [Widget(code="w1")]
 
 
 PARTS = "name weight where __typename"
@@ -134,6 +173,8 @@ QUERIES = [
     "fragment P on Part { n: name, w: weight, name }",
     "query Q($yes: Boolean!) { goodThings { name @include(if: $yes) "
     "parts @skip(if: $yes) { name } spare { name @include(if: $yes) } } }",
+    "query Q($yes: Boolean!) { goodThings { parts { about name } spare { about } } }",
+    "{ gadgets { id name } widgets { id __typename } }",
 ]
 
 
