@@ -49,7 +49,7 @@ class Part:
     def about(self, info: strawberry.Info) -> str:
         # What a resolver may read of its info beyond the context, the operation and the path.
         raw = info._raw_info
-        asked = [f.name for f in info.selected_fields]
+        asked = [getattr(f, "name", "") for f in info.selected_fields]
         where = f"{raw.parent_type.name} {raw.return_type}"
         return f"{info.field_name} {where} {asked} {raw.variable_values}"
 
