@@ -2,16 +2,17 @@
 
 import base64
 import binascii
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.core.paging import count, fetch_page
+from app.core.paging import count, fetch_page, fetch_window
 from resolvers.context import Info
+from resolvers.selections import below, fields_of
 from schema.base import Connection, Edge, PageInfo
 
 MAX_PAGE_SIZE = 100
@@ -65,15 +66,20 @@ def window(
     return start, max(start, end)
 
 
-def connection(nodes: list[Node], *, start: int, total: int) -> Connection[Node]:
-    """A connection of the nodes found at offset `start` of `total`."""
+def connection(
+    nodes: list[Node], *, start: int, total: int | None, more: bool | None = None
+) -> Connection[Node]:
+    """A connection of the nodes found at offset `start` of `total` (None: not counted, and
+    `more` says whether nodes follow)."""
     edges = [Edge(cursor=encode_cursor(start + i), node=node) for i, node in enumerate(nodes)]
+    if more is None:
+        more = total is not None and start + len(edges) < total
     return Connection(
-        total_count=total,
+        total=total,
         edges=edges,
         page_info=PageInfo(
             has_previous_page=start > 0,
-            has_next_page=start + len(edges) < total,
+            has_next_page=more,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
@@ -81,7 +87,7 @@ def connection(nodes: list[Node], *, start: int, total: int) -> Connection[Node]
 
 
 async def paginate(
-    session: AsyncSession,
+    info: Info,
     statement: SelectOfScalar[Row],
     convert: Callable[[Row], Node],
     first: int | None,
@@ -89,11 +95,18 @@ async def paginate(
     last: int | None,
     before: str | None,
 ) -> Connection[Node]:
-    """One page of a statement as a connection; `first`/`last` are capped at 100."""
-    total = await count(session, statement)
-    start, end = window(total, first=first, after=after, last=last, before=before)
-    page = await fetch_page(session, statement, offset=start, limit=end - start, total=total)
-    return connection([convert(row) for row in page.items], start=start, total=total)
+    """One page of a statement as a connection; `first`/`last` are capped at 100. The rows
+    are counted only for a query that asks for `totalCount` or pages back from the end."""
+    session = info.context.session
+    if last is not None or "totalCount" in fields_of(below(info.selected_fields)):
+        total = await count(session, statement)
+        start, end = window(total, first=first, after=after, last=last, before=before)
+        page = await fetch_page(session, statement, offset=start, limit=end - start, total=total)
+        return connection([convert(row) for row in page.items], start=start, total=total)
+    # A count reads every row of the list; a page without one reads the page and one row more.
+    start, end = window(sys.maxsize, first=first, after=after, last=None, before=before)
+    rows, more = await fetch_window(session, statement, offset=start, limit=end - start)
+    return connection([convert(row) for row in rows], start=start, total=None, more=more)
 
 
 def paginate_list(
@@ -126,9 +139,7 @@ def connection_field(
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Node]:
-        return await paginate(
-            info.context.session, statement(info), convert, first, after, last, before
-        )
+        return await paginate(info, statement(info), convert, first, after, last, before)
 
     # strawberry reads the node type from the annotation, which a generic alias cannot give.
     resolve.__annotations__["return"] = Connection[node]  # type: ignore[valid-type]

@@ -30,11 +30,21 @@ class Edge(Generic[NodeT]):
     node: NodeT
 
 
+def _total_count(root: "Connection[Any]") -> int:
+    # The rows are counted only when a query asks for the count (see `paginate`).
+    if root.total is None:
+        raise LookupError("the list was not counted")
+    return root.total
+
+
 @strawberry.type(description="A page of a list, Relay style; at most 100 nodes a page.")
 class Connection(Generic[NodeT]):
-    total_count: int = strawberry.field(description="Nodes in the whole list.")
+    total_count: int = strawberry.field(
+        resolver=_total_count, description="Nodes in the whole list."
+    )
     page_info: PageInfo
     edges: list[Edge[NodeT]]
+    total: strawberry.Private[int | None]
 
     @strawberry.field(description="The nodes of this page, without cursors.")
     def nodes(self) -> list[NodeT]:

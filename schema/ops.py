@@ -127,6 +127,4 @@ class Ops:
         before: str | None = None,
     ) -> Connection[Ticket]:
         statement = tickets.tickets_query(principal=info.context.ops(), states=set(state or []))
-        return await paginate(
-            info.context.session, statement, Ticket.from_row, first, after, last, before
-        )
+        return await paginate(info, statement, Ticket.from_row, first, after, last, before)

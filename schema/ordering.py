@@ -244,9 +244,7 @@ async def order_connection(
     before: str | None,
 ) -> Connection[Order]:
     """A page of orders, with what the query selects of them read ahead."""
-    page = await paginate(
-        info.context.session, statement, Order.from_row, first, after, last, before
-    )
+    page = await paginate(info, statement, Order.from_row, first, after, last, before)
     nodes = connection_nodes(info.selected_fields)
     await read_ahead(info, [edge.node for edge in page.edges], nodes)
     return page

@@ -110,9 +110,7 @@ class Viewer:
         statement = inventory.products_query(
             principal=info.context.caller(), states=set(state or [])
         )
-        return await paginate(
-            info.context.session, statement, Service.from_row, first, after, last, before
-        )
+        return await paginate(info, statement, Service.from_row, first, after, last, before)
 
     @strawberry.field(description="Your trouble tickets, newest first.")
     async def tickets(
@@ -125,6 +123,4 @@ class Viewer:
         before: str | None = None,
     ) -> Connection[Ticket]:
         statement = tickets.tickets_query(principal=info.context.caller(), states=set(state or []))
-        return await paginate(
-            info.context.session, statement, Ticket.from_row, first, after, last, before
-        )
+        return await paginate(info, statement, Ticket.from_row, first, after, last, before)

@@ -373,6 +373,15 @@ async def fetch_page(
     return Page(list(rows), total, offset)
 
 
+async def fetch_window(
+    session: AsyncSession, statement: SelectOfScalar[T], *, offset: int, limit: int
+) -> tuple[list[T], bool]:
+    """Up to `limit` rows of a statement from `offset`, and whether more follow, without
+    counting them all: one row past the window tells."""
+    rows = list((await session.exec(statement.offset(offset).limit(limit + 1))).all())
+    return rows[:limit], len(rows) > limit
+
+
 @dataclass(frozen=True)
 class Between:
     """Bounds of a time filter: strictly after `after` and strictly before `before`."""

@@ -221,8 +221,15 @@ query Page($first: Int, $after: String, $last: Int, $before: String) {
 """
 
 
+# The same pages without their total, which the list then does not count.
+UNCOUNTED_PAGE = PAGE.replace("      totalCount\n", "")
+
+
 async def _page(gql: Post, caller: Caller, **arguments: Any) -> dict[str, Any]:
-    orders: dict[str, Any] = data(await gql(PAGE, arguments, caller=caller))["viewer"]["orders"]
+    counted = arguments.pop("counted", True)
+    query = PAGE if counted else UNCOUNTED_PAGE
+    orders: dict[str, Any] = data(await gql(query, arguments, caller=caller))["viewer"]["orders"]
+    assert ("totalCount" in orders) == counted
     assert orders["nodes"] == [edge["node"] for edge in orders["edges"]]
     if orders["edges"]:
         assert orders["pageInfo"]["startCursor"] == orders["edges"][0]["cursor"]
@@ -230,10 +237,12 @@ async def _page(gql: Post, caller: Caller, **arguments: Any) -> dict[str, Any]:
     return orders
 
 
-async def _walk_forward(gql: Post, caller: Caller, size: int) -> list[dict[str, Any]]:
+async def _walk_forward(
+    gql: Post, caller: Caller, size: int, *, counted: bool = True
+) -> list[dict[str, Any]]:
     pages, after = [], None
     while True:
-        page = await _page(gql, caller, first=size, after=after)
+        page = await _page(gql, caller, first=size, after=after, counted=counted)
         pages.append(page)
         if not page["pageInfo"]["hasNextPage"]:
             return pages
@@ -306,6 +315,21 @@ async def test_paging_through_orders_both_ways(
     assert beyond["pageInfo"]["startCursor"] is None
     nothing = await _page(gql, developer, first=0)
     assert (nothing["edges"], nothing["totalCount"]) == ([], 7)
+
+    # Without `totalCount` the list is not counted, and every page answers the same.
+    def uncounted(page: dict[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in page.items() if name != "totalCount"}
+
+    assert await _walk_forward(gql, developer, 3, counted=False) == [uncounted(p) for p in forward]
+    for cursor, size in ((None, 7), (None, 6), (None, 0), (everything["edges"][-1]["cursor"], 3)):
+        for others in ({}, {"before": everything["edges"][5]["cursor"]}):
+            arguments = {"first": size, "after": cursor} | others
+            assert await _page(gql, developer, counted=False, **arguments) == uncounted(
+                await _page(gql, developer, **arguments)
+            )
+    assert await _page(gql, developer, counted=False, after=cursors[newest_first[1]]) == (
+        uncounted(await _page(gql, developer, after=cursors[newest_first[1]]))
+    )
 
 
 async def test_orders_placed_in_the_same_instant_page_the_same_way_every_time(

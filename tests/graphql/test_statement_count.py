@@ -1,5 +1,7 @@
 """Relations load in batches: a page of 50 orders costs as many statements as a page of 5."""
 
+from unittest.mock import ANY
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import Database
@@ -74,3 +76,25 @@ async def test_a_hundred_orders_with_items_cost_the_same_statements_as_ten(
     await more(90, "hundred")
     hundred = await _statements_for(gql, database, developer, 100)
     assert hundred == ten
+
+
+async def test_a_list_is_counted_only_when_its_total_is_asked(
+    gql: Post, database: Database, session: AsyncSession, developer: Caller
+) -> None:
+    await make_order(session, developer)
+    query = "query { viewer { orders(first: 5) { %s edges { node { id } } } } }"
+    answers, runs = [], []
+    for asked in (
+        "totalCount",
+        "... on OrderConnection { totalCount }",
+        "pageInfo { hasNextPage }",
+    ):
+        with counting(database) as statements:
+            answers.append(data(await gql(query % asked, caller=developer)))
+        runs.append(statements)
+    counted, in_fragment, uncounted = runs
+    assert [len(s) for s in runs] == [len(counted), len(counted), len(counted) - 1]
+    assert any("count(" in s.lower() for s in in_fragment)
+    assert not any("count(" in s.lower() for s in uncounted)
+    assert answers[0] == answers[1] == {"viewer": {"orders": {"totalCount": 1, "edges": [ANY]}}}
+    assert answers[2]["viewer"]["orders"]["pageInfo"] == {"hasNextPage": False}
