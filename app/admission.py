@@ -38,17 +38,24 @@ class Turns:
     def __init__(self, budget: float) -> None:
         self.budget = budget
         self.spent = 0.0
-        self.open = False
+        # The loop whose turn is open: one closed before its turn ended holds nobody up.
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def spent_up(self) -> bool:
+        """Whether the slices of the turn in progress have spent its budget."""
+        return self.spent >= self.budget and self.loop is asyncio.get_running_loop()
 
     def begin(self) -> None:
         """Note that a slice starts, opening a turn if none is open."""
-        if not self.open:
-            self.open = True
-            asyncio.get_running_loop().call_soon(self._close)
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            self.loop = loop
+            self.spent = 0.0
+            loop.call_soon(self._close)
 
     def _close(self) -> None:
+        self.loop = None
         self.spent = 0.0
-        self.open = False
 
 
 class Paced:
@@ -66,7 +73,7 @@ class Paced:
         value: Any = None
         error: BaseException | None = None
         while True:
-            while error is None and turns.spent >= turns.budget:
+            while error is None and turns.spent_up():
                 try:
                     # A bare yield: the task takes its next step in the loop's next turn.
                     yield

@@ -6,6 +6,7 @@ import asyncio
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,26 @@ async def test_a_request_failure_reaches_the_server_unchanged() -> None:
 
     with pytest.raises(LookupError, match="broken"):
         await _call(Admission(inner, limit=2), "/work", _request())
+
+
+async def test_a_turn_left_open_by_one_event_loop_holds_no_other_up() -> None:
+    async def inner(_scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        until = time.perf_counter() + 0.02  # more than a turn's budget
+        while time.perf_counter() < until:
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    app = Admission(inner, limit=None)
+    await _call(app, "/spent", _request())
+    # This loop's turn is still open and spent; another loop serves the app meanwhile.
+    other = threading.Thread(
+        target=asyncio.run, args=(_call(app, "/other", _request()),), daemon=True
+    )
+    other.start()
+    other.join(timeout=5)
+    assert not other.is_alive()
 
 
 # A heavy request: slices of pure CPU between its awaits, as a page of 100 orders completed and
