@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from app.admission import Admission
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.once
+# Where `tests` is importable from, for the servers of this module.
+ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 2
 
 
@@ -208,7 +211,8 @@ def _uvicorn(app: str) -> Iterator[str]:
     """`app` (module:attribute) served by uvicorn as `lumen serve` serves, on a free port."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"]
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
