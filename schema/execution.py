@@ -3,7 +3,8 @@ selection reads attributes or calls resolvers that need nothing but their object
 is answered by a plan compiled once per document, without graphql-core's per-field machinery
 (resolve info for fields that take none, completion of each wrapper, list item and object)."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time
 from decimal import Decimal
 from inspect import isawaitable, iscoroutine
@@ -56,13 +57,22 @@ class _Unanswered(Exception):
 
 
 class _Plan:
-    """How to complete one field: its runner, and whether it needs its object's path."""
+    """How to complete one field: its runner, and whether it needs its object's path; `top`
+    is how execution runs it as a field of its own, which may complete a long list of objects
+    in chunks (an awaitable) rather than in one slice of the event loop."""
 
-    __slots__ = ("needs_path", "run")
+    __slots__ = ("needs_path", "run", "top")
 
-    def __init__(self, run: Run, *, needs_path: bool) -> None:
+    def __init__(self, run: Run, *, needs_path: bool, top: Run | None = None) -> None:
         self.run = run
         self.needs_path = needs_path
+        self.top = top or run
+
+
+# A list of more objects than this is completed this many at a time, with a turn of the event
+# loop in between, when it is a field's whole value: a page of 100 orders is otherwise one
+# slice of many milliseconds, which every other request (and a health probe) waits for.
+LIST_CHUNK = 20
 
 
 # Plans by (parent type, field nodes), for the documents in strawberry's parser cache; the
@@ -92,16 +102,41 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = self.plan(parent_type, field_details_list)
             if plan is not None:
                 try:
-                    return plan.run(source, path.prev, self)
+                    answer = plan.top(source, path.prev, self)
                 except Exception:
                     # Resolvers are reads without side effects, so graphql-core may run the
                     # field again: it answers what the plan did not (an awaitable, a null where
                     # none may be, a value a type refuses, an error) with its own errors, paths
                     # and partial nulls.
                     pass
+                else:
+                    if iscoroutine(answer):
+                        return self._settle(
+                            answer, parent_type, source, field_details_list, path, position_context
+                        )
+                    return answer
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    async def _settle(
+        self,
+        chunks: Coroutine[Any, Any, Any],
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A list completed in chunks; where a chunk fails, graphql-core's answer instead."""
+        try:
+            return await chunks
+        except Exception:
+            pass  # as in `execute_field`
+        answer = super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+        return await answer if self.is_awaitable(answer) else answer
 
     def plan(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> _Plan | None:
         """The plan of a field, compiled on first use of its document."""
@@ -160,11 +195,23 @@ def _field_plan(
     complete, complete_needs_path = _completer(context, field.type, details)
     if complete is None:
         return None
-    if definition.is_basic_field:
-        return _attribute_plan(definition, complete, key, parent_type.name, complete_needs_path)
-    return _resolver_plan(
-        context, parent_type, field, definition, nodes, complete, complete_needs_path
-    )
+    # As a field of its own, a list of objects may be completed in chunks.
+    top = complete.in_chunks if isinstance(complete, _ObjectList) else None
+
+    def plan_with(completion: Complete) -> _Plan | None:
+        if definition.is_basic_field:
+            return _attribute_plan(
+                definition, completion, key, parent_type.name, complete_needs_path
+            )
+        return _resolver_plan(
+            context, parent_type, field, definition, nodes, completion, complete_needs_path
+        )
+
+    plan = plan_with(complete)
+    chunked = plan_with(top) if top is not None and plan is not None else None
+    if plan is not None and chunked is not None:
+        plan.top = chunked.run
+    return plan
 
 
 def _relay_id_plan(
@@ -415,26 +462,70 @@ def _list_completer(
     each, needs_path = _object_completer(context, item, details, nullable=False)
     if each is None:
         return None, False
+    return _ObjectList(
+        each, nullable=nullable, nullable_items=nullable_items, needs_path=needs_path
+    ), needs_path
 
-    def complete_list(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+
+class _ObjectList:
+    """The completion of a list of objects: at once, or (`in_chunks`) a long list a chunk at a
+    time with a turn of the event loop in between."""
+
+    __slots__ = ("each", "needs_path", "nullable", "nullable_items")
+
+    def __init__(
+        self, each: Complete, *, nullable: bool, nullable_items: bool, needs_path: bool
+    ) -> None:
+        self.each = each
+        self.nullable = nullable
+        self.nullable_items = nullable_items
+        self.needs_path = needs_path
+
+    def __call__(self, value: Any, path: Path | None, context: "LeanExecutionContext") -> Any:
         if value is None:
-            if nullable:
+            if self.nullable:
                 return None
             raise _Unanswered
         if type(value) is not list and type(value) is not tuple:
             raise _Unanswered
         completed: list[Any] = []
-        append = completed.append
-        for index, one in enumerate(value):
+        self._complete(value, 0, len(value), path, context, completed)
+        return completed
+
+    def in_chunks(self, value: Any, path: Path | None, context: "LeanExecutionContext") -> Any:
+        """As a call, but a list longer than `LIST_CHUNK` is completed by a coroutine."""
+        if value is None or type(value) not in (list, tuple) or len(value) <= LIST_CHUNK:
+            return self(value, path, context)
+        return self._chunks(value, path, context)
+
+    async def _chunks(self, value: Any, path: Path | None, context: "LeanExecutionContext") -> Any:
+        completed: list[Any] = []
+        for start in range(0, len(value), LIST_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            self._complete(
+                value, start, min(start + LIST_CHUNK, len(value)), path, context, completed
+            )
+        return completed
+
+    def _complete(
+        self,
+        value: Any,
+        start: int,
+        stop: int,
+        path: Path | None,
+        context: "LeanExecutionContext",
+        completed: list[Any],
+    ) -> None:
+        each, needs_path, append = self.each, self.needs_path, completed.append
+        for index in range(start, stop):
+            one = value[index]
             if one is None:
-                if not nullable_items:
+                if not self.nullable_items:
                     raise _Unanswered
                 append(None)
             else:
                 append(each(one, Path(path, index, None) if needs_path else None, context))
-        return completed
-
-    return complete_list, needs_path
 
 
 def _object_completer(

@@ -1,6 +1,7 @@
 """Plain fields and plain subtrees completed in place answer exactly as graphql-core's own
 execution, errors and their paths too."""
 
+import asyncio
 import enum
 from typing import Any
 
@@ -10,6 +11,7 @@ from strawberry import relay
 from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema import execution
 from schema.execution import LeanExecutionContext
 
 pytestmark = pytest.mark.once
@@ -189,11 +191,30 @@ async def _answers(query: str) -> list[tuple[Any, list[Any]]]:
     return answers
 
 
+DEFAULT_CHUNK = execution.LIST_CHUNK
+
+
+@pytest.mark.parametrize("chunk", [DEFAULT_CHUNK, 2, 1])
 @pytest.mark.parametrize("query", QUERIES)
-async def test_plain_subtrees_answer_as_graphql_core_does(query: str) -> None:
+async def test_plain_subtrees_answer_as_graphql_core_does(
+    query: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long lists are completed in chunks: with small ones, the lists here are long.
+    monkeypatch.setattr(execution, "LIST_CHUNK", chunk)
     stock, stock_no, lean, lean_no = await _answers(query)
-    assert lean == stock
-    assert lean_no == stock_no
+    if chunk == DEFAULT_CHUNK:
+        assert lean == stock
+        assert lean_no == stock_no
+    else:
+        # A list completed in chunks finishes after its siblings: the same errors, in the
+        # order the fields finished.
+        assert _in_any_order(lean) == _in_any_order(stock)
+        assert _in_any_order(lean_no) == _in_any_order(stock_no)
+
+
+def _in_any_order(answer: tuple[Any, list[Any]]) -> tuple[Any, list[str]]:
+    data, errors = answer
+    return data, sorted(map(repr, errors))
 
 
 async def test_refused_values_are_refused_at_their_place() -> None:
@@ -226,3 +247,33 @@ async def test_plain_subtrees_skip_graphql_core_completion(completions: list[str
     assert result.errors is None
     assert "Int!" in completed
     assert "String!" not in completed
+
+
+async def test_a_long_list_is_completed_in_chunks_with_turns_of_the_loop_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+
+    async def turns_while_answering() -> tuple[int, Any]:
+        turns, answering = 0, True
+
+        async def count() -> None:
+            nonlocal turns
+            while answering:
+                await asyncio.sleep(0)
+                turns += 1
+
+        counter = asyncio.create_task(count())
+        await asyncio.sleep(0)
+        result = await schema.execute(QUERIES[1])
+        answering = False
+        await counter
+        return turns, result
+
+    whole, at_once = await turns_while_answering()
+    monkeypatch.setattr(execution, "LIST_CHUNK", 1)
+    chunked, in_chunks = await turns_while_answering()
+    assert in_chunks.errors is None
+    assert in_chunks.data == at_once.data
+    # Three things a chunk each: two more turns of the loop, in which other requests run.
+    assert chunked >= whole + 2
