@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
+from rest_facades.common.routers import PrefixRouter
 from rest_facades.mef import (
     appointment,
     availability_and_pricing,
@@ -48,13 +49,17 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
     register the delivery of its notifications."""
     for flavour in FLAVOURS:
         for api in APIS:
-            app.include_router(
+            # A request is compared with an API's routes only below its base path.
+            base_path = flavour.base_path(api.API)
+            one_api = PrefixRouter(path_prefix=base_path)
+            one_api.include_router(
                 api.routes,
-                prefix=flavour.base_path(api.API).rstrip("/"),
+                prefix=base_path.rstrip("/"),
                 tags=[f"{flavour.name}: {api.TAG}"],
                 dependencies=[Depends(require_flavour)],
                 responses=ERROR_RESPONSES,
             )
+            app.include_router(one_api)
             notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
             if notifying is not None:
                 register_transports(dispatcher, flavour, notifying, sender)

@@ -1,5 +1,6 @@
 """Every TM Forum API of the platform, ready to include in the application."""
 
+import posixpath
 from functools import cache
 from types import ModuleType
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
+from rest_facades.common.routers import PrefixRouter
 from rest_facades.tmf import (
     account,
     customer_bill,
@@ -49,13 +51,20 @@ def _router(api: ModuleType) -> APIRouter:
     return router
 
 
+def _base_path(router: APIRouter) -> str:
+    """The folder below which every route of an API lies (its routes' common parent)."""
+    parents = [posixpath.dirname(getattr(route, "path", "/")) for route in router.routes]
+    return posixpath.commonpath(parents).rstrip("/") + "/"
+
+
 def include_tmf(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> None:
     """Mount each TMF API at its v4 base path and register the delivery of its events."""
     for api in APIS:
-        app.include_router(
-            _router(api),
-            dependencies=[Depends(tmf_access), Depends(checked_body)],
-        )
+        router = _router(api)
+        # A request is compared with an API's routes only below its base path.
+        one_api = PrefixRouter(path_prefix=_base_path(router))
+        one_api.include_router(router, dependencies=[Depends(tmf_access), Depends(checked_body)])
+        app.include_router(one_api)
         notifying: NotifyingAPI | None = getattr(api, "NOTIFYING", None)
         if notifying is not None:
             register_transport(dispatcher, notifying, sender)
