@@ -48,7 +48,9 @@ KeyDep = Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)]
 def public_base_url(connection: HTTPConnection) -> str:
     """The base of absolute URLs (`href`, `Location`) in an answer; never an untrusted `Host`."""
     settings = connection.app.state.settings
-    base: str = settings.base_url_for(connection.url.scheme, connection.headers.get("host"))
+    # The scheme straight from the scope: `connection.url` would build the whole URL first.
+    scheme: str = connection.scope.get("scheme", "http")
+    base: str = settings.base_url_for(scheme, connection.headers.get("host"))
     return base + str(connection.scope.get("root_path", "")).rstrip("/")
 
 

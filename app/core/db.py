@@ -2,8 +2,6 @@
 
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -232,13 +230,13 @@ class Database:
         )
         return cls(engine, sessions)
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session that rolls back whatever was left uncommitted."""
-        # Closing returns the connection to the pool, which rolls back what is left; an explicit
-        # rollback first would expire every object the session read, one by one, to no end.
-        async with self.sessions() as session:
-            yield session
+    def session(self) -> AsyncSession:
+        """A session to use as `async with database.session() as session:`; leaving the block
+        rolls back whatever was left uncommitted."""
+        # Closing the session does: its connection's transaction is rolled back as the
+        # connection goes back to the pool (an explicit rollback first would only add a trip
+        # through the session to every read).
+        return self.sessions()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

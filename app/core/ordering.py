@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any, TypeVarTuple
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -63,7 +63,7 @@ from app.core.paging import (
     where,
     within,
 )
-from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped, visible
+from app.core.parties import Party, Principal, get_scoped, resolve_buyer, scoped
 from app.core.qualification import assess, check_item_count
 
 
@@ -596,7 +596,11 @@ async def get_order(
     session: AsyncSession, *, principal: Principal, order_id: str
 ) -> OrderWithItems:
     """One of the caller's orders with its items, read together (one statement)."""
-    rows = (await session.exec(_with_items(select(Order, OrderItem), principal, order_id))).all()
+    rows = (
+        await session.exec(
+            _order_with_items(everyone=principal.is_ops), params=_read_params(principal, order_id)
+        )
+    ).all()
     if not rows:
         raise NotFound(f"no order '{order_id}'", field="id")
     return OrderWithItems(rows[0][0], [item for _, item in rows if item is not None])
@@ -617,15 +621,37 @@ async def read_order(session: AsyncSession, *, principal: Principal, order_id: s
     """One of the caller's orders with its items, its buyer and its state history, in one
     statement."""
     statement = _order_read(everyone=principal.is_ops)
-    params: dict[str, Any] = {"order_id": order_id}
-    if not principal.is_ops:
-        params["party_ids"] = sorted(principal.visible_party_ids)
-    rows = (await session.exec(statement, params=params)).all()
+    rows = (await session.exec(statement, params=_read_params(principal, order_id))).all()
     if not rows:
         raise NotFound(f"no order '{order_id}'", field="id")
     order, _, buyer, changes = rows[0]
     items = [item for _, item, _, _ in rows if item is not None]
     return OrderRead(order, items, buyer, events.state_changes(changes))
+
+
+def _read_params(principal: Principal, order_id: str) -> dict[str, Any]:
+    """The parameters of a read by id (`_order_read`, `_order_with_items`) for the caller."""
+    params: dict[str, Any] = {"order_id": order_id}
+    if not principal.is_ops:
+        params["party_ids"] = sorted(principal.visible_party_ids)
+    return params
+
+
+@cache
+def _order_with_items(*, everyone: bool) -> Select[Order, OrderItem]:
+    """The statement of `get_order`, with the order's id and the caller's parties as
+    parameters: built once, as it costs more to build than to run. Each statement is a round
+    trip, so a read by id takes the order and its items at once, one row per item."""
+    order_id = bindparam("order_id", type_=String())
+    statement = (
+        select(Order, OrderItem)
+        .outerjoin(OrderItem, col(OrderItem.order_id) == Order.id)
+        .where(Order.id == order_id)
+        .order_by(col(OrderItem.position))
+    )
+    if not everyone:
+        statement = statement.where(col(Order.party_id).in_(bindparam("party_ids", expanding=True)))
+    return statement
 
 
 @cache
@@ -653,21 +679,6 @@ def _order_read(*, everyone: bool) -> Select[Order, OrderItem, Party, Any]:
     if party_ids is not None:
         statement = statement.where(col(Order.party_id).in_(party_ids))
     return statement
-
-
-Selected = TypeVarTuple("Selected")
-
-
-def _with_items(
-    statement: Select[*Selected], principal: Principal, order_id: str
-) -> Select[*Selected]:
-    # Each statement is a round trip (on SQLite four hops to the driver's thread and back),
-    # so a read by id takes the order and its items at once, one row per item.
-    return (
-        statement.outerjoin(OrderItem, col(OrderItem.order_id) == Order.id)
-        .where(Order.id == order_id, visible(Order, principal))
-        .order_by(col(OrderItem.position))
-    )
 
 
 def orders_query(

@@ -337,6 +337,25 @@ async def test_another_partys_order_does_not_exist_for_the_caller(
     assert placed.order.state is OrderState.ACKNOWLEDGED
 
 
+async def test_an_order_is_read_with_its_items_in_order_by_its_party_and_by_operations(
+    session: AsyncSession, developer: Caller, ops: Caller
+) -> None:
+    spec = await line_spec(session)
+    placed = await ordering.place(
+        session,
+        principal=developer.principal,
+        channel=Channel.GRAPHQL,
+        items=[ordering.ItemRequest(spec=spec, external_id=name) for name in ("b", "a", "c")],
+    )
+    for reader in (developer, ops):
+        found = await ordering.get_order(
+            session, principal=reader.principal, order_id=placed.order.id
+        )
+        assert found.order.id == placed.order.id
+        assert [item.external_id for item in found.items] == ["b", "a", "c"]
+        assert [item.position for item in found.items] == [1, 2, 3]
+
+
 async def test_another_partys_product_cannot_be_changed(
     session: AsyncSession, developer: Caller, other_developer: Caller
 ) -> None:
