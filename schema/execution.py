@@ -4,6 +4,7 @@ is answered by a plan compiled once per document, without graphql-core's per-fie
 (resolve info for fields that take none, completion of each wrapper, list item and object)."""
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -110,32 +111,28 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     # and partial nulls.
                     pass
                 else:
-                    if iscoroutine(answer):
-                        return self._settle(
-                            answer, parent_type, source, field_details_list, path, position_context
-                        )
-                    return answer
+                    if not iscoroutine(answer):
+                        return answer
+                    fallback = functools.partial(
+                        super().execute_field,
+                        parent_type,
+                        source,
+                        field_details_list,
+                        path,
+                        position_context,
+                    )
+                    return self._settle(answer, fallback)
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
-    async def _settle(
-        self,
-        chunks: Coroutine[Any, Any, Any],
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
-        position_context: Any,
-    ) -> Any:
-        """A list completed in chunks; where a chunk fails, graphql-core's answer instead."""
+    async def _settle(self, chunks: Coroutine[Any, Any, Any], fallback: Callable[[], Any]) -> Any:
+        """A list completed in chunks; where a chunk fails, graphql-core's answer (`fallback`)."""
         try:
             return await chunks
         except Exception:
             pass  # as in `execute_field`
-        answer = super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+        answer = fallback()
         return await answer if self.is_awaitable(answer) else answer
 
     def plan(self, parent_type: GraphQLObjectType, details: FieldDetailsList) -> _Plan | None:
