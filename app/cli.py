@@ -4,6 +4,7 @@ database, print demo keys."""
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -287,7 +288,13 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     if refusal := _single_process_refusal(settings, "lumen worker"):
         return _refuse(refusal)
     app = create_app(settings, run_workers=False)
-    asyncio.run(run_until_signalled(app.state.work, app.state.feed, app.state.release))
+    runner = asyncio.Runner()
+    if not runner.run(run_until_signalled(app.state.work, app.state.feed, app.state.release)):
+        # The loop's own clean-up would wait for the stuck work for ever. What it claimed is
+        # leased or row-locked, so another worker takes it over once this process is gone.
+        logging.shutdown()
+        os._exit(1)
+    runner.close()
     return 0
 
 

@@ -4,6 +4,7 @@ processes, as many as wanted: each loop claims its work with row locks, so proce
 database never overlap."""
 
 import asyncio
+import io
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -84,12 +85,17 @@ class BackgroundWork:
             )
 
 
+# Past the webhook timeout, which deliveries under way get to finish, and this margin, a loop
+# that still runs when its worker is told to stop is stuck.
+STOP_MARGIN_SECONDS = 5.0
+
+
 async def run_until_signalled(
     work: BackgroundWork, feed: EventFeed | None, release: Callable[[], Awaitable[None]]
-) -> None:
+) -> bool:
     """The life of a `lumen worker` process: the background work, woken early by the event feed,
     until SIGTERM or SIGINT; then it stops as `BackgroundWork.run` says and `release()` lets go
-    of its connections."""
+    of its connections. False if a loop did not stop in time (it is logged, and still runs)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -101,8 +107,25 @@ async def run_until_signalled(
     try:
         await stop.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await release()
-    log.info("worker stopped")
+        seconds = work.settings.webhook_timeout_seconds + STOP_MARGIN_SECONDS
+        stopped = await stop_within(tasks, seconds)
+        if stopped:
+            await release()
+    if stopped:
+        log.info("worker stopped")
+    return stopped
+
+
+async def stop_within(tasks: list[asyncio.Task[None]], seconds: float) -> bool:
+    """Cancel `tasks` and wait up to `seconds` for them to end; False, with where each one that
+    did not end is stuck logged, if any did not."""
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=seconds)
+    stuck = [task for task in asyncio.all_tasks() if not task.done()] if pending else []
+    for task in stuck:
+        if task is not asyncio.current_task():
+            where = io.StringIO()
+            task.print_stack(file=where)
+            log.error("did not stop within %g s: %s", seconds, where.getvalue())
+    return not pending

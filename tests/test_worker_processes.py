@@ -4,6 +4,7 @@ notifications are delivered once, a GraphQL subscriber on one web process hears 
 placed on the other, and stopping a worker mid-run loses nothing."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -228,7 +229,10 @@ async def test_web_and_worker_processes_share_the_work_and_the_events(
 
         await _until(all_delivered, SETTLE_SECONDS, f"{expected} notifications arrive")
         await asyncio.sleep(1.0)  # time for a second copy of anything to arrive
-        assert await asyncio.wait_for(stopped.process.wait(), timeout=15) == 0, stopped.logged()
+        # A worker stops within the webhook timeout (10 s) and a margin, or says where it is stuck.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.process.wait(), timeout=20)
+        assert stopped.process.returncode == 0, stopped.logged()
         assert kept.process.returncode is None, kept.logged()
 
     assert heard[-1] == "COMPLETED"
