@@ -242,8 +242,9 @@ class Loaders:
         self.bill_by_id = BillByIdLoader(session, caller)
         self.rates_by_bill_id = AppliedRatesByBillIdLoader(session, caller)
         self.appointments_by_work_order_id = AppointmentsByWorkOrderIdLoader(session, caller)
-        # GraphQL views of rows, by the view's maker and the row: see `schema.ordering.shared`.
-        self.views: dict[tuple[object, int], tuple[object, Any]] = {}
+        # GraphQL views of rows, by the view's maker and the row's key: see
+        # `schema.ordering.shared_view`.
+        self.views: dict[tuple[object, str], tuple[Any]] = {}
 
     async def read_orders(self, order_ids: list[str], *, with_sites: bool) -> None:
         """Read orders with their items (and, `with_sites`, the items' sites) in one statement

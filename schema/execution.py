@@ -5,6 +5,7 @@ is answered by a plan compiled once per document, without graphql-core's per-fie
 
 import asyncio
 import functools
+import itertools
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -26,6 +27,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLString,
+    OperationType,
     SelectionSetNode,
     Undefined,
     is_leaf_type,
@@ -90,6 +92,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self.plain = not (manager and manager.middlewares)
+        # Objects completed in this query, by completion and object: an object that a page
+        # shares (an offering, a site) is completed once. A mutation's fields may change what
+        # an object answers between two of its places, so it completes each place afresh.
+        self.completed: dict[tuple[int, int], tuple[Any, Any]] | None = (
+            {} if self.operation.operation is OperationType.QUERY else None
+        )
 
     def execute_field(
         self,
@@ -584,7 +592,28 @@ def _object_completer(
             raise _Unanswered
         return {key: run(value, path, context) for key, run in entries}
 
-    return complete_object, needs_path
+    if needs_path:
+        return complete_object, needs_path
+    slot = next(_completions)
+
+    def complete_once(value: Any, path: Path | None, context: LeanExecutionContext) -> Any:
+        completed = context.completed
+        if completed is None or value is None:
+            return complete_object(value, path, context)
+        key = (slot, id(value))
+        known = completed.get(key)
+        # The object is kept with its answer: an id is only unique among objects alive at once.
+        if known is not None and known[0] is value:
+            return known[1]
+        answer = complete_object(value, path, context)
+        completed[key] = (value, answer)
+        return answer
+
+    return complete_once, needs_path
+
+
+# Numbers the object completions, for `LeanExecutionContext.completed`.
+_completions = itertools.count()
 
 
 def _has_directives(context: LeanExecutionContext, details: FieldDetailsList) -> bool:

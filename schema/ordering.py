@@ -3,7 +3,7 @@
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import OperationType
@@ -15,7 +15,7 @@ from strawberry.utils.await_maybe import AwaitableOrValue
 from app.core import catalog
 from app.core import ordering as core
 from resolvers.context import Info
-from resolvers.loaders import load_all, load_now, required
+from resolvers.loaders import Loader, load_all, load_now, required
 from resolvers.pagination import paginate
 from resolvers.selections import below, connection_nodes, fields_of
 from schema.base import Connection, Price, optional, resolve_many, then
@@ -36,21 +36,83 @@ Row = TypeVar("Row")
 View = TypeVar("View")
 
 
-def shared(info: Info, convert: Callable[[Row], View], row: Row) -> View:
-    """`convert(row)`, made once per row in a query: an offering that a page's hundred items
-    share is one view. A mutation may change a row between its fields, so it converts each time."""
+def shared_view(
+    info: Info,
+    loader: Loader[str, Row | None],
+    key: str,
+    convert: Callable[[Row], View],
+    *,
+    must_exist: bool = False,
+) -> AwaitableOrValue[View | None]:
+    """The view of the row that `loader` has for `key` (None for none), made once per key in a
+    query: an offering that a page's hundred items share is one view, found by one lookup. A
+    mutation may change a row between its fields, so it makes the view each time."""
+
+    def view_of(row: Row | None) -> View | None:
+        if must_exist:
+            return convert(required(row, key))
+        return None if row is None else convert(row)
+
     if info.operation.operation is not OperationType.QUERY:
-        return convert(row)
+        return then(load_now(loader, key), view_of)
     views = info.context.loaders.views
-    key = (convert, id(row))
-    made = views.get(key)
-    # The row is kept with its view: an id is only unique among objects alive at once.
-    if made is not None and made[0] is row:
-        view: View = made[1]
+    made = views.get((convert, key))
+    if made is not None:
+        view: View | None = made[0]
         return view
-    view = convert(row)
-    views[key] = (row, view)
-    return view
+
+    def keep(row: Row | None) -> View | None:
+        view = view_of(row)
+        views[(convert, key)] = (view,)
+        return view
+
+    return then(load_now(loader, key), keep)
+
+
+_ITEM_VALUES = frozenset(
+    {
+        "id",
+        "position",
+        "action",
+        "state",
+        "bandwidth_mbps",
+        "term_months",
+        "class_of_service",
+        "serviceability",
+        "monthly_cents",
+        "one_time_cents",
+        "requested_completion_at",
+        "expected_completion_at",
+        "completed_at",
+    }
+)
+_ORDER_VALUES = frozenset(
+    {
+        "id",
+        "state",
+        "channel",
+        "external_id",
+        "description",
+        "monthly_cents",
+        "one_time_cents",
+        "currency",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "requested_completion_at",
+        "expected_completion_at",
+        "cancellation_reason",
+        "state_reason",
+    }
+)
+
+
+def loaded(row: Any, names: frozenset[str]) -> dict[str, Any]:
+    """The values of a row's `names`: the row's own loaded values where it holds them all."""
+    values: dict[str, Any] = row.__dict__
+    if names <= values.keys():
+        return values
+    return {name: getattr(row, name) for name in names}
 
 
 @strawberry.type(description="One product of an order: what it adds, changes or disconnects.")
@@ -72,19 +134,20 @@ class OrderItem:
     @classmethod
     def from_row(cls, row: core.OrderItem) -> "OrderItem":
         """The GraphQL view of an order item."""
+        values = loaded(row, _ITEM_VALUES)
         return cls(
-            id=strawberry.ID(row.id),
-            position=row.position,
-            action=row.action,
-            state=row.state,
-            bandwidth_mbps=row.bandwidth_mbps,
-            term_months=row.term_months,
-            class_of_service=catalog.ClassOfService(row.class_of_service),
-            serviceability=row.serviceability,
-            price=Price.of(row.monthly_cents, row.one_time_cents),
-            requested_completion_at=row.requested_completion_at,
-            expected_completion_at=row.expected_completion_at,
-            completed_at=row.completed_at,
+            id=strawberry.ID(values["id"]),
+            position=values["position"],
+            action=values["action"],
+            state=values["state"],
+            bandwidth_mbps=values["bandwidth_mbps"],
+            term_months=values["term_months"],
+            class_of_service=catalog.ClassOfService(values["class_of_service"]),
+            serviceability=values["serviceability"],
+            price=Price.of(values["monthly_cents"], values["one_time_cents"]),
+            requested_completion_at=values["requested_completion_at"],
+            expected_completion_at=values["expected_completion_at"],
+            completed_at=values["completed_at"],
             row=row,
         )
 
@@ -93,18 +156,17 @@ class OrderItem:
     @strawberry.field(graphql_type=ProductOffering)
     def product(self, info: Info) -> AwaitableOrValue[ProductOffering]:
         key = self.row.offering_id
-        found = load_now(info.context.loaders.offering_by_id, key)
-        return then(found, lambda row: shared(info, ProductOffering.from_row, required(row, key)))
+        loader = info.context.loaders.offering_by_id
+        return shared_view(  # type: ignore[return-value]  # never None: it must exist
+            info, loader, key, ProductOffering.from_row, must_exist=True
+        )
 
     @strawberry.field(
         graphql_type=Site | None,
         description="The site of the A end (the only end of single-site products).",
     )
     def a_end(self, info: Info) -> AwaitableOrValue[Site | None]:
-        found = load_now(info.context.loaders.site_by_id, self.row.a_site_id)
-        return then(
-            found, lambda row: optional(row, functools.partial(shared, info, Site.from_row))
-        )
+        return shared_view(info, info.context.loaders.site_by_id, self.row.a_site_id, Site.from_row)
 
     @strawberry.field(
         graphql_type=Site | None,
@@ -113,10 +175,7 @@ class OrderItem:
     def z_end(self, info: Info) -> AwaitableOrValue[Site | None]:
         if self.row.z_site_id is None:
             return None
-        found = load_now(info.context.loaders.site_by_id, self.row.z_site_id)
-        return then(
-            found, lambda row: optional(row, functools.partial(shared, info, Site.from_row))
-        )
+        return shared_view(info, info.context.loaders.site_by_id, self.row.z_site_id, Site.from_row)
 
     @strawberry.field(
         graphql_type=Service | None,
@@ -152,20 +211,21 @@ class Order(relay.Node):
     @classmethod
     def from_row(cls, row: core.Order) -> "Order":
         """The GraphQL view of an order."""
+        values = loaded(row, _ORDER_VALUES)
         return cls(
-            order_id=row.id,
-            state=row.state,
-            channel=row.channel,
-            external_id=row.external_id,
-            description=row.description,
-            price=Price.of(row.monthly_cents, row.one_time_cents, row.currency),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            completed_at=row.completed_at,
-            requested_completion_at=row.requested_completion_at,
-            expected_completion_at=row.expected_completion_at,
-            cancellation_reason=row.cancellation_reason,
-            state_reason=row.state_reason,
+            order_id=values["id"],
+            state=values["state"],
+            channel=values["channel"],
+            external_id=values["external_id"],
+            description=values["description"],
+            price=Price.of(values["monthly_cents"], values["one_time_cents"], values["currency"]),
+            created_at=values["created_at"],
+            updated_at=values["updated_at"],
+            completed_at=values["completed_at"],
+            requested_completion_at=values["requested_completion_at"],
+            expected_completion_at=values["expected_completion_at"],
+            cancellation_reason=values["cancellation_reason"],
+            state_reason=values["state_reason"],
             row=row,
         )
 

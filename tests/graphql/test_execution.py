@@ -57,6 +57,14 @@ class Part:
 
     secret: str | None = strawberry.field(default="hidden", permission_classes=[Nobody])
 
+    @strawberry.field
+    def counted(self) -> str:
+        COUNTED.append(self.name)
+        return self.name
+
+
+COUNTED: list[str] = []
+
 
 @strawberry.type
 class Thing:
@@ -160,6 +168,21 @@ class Query:
     def widgets(self) -> list[Widget]:
         return [Widget(code="w1")]
 
+    @strawberry.field
+    def repeated(self) -> list[Part]:
+        # One object at several places, as a page's items share an offering.
+        return [SHARED_PART, _part("nut"), SHARED_PART, SHARED_PART]
+
+
+SHARED_PART = _part("shared")
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def repeat(self) -> list[Part]:
+        return [SHARED_PART, SHARED_PART]
+
 
 PARTS = "name weight where __typename"
 EVERY = f"""name nickname colour sizes maybeSizes weight shout __typename again: sizes
@@ -177,6 +200,8 @@ QUERIES = [
     "parts @skip(if: $yes) { name } spare { name @include(if: $yes) } } }",
     "query Q($yes: Boolean!) { goodThings { parts { about name } spare { about } } }",
     "{ gadgets { id name } widgets { id __typename } }",
+    "{ repeated { name weight counted } again: repeated { name } }",
+    "{ repeated { name where } }",
 ]
 
 
@@ -277,3 +302,20 @@ async def test_a_long_list_is_completed_in_chunks_with_turns_of_the_loop_between
     assert in_chunks.data == at_once.data
     # Three things a chunk each: two more turns of the loop, in which other requests run.
     assert chunked >= whole + 2
+
+
+async def test_an_object_at_several_places_of_a_query_is_completed_once() -> None:
+    schema = strawberry.Schema(
+        query=Query, mutation=Mutation, execution_context_class=LeanExecutionContext
+    )
+    COUNTED.clear()
+    result = await schema.execute("{ repeated { name counted } }")
+    assert result.errors is None
+    assert result.data is not None
+    assert [p["counted"] for p in result.data["repeated"]] == ["shared", "nut", "shared", "shared"]
+    assert sorted(COUNTED) == ["nut", "shared"]
+    # A mutation may change an object between two of its places: each is completed afresh.
+    COUNTED.clear()
+    result = await schema.execute("mutation { repeat { counted } }")
+    assert result.errors is None
+    assert COUNTED == ["shared", "shared"]
