@@ -99,6 +99,13 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             {} if self.operation.operation is OperationType.QUERY else None
         )
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        # graphql-core's execution is a reference cycle, which only the garbage collector
+        # frees: what it holds past the answer (every completed object) waits for a pause of
+        # the collector, which grows with the requests in flight.
+        self.completed = None
+        return super().build_response(data)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,

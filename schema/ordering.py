@@ -47,26 +47,21 @@ def shared_view(
     """The view of the row that `loader` has for `key` (None for none), made once per key in a
     query: an offering that a page's hundred items share is one view, found by one lookup. A
     mutation may change a row between its fields, so it makes the view each time."""
-
-    def view_of(row: Row | None) -> View | None:
-        if must_exist:
-            return convert(required(row, key))
-        return None if row is None else convert(row)
-
-    if info.operation.operation is not OperationType.QUERY:
-        return then(load_now(loader, key), view_of)
+    query = info.operation.operation is OperationType.QUERY
     views = info.context.loaders.views
-    made = views.get((convert, key))
-    if made is not None:
+    if query and (made := views.get((convert, key))) is not None:
         view: View | None = made[0]
         return view
 
-    def keep(row: Row | None) -> View | None:
-        view = view_of(row)
-        views[(convert, key)] = (view,)
-        return view
+    def view_of(row: "Row | None") -> "View | None":
+        if must_exist:
+            row = required(row, key)
+        made = None if row is None else convert(row)
+        if query:
+            views[(convert, key)] = (made,)
+        return made
 
-    return then(load_now(loader, key), keep)
+    return then(load_now(loader, key), view_of)
 
 
 _ITEM_VALUES = frozenset(
