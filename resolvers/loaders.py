@@ -47,9 +47,16 @@ def load_now(loader: Loader[Key, T], key: Key) -> T | Future[T]:
 
 async def load_all(loader: Loader[Key, T], keys: Iterable[Key]) -> list[T]:
     """The loader's values for `keys`, in one batch for those not loaded yet: keys that a
-    batch (or `prime`) already loaded cost no turn of the event loop, unlike `load_many`."""
+    batch (or `prime`) already loaded cost no turn of the event loop, unlike `load_many`, and
+    the others no future and callback each until their batch has answered."""
+    keys = list(keys)
     loaded = loader.loaded
-    futures = [loaded.get(key) or loader.load(key) for key in keys]
+    missing = [key for key in dict.fromkeys(keys) if key not in loaded]
+    if missing:
+        values = await loader.batch_load_fn(missing)
+        for key, value in zip(missing, values, strict=True):
+            loader.prime(key, value)  # unless a load of its own came meanwhile
+    futures = [loaded[key] for key in keys]
     waiting = [future for future in futures if not future.done()]
     if waiting:
         await asyncio.gather(*waiting)

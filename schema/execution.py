@@ -348,15 +348,17 @@ def _resolver_plan(
 
     def run(source: Any, path: Path | None, context: LeanExecutionContext) -> Any:
         here = Path(path, key, parent_name) if needs_path else None
-        kwargs = dict.fromkeys(sources, source)
+        kwargs = dict.fromkeys(sources, source) if sources else {}
         info = None
         if info_name is not None:
             raw = _ResolveInfo(context, field, nodes, parent_type, here)
             info = kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
         if call is None:
             value = get_result(source, info, [source] if takes_self else [], kwargs)
+        elif takes_self:
+            value = call(source, **kwargs)
         else:
-            value = call(source, **kwargs) if takes_self else call(**kwargs)
+            value = call(**kwargs)
         if context.is_awaitable(value):
             if iscoroutine(value):
                 value.close()  # graphql-core calls the resolver again and awaits its own
