@@ -62,13 +62,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         parse = self.impl_instance.result_processor(dialect, coltype)
 
         def process(value: Any) -> datetime | None:
+            if type(value) is str:
+                # SQLite's text, read with its zone in one step: several times faster than
+                # parsing it and then replacing the zone, and a page reads a thousand.
+                try:
+                    read = datetime.fromisoformat(value + "+00:00")
+                except ValueError:
+                    pass  # not ISO 8601: the dialect's own parsing says what it is
+                else:
+                    if read.tzinfo is UTC:  # not a bare date
+                        return read
             if parse is not None:
                 value = parse(value)
             if value is None:
                 return None
-            aware: datetime = (
-                value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-            )
+            aware: datetime = value
+            if aware.tzinfo is not UTC:
+                aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
             return aware
 
         return process
