@@ -10,7 +10,10 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.admission import Admission
 from app.core import demo
@@ -89,6 +92,26 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNGEST_THRESHOLD, middle, oldest)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def served_methods(app: Starlette, scope: Scope) -> list[str]:
+    """The methods that some route of the application serves at the request's path."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] is Match.FULL
+            for route in app.router.routes
+        )
+    ]
+
+
+# MEF's codes for what the router answers itself: MEF lists none for 405, whose `Error` then
+# names it as the other codes do.
+MEF_CODE_BY_STATUS = {404: "notFound", 405: "methodNotAllowed"}
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
@@ -262,13 +285,19 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # Paths and methods that no route serves still answer in the face's own error format.
         path = request.url.path
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # HTTP asks a 405 to name the methods the path serves; the router names only those
+            # of the first route on the path, where each method has a route of its own.
+            headers = {"Allow": ", ".join(served_methods(request.app, request.scope))}
         if path.startswith("/mefApi/"):
             return mef_json(
                 {
-                    "code": "notFound" if exc.status_code == 404 else "internalError",
+                    "code": MEF_CODE_BY_STATUS.get(exc.status_code, "internalError"),
                     "reason": str(exc.detail)[:255],
                 },
                 status=exc.status_code,
+                headers=headers,
             )
         if path.startswith("/tmf-api/"):
             return tmf_json(
@@ -278,6 +307,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
                     str(exc.detail),
                 ).body,
                 status=exc.status_code,
+                headers=headers,
             )
         return await http_exception_handler(request, exc)
 
