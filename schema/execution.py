@@ -98,12 +98,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self.completed: dict[tuple[int, int], tuple[Any, Any]] | None = (
             {} if self.operation.operation is OperationType.QUERY else None
         )
+        # The info each plan's resolver gets in this execution (see `_resolver_plan`).
+        self.infos: dict[Run, Any] | None = {}
 
     def build_response(self, data: dict[str, Any] | None) -> Any:
         # graphql-core's execution is a reference cycle, which only the garbage collector
         # frees: what it holds past the answer (every completed object) waits for a pause of
         # the collector, which grows with the requests in flight.
-        self.completed = None
+        self.completed = self.infos = None
         return super().build_response(data)
 
     def execute_field(
@@ -351,8 +353,19 @@ def _resolver_plan(
         kwargs = dict.fromkeys(sources, source) if sources else {}
         info = None
         if info_name is not None:
-            raw = _ResolveInfo(context, field, nodes, parent_type, here)
-            info = kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
+            # One info a plan and execution, its path set for each call: a resolver called
+            # in place runs to its end before the next call (one that returns an awaitable is
+            # called again by graphql-core, with an info of its own).
+            infos = context.infos
+            info = infos.get(run) if infos is not None else None
+            if info is None:
+                raw = _ResolveInfo(context, field, nodes, parent_type, here)
+                info = info_class(_raw_info=raw, _field=definition)
+                if infos is not None:
+                    infos[run] = info
+            else:
+                info._raw_info.moved_to(here)
+            kwargs[info_name] = info
         if call is None:
             value = get_result(source, info, [source] if takes_self else [], kwargs)
         elif takes_self:
@@ -395,16 +408,19 @@ class _ResolveInfo:
         self.context = execution.context_value
         self.operation = execution.operation
         self.path = path
+        self._full: GraphQLResolveInfo[Any] | None = None
 
-    _full: GraphQLResolveInfo[Any]
+    def moved_to(self, path: Path | None) -> None:
+        """The same field's info at another place."""
+        self.path = path
+        self._full = None
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for what is not set above: the rest, built as graphql-core's, once.
         if name in _ResolveInfo.__slots__:
             raise AttributeError(name)
-        try:
-            full = self._full
-        except AttributeError:
+        full = self._full
+        if full is None:
             full = self._full = self._execution.build_resolve_info(
                 self._field,
                 self._nodes,
