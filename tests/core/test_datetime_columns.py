@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from sqlalchemy.dialects import sqlite
 
 from app.core.db import Database, UTCDateTime
+from tests.core.scratch import scratch_database
 
 pytestmark = pytest.mark.once
 
@@ -23,20 +24,13 @@ moments = Table(
 )
 
 
-async def _database(path: Path) -> Database:
-    database = Database.connect(f"sqlite:///{path}")
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    return database
-
-
 async def _read(database: Database) -> dict[int, datetime | None]:
     async with database.engine.connect() as connection:
         return {row.id: row.at for row in await connection.execute(select(moments))}
 
 
 async def test_stored_instants_read_back_in_utc(tmp_path: Path) -> None:
-    database = await _database(tmp_path / "times.db")
+    database = await scratch_database(tmp_path / "times.db", metadata)
     stored = [
         datetime(2026, 11, 30, 12, 34, 56, 123456, tzinfo=UTC),
         datetime(2026, 11, 30, 12, 34, 56, tzinfo=UTC),
@@ -55,7 +49,7 @@ async def test_stored_instants_read_back_in_utc(tmp_path: Path) -> None:
 
 
 async def test_text_in_other_iso_shapes_reads_as_utc(tmp_path: Path) -> None:
-    database = await _database(tmp_path / "times.db")
+    database = await scratch_database(tmp_path / "times.db", metadata)
     async with database.engine.begin() as connection:
         for i, written in enumerate(
             ["2026-11-30 12:34:56", "2026-11-30 12:34:56.5", "2026-11-30T12:34:56.000001"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, Column, Integer, MetaData, Table, insert, select
 
-from app.core.db import Database
+from tests.core.scratch import scratch_database
 
 pytestmark = pytest.mark.once
 
@@ -29,15 +29,8 @@ BODIES: list[Any] = [
 ]
 
 
-async def _database(path: Path) -> Database:
-    database = Database.connect(f"sqlite:///{path}")
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    return database
-
-
 async def test_json_values_read_back_as_stored(tmp_path: Path) -> None:
-    database = await _database(tmp_path / "json.db")
+    database = await scratch_database(tmp_path / "json.db", metadata)
     rows = [{"id": i, "body": body} for i, body in enumerate(BODIES)]
     async with database.engine.begin() as connection:
         await connection.execute(insert(documents), rows)
@@ -51,7 +44,7 @@ async def test_json_values_read_back_as_stored(tmp_path: Path) -> None:
 
 
 async def test_a_session_that_ends_uncommitted_leaves_nothing(tmp_path: Path) -> None:
-    database = await _database(tmp_path / "json.db")
+    database = await scratch_database(tmp_path / "json.db", metadata)
     async with database.session() as session:
         await (await session.connection()).execute(insert(documents), [{"id": 1, "body": {}}])
     async with database.session() as session:
