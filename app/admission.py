@@ -11,11 +11,19 @@ that takes its slice in a later turn, after the loop has read its sockets again 
 scheduling with a budget, as Tokio's tasks have). The work is the same, only its order changes.
 The requests waiting for their place cost nothing meanwhile, and one whose client has gone by
 the time its turn comes is dropped unserved, so that the loop is free again soon after a load
-ends."""
+ends.
+
+Places bound the work in this process, not the waits on other systems: a request that waits
+on a partner carrier's API (`waiting_elsewhere`) gives its place to the next request meanwhile
+and takes one again, in turn, before it goes on. So a few places are enough, and fewer
+requests at work at once keep fewer objects alive for the garbage collector, whose pauses
+grow with them."""
 
 import asyncio
 import time
-from collections.abc import Awaitable, Generator
+from collections.abc import AsyncIterator, Awaitable, Generator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -94,6 +102,48 @@ class Paced:
                 error = exc
 
 
+class Place:
+    """A request's place among those at work, which it may give back while it waits on another
+    system and take again."""
+
+    __slots__ = ("held", "places")
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self.places = places
+        self.held = True
+
+    def leave(self) -> None:
+        """Give the place to the next request (once; a place not held is left already)."""
+        if self.held:
+            self.held = False
+            self.places.release()
+
+    async def retake(self) -> None:
+        """Take a place again, after the requests that waited for one before."""
+        if not self.held:
+            await self.places.acquire()
+            self.held = True
+
+
+# The place of the request that the current task serves (None: no bound, or not a request).
+_place: ContextVar[Place | None] = ContextVar("admission_place", default=None)
+
+
+@asynccontextmanager
+async def waiting_elsewhere() -> AsyncIterator[None]:
+    """Give the current request's place to another while the block waits on another system
+    (a partner's API, its retries' pauses), and take one again before the request goes on."""
+    place = _place.get()
+    if place is None or not place.held:
+        yield
+        return
+    place.leave()
+    try:
+        yield
+    finally:
+        await place.retake()
+
+
 class Admission:
     """ASGI middleware (the outermost): answers `GET /healthz` at once, lets at most `limit`
     other HTTP requests work at a time (`None`: any number), first come first served, and
@@ -117,16 +167,9 @@ class Admission:
         if self.places is None:
             await self._work(scope, receive, send)
             return
-        places = self.places
-        await places.acquire()
-        held = True
-
-        def leave() -> None:
-            nonlocal held
-            if held:
-                held = False
-                places.release()
-
+        await self.places.acquire()
+        place = Place(self.places)
+        token = _place.set(place)
         try:
             first = await receive()
             if first["type"] == "http.disconnect":
@@ -142,12 +185,13 @@ class Admission:
 
             async def answer(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    leave()
+                    place.leave()
                 await send(message)
 
             await self._work(scope, replay, answer)
         finally:
-            leave()
+            place.leave()
+            _place.reset(token)
 
     async def _work(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.turns is None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.admission import Admission
+from app.admission import Admission, waiting_elsewhere
 from tests.live_server import free_port
 
 pytestmark = pytest.mark.once
@@ -118,6 +118,45 @@ async def test_a_stream_gives_its_place_back_once_it_starts() -> None:
     assert other[-1]["body"] == b"done"
     finish.set()
     await stream
+
+
+async def test_a_request_waiting_on_a_partner_lends_its_place_and_then_waits_its_turn() -> None:
+    partner_answered = asyncio.Event()
+    other_working = asyncio.Event()
+    other_may_finish = asyncio.Event()
+    served: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        if scope["path"] == "/quote":
+            async with waiting_elsewhere():
+                await partner_answered.wait()
+        else:
+            other_working.set()
+            await other_may_finish.wait()
+        served.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    app = Admission(inner, limit=1)
+    quote = asyncio.create_task(_call(app, "/quote", _request()))
+    await asyncio.sleep(0.05)
+    # The only place is free while the quote waits on its partner.
+    read = asyncio.create_task(_call(app, "/read", _request()))
+    await asyncio.wait_for(other_working.wait(), 1)
+    # Once its partner answers, the quote waits for the place that the read holds.
+    partner_answered.set()
+    await asyncio.sleep(0.05)
+    assert served == []
+    other_may_finish.set()
+    answers = await asyncio.wait_for(asyncio.gather(quote, read), 1)
+    assert served == ["/read", "/quote"]
+    assert [sent[-1]["body"] for sent in answers] == [b"/quote", b"/read"]
+
+
+async def test_waiting_elsewhere_outside_a_request_waits_as_ever() -> None:
+    async with waiting_elsewhere():
+        await asyncio.sleep(0)
 
 
 async def test_no_limit_lets_every_request_work() -> None:

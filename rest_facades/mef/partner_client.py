@@ -18,6 +18,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from app.admission import waiting_elsewhere
 from app.core.catalog import ProductKind
 from app.core.partners import (
     AccessRequest,
@@ -203,7 +204,9 @@ class SonataPartnerClient:
         started = time.perf_counter()
         try:
             async with breaker:
-                response = await self._retrying(partner, method, url, repeatable, **kwargs)
+                # The partner's answer may take seconds: the request's place serves another.
+                async with waiting_elsewhere():
+                    response = await self._retrying(partner, method, url, repeatable, **kwargs)
                 if response.status_code in (401, 403):
                     raise PartnerUnavailable(f"{partner.name} refused our credentials")
                 if response.status_code >= 400:

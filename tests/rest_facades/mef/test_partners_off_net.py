@@ -493,6 +493,39 @@ async def test_a_failing_or_slow_partner_opens_its_breaker(
     assert health.success_rate == 0
 
 
+async def test_a_request_waiting_on_a_slow_partner_holds_no_place_of_the_process(
+    settings: Settings,
+    ours: Database,
+    developer: Caller,
+    partner: partners.Partner,
+    proxy: FaultyProxy,
+) -> None:
+    """With one place for requests at work, a price waiting on a slow partner lets another
+    request be served meanwhile, and is answered once the partner answers."""
+    app = create_app(settings.model_copy(update={"max_concurrent_requests": 1}), run_workers=False)
+    app.state.database = ours
+    price = (
+        f"{{ price(input: {{product: ETHERNET_LINE, {CONNECTION}}}) "
+        "{ price { monthlyRecurring } userErrors { code message } } }"
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        proxy.mode, proxy.delay = "slow", TIMEOUT_SECONDS / 2
+        waiting = asyncio.create_task(graphql(client, developer, price))
+        await asyncio.sleep(TIMEOUT_SECONDS / 8)
+        viewer = await asyncio.wait_for(
+            graphql(client, developer, "{ viewer { orders(first: 1) { nodes { id } } } }"),
+            TIMEOUT_SECONDS / 4,
+        )
+        assert viewer["viewer"]["orders"]["nodes"] == []
+        assert not waiting.done()
+        answer = await waiting
+    assert answer["price"]["userErrors"] == []
+    assert answer["price"]["price"]["monthlyRecurring"]
+    assert proxy.seen  # the price was the partner's
+
+
 async def test_a_partner_refusal_fails_the_customer_order_with_its_reason(
     client: httpx.AsyncClient,
     developer: Caller,
