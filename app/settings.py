@@ -36,9 +36,10 @@ class Settings(BaseSettings):
     # How long a process remembers an API key's principal instead of reading it again; a key
     # revoked by another process stops working there within this time (0: read every time).
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
-    # HTTP requests at work at once in a process; the rest wait their turn (0: no bound). Fewer
-    # would shorten the loop's turns more, but a request may wait seconds for a partner's API.
-    max_concurrent_requests: int = Field(default=16, ge=0)
+    # HTTP requests at work at once in a process; the rest wait their turn (0: no bound). One
+    # that waits on a partner's API gives its place back meanwhile. More keep more objects alive
+    # at once, whose collections pause the loop longer, for no more work done.
+    max_concurrent_requests: int = Field(default=8, ge=0)
     # A GraphQL operation consumes one unit of its budget per started `graphql_cost_unit` of cost.
     graphql_cost_unit: int = 50
     near_net_km: float = 2.0
