@@ -325,7 +325,11 @@ async def run(
     """Send the scenario's request from `clients` clients for `seconds`, after a short warm-up."""
     latencies: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections are dropped before uvicorn's keep-alive of 5 s closes them: a request
+    # sent on a connection as the server closes it fails with a `ReadError`.
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=4.0
+    )
     headers = scenario.headers()
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
 
