@@ -3,6 +3,7 @@
 import asyncio
 from asyncio import Future
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -229,29 +230,75 @@ ANONYMOUS = Principal(party_id="", audience=Audience.DEVELOPER, scopes=frozenset
 
 
 class Loaders:
-    """The loaders of one request."""
+    """The loaders of one request, each made when first asked for: a request asks for a few of
+    them, and making all fifteen cost a GraphQL read by id about 2% of its CPU."""
 
     def __init__(self, session: AsyncSession, principal: Principal | None) -> None:
         self.session = session
-        self.caller = caller = principal or ANONYMOUS
-        self.location_by_id = LocationByIdLoader(session)
-        self.serviceability_by_location_id = ServiceabilityByLocationIdLoader(session)
-        self.offering_by_id = OfferingByIdLoader(session)
-        self.party_by_id = PartyByIdLoader(session, caller)
-        self.order_by_id = OrderByIdLoader(session, caller)
-        self.items_by_order_id = OrderItemsByOrderIdLoader(session, caller)
-        self.site_by_id = SiteByIdLoader(session, caller)
-        self.product_by_id = ProductByIdLoader(session, caller)
-        self.quote_by_id = QuoteByIdLoader(session, caller)
-        self.items_by_quote_id = QuoteItemsByQuoteIdLoader(session, caller)
-        self.ticket_by_id = TicketByIdLoader(session, caller)
-        self.notes_by_ticket_id = TicketNotesByTicketIdLoader(session, caller)
-        self.bill_by_id = BillByIdLoader(session, caller)
-        self.rates_by_bill_id = AppliedRatesByBillIdLoader(session, caller)
-        self.appointments_by_work_order_id = AppointmentsByWorkOrderIdLoader(session, caller)
+        self.caller = principal or ANONYMOUS
         # GraphQL views of rows, by the view's maker and the row's key: see
         # `schema.ordering.shared_view`.
         self.views: dict[tuple[object, str], tuple[Any]] = {}
+
+    @cached_property
+    def location_by_id(self) -> LocationByIdLoader:
+        return LocationByIdLoader(self.session)
+
+    @cached_property
+    def serviceability_by_location_id(self) -> ServiceabilityByLocationIdLoader:
+        return ServiceabilityByLocationIdLoader(self.session)
+
+    @cached_property
+    def offering_by_id(self) -> OfferingByIdLoader:
+        return OfferingByIdLoader(self.session)
+
+    @cached_property
+    def party_by_id(self) -> PartyByIdLoader:
+        return PartyByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def order_by_id(self) -> OrderByIdLoader:
+        return OrderByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def items_by_order_id(self) -> OrderItemsByOrderIdLoader:
+        return OrderItemsByOrderIdLoader(self.session, self.caller)
+
+    @cached_property
+    def site_by_id(self) -> SiteByIdLoader:
+        return SiteByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def product_by_id(self) -> ProductByIdLoader:
+        return ProductByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def quote_by_id(self) -> QuoteByIdLoader:
+        return QuoteByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def items_by_quote_id(self) -> QuoteItemsByQuoteIdLoader:
+        return QuoteItemsByQuoteIdLoader(self.session, self.caller)
+
+    @cached_property
+    def ticket_by_id(self) -> TicketByIdLoader:
+        return TicketByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def notes_by_ticket_id(self) -> TicketNotesByTicketIdLoader:
+        return TicketNotesByTicketIdLoader(self.session, self.caller)
+
+    @cached_property
+    def bill_by_id(self) -> BillByIdLoader:
+        return BillByIdLoader(self.session, self.caller)
+
+    @cached_property
+    def rates_by_bill_id(self) -> AppliedRatesByBillIdLoader:
+        return AppliedRatesByBillIdLoader(self.session, self.caller)
+
+    @cached_property
+    def appointments_by_work_order_id(self) -> AppointmentsByWorkOrderIdLoader:
+        return AppointmentsByWorkOrderIdLoader(self.session, self.caller)
 
     async def read_orders(self, order_ids: list[str], *, with_sites: bool) -> None:
         """Read orders with their items (and, `with_sites`, the items' sites) in one statement
