@@ -536,16 +536,34 @@ class QueryLimits(SchemaExtension):
         return {"cost": {"requested": self.cost, "maximum": self.max_cost}}
 
 
+# Validation answers by document, schema and rules, each kept with the document and schema it
+# is for (see `CheckedValidationCache`).
+_validated: LRUCache[tuple[int, int, tuple[Any, ...]], tuple[Any, Any, list[GraphQLError]]] = (
+    LRUCache(maxsize=1024)
+)
+
+
 class CheckedValidationCache(ValidationCache):
     """strawberry's validation cache, consulted only for documents that the checks before it
-    (refused keys, the limits) let through, so that it never answers over their refusals."""
+    (refused keys, the limits) let through, so that it never answers over their refusals.
+
+    The parser cache answers a query text with the same document object each time, so a
+    document is known here by its identity first: the validation cache's own key hashes the
+    whole tree, node by node, on every request. An answer is kept with its document, whose id
+    is then not reused by another while it is kept."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.pre_execution_errors is None:
-            errors = self.cached_validate_document(
-                context.schema._schema, context.graphql_document, context.validation_rules
-            )
+            schema, document = context.schema._schema, context.graphql_document
+            rules = context.validation_rules
+            key = (id(document), id(schema), rules)
+            known = _validated.get(key)
+            if known is not None and known[0] is document and known[1] is schema:
+                errors = known[2]
+            else:
+                errors = self.cached_validate_document(schema, document, rules)
+                _validated[key] = (document, schema, errors)
             # The cached list serves every request with this document; each gets its own copy.
             context.pre_execution_errors = list(errors)
         yield
