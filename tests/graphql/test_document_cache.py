@@ -2,7 +2,7 @@
 
 from unittest import mock
 
-from graphql import validate
+from graphql import DocumentNode, validate
 
 from tests.factories import Caller
 from tests.graphql.conftest import Post, data
@@ -18,6 +18,16 @@ async def test_a_repeated_document_is_validated_once(gql: Post, developer: Calle
         second = data(await gql(query, caller=developer))
     assert first == second
     assert validating.call_count == 1
+
+
+async def test_a_repeated_document_is_not_hashed_again(gql: Post, developer: Caller) -> None:
+    # Hashing a document walks its whole tree, node by node: a cached one is known by identity.
+    query = "query DocumentCacheKnown { viewer { party { name } } }"
+    first = data(await gql(query, caller=developer))
+    with mock.patch.object(DocumentNode, "__hash__", autospec=True) as hashing:
+        second = data(await gql(query, caller=developer))
+    assert second == first
+    assert hashing.call_count == 0
 
 
 async def test_a_cached_document_still_meets_every_check(gql: Post, developer: Caller) -> None:
