@@ -27,6 +27,8 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SchemaMetaFieldDef,
     SelectionSetNode,
@@ -146,6 +148,15 @@ def _page_size(node: FieldNode, variables: dict[str, Any]) -> int:
     return DEFAULT_PAGE_SIZE
 
 
+def _sized_by_variables(node: FieldNode) -> bool:
+    """Whether the page size that a connection field asks for may come from the variables."""
+    return any(
+        argument.name.value in {"first", "last"}
+        and isinstance(argument.value, VariableNode | ListValueNode | ObjectValueNode)
+        for argument in node.arguments or ()
+    )
+
+
 def _spreads(selection_set: SelectionSetNode | None) -> Iterator[str]:
     """Names of the fragments a selection set spreads, at any nesting."""
     pending = [selection_set] if selection_set is not None else []
@@ -201,8 +212,8 @@ class Measurer:
     ) -> None:
         self.schema = schema
         self.variables = variables
-        # Whether a page size was read (from a variable or a literal): only a measure that read
-        # none holds for every request with the same document.
+        # Whether a page size came from the variables: only a measure that read none of them
+        # holds for every request with the same document.
         self.paged = False
         self.sizes = introspection_sizes(schema)
         self.fragments: dict[str, Measure] = {}
@@ -242,7 +253,7 @@ class Measurer:
         else:
             page_size = None
             if child is not None and child.name.endswith("Connection"):
-                self.paged = True
+                self.paged = self.paged or _sized_by_variables(node)
                 page_size = _page_size(node, self.variables)
             cost = min(1 + inner.cost(page_size), CEILING)
         per_node = name in PER_NODE

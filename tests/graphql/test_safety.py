@@ -3,12 +3,14 @@
 import gc
 import time
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
 from graphql import get_introspection_query
 
 from app.core import catalog
+from schema.limits import Measurer
 from schema.root import (
     MAX_ALIASES,
     MAX_COST,
@@ -42,6 +44,13 @@ async def test_a_document_sent_again_costs_as_before_and_pages_as_its_variables_
         3,
         7,
     )
+    # A page size written in the document is measured once, as the document's own.
+    literal = "query L { productOfferings(first: 2) { nodes { name } } }"
+    with mock.patch("schema.limits.Measurer", wraps=Measurer) as measuring:
+        once, twice = await gql(literal), await gql(literal)
+    assert once["extensions"]["cost"] == twice["extensions"]["cost"]
+    assert twice["extensions"]["cost"]["requested"] == 5
+    assert measuring.call_count == 1
     # A document without pages is measured once; its refusals still come every time.
     aliased = "{ " + " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1)) + " }"
     first, again = await gql(aliased), await gql(aliased)
