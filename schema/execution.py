@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
     GraphQLField,
     GraphQLFloat,
@@ -106,7 +107,12 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # frees: what it holds past the answer (every completed object) waits for a pause of
         # the collector, which grows with the requests in flight.
         self.completed = self.infos = None
-        return super().build_response(data)
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):
+            # The answer is whole (nothing deferred follows): the helpers that resolvers were
+            # given hold this execution's own methods, the cycle that kept it alive.
+            self.async_helpers = None  # type: ignore[assignment]
+        return response
 
     def execute_field(
         self,

@@ -10,7 +10,9 @@ from sqlalchemy.orm.state import InstanceState
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from resolvers.context import GraphQLContext
 from resolvers.loaders import Loaders
+from schema.execution import LeanExecutionContext
 from tests.factories import Caller, make_product
 from tests.graphql.conftest import Post, data
 
@@ -44,3 +46,5 @@ async def test_a_page_of_orders_is_freed_as_its_request_ends(
     assert answer["viewer"]["orders"]["totalCount"] == 3
     kept = [o for o in left if isinstance(o, SQLModel | InstanceState | Loaders)]
     assert kept == []
+    # Nor the execution, nor the request's context with its session.
+    assert [o for o in left if isinstance(o, LeanExecutionContext | GraphQLContext)] == []
