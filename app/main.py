@@ -190,7 +190,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             tasks.append(asyncio.create_task(feed.run_forever()))
             # A subscriber that the process answers hears every event committed after it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(feed.listening.wait(), FEED_START_SECONDS)
+                async with asyncio.timeout(FEED_START_SECONDS):
+                    await feed.listening.wait()
         if run_workers:
             tasks.append(asyncio.create_task(work.run()))
         try:

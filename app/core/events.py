@@ -685,10 +685,11 @@ class Dispatcher:
                     await self._start_due()
                 except Exception:
                     log.exception("event dispatch failed; retrying at the next poll")
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=poll_seconds)
-                except TimeoutError:
-                    pass
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+                # that arrives as the wait ends, and the dispatcher would never stop.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(poll_seconds):
+                        await self._wakeup.wait()
                 self._wakeup.clear()
         finally:
             if self._tasks and drain_seconds > 0:

@@ -1010,5 +1010,7 @@ class PartnerWorker:
             except Exception:
                 log.exception("partner work tick failed; retrying at the next poll")
             self.wake.clear()
+            # Not wait_for, which on Python 3.11 can swallow the cancellation that stops us.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self.wake.wait()
