@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 GC_YOUNGEST_THRESHOLD = 20_000
 # How long a starting process waits to listen for events before it serves without them.
 FEED_START_SECONDS = 5.0
+# Connections kept open beside one for each request at work: the background loops' and a few
+# for requests that read outside their place (health, streams).
+SPARE_CONNECTIONS = 4
 
 STATUS_BY_CODE = {
     "NOT_FOUND": 404,
@@ -133,8 +136,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         else None
     )
     offerings = OfferingCache()
+    places = settings.max_concurrent_requests
     database = Database.connect(
         settings.database_url,
+        # A request at work beyond the pool's size would open and close a connection of its
+        # own: a thread and its SQLite pragmas, or a PostgreSQL login, each time.
+        pool_size=places + SPARE_CONNECTIONS if places else None,
         config=CoreConfig(
             offerings=offerings,
             near_net_km=settings.near_net_km,

@@ -177,9 +177,13 @@ def read_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on."""
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine with SQLite in WAL mode, a busy timeout and foreign keys on, keeping
+    `pool_size` connections open (SQLAlchemy's default where None)."""
     parsed = make_url(async_url(url))
+    if pool_size is not None and parsed.database not in (None, "", ":memory:"):
+        # An in-memory database has a single connection, and no pool to size.
+        kwargs["pool_size"] = pool_size
     if parsed.drivername == "sqlite+aiosqlite":
         # The same driver with one trip to its thread per statement (see sqlite_driver).
         parsed = parsed.set(drivername=sqlite_driver.DRIVERNAME)
@@ -228,10 +232,16 @@ class Database:
 
     @classmethod
     def connect(
-        cls, url: str, *, config: CoreConfig | None = None, **engine_kwargs: Any
+        cls,
+        url: str,
+        *,
+        config: CoreConfig | None = None,
+        pool_size: int | None = None,
+        **engine_kwargs: Any,
     ) -> "Database":
-        """Open (lazily) a database by URL; its sessions carry `config`."""
-        engine = make_engine(url, **engine_kwargs)
+        """Open (lazily) a database by URL, keeping `pool_size` connections open; its sessions
+        carry `config`."""
+        engine = make_engine(url, pool_size=pool_size, **engine_kwargs)
         sessions = async_sessionmaker(
             engine,
             class_=AsyncSession,
