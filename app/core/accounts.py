@@ -117,6 +117,11 @@ class BillingOption(BillingOptionRecord, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_type=UTCDateTime)
 
 
+# No date of a bill moves further than this from the cycle's date (ten years); a larger offset
+# is a mistake, and one beyond the database's integers would fail as it was stored.
+MAX_OFFSET_DAYS = 3660
+
+
 class BillingCycleRecord(SQLModel):
     """When bills of a cycle are made, sent and due, as offsets in days."""
 
@@ -124,11 +129,13 @@ class BillingCycleRecord(SQLModel):
     description: str | None = Field(default=None, max_length=1000)
     frequency: str | None = Field(default=None, max_length=100)
     billing_period: str | None = Field(default=None, max_length=100)
-    billing_date_shift: int | None = None
-    charge_date_offset: int | None = None
-    credit_date_offset: int | None = None
-    mailing_date_offset: int | None = None
-    payment_due_date_offset: int | None = None
+    billing_date_shift: int | None = Field(default=None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
+    charge_date_offset: int | None = Field(default=None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
+    credit_date_offset: int | None = Field(default=None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
+    mailing_date_offset: int | None = Field(default=None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
+    payment_due_date_offset: int | None = Field(
+        default=None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS
+    )
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -50,6 +50,7 @@ from rest_facades.tmf.records import (
     changes,
     dumped,
     from_core,
+    in_tmf_words,
     kept_to_core,
     merge_patch_model,
     one_of,
@@ -828,9 +829,10 @@ async def create_cycle(
     principal: CurrentPrincipal,
 ) -> Response:
     """Describe a billing cycle of the caller's."""
-    cycle = await accounts.add_cycle(
-        session, principal=principal, record=_cycle_to_core(dumped(body))
-    )
+    with in_tmf_words(CYCLE_FIELDS):
+        cycle = await accounts.add_cycle(
+            session, principal=principal, record=_cycle_to_core(dumped(body))
+        )
     view = cycle_view(request, cycle)
     return tmf_json(view, status=201, headers={"Location": view["href"]})
 
@@ -845,7 +847,10 @@ async def patch_cycle(
     """Change a billing cycle of the caller's."""
     cycle = await accounts.get_cycle(session, principal=principal, cycle_id=id)
     patched = changes(dumped(body), cycle_view(request, cycle), _cycle_to_core)
-    cycle = await accounts.update_cycle(session, principal=principal, cycle_id=id, changes=patched)
+    with in_tmf_words(CYCLE_FIELDS):
+        cycle = await accounts.update_cycle(
+            session, principal=principal, cycle_id=id, changes=patched
+        )
     return tmf_json(cycle_view(request, cycle))
 
 

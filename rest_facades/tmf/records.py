@@ -2,13 +2,15 @@
 bodies into core fields and relations (related parties, contact media; the rest kept as given),
 written back, patched by merge patch, and filtered on the fields the core stores."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Optional
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, create_model
 
+from app.core.errors import InvalidRequest
 from app.core.relations import CONTACT_MEDIA, RELATED_PARTIES, ContactMedium, RelatedPartyRef
 from rest_facades.common.tmf630 import Attribute, as_text, merge_patch
 from rest_facades.tmf.common import iso
@@ -58,6 +60,21 @@ def to_core(body: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any
             extra[name] = value
     values["extra"] = extra
     return values
+
+
+@contextmanager
+def in_tmf_words(fields: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, a core refusal of a field names the TMF attribute that the client
+    wrote (`mailingDateOffset`), not the core's field (`mailing_date_offset`)."""
+    try:
+        yield
+    except InvalidRequest as exc:
+        attribute = next((tmf for tmf, core in fields.items() if core == exc.field), None)
+        if attribute is None or exc.field is None:
+            raise
+        raise InvalidRequest(
+            exc.message.replace(exc.field, attribute), field=attribute, code=exc.code
+        ) from exc
 
 
 def from_core(row: Any, fields: Mapping[str, str]) -> dict[str, Any]:

@@ -421,3 +421,29 @@ async def test_lists_page_in_the_database(
     )
     assert generous.headers["x-total-count"] == "990"
     assert generous.json()[0]["creditLimit"] == {"value": 9900.0, "unit": "USD"}
+
+
+async def test_a_billing_cycle_offset_beyond_ten_years_is_refused_and_nothing_is_stored(
+    client: httpx.AsyncClient, customer: Caller
+) -> None:
+    path = "/billingCycleSpecification"
+    before = await _call(client, customer, "get", path, path, 200)
+    # Beyond 64 bits, beyond 32 bits and just beyond the bound: each a TMF 400 naming the field.
+    for offset in (-15501454953681612800, 2**40, 3661):
+        refused = await _call(
+            client, customer, "post", path, path, 400, {"name": "Odd", "mailingDateOffset": offset}
+        )
+        assert "mailingDateOffset" in refused.json()["reason"]
+    after = await _call(client, customer, "get", path, path, 200)
+    assert after.headers["x-total-count"] == before.headers["x-total-count"]
+
+    cycle = await _call(
+        client, customer, "post", path, path, 201, {"name": "Long", "chargeDateOffset": 3660}
+    )
+    one = f"{path}/{cycle.json()['id']}"
+    response = await client.patch(
+        f"{BASE}{one}", headers=customer.headers, json={"chargeDateOffset": 2**63}
+    )
+    assert response.status_code == 400, response.text
+    kept = await _call(client, customer, "get", one, f"{path}/{{id}}", 200)
+    assert kept.json()["chargeDateOffset"] == 3660
