@@ -34,7 +34,7 @@ from app.portal.routes import include_portal
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.request_limits import RequestLimits
 from app.settings import DEFAULT_DEMO_SECRET, Settings, get_settings
-from app.workers import BackgroundWork
+from app.workers import STOP_MARGIN_SECONDS, BackgroundWork, stop_within
 from resolvers.live import LiveEvents
 from resolvers.router import graphql_router
 from rest_facades.common.notifications import WebhookSender
@@ -204,9 +204,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded as a `lumen worker`'s stop is: a loop stuck past it is logged, and the
+            # process still stops rather than wait for it for ever.
+            if tasks:
+                await stop_within(tasks, settings.webhook_timeout_seconds + STOP_MARGIN_SECONDS)
             await release()
 
     app = FastAPI(

@@ -6,6 +6,8 @@ import logging
 
 import pytest
 
+from app.main import create_app
+from app.settings import Settings
 from app.workers import stop_within
 
 
@@ -45,3 +47,21 @@ async def test_a_stuck_loop_is_named_with_where_it_is_stuck(
     assert not stuck.done()
     released.set()
     await stuck
+
+
+async def test_a_web_process_stops_though_a_loop_of_its_background_work_is_stuck(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(settings.model_copy(update={"webhook_timeout_seconds": 0.2}), run_workers=True)
+    released = asyncio.Event()
+    app.state.work.run = lambda: _ignores_cancellation(released)
+    try:
+        # The process's own logging (configured by the app) writes the stuck loop's stack.
+        async with asyncio.timeout(30), app.router.lifespan_context(app):
+            await asyncio.sleep(0.1)
+        logged = capfd.readouterr().err
+        assert "did not stop within 5.2 s" in logged
+        assert "_ignores_cancellation" in logged
+    finally:
+        released.set()
+        await asyncio.sleep(0)
