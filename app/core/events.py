@@ -6,7 +6,7 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -52,6 +52,10 @@ class EventKind(StrEnum):
     DELETED = "deleted"
     # The party must act before work goes on: book a visit for a work order.
     APPOINTMENT_REQUIRED = "appointment_required"
+
+
+# The kinds of event that put an entity into a state (`state_history`).
+STATE_KINDS = (EventKind.CREATED, EventKind.STATE_CHANGED)
 
 
 class EventAudience(StrEnum):
@@ -287,10 +291,10 @@ def _json_rows_postgresql(element: _JSONRows, compiler: SQLCompiler, **kw: Any) 
 
 
 def state_history(
-    *, entity_ids: CompoundSelect[str], party_ids: BindParameter[Any] | None
+    *, entity_ids: CompoundSelect[str], party_ids: Sequence[BindParameter[str]] | None
 ) -> ScalarSelect[Any]:
     """The events that put the entities `entity_ids` selects into a state, of the parties
-    `party_ids` (an expanding parameter; `None` for every party), as one value (see
+    `party_ids` (parameters; `None` for every party), as one value (see
     `state_changes`) to select beside the entity itself: its history then costs no statement
     of its own."""
     # Neither ordered nor limited: ordered by `seq`, SQLite would walk the party's every
@@ -300,7 +304,9 @@ def state_history(
     )
     statement = select(rows).where(
         col(Event.entity_id).in_(entity_ids),
-        col(Event.kind).in_([EventKind.CREATED, EventKind.STATE_CHANGED]),
+        # A comparison per kind: `in_` with a list would be an expanding parameter, whose SQL
+        # is rendered anew on every execution.
+        or_(*(col(Event.kind) == kind for kind in STATE_KINDS)),
         col(Event.state).is_not(None),
     )
     if party_ids is not None:

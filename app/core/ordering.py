@@ -5,12 +5,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BindParameter,
     ColumnElement,
     Index,
     String,
@@ -32,7 +30,16 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core import billing, clock, events, partners, quoting
 from app.core.catalog import BoughtAccess, ClassOfService, ProductSpec
-from app.core.db import StrEnumType, UTCDateTime, commit, new_id, version_column
+from app.core.db import (
+    StrEnumType,
+    UTCDateTime,
+    commit,
+    new_id,
+    string_parameters,
+    string_slots,
+    strings_bound,
+    version_column,
+)
 from app.core.errors import Conflict, CoreError, IllegalTransition, InvalidRequest, NotFound
 from app.core.events import Channel, EntityKind, EventKind
 from app.core.geography import Serviceability, Site, ensure_site
@@ -598,7 +605,8 @@ async def get_order(
     """One of the caller's orders with its items, read together (one statement)."""
     rows = (
         await session.exec(
-            _order_with_items(everyone=principal.is_ops), params=_read_params(principal, order_id)
+            _order_with_items(parties=_statement_parties(principal)),
+            params=_read_params(principal, order_id),
         )
     ).all()
     if not rows:
@@ -620,7 +628,7 @@ class OrderRead:
 async def read_order(session: AsyncSession, *, principal: Principal, order_id: str) -> OrderRead:
     """One of the caller's orders with its items, its buyer and its state history, in one
     statement."""
-    statement = _order_read(everyone=principal.is_ops)
+    statement = _order_read(parties=_statement_parties(principal))
     rows = (await session.exec(statement, params=_read_params(principal, order_id))).all()
     if not rows:
         raise NotFound(f"no order '{order_id}'", field="id")
@@ -631,15 +639,25 @@ async def read_order(session: AsyncSession, *, principal: Principal, order_id: s
 
 def _read_params(principal: Principal, order_id: str) -> dict[str, Any]:
     """The parameters of a read by id (`_order_read`, `_order_with_items`) for the caller."""
-    params: dict[str, Any] = {"order_id": order_id}
-    if not principal.is_ops:
-        params["party_ids"] = sorted(principal.visible_party_ids)
-    return params
+    return {"order_id": order_id} | _parties_bound(principal)
 
 
-@cache
-def _order_with_items(*, everyone: bool) -> Select[Order, OrderItem]:
-    """The statement of `get_order`, with the order's id and the caller's parties as
+def _parties_bound(principal: Principal) -> dict[str, str]:
+    """The parties of the caller as a statement of `_statement_parties(principal)` takes them."""
+    if principal.is_ops:
+        return {}
+    return strings_bound("party_id", sorted(principal.visible_party_ids))
+
+
+def _statement_parties(principal: Principal) -> int | None:
+    """The party parameters of the statement that serves the caller (see `string_slots`); None:
+    no condition, for operations staff."""
+    return None if principal.is_ops else string_slots(len(principal.visible_party_ids))
+
+
+@functools.lru_cache(maxsize=64)
+def _order_with_items(*, parties: int | None) -> Select[Order, OrderItem]:
+    """The statement of `get_order`, with the order's id and the caller's `parties` as
     parameters: built once, as it costs more to build than to run. Each statement is a round
     trip, so a read by id takes the order and its items at once, one row per item."""
     order_id = bindparam("order_id", type_=String())
@@ -649,19 +667,17 @@ def _order_with_items(*, everyone: bool) -> Select[Order, OrderItem]:
         .where(Order.id == order_id)
         .order_by(col(OrderItem.position))
     )
-    if not everyone:
-        statement = statement.where(col(Order.party_id).in_(bindparam("party_ids", expanding=True)))
+    if parties is not None:
+        statement = statement.where(col(Order.party_id).in_(string_parameters("party_id", parties)))
     return statement
 
 
-@cache
-def _order_read(*, everyone: bool) -> Select[Order, OrderItem, Party, Any]:
-    """The statement of `read_order`, with the order's id and the caller's parties as
+@functools.lru_cache(maxsize=64)
+def _order_read(*, parties: int | None) -> Select[Order, OrderItem, Party, Any]:
+    """The statement of `read_order`, with the order's id and the caller's `parties` as
     parameters: built once, as it costs more to build than to run."""
     order_id = bindparam("order_id", type_=String())
-    party_ids: BindParameter[Any] | None = (
-        None if everyone else bindparam("party_ids", expanding=True)
-    )
+    party_ids = None if parties is None else string_parameters("party_id", parties)
     # The history is one JSON value of an uncorrelated subquery, which the database works
     # out once, not once per item row.
     entity_ids = union_all(
@@ -1222,8 +1238,12 @@ async def read_orders(
     if not wanted:
         return read
     orders: dict[str, OrderWithItems] = {}
-    statement = _orders_read(with_sites=with_sites, everyone=principal.is_ops)
-    params = {"order_ids": wanted, "parties": sorted(principal.visible_party_ids)}
+    statement = _orders_read(
+        with_sites=with_sites,
+        orders=string_slots(len(wanted)),
+        parties=_statement_parties(principal),
+    )
+    params = strings_bound("order_id", wanted) | _parties_bound(principal)
     for row in (await session.exec(statement, params=params)).all():
         order, item = row[0], row[1]
         found = orders.setdefault(order.id, OrderWithItems(order, []))
@@ -1234,14 +1254,16 @@ async def read_orders(
     return read
 
 
-@functools.cache
-def _orders_read(*, with_sites: bool, everyone: bool) -> Select[*tuple[Any, ...]]:
+@functools.lru_cache(maxsize=64)
+def _orders_read(*, with_sites: bool, orders: int, parties: int | None) -> Select[*tuple[Any, ...]]:
     # Built once per shape, the ids and parties bound when it runs: building a statement costs
     # more CPU than SQLite takes to run this one. One row per item, with its two ends beside it
     # (a round trip per statement: an order's few items and sites cost less read at once).
+    party_ids = None if parties is None else string_parameters("party_id", parties)
+
     def seen(model: Any) -> ColumnElement[bool]:
         # As `visible`: the rows of the caller's parties, every row for operations staff.
-        return true() if everyone else col(model.party_id).in_(bindparam("parties", expanding=True))
+        return true() if party_ids is None else col(model.party_id).in_(party_ids)
 
     a_end: Any = aliased(Site, name="a_end")
     z_end: Any = aliased(Site, name="z_end")
@@ -1256,5 +1278,5 @@ def _orders_read(*, with_sites: bool, everyone: bool) -> Select[*tuple[Any, ...]
         for end, column in ((a_end, OrderItem.a_site_id), (z_end, OrderItem.z_site_id)):
             statement = statement.outerjoin(end, and_(col(end.id) == column, seen(end)))
     return statement.where(
-        col(Order.id).in_(bindparam("order_ids", expanding=True)), seen(Order)
+        col(Order.id).in_(string_parameters("order_id", orders)), seen(Order)
     ).order_by(col(Order.id), col(OrderItem.position))

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
-from sqlalchemy import ColumnElement, bindparam, func, true
+from sqlalchemy import ColumnElement, bindparam, func, literal, true
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -178,7 +178,9 @@ def visible(model: type[SQLModel], principal: Principal) -> ColumnElement[bool]:
     if principal.is_ops:
         return true()
     party_column: Any = model.party_id  # type: ignore[attr-defined]
-    return col(party_column).in_(sorted(principal.visible_party_ids))
+    # A parameter per party: `in_` with a list of values would be one expanding parameter,
+    # whose SQL is rendered anew on every execution.
+    return col(party_column).in_([literal(party) for party in sorted(principal.visible_party_ids)])
 
 
 def scoped(model: type[Owned], principal: Principal) -> SelectOfScalar[Owned]:

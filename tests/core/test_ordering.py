@@ -22,6 +22,7 @@ from tests.factories import (
     Caller,
     complete,
     line_spec,
+    make_caller,
     make_order,
     make_product,
 )
@@ -416,3 +417,35 @@ async def test_items_by_order_and_delivering_items_are_scoped(
         session, principal=other_developer.principal, products=[product]
     )
     assert hidden == {}
+
+
+@pytest.mark.parametrize("buyers", [1, 2, 3, 4, 7])
+async def test_an_agent_reads_the_orders_of_every_buyer_it_acts_for_and_no_one_elses(
+    session: AsyncSession, buyers: int
+) -> None:
+    # An agent sees its own party and its buyers': every count of parties, whether or not
+    # it fills the parameters of the statement that reads them, must read the same rows.
+    owners = [await make_caller(session, "carrier", name=f"Buyer {i}") for i in range(buyers)]
+    stranger = await make_caller(session, "carrier", name="Stranger")
+    agent = await make_caller(
+        session, "carrier", name="Agent", acting_for=[o.party_id for o in owners]
+    )
+    orders = {o.party_id: (await make_order(session, o)).order.id for o in owners}
+    theirs = (await make_order(session, stranger)).order.id
+    for party_id, order_id in orders.items():
+        read = await ordering.read_order(session, principal=agent.principal, order_id=order_id)
+        assert read.order.party_id == party_id
+        assert [item.order_id for item in read.items] == [order_id]
+        got = await ordering.get_order(session, principal=agent.principal, order_id=order_id)
+        assert got.order.id == order_id
+    with pytest.raises(NotFound):
+        await ordering.read_order(session, principal=agent.principal, order_id=theirs)
+    with pytest.raises(NotFound):
+        await ordering.get_order(session, principal=agent.principal, order_id=theirs)
+    for count in range(1, len(orders) + 1):
+        wanted = [*list(orders.values())[:count], theirs]
+        read_many = await ordering.read_orders(
+            session, principal=agent.principal, order_ids=wanted, with_sites=True
+        )
+        assert sorted(o.order.id for o in read_many.orders) == sorted(wanted[:count])
+        assert all(o.items for o in read_many.orders)
