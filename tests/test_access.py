@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -99,6 +100,34 @@ async def test_each_audience_uses_its_own_faces_and_is_refused_elsewhere(
         else:
             assert graphql["data"] is None
             assert graphql["errors"][0]["extensions"]["code"] == "NOT_AUTHORIZED"
+
+
+async def test_every_mef_operation_refuses_an_audience_of_another_face(
+    settings: Settings, database: Database, session: AsyncSession
+) -> None:
+    callers = await _callers(session)
+    app = create_app(settings, run_workers=False)
+    app.state.database = database
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    operations = app.openapi()["paths"]
+    tried = 0
+    for path, methods in operations.items():
+        flavour = path.split("/")[2] if path.startswith("/mefApi/") else None
+        if flavour is None:
+            continue
+        url = re.sub(r"{[^}]+}", "some-id", path)
+        refused = [a for a, faces in ALLOWED.items() if flavour not in faces]
+        for method in methods:
+            for audience in refused:
+                answer = await client.request(
+                    method.upper(), url, json={}, headers=callers[audience].headers
+                )
+                assert answer.status_code == 403, (method, path, audience, answer.text)
+                assert answer.json()["code"] == "forbiddenRequester", (method, path)
+                tried += 1
+    await client.aclose()
+    # Both flavours' operations (7 APIs each), each refused to two audiences.
+    assert tried > 200
 
 
 async def test_a_key_of_another_face_changes_nothing(

@@ -44,15 +44,26 @@ class Caller:
         return f"{public_base_url(self.request)}{base_path}{resource}/{object_id}"
 
 
+# Shows the API key scheme in the OpenAPI document; `CurrentPrincipal` does the checking.
+BEARER_KEY = HTTPBearer(
+    auto_error=False, scheme_name="bearerKey", description="An API key: `Bearer <key>`."
+)
+BearerKey = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)]
+
+
 async def mef_caller(
     request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
+    _key: BearerKey,
     buyer_id: Annotated[str | None, Query(alias="buyerId")] = None,
     seller_id: Annotated[str | None, Query(alias="sellerId")] = None,
 ) -> Caller:
-    """The caller; a `buyerId` must name a buyer the caller acts for (MEF 123 R2 to R6), and a
-    `sellerId` must name this seller."""
+    """The caller, if its audience may use the flavour it came to; a `buyerId` must name a
+    buyer the caller acts for (MEF 123 R2 to R6), and a `sellerId` must name this seller."""
+    # The flavour's check here rather than as a dependency of its own: each dependency is
+    # solved again for every route that takes it (see `MEFRoute`).
+    _require_channel(principal, flavour_of(request))
     try:
         if seller_id is not None and seller_id != SELLER_ID:
             raise NotFound(f"no seller '{seller_id}'", field="sellerId")
@@ -82,28 +93,32 @@ def route_path(request: Request) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-async def mounted_flavour(request: Request) -> Flavour:
+def flavour_of(request: Request) -> Flavour:
     """The flavour whose mount point (`/mefApi/<flavour>/...`) serves the request."""
     return FLAVOURS_BY_NAME[route_path(request).split("/")[2]]
 
 
+async def mounted_flavour(request: Request) -> Flavour:
+    """`flavour_of` as a dependency."""
+    return flavour_of(request)
+
+
 FlavourDep = Annotated[Flavour, Depends(mounted_flavour)]
-# Shows the API key scheme in the OpenAPI document; `CurrentPrincipal` does the checking.
-BEARER_KEY = HTTPBearer(
-    auto_error=False, scheme_name="bearerKey", description="An API key: `Bearer <key>`."
-)
 
 
-async def require_flavour(
-    principal: CurrentPrincipal,
-    flavour: FlavourDep,
-    _key: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_KEY)],
-) -> None:
-    """The dependency of every MEF route: only audiences that may use its flavour get in."""
+def _require_channel(principal: Principal, flavour: Flavour) -> None:
+    """Only audiences that may use a flavour get in."""
     try:
         principal.require_channel(flavour.channel)
     except NotAuthorized as exc:
         raise MEFError(403, {"code": "forbiddenRequester", "reason": exc.message[:255]}) from exc
+
+
+async def require_flavour(
+    principal: CurrentPrincipal, flavour: FlavourDep, _key: BearerKey
+) -> None:
+    """The check of `mef_caller`, for a MEF route that takes no caller (see `MEFRoute`)."""
+    _require_channel(principal, flavour)
 
 
 async def read_json(request: Request) -> Any:

@@ -2,7 +2,7 @@
 
 from types import ModuleType
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from app.core.events import Dispatcher
 from rest_facades.common.notifications import WebhookSender
@@ -23,7 +23,6 @@ from rest_facades.mef import (
 )
 from rest_facades.mef.flavours import FLAVOURS
 from rest_facades.mef.hub import NotifyingAPI, register_transports
-from rest_facades.mef.requests import require_flavour
 from rest_facades.mef.routing import ERROR_RESPONSES
 
 # Each module has `API` (its generated module's name), `TAG` and `routes`, a router of its
@@ -56,7 +55,6 @@ def include_mef(app: FastAPI, dispatcher: Dispatcher, sender: WebhookSender) -> 
                 api.routes,
                 prefix=base_path.rstrip("/"),
                 tags=[f"{flavour.name}: {api.TAG}"],
-                dependencies=[Depends(require_flavour)],
                 responses=ERROR_RESPONSES,
             )
             app.include_router(one_api)

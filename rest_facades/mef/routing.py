@@ -5,6 +5,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -22,7 +24,7 @@ from rest_facades.mef.errors import (
     unprocessable,
 )
 from rest_facades.mef.generated.sonata import geographic_address as error_models
-from rest_facades.mef.requests import checked_body
+from rest_facades.mef.requests import checked_body, mef_caller, require_flavour
 
 log = logging.getLogger(__name__)
 # The error bodies every MEF operation may answer, as the official files list them (every
@@ -36,6 +38,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     500: {"model": error_models.Error500, "description": "Internal Server Error"},
 }
 _CHECKED_BODY = Depends(checked_body)
+_REQUIRE_FLAVOUR = Depends(require_flavour)
 
 
 def _internal() -> Response:
@@ -53,13 +56,22 @@ IDEMPOTENCY_REFUSALS = Refusals(
 )
 
 
+def _takes_caller(dependant: Dependant) -> bool:
+    """Whether an endpoint's dependencies include `mef_caller`."""
+    return dependant.call is mef_caller or any(map(_takes_caller, dependant.dependencies))
+
+
 class MEFRoute(APIRoute):
     """Renders every refusal of its endpoint in the MEF error format, never a bare 500; a POST
-    takes an `Idempotency-Key`; a body passes `checked_body` before its model sees it."""
+    takes an `Idempotency-Key`; a body passes `checked_body` before its model sees it; only
+    audiences that may use the flavour get in (`mef_caller` checks, or `require_flavour`
+    where the endpoint takes no caller)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = set(kwargs.get("methods") or ())
         added = [IDEMPOTENCY_KEY] if "POST" in methods else []
+        if not _takes_caller(get_dependant(path=path, call=endpoint)):
+            added.append(_REQUIRE_FLAVOUR)
         if methods & {"POST", "PATCH", "PUT"}:
             added.append(_CHECKED_BODY)
         kwargs["dependencies"] = [*added, *(kwargs.get("dependencies") or ())]
