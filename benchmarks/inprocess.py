@@ -10,7 +10,6 @@ noise; this measures what a change to the application itself saves.
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from typing import Any
@@ -18,10 +17,8 @@ from typing import Any
 import httpx
 
 from app.main import tune_garbage_collector
-from app.settings import DEFAULT_DEMO_SECRET, get_settings
 from benchmarks import driver
-from benchmarks.seed import seed
-from benchmarks.server import bench_app
+from benchmarks.server import seeded_app
 
 
 async def call(app: Any, scenario: driver.Scenario, headers: list[tuple[bytes, bytes]]) -> int:
@@ -60,15 +57,7 @@ async def measure(only: list[str], requests: int, database: str | None) -> None:
     """Seed, warm up, then print the best of three rounds of each read scenario's CPU."""
     with tempfile.TemporaryDirectory() as scratch:
         url = database or f"sqlite:///{scratch}/inprocess.db"
-        seeded = await seed(url, orders_per_customer=300, secret=DEFAULT_DEMO_SECRET)
-        os.environ |= {
-            "LUMEN_DATABASE_URL": url,
-            "LUMEN_RATE_LIMIT_PER_KEY": "",
-            "LUMEN_RATE_LIMIT_ANONYMOUS": "",
-            "LUMEN_LOG_LEVEL": "WARNING",
-        }
-        get_settings.cache_clear()
-        app = bench_app()
+        seeded, app = await seeded_app(url)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:

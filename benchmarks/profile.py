@@ -5,7 +5,6 @@ app a few hundred times under pyinstrument, on a scratch SQLite database.
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -14,25 +13,15 @@ import httpx
 from pyinstrument import Profiler
 
 from app.main import tune_garbage_collector
-from app.settings import DEFAULT_DEMO_SECRET, get_settings
 from benchmarks import driver
-from benchmarks.seed import seed
-from benchmarks.server import bench_app
+from benchmarks.server import seeded_app
 
 
 async def profile(name: str, requests: int, html: str | None) -> None:
     """Seed, warm up, then profile `requests` requests of the named scenario."""
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite:///{scratch}/profile.db"
-        seeded = await seed(url, orders_per_customer=300, secret=DEFAULT_DEMO_SECRET)
-        os.environ |= {
-            "LUMEN_DATABASE_URL": url,
-            "LUMEN_RATE_LIMIT_PER_KEY": "",
-            "LUMEN_RATE_LIMIT_ANONYMOUS": "",
-            "LUMEN_LOG_LEVEL": "WARNING",
-        }
-        get_settings.cache_clear()
-        app = bench_app()
+        seeded, app = await seeded_app(url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             node_id = await driver.prepare(client, seeded)

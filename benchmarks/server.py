@@ -5,6 +5,7 @@ Run by `python -m benchmarks`: `python -m benchmarks.server --port PORT`, config
 `LUMEN_*` environment like `lumen serve`."""
 
 import argparse
+import os
 
 import strawberry
 import uvicorn
@@ -15,7 +16,8 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.fastapi import GraphQLRouter
 
 from app.main import create_app, tune_garbage_collector
-from app.settings import get_settings
+from app.settings import DEFAULT_DEMO_SECRET, get_settings
+from benchmarks.seed import Seeded, seed
 
 FLOOR_PATH = "/bench/floor"
 HELLO_PATH = "/bench/hello"
@@ -56,6 +58,20 @@ def bench_app() -> FastAPI:
     app.router.add_route(FLOOR_PATH, floor.put, methods=["PUT"], include_in_schema=False)
     app.include_router(GraphQLRouter(hello_schema, graphql_ide=None), prefix=HELLO_PATH)
     return app
+
+
+async def seeded_app(url: str) -> tuple[Seeded, FastAPI]:
+    """The benchmark app on the database at `url`, seeded as `make bench` seeds it, its rate
+    limits off and its log quiet (for the in-process tools)."""
+    seeded = await seed(url, orders_per_customer=300, secret=DEFAULT_DEMO_SECRET)
+    os.environ |= {
+        "LUMEN_DATABASE_URL": url,
+        "LUMEN_RATE_LIMIT_PER_KEY": "",
+        "LUMEN_RATE_LIMIT_ANONYMOUS": "",
+        "LUMEN_LOG_LEVEL": "WARNING",
+    }
+    get_settings.cache_clear()
+    return seeded, bench_app()
 
 
 def main() -> None:
